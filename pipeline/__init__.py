@@ -1,0 +1,1 @@
+"""servicelens: measurement pipeline for the service layer of hosted open-weight LLM APIs."""

@@ -1,0 +1,70 @@
+"""Contract checks, computed from what was written (not from the engine's own counters)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.lib.contract import Dataset
+from pipeline.lib.ingest import connect, discover, parquet_glob, q
+from pipeline.paths import ingest_dir, staging_dir
+
+
+def duplicate_keys(root: Path, spec: Dataset) -> int:
+    """Number of key values that occur more than once in the staged table."""
+    glob = parquet_glob(staging_dir(root, spec.name))
+    if glob is None:
+        return 0
+    key = ", ".join(q(k) for k in spec.key)
+    con = connect()
+    try:
+        return con.execute(
+            f"select count(*) from (select {key} from read_parquet($g, hive_partitioning = true) "
+            f"group by all having count(*) > 1)",
+            {"g": glob},
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def accounting_problems(root: Path, spec: Dataset, raw_dir: Path) -> list[str]:
+    """Every way the audit of one dataset fails to account for its rows (empty: all good)."""
+    audit = ingest_dir(root, spec.name) / "audit.parquet"
+    quarantine = ingest_dir(root, spec.name) / "quarantine.parquet"
+    glob = parquet_glob(staging_dir(root, spec.name))
+    con = connect()
+    try:
+        problems = [
+            f"{f}: rows_read {r} != loaded {l} + quarantined {qn} + duplicate {d}"
+            for f, r, l, qn, d in con.execute(
+                "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate from read_parquet($a) "
+                "where rows_read <> rows_loaded + rows_quarantined + rows_duplicate",
+                {"a": str(audit)},
+            ).fetchall()
+        ]
+        loaded = con.execute("select coalesce(sum(rows_loaded), 0) from read_parquet($a)", {"a": str(audit)}).fetchone()[0]
+        staged = (
+            con.execute("select count(*) from read_parquet($g, hive_partitioning = true)", {"g": glob}).fetchone()[0]
+            if glob
+            else 0
+        )
+        if loaded != staged:
+            problems.append(f"audit says {loaded} rows loaded, staged table has {staged}")
+        per_file = dict(
+            con.execute(
+                "select source_file, count(*) from read_parquet($q) where row_number is not null group by all",
+                {"q": str(quarantine)},
+            ).fetchall()
+        )
+        for f, n in con.execute("select source_file, rows_quarantined from read_parquet($a)", {"a": str(audit)}).fetchall():
+            if per_file.get(f, 0) != n:
+                problems.append(f"{f}: audit says {n} quarantined, quarantine has {per_file.get(f, 0)} rows")
+        # Parquet footers carry their own row count: an independent rows_read.
+        read = dict(con.execute("select source_file, rows_read from read_parquet($a) where file_error is null", {"a": str(audit)}).fetchall())
+        for sf in discover(raw_dir, spec.name):
+            if sf.fmt == "parquet" and sf.rel in read:
+                n = con.execute("select sum(num_rows) from parquet_file_metadata($p)", {"p": str(sf.path)}).fetchone()[0]
+                if n != read[sf.rel]:
+                    problems.append(f"{sf.rel}: footer has {n} rows, audit read {read[sf.rel]}")
+        return problems
+    finally:
+        con.close()

@@ -1,0 +1,622 @@
+"""Ingestion engine: one contract dataset from a raw drop into typed, deduplicated Parquet.
+
+Every input row ends in exactly one of three places, and the audit says which:
+  loaded       -> staging/<dataset>/ (typed, extra columns kept as text)
+  quarantined  -> ingest/<dataset>/quarantine.parquet with its reason and raw text
+  duplicate    -> counted only (identical to a row already loaded)
+
+All row work is set-based DuckDB SQL generated from `pipeline.lib.contract`; Python only
+loops over files. A file that cannot be read is recorded as unreadable and never stops the
+others. Outputs are written to a temporary folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib.contract import BOOL, DATE, FLOAT, INT, STR, TS, Column, Dataset
+from pipeline.paths import ingest_dir, staging_dir
+from pipeline.sql import load_sql
+
+FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# DuckDB type families of a source column, for choosing a cast
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+_TYPE_WORDS = {INT: "integer", FLOAT: "number", BOOL: "boolean", TS: "timestamp", DATE: "date", STR: "string"}
+# Columns the staging SQL (sql/staging/*.sql) adds to contract columns.
+RESERVED_OUTPUT_COLUMNS = {
+    "date", "usd_per_unit", "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok", "decode_tps", "e2e_tps",
+}
+AUDIT_COLUMNS = ["dataset", "source_file", "file_format", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "file_error"]
+QUARANTINE_COLUMNS = ["dataset", "source_file", "row_number", "reason", "raw"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    rel: str  # path relative to the drop folder: what audit and quarantine show
+    fmt: str
+    hive: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StageResult:
+    dataset: str
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_duplicate: int
+    files: int
+    unreadable_files: int
+
+
+def q(ident: str) -> str:
+    """Quote an identifier (column names come from data files, so never trust them)."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """A SQL string literal. Only for values DuckDB will not take as parameters (table
+    function arguments such as file paths, COPY targets); everything else is bound."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    # Naive timestamps mean UTC (contract); the session zone decides how they are read.
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = {lit(memory_limit)}")
+    if temp_dir is not None:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        con.execute(f"set temp_directory = {lit(str(temp_dir))}")
+    return con
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(raw_dir: Path, dataset: str) -> list[SourceFile]:
+    """Files of one dataset, sorted by relative path (the order that decides which of two
+    rows with one key was seen first). Names starting with `_` or `.` are ignored."""
+    base = Path(raw_dir) / dataset
+    if not base.is_dir():
+        return []
+    out = []
+    for path in sorted(base.rglob("*")):
+        rel_parts = path.relative_to(base).parts
+        if not path.is_file() or any(p.startswith(("_", ".")) for p in rel_parts):
+            continue
+        fmt = FORMATS.get(path.suffix.lower())
+        hive = dict(p.split("=", 1) for p in rel_parts[:-1] if "=" in p)
+        out.append(SourceFile(path, f"{dataset}/{'/'.join(rel_parts)}", fmt or "unknown", hive))
+    return out
+
+
+# ------------------------------------------------------------------- typed coercion SQL
+
+
+def _present(expr: str, src_type: str) -> str:
+    if _is_text(src_type):
+        return f"(nullif(trim(cast({expr} as varchar)), '') is not null)"
+    return f"({expr} is not null)"
+
+
+def _is_text(src_type: str) -> bool:
+    return src_type.upper().startswith(("VARCHAR", "JSON")) or src_type.upper() == "NULL"
+
+
+def coerce(expr: str, src_type: str, col: Column) -> str:
+    """SQL turning a source value into the contract type, NULL where it does not fit."""
+    st = src_type.upper()
+    text = _is_text(st)
+    t = col.type
+    if t == STR:
+        out = f"nullif(trim(cast({expr} as varchar)), '')"
+        if col.lower:
+            out = f"lower({out})"
+        if col.upper:
+            out = f"upper({out})"
+        return out
+    if t == INT:
+        if st in _INT_TYPES:
+            return f"try_cast({expr} as bigint)"
+        if text or st in _FLOAT_TYPES or st.startswith("DECIMAL"):
+            # try_cast('1.5' as bigint) rounds to 2: a token count must be whole, so go
+            # through double and keep only integral values.
+            d = f"try_cast(trim(cast({expr} as varchar)) as double)" if text else f"cast({expr} as double)"
+            return f"(case when {d} = floor({d}) and abs({d}) < 9e15 then cast({d} as bigint) end)"
+        return "cast(null as bigint)"
+    if t == FLOAT:
+        if text:
+            d = f"try_cast(trim({expr}) as double)"
+        elif st in _INT_TYPES or st in _FLOAT_TYPES or st.startswith("DECIMAL"):
+            d = f"cast({expr} as double)"
+        else:
+            return "cast(null as double)"
+        return f"(case when isfinite({d}) then {d} end)"
+    if t == BOOL:
+        if st == "BOOLEAN":
+            return expr
+        if text:
+            return f"try_cast(trim({expr}) as boolean)"
+        if st in _INT_TYPES:
+            return f"(case when {expr} in (0, 1) then {expr} = 1 end)"
+        return "cast(null as boolean)"
+    if t == TS:
+        if text:
+            return f"timezone('UTC', try_cast(trim({expr}) as timestamptz))"
+        if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
+            return f"timezone('UTC', {expr})"
+        if st.startswith("TIMESTAMP") or st == "DATE":
+            return f"cast({expr} as timestamp)"
+        return "cast(null as timestamp)"
+    if t == DATE:
+        if text:
+            return (
+                f"coalesce(try_cast(trim({expr}) as date), "
+                f"cast(timezone('UTC', try_cast(trim({expr}) as timestamptz)) as date))"
+            )
+        if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
+            return f"cast(timezone('UTC', {expr}) as date)"
+        if st.startswith("TIMESTAMP") or st == "DATE":
+            return f"cast({expr} as date)"
+        return "cast(null as date)"
+    raise ValueError(f"unknown contract type {t}")
+
+
+def _range_reasons(col: Column, v: str) -> list[str]:
+    out = []
+    if col.min_value is not None:
+        op, word = ("<=", ">") if col.min_exclusive else ("<", ">=")
+        out.append(f"case when {v} {op} {col.min_value} then 'out_of_range: {col.name} must be {word} {col.min_value:g}' end")
+    if col.max_value is not None:
+        out.append(f"case when {v} > {col.max_value} then 'out_of_range: {col.name} must be <= {col.max_value:g}' end")
+    if col.allowed is not None:
+        allowed = ", ".join(f"'{a}'" for a in col.allowed)
+        out.append(f"case when {v} not in ({allowed}) then 'not_allowed: {col.name} must be one of {', '.join(col.allowed)}' end")
+    return out
+
+
+def validate_select(
+    spec: Dataset,
+    source_sql: str,
+    columns: dict[str, tuple[str, str]],
+    raw_sql: str | None = None,
+    ref_tables: frozenset[str] = frozenset(),
+) -> str:
+    """SELECT producing, per source row: every contract column typed, extra columns as
+    text, `_source_file`, `_row_number`, `_reason` (NULL when the row is good) and `_raw`
+    (the row as text, only where `_reason` is set).
+
+    `columns` maps a source column name to (SQL expression, DuckDB type). `source_sql`
+    must expose those expressions plus `_source_file` and `_row_number`.
+    """
+    contract = set(spec.column_names)
+    present_cols = [c for c in spec.columns if c.name in columns]
+    extras = [n for n in columns if n not in contract]
+    s = {c.name: q("__s_" + c.name) for c in present_cols}  # source value
+    t = {c.name: q("__t_" + c.name) for c in spec.columns}  # typed value
+
+    # L1: source values under fixed names; L2: typed values beside them.
+    l1 = (
+        [f"{columns[c.name][0]} as {s[c.name]}" for c in present_cols]
+        + [f"cast({columns[n][0]} as varchar) as {q(n)}" for n in extras]
+        + ["_source_file", "_row_number"]
+        + ([f"{raw_sql} as __raw"] if raw_sql else [])
+    )
+    l2 = [f"{coerce(s[c.name], columns[c.name][1], c)} as {t[c.name]}" for c in present_cols]
+    l2 += [f"cast(null as {c.type}) as {t[c.name]}" for c in spec.columns if c.name not in columns]
+
+    # L3: contract names, and the reasons that need only this row's own values.
+    reasons = []
+    for c in spec.columns:
+        if c.name in columns:
+            present = _present(s[c.name], columns[c.name][1])
+            reasons.append(
+                f"case when {present} and {t[c.name]} is null "
+                f"then 'bad_type: {c.name} is not a valid {_TYPE_WORDS[c.type]}' end"
+            )
+            if c.required:
+                reasons.append(f"case when not {present} then 'missing: {c.name}' end")
+        elif c.required:
+            reasons.append(f"'missing: {c.name} (no such column)'")
+        reasons += _range_reasons(c, t[c.name])
+    l3 = (
+        [f"{t[c.name]} as {q(c.name)}" for c in spec.columns]
+        + [q(n) for n in extras]
+        + ["_source_file", "_row_number"]
+        + (["__raw"] if raw_sql else [])
+        + list(s.values())
+        + [f"concat_ws('; ', {', '.join(reasons)}) as __type_reason" if reasons else "'' as __type_reason"]
+    )
+
+    # L4: references to other datasets and row rules, on typed values only.
+    more = []
+    if "known_models" in ref_tables:
+        more += [
+            f"case when v.{q(c)} is not null and v.{q(c)} not in (select model from known_models) then 'unknown_model: {c}' end"
+            for c in spec.model_refs
+        ]
+    if "known_providers" in ref_tables:
+        more += [
+            f"case when v.{q(c)} is not null and v.{q(c)} not in (select provider from known_providers) then 'unknown_provider: {c}' end"
+            for c in spec.provider_refs
+        ]
+    for chk in spec.checks:
+        if "known_fx" in chk.sql and "known_fx" not in ref_tables:
+            continue
+        more.append(f"case when coalesce(({chk.sql}), false) then '{chk.reason}' end")
+    reason = (
+        f"nullif(concat_ws('; ', nullif(__type_reason, ''), {', '.join(more)}), '')"
+        if more
+        else "nullif(__type_reason, '')"
+    )
+    raw_fields = ", ".join(f"{lit(c.name)}: {s[c.name]}" for c in present_cols)
+    raw_expr = "__raw" if raw_sql else (f"to_json({{{raw_fields}}})" if raw_fields else "'{}'")
+    out = (
+        [q(c.name) for c in spec.columns]
+        + [q(n) for n in extras]
+        + ["_source_file", "_row_number", "__reason as _reason",
+           f"case when __reason is not null then cast({raw_expr} as varchar) end as _raw"]
+    )
+    return (
+        f"select {', '.join(out)} from ("
+        f"select *, {reason} as __reason from ("
+        f"select {', '.join(l3)} from ("
+        f"select *, {', '.join(l2)} from ("
+        f"select {', '.join(l1)} from ({source_sql}) s1) s2) s3) v) s4"
+    )
+
+
+# ------------------------------------------------------------------- reading the files
+
+
+@dataclass
+class _Source:
+    """One readable unit: SQL exposing the source columns plus _source_file/_row_number."""
+
+    sql: str
+    columns: dict[str, tuple[str, str]]
+    files: list[SourceFile]
+    raw_sql: str | None = None
+
+
+def _hive_columns(sf: SourceFile, present: set[str], spec: Dataset) -> dict[str, tuple[str, str]]:
+    # Partition values in the path stand in for contract columns missing from the file;
+    # other path keys (date=...) only organise files and are not data.
+    return {
+        k: (lit(v), "VARCHAR")
+        for k, v in sf.hive.items()
+        if k in spec.column_names and k not in present
+    }
+
+
+def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str]) -> list[_Source]:
+    groups: dict[tuple, list[SourceFile]] = {}
+    for sf in files:
+        try:
+            desc = con.execute(f"describe select * from read_parquet({lit(str(sf.path))}, hive_partitioning = false)").fetchall()
+        except duckdb.Error as exc:
+            errors[sf.rel] = _short(exc)
+            continue
+        sig = (tuple((n, t) for n, t, *_ in desc), tuple(sorted(sf.hive.items())))
+        groups.setdefault(sig, []).append(sf)
+    sources = []
+    for (cols, _), group in groups.items():
+        names = {n for n, _ in cols}
+        # the original (case-preserving) names come from describe; contract names are lower-case
+        orig = dict(cols)
+        columns = {n: (q(n), t) for n, t in orig.items()}
+        columns.update(_hive_columns(group[0], names, spec))
+        paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
+        rel_case = " ".join(f"when {lit(str(sf.path))} then {lit(sf.rel)}" for sf in group)
+        sql = (
+            f"select *, case filename {rel_case} end as _source_file, file_row_number + 1 as _row_number "
+            f"from read_parquet({paths}, filename = true, file_row_number = true, hive_partitioning = false)"
+        )
+        sources.append(_Source(sql, columns, group))
+    return sources
+
+
+def _csv_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str, str], malformed: list[tuple]) -> _Source | None:
+    table, rej, scan = f"__csv_{idx}", f"__rej_{idx}", f"__scan_{idx}"
+    try:
+        con.execute(
+            f"create temp table {table} as select *, row_number() over () as __k from read_csv({lit(str(sf.path))}, "
+            f"header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', hive_partitioning = false, "
+            f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)})"
+        )
+        rejected = con.execute(
+            f"select line, any_value(csv_line), string_agg(distinct cast(error_type as varchar), ', ') "
+            f"from {rej} group by line order by line"
+        ).fetchall()
+    except duckdb.Error as exc:
+        errors[sf.rel] = _short(exc)
+        return None
+    # Rows DuckDB rejected are missing from the scan: give the good rows their true data
+    # row number (header excluded) by skipping the rejected ones, which are few.
+    bad_rows = [line - 1 for line, _, _ in rejected]
+    for row, text, kind in zip(bad_rows, (r[1] for r in rejected), (r[2] for r in rejected)):
+        malformed.append((spec.name, sf.rel, row, f"malformed_row: {kind.lower()}", text))
+    con.execute(f"create temp table {table}_gap (g bigint, j bigint)")
+    if bad_rows:
+        con.executemany(f"insert into {table}_gap values (?, ?)", [(r - j, j) for j, r in enumerate(bad_rows, 1)])
+    names = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] != "__k"]
+    columns = {n: (q(n), "VARCHAR") for n in names}
+    columns.update(_hive_columns(sf, set(columns), spec))
+    sql = (
+        f"select c.*, {lit(sf.rel)} as _source_file, "
+        f"c.__k + coalesce((select max(j) from {table}_gap g where g.g < c.__k), 0) as _row_number from {table} c"
+    )
+    return _Source(sql, columns, [sf])
+
+
+# DuckDB does not short-circuit AND: json_type() on an invalid line raises, so guard it.
+_IS_OBJECT = "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false)"
+
+
+def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str, str], malformed: list[tuple]) -> _Source | None:
+    table = f"__jsonl_{idx}"
+    try:
+        # Read lines as text (no delimiter, no quoting) so a malformed line is one bad row,
+        # not a failed file, and keeps its line number.
+        con.execute(
+            f"create temp table {table} as select line, row_number() over () as _row_number from read_csv("
+            f"{lit(str(sf.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', quote = '', "
+            f"escape = '', auto_detect = false, strict_mode = false, null_padding = true, hive_partitioning = false)"
+        )
+        keys = con.execute(
+            f"select distinct unnest(json_keys(line)) from {table} where {_IS_OBJECT}"
+        ).fetchall()
+    except duckdb.Error as exc:
+        errors[sf.rel] = _short(exc)
+        return None
+    bad = con.execute(
+        f"select _row_number, line from {table} where nullif(trim(line), '') is not null "
+        f"and not {_IS_OBJECT} order by _row_number"
+    ).fetchall()
+    for row, text in bad:
+        malformed.append((spec.name, sf.rel, row, "malformed_json: line is not a JSON object", text))
+    columns = {}
+    for (k,) in sorted(keys):
+        columns.setdefault(k, (f"(case when json_valid(line) then line ->> {lit('$.' + json_path_key(k))} end)", "VARCHAR"))
+    columns.update(_hive_columns(sf, set(columns), spec))
+    sql = (
+        f"select line, _row_number, {lit(sf.rel)} as _source_file from {table} "
+        f"where nullif(trim(line), '') is not null and {_IS_OBJECT}"
+    )
+    return _Source(sql, columns, [sf], raw_sql="line")
+
+
+def json_path_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else '"' + key.replace('"', '\\"') + '"'
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+# ---------------------------------------------------------------------------- staging
+
+
+def _load_refs(con, spec: Dataset, root: Path) -> frozenset[str]:
+    """Register what earlier datasets loaded: the models, providers and fx rates a row may name."""
+    tables = set()
+    if spec.model_refs:
+        models = staging_dir(root, "models")
+        _table_from(con, "known_models", models, "select distinct model from t", "model varchar")
+        tables.add("known_models")
+    if spec.provider_refs:
+        _table_from(con, "known_providers", staging_dir(root, "endpoints"), "select distinct provider from t", "provider varchar")
+        tables.add("known_providers")
+    if spec.name == "prices":
+        _table_from(con, "known_fx", staging_dir(root, "fx_rates"), "select date, currency, usd_per_unit from t", "date date, currency varchar, usd_per_unit double")
+        tables.add("known_fx")
+    return frozenset(tables)
+
+
+def _table_from(con, name: str, path: Path, select: str, empty_schema: str) -> None:
+    files = parquet_glob(path)
+    if files:
+        con.execute(f"create or replace temp table {name} as {select.replace(' from t', f' from read_parquet({lit(files)}, hive_partitioning = true)')}")
+    else:
+        con.execute(f"create or replace temp table {name} ({empty_schema})")
+
+
+def parquet_glob(path: Path) -> str | None:
+    """Glob for a staged table, or None when it has no files (an empty table)."""
+    path = Path(path)
+    if (path / "data.parquet").exists():
+        return str(path / "data.parquet")
+    if path.is_dir() and any(path.rglob("*.parquet")):
+        return str(path / "**" / "*.parquet")
+    return None
+
+
+def stage_dataset(
+    spec: Dataset,
+    raw_dir: Path,
+    root: Path,
+    log: Callable[[str], None] = lambda _msg: None,
+    memory_limit: str = "3GB",
+) -> StageResult:
+    """Validate and stage one dataset of the drop at `raw_dir` into the Parquet root `root`."""
+    files = discover(raw_dir, spec.name)
+    tmp = Path(root) / ".tmp" / f"{spec.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        con = connect(tmp / "duckdb", memory_limit)
+        try:
+            result = _stage(con, spec, files, Path(root), tmp, log)
+        finally:
+            con.close()
+        _swap(tmp / "table", staging_dir(root, spec.name))
+        _swap(tmp / "ingest", ingest_dir(root, spec.name))
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Replace `target` by `new` with two renames, so readers see the old or the new table."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
+    errors: dict[str, str] = {}
+    malformed: list[tuple] = []
+    sources: list[_Source] = []
+    unknown = [sf for sf in files if sf.fmt == "unknown"]
+    for sf in unknown:
+        errors[sf.rel] = f"unsupported file type {sf.path.suffix or '(none)'}: expected .parquet, .csv or .jsonl"
+    sources += _parquet_sources(con, spec, [f for f in files if f.fmt == "parquet"], errors)
+    for i, sf in enumerate(f for f in files if f.fmt == "csv"):
+        src = _csv_source(con, spec, sf, i, errors, malformed)
+        if src:
+            sources.append(src)
+    for i, sf in enumerate(f for f in files if f.fmt == "jsonl"):
+        src = _jsonl_source(con, spec, sf, i, errors, malformed)
+        if src:
+            sources.append(src)
+
+    refs = _load_refs(con, spec, root)
+    for src in sources:
+        # An extra column must not shadow a column the staging SQL adds (the partition
+        # `date`, derived prices, throughputs): keep it under a suffixed name.
+        for name in [n for n in src.columns if n in RESERVED_OUTPUT_COLUMNS and n not in spec.column_names]:
+            src.columns[f"{name}_extra"] = src.columns.pop(name)
+    # The union of extra columns over all files, so every insert has one shape.
+    contract = set(spec.column_names)
+    extras = sorted({n for s in sources for n in s.columns if n not in contract})
+    cols_sql = ", ".join(
+        [f"{q(c.name)} {c.type}" for c in spec.columns] + [f"{q(n)} varchar" for n in extras]
+        + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
+    )
+    con.execute(f"create temp table v ({cols_sql})")
+    pending = list(sources)
+    while pending:
+        src = pending.pop(0)
+        sql = validate_select(spec, src.sql, src.columns, src.raw_sql, refs)
+        try:
+            con.execute(f"insert into v by name {sql}")
+            log(f"{spec.name}: read {', '.join(sf.rel for sf in src.files[:3])}{' ...' if len(src.files) > 3 else ''}")
+        except duckdb.Error as exc:
+            if len(src.files) > 1:
+                # A group failed as a whole (a corrupt page shows only when read): retry
+                # file by file so one bad file cannot stop the good ones.
+                pending = [s for sf in src.files for s in _parquet_sources(con, spec, [sf], errors)] + pending
+            else:
+                errors[src.files[0].rel] = _short(exc)
+
+    key = ", ".join(q(k) for k in spec.key)
+    all_cols = [c.name for c in spec.columns]
+    struct = "{" + ", ".join(f"{lit(c)}: {q(c)}" for c in all_cols) + "}"
+    con.execute(
+        f"create temp table dupkeys as select {key} from v where _reason is null group by all having count(*) > 1"
+    )
+    con.execute(
+        f"""create temp table dupclass as
+        select _source_file, _row_number,
+               case when row_number() over w = 1 then 'loaded'
+                    when {struct} is not distinct from first_value({struct}) over w then 'duplicate'
+                    else 'conflict' end as _class,
+               first_value(_source_file) over w as _first_file,
+               first_value(_row_number) over w as _first_row,
+               cast(to_json({struct}) as varchar) as _raw
+        from v semi join dupkeys using ({key})
+        where _reason is null
+        window w as (partition by {key} order by _source_file, _row_number)"""
+    )
+    con.execute(
+        "create temp view ok as select v.* exclude (_reason, _raw) from v "
+        "anti join (select _source_file, _row_number from dupclass where _class <> 'loaded') d "
+        "using (_source_file, _row_number) where _reason is null"
+    )
+    con.execute(f"create temp view ok_shaped as {load_sql('staging/stg_' + spec.name)}")
+
+    table_dir = tmp / "table"
+    n_loaded = con.execute("select count(*) from ok").fetchone()[0]
+    table_dir.mkdir(parents=True)
+    select = "select * exclude (_source_file, _row_number) from ok_shaped"
+    if not n_loaded:
+        # An empty table still has its columns, so downstream SQL binds.
+        con.execute(f"copy ({select}) to {lit(str(table_dir / 'data.parquet'))} (format parquet)")
+    else:
+        if spec.partition_by:
+            con.execute(
+                f"copy ({select}) to {lit(str(table_dir))} "
+                "(format parquet, compression zstd, partition_by (date), overwrite_or_ignore true)"
+            )
+        else:
+            con.execute(f"copy ({select} order by all) to {lit(str(table_dir / 'data.parquet'))} (format parquet, compression zstd)")
+
+    quarantine_sql = f"""
+        select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw
+        from v where _reason is not null
+        union all
+        select {lit(spec.name)}, _source_file, _row_number,
+               'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || _first_file || ' row ' || _first_row || ' with other values',
+               _raw
+        from dupclass where _class = 'conflict'
+        union all
+        select dataset, source_file, row_number, reason, raw from malformed
+    """
+    con.execute("create temp table malformed (dataset varchar, source_file varchar, row_number bigint, reason varchar, raw varchar)")
+    if malformed:
+        con.executemany("insert into malformed values (?, ?, ?, ?, ?)", malformed)
+    con.execute("create temp table file_errors (source_file varchar, file_error varchar)")
+    if errors:
+        con.executemany("insert into file_errors values (?, ?)", sorted(errors.items()))
+    con.execute("create temp table files (source_file varchar, file_format varchar)")
+    if files:
+        con.executemany("insert into files values (?, ?)", [(sf.rel, sf.fmt) for sf in files])
+
+    ingest = tmp / "ingest"
+    ingest.mkdir()
+    con.execute(
+        f"copy ({quarantine_sql} order by source_file, row_number) to {lit(str(ingest / 'quarantine.parquet'))} (format parquet)"
+    )
+    con.execute(
+        f"""copy (
+        with per_row as (
+            select _source_file as source_file,
+                   count(*) as n,
+                   count(*) filter (where _reason is not null) as q
+            from v group by all),
+        per_dup as (
+            select _source_file as source_file,
+                   count(*) filter (where _class = 'duplicate') as d,
+                   count(*) filter (where _class = 'conflict') as c
+            from dupclass group by all),
+        per_bad as (select source_file, count(*) as m from malformed group by all)
+        select {lit(spec.name)} as dataset, f.source_file, f.file_format,
+               coalesce(r.n, 0) + coalesce(b.m, 0) as rows_read,
+               coalesce(r.n, 0) - coalesce(r.q, 0) - coalesce(d.d, 0) - coalesce(d.c, 0) as rows_loaded,
+               coalesce(r.q, 0) + coalesce(d.c, 0) + coalesce(b.m, 0) as rows_quarantined,
+               coalesce(d.d, 0) as rows_duplicate,
+               e.file_error
+        from files f
+        left join per_row r using (source_file)
+        left join per_dup d using (source_file)
+        left join per_bad b using (source_file)
+        left join file_errors e using (source_file)
+        order by f.source_file) to {lit(str(ingest / 'audit.parquet'))} (format parquet)"""
+    )
+    totals = con.execute(
+        f"select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0), "
+        f"coalesce(sum(rows_duplicate), 0) from read_parquet({lit(str(ingest / 'audit.parquet'))})"
+    ).fetchone()
+    return StageResult(spec.name, *map(int, totals), files=len(files), unreadable_files=len(errors))
+
