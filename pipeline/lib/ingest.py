@@ -306,7 +306,10 @@ def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[s
         except duckdb.Error as exc:
             errors[sf.rel] = _short(exc)
             continue
-        sig = (tuple((n, t) for n, t, *_ in desc), tuple(sorted(sf.hive.items())))
+        # Files with one schema are read in one scan; path values matter only where they
+        # stand in for a contract column the file lacks.
+        used_hive = tuple(sorted(_hive_columns(sf, {n for n, *_ in desc}, spec).items()))
+        sig = (tuple((n, t) for n, t, *_ in desc), used_hive)
         groups.setdefault(sig, []).append(sf)
     sources = []
     for (cols, _), group in groups.items():
@@ -316,9 +319,10 @@ def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[s
         columns = {n: (q(n), t) for n, t in orig.items()}
         columns.update(_hive_columns(group[0], names, spec))
         paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
-        rel_case = " ".join(f"when {lit(str(sf.path))} then {lit(sf.rel)}" for sf in group)
+        # rel = the path after the drop folder: a substring, cheaper per row than a lookup
+        offset = len(str(group[0].path)) - len(group[0].rel) + 1
         sql = (
-            f"select *, case filename {rel_case} end as _source_file, file_row_number + 1 as _row_number "
+            f"select *, substr(filename, {offset}) as _source_file, file_row_number + 1 as _row_number "
             f"from read_parquet({paths}, filename = true, file_row_number = true, hive_partitioning = false)"
         )
         sources.append(_Source(sql, columns, group))
@@ -366,32 +370,27 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
     table = f"__jsonl_{idx}"
     try:
         # Read lines as text (no delimiter, no quoting) so a malformed line is one bad row,
-        # not a failed file, and keeps its line number.
+        # not a failed file, and keeps its line number. Validity is computed once and
+        # stored, so later scans filter on it before any JSON function sees the line.
         con.execute(
-            f"create temp table {table} as select line, row_number() over () as _row_number from read_csv("
-            f"{lit(str(sf.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', quote = '', "
-            f"escape = '', auto_detect = false, strict_mode = false, null_padding = true, hive_partitioning = false)"
+            f"create temp table {table} as select line, _row_number, {_IS_OBJECT} as __ok, "
+            f"nullif(trim(line), '') is null as __blank from (select line, row_number() over () as _row_number "
+            f"from read_csv({lit(str(sf.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', "
+            f"quote = '', escape = '', auto_detect = false, strict_mode = false, null_padding = true, hive_partitioning = false))"
         )
-        keys = con.execute(
-            f"select distinct unnest(json_keys(line)) from {table} where {_IS_OBJECT}"
-        ).fetchall()
+        keys = sorted(k for (k,) in con.execute(f"select distinct unnest(json_keys(line)) from {table} where __ok").fetchall())
     except duckdb.Error as exc:
         errors[sf.rel] = _short(exc)
         return None
-    bad = con.execute(
-        f"select _row_number, line from {table} where nullif(trim(line), '') is not null "
-        f"and not {_IS_OBJECT} order by _row_number"
-    ).fetchall()
+    bad = con.execute(f"select _row_number, line from {table} where not __blank and not __ok order by _row_number").fetchall()
     for row, text in bad:
         malformed.append((spec.name, sf.rel, row, "malformed_json: line is not a JSON object", text))
-    columns = {}
-    for (k,) in sorted(keys):
-        columns.setdefault(k, (f"(case when json_valid(line) then line ->> {lit('$.' + json_path_key(k))} end)", "VARCHAR"))
+    # One parse per line for all keys: json_extract_string with a list of paths.
+    paths = "[" + ", ".join(lit("$." + json_path_key(k)) for k in keys) + "]"
+    columns = {k: (f"__vals[{i}]", "VARCHAR") for i, k in enumerate(keys, 1)}
     columns.update(_hive_columns(sf, set(columns), spec))
-    sql = (
-        f"select line, _row_number, {lit(sf.rel)} as _source_file from {table} "
-        f"where nullif(trim(line), '') is not null and {_IS_OBJECT}"
-    )
+    vals = f"json_extract_string(line, {paths})" if keys else "cast([] as varchar[])"
+    sql = f"select line, _row_number, {lit(sf.rel)} as _source_file, {vals} as __vals from {table} where __ok"
     return _Source(sql, columns, [sf], raw_sql="line")
 
 
@@ -491,6 +490,8 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         if src:
             sources.append(src)
 
+    formats = ", ".join(f"{sum(f.fmt == k for f in files)} {k}" for k in ("parquet", "csv", "jsonl", "unknown") if any(f.fmt == k for f in files))
+    log(f"{spec.name}: validating {len(files)} files ({formats or 'none'})")
     refs = _load_refs(con, spec, root)
     for src in sources:
         # An extra column must not shadow a column the staging SQL adds (the partition
@@ -511,7 +512,6 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         sql = validate_select(spec, src.sql, src.columns, src.raw_sql, refs)
         try:
             con.execute(f"insert into v by name {sql}")
-            log(f"{spec.name}: read {', '.join(sf.rel for sf in src.files[:3])}{' ...' if len(src.files) > 3 else ''}")
         except duckdb.Error as exc:
             if len(src.files) > 1:
                 # A group failed as a whole (a corrupt page shows only when read): retry
@@ -520,6 +520,7 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
             else:
                 errors[src.files[0].rel] = _short(exc)
 
+    log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
     key = ", ".join(q(k) for k in spec.key)
     all_cols = [c.name for c in spec.columns]
     struct = "{" + ", ".join(f"{lit(c)}: {q(c)}" for c in all_cols) + "}"
@@ -546,6 +547,7 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
     )
     con.execute(f"create temp view ok_shaped as {load_sql('staging/stg_' + spec.name)}")
 
+    log(f"{spec.name}: writing staging Parquet")
     table_dir = tmp / "table"
     n_loaded = con.execute("select count(*) from ok").fetchone()[0]
     table_dir.mkdir(parents=True)

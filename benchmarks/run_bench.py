@@ -1,0 +1,136 @@
+"""`make bench`: generate + ingest at 1M and 10M requests beside the DuckDB floor.
+
+Every step runs in a child process; wall time and the child's peak RSS (wait4) are
+recorded. Results go to BENCHMARKS.md with the machine and the date. Heavy: minutes, not
+part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def measure_rss(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    # Popen.communicate reaps the child, so wait4 must do the waiting itself.
+    started = time.perf_counter()
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=devnull, text=True, cwd=REPO, env=env)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, out
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import duckdb
+    import polars
+
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, duckdb {duckdb.__version__}, polars {polars.__version__}"
+    )
+
+
+def bench(sizes: list[int], work: Path) -> list[dict]:
+    results = []
+    env = dict(os.environ)
+    env.pop("DAGSTER_HOME", None)
+    for n in sizes:
+        base = work / f"n{n}"
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        raw, root, db = base / "raw", base / "wh", base / "floor.duckdb"
+        print(f"[{n:,}] generate ...", flush=True)
+        g_s, g_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", str(n)], env)
+        print(f"[{n:,}] floor ...", flush=True)
+        f_s, f_rss, f_out = measure_rss([PY, "-m", "benchmarks.steps", "floor", str(raw), str(db)], env)
+        print(f"[{n:,}] ingest ...", flush=True)
+        i_s, i_rss, i_out = measure_rss([PY, "-m", "benchmarks.steps", "ingest", str(raw), str(root)], env)
+        print(f"[{n:,}] full run (Dagster job + warehouse) ...", flush=True)
+        r_s, r_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
+        rows = json.loads(i_out.strip().splitlines()[-1])["rows"]
+        floor_rows = json.loads(f_out.strip().splitlines()[-1])["rows"]
+        results.append(
+            dict(n=n, rows=rows, floor_rows=floor_rows, gen_s=g_s, gen_rss=g_rss, floor_s=f_s, floor_rss=f_rss,
+                 ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss)
+        )
+        print(json.dumps(results[-1]), flush=True)
+        shutil.rmtree(base, ignore_errors=True)
+    return results
+
+
+def render(results: list[dict], when: str, host: str) -> str:
+    lines = [
+        f"### {when}",
+        "",
+        f"Machine: {host}.",
+        "",
+        "| requests | rows read (all datasets) | generate s (peak RSS MiB) | floor s (RSS) | ingest s (RSS) | ingest / floor | ingest rows/s | full `servicelens run` s (RSS) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['n']:,} | {r['rows']:,} | {r['gen_s']:.1f} ({r['gen_rss']:.0f}) | {r['floor_s']:.1f} ({r['floor_rss']:.0f}) "
+            f"| {r['ingest_s']:.1f} ({r['ingest_rss']:.0f}) | {r['ingest_s'] / r['floor_s']:.2f}x | {r['rows'] / r['ingest_s']:,.0f} "
+            f"| {r['run_s']:.1f} ({r['run_rss']:.0f}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+HEADER = """# Benchmarks
+
+`make bench` generates the sample quarter at 1M and 10M requests and times, each in its own
+process (wall time, peak RSS of that process):
+
+- **generate**: `servicelens generate` (requests, 10-minute latency probes for every endpoint, prices, compat probes);
+- **floor**: a bare DuckDB read of the same files into tables (`create table as select * from read_parquet/read_csv/read_json`,
+  one statement per dataset and format, no validation) in a DuckDB file: the least work that loads the drop;
+- **ingest**: servicelens staging of every dataset (type checks, quarantine with reasons, duplicate/conflict
+  classification, hive-partitioned zstd Parquet, audit), without Dagster;
+- **full run**: `servicelens run`, the Dagster job end to end including the warehouse DuckDB file.
+
+Targets (issue 2): ingest within 2x of the floor; peak RSS under 4 GiB at 10M.
+
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--work", default=str(REPO / "bench-work"))
+    ap.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = bench(sizes, Path(args.work))
+    out = Path(args.out)
+    previous = out.read_text(encoding="utf-8").split("\n", 1)[1] if out.exists() else ""
+    previous = previous.replace(HEADER.split("\n", 1)[1], "")
+    section = render(results, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), machine())
+    out.write_text(HEADER + section + "\n" + previous.lstrip("\n"), encoding="utf-8")
+    print(section)
+
+
+if __name__ == "__main__":
+    main()

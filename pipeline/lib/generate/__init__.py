@@ -1,0 +1,261 @@
+"""Synthetic, calibrated raw drop generator (contract section 1) for 2025-10-01 .. 2025-12-31.
+
+    generate_drop(out_dir, n_requests=1_000_000, seed=0, bad_row_fraction=0.0005, progress=None)
+
+writes models/, endpoints/, prices/, fx_rates/ (CSV), requests/ and latency_probes/ (hive
+partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL) and _manifest.json, and returns
+the manifest. Deterministic per (n_requests, seed, bad_row_fraction): byte-identical files.
+Requests are generated day by day in parts of at most CHUNK rows; memory stays bounded for
+any n_requests. The world (families, endpoints, prices, regimes) is in `world.py`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import tables, world as W
+from .model import client_pool, compile_world
+from .probes import compat_line, compat_lines, compat_rows, latency_probes_day
+from .requests import REQUEST_SCHEMA, generate_rows
+
+CHUNK = 1_000_000
+DATASETS = ("models", "endpoints", "prices", "fx_rates", "requests", "latency_probes", "compat_probes")
+# Planted request defects. All but bad_ts go into the parquet parts at random positions;
+# bad_ts rows (an unparseable ts needs a text column) go to requests/date=.../part-bad.csv.
+BAD_KINDS = ("negative_tokens", "bad_ts", "bad_sample_rate", "bad_status", "null_model",
+             "unknown_model", "unknown_provider", "duplicate", "conflict")
+INLINE_KINDS = ("negative_tokens", "bad_sample_rate", "bad_status", "null_model",
+                "unknown_model", "unknown_provider")
+BAD_TS_STRINGS = ("2025-13-45T25:61:00Z", "not-a-timestamp", "yesterday at noon", "2025/10/32 99:00",
+                  "1e99", "2025-11-31T00:00:00+25:00")
+PARQUET_OPTS = dict(compression="zstd", write_statistics=True)
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(key))))
+
+
+def _mutate(rows: list[dict], kinds: list[str], rng: np.random.Generator) -> None:
+    for r, k in zip(rows, kinds):
+        if k == "negative_tokens":
+            r["input_tokens"] = -int(rng.integers(1, 5000))
+            r["cached_input_tokens"] = None
+        elif k == "bad_sample_rate":
+            r["sample_rate"] = 0.0 if rng.random() < 0.5 else 1.5
+        elif k == "bad_status":
+            r["status"] = "maybe"
+        elif k == "null_model":
+            r["model"] = None
+        elif k == "unknown_model":
+            r["model"] = "no-such-model"
+        elif k == "unknown_provider":
+            r["provider"] = "no-such-provider"
+        else:  # pragma: no cover
+            raise ValueError(k)
+
+
+def _insert_random(main: pa.Table, extra: pa.Table, rng: np.random.Generator) -> pa.Table:
+    if extra.num_rows == 0:
+        return main
+    n = main.num_rows
+    keys = np.r_[np.arange(n, dtype=float), rng.uniform(0, n, extra.num_rows)]
+    order = np.argsort(keys, kind="stable")
+    return pa.concat_tables([main, extra.cast(REQUEST_SCHEMA)]).take(pa.array(order))
+
+
+def _csv_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def generate_drop(
+    out_dir: Path,
+    n_requests: int = 1_000_000,
+    seed: int = 0,
+    bad_row_fraction: float = 0.0005,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in DATASETS:  # a re-run must not leave parts of an older drop behind
+        if (out / name).exists():
+            shutil.rmtree(out / name)
+    plant = bad_row_fraction > 0
+    c = compile_world(seed)
+    clients = client_pool()
+    manifest: dict = {"seed": seed, "n_requests": n_requests, "bad_row_fraction": bad_row_fraction,
+                      "period": [W.QUARTER_START.isoformat(), W.QUARTER_END.isoformat()],
+                      "rows": {}, "planted": {}, "expected": {}}
+
+    # ------------------------------------------------------------------ small datasets
+    rows, planted = {}, {}
+    rows["models"] = tables.write_models(out)
+    rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant)
+    rows["prices"], planted["prices"] = tables.write_prices(out, plant)
+    rows["fx_rates"] = tables.write_fx(out)
+    planted["models"], planted["fx_rates"] = {}, {}
+
+    # ------------------------------------------------------------------ requests
+    dw = W.day_weights()
+    day_n = W.allocate(n_requests, dw)
+    plan = _rng(seed, 7_000_000)
+    n_bad = int(round(bad_row_fraction * n_requests)) if plant else 0
+    counts = {k: n_bad // len(BAD_KINDS) + (1 if i < n_bad % len(BAD_KINDS) else 0) for i, k in enumerate(BAD_KINDS)}
+    per_day = {}
+    for k in BAD_KINDS:
+        if k in ("duplicate", "conflict"):  # need an original on an earlier day
+            days = 1 + plan.choice(W.N_DAYS - 1, counts[k], p=dw[1:] / dw[1:].sum())
+        else:
+            days = plan.choice(W.N_DAYS, counts[k], p=dw)
+        per_day[k] = np.bincount(days, minlength=W.N_DAYS)
+    n_dc_total = counts["duplicate"] + counts["conflict"]
+    keep_per_day = (math.ceil(2 * n_dc_total / W.N_DAYS) + 2) if n_dc_total else 0
+    reservoir: list[dict] = []
+
+    req_rows = 0
+    id_next = 0
+    for d, day in enumerate(W.DAYS):
+        folder = out / "requests" / f"date={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        n_good = int(day_n[d])
+        inline = {k: int(per_day[k][d]) for k in INLINE_KINDS}
+        n_inline = sum(inline.values())
+        n_badts = int(per_day["bad_ts"][d])
+        n_dup, n_conf = int(per_day["duplicate"][d]), int(per_day["conflict"][d])
+        n_dc = n_dup + n_conf
+        total = n_good + n_inline + n_dc
+        n_parts = max(1, math.ceil(total / CHUNK))
+        caps = np.full(n_parts, float(CHUNK))
+        caps[0] -= n_dc
+        gen_counts = W.allocate(n_good + n_inline, caps)
+        # which part gets which inline bad row
+        kind_list = [k for k in INLINE_KINDS for _ in range(inline[k])]
+        part_of = plan.choice(n_parts, len(kind_list), p=gen_counts / max(gen_counts.sum(), 1)) if kind_list else np.array([], int)
+        kept_today: list[dict] = []
+        for p in range(n_parts):
+            rng = _rng(seed, d, p)
+            kinds_p = [k for k, q in zip(kind_list, part_of) if q == p]
+            n_gen = int(gen_counts[p]) + (n_badts if p == 0 else 0)
+            tbl = generate_rows(c, clients, rng, n_gen, d, id_next)
+            id_next += n_gen
+            n_special = len(kinds_p) + (n_badts if p == 0 else 0)
+            pos = rng.choice(n_gen, n_special, replace=False) if n_special else np.array([], dtype=np.int64)
+            special = tbl.take(pa.array(pos)).to_pylist() if n_special else []
+            keep_mask = np.ones(n_gen, dtype=bool)
+            keep_mask[pos] = False
+            main = tbl.filter(pa.array(keep_mask)) if n_special else tbl
+            bad_inline = special[: len(kinds_p)]
+            _mutate(bad_inline, kinds_p, rng)
+            extra_rows = list(bad_inline)
+            if p == 0 and n_badts:
+                _write_bad_csv(folder / "part-bad.csv", special[len(kinds_p):], rng)
+                req_rows += n_badts
+                if progress:
+                    progress(n_badts)
+            if p == 0 and n_dc:
+                take = rng.choice(len(reservoir), n_dc, replace=False)
+                src = [reservoir[i] for i in sorted(take)]
+                for i in sorted(take, reverse=True):
+                    reservoir.pop(i)
+                for j, r in enumerate(src):
+                    r = dict(r)
+                    if j >= n_dup:  # conflict: same request_id, different output_tokens
+                        r["output_tokens"] = int(r["output_tokens"]) + int(rng.integers(1, 50))
+                    extra_rows.append(r)
+            if keep_per_day and main.num_rows and len(kept_today) < keep_per_day:
+                k = min(keep_per_day - len(kept_today), main.num_rows)
+                kp = np.sort(rng.choice(main.num_rows, k, replace=False))
+                kept_today.extend(main.take(pa.array(kp)).to_pylist())
+            extra = pa.Table.from_pylist(extra_rows, schema=REQUEST_SCHEMA) if extra_rows else REQUEST_SCHEMA.empty_table()
+            final = _insert_random(main, extra, rng)
+            pq.write_table(final, folder / f"part-{p:05d}.parquet", **PARQUET_OPTS)
+            req_rows += final.num_rows
+            if progress:
+                progress(final.num_rows)
+        reservoir.extend(kept_today)
+    rows["requests"] = req_rows
+    planted["requests"] = counts if plant else {k: 0 for k in BAD_KINDS}
+
+    # ------------------------------------------------------------------ latency probes
+    n_probe = 0
+    for d, day in enumerate(W.DAYS):
+        t = latency_probes_day(c, _rng(seed, 8_000_000 + d), d)
+        folder = out / "latency_probes" / f"date={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(t, folder / "part-00000.parquet", **PARQUET_OPTS)
+        n_probe += t.num_rows
+    rows["latency_probes"] = n_probe
+    planted["latency_probes"] = {}
+
+    # ------------------------------------------------------------------ compat probes
+    ccols = compat_rows(c, seed)
+    lines = compat_lines(ccols)
+    planted["compat_probes"] = {}
+    if plant:
+        bad = json.loads(lines[len(lines) // 2])
+        bad["tool_calls"] = -1
+        bad["ts"] = bad["ts"][:-1] + ".001Z"  # a distinct key
+        lines.insert(2 * len(lines) // 3, compat_line(bad))
+        lines.insert(len(lines) // 3, '{"ts": "2025-10-')
+        planted["compat_probes"] = {"malformed_json": 1, "negative_tool_calls": 1}
+    (out / "compat_probes").mkdir(parents=True, exist_ok=True)
+    with open(out / "compat_probes" / "compat_probes.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\n".join(lines) + "\n")
+    rows["compat_probes"] = len(lines)
+
+    # ------------------------------------------------------------------ manifest
+    expected = {}
+    for name in DATASETS:
+        pl = planted.get(name, {})
+        if name == "requests":
+            dup = pl.get("duplicate", 0)
+            q = sum(v for k, v in pl.items() if k != "duplicate")
+            expected[name] = {"loaded": n_requests, "quarantined": q, "duplicate": dup}
+            assert n_requests + q + dup == rows[name]
+        else:
+            q = sum(pl.values())
+            expected[name] = {"loaded": rows[name] - q, "quarantined": q, "duplicate": 0}
+    manifest["rows"] = rows
+    manifest["planted"] = planted
+    manifest["expected"] = expected
+    manifest["where_planted"] = {
+        "requests": "negative_tokens/bad_sample_rate/bad_status/null_model/unknown_model/unknown_provider: "
+                    "random positions in requests parquet parts; bad_ts: requests/date=*/part-bad.csv; "
+                    "duplicate/conflict: copies of rows from an earlier day, in a later day's part-00000",
+        "prices": "prices.csv: currency XYZ (together/gpt-oss-120b 2025-10-20T12:00Z), negative input price "
+                  "(deepinfra/phi-4 2025-11-20T12:00Z)",
+        "endpoints": "endpoints.csv: groq/gemma-3-27b-it with quantization fp3",
+        "compat_probes": "compat_probes.jsonl: one truncated JSON line, one row with tool_calls = -1",
+    } if plant else {}
+    with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    return manifest
+
+
+def _write_bad_csv(path: Path, rows: list[dict], rng: np.random.Generator) -> None:
+    names = REQUEST_SCHEMA.names
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(names)
+        for r in rows:
+            r = dict(r)
+            r["ts"] = BAD_TS_STRINGS[int(rng.integers(0, len(BAD_TS_STRINGS)))]
+            w.writerow([_csv_text(r[k]) for k in names])
+
+
+__all__ = ["generate_drop", "CHUNK", "BAD_KINDS"]
