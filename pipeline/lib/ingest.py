@@ -12,6 +12,8 @@ others. Outputs are written to a temporary folder and renamed into place.
 
 from __future__ import annotations
 
+import bisect
+import csv
 import re
 import shutil
 import uuid
@@ -25,6 +27,16 @@ from pipeline.lib.contract import BOOL, DATE, FLOAT, INT, STR, TS, Column, Datas
 from pipeline.paths import ingest_dir, staging_dir
 from pipeline.sql import load_sql
 
+# Names the engine adds beside the data; a data column may not take them (see _safe_columns).
+_FILE_COL = "__sl_filename"
+_CSV_K = "__sl_k"
+_INTERNAL = {"_source_file", "_row_number", "_reason", "_raw", _FILE_COL, _CSV_K, "line", "__vals"}
+GLOB_CHARS = set("*?[]{}")
+# DuckDB's default line limit (2 MB) would make one long line fail its whole file; a
+# larger limit costs a proportionally larger read buffer, so it is used only on retry.
+MAX_LINE_BYTES = 64 * 2**20
+LINE_OPTS = "<line-opts>"  # placeholder in read SQL, see _with_long_lines
+_LONG_LINE_OPTS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}, "
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # DuckDB type families of a source column, for choosing a cast
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
@@ -159,9 +171,12 @@ def coerce(expr: str, src_type: str, col: Column) -> str:
         return "cast(null as timestamp)"
     if t == DATE:
         if text:
+            # A value with a time part is an instant: its date is the UTC date, as for
+            # zoned Parquet timestamps (try_cast(... as date) would drop the offset).
             return (
-                f"coalesce(try_cast(trim({expr}) as date), "
-                f"cast(timezone('UTC', try_cast(trim({expr}) as timestamptz)) as date))"
+                f"(case when length(trim({expr})) > 10 "
+                f"then cast(timezone('UTC', try_cast(trim({expr}) as timestamptz)) as date) "
+                f"else try_cast(trim({expr}) as date) end)"
             )
         if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
             return f"cast(timezone('UTC', {expr}) as date)"
@@ -196,7 +211,7 @@ def validate_select(
     (the row as text, only where `_reason` is set).
 
     `columns` maps a source column name to (SQL expression, DuckDB type). `source_sql`
-    must expose those expressions plus `_source_file` and `_row_number`.
+    must expose those expressions plus `__sl_source_file` and `__sl_row_number`.
     """
     contract = set(spec.column_names)
     present_cols = [c for c in spec.columns if c.name in columns]
@@ -208,7 +223,7 @@ def validate_select(
     l1 = (
         [f"{columns[c.name][0]} as {s[c.name]}" for c in present_cols]
         + [f"cast({columns[n][0]} as varchar) as {q(n)}" for n in extras]
-        + ["_source_file", "_row_number"]
+        + ["__sl_source_file as _source_file", "__sl_row_number as _row_number"]
         + ([f"{raw_sql} as __raw"] if raw_sql else [])
     )
     l2 = [f"{coerce(s[c.name], columns[c.name][1], c)} as {t[c.name]}" for c in present_cols]
@@ -310,56 +325,116 @@ def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[s
         # stand in for a contract column the file lacks.
         used_hive = tuple(sorted(_hive_columns(sf, {n for n, *_ in desc}, spec).items()))
         sig = (tuple((n, t) for n, t, *_ in desc), used_hive)
+        if any(n.lower() == "file_row_number" for n, *_ in desc):
+            sig += (sf.rel,)  # read alone: DuckDB cannot add its row number beside such a column
         groups.setdefault(sig, []).append(sf)
     sources = []
-    for (cols, _), group in groups.items():
-        names = {n for n, _ in cols}
-        # the original (case-preserving) names come from describe; contract names are lower-case
-        orig = dict(cols)
-        columns = {n: (q(n), t) for n, t in orig.items()}
-        columns.update(_hive_columns(group[0], names, spec))
+    for (cols, *_), group in groups.items():
+        columns = {n: (q(n), t) for n, t in cols}
+        columns.update(_hive_columns(group[0], set(columns), spec))
         paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
         # rel = the path after the drop folder: a substring, cheaper per row than a lookup
         offset = len(str(group[0].path)) - len(group[0].rel) + 1
+        if any(n.lower() == "file_row_number" for n in columns):
+            row_number, opts = "row_number() over ()", ""  # a single file read in order
+        else:
+            row_number, opts = "file_row_number + 1", ", file_row_number = true"
         sql = (
-            f"select *, substr(filename, {offset}) as _source_file, file_row_number + 1 as _row_number "
-            f"from read_parquet({paths}, filename = true, file_row_number = true, hive_partitioning = false)"
+            f"select *, substr({q(_FILE_COL)}, {offset}) as __sl_source_file, {row_number} as __sl_row_number "
+            f"from read_parquet({paths}, filename = {lit(_FILE_COL)}{opts}, hive_partitioning = false)"
         )
         sources.append(_Source(sql, columns, group))
     return sources
 
 
+def _csv_header(path: Path) -> list[str]:
+    """Column names from the first line. Read here rather than sniffed by DuckDB, so one
+    broken line (an unterminated quote) cannot make the whole file unreadable."""
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    if not first.strip():
+        return []
+    names = next(csv.reader([first]))
+    out: list[str] = []
+    for i, n in enumerate(names):
+        n = n.strip() or f"column{i}"
+        while n in out:
+            n += "_dup"
+        out.append(n)
+    return out
+
+
 def _csv_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str, str], malformed: list[tuple]) -> _Source | None:
     table, rej, scan = f"__csv_{idx}", f"__rej_{idx}", f"__scan_{idx}"
     try:
-        con.execute(
-            f"create temp table {table} as select *, row_number() over () as __k from read_csv({lit(str(sf.path))}, "
-            f"header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', hive_partitioning = false, "
+        names = _csv_header(sf.path)
+        if not names:
+            return None  # an empty file: no rows
+        types = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+        read = (
+            f"create or replace temp table {table} as select *, row_number() over () as {_CSV_K} from read_csv({lit(str(sf.path))}, "
+            f"columns = {types}, header = false, skip = 1, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"{LINE_OPTS}hive_partitioning = false, "
             f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)})"
         )
-        rejected = con.execute(
+        reject_sql = (
             f"select line, any_value(csv_line), string_agg(distinct cast(error_type as varchar), ', ') "
             f"from {rej} group by line order by line"
-        ).fetchall()
-    except duckdb.Error as exc:
+        )
+        _with_long_lines(con, read)
+        rejected = con.execute(reject_sql).fetchall()
+        if any("LINE SIZE" in kind for *_, kind in rejected):
+            # A record over DuckDB's default line limit is rejected, not raised: read the
+            # file again with the larger limit rather than lose a valid row.
+            con.execute(f"drop table if exists {rej}; drop table if exists {scan}")
+            con.execute(read.replace(LINE_OPTS, _LONG_LINE_OPTS))
+            rejected = con.execute(reject_sql).fetchall()
+        blanks = _blank_lines(con, sf.path) if rejected else []
+    except (duckdb.Error, OSError, UnicodeDecodeError, csv.Error) as exc:
         errors[sf.rel] = _short(exc)
         return None
-    # Rows DuckDB rejected are missing from the scan: give the good rows their true data
-    # row number (header excluded) by skipping the rejected ones, which are few.
-    bad_rows = [line - 1 for line, _, _ in rejected]
-    for row, text, kind in zip(bad_rows, (r[1] for r in rejected), (r[2] for r in rejected)):
-        malformed.append((spec.name, sf.rel, row, f"malformed_row: {kind.lower()}", text))
+    # Row numbers count the non-blank records after the header. DuckDB's scan skips blank
+    # lines and rejected records; its reject `line` counts blank lines. So a reject's
+    # number is its line less the header and the blank lines above it, and a good record's
+    # number is its place in the scan plus the rejects before it (few: a small table).
+    bad_rows = [line - 1 - bisect.bisect_left(blanks, line) for line, _, _ in rejected]
+    for row, (_, text, kind) in zip(bad_rows, rejected):
+        malformed.append((spec.name, sf.rel, row, f"malformed_row: {kind.lower()}", (text or "").lstrip("\r\n")))
     con.execute(f"create temp table {table}_gap (g bigint, j bigint)")
     if bad_rows:
         con.executemany(f"insert into {table}_gap values (?, ?)", [(r - j, j) for j, r in enumerate(bad_rows, 1)])
-    names = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] != "__k"]
     columns = {n: (q(n), "VARCHAR") for n in names}
     columns.update(_hive_columns(sf, set(columns), spec))
     sql = (
-        f"select c.*, {lit(sf.rel)} as _source_file, "
-        f"c.__k + coalesce((select max(j) from {table}_gap g where g.g < c.__k), 0) as _row_number from {table} c"
+        f"select c.*, {lit(sf.rel)} as __sl_source_file, "
+        f"c.{_CSV_K} + coalesce((select max(j) from {table}_gap g where g.g < c.{_CSV_K}), 0) as __sl_row_number from {table} c"
     )
     return _Source(sql, columns, [sf])
+
+
+def _with_long_lines(con, sql: str):
+    """Run a text-file read with DuckDB's default line limit; when a line is longer,
+    retry with MAX_LINE_BYTES (and a buffer to match)."""
+    try:
+        return con.execute(sql.replace(LINE_OPTS, ""))
+    except duckdb.Error as exc:
+        if "line size" not in str(exc).lower() and "maximum line" not in str(exc).lower():
+            raise
+        return con.execute(sql.replace(LINE_OPTS, _LONG_LINE_OPTS))
+
+
+def _blank_lines(con, path: Path) -> list[int]:
+    """1-based numbers of the blank lines of a text file (only read when a CSV has rejects)."""
+    return [
+        n
+        for (n,) in _with_long_lines(
+            con,
+            f"select n from (select row_number() over () as n, line from read_csv({lit(str(path))}, columns = {{'line': 'VARCHAR'}}, "
+            f"header = false, delim = '\\x1e', quote = '', escape = '', auto_detect = false, strict_mode = false, "
+            f"null_padding = true, {LINE_OPTS}hive_partitioning = false)) "
+            f"where nullif(trim(line, ' \t\r'), '') is null order by n"
+        ).fetchall()
+    ]
 
 
 # DuckDB does not short-circuit AND: json_type() on an invalid line raises, so guard it.
@@ -372,11 +447,12 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
         # Read lines as text (no delimiter, no quoting) so a malformed line is one bad row,
         # not a failed file, and keeps its line number. Validity is computed once and
         # stored, so later scans filter on it before any JSON function sees the line.
-        con.execute(
+        _with_long_lines(con,
             f"create temp table {table} as select line, _row_number, {_IS_OBJECT} as __ok, "
             f"nullif(trim(line), '') is null as __blank from (select line, row_number() over () as _row_number "
             f"from read_csv({lit(str(sf.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', "
-            f"quote = '', escape = '', auto_detect = false, strict_mode = false, null_padding = true, hive_partitioning = false))"
+            f"quote = '', escape = '', auto_detect = false, strict_mode = false, null_padding = true, "
+            f"{LINE_OPTS}hive_partitioning = false))"
         )
         keys = sorted(k for (k,) in con.execute(f"select distinct unnest(json_keys(line)) from {table} where __ok").fetchall())
     except duckdb.Error as exc:
@@ -390,12 +466,30 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
     columns = {k: (f"__vals[{i}]", "VARCHAR") for i, k in enumerate(keys, 1)}
     columns.update(_hive_columns(sf, set(columns), spec))
     vals = f"json_extract_string(line, {paths})" if keys else "cast([] as varchar[])"
-    sql = f"select line, _row_number, {lit(sf.rel)} as _source_file, {vals} as __vals from {table} where __ok"
+    sql = f"select line, _row_number as __sl_row_number, {lit(sf.rel)} as __sl_source_file, {vals} as __vals from {table} where __ok"
     return _Source(sql, columns, [sf], raw_sql="line")
 
 
 def json_path_key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else '"' + key.replace('"', '\\"') + '"'
+
+
+def _safe_columns(columns: dict[str, tuple[str, str]], spec: Dataset) -> dict[str, tuple[str, str]]:
+    """Rename extra columns that would collide, case-insensitively as DuckDB compares
+    names, with a contract column, a column the staging SQL adds, an engine column, or
+    another extra: they are kept, as `<name>_extra`."""
+    taken = {c.lower() for c in spec.column_names} | {c.lower() for c in RESERVED_OUTPUT_COLUMNS} | {c.lower() for c in _INTERNAL}
+    out: dict[str, tuple[str, str]] = {}
+    for name, value in columns.items():
+        if name in spec.column_names:
+            out[name] = value
+            continue
+        new = name if name.strip() else "unnamed"
+        while new.lower() in taken or new.startswith("_"):
+            new = (new.lstrip("_") or "unnamed") + "_extra" if new.startswith("_") else new + "_extra"
+        taken.add(new.lower())
+        out[new] = value
+    return out
 
 
 def _short(exc: Exception) -> str:
@@ -477,15 +571,20 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
     errors: dict[str, str] = {}
     malformed: list[tuple] = []
     sources: list[_Source] = []
-    unknown = [sf for sf in files if sf.fmt == "unknown"]
-    for sf in unknown:
-        errors[sf.rel] = f"unsupported file type {sf.path.suffix or '(none)'}: expected .parquet, .csv or .jsonl"
-    sources += _parquet_sources(con, spec, [f for f in files if f.fmt == "parquet"], errors)
-    for i, sf in enumerate(f for f in files if f.fmt == "csv"):
+    for sf in files:
+        if sf.fmt == "unknown":
+            errors[sf.rel] = f"unsupported file type {sf.path.suffix or '(none)'}: expected .parquet, .csv or .jsonl"
+        elif GLOB_CHARS & set(str(sf.path)):
+            # DuckDB would expand the name as a pattern and read other files too.
+            errors[sf.rel] = "file path contains a glob character (* ? [ ] { }): rename it to be read"
+    files = [sf for sf in files if sf.rel not in errors] + [sf for sf in files if sf.rel in errors]
+    readable = [sf for sf in files if sf.rel not in errors]
+    sources += _parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
+    for i, sf in enumerate(f for f in readable if f.fmt == "csv"):
         src = _csv_source(con, spec, sf, i, errors, malformed)
         if src:
             sources.append(src)
-    for i, sf in enumerate(f for f in files if f.fmt == "jsonl"):
+    for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
         src = _jsonl_source(con, spec, sf, i, errors, malformed)
         if src:
             sources.append(src)
@@ -494,10 +593,7 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
     log(f"{spec.name}: validating {len(files)} files ({formats or 'none'})")
     refs = _load_refs(con, spec, root)
     for src in sources:
-        # An extra column must not shadow a column the staging SQL adds (the partition
-        # `date`, derived prices, throughputs): keep it under a suffixed name.
-        for name in [n for n in src.columns if n in RESERVED_OUTPUT_COLUMNS and n not in spec.column_names]:
-            src.columns[f"{name}_extra"] = src.columns.pop(name)
+        src.columns = _safe_columns(src.columns, spec)
     # The union of extra columns over all files, so every insert has one shape.
     contract = set(spec.column_names)
     extras = sorted({n for s in sources for n in s.columns if n not in contract})
