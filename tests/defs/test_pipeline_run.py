@@ -74,3 +74,32 @@ def test_cli_run_then_query(tiny_drop, tmp_path):
     assert res.output.splitlines() == ["n", str(sum(v[0] for v in EXPECTED.values()))]
     res = runner.invoke(main, ["query", "select * from no_such_table", "--warehouse", str(warehouse)])
     assert res.exit_code != 0 and "no_such_table" in res.output
+
+
+def test_cli_generate_then_run_accounts_for_every_planted_row(tmp_path):
+    import json
+
+    from pipeline.cli import main
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "wh.duckdb"
+    runner = CliRunner()
+    res = runner.invoke(main, ["generate", "--out", str(raw), "--requests", "4000", "--seed", "3", "--bad-row-fraction", "0.01"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((raw / "_manifest.json").read_text())
+    res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
+    assert res.exit_code == 0, res.output
+    got = {
+        d: {"loaded": l, "quarantined": q, "duplicate": du}
+        for d, l, q, du in _query(
+            warehouse, "select dataset, sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate) from marts.ingest_audit group by 1"
+        )
+    }
+    assert got == manifest["expected"]
+    assert _query(warehouse, "select count(*) from staging.requests")[0][0] == 4000
+
+
+def test_cli_rejects_a_missing_drop_folder(tmp_path):
+    from pipeline.cli import main
+
+    res = CliRunner().invoke(main, ["run", "--raw", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert res.exit_code == 2 and "does not exist" in res.output
