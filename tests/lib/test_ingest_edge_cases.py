@@ -132,3 +132,17 @@ def test_an_empty_file_is_zero_rows_and_adds_no_columns(tmp_path):
     assert audit(root, "requests") == [("requests/a.csv", 1, 1, 0, 0, None), ("requests/empty.csv", 0, 0, 0, 0, None)]
     cols = [r[0] for r in q("describe select * from read_parquet($p)", p=str(root / "staging" / "requests" / "**" / "*.parquet"))]
     assert "column0" not in cols
+
+
+def test_csv_files_read_together_keep_their_own_row_numbers(tmp_path):
+    # two files with one header are read in one scan; numbers restart in each file
+    f1 = "\n".join([REQ_COLS, req("a1"), "junk", req("a2", "BAD")]) + "\n"  # a2 is row 3 of f1
+    f2 = "\n".join([REQ_COLS, req("b1", "BAD"), req("b2"), "junk2", req("b3", "BAD")]) + "\n"  # b1 row 1, b3 row 4
+    root = stage(drop(tmp_path, {"requests/d1.csv": f1, "requests/d2.csv": f2}), "requests")
+    got = q("select source_file, row_number, split_part(reason, ':', 1) from read_parquet($p) order by 1, 2",
+            p=str(root / "ingest" / "requests" / "quarantine.parquet"))
+    assert got == [
+        ("requests/d1.csv", 2, "malformed_row"), ("requests/d1.csv", 3, "not_allowed"),
+        ("requests/d2.csv", 1, "not_allowed"), ("requests/d2.csv", 3, "malformed_row"), ("requests/d2.csv", 4, "not_allowed"),
+    ]
+    assert audit(root, "requests") == [("requests/d1.csv", 3, 1, 2, 0, None), ("requests/d2.csv", 4, 1, 3, 0, None)]

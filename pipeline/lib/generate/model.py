@@ -56,7 +56,6 @@ def compile_world(seed: int) -> Compiled:
     midx = {m: i for i, m in enumerate(W.MODEL_IDS)}
     pidx = {p: i for i, p in enumerate(W.PROVIDER_IDS)}
     eps = W.ENDPOINTS
-    n = len(eps)
     has_cache = {}
     for e in eps:
         if e["price"] is not None:

@@ -84,7 +84,7 @@ def compat_rows(c: Compiled, seed: int) -> dict:
     pi = W.TOOL_CASE_POSITIVE_RATE
     for r_i, rd in enumerate(W.COMPAT_ROUNDS):
         t0 = W.day_us(W.date_of(rd)) + 2 * 3_600_000_000
-        for mi, m in enumerate(W.MODEL_IDS):
+        for m in W.MODEL_IDS:
             live = [i for i, e in enumerate(eps) if e["model"] == m and c.ep_vf[i] <= t0 < c.ep_vt[i]]
             if not live or not any(eps[i]["supports_tools"] for i in live):
                 continue
