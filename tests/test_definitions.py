@@ -15,12 +15,21 @@ def test_definitions_load_with_every_asset_and_the_job():
     dg.Definitions.validate_loadable(d)
     graph = d.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    expected = {f"raw_{n}" for n in DATASETS} | {f"stg_{n}" for n in DATASETS} | {"ingest_audit", "quarantine", "warehouse"}
+    expected = (
+        {f"raw_{n}" for n in DATASETS}
+        | {f"stg_{n}" for n in DATASETS}
+        | {"ingest_audit", "quarantine", "warehouse"}
+        | {"core_demand__daily", "family_demand", "concentration", "concentration_lorenz"}
+    )
     assert keys == expected
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {groups[f"raw_{n}"] for n in DATASETS} == {"raw"}
     assert {groups[f"stg_{n}"] for n in DATASETS} == {"staging"}
     assert groups["warehouse"] == "marts"
+    assert {groups[k] for k in ("core_demand__daily", "family_demand", "concentration", "concentration_lorenz")} == {"marts"}
+    # the warehouse publishes every mart, so it must come after them
+    wh_parents = {p.to_user_string() for p in graph.get(dg.AssetKey("warehouse")).parent_keys}
+    assert {"family_demand", "concentration", "concentration_lorenz", "ingest_audit", "quarantine"} <= wh_parents
     assert d.resolve_job_def("servicelens_all") is not None
     # the DuckDB resource and the paths resource read one configured warehouse path
     res = d.resources

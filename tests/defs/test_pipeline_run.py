@@ -103,3 +103,17 @@ def test_cli_rejects_a_missing_drop_folder(tmp_path):
 
     res = CliRunner().invoke(main, ["run", "--raw", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w.duckdb")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_demand_marts_are_published_and_consistent(tiny_drop, tmp_path):
+    warehouse = tmp_path / "wh.duckdb"
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    # tiny drop: loaded requests r1 (m1, weight 2), r2 (m1, weight 1, 2025-09-30 UTC), r11 (m1, weight 4), r12 (m1, weight 1)
+    # all of family "fam": one family holds everything in each quarter
+    got = _query(warehouse, "select period, family, requests, request_share, rank from marts.family_demand where period_type = 'quarter' order by 1")
+    assert got == [("2025Q3", "fam", 1.0, 1.0, 1), ("2025Q4", "fam", 7.0, 1.0, 1)]
+    conc = _query(warehouse, "select n, top1_share, gini, hhi from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'")
+    assert conc == [(1, 1.0, 0.0, 1.0)]
+    # provider level in 2025Q4: p1 has r1 (2) + r11 (4) = 6, p2 has r12 (1): shares 6/7, 1/7
+    (n, top1, hhi_), = _query(warehouse, "select n, top1_share, hhi from marts.concentration where period = '2025Q4' and level = 'provider' and measure = 'requests'")
+    assert (n, top1) == (2, pytest.approx(6 / 7)) and hhi_ == pytest.approx((6 / 7) ** 2 + (1 / 7) ** 2)

@@ -10,6 +10,8 @@ from pipeline.lib.warehouse import build_ingest_mart, publish_warehouse
 from pipeline.paths import marts_file
 
 STAGING = [f"stg_{d}" for d in DATASETS]
+# every mart published into the warehouse file (marts/<name>.parquet)
+ANALYSIS_MARTS = ["family_demand", "concentration", "concentration_lorenz"]
 
 
 @dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})
@@ -36,7 +38,7 @@ OFFICIAL_KNOWN = "official_providers_have_endpoints"
 
 @dg.asset(
     group_name="marts",
-    deps=[ingest_audit, quarantine, *STAGING],
+    deps=[ingest_audit, quarantine, *STAGING, *ANALYSIS_MARTS],
     kinds={"duckdb"},
     check_specs=[
         dg.AssetCheckSpec(REFS_KNOWN, asset="warehouse", description="every request's model is in models and its provider in endpoints"),

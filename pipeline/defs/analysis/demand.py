@@ -1,0 +1,68 @@
+"""Demand marts (issue 3): rebuilt from staged requests, never re-ingesting."""
+
+import dagster as dg
+import polars as pl
+
+from pipeline.defs.resources import ServicelensPaths
+from pipeline.lib.demand import build_concentration, build_demand_daily, build_family_demand, core_file
+from pipeline.paths import marts_file
+
+SHARES_SUM_TO_ONE = "shares_sum_to_one"
+
+
+@dg.asset(group_name="marts", deps=["stg_requests", "stg_models"], kinds={"duckdb", "parquet"})
+def core_demand__daily(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per date x family x model x provider: sample-weighted requests and tokens
+    (input + output). The base of every demand mart."""
+    n = build_demand_daily(paths.root)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": n, "path": dg.MetadataValue.path(str(core_file(paths.root, "core_demand__daily")))}
+    )
+
+
+@dg.asset(
+    group_name="marts",
+    deps=[core_demand__daily],
+    kinds={"duckdb", "parquet"},
+    check_specs=[dg.AssetCheckSpec(SHARES_SUM_TO_ONE, asset="family_demand", description="request and token shares sum to 1 in every period")],
+)
+def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per period x family (quarters and months): weighted requests and tokens,
+    their shares of the period, and the rank by requests."""
+    df = build_family_demand(paths.root)
+    sums = df.group_by("period").agg(pl.col("request_share").sum(), pl.col("token_share").sum())
+    worst = float(max((sums["request_share"] - 1).abs().max(), (sums["token_share"] - 1).abs().max())) if df.height else 0.0
+    quarter = df.filter(pl.col("period_type") == "quarter").sort("rank")
+    top = {f"top family {r['period']}": f"{r['family']} {100 * r['request_share']:.1f} %" for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand")))},
+        check_results=[dg.AssetCheckResult(check_name=SHARES_SUM_TO_ONE, passed=worst < 1e-9, metadata={"max_deviation": worst})],
+    )
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("concentration", deps=[core_demand__daily], kinds={"parquet"}, description="One row per period x level (family/model/provider) x measure "
+                     "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % day-bootstrap intervals for Gini and top-5."),
+        dg.AssetSpec("concentration_lorenz", deps=[core_demand__daily], kinds={"parquet"}, description="Lorenz curve points per period x level x measure, for charts."),
+    ],
+)
+def concentration_marts(paths: ServicelensPaths):
+    conc, curve = build_concentration(paths.root)
+    q = conc.filter((pl.col("period_type") == "quarter") & (pl.col("level") == "family") & (pl.col("measure") == "requests"))
+    figures = {}
+    for r in q.iter_rows(named=True):
+        figures = {
+            f"{r['period']} family top-1": round(r["top1_share"], 4),
+            f"{r['period']} family top-5": f"{r['top5_share']:.3f} [{r['top5_ci_low']:.3f}, {r['top5_ci_high']:.3f}]",
+            f"{r['period']} family Gini": f"{r['gini']:.3f} [{r['gini_ci_low']:.3f}, {r['gini_ci_high']:.3f}]",
+            f"{r['period']} family HHI": round(r["hhi"], 4),
+        }
+    yield dg.MaterializeResult(asset_key="concentration", metadata={"dagster/row_count": conc.height, **figures})
+    yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
+
+
+@dg.definitions
+def demand_defs() -> dg.Definitions:
+    return dg.Definitions(assets=[core_demand__daily, family_demand, concentration_marts])

@@ -1,0 +1,129 @@
+"""Demand marts: the daily demand aggregate, family shares, concentration and Lorenz curves."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipeline.lib.concentration import concentration, lorenz
+from pipeline.lib.ingest import connect, parquet_glob
+from pipeline.paths import marts_file, staging_dir
+from pipeline.sql import load_sql
+
+LEVELS = ("family", "model", "provider")
+MEASURES = ("requests", "tokens")
+
+
+def core_file(root: Path, name: str) -> Path:
+    return Path(root) / "core" / f"{name}.parquet"
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    os.replace(tmp, out)
+
+
+def _tmp_for(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}")
+
+
+def build_demand_daily(root: Path) -> int:
+    """core/core_demand__daily.parquet from the staged requests and models; returns rows."""
+    requests = parquet_glob(staging_dir(root, "requests"))
+    models = parquet_glob(staging_dir(root, "models"))
+    if requests is None or models is None:
+        raise FileNotFoundError(f"staged requests/models missing under {root}: materialize stg_requests and stg_models first")
+    out = core_file(root, "core_demand__daily")
+    tmp = _tmp_for(out)
+    con = connect()
+    try:
+        con.execute(
+            f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)",
+            {"requests": requests, "models": models, "out": str(tmp)},
+        )
+        n = con.execute("select count(*) from read_parquet($p)", {"p": str(tmp)}).fetchone()[0]
+    finally:
+        con.close()
+    _replace(tmp, out)
+    return int(n)
+
+
+def build_family_demand(root: Path) -> pl.DataFrame:
+    out = marts_file(root, "family_demand")
+    tmp = _tmp_for(out)
+    con = connect()
+    try:
+        con.execute(
+            f"copy ({load_sql('marts/family_demand')}) to $out (format parquet)",
+            {"daily": str(core_file(root, "core_demand__daily")), "out": str(tmp)},
+        )
+        df = con.execute("select * from read_parquet($p)", {"p": str(tmp)}).pl()
+    finally:
+        con.close()
+    _replace(tmp, out)
+    return df
+
+
+def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
+    """Each daily row once per period it belongs to: its quarter and its month."""
+    d = daily.with_columns(pl.col("date").cast(pl.Date))
+    quarter = d.with_columns(
+        period=pl.col("date").dt.year().cast(pl.String) + "Q" + pl.col("date").dt.quarter().cast(pl.String),
+        period_type=pl.lit("quarter"),
+    )
+    month = d.with_columns(period=pl.col("date").dt.strftime("%Y-%m"), period_type=pl.lit("month"))
+    return pl.concat([quarter, month])
+
+
+def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """marts/concentration and marts/concentration_lorenz for every period, level and measure."""
+    daily = pl.read_parquet(core_file(root, "core_demand__daily"))
+    periods = with_periods(daily)
+    rows, curves = [], []
+    for (period, period_type), part in periods.group_by(["period", "period_type"], maintain_order=True):
+        for level in LEVELS:
+            for measure in MEASURES:
+                # days x units matrix of demand; a unit with no demand that day is 0
+                wide = (
+                    part.group_by(["date", level])
+                    .agg(pl.col(measure).sum())
+                    .pivot(on=level, index="date", values=measure)
+                    .fill_null(0.0)
+                    .sort("date")
+                )
+                units = [c for c in wide.columns if c != "date"]
+                matrix = wide.select(units).to_numpy()
+                c = concentration(matrix, n_boot=n_boot, seed=seed)
+                rows.append(
+                    {"period": period, "period_type": period_type, "level": level, "measure": measure,
+                     "n_days": matrix.shape[0], **c.__dict__}
+                )
+                totals = matrix.sum(axis=0)
+                keep = totals > 0
+                order = np.argsort(totals[keep], kind="stable")
+                names = np.array(units)[keep][order]
+                unit_share, demand_share = lorenz(totals[keep])
+                curves.append(
+                    pl.DataFrame(
+                        {
+                            "period": period, "period_type": period_type, "level": level, "measure": measure,
+                            "point": np.arange(unit_share.size),
+                            "unit": [None, *names.tolist()],
+                            "unit_share": unit_share,
+                            "demand_share": demand_share,
+                        },
+                        schema_overrides={"unit": pl.String},
+                    )
+                )
+    conc = pl.DataFrame(rows).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False])
+    curve = pl.concat(curves)
+    for name, df in (("concentration", conc), ("concentration_lorenz", curve)):
+        out = marts_file(root, name)
+        tmp = _tmp_for(out)
+        df.write_parquet(tmp)
+        _replace(tmp, out)
+    return conc, curve
