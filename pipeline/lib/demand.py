@@ -127,3 +127,74 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
         df.write_parquet(tmp)
         _replace(tmp, out)
     return conc, curve
+
+
+def build_tokens_monthly(root: Path) -> int:
+    """core/core_tokens__monthly.parquet: weighted token-count distribution per month and application."""
+    requests = parquet_glob(staging_dir(root, "requests"))
+    if requests is None:
+        raise FileNotFoundError(f"staged requests missing under {root}: materialize stg_requests first")
+    out = core_file(root, "core_tokens__monthly")
+    tmp = _tmp_for(out)
+    con = connect()
+    try:
+        con.execute(f"copy ({load_sql('core/core_tokens__monthly')}) to $out (format parquet)", {"requests": requests, "out": str(tmp)})
+        n = con.execute("select count(*) from read_parquet($p)", {"p": str(tmp)}).fetchone()[0]
+    finally:
+        con.close()
+    _replace(tmp, out)
+    return int(n)
+
+
+def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
+    """marts/task_regimes and marts/task_regimes_histogram; returns the regimes and histogram rows."""
+    from pipeline.lib.regimes import rule_params
+
+    regimes_out, hist_out = marts_file(root, "task_regimes"), marts_file(root, "task_regimes_histogram")
+    t1, t2 = _tmp_for(regimes_out), _tmp_for(hist_out)
+    con = connect()
+    try:
+        con.execute(
+            f"copy ({load_sql('marts/task_regimes')}) to $out (format parquet)",
+            {"tokens": str(core_file(root, "core_tokens__monthly")), "out": str(t1), **rule_params()},
+        )
+        con.execute(
+            f"copy ({load_sql('marts/task_regimes_histogram')}) to $out (format parquet)",
+            {"requests": parquet_glob(staging_dir(root, "requests")), "out": str(t2)},
+        )
+        regimes = con.execute("select * from read_parquet($p)", {"p": str(t1)}).pl()
+        n_hist = con.execute("select count(*) from read_parquet($p)", {"p": str(t2)}).fetchone()[0]
+    finally:
+        con.close()
+    _replace(t1, regimes_out)
+    _replace(t2, hist_out)
+    return regimes, int(n_hist)
+
+
+INERTIA_DAYS_BEFORE = 14
+INERTIA_DAYS_AFTER = 60
+
+
+def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """marts/version_inertia (daily decay per successor pair) and marts/version_inertia_summary."""
+    models = parquet_glob(staging_dir(root, "models"))
+    daily = str(core_file(root, "core_demand__daily"))
+    out, out_s = marts_file(root, "version_inertia"), marts_file(root, "version_inertia_summary")
+    t1, t2 = _tmp_for(out), _tmp_for(out_s)
+    con = connect()
+    try:
+        con.execute(
+            f"copy ({load_sql('marts/version_inertia')}) to $out (format parquet)",
+            {"daily": daily, "models": models, "before": INERTIA_DAYS_BEFORE, "after": INERTIA_DAYS_AFTER, "out": str(t1)},
+        )
+        con.execute(
+            f"copy ({load_sql('marts/version_inertia_summary')}) to $out (format parquet)",
+            {"daily": daily, "models": models, "inertia": str(t1), "out": str(t2)},
+        )
+        inertia = con.execute("select * from read_parquet($p)", {"p": str(t1)}).pl()
+        summary = con.execute("select * from read_parquet($p)", {"p": str(t2)}).pl()
+    finally:
+        con.close()
+    _replace(t1, out)
+    _replace(t2, out_s)
+    return inertia, summary

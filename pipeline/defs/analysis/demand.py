@@ -4,7 +4,15 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.lib.demand import build_concentration, build_demand_daily, build_family_demand, core_file
+from pipeline.lib.demand import (
+    build_concentration,
+    build_demand_daily,
+    build_family_demand,
+    build_task_regimes,
+    build_tokens_monthly,
+    build_version_inertia,
+    core_file,
+)
 from pipeline.paths import marts_file
 
 SHARES_SUM_TO_ONE = "shares_sum_to_one"
@@ -63,6 +71,65 @@ def concentration_marts(paths: ServicelensPaths):
     yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
 
 
+@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
+def core_tokens__monthly(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per month x application x side (input/output) x token count: the summed
+    weight 1 / sample_rate. The additive base of the token quantiles."""
+    n = build_tokens_monthly(paths.root)
+    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("task_regimes", deps=[core_tokens__monthly], kinds={"parquet"}, description="One row per period x application: "
+                     "weighted requests, input/output token p10/p50/p90/p99, output share, regime label."),
+        dg.AssetSpec("task_regimes_histogram", deps=["stg_requests"], kinds={"parquet"},
+                     description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts."),
+    ],
+)
+def task_regime_marts(paths: ServicelensPaths):
+    regimes, n_hist = build_task_regimes(paths.root)
+    quarter = regimes.filter(pl.col("period_type") == "quarter")
+    figures = {
+        f"{r['period']} {r['application']}": f"{r['regime']}: input p50 {r['input_p50']:,}, output p50 {r['output_p50']:,}, output share {r['output_share']:.2f}"
+        for r in quarter.iter_rows(named=True)
+    }
+    yield dg.MaterializeResult(asset_key="task_regimes", metadata={"dagster/row_count": regimes.height, **figures})
+    yield dg.MaterializeResult(asset_key="task_regimes_histogram", metadata={"dagster/row_count": n_hist})
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("version_inertia", deps=[core_demand__daily, "stg_models"], kinds={"parquet"},
+                     description="One row per successor pair x day since release (-14..+60): the old variant's share of "
+                     "the pair's demand, and the pair's half-life in days."),
+        dg.AssetSpec("version_inertia_summary", deps=[core_demand__daily, "stg_models"], kinds={"parquet"},
+                     description="One row per quarter x family: successor releases, mean half-life, and the share of "
+                     "demand still on superseded variants in the quarter's last 7 days."),
+    ],
+)
+def version_inertia_marts(paths: ServicelensPaths):
+    inertia, summary = build_version_inertia(paths.root)
+    pairs = inertia.select("old_model", "new_model", "release_date", "half_life_days").unique().sort("release_date")
+    figures = {
+        f"{r['old_model']} -> {r['new_model']} ({r['release_date']})": "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
+        for r in pairs.iter_rows(named=True)
+    }
+    yield dg.MaterializeResult(asset_key="version_inertia", metadata={"dagster/row_count": inertia.height, **figures})
+    top = summary.sort("superseded_share_last_7_days", descending=True).head(3)
+    yield dg.MaterializeResult(
+        asset_key="version_inertia_summary",
+        metadata={
+            "dagster/row_count": summary.height,
+            **{f"{r['period']} {r['family']} still on superseded": f"{100 * r['superseded_share_last_7_days']:.1f} %" for r in top.iter_rows(named=True)},
+        },
+    )
+
+
 @dg.definitions
 def demand_defs() -> dg.Definitions:
-    return dg.Definitions(assets=[core_demand__daily, family_demand, concentration_marts])
+    return dg.Definitions(
+        assets=[core_demand__daily, family_demand, concentration_marts, core_tokens__monthly, task_regime_marts, version_inertia_marts]
+    )

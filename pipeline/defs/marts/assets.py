@@ -11,7 +11,15 @@ from pipeline.paths import marts_file
 
 STAGING = [f"stg_{d}" for d in DATASETS]
 # every mart published into the warehouse file (marts/<name>.parquet)
-ANALYSIS_MARTS = ["family_demand", "concentration", "concentration_lorenz"]
+ANALYSIS_MARTS = [
+    "family_demand",
+    "concentration",
+    "concentration_lorenz",
+    "task_regimes",
+    "task_regimes_histogram",
+    "version_inertia",
+    "version_inertia_summary",
+]
 
 
 @dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})

@@ -1,0 +1,110 @@
+"""Token quantiles, regimes and the 2-D histogram, on hand-made and real traces."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipeline.lib.ingest import connect
+from pipeline.lib.regimes import regime, rule_params
+from pipeline.sql import load_sql
+from tests.conftest import real_data
+
+
+def run_regimes(tmp_path, requests: pl.DataFrame) -> dict[str, dict]:
+    r, tokens = tmp_path / "requests.parquet", tmp_path / "tokens.parquet"
+    requests.write_parquet(r)
+    con = connect()
+    con.execute(f"copy ({load_sql('core/core_tokens__monthly')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
+    df = con.execute(load_sql("marts/task_regimes"), {"tokens": str(tokens), **rule_params()}).pl()
+    return {row["application"]: row for row in df.filter(pl.col("period_type") == "quarter").iter_rows(named=True)}
+
+
+def requests_frame(app: list[str], inp: list[int], out: list[int], rate: list[float] | None = None) -> pl.DataFrame:
+    n = len(app)
+    return pl.DataFrame(
+        {"date": [dt.date(2025, 10, 1)] * n, "application": app, "input_tokens": inp, "output_tokens": out,
+         "sample_rate": rate or [1.0] * n}
+    )
+
+
+class TestRegimeRule:
+    @pytest.mark.parametrize(
+        ("input_p50", "output_share", "expected"),
+        [(20_000, 0.01, "long-context"), (20_000, 0.9, "long-context"), (500, 0.8, "generation-heavy"),
+         (1500, 0.01, "prompt-heavy"), (1000, 0.12, "balanced"), (1000, 0.05, "balanced"), (1000, 0.5, "generation-heavy")],
+    )
+    def test_rule(self, input_p50, output_share, expected):
+        assert regime(input_p50, output_share) == expected
+
+    def test_sql_applies_the_same_rule_to_hand_made_applications(self, tmp_path):
+        got = run_regimes(
+            tmp_path,
+            requests_frame(
+                ["summarise"] * 2 + ["think"] * 2 + ["complete"] * 2 + ["chat"] * 2,
+                [40_000, 30_000, 200, 300, 1000, 2000, 800, 1200],
+                [500, 400, 3000, 5000, 10, 20, 100, 200],
+            ),
+        )
+        for app, row in got.items():
+            assert row["regime"] == regime(row["input_p50"], row["output_share"]), app
+        assert {a: r["regime"] for a, r in got.items()} == {
+            "summarise": "long-context", "think": "generation-heavy", "complete": "prompt-heavy", "chat": "balanced"}
+
+
+class TestQuantiles:
+    def test_unweighted_inverse_cdf(self, tmp_path):
+        got = run_regimes(tmp_path, requests_frame(["a"] * 10, list(range(1, 11)), [5] * 10))["a"]
+        assert (got["input_p10"], got["input_p50"], got["input_p90"], got["input_p99"]) == (1, 5, 9, 10)
+        assert got["requests"] == 10
+
+    def test_sample_weights_count(self, tmp_path):
+        # the request with sample_rate 0.1 stands for 10: CDF(1) = 10/11, so p50 = p90 = 1, p99 = 2
+        got = run_regimes(tmp_path, requests_frame(["a", "a"], [1, 2], [0, 0], [0.1, 1.0]))["a"]
+        assert (got["input_p50"], got["input_p90"], got["input_p99"]) == (1, 1, 2)
+        assert got["requests"] == pytest.approx(11.0)
+
+    def test_output_share_is_token_weighted(self, tmp_path):
+        # tokens: input 100 x 2 (weight 2) + 100, output 300 x 2 + 100 -> 700 / (300 + 700)
+        got = run_regimes(tmp_path, requests_frame(["a", "a"], [100, 100], [300, 100], [0.5, 1.0]))["a"]
+        assert got["output_share"] == pytest.approx(0.7)
+
+
+def test_histogram_log2_bins(tmp_path):
+    r = tmp_path / "r.parquet"
+    requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
+    con = connect()
+    rows = con.execute(
+        f"select input_bin, requests from ({load_sql('marts/task_regimes_histogram')}) where period_type = 'quarter' order by 1",
+        {"requests": str(r)},
+    ).fetchall()
+    assert rows == [(-1, 1.0), (0, 1.0), (1, 1.0), (2, 1.0), (9, 1.0), (10, 1.0)]
+
+
+@pytest.mark.realdata
+def test_azure_code_and_conversation_land_in_different_regimes(tmp_path):
+    """The public Azure LLM inference trace 2023: code completion vs conversation."""
+    base = real_data("azure-llm-inference-2023")
+    con = connect()
+    frames, medians = [], {}
+    for app, name in (("code", "AzureLLMInferenceTrace_code.csv"), ("conversation", "AzureLLMInferenceTrace_conv.csv")):
+        raw = con.execute(
+            "select cast(TIMESTAMP as date) as date, ContextTokens as input_tokens, GeneratedTokens as output_tokens "
+            "from read_csv($p, header = true)",
+            {"p": str(base / name)},
+        ).pl()
+        medians[app] = (
+            np.quantile(raw["input_tokens"].to_numpy(), 0.5, method="inverted_cdf"),
+            np.quantile(raw["output_tokens"].to_numpy(), 0.5, method="inverted_cdf"),
+        )
+        frames.append(raw.with_columns(application=pl.lit(app), sample_rate=pl.lit(1.0)))
+    got = run_regimes(tmp_path, pl.concat(frames).select("date", "application", "input_tokens", "output_tokens", "sample_rate"))
+    for app in ("code", "conversation"):
+        assert (got[app]["input_p50"], got[app]["output_p50"]) == medians[app]
+    # SOURCE.md: code 1469 / 13, conversation 1020 / 129 (input / output medians)
+    assert medians["code"] == (1469, 13) and medians["conversation"] == (1020, 129)
+    assert got["code"]["regime"] != got["conversation"]["regime"]
+    assert (got["code"]["regime"], got["conversation"]["regime"]) == ("prompt-heavy", "balanced")
