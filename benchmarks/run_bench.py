@@ -68,13 +68,17 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         f_s, f_rss, f_out = measure_rss([PY, "-m", "benchmarks.steps", "floor", str(raw), str(db)], env)
         print(f"[{n:,}] ingest ...", flush=True)
         i_s, i_rss, i_out = measure_rss([PY, "-m", "benchmarks.steps", "ingest", str(raw), str(root)], env)
+        print(f"[{n:,}] demand marts ...", flush=True)
+        df_s, df_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "demand_floor", str(root), "-"], env)
+        d_s, d_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "demand", str(root), "-"], env)
         print(f"[{n:,}] full run (Dagster job + warehouse) ...", flush=True)
         r_s, r_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
         rows = json.loads(i_out.strip().splitlines()[-1])["rows"]
         floor_rows = json.loads(f_out.strip().splitlines()[-1])["rows"]
         results.append(
             dict(n=n, rows=rows, floor_rows=floor_rows, gen_s=g_s, gen_rss=g_rss, floor_s=f_s, floor_rss=f_rss,
-                 ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss)
+                 ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss,
+                 demand_floor_s=df_s, demand_floor_rss=df_rss, demand_s=d_s, demand_rss=d_rss)
         )
         print(json.dumps(results[-1]), flush=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -96,6 +100,20 @@ def render(results: list[dict], when: str, host: str) -> str:
             f"| {r['ingest_s']:.1f} ({r['ingest_rss']:.0f}) | {r['ingest_s'] / r['floor_s']:.2f}x | {r['rows'] / r['ingest_s']:,.0f} "
             f"| {r['run_s']:.1f} ({r['run_rss']:.0f}) |"
         )
+    lines += [
+        "",
+        "Demand marts (issue 3: daily demand, family shares, concentration with 1,000 day-bootstrap resamples, Lorenz,",
+        "token quantiles and regimes, log2 histogram, version inertia, supply vs use) from the staged data, beside the floor",
+        "of one hand-written DuckDB query computing family shares over the same staged Parquet:",
+        "",
+        "| requests | floor: family-shares query s (RSS) | all demand marts s (RSS) | marts / floor |",
+        "|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['n']:,} | {r['demand_floor_s']:.1f} ({r['demand_floor_rss']:.0f}) | {r['demand_s']:.1f} ({r['demand_rss']:.0f}) "
+            f"| {r['demand_s'] / r['demand_floor_s']:.2f}x |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +130,7 @@ process (wall time, peak RSS of that process):
 - **full run**: `servicelens run`, the Dagster job end to end including the warehouse DuckDB file.
 
 Targets (issue 2): ingest within 2x of the floor; peak RSS under 4 GiB at 10M.
+Targets (issue 3): all demand marts on 10M requests within 60 s, and within 2x of the family-shares floor.
 
 """
 

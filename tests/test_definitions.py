@@ -21,6 +21,7 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"ingest_audit", "quarantine", "warehouse"}
         | {"core_demand__daily", "family_demand", "concentration", "concentration_lorenz"}
         | {"core_tokens__monthly", "task_regimes", "task_regimes_histogram", "version_inertia", "version_inertia_summary"}
+        | {"supply_use", "supply_use_summary"}
     )
     assert keys == expected
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}

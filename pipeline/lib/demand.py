@@ -198,3 +198,38 @@ def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     _replace(t1, out)
     _replace(t2, out_s)
     return inertia, summary
+
+
+def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """marts/supply_use (per period and model) and marts/supply_use_summary (per period: the
+    rank correlation between listing breadth and demand share across models, with its interval)."""
+    from pipeline.lib.stats import spearman_ci
+
+    out, out_s = marts_file(root, "supply_use"), marts_file(root, "supply_use_summary")
+    t1 = _tmp_for(out)
+    con = connect()
+    try:
+        con.execute(
+            f"copy ({load_sql('marts/supply_use')}) to $out (format parquet)",
+            {
+                "daily": str(core_file(root, "core_demand__daily")),
+                "endpoints": parquet_glob(staging_dir(root, "endpoints")),
+                "models": parquet_glob(staging_dir(root, "models")),
+                "out": str(t1),
+            },
+        )
+        supply = con.execute("select * from read_parquet($p)", {"p": str(t1)}).pl()
+    finally:
+        con.close()
+    rows = []
+    for (period, period_type), part in supply.group_by(["period", "period_type"], maintain_order=True):
+        rho, lo, hi = spearman_ci(part["listing_breadth"].to_numpy(), part["demand_share"].to_numpy(), n_boot=n_boot, seed=seed)
+        rows.append({"period": period, "period_type": period_type, "n_models": part.height,
+                     "spearman_rho": rho, "rho_ci_low": lo, "rho_ci_high": hi})
+    summary = pl.DataFrame(rows, schema={"period": pl.String, "period_type": pl.String, "n_models": pl.Int64,
+                                         "spearman_rho": pl.Float64, "rho_ci_low": pl.Float64, "rho_ci_high": pl.Float64})
+    t2 = _tmp_for(out_s)
+    summary.write_parquet(t2)
+    _replace(t1, out)
+    _replace(t2, out_s)
+    return supply, summary

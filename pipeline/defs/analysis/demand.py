@@ -8,6 +8,7 @@ from pipeline.lib.demand import (
     build_concentration,
     build_demand_daily,
     build_family_demand,
+    build_supply_use,
     build_task_regimes,
     build_tokens_monthly,
     build_version_inertia,
@@ -128,8 +129,37 @@ def version_inertia_marts(paths: ServicelensPaths):
     )
 
 
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("supply_use", deps=[core_demand__daily, "stg_endpoints", "stg_models"], kinds={"parquet"},
+                     description="One row per period x model: listing breadth (providers listing it, averaged over days), "
+                     "demand share, and the provider-level top-1 share and HHI of its traffic."),
+        dg.AssetSpec("supply_use_summary", deps=[core_demand__daily, "stg_endpoints", "stg_models"], kinds={"parquet"},
+                     description="One row per period: Spearman rank correlation between listing breadth and demand share "
+                     "across models, with a 95 % bootstrap interval (resampling models)."),
+    ],
+)
+def supply_use_marts(paths: ServicelensPaths):
+    supply, summary = build_supply_use(paths.root)
+    figures = {
+        f"{r['period']} breadth vs adoption rho": f"{r['spearman_rho']:.2f} [{r['rho_ci_low']:.2f}, {r['rho_ci_high']:.2f}] over {r['n_models']} models"
+        for r in summary.filter(pl.col("period_type") == "quarter").iter_rows(named=True)
+    }
+    yield dg.MaterializeResult(asset_key="supply_use", metadata={"dagster/row_count": supply.height})
+    yield dg.MaterializeResult(asset_key="supply_use_summary", metadata={"dagster/row_count": summary.height, **figures})
+
+
 @dg.definitions
 def demand_defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[core_demand__daily, family_demand, concentration_marts, core_tokens__monthly, task_regime_marts, version_inertia_marts]
+        assets=[
+            core_demand__daily,
+            family_demand,
+            concentration_marts,
+            core_tokens__monthly,
+            task_regime_marts,
+            version_inertia_marts,
+            supply_use_marts,
+        ]
     )

@@ -19,6 +19,8 @@ ANALYSIS_MARTS = [
     "task_regimes_histogram",
     "version_inertia",
     "version_inertia_summary",
+    "supply_use",
+    "supply_use_summary",
 ]
 
 
