@@ -60,3 +60,14 @@ class TestSpearman:
         y = x + rng.normal(size=40)
         rho, lo, hi = spearman_ci(x, y, n_boot=500)
         assert lo <= rho <= hi and 0 < lo
+
+
+def test_average_ranks_match_scipy():
+    from scipy.stats import rankdata
+
+    from pipeline.lib.stats import average_ranks
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 6, size=(30, 17)).astype(float)  # many ties
+    assert average_ranks(x) == pytest.approx(rankdata(x, axis=1))
+    assert average_ranks(np.array([3.0, 1.0, 3.0])).tolist() == [2.5, 1.0, 2.5]
