@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import connect, lit, parquet_glob
+from pipeline.lib.parquet_io import sql_to_parquet
 from pipeline.paths import ingest_dir, marts_file, staging_dir
-from pipeline.sql import load_sql
 
 INGEST_MARTS = ("ingest_audit", "quarantine")
 
@@ -24,20 +24,9 @@ def build_ingest_mart(root: Path, table: str) -> int:
     part = "audit" if table == "ingest_audit" else "quarantine"
     files = [str(ingest_dir(root, d) / f"{part}.parquet") for d in DATASETS]
     files = [f for f in files if Path(f).exists()]
-    out = marts_file(root, table)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}")
-    con = connect()
-    try:
-        if files:
-            con.execute(f"copy ({load_sql('marts/' + table)}) to $out (format parquet)", {"files": files, "out": str(tmp)})
-        else:
-            raise FileNotFoundError(f"no staged datasets under {root}: run the staging assets first")
-        n = con.execute("select count(*) from read_parquet($p)", {"p": str(tmp)}).fetchone()[0]
-    finally:
-        con.close()
-    os.replace(tmp, out)
-    return int(n)
+    if not files:
+        raise FileNotFoundError(f"no staged datasets under {root}: run the staging assets first")
+    return sql_to_parquet(f"marts/{table}", {"files": files}, marts_file(root, table)).height
 
 
 def publish_warehouse(root: Path, warehouse: Path) -> dict[str, int]:
