@@ -96,7 +96,8 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
 
 
 def build_tokens_monthly(root: Path) -> int:
-    """core/core_tokens__monthly.parquet: weighted token-count distribution per month and application."""
+    """core/core_tokens__monthly.parquet: weighted token-count distributions per month and
+    application (input, output, and the joint log2 bins), from one scan of the requests."""
     return sql_to_parquet("core/core_tokens__monthly", {"requests": _staged(root, "requests")}, core_file(root, "core_tokens__monthly")).height
 
 
@@ -107,7 +108,9 @@ def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
     regimes = sql_to_parquet(
         "marts/task_regimes", {"tokens": str(core_file(root, "core_tokens__monthly")), **rule_params()}, marts_file(root, "task_regimes")
     )
-    hist = sql_to_parquet("marts/task_regimes_histogram", {"requests": _staged(root, "requests")}, marts_file(root, "task_regimes_histogram"))
+    hist = sql_to_parquet(
+        "marts/task_regimes_histogram", {"tokens": str(core_file(root, "core_tokens__monthly"))}, marts_file(root, "task_regimes_histogram")
+    )
     return regimes, hist.height
 
 

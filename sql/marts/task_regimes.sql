@@ -4,7 +4,7 @@
 -- Parameters: $tokens = core_tokens__monthly Parquet; $long_context_p50, $generation_share,
 -- $prompt_share = the regime rule.
 with monthly as (
-    select * from read_parquet($tokens)
+    select month, application, side, tokens, weight from read_parquet($tokens) where side in ('input', 'output')
 ),
 
 by_period as (

@@ -74,14 +74,17 @@ class TestQuantiles:
 
 
 def test_histogram_log2_bins(tmp_path):
-    r = tmp_path / "r.parquet"
+    r, tokens = tmp_path / "r.parquet", tmp_path / "tokens.parquet"
     requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
     con = connect()
+    con.execute(f"copy ({load_sql('core/core_tokens__monthly')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
     rows = con.execute(
-        f"select input_bin, requests from ({load_sql('marts/task_regimes_histogram')}) where period_type = 'quarter' order by 1",
-        {"requests": str(r)},
+        f"select input_bin, output_bin, requests from ({load_sql('marts/task_regimes_histogram')}) "
+        "where period_type = 'quarter' order by 1",
+        {"tokens": str(tokens)},
     ).fetchall()
-    assert rows == [(-1, 1.0), (0, 1.0), (1, 1.0), (2, 1.0), (9, 1.0), (10, 1.0)]
+    # 0 -> bin -1; 1 -> 0; 3 -> 1; 4 -> 2; 1023 -> 9; 1024 -> 10; every output is 1 token -> bin 0
+    assert rows == [(-1, 0, 1.0), (0, 0, 1.0), (1, 0, 1.0), (2, 0, 1.0), (9, 0, 1.0), (10, 0, 1.0)]
 
 
 @pytest.mark.realdata

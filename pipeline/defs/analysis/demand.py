@@ -74,8 +74,9 @@ def concentration_marts(paths: ServicelensPaths):
 
 @dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
 def core_tokens__monthly(paths: ServicelensPaths) -> dg.MaterializeResult:
-    """One row per month x application x side (input/output) x token count: the summed
-    weight 1 / sample_rate. The additive base of the token quantiles."""
+    """One row per month x application x side (input/output) x token count, plus the joint
+    log2-binned (input, output) counts: the summed weight 1 / sample_rate. The additive base
+    of the token quantiles and the 2-D histogram, from one scan of the requests."""
     n = build_tokens_monthly(paths.root)
     return dg.MaterializeResult(metadata={"dagster/row_count": n})
 
@@ -85,7 +86,7 @@ def core_tokens__monthly(paths: ServicelensPaths) -> dg.MaterializeResult:
     specs=[
         dg.AssetSpec("task_regimes", deps=[core_tokens__monthly], kinds={"parquet"}, description="One row per period x application: "
                      "weighted requests, input/output token p10/p50/p90/p99, output share, regime label."),
-        dg.AssetSpec("task_regimes_histogram", deps=["stg_requests"], kinds={"parquet"},
+        dg.AssetSpec("task_regimes_histogram", deps=[core_tokens__monthly], kinds={"parquet"},
                      description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts."),
     ],
 )
