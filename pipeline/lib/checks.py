@@ -59,12 +59,16 @@ def accounting_problems(root: Path, spec: Dataset, raw_dir: Path) -> list[str]:
             if per_file.get(f, 0) != n:
                 problems.append(f"{f}: audit says {n} quarantined, quarantine has {per_file.get(f, 0)} rows")
         # Parquet footers carry their own row count: an independent rows_read.
+        # (one metadata query for all readable files; unreadable ones have no footer to read)
         read = dict(con.execute("select source_file, rows_read from read_parquet($a) where file_error is null", {"a": str(audit)}).fetchall())
-        for sf in discover(raw_dir, spec.name):
-            if sf.fmt == "parquet" and sf.rel in read:
-                n = con.execute("select sum(num_rows) from parquet_file_metadata($p)", {"p": str(sf.path)}).fetchone()[0]
-                if n != read[sf.rel]:
-                    problems.append(f"{sf.rel}: footer has {n} rows, audit read {read[sf.rel]}")
+        parquet = {str(sf.path): sf.rel for sf in discover(raw_dir, spec.name) if sf.fmt == "parquet" and sf.rel in read}
+        if parquet:
+            footers = con.execute(
+                "select file_name, sum(num_rows) from parquet_file_metadata($files) group by all", {"files": list(parquet)}
+            ).fetchall()
+            for path, n in footers:
+                if n != read[parquet[path]]:
+                    problems.append(f"{parquet[path]}: footer has {n} rows, audit read {read[parquet[path]]}")
         return problems
     finally:
         con.close()

@@ -38,14 +38,14 @@ def build_family_demand(root: Path) -> pl.DataFrame:
 
 
 def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
-    """Each daily row once per period it belongs to: its quarter and its month."""
-    d = daily.with_columns(pl.col("date").cast(pl.Date))
-    quarter = d.with_columns(
-        period=pl.col("date").dt.year().cast(pl.String) + "Q" + pl.col("date").dt.quarter().cast(pl.String),
-        period_type=pl.lit("quarter"),
+    """Each daily row once per period it belongs to: its quarter and its month (the labels
+    come from core_demand__daily)."""
+    return pl.concat(
+        [
+            daily.with_columns(period=pl.col("quarter"), period_type=pl.lit("quarter")),
+            daily.with_columns(period=pl.col("month"), period_type=pl.lit("month")),
+        ]
     )
-    month = d.with_columns(period=pl.col("date").dt.strftime("%Y-%m"), period_type=pl.lit("month"))
-    return pl.concat([quarter, month])
 
 
 def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:

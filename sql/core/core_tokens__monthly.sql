@@ -3,10 +3,11 @@
 --   side 'input' / 'output': one row per distinct token count (`tokens`), for the quantiles;
 --   side 'joint': one row per (input_bin, output_bin) on log2 bins, for the 2-D histogram
 --   (bin k holds counts in [2^k, 2^(k+1)), bin -1 holds 0).
--- Additive, so quarters are sums of months. Parameters: $requests = glob of staged requests.
+-- Additive, so quarters are sums of months (each row carries its `quarter` label). Parameters: $requests = glob of staged requests.
 with r as (
     select
         strftime(date, '%Y-%m') as month,
+        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
         application,
         input_tokens,
         output_tokens,
@@ -18,6 +19,7 @@ with r as (
 
 select
     month,
+    quarter,
     application,
     case
         when grouping(input_tokens) = 0 then 'input'
@@ -30,7 +32,7 @@ select
     sum(w) as weight
 from r
 group by grouping sets (
-    (month, application, input_tokens),
-    (month, application, output_tokens),
-    (month, application, input_bin, output_bin)
+    (month, quarter, application, input_tokens),
+    (month, quarter, application, output_tokens),
+    (month, quarter, application, input_bin, output_bin)
 )

@@ -6,11 +6,9 @@ with daily as (
 ),
 
 by_period as (
-    select strftime(date, '%Y') || 'Q' || quarter(date) as period, 'quarter' as period_type, family, requests, tokens
-    from daily
+    select quarter as period, 'quarter' as period_type, family, requests, tokens from daily
     union all
-    select strftime(date, '%Y-%m') as period, 'month' as period_type, family, requests, tokens
-    from daily
+    select month as period, 'month' as period_type, family, requests, tokens from daily
 )
 
 select

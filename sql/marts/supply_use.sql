@@ -5,13 +5,13 @@
 -- and provider_hhi = how concentrated the model's own traffic is across its providers.
 -- Parameters: $daily = core_demand__daily, $endpoints, $models = staged files.
 with days as (
-    select distinct date from read_parquet($daily)
+    select distinct date, month, quarter from read_parquet($daily)
 ),
 
 periods as (
-    select date, strftime(date, '%Y') || 'Q' || quarter(date) as period, 'quarter' as period_type from days
+    select date, quarter as period, 'quarter' as period_type from days
     union all
-    select date, strftime(date, '%Y-%m') as period, 'month' as period_type from days
+    select date, month as period, 'month' as period_type from days
 ),
 
 n_days as (

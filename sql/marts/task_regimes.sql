@@ -4,15 +4,13 @@
 -- Parameters: $tokens = core_tokens__monthly Parquet; $long_context_p50, $generation_share,
 -- $prompt_share = the regime rule.
 with monthly as (
-    select month, application, side, tokens, weight from read_parquet($tokens) where side in ('input', 'output')
+    select month, quarter, application, side, tokens, weight from read_parquet($tokens) where side in ('input', 'output')
 ),
 
 by_period as (
     select month as period, 'month' as period_type, application, side, tokens, weight from monthly
     union all
-    select
-        left(month, 4) || 'Q' || cast((cast(right(month, 2) as integer) + 2) // 3 as varchar) as period,
-        'quarter' as period_type, application, side, tokens, sum(weight) as weight
+    select quarter as period, 'quarter' as period_type, application, side, tokens, sum(weight) as weight
     from monthly
     group by all
 ),

@@ -2,16 +2,14 @@
 -- on log2 bins: bin k holds token counts in [2^k, 2^(k+1)); bin -1 holds 0 tokens.
 -- For 2-D density charts. Parameters: $tokens = core_tokens__monthly Parquet (side 'joint').
 with monthly as (
-    select month, application, input_bin, output_bin, weight as requests
+    select month, quarter, application, input_bin, output_bin, weight as requests
     from read_parquet($tokens)
     where side = 'joint'
 )
 
 select month as period, 'month' as period_type, application, input_bin, output_bin, requests from monthly
 union all
-select
-    left(month, 4) || 'Q' || cast((cast(right(month, 2) as integer) + 2) // 3 as varchar) as period,
-    'quarter' as period_type, application, input_bin, output_bin, sum(requests) as requests
+select quarter as period, 'quarter' as period_type, application, input_bin, output_bin, sum(requests) as requests
 from monthly
 group by all
 order by period_type desc, period, application, input_bin, output_bin

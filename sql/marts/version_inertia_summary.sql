@@ -4,7 +4,7 @@
 -- first release of a model naming it as successor_of).
 -- Parameters: $daily = core_demand__daily, $models = staged models, $inertia = version_inertia.
 with daily as (
-    select *, strftime(date, '%Y') || 'Q' || quarter(date) as period from read_parquet($daily)
+    select *, quarter as period from read_parquet($daily)
 ),
 
 superseded as (
@@ -26,11 +26,12 @@ tail as (
 ),
 
 pairs as (
-    select strftime(release_date, '%Y') || 'Q' || quarter(release_date) as period, family,
+    select q.period, family,
            count(distinct new_model) as successor_releases,
            avg(half_life_days) as mean_half_life_days,
            count(distinct new_model) filter (where half_life_days is null) as releases_without_half_life
-    from (select distinct family, old_model, new_model, release_date, half_life_days from read_parquet($inertia))
+    from (select distinct family, old_model, new_model, release_date, half_life_days from read_parquet($inertia)) as i
+    inner join (select distinct date, period from daily) as q on q.date = i.release_date
     group by all
 )
 

@@ -36,7 +36,9 @@ def test_daily_demand_is_sample_weighted(files):
     r, m, daily = files
     con = connect()
     con.execute(f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)", {"requests": str(r), "models": str(m), "out": str(daily)})
-    got = {(str(d), mo, p): (req, tok) for d, f, mo, p, req, tok in con.execute("select * from read_parquet($p)", {"p": str(daily)}).fetchall()}
+    rows = con.execute("select date, month, quarter, model, provider, requests, tokens from read_parquet($p)", {"p": str(daily)}).fetchall()
+    assert {(str(d), mo, q) for d, mo, q, *_ in rows} == {("2025-10-01", "2025-10", "2025Q4"), ("2025-11-02", "2025-11", "2025Q4")}
+    got = {(str(d), m, p): (req, tok) for d, _, _, m, p, req, tok in rows}
     assert got == {
         ("2025-10-01", "m1", "p"): (pytest.approx(11.0), pytest.approx(100 / 0.1 + 20)),  # 10 + 1 requests
         ("2025-10-01", "m1", "q"): (pytest.approx(1.0), pytest.approx(20.0)),

@@ -27,7 +27,8 @@ def test_breadth_adoption_and_provider_concentration(tmp_path):
         schema_overrides={"valid_to": pl.Datetime("us")},
     )
     daily = pl.DataFrame(
-        {"date": [D1, D2, D1, D2], "family": ["a", "a", "a", "b"], "model": ["m1", "m1", "m1", "m3"],
+        {"date": [D1, D2, D1, D2], "month": ["2025-10"] * 4, "quarter": ["2025Q4"] * 4,
+         "family": ["a", "a", "a", "b"], "model": ["m1", "m1", "m1", "m3"],
          "provider": ["p", "p", "q", "p"], "requests": [3.0, 3.0, 2.0, 2.0], "tokens": [0.0] * 4}
     )
     models = pl.DataFrame({"model": ["m1", "m2", "m3"], "family": ["a", "a", "b"]})

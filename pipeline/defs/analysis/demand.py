@@ -151,16 +151,17 @@ def supply_use_marts(paths: ServicelensPaths):
     yield dg.MaterializeResult(asset_key="supply_use_summary", metadata={"dagster/row_count": summary.height, **figures})
 
 
+DEMAND_ASSETS = [
+    core_demand__daily,
+    family_demand,
+    concentration_marts,
+    core_tokens__monthly,
+    task_regime_marts,
+    version_inertia_marts,
+    supply_use_marts,
+]
+
+
 @dg.definitions
 def demand_defs() -> dg.Definitions:
-    return dg.Definitions(
-        assets=[
-            core_demand__daily,
-            family_demand,
-            concentration_marts,
-            core_tokens__monthly,
-            task_regime_marts,
-            version_inertia_marts,
-            supply_use_marts,
-        ]
-    )
+    return dg.Definitions(assets=DEMAND_ASSETS)

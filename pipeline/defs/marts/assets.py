@@ -4,24 +4,16 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipeline.defs.analysis.demand import DEMAND_ASSETS
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.warehouse import build_ingest_mart, publish_warehouse
 from pipeline.paths import marts_file
 
 STAGING = [f"stg_{d}" for d in DATASETS]
-# every mart published into the warehouse file (marts/<name>.parquet)
-ANALYSIS_MARTS = [
-    "family_demand",
-    "concentration",
-    "concentration_lorenz",
-    "task_regimes",
-    "task_regimes_histogram",
-    "version_inertia",
-    "version_inertia_summary",
-    "supply_use",
-    "supply_use_summary",
-]
+# The warehouse publishes every marts/<name>.parquet, so it comes after every demand mart
+# (the core_* aggregates live elsewhere and are not published).
+ANALYSIS_MARTS = [k for a in DEMAND_ASSETS for k in a.keys if not k.to_user_string().startswith("core_")]
 
 
 @dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})
