@@ -72,6 +72,9 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         df_s, df_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "demand_floor", str(root), "-"], env)
         fs_s, fs_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "family_shares", str(root), "-"], env)
         d_s, d_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "demand", str(root), "-"], env)
+        print(f"[{n:,}] service-object marts ...", flush=True)
+        sf_s, sf_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "service_floor", str(root), "-"], env)
+        s_s, s_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "service", str(root), "-"], env)
         print(f"[{n:,}] full run (Dagster job + warehouse) ...", flush=True)
         r_s, r_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
         rows = json.loads(i_out.strip().splitlines()[-1])["rows"]
@@ -80,7 +83,8 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
             dict(n=n, rows=rows, floor_rows=floor_rows, gen_s=g_s, gen_rss=g_rss, floor_s=f_s, floor_rss=f_rss,
                  ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss,
                  demand_floor_s=df_s, demand_floor_rss=df_rss, demand_s=d_s, demand_rss=d_rss,
-                 family_s=fs_s, family_rss=fs_rss)
+                 family_s=fs_s, family_rss=fs_rss, service_floor_s=sf_s, service_floor_rss=sf_rss,
+                 service_s=s_s, service_rss=s_rss)
         )
         print(json.dumps(results[-1]), flush=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -119,6 +123,21 @@ def render(results: list[dict], when: str, host: str) -> str:
             f"| {r['family_s'] / r['demand_floor_s']:.2f}x | {r['demand_s']:.1f} ({r['demand_rss']:.0f}) "
             f"| {r['demand_s'] / r['demand_floor_s']:.2f}x |"
         )
+    lines += [
+        "",
+        "Service-object marts (issue 4) from the staged data: hourly request aggregate, service objects, hourly series,",
+        "diurnal profiles, error matrix, provider dispersion and price anchoring (1,000 resamples), vendor verification,",
+        "context-limit behaviour, Pareto. Floor: one DuckDB quantile query (the latency percentiles of service_objects per",
+        "provider x model for the quarter and each month) over the same staged probes.",
+        "",
+        "| requests | floor s (RSS) | all service marts s (RSS) | service / floor |",
+        "|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['n']:,} | {r['service_floor_s']:.1f} ({r['service_floor_rss']:.0f}) | {r['service_s']:.1f} ({r['service_rss']:.0f}) "
+            f"| {r['service_s'] / r['service_floor_s']:.2f}x |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -136,6 +155,8 @@ process (wall time, peak RSS of that process):
 
 Targets (issue 2): ingest within 2x of the floor; peak RSS under 4 GiB at 10M.
 Targets (issue 3): all demand marts on 10M requests within 60 s, and within 2x of the family-shares floor.
+Targets (issue 4): all service-object marts from a quarter of 10-minute probes plus 10M requests within 60 s, beside
+the floor of one DuckDB quantile query over the same Parquet.
 
 """
 

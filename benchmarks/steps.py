@@ -5,6 +5,8 @@
     python -m benchmarks.steps demand_floor ROOT -      # one hand-written query: marts.family_demand's content
     python -m benchmarks.steps family_shares ROOT -     # the pipeline's path to it (core_demand__daily + family_demand)
     python -m benchmarks.steps demand ROOT -            # every demand mart (issue 3) from the staged data
+    python -m benchmarks.steps service_floor ROOT -     # one DuckDB quantile query over the staged probes
+    python -m benchmarks.steps service ROOT -           # every service-object mart (issue 4)
 """
 
 from __future__ import annotations
@@ -105,10 +107,49 @@ def demand(root: Path, _unused: Path) -> dict:
     return {"rows": 0}
 
 
+def service_floor(root: Path, _unused: Path) -> dict:
+    """One DuckDB quantile query over the staged probes: the latency percentiles of
+    marts.service_objects (TTFT p50/p90/p99, decode p50/p90, end-to-end p50) per provider x
+    model for the quarter and each month, nothing else."""
+    import duckdb
+
+    from pipeline.lib.ingest import parquet_glob
+    from pipeline.paths import staging_dir
+
+    rows = duckdb.connect().execute(
+        """
+        select coalesce(q, m) as period, provider, model,
+               quantile_cont(ttft_ms, [0.5, 0.9, 0.99]), quantile_cont(decode_tps, [0.5, 0.9]), quantile_cont(e2e_tps, 0.5)
+        from (select *, strftime(date, '%Y') || 'Q' || quarter(date) as q, strftime(date, '%Y-%m') as m
+              from read_parquet($p, hive_partitioning = true))
+        group by grouping sets ((q, provider, model), (m, provider, model))
+        """,
+        {"p": parquet_glob(staging_dir(root, "latency_probes"))},
+    ).fetchall()
+    return {"rows": len(rows)}
+
+
+def service(root: Path, _unused: Path) -> dict:
+    from pipeline.lib import service as s
+    from pipeline.lib import verification as v
+
+    s.build_requests_hourly(root)
+    s.build_service_timeseries(root)
+    s.build_service_objects(root)
+    s.build_service_diurnal(root)
+    s.build_error_matrix(root)
+    s.build_provider_dispersion(root)
+    v.build_vendor_verification(root)
+    v.build_context_limit_behaviour(root)
+    s.build_service_pareto(root)
+    return {"rows": 0}
+
+
 if __name__ == "__main__":
     step, a, b = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     started = time.perf_counter()
-    steps = {"floor": floor, "ingest": ingest, "demand_floor": demand_floor, "family_shares": family_shares, "demand": demand}
+    steps = {"floor": floor, "ingest": ingest, "demand_floor": demand_floor, "family_shares": family_shares, "demand": demand,
+             "service_floor": service_floor, "service": service}
     out = steps[step](a, b)
     out["seconds"] = time.perf_counter() - started
     print(json.dumps(out))

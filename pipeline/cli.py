@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.lib.importers import FORMATS as IMPORT_FORMATS
 from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
 
 
@@ -74,6 +75,31 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         con.close()
+
+
+@main.command("import")
+@click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(IMPORT_FORMATS)))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="Drop folder to write into (created if absent).")
+def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path) -> None:
+    """Convert public benchmark results (FORMAT) into contract datasets in a drop, e.g.
+    servicelens import llmperf ../shared/data/real/llmperf-leaderboard/raw_data --out data/llmperf.
+    Rows that cannot be mapped are listed with file, row and reason in DROP/_import_report_FORMAT.csv."""
+    from pipeline.lib.importers import run_import
+
+    try:
+        report = run_import(fmt, list(paths), out_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{fmt}: {report.rows_read:,} rows read -> {out_dir}")
+    for path in report.files_written:
+        rel = path.relative_to(out_dir)
+        dataset = rel.parts[0] if len(rel.parts) > 1 else None
+        if dataset:
+            click.echo(f"  {dataset:<16} {report.rows_written[dataset]:>10,}  {rel}")
+    file_issues = len(report.issues) - report.rows_reported
+    extra = f" (+ {file_issues} file-level issue(s))" if file_issues else ""
+    click.echo(f"  {'reported':<16} {report.rows_reported:>10,}  {report.report_file.relative_to(out_dir)}{extra}")
 
 
 if __name__ == "__main__":

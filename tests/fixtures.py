@@ -7,9 +7,8 @@ quarantined row: the code must appear in the row's reason (a row may break sever
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq

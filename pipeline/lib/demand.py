@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipeline.lib.concentration import concentration, lorenz
+from pipeline.lib.concentration import Concentration, concentration, lorenz
 from pipeline.lib.ingest import parquet_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
 from pipeline.paths import marts_file, staging_dir
@@ -88,8 +89,13 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                         schema_overrides={"unit": pl.String},
                     )
                 )
-    conc = pl.DataFrame(rows).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False])
-    curve = pl.concat(curves)
+    # A drop without requests (prices or probes only) gives empty tables with their columns.
+    conc_schema = {"period": pl.String, "period_type": pl.String, "level": pl.String, "measure": pl.String, "n_days": pl.Int64,
+                   **{f.name: (pl.Int64 if f.type in (int, "int") else pl.Float64) for f in fields(Concentration)}}
+    curve_schema = {"period": pl.String, "period_type": pl.String, "level": pl.String, "measure": pl.String, "point": pl.Int64,
+                    "unit": pl.String, "unit_share": pl.Float64, "demand_share": pl.Float64}
+    conc = pl.DataFrame(rows, schema=conc_schema).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False])
+    curve = pl.concat(curves, how="vertical_relaxed") if curves else pl.DataFrame(schema=curve_schema)
     frame_to_parquet(conc, marts_file(root, "concentration"))
     frame_to_parquet(curve, marts_file(root, "concentration_lorenz"))
     return conc, curve

@@ -46,3 +46,19 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0,
     alpha = (1 - level) / 2
     lo, hi = np.nanquantile(boot, [alpha, 1 - alpha])
     return rho, float(lo), float(hi)
+
+
+def ratio_of_means_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """mean(num) / mean(den) over paired units, and its percentile bootstrap interval resampling
+    the units (the same units on both sides). NaN with no units or a zero denominator."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    if num.size == 0 or den.mean() == 0:
+        return float("nan"), float("nan"), float("nan")
+    point = float(num.mean() / den.mean())
+    idx = np.random.default_rng(seed).integers(0, num.size, size=(n_boot, num.size))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = num[idx].mean(axis=1) / den[idx].mean(axis=1)
+    boot = boot[np.isfinite(boot)]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if boot.size else (float("nan"), float("nan"))
+    return point, float(lo), float(hi)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.lib.concentration import concentration, gini, gini_rows, hhi, lorenz, top_k_rows, top_k_share
+from pipeline.lib.concentration import (
+    concentration,
+    gini,
+    gini_rows,
+    hhi,
+    lorenz,
+    top_k_rows,
+    top_k_share,
+)
 
 
 class TestGini:

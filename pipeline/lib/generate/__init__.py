@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import tables, world as W
+from . import tables
+from . import world as W
 from .model import client_pool, compile_world
 from .probes import compat_line, compat_lines, compat_rows, latency_probes_day
 from .requests import REQUEST_SCHEMA, generate_rows

@@ -546,4 +546,7 @@ COMPAT_ROUNDS = ["2025-10-15", "2025-11-12", "2025-12-10"]
 # K2: official kimi-k2-0905 answered ~1274-1286 of 4000 with tool_calls (~32 %); 2-3 %
 # of requests ended with other finish reasons; Moonshot vs Moonshot Turbo 99.3 % similar.
 TOOL_CASE_POSITIVE_RATE = 0.33
-OFFICIAL_RERUN_FLIP = 0.01
+# K2VV set its pass bar from repeated runs of the official API, whose lowest trigger F1 was
+# 82.71 % (K2-0905, temperature 0.6) and 75.81 % (K2-thinking, 1.0). Flipping a tenth of the
+# official's tool-call decisions per run gives F1 about 0.86 between two runs.
+OFFICIAL_RERUN_FLIP = 0.10

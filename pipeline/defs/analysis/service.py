@@ -1,0 +1,122 @@
+"""Service-object marts (issue 4): prices, latency, reliability and dispersion per provider x model."""
+
+import dagster as dg
+import polars as pl
+
+from pipeline.defs.resources import ServicelensPaths
+from pipeline.lib.service import (
+    build_error_matrix,
+    build_provider_dispersion,
+    build_requests_hourly,
+    build_service_diurnal,
+    build_service_objects,
+    build_service_pareto,
+    build_service_timeseries,
+)
+
+PROBES = "stg_latency_probes"
+
+
+def _quarters(df: pl.DataFrame) -> pl.DataFrame:
+    return df.filter(pl.col("period_type") == "quarter")
+
+
+@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
+def core_requests__hourly(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per hour x provider x model: weighted requests, errors by type and class
+    (client, rate limit, provider fault) and billed tokens. The additive base of the service marts."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": build_requests_hourly(paths.root)})
+
+
+@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})
+def service_timeseries(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per hour x provider x model: probe success rate, TTFT p50/p90, decode and
+    end-to-end throughput p50, weighted requests and error rates. The routing simulator's buckets."""
+    df = build_service_timeseries(paths.root)
+    figures = {}
+    probed = df.filter(pl.col("probes") > 0)
+    if probed.height:
+        r = probed.sort("probe_success_rate").row(0, named=True)
+        figures["worst hour"] = f"{r['provider']} / {r['model']} {r['hour']:%Y-%m-%d %H:00}: {100 * r['probe_success_rate']:.0f} % of probes ok"
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+
+
+@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES, "stg_prices", "stg_endpoints", "stg_models"], kinds={"duckdb", "parquet"})
+def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per period x provider x model: prices in force (USD, time-weighted and last, blended
+    at the model's token mix), endpoint state, TTFT p50/p90/p99, decode p50/p90 and end-to-end p50
+    throughput, probe success and daily uptime, request error and rate-limit rates."""
+    df = build_service_objects(paths.root)
+    q = _quarters(df).filter(pl.col("probes") > 0)
+    figures = {}
+    for period, part in q.group_by("period"):
+        fast, slow = part.sort("decode_tps_p50", descending=True).row(0, named=True), part.sort("decode_tps_p50").row(0, named=True)
+        figures[f"{period} service objects probed"] = part.height
+        figures[f"{period} decode p50 range"] = (f"{slow['decode_tps_p50']:.0f} tok/s ({slow['provider']} / {slow['model']}) to "
+                                                 f"{fast['decode_tps_p50']:.0f} tok/s ({fast['provider']} / {fast['model']})")
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+
+
+@dg.asset(group_name="marts", deps=[PROBES], kinds={"duckdb", "parquet"})
+def service_diurnal(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per period x provider x model x UTC hour of day: the daily profile of TTFT,
+    decode throughput and probe success."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": build_service_diurnal(paths.root).height})
+
+
+@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})
+def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per period x provider x source (requests / probes) x error type: errors,
+    attempts, rate, and whether the error is held against the provider."""
+    df = build_error_matrix(paths.root)
+    held = (_quarters(df).filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
+            .group_by("period", "provider").agg(pl.col("rate").sum()).sort("rate", descending=True).head(3))
+    figures = {f"{r['period']} {r['provider']} request errors held against it": f"{100 * r['rate']:.2f} %" for r in held.iter_rows(named=True)}
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("provider_dispersion", deps=[service_objects], kinds={"parquet"},
+                     description="One row per period x model x attribute (prices, blended price, TTFT p50, decode p50, context "
+                     "length, error rate, feature support): providers, cv, min, max, official value, share at the official price."),
+        dg.AssetSpec("price_anchoring", deps=[service_objects], kinds={"parquet"},
+                     description="One row per period x performance attribute: mean cv of performance / mean cv of the blended "
+                     "price across models, with a 95 % bootstrap interval (resampling models). Above 1: prices are more anchored."),
+    ],
+)
+def dispersion_marts(paths: ServicelensPaths):
+    dispersion, anchoring = build_provider_dispersion(paths.root)
+    figures = {
+        f"{r['period']} {r['performance_attribute']} cv / price cv": f"{r['dispersion_ratio']:.2f} [{r['ratio_ci_low']:.2f}, {r['ratio_ci_high']:.2f}] over {r['n_models']} models"
+        for r in _quarters(anchoring).iter_rows(named=True)
+    }
+    yield dg.MaterializeResult(asset_key="provider_dispersion", metadata={"dagster/row_count": dispersion.height})
+    yield dg.MaterializeResult(asset_key="price_anchoring", metadata={"dagster/row_count": anchoring.height, **figures})
+
+
+@dg.asset(group_name="marts", deps=[service_objects, "vendor_verification"], kinds={"parquet"})
+def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per period x model (with two or more providers) x provider: blended price, decode
+    p50, probe success rate, tool-call schema accuracy, and whether another provider dominates it."""
+    df = build_service_pareto(paths.root)
+    q = _quarters(df).filter(pl.col("dominated").is_not_null())
+    figures = {f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}" for p, part in q.group_by("period")}
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+
+
+SERVICE_ASSETS = [
+    core_requests__hourly,
+    service_timeseries,
+    service_objects,
+    service_diurnal,
+    error_matrix,
+    dispersion_marts,
+    service_pareto,
+]
+
+
+@dg.definitions
+def service_defs() -> dg.Definitions:
+    return dg.Definitions(assets=SERVICE_ASSETS)

@@ -1,0 +1,104 @@
+"""Importers: public benchmark formats -> a contract drop (../shared/spec/data-contract.md).
+
+An importer reads one foreign format and writes the contract datasets it can fill into a
+drop folder, plus `_import_report_<format>.csv` (ignored by ingestion: it starts with `_`).
+Every source row is either written or listed in the report with its file, row and reason;
+nothing is dropped silently. Validation against the contract stays with staging: an
+importer reports only what it cannot map at all (a missing or non-numeric value it needs).
+
+Adding a format is one entry in `FORMATS`: name -> "module:function", where the function
+takes (paths: list[Path], out: Path) and returns an `ImportReport`. The entry is imported
+only when used, so the CLI lists formats without loading their dependencies.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # polars is imported by the importers themselves: the CLI lists formats without it
+    import polars as pl
+
+FORMATS: dict[str, str] = {
+    "llmperf": "pipeline.lib.importers.llmperf:import_llmperf",
+}
+
+REPORT_COLUMNS = ("file", "row", "reason")
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """A source row (or, with row None, a whole file) that was not written."""
+
+    file: str
+    row: int | None  # 1-based row of the source (JSON array index + 1); None: the file
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    format: str
+    out: Path
+    rows_read: int = 0  # source rows that could be counted (a file that cannot be parsed has none)
+    rows_written: dict[str, int] = field(default_factory=dict)  # dataset -> rows written
+    files_written: list[Path] = field(default_factory=list)
+    issues: list[ImportIssue] = field(default_factory=list)
+
+    @property
+    def rows_reported(self) -> int:
+        return sum(i.row is not None for i in self.issues)
+
+    @property
+    def report_file(self) -> Path:
+        return report_path(self.out, self.format)
+
+
+def report_path(out: Path, fmt: str) -> Path:
+    return Path(out) / f"_import_report_{fmt}.csv"
+
+
+def get_importer(fmt: str) -> Callable[[list[Path], Path], ImportReport]:
+    try:
+        target = FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown import format {fmt!r}; known: {', '.join(sorted(FORMATS))}") from None
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def run_import(fmt: str, paths: list[Path], out: Path) -> ImportReport:
+    return get_importer(fmt)([Path(p) for p in paths], Path(out))
+
+
+def check_paths(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+
+
+def write_table(df: pl.DataFrame, out: Path, dataset: str, name: str) -> Path:
+    """Write `df` as out/<dataset>/<name>.parquet (temporary file renamed into place)."""
+    target = Path(out) / dataset / f"{name}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    df.write_parquet(tmp)
+    tmp.replace(target)
+    return target
+
+
+def write_report(report: ImportReport) -> Path:
+    """The issues as CSV (header only when there are none, so 'nothing reported' is visible)."""
+    path = report.report_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(REPORT_COLUMNS)
+        for i in report.issues:
+            w.writerow((i.file, "" if i.row is None else i.row, i.reason))
+    tmp.replace(path)
+    return path

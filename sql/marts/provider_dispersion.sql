@@ -1,0 +1,58 @@
+-- marts.provider_dispersion: one row per (period, model, attribute) over the providers listing the
+-- model in the period: how far "the same model" differs between providers.
+-- cv = population standard deviation / mean (null with fewer than 2 providers or a zero mean);
+-- official_value = the model's official provider's value; share_at_official (prices only) = share
+-- of the providers, the official one included, within $tolerance (relative) of the official price.
+-- feature_support = share of the four endpoint flags (tools, json mode, streaming, reasoning).
+-- Parameters: $objects = marts.service_objects Parquet, $tolerance.
+with listed as (
+    select * from read_parquet($objects) where listed_days > 0
+),
+
+long as (
+    unpivot (
+        select
+            period,
+            period_type,
+            model,
+            provider,
+            is_official,
+            input_usd_per_mtok as input_price,
+            output_usd_per_mtok as output_price,
+            blended_usd_per_mtok as blended_price,
+            ttft_p50_ms,
+            decode_tps_p50,
+            cast(context_length as double) as context_length,
+            request_error_rate as error_rate,
+            (supports_tools::int + supports_json_mode::int + supports_streaming::int + supports_reasoning::int) / 4.0 as feature_support
+        from listed
+    )
+    on input_price, output_price, blended_price, ttft_p50_ms, decode_tps_p50, context_length, error_rate, feature_support
+    into name attribute value value
+),
+
+official as (
+    select period, model, attribute, value as official_value
+    from long
+    where is_official
+)
+
+select
+    l.period,
+    l.period_type,
+    l.model,
+    l.attribute,
+    l.attribute like '%price' as is_price,
+    count(*) as n_providers,
+    avg(l.value) as mean,
+    case when count(*) >= 2 and avg(l.value) <> 0 then stddev_pop(l.value) / avg(l.value) end as cv,
+    min(l.value) as min,
+    max(l.value) as max,
+    any_value(o.official_value) as official_value,
+    case when l.attribute like '%price' and any_value(o.official_value) is not null
+        then avg((abs(l.value - o.official_value) <= $tolerance * abs(o.official_value))::double)
+    end as share_at_official
+from long as l
+left join official as o on o.period = l.period and o.model = l.model and o.attribute = l.attribute
+group by l.period, l.period_type, l.model, l.attribute
+order by l.period_type desc, l.period, l.model, l.attribute

@@ -1,0 +1,203 @@
+-- marts.service_objects: one row per (period, provider, model) that was listed, probed or used
+-- in the period; period is a quarter (2025Q4) or a month (2025-11).
+--   prices: in force, USD (staging converted them at the snapshot date's fx rate): the
+--     time-weighted mean over the part of the period a price was in force, and the last one;
+--     a snapshot holds until the next snapshot of the same (provider, model).
+--   blended_usd_per_mtok: the price of one million tokens at the model's observed token mix in
+--     the period (all providers' weighted input and output tokens); 3:1 input:output when the
+--     model had no traffic (blend_basis says which).
+--   endpoint: the state in force at the end of the period (the latest valid_from among the
+--     endpoint rows overlapping it); listed_days = days of the period some row was valid.
+--   latency: percentiles over the period's successful probes (linear interpolation);
+--     uptime = a day's probe success rate, averaged over the period's probed days, and the worst day.
+--   requests: weighted; error classes from core_requests__hourly.
+-- Parameters: $probes, $prices, $endpoints, $models (staged), $hourly (core_requests__hourly).
+with probes as (
+    select
+        provider,
+        model,
+        date,
+        strftime(date, '%Y-%m') as month,
+        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+        status = 'ok' as ok,
+        ttft_ms,
+        decode_tps,
+        e2e_tps
+    from read_parquet($probes, hive_partitioning = true)
+),
+
+hourly as (
+    select * from read_parquet($hourly)
+),
+
+periods as (
+    select distinct
+        'quarter' as period_type,
+        strftime(date, '%Y') || 'Q' || quarter(date) as period,
+        cast(date_trunc('quarter', date) as timestamp) as period_start,
+        cast(date_trunc('quarter', date) as timestamp) + interval 3 month as period_end
+    from (select distinct date from probes union select distinct date from hourly)
+    union all
+    select distinct
+        'month',
+        strftime(date, '%Y-%m'),
+        cast(date_trunc('month', date) as timestamp),
+        cast(date_trunc('month', date) as timestamp) + interval 1 month
+    from (select distinct date from probes union select distinct date from hourly)
+),
+
+probe_stats as (
+    select
+        coalesce(quarter, month) as period,
+        provider,
+        model,
+        count(*) as probes,
+        avg(ok::double) as probe_success_rate,
+        quantile_cont(ttft_ms, 0.5) as ttft_p50_ms,
+        quantile_cont(ttft_ms, 0.9) as ttft_p90_ms,
+        quantile_cont(ttft_ms, 0.99) as ttft_p99_ms,
+        quantile_cont(decode_tps, 0.5) as decode_tps_p50,
+        quantile_cont(decode_tps, 0.9) as decode_tps_p90,
+        quantile_cont(e2e_tps, 0.5) as e2e_tps_p50
+    from probes
+    group by grouping sets ((quarter, provider, model), (month, provider, model))
+),
+
+uptime_daily as (
+    select quarter, month, provider, model, date, avg(ok::double) as uptime
+    from probes
+    group by all
+),
+
+uptime as (
+    select coalesce(quarter, month) as period, provider, model,
+           avg(uptime) as uptime_mean, min(uptime) as uptime_min_day
+    from uptime_daily
+    group by grouping sets ((quarter, provider, model), (month, provider, model))
+),
+
+request_stats as (
+    select
+        coalesce(quarter, month) as period,
+        provider,
+        model,
+        sum(requests) as requests,
+        sum(client_errors) as client_errors,
+        sum(rate_limits) as rate_limits,
+        sum(provider_faults) as provider_faults
+    from hourly
+    group by grouping sets ((quarter, provider, model), (month, provider, model))
+),
+
+token_mix as (
+    select coalesce(quarter, month) as period, model,
+           sum(input_tokens) / nullif(sum(input_tokens + output_tokens), 0) as input_share
+    from hourly
+    group by grouping sets ((quarter, model), (month, model))
+),
+
+price_spans as (
+    select
+        provider,
+        model,
+        snapshot_ts as span_start,
+        lead(snapshot_ts, 1, 'infinity'::timestamp) over (partition by provider, model order by snapshot_ts) as span_end,
+        input_usd_per_mtok,
+        output_usd_per_mtok,
+        cached_input_usd_per_mtok
+    from read_parquet($prices, hive_partitioning = true)
+),
+
+prices as (
+    select
+        pe.period,
+        s.provider,
+        s.model,
+        sum(s.input_usd_per_mtok * secs) / sum(secs) as input_usd_per_mtok,
+        sum(s.output_usd_per_mtok * secs) / sum(secs) as output_usd_per_mtok,
+        arg_max(s.input_usd_per_mtok, s.span_start) as input_usd_per_mtok_last,
+        arg_max(s.output_usd_per_mtok, s.span_start) as output_usd_per_mtok_last,
+        arg_max(s.cached_input_usd_per_mtok, s.span_start) as cached_input_usd_per_mtok_last,
+        count(*) as price_snapshots
+    from periods as pe
+    inner join price_spans as s on s.span_start < pe.period_end and s.span_end > pe.period_start,
+        lateral (select epoch(least(s.span_end, pe.period_end)) - epoch(greatest(s.span_start, pe.period_start)) as secs)
+    group by all
+),
+
+endpoints as (
+    select
+        pe.period,
+        e.provider,
+        e.model,
+        sum(epoch(least(coalesce(e.valid_to, 'infinity'::timestamp), pe.period_end))
+            - epoch(greatest(e.valid_from, pe.period_start))) / 86400 as listed_days,
+        arg_max(e.context_length, e.valid_from) as context_length,
+        arg_max(e.max_output_tokens, e.valid_from) as max_output_tokens,
+        arg_max(e.quantization, e.valid_from) as quantization,
+        arg_max(e.supports_tools, e.valid_from) as supports_tools,
+        arg_max(e.supports_json_mode, e.valid_from) as supports_json_mode,
+        arg_max(e.supports_streaming, e.valid_from) as supports_streaming,
+        arg_max(e.supports_reasoning, e.valid_from) as supports_reasoning
+    from periods as pe
+    inner join read_parquet($endpoints) as e
+        on e.valid_from < pe.period_end and coalesce(e.valid_to, 'infinity'::timestamp) > pe.period_start
+    group by all
+),
+
+objects as (
+    select period, provider, model from endpoints
+    union
+    select period, provider, model from probe_stats
+    union
+    select period, provider, model from request_stats
+)
+
+select
+    pe.period,
+    pe.period_type,
+    o.provider,
+    o.model,
+    o.provider = m.official_provider as is_official,
+    pr.input_usd_per_mtok,
+    pr.output_usd_per_mtok,
+    pr.input_usd_per_mtok_last,
+    pr.output_usd_per_mtok_last,
+    pr.cached_input_usd_per_mtok_last,
+    pr.price_snapshots,
+    coalesce(tm.input_share, 0.75) as blend_input_share,
+    case when tm.input_share is null then 'default_3_to_1' else 'observed' end as blend_basis,
+    pr.input_usd_per_mtok * coalesce(tm.input_share, 0.75)
+        + pr.output_usd_per_mtok * (1 - coalesce(tm.input_share, 0.75)) as blended_usd_per_mtok,
+    e.listed_days,
+    e.context_length,
+    e.max_output_tokens,
+    e.quantization,
+    e.supports_tools,
+    e.supports_json_mode,
+    e.supports_streaming,
+    e.supports_reasoning,
+    coalesce(ps.probes, 0) as probes,
+    ps.probe_success_rate,
+    ps.ttft_p50_ms,
+    ps.ttft_p90_ms,
+    ps.ttft_p99_ms,
+    ps.decode_tps_p50,
+    ps.decode_tps_p90,
+    ps.e2e_tps_p50,
+    u.uptime_mean,
+    u.uptime_min_day,
+    coalesce(rs.requests, 0) as requests,
+    rs.provider_faults / nullif(rs.requests - rs.client_errors, 0) as request_error_rate,
+    rs.rate_limits / nullif(rs.requests - rs.client_errors, 0) as rate_limit_rate,
+    rs.client_errors / nullif(rs.requests, 0) as client_error_rate
+from objects as o
+inner join periods as pe on pe.period = o.period
+left join read_parquet($models) as m on m.model = o.model
+left join prices as pr on pr.period = o.period and pr.provider = o.provider and pr.model = o.model
+left join token_mix as tm on tm.period = o.period and tm.model = o.model
+left join endpoints as e on e.period = o.period and e.provider = o.provider and e.model = o.model
+left join probe_stats as ps on ps.period = o.period and ps.provider = o.provider and ps.model = o.model
+left join uptime as u on u.period = o.period and u.provider = o.provider and u.model = o.model
+left join request_stats as rs on rs.period = o.period and rs.provider = o.provider and rs.model = o.model
+order by pe.period_type desc, pe.period, o.model, o.provider
