@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: run test test-fast bench ui generate clean venv
+.PHONY: real-data run test test-fast bench ui generate report clean venv
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -31,6 +31,10 @@ run: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/servicelens generate --out $(RAW) --requests $(REQUESTS) --seed $(SEED)
 
+## The quarterly report (HTML, PNG charts, PDF) of the latest quarter in the warehouse, or of PERIOD=2025Q4.
+report: $(STAMP)
+	$(BIN)/servicelens report --warehouse $(WAREHOUSE) $(if $(PERIOD),--period $(PERIOD))
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -41,6 +45,16 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_bench --out BENCHMARKS.md
 
 ## The Dagster UI over the same instance (http://127.0.0.1:3000).
+## Import the public samples in ../shared/data/real (LiteLLM price history, Azure 2023 traces,
+## llmperf probes) into one drop and run the pipeline on it (docs/real-data.md).
+REAL ?= ../shared/data/real
+real-data: $(STAMP)
+	rm -rf data/real-drop
+	$(BIN)/servicelens import litellm-prices $(REAL)/litellm-model-prices --out data/real-drop
+	$(BIN)/servicelens import azure-llm-trace $(REAL)/azure-llm-inference-2023 --out data/real-drop
+	$(BIN)/servicelens import llmperf $(REAL)/llmperf-leaderboard/raw_data --out data/real-drop
+	$(BIN)/servicelens run --raw data/real-drop --warehouse data/real.duckdb
+
 ui: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 

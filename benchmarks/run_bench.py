@@ -75,6 +75,9 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         print(f"[{n:,}] service-object marts ...", flush=True)
         sf_s, sf_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "service_floor", str(root), "-"], env)
         s_s, s_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "service", str(root), "-"], env)
+        print(f"[{n:,}] routing ...", flush=True)
+        rf_s, rf_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "routing_floor", str(root), "-"], env)
+        ro_s, ro_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "routing", str(root), "-"], env)
         print(f"[{n:,}] full run (Dagster job + warehouse) ...", flush=True)
         r_s, r_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
         rows = json.loads(i_out.strip().splitlines()[-1])["rows"]
@@ -84,7 +87,8 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
                  ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss,
                  demand_floor_s=df_s, demand_floor_rss=df_rss, demand_s=d_s, demand_rss=d_rss,
                  family_s=fs_s, family_rss=fs_rss, service_floor_s=sf_s, service_floor_rss=sf_rss,
-                 service_s=s_s, service_rss=s_rss)
+                 service_s=s_s, service_rss=s_rss, routing_floor_s=rf_s, routing_floor_rss=rf_rss,
+                 routing_s=ro_s, routing_rss=ro_rss)
         )
         print(json.dumps(results[-1]), flush=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -138,6 +142,21 @@ def render(results: list[dict], when: str, host: str) -> str:
             f"| {r['n']:,} | {r['service_floor_s']:.1f} ({r['service_floor_rss']:.0f}) | {r['service_s']:.1f} ({r['service_rss']:.0f}) "
             f"| {r['service_s'] / r['service_floor_s']:.2f}x |"
         )
+    lines += [
+        "",
+        "Routing (issue 5): every request of the routable models replayed under all 8 policies (official, cost and",
+        "throughput oracles, cheapest, fastest, lowest p90 TTFT, sort by price with retries, price-weighted balance),",
+        "per-request decisions written to Parquet, the policy summary and the counterfactual with 1,000 paired day",
+        "resamples. Floor: one DuckDB as-of join of the same requests to the official provider's price in force.",
+        "",
+        "| requests | floor s (RSS) | routing s (peak RSS MiB) | routing / floor |",
+        "|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['n']:,} | {r['routing_floor_s']:.1f} ({r['routing_floor_rss']:.0f}) | {r['routing_s']:.1f} ({r['routing_rss']:.0f}) "
+            f"| {r['routing_s'] / r['routing_floor_s']:.2f}x |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -157,6 +176,8 @@ Targets (issue 2): ingest within 2x of the floor; peak RSS under 4 GiB at 10M.
 Targets (issue 3): all demand marts on 10M requests within 60 s, and within 2x of the family-shares floor.
 Targets (issue 4): all service-object marts from a quarter of 10-minute probes plus 10M requests within 60 s, beside
 the floor of one DuckDB quantile query over the same Parquet.
+Targets (issue 5): 10M requests x all policies within 120 s and under 4 GiB peak RSS, beside the floor of one DuckDB
+as-of join of the same requests to prices.
 
 """
 

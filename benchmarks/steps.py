@@ -7,6 +7,8 @@
     python -m benchmarks.steps demand ROOT -            # every demand mart (issue 3) from the staged data
     python -m benchmarks.steps service_floor ROOT -     # one DuckDB quantile query over the staged probes
     python -m benchmarks.steps service ROOT -           # every service-object mart (issue 4)
+    python -m benchmarks.steps routing_floor ROOT -     # one DuckDB as-of join of the requests to their prices
+    python -m benchmarks.steps routing ROOT -           # every policy replayed on every request (issue 5)
 """
 
 from __future__ import annotations
@@ -145,11 +147,40 @@ def service(root: Path, _unused: Path) -> dict:
     return {"rows": 0}
 
 
+def routing_floor(root: Path, _unused: Path) -> dict:
+    """One DuckDB as-of join of the same staged requests to the official provider's price in
+    force at each request, summed: the least work that costs the traffic once."""
+    import duckdb
+
+    from pipeline.lib.ingest import parquet_glob
+    from pipeline.paths import staging_dir
+
+    total = duckdb.connect().execute(
+        """
+        select sum((r.input_tokens * p.input_usd_per_mtok + r.output_tokens * p.output_usd_per_mtok) / 1e6 / r.sample_rate)
+        from read_parquet($r, hive_partitioning = true) r
+        join read_parquet($m) m using (model)
+        asof join read_parquet($p, hive_partitioning = true) p
+            on p.provider = m.official_provider and p.model = r.model and r.ts >= p.snapshot_ts
+        """,
+        {"r": parquet_glob(staging_dir(root, "requests")), "m": parquet_glob(staging_dir(root, "models")),
+         "p": parquet_glob(staging_dir(root, "prices"))},
+    ).fetchone()[0]
+    return {"rows": 1, "total_cost_usd": total}
+
+
+def routing(root: Path, _unused: Path) -> dict:
+    from pipeline.lib.routing import build_routing
+
+    cf, _ = build_routing(root)
+    return {"rows": cf.height}
+
+
 if __name__ == "__main__":
     step, a, b = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     started = time.perf_counter()
     steps = {"floor": floor, "ingest": ingest, "demand_floor": demand_floor, "family_shares": family_shares, "demand": demand,
-             "service_floor": service_floor, "service": service}
+             "service_floor": service_floor, "service": service, "routing_floor": routing_floor, "routing": routing}
     out = steps[step](a, b)
     out["seconds"] = time.perf_counter() - started
     print(json.dumps(out))

@@ -77,6 +77,43 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int) -> None:
         con.close()
 
 
+@main.command()
+@click.option("--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]")
+@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=DEFAULT_WAREHOUSE, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]")
+@click.option("--raw", "raw_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "
+              "the ingest audit).  [default: data/raw for the default warehouse]")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also lay out the report as a PDF.")
+def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: Path | None, pdf: bool) -> None:
+    """Write the quarterly report: one self-contained HTML file, a PNG per chart and a PDF,
+    every figure read from the warehouse (read-only), e.g. servicelens report --period 2025Q4."""
+    from pipeline.lib.report import build_report
+    from pipeline.lib.report.progress import StageBars
+
+    if raw_dir is None and warehouse.resolve() == DEFAULT_WAREHOUSE.resolve() and DEFAULT_RAW_DIR.is_dir():
+        raw_dir = DEFAULT_RAW_DIR
+    started = time.perf_counter()
+    bars = StageBars({"loading": "reading the marts", "charts": "rendering charts (SVG, PNG)", "html": "writing HTML", "pdf": "laying out the PDF"})
+    try:
+        result = build_report(warehouse, period=period, out_dir=out_dir, raw_dir=raw_dir, pdf=pdf, progress=bars)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bars.close()
+    click.echo(f"report for {result.period}" + (f" (changes vs {result.previous})" if result.previous else "")
+               + f" in {time.perf_counter() - started:.1f} s:")
+    click.echo(f"  html    {result.html}")
+    if result.pdf:
+        click.echo(f"  pdf     {result.pdf}")
+    click.echo(f"  charts  {len(result.pngs)} PNG in {result.out_dir / 'charts'}")
+    if result.missing_tables:
+        click.echo("  not in this warehouse (noted in the report): " + ", ".join(result.missing_tables))
+    if result.pdf_error:
+        raise click.ClickException(result.pdf_error)
+
+
 @main.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(IMPORT_FORMATS)))
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -100,6 +137,65 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path) -> None:
     file_issues = len(report.issues) - report.rows_reported
     extra = f" (+ {file_issues} file-level issue(s))" if file_issues else ""
     click.echo(f"  {'reported':<16} {report.rows_reported:>10,}  {report.report_file.relative_to(out_dir)}{extra}")
+
+
+@main.command()
+@click.option("--policy", required=True, help="official, cheapest, fastest, sort_price_with_retries, price_weighted_balance, "
+              "lowest_p90_ttft, cost_oracle or throughput_oracle.")
+@click.option("--model", required=True, help="Model to replay, e.g. qwen3-32b.")
+@click.option("--scenario", default="observed", show_default=True,
+              help="observed | provider_down:PROVIDER:START:END | rate_limits_x2 (any factor) | prices_asof:YYYY-MM-DD")
+@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_WAREHOUSE, show_default=True,
+              help="Warehouse whose staged Parquet (beside the file) is replayed.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Also write this case's per-request decisions and summaries here (Parquet).")
+@click.option("--bucket-minutes", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option("--min-success", type=click.FloatRange(0, 1), default=0.9, show_default=True)
+def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: Path | None, bucket_minutes: int, min_success: float) -> None:
+    """Replay one model's logged requests under a routing policy (and a what-if scenario) and
+    print what the traffic would have cost and how fast it would have been, against the official
+    provider, per quarter and month."""
+    from tqdm import tqdm
+
+    from pipeline.lib.routing import POLICIES, RoutingParams, build_routing, parse_scenario
+    from pipeline.paths import parquet_root
+
+    if policy not in POLICIES:
+        raise click.BadParameter(f"unknown policy {policy!r}; one of {', '.join(POLICIES)}", param_hint="--policy")
+    try:
+        case = parse_scenario(scenario)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scenario") from exc
+    root = parquet_root(warehouse)
+    if not (root / "staging" / "requests").exists():
+        raise click.ClickException(f"no staged data under {root}: run `servicelens run` first")
+    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success, models=(model,))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="servicelens-simulate-") as scratch, \
+            tqdm(desc=f"replaying {model}", unit=" day batch", file=sys.stderr) as bar:
+        # the marts of a what-if never overwrite the warehouse's own: they go to --out or a scratch folder
+        counterfactual, policies = build_routing(root, case, params, out_root=out_dir or Path(scratch),
+                                                 progress=lambda chunk: (bar.set_postfix_str(chunk), bar.update()))
+    rows = policies.filter(policies["policy"] == policy)
+    if rows.is_empty():
+        raise click.ClickException(f"{model} has no routable requests (it needs two providers with an endpoint and a price)")
+    click.echo(f"{model} under {policy}, scenario {case.name} (bucket {bucket_minutes} min, available at >= {min_success:.0%} probe success):")
+    click.echo(f"{'period':<9} {'requests':>10} {'excluded':>9} {'cost USD':>11} {'vs official':>11} {'decode tok/s':>12} {'vs official':>11} {'p90 TTFT ms':>11} {'success':>8}")
+    for r in rows.iter_rows(named=True):
+        click.echo(
+            f"{r['period']:<9} {r['requests_routed']:>10,.0f} {r['requests_excluded']:>9,.0f} {r['total_cost_usd'] or 0:>11,.2f} "
+            f"{r['cost_change_pct'] or 0:>+10.1f}% {r['mean_decode_tps'] or 0:>12,.1f} {r['tps_change_pct'] or 0:>+10.1f}% "
+            f"{r['p90_ttft_ms'] or 0:>11,.0f} {r['expected_success_rate'] or 0:>8.1%}"
+        )
+    contract = {"cost_oracle": ("cost", "oracle"), "cheapest": ("cost", "causal"), "throughput_oracle": ("throughput", "oracle"), "fastest": ("throughput", "causal")}
+    if policy in contract:
+        objective, kind = contract[policy]
+        for r in counterfactual.filter((counterfactual["objective"] == objective) & (counterfactual["policy"] == kind)).iter_rows(named=True):
+            if r["change_pct"] is not None:
+                click.echo(f"{r['period']:<9} {objective} change {r['change_pct']:+.1f} % (95 % day-bootstrap interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f})")
+    if out_dir:
+        click.echo(f"per-request decisions: {out_dir / 'marts' / 'routing_decisions'}")
 
 
 if __name__ == "__main__":

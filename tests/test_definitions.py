@@ -24,17 +24,21 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"supply_use", "supply_use_summary"}
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
         | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
+        | {"routing_decisions", "routing_policies", "routing_cost", "routing_throughput", "routing_counterfactual"}
+        | {"quarterly_report"}
     )
     assert keys == expected
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {groups[f"raw_{n}"] for n in DATASETS} == {"raw"}
     assert {groups[f"stg_{n}"] for n in DATASETS} == {"staging"}
     assert groups["warehouse"] == "marts"
+    assert groups["quarterly_report"] == "report"
     assert {groups[k] for k in ("core_demand__daily", "family_demand", "concentration", "concentration_lorenz")} == {"marts"}
     # the warehouse publishes every mart, so it must come after them
     wh_parents = {p.to_user_string() for p in graph.get(dg.AssetKey("warehouse")).parent_keys}
     assert {"family_demand", "concentration", "concentration_lorenz", "ingest_audit", "quarantine"} <= wh_parents
     assert {"service_objects", "provider_dispersion", "vendor_verification", "service_pareto"} <= wh_parents
+    assert {"routing_decisions", "routing_policies", "routing_counterfactual"} <= wh_parents
     assert d.resolve_job_def("servicelens_all") is not None
     # the DuckDB resource and the paths resource read one configured warehouse path
     res = d.resources

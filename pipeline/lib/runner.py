@@ -54,6 +54,12 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
     for chk in failed_checks:
         echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
     echo(f"done in {elapsed:.1f} s. Warehouse: {warehouse}")
+    for mat in result.asset_materializations_for_node("quarterly_report"):
+        meta = mat.metadata
+        for label in ("html", "pdf"):
+            if label in meta:
+                value = meta[label].value if hasattr(meta[label], "value") else meta[label]
+                echo(f"  report {label}: {value}")
     echo("  query it:   servicelens query \"select * from marts.ingest_audit\"   (or: duckdb " + str(warehouse) + ")")
     echo("  see it:     make ui   (Dagster UI at http://127.0.0.1:3000, every asset materialized)")
     return not any(c.severity.value == "ERROR" for c in failed_checks)

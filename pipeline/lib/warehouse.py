@@ -1,7 +1,8 @@
 """Publishing: marts built from staged Parquet, and the one DuckDB file analysts open.
 
 The DuckDB file holds real tables (not views over Parquet), so it opens anywhere and a
-copy of it is a complete snapshot. It is written beside the live file and renamed over
+copy of it is a complete snapshot; the one exception is the per-request routing record
+(requests x policies), a view reading its Parquet folder in place. It is written beside the live file and renamed over
 it only when complete: a run that dies midway leaves the previous warehouse intact.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import connect, lit, parquet_glob
 from pipeline.lib.parquet_io import replacing, sql_to_parquet
-from pipeline.paths import ingest_dir, marts_file, staging_dir
+from pipeline.paths import SQL_DIR, ingest_dir, marts_file, staging_dir
+from pipeline.sql import load_sql
 
 INGEST_MARTS = ("ingest_audit", "quarantine")
 
@@ -48,6 +52,22 @@ def publish_warehouse(root: Path, warehouse: Path) -> dict[str, int]:
                     {"s": source},
                 )
                 counts[table] = con.execute(f"select count(*) from wh.{table}").fetchone()[0]
+            # per-request tables (routing_decisions: requests x policies) stay in Parquet, too big
+            # to copy into the file: a view reads them in place (CREATE VIEW takes no parameters)
+            folders = (Path(root) / "marts").glob("*")
+            for folder in sorted(p for p in folders if p.is_dir() and p.name.replace("_", "").isalnum() and p.name.islower()):
+                glob = str(folder.resolve() / "**" / "*.parquet")
+                if any(folder.rglob("*.parquet")):
+                    con.execute(f"create view wh.marts.{folder.name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)")
+                    counts[f"marts.{folder.name}"] = con.execute(f"select count(*) from wh.marts.{folder.name}").fetchone()[0]
+            # views over the marts (sql/views/<name>.sql), where the marts they read are present
+            con.execute("use wh")
+            for view in sorted(SQL_DIR.joinpath("views").glob("*.sql")):
+                try:
+                    con.execute(f"create view marts.{view.stem} as {load_sql('views/' + view.stem)}")
+                except duckdb.CatalogException:
+                    continue  # its source mart is not in this warehouse
+            con.execute("use memory")
             con.execute("detach wh")
         finally:
             con.close()

@@ -1,5 +1,6 @@
 -- marts.service_objects: one row per (period, provider, model) that was listed, probed or used
--- in the period; period is a quarter (2025Q4) or a month (2025-11).
+-- in the period; period is a quarter (2025Q4) or a month (2025-11), every one from the first to
+-- the last day with a probe, a request or a price snapshot.
 --   prices: in force, USD (staging converted them at the snapshot date's fx rate): the
 --     time-weighted mean over the part of the period a price was in force, and the last one;
 --     a snapshot holds until the next snapshot of the same (provider, model).
@@ -30,20 +31,32 @@ hourly as (
     select * from read_parquet($hourly)
 ),
 
+days as (
+    -- every day from the first to the last probe, request or price snapshot: a month with
+    -- prices in force but no traffic (a price-history-only drop) is still a period
+    select cast(unnest(range(min(d), max(d) + interval 1 day, interval 1 day)) as date) as date
+    from (
+        select min(date) as d from probes union all select max(date) from probes
+        union all select min(date) from hourly union all select max(date) from hourly
+        union all select cast(min(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
+        union all select cast(max(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
+    )
+),
+
 periods as (
     select distinct
         'quarter' as period_type,
         strftime(date, '%Y') || 'Q' || quarter(date) as period,
         cast(date_trunc('quarter', date) as timestamp) as period_start,
         cast(date_trunc('quarter', date) as timestamp) + interval 3 month as period_end
-    from (select distinct date from probes union select distinct date from hourly)
+    from days
     union all
     select distinct
         'month',
         strftime(date, '%Y-%m'),
         cast(date_trunc('month', date) as timestamp),
         cast(date_trunc('month', date) as timestamp) + interval 1 month
-    from (select distinct date from probes union select distinct date from hourly)
+    from days
 ),
 
 probe_stats as (

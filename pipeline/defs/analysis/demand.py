@@ -4,6 +4,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.thumbnails import bars
 from pipeline.lib.demand import (
     build_concentration,
     build_demand_daily,
@@ -44,7 +45,7 @@ def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
     quarter = df.filter(pl.col("period_type") == "quarter").sort("rank")
     top = {f"top family {r['period']}": f"{r['family']} {100 * r['request_share']:.1f} %" for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand")))},
+        metadata={"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand"))), **bars(quarter, "family", "request_share", "request share by family", latest="period")},
         check_results=[dg.AssetCheckResult(check_name=SHARES_SUM_TO_ONE, passed=worst < 1e-9, metadata={"max_deviation": worst})],
     )
 

@@ -4,6 +4,8 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.thumbnails import bars, histogram
+from pipeline.lib.periods import quarter_rows
 from pipeline.lib.service import (
     build_error_matrix,
     build_provider_dispersion,
@@ -17,8 +19,6 @@ from pipeline.lib.service import (
 PROBES = "stg_latency_probes"
 
 
-def _quarters(df: pl.DataFrame) -> pl.DataFrame:
-    return df.filter(pl.col("period_type") == "quarter")
 
 
 @dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
@@ -47,14 +47,14 @@ def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
     at the model's token mix), endpoint state, TTFT p50/p90/p99, decode p50/p90 and end-to-end p50
     throughput, probe success and daily uptime, request error and rate-limit rates."""
     df = build_service_objects(paths.root)
-    q = _quarters(df).filter(pl.col("probes") > 0)
+    q = quarter_rows(df).filter(pl.col("probes") > 0)
     figures = {}
     for period, part in q.group_by("period"):
         fast, slow = part.sort("decode_tps_p50", descending=True).row(0, named=True), part.sort("decode_tps_p50").row(0, named=True)
         figures[f"{period} service objects probed"] = part.height
         figures[f"{period} decode p50 range"] = (f"{slow['decode_tps_p50']:.0f} tok/s ({slow['provider']} / {slow['model']}) to "
                                                  f"{fast['decode_tps_p50']:.0f} tok/s ({fast['provider']} / {fast['model']})")
-    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures, **histogram(q, "decode_tps_p50", "decode p50 per provider x model", unit="tok/s", latest="period")})
 
 
 @dg.asset(group_name="marts", deps=[PROBES], kinds={"duckdb", "parquet"})
@@ -69,7 +69,7 @@ def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x source (requests / probes) x error type: errors,
     attempts, rate, and whether the error is held against the provider."""
     df = build_error_matrix(paths.root)
-    held = (_quarters(df).filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
+    held = (quarter_rows(df).filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
             .group_by("period", "provider").agg(pl.col("rate").sum()).sort("rate", descending=True).head(3))
     figures = {f"{r['period']} {r['provider']} request errors held against it": f"{100 * r['rate']:.2f} %" for r in held.iter_rows(named=True)}
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
@@ -90,10 +90,10 @@ def dispersion_marts(paths: ServicelensPaths):
     dispersion, anchoring = build_provider_dispersion(paths.root)
     figures = {
         f"{r['period']} {r['performance_attribute']} cv / price cv": f"{r['dispersion_ratio']:.2f} [{r['ratio_ci_low']:.2f}, {r['ratio_ci_high']:.2f}] over {r['n_models']} models"
-        for r in _quarters(anchoring).iter_rows(named=True)
+        for r in quarter_rows(anchoring).iter_rows(named=True)
     }
     yield dg.MaterializeResult(asset_key="provider_dispersion", metadata={"dagster/row_count": dispersion.height})
-    yield dg.MaterializeResult(asset_key="price_anchoring", metadata={"dagster/row_count": anchoring.height, **figures})
+    yield dg.MaterializeResult(asset_key="price_anchoring", metadata={"dagster/row_count": anchoring.height, **figures, **bars(quarter_rows(anchoring), "performance_attribute", "dispersion_ratio", "performance cv / price cv", latest="period", fmt=".1f")})
 
 
 @dg.asset(group_name="marts", deps=[service_objects, "vendor_verification"], kinds={"parquet"})
@@ -101,7 +101,7 @@ def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x model (with two or more providers) x provider: blended price, decode
     p50, probe success rate, tool-call schema accuracy, and whether another provider dominates it."""
     df = build_service_pareto(paths.root)
-    q = _quarters(df).filter(pl.col("dominated").is_not_null())
+    q = quarter_rows(df).filter(pl.col("dominated").is_not_null())
     figures = {f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}" for p, part in q.group_by("period")}
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
 

@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.lib.periods import quarter_rows
 from pipeline.lib.verification import (
     build_context_limit_behaviour,
     build_vendor_verification,
@@ -14,14 +15,12 @@ from pipeline.paths import marts_file
 DEPS = ["stg_compat_probes", "stg_models"]
 
 
-def _quarter(df: pl.DataFrame) -> pl.DataFrame:
-    return df.filter(pl.col("period_type") == "quarter")
 
 
 def verification_figures(df: pl.DataFrame) -> dict[str, str]:
     """Per quarter and model (tool_calls suite): the lowest provider F1, the threshold, how many
     fall below it; and the models whose official provider answered no case (nothing to compare with)."""
-    tc = _quarter(df).filter(pl.col("suite") == "tool_calls")
+    tc = quarter_rows(df).filter(pl.col("suite") == "tool_calls")
     q = tc.filter(pl.col("tool_call_f1").is_not_null())
     out = {}
     unpaired = tc.group_by("period", "model").agg(pl.col("is_official").any()).filter(~pl.col("is_official")).sort("model")
@@ -39,7 +38,7 @@ def verification_figures(df: pl.DataFrame) -> dict[str, str]:
 
 def context_figures(df: pl.DataFrame) -> dict[str, str]:
     """Per quarter and behaviour: the providers showing it, with how many of their models do."""
-    by = _quarter(df).group_by("period", "behaviour", "provider").agg(models=pl.len()).sort("period", "behaviour", "provider")
+    by = quarter_rows(df).group_by("period", "behaviour", "provider").agg(models=pl.len()).sort("period", "behaviour", "provider")
     return {
         f"{period} {behaviour}": ", ".join(f"{p} ({n} models)" for p, n in zip(part["provider"], part["models"], strict=True))
         for (period, behaviour), part in by.group_by(["period", "behaviour"], maintain_order=True)

@@ -5,6 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipeline.defs.analysis.demand import DEMAND_ASSETS
+from pipeline.defs.analysis.routing import ROUTING_ASSETS
 from pipeline.defs.analysis.service import SERVICE_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
@@ -15,7 +16,7 @@ from pipeline.paths import marts_file
 STAGING = [f"stg_{d}" for d in DATASETS]
 # The warehouse publishes every marts/<name>.parquet, so it comes after every analysis mart
 # (the core_* aggregates live elsewhere and are not published).
-ANALYSIS_MARTS = [k for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS) for k in a.keys if not k.to_user_string().startswith("core_")]
+ANALYSIS_MARTS = [k for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS, *ROUTING_ASSETS) for k in a.keys if not k.to_user_string().startswith("core_")]
 
 
 @dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})

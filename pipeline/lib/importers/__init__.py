@@ -25,6 +25,14 @@ if TYPE_CHECKING:  # polars is imported by the importers themselves: the CLI lis
 
 FORMATS: dict[str, str] = {
     "llmperf": "pipeline.lib.importers.llmperf:import_llmperf",
+    "litellm-prices": "pipeline.lib.importers.litellm_prices:import_litellm_prices",
+    "genai-prices": "pipeline.lib.importers.genai_prices:import_genai_prices",
+    "litellm-spend-logs": "pipeline.lib.importers.litellm_spend_logs:import_litellm_spend_logs",
+    "openrouter-activity": "pipeline.lib.importers.openrouter_activity:import_openrouter_activity",
+    "azure-llm-trace": "pipeline.lib.importers.azure_trace:import_azure_trace",
+    "burstgpt": "pipeline.lib.importers.burstgpt:import_burstgpt",
+    "mooncake": "pipeline.lib.importers.mooncake:import_mooncake",
+    "servegen": "pipeline.lib.importers.servegen:import_servegen",
 }
 
 REPORT_COLUMNS = ("file", "row", "reason")

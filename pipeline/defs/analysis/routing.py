@@ -1,0 +1,87 @@
+"""Counterfactual routing (issue 5): the replay of every logged request under every policy, and
+the contract's counterfactual per objective."""
+
+import dagster as dg
+import polars as pl
+
+from pipeline.defs.resources import ServicelensPaths
+from pipeline.lib.periods import quarter_rows
+from pipeline.lib.parquet_io import frame_to_parquet
+from pipeline.lib.routing import RoutingParams, build_counterfactual, build_replay, core_file
+from pipeline.paths import marts_file
+
+REPLAY_DEPS = ["stg_requests", "stg_models", "stg_endpoints", "stg_prices", "stg_latency_probes"]
+# the public study's headline cases, shown in the metadata when present
+HEADLINES = {"cost": "qwen3-32b", "throughput": "deepseek-v3.2"}
+
+
+class RoutingConfig(dg.Config):
+    bucket_minutes: int = 60
+    min_success: float = 0.9
+
+
+@dg.multi_asset(
+    group_name="marts",
+    specs=[
+        dg.AssetSpec("routing_decisions", deps=REPLAY_DEPS, kinds={"duckdb", "parquet"},
+                     description="One row per request x policy (Parquet, a folder per policy): the provider each routing policy "
+                     "picks, the cost, decode throughput, TTFT and success probability it gets, or excluded."),
+        dg.AssetSpec("routing_policies", deps=REPLAY_DEPS, kinds={"parquet"},
+                     description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
+                     "success, requests routed and excluded, change of cost and throughput against the official provider."),
+    ],
+)
+def routing_replay(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths):
+    params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success)
+    run, policies = build_replay(paths.root, params=params, progress=lambda chunk: context.log.info(f"routing: replaying {chunk}"))
+    yield dg.MaterializeResult(asset_key="routing_decisions", metadata={
+        "requests replayed": run.requests, "models": len(run.models),
+        "path": dg.MetadataValue.path(str(marts_file(paths.root, "routing_decisions").with_suffix(""))),
+    })
+    best = (quarter_rows(policies).filter((pl.col("policy") != "official") & pl.col("cost_change_pct").is_not_null()
+                                          & pl.col("tps_change_pct").is_not_null()).sort("cost_change_pct").head(3))
+    yield dg.MaterializeResult(asset_key="routing_policies", metadata={
+        "dagster/row_count": policies.height,
+        **{f"{r['period']} {r['model']} {r['policy']}": f"cost {r['cost_change_pct']:+.1f} %, throughput {r['tps_change_pct']:+.1f} %"
+           for r in best.iter_rows(named=True)},
+    })
+
+
+def _objective_asset(objective: str):
+    @dg.asset(name=f"routing_{objective}", group_name="marts", deps=["routing_decisions"], kinds={"parquet"},
+              description=f"The contract's {objective} counterfactual (oracle and causal vs the official provider) per period "
+                          "and model, with 95 % paired day-bootstrap intervals.")
+    def _asset(paths: ServicelensPaths) -> dg.MaterializeResult:
+        df = build_counterfactual(paths.root, (objective,))
+        frame_to_parquet(df, core_file(paths.root, f"core_routing__{objective}"))
+        figures = {
+            f"{r['period']} {r['model']} {r['policy']}": f"{r['change_pct']:+.1f} % [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+            for r in quarter_rows(df).filter(pl.col("model") == HEADLINES[objective]).iter_rows(named=True)
+            if r["change_pct"] is not None
+        }
+        return dg.MaterializeResult(metadata={"dagster/row_count": df.height, "models": df["model"].n_unique(), **figures})
+
+    return _asset
+
+
+routing_cost = _objective_asset("cost")
+routing_throughput = _objective_asset("throughput")
+
+
+@dg.asset(group_name="marts", deps=[routing_cost, routing_throughput], kinds={"parquet"})
+def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """marts.routing_counterfactual (contract): per period, model, objective and policy (oracle /
+    causal), the baseline official provider, requests routed and excluded (weighted), baseline and
+    routed values, change in percent and its 95 % paired day-bootstrap interval."""
+    df = pl.concat([pl.read_parquet(core_file(paths.root, f"core_routing__{o}")) for o in ("cost", "throughput")])
+    df = df.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
+    frame_to_parquet(df, marts_file(paths.root, "routing_counterfactual"))
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
+
+
+ROUTING_ASSETS = [routing_replay, routing_cost, routing_throughput, routing_counterfactual]
+
+
+@dg.definitions
+def routing_defs() -> dg.Definitions:
+    return dg.Definitions(assets=ROUTING_ASSETS)

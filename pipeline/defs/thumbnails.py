@@ -1,0 +1,102 @@
+"""Small chart thumbnails for asset metadata: a tiny Altair chart rendered to PNG by vl-convert
+and embedded as a data: URI image in a Markdown metadata value, which the Dagster UI shows on
+the asset's page (Overview and Events). Full-size charts belong in the report, not here:
+metadata lives in the event log, so a thumbnail is kept to a few kilobytes (house style,
+pitfall 10).
+
+Each helper returns a one-entry mapping to splice into an asset's metadata (`**bars(...)`),
+or an empty one: a chart that cannot be drawn is logged as a warning and never fails the asset.
+vl-convert starts its engine once per process (about 0.7 s); later charts take about 0.05 s."""
+
+from __future__ import annotations
+
+import base64
+
+import dagster as dg
+import polars as pl
+
+KEY = "chart"
+WIDTH, HEIGHT = 260, 120
+# A base64 PNG larger than this is dropped rather than written into the event log.
+MAX_BYTES = 48_000
+CONFIG = {
+    "font": "DejaVu Sans",
+    "background": "white",
+    "padding": 4,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 9, "titleFontSize": 9, "titleFontWeight": "normal", "labelLimit": 110, "gridColor": "#eee"},
+    "title": {"fontSize": 10, "fontWeight": "normal", "anchor": "start"},
+    "mark": {"color": "#0072B2"},
+}
+
+
+def _latest(df: pl.DataFrame, period: str | None) -> pl.DataFrame:
+    """The rows of the last period (periods sort as text: 2025Q3 < 2025Q4, 2025-10 < 2025-11)."""
+    if period is None or df.is_empty():
+        return df
+    return df.filter(pl.col(period) == df[period].max())
+
+
+def _markdown(chart, alt_text: str) -> dict[str, dg.MetadataValue]:
+    import vl_convert as vlc
+
+    png = vlc.vegalite_to_png(chart.to_dict(), config=CONFIG, scale=1.25)
+    data = base64.b64encode(png).decode("ascii")
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"thumbnail is {len(data):,} bytes of base64, above {MAX_BYTES:,}")
+    return {KEY: dg.MetadataValue.md(f"![{alt_text}](data:image/png;base64,{data})")}
+
+
+def _safe(what: str, draw) -> dict[str, dg.MetadataValue]:
+    try:
+        return draw()
+    except Exception as exc:  # a missing chart is not worth a failed asset
+        dg.get_dagster_logger().warning(f"no chart thumbnail for {what}: {type(exc).__name__}: {exc}")
+        return {}
+
+
+def bars(df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | None = None, top: int = 8, fmt: str = ".0%") -> dict[str, dg.MetadataValue]:
+    """Horizontal bars of `value` per `label`, largest first, at most `top` of them; with
+    `latest`, only the rows of the last value of that period column."""
+
+    def draw():
+        import altair as alt
+
+        rows = _latest(df, latest).select(label, value).drop_nulls().sort(value, descending=True).head(top)
+        if rows.is_empty():
+            return {}
+        period = f", {df[latest].max()}" if latest else ""
+        chart = (
+            alt.Chart(rows, title=f"{title}{period}")
+            .mark_bar()
+            .encode(x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=4)), y=alt.Y(f"{label}:N", sort="-x", title=None))
+            .properties(width=WIDTH - 110, height=min(HEIGHT, 14 * rows.height))
+        )
+        return _markdown(chart, f"{title}{period}")
+
+    return _safe(title, draw)
+
+
+def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", latest: str | None = None, bins: int = 12) -> dict[str, dg.MetadataValue]:
+    """A histogram of `value` (rows are counted, not weighted); with `latest`, only the rows of
+    the last value of that period column."""
+
+    def draw():
+        import altair as alt
+
+        rows = _latest(df, latest).select(value).drop_nulls()
+        if rows.is_empty():
+            return {}
+        period = f", {df[latest].max()}" if latest else ""
+        chart = (
+            alt.Chart(rows, title=f"{title}{period}")
+            .mark_bar()
+            .encode(
+                x=alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins), title=unit or None),
+                y=alt.Y("count():Q", title="rows", axis=alt.Axis(tickCount=3)),
+            )
+            .properties(width=WIDTH, height=HEIGHT - 40)
+        )
+        return _markdown(chart, f"{title}{period}")
+
+    return _safe(title, draw)

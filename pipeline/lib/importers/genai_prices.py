@@ -1,0 +1,365 @@
+"""pydantic genai-prices snapshots -> contract prices, endpoints and models.
+
+Source: `prices/data.json` of https://github.com/pydantic/genai-prices (the v1 artifact),
+one file per dated snapshot; see ../shared/data/real/genai-prices/SOURCE.md.
+`import_genai_prices` accepts the folder of snapshot folders (`<YYYY-MM-DD>_<sha8>/data.json`),
+snapshot folders or the files; the snapshot date is read from the folder (or file) name.
+
+The file is a JSON array of providers, each with a `models` array. A source row is one model
+entry; its row number is its 1-based position counted through the whole file (provider by
+provider, in file order); the report names the provider and model id as well.
+
+Mapping: the provider `id` through aliases.provider_id (`moonshotai` -> moonshot, `zhipuai`
+-> zhipu, `aws` -> bedrock, `huggingface_<backend>` -> `huggingface-<backend>`: the Hugging
+Face router's price for that backend, a service of its own); the model `id` through the
+alias map on the snapshot date (DeepSeek's `deepseek-chat` / `deepseek-reasoner` are moving
+aliases). Skipped and listed entries follow litellm_prices: non-target / closed / derivative
+/ out-of-scope entries are counted per snapshot and reason, target entries the map does not
+know are listed one by one, and so are entries that cannot be written.
+
+prices (USD per million tokens as in the source; snapshot_ts = the snapshot date, 00:00 UTC;
+only changes are written, as in litellm_prices, comparing the contract prices and the extra
+price columns below):
+
+    input_per_mtok, output_per_mtok, cached_input_per_mtok  <- input_mtok, output_mtok,
+                                                              cache_read_mtok
+
+Price shapes, none dropped:
+
+- Tiered prices (`{"base": 3, "tiers": [{"start": 200000, "price": 6}]}`: the price rises
+  above a prompt-length threshold): the contract column holds the base price, the price of
+  prompts below the first threshold (the price of most requests, and the one that matches
+  the flat prices of other providers). All tiers go to the extra column `tier_prices`, a JSON
+  list of {"start": prompt tokens, "<field>": price} with one object per threshold.
+- Time-of-day prices (a list entry with constraint start_time / end_time, e.g. DeepSeek's
+  off-peak discount): the contract columns hold the price that applies for the most hours of
+  the UTC day (DeepSeek: the standard price, 16 h; genai-prices lists the off-peak price as
+  the unconstrained default, see its price_comments). Every window's price goes to the extra
+  column `time_of_day_prices`, a JSON list of {"from_utc", "to_utc", <fields>} covering the
+  whole day.
+- Dated price changes (a list entry with constraint start_date): the price in force on the
+  snapshot date is the snapshot's row; a change dated after the snapshot and before the next
+  snapshot imported (or any later date, for the last snapshot) is written as a row of its own
+  at that date (extra column `scheduled_in` names the snapshot that announced it).
+- Other price fields are kept as extra columns: `cache_write_per_mtok` (cache_write_mtok),
+  `requests_per_1k_usd` (requests_kcount), `price_fields_other` (a JSON object of any
+  remaining field, e.g. audio prices).
+
+The report ends with one note line per snapshot for each of: rows carrying tiers, rows
+carrying time-of-day prices, scheduled changes written.
+
+An entry is listed (not written) when input_mtok or output_mtok is missing (a model priced
+per request only: not read as free) or not a number, when a constraint is of a kind this
+importer does not know, or when context_window is not a whole number >= 1.
+
+endpoints (states as in litellm_prices): context_length = context_window, else the model's
+native window from aliases.py (extra column context_length_source says which); quantization
+from the model id (e.g. `-FP8`), else unknown; genai-prices has no capability fields, so
+supports_tools / supports_json_mode / supports_reasoning are false and supports_streaming
+true, with the extra column `capabilities_known` = false: combine with the LiteLLM import
+(which has the flags) for routing feasibility. max_output_tokens is null.
+
+models: one row per canonical model with an endpoint (aliases.CANONICAL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.lib.importers import ImportIssue, write_report, write_table
+from pipeline.lib.importers.aliases import CANONICAL, provider_id, resolve
+from pipeline.lib.importers.litellm_prices import (
+    NATIVE_CONTEXT,
+    SKIP_TEXT,
+    UNCHANGED_TEXT,
+    Snapshot,
+    SnapshotImportReport,
+    add_aggregates,
+    as_count,
+    as_number,
+    build_tables,
+    choose,
+    dated_snapshots,
+    dropped_reason,
+    find_snapshot_files,
+)
+
+FORMAT = "genai-prices"
+OUT_NAME = "genai_prices"
+JSON_NAME = re.compile(r"^data\.json$")
+FIELD_MAP = {"input_mtok": "input_per_mtok", "output_mtok": "output_per_mtok", "cache_read_mtok": "cached_input_per_mtok"}
+EXTRA_FIELDS = {"cache_write_mtok": "cache_write_per_mtok", "requests_kcount": "requests_per_1k_usd"}
+PRICE_EXTRAS = {
+    "cache_write_per_mtok": pl.Float64,
+    "requests_per_1k_usd": pl.Float64,
+    "price_fields_other": pl.String,
+    "tier_prices": pl.String,
+    "time_of_day_prices": pl.String,
+    "scheduled_in": pl.String,
+}
+COMPARED_EXTRAS = {k: v for k, v in PRICE_EXTRAS.items() if k != "scheduled_in"}
+
+
+class PriceError(ValueError):
+    pass
+
+
+# --------------------------------------------------------------------------- price shapes
+
+
+def _value(field: str, v) -> tuple[float, list[tuple[int, float]]]:
+    """(base price, [(tier start, price), ...]) of a flat or tiered price value."""
+    if isinstance(v, dict):
+        base = as_number(v.get("base"))
+        if base in (None, "bad"):
+            raise PriceError(f"bad_type: {field} tiered price without a numeric base ({v!r})")
+        tiers = []
+        for t in v.get("tiers") or []:
+            start, price = as_count(t.get("start")) if isinstance(t, dict) else "bad", \
+                as_number(t.get("price")) if isinstance(t, dict) else "bad"
+            if start in (None, "bad") or price in (None, "bad"):
+                raise PriceError(f"bad_type: {field} tier is not {{start, price}} ({t!r})")
+            tiers.append((start, price))
+        return base, tiers
+    n = as_number(v)
+    if n in (None, "bad"):
+        raise PriceError(f"bad_type: {field} is not a number ({v!r})")
+    return n, []
+
+
+def flat_prices(p: dict) -> dict:
+    """One price object -> contract and extra columns (tiers as JSON)."""
+    if not isinstance(p, dict):
+        raise PriceError(f"bad_type: prices entry is not an object ({p!r})")
+    for f in ("input_mtok", "output_mtok"):
+        if p.get(f) is None:
+            raise PriceError(f"missing: {f} (no token price; not read as free)")
+    out: dict = {}
+    tiers: dict[int, dict] = {}
+    other = {}
+    for f, v in p.items():
+        if f not in FIELD_MAP and f not in EXTRA_FIELDS:
+            other[f] = v
+            continue
+        base, ts = _value(f, v)
+        out[FIELD_MAP.get(f) or EXTRA_FIELDS[f]] = base
+        for start, price in ts:
+            tiers.setdefault(start, {"start": start})[f] = price
+    out.setdefault("cached_input_per_mtok", None)
+    for k in EXTRA_FIELDS.values():
+        out.setdefault(k, None)
+    out["price_fields_other"] = json.dumps(other, sort_keys=True) if other else None
+    out["tier_prices"] = json.dumps([tiers[s] for s in sorted(tiers)], sort_keys=True) if tiers else None
+    return out
+
+
+def _hhmm(t: str) -> int:
+    """Minutes after 00:00 UTC of 'HH:MM[:SS][Z]'."""
+    m = re.fullmatch(r"(\d{2}):(\d{2})(?::(\d{2}))?(?:Z|\+00:00)?", str(t))
+    if not m:
+        raise PriceError(f"bad_type: time of day {t!r} is not HH:MM:SSZ")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _window(p: dict, start: int, end: int) -> dict:
+    return {"from_utc": f"{start // 60:02d}:{start % 60:02d}", "to_utc": f"{end // 60:02d}:{end % 60:02d}",
+            **{f: p[f] for f in sorted(p) if f in FIELD_MAP or f in EXTRA_FIELDS}}
+
+
+def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, list[tuple[dt.date, dict]]]:
+    """genai-prices `prices` -> (columns in force on `on`, [(date, columns) of changes dated
+    after `on` and before `until`]). See the module docstring."""
+    entries = prices if isinstance(prices, list) else [{"prices": prices}]
+    base, dated, tod = None, [], []
+    for e in entries:
+        if not isinstance(e, dict) or "prices" not in e:
+            raise PriceError(f"bad_type: prices list entry without 'prices' ({e!r})")
+        c = e.get("constraint")
+        if not c:
+            base = base or e["prices"]
+        elif set(c) == {"start_date"}:
+            try:
+                dated.append((dt.date.fromisoformat(str(c["start_date"])[:10]), e["prices"]))
+            except ValueError:
+                raise PriceError(f"bad_type: start_date {c['start_date']!r}") from None
+        elif set(c) <= {"start_time", "end_time"} and c:
+            tod.append((_hhmm(c.get("start_time", "00:00")), _hhmm(c.get("end_time", "00:00")), e["prices"]))
+        else:
+            raise PriceError(f"not_allowed: price constraint {c!r} is of an unknown kind")
+    dated.sort(key=lambda x: x[0])
+    if base is None and not dated:
+        raise PriceError("missing: an unconstrained or dated price")
+
+    def on_date(d: dt.date) -> dict:
+        chosen = base
+        for start, p in dated:
+            if start <= d:
+                chosen = p
+        if chosen is None:
+            raise PriceError(f"missing: no price in force on {d} (first dated price starts {dated[0][0]})")
+        return chosen
+
+    def with_tod(p: dict) -> dict:
+        cols = flat_prices(p)
+        if not tod:
+            cols["time_of_day_prices"] = None
+            return cols
+        # the unconstrained (or dated) price holds outside the windows
+        minutes = [0] * 1440
+        windows = []
+        for i, (s, e, wp) in enumerate(tod, start=1):
+            span = range(s, e) if s < e else list(range(s, 1440)) + list(range(0, e))  # e <= s wraps midnight
+            for m in span:
+                minutes[m] = i
+            windows.append((s, e, wp))
+        shares = Counter(minutes)
+        best = max(shares, key=lambda i: (shares[i], -i))  # ties: the default price
+        chosen = p if best == 0 else windows[best - 1][2]
+        cols = flat_prices(chosen)
+        runs, start = [], 0
+        for m in range(1, 1441):
+            if m == 1440 or minutes[m] != minutes[start]:
+                runs.append((start, m, minutes[start]))
+                start = m
+        cols["time_of_day_prices"] = json.dumps(
+            [_window(p if i == 0 else windows[i - 1][2], s, e) for s, e, i in runs], sort_keys=True)
+        return cols
+
+    now = with_tod(on_date(on))
+    later = [(d, with_tod(p)) for d, p in dated if d > on and (until is None or d < until)]
+    return now, later
+
+
+# --------------------------------------------------------------------------- one snapshot
+
+
+def map_snapshot(snap: Snapshot, data: list, until: dt.date | None, report: SnapshotImportReport
+                 ) -> tuple[list[dict], list[dict], Counter, int]:
+    """-> (kept candidates, scheduled observations, skipped counts, rows read)."""
+    file = str(snap.path)
+    skipped: Counter = Counter()
+    listed = 0
+    candidates, scheduled = [], []
+    row = 0
+    for pi, prov in enumerate(data, start=1):
+        models = prov.get("models") if isinstance(prov, dict) else None
+        if not isinstance(models, list):
+            report.issues.append(ImportIssue(file, None, f"malformed_json: provider #{pi} has no 'models' array; its models (if any) cannot be counted"))
+            continue
+        route = str(prov.get("id") or "")
+        provider = provider_id(route)
+        for m in models:
+            row += 1
+            if not isinstance(m, dict) or not isinstance(m.get("id"), str):
+                report.issues.append(ImportIssue(file, row, f"malformed_row: provider {route!r}: model entry is not an object with an 'id'"))
+                listed += 1
+                continue
+            where = f"(provider {route!r}, model {m['id']!r})"
+            res = resolve(m["id"], route, snap.date)
+            if res.status != "ok":
+                if res.status == "unmapped":
+                    report.issues.append(ImportIssue(file, row, f"{res.reason} {where}"))
+                    listed += 1
+                else:
+                    skipped[res.status] += 1
+                continue
+            try:
+                if provider is None:
+                    raise PriceError("missing: provider id")
+                now, later = resolve_prices(m.get("prices"), snap.date, until)
+                ctx = as_count(m.get("context_window"))
+                if ctx == "bad":
+                    raise PriceError(f"bad_type: context_window is not a whole number >= 1 ({m.get('context_window')!r})")
+            except PriceError as exc:
+                report.issues.append(ImportIssue(file, row, f"{exc} {where} -> {res.model}"))
+                listed += 1
+                continue
+            ctx_src = "context_window" if ctx is not None else NATIVE_CONTEXT
+            base = {"provider": provider, "model": res.model, "_key": m["id"], "_row": row, "_rank": res.rank,
+                    "genai_provider": route}
+            candidates.append({
+                **base, **now, "scheduled_in": None,
+                "context_length": ctx if ctx is not None else CANONICAL[res.model].context_length,
+                "context_length_source": ctx_src, "max_output_tokens": None, "quantization": res.quantization,
+                "supports_tools": False, "supports_json_mode": False, "supports_streaming": True,
+                "supports_reasoning": False,
+                "_later": [(d, cols) for d, cols in later],
+            })
+    kept, dropped = choose(candidates)
+    for c, winner in dropped:
+        report.issues.append(ImportIssue(file, c["_row"], dropped_reason(c, winner)))
+    listed += len(dropped)
+    for c in kept:
+        for d, cols in c.pop("_later"):
+            scheduled.append({**{k: c[k] for k in ("provider", "model", "_key", "_row")}, **cols,
+                              "snapshot_ts": dt.datetime.combine(d, dt.time(0)), "_order": c["_row"],
+                              "scheduled_in": snap.label, "genai_snapshot": snap.label})
+    skipped["listed"] = listed
+    return kept, scheduled, skipped, row
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def import_genai_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
+    """Write out/{models,endpoints,prices}/genai_prices.parquet and the report; see the
+    module docstring. Raises FileNotFoundError for a missing path, ValueError when the
+    paths hold no data.json."""
+    out = Path(out)
+    files = find_snapshot_files(paths, JSON_NAME, "genai-prices (data.json)")
+    report = SnapshotImportReport(FORMAT, out)
+    snaps = dated_snapshots(files, report)
+    kept_all, scheduled_all, read = [], [], []
+    notes: dict[str, Counter] = {}
+    for i, snap in enumerate(snaps):
+        try:
+            data = json.loads(snap.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            report.issues.append(ImportIssue(str(snap.path), None, f"malformed_json: {exc}"))
+            continue
+        if not isinstance(data, list):
+            report.issues.append(ImportIssue(str(snap.path), None, "malformed_json: expected a JSON array of providers"))
+            continue
+        until = snaps[i + 1].date if i + 1 < len(snaps) else None
+        idx = len(read)
+        read.append(snap)
+        kept, scheduled, skipped, n = map_snapshot(snap, data, until, report)
+        report.rows_read += n
+        for c in kept:
+            c.update(_idx=idx, snapshot_ts=snap.ts, _order=c["_row"], genai_snapshot=snap.label)
+        kept_all += kept
+        scheduled_all += scheduled
+        report.fates[str(snap.path)] = skipped
+    prices, endpoints, models = build_tables(
+        kept_all, read, report, key_col="genai_model_id", snapshot_col="genai_snapshot",
+        price_extras=COMPARED_EXTRAS, info_extras={"scheduled_in": pl.String}, scheduled=scheduled_all)
+    endpoints = endpoints.with_columns(pl.lit(False).alias("capabilities_known"))
+    for snap in read:
+        c = report.fates[str(snap.path)]
+        add_aggregates(report, str(snap.path), Counter({k: v for k, v in c.items() if k in SKIP_TEXT or k == "unchanged"}),
+                       {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT})
+        rows = prices.filter(pl.col("genai_snapshot") == snap.label)
+        for col, text in (
+            ("tier_prices", "carry prompt-length tiers in column tier_prices (contract price = the base tier)"),
+            ("time_of_day_prices", "carry time-of-day prices in column time_of_day_prices (contract price = the one applying the most UTC hours)"),
+            ("scheduled_in", "are dated price changes announced in this snapshot, written at their start date"),
+        ):
+            n = rows.filter(pl.col(col).is_not_null()).height
+            if n:
+                notes.setdefault(str(snap.path), Counter())[col] = n
+                report.issues.append(ImportIssue(str(snap.path), None, f"note: {n} written prices rows {text}"))
+    for dataset, df in (("models", models), ("endpoints", endpoints), ("prices", prices)):
+        report.files_written.append(write_table(df, out, dataset, OUT_NAME))
+        report.rows_written[dataset] = df.height
+    report.files_written.append(write_report(report))
+    totals = report.fate_totals()
+    assert sum(totals.values()) == report.rows_read, (totals, report.rows_read)
+    assert totals["priced"] + report.scheduled_rows == report.rows_written["prices"]
+    assert totals["listed"] == report.rows_reported
+    return report

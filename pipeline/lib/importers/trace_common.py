@@ -1,0 +1,336 @@
+"""Shared pieces of the public-trace importers (azure_trace, burstgpt, mooncake, servegen):
+reading a text file as numbered lines, value checks on text fields, the contract schemas of
+requests / models / endpoints, and writing the drop.
+
+Conventions shared by the four importers (each module's docstring has its own mapping):
+
+- Lines. A source file is read as physical lines, numbered from 1 as a text editor does: in a
+  CSV with a header the header is line 1 and the first data row is line 2; in a file without
+  a header (ServeGen trace.csv) and in JSONL the first row is line 1. The report's `row` and
+  the extra column `trace_line` are these line numbers. Blank (or whitespace-only) lines are
+  not rows: they are neither written nor reported (as in staging). Line endings LF or CRLF.
+- Every data row is either written (one request, or for ServeGen one window expanded into
+  sampled requests) or listed in `_import_report_<format>.csv` with file, line and reason.
+  The importers report only what they cannot map (a missing or non-numeric value they need,
+  a line with the wrong number of fields, a line that is not JSON); contract range rules
+  (negative tokens ...) stay with staging, which quarantines with file and row.
+- Columns the traces do not record are filled with documented constants: `stream`, `tools`,
+  `json_mode` false (not recorded; false = nothing asked of the endpoint), `cached_input_tokens`,
+  `http_status`, `ttft_ms` null. Provenance extras: `trace_file`, `trace_line`.
+- endpoints: one row per (provider, model) with written requests. Nothing in the traces
+  describes the endpoint, so: valid_from = the earliest written request of the pair, valid_to
+  null, context_length = the smallest power of two >= the largest input + output tokens of a
+  written request of the pair (a lower bound the trace implies, NOT a published limit: the
+  context check of the routing then never excludes a traced request for a limit the source
+  does not state), max_output_tokens null, quantization `unknown`, supports_* false (not known
+  to be supported) except where a module says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.lib.importers import ImportIssue, ImportReport, check_paths, write_report, write_table
+
+# A placeholder origin for traces that publish relative times only (Mooncake, ServeGen): the
+# sources give no date. It is after the release of every model they name (DeepSeek-R1
+# 2025-01-20) so no request predates its model. Every importer takes its own `epoch` parameter.
+DEFAULT_EPOCH = dt.datetime(2025, 3, 1)
+
+REQUEST_SCHEMA: dict[str, pl.DataType] = {
+    "request_id": pl.String,
+    "ts": pl.Datetime("us"),
+    "application": pl.String,
+    "client_id": pl.String,
+    "model": pl.String,
+    "provider": pl.String,
+    "input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cached_input_tokens": pl.Int64,
+    "status": pl.String,
+    "error_type": pl.String,
+    "http_status": pl.Int64,
+    "ttft_ms": pl.Float64,
+    "latency_ms": pl.Float64,
+    "stream": pl.Boolean,
+    "tools": pl.Boolean,
+    "json_mode": pl.Boolean,
+    "sample_rate": pl.Float64,
+}
+MODEL_SCHEMA = {
+    "model": pl.String,
+    "family": pl.String,
+    "developer": pl.String,
+    "release_date": pl.Date,
+    "successor_of": pl.String,
+    "official_provider": pl.String,
+}
+ENDPOINT_SCHEMA = {
+    "provider": pl.String,
+    "model": pl.String,
+    "valid_from": pl.Datetime("us"),
+    "valid_to": pl.Datetime("us"),
+    "context_length": pl.Int64,
+    "max_output_tokens": pl.Int64,
+    "quantization": pl.String,
+    "supports_tools": pl.Boolean,
+    "supports_json_mode": pl.Boolean,
+    "supports_streaming": pl.Boolean,
+    "supports_reasoning": pl.Boolean,
+}
+ISSUE_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
+
+NOT_RECORDED = {
+    "cached_input_tokens": None,
+    "http_status": None,
+    "ttft_ms": None,
+    "stream": False,
+    "tools": False,
+    "json_mode": False,
+}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def find_files(paths: list[Path], pattern: str, kind: str, recursive: bool = False) -> list[Path]:
+    """The files named by `paths`: a file as given, a folder's files matching `pattern`.
+    Each file once (by resolved path), sorted by path."""
+    check_paths(paths)
+    found: dict[Path, Path] = {}
+    for p in map(Path, paths):
+        files = [p] if p.is_file() else sorted(p.rglob(pattern) if recursive else p.glob(pattern))
+        for f in files:
+            # a file named as such is read whatever its name; in folders, `_`/`.` files are skipped
+            if f == p or (f.is_file() and not f.name.startswith((".", "_"))):
+                found.setdefault(f.resolve(), f)
+    if not found:
+        raise ValueError(f"no {kind} files ({pattern}) found in: {', '.join(map(str, paths))}")
+    return sorted(found.values(), key=lambda f: str(f))
+
+
+def scan_lines(path: Path) -> pl.LazyFrame:
+    """The file as (line: 1-based physical line number, raw: its text without the line end),
+    blank lines left out. Lazy: large files are read by the streaming engine."""
+    return (
+        pl.scan_csv(
+            path,
+            has_header=False,
+            separator="\x1f",  # no field splitting: one column holding the whole line
+            quote_char=None,
+            schema={"raw": pl.String},
+            encoding="utf8-lossy",
+            raise_if_empty=False,
+        )
+        .with_row_index("line", offset=1)
+        .with_columns(pl.col("line").cast(pl.Int64), pl.col("raw").str.strip_prefix("\ufeff"))
+        .filter(pl.col("raw").str.strip_chars().str.len_chars().fill_null(0) > 0)
+    )
+
+
+def scan_lines_many(paths: list[Path]) -> pl.LazyFrame:
+    """scan_lines over many files in one scan (per-file overhead matters for the hundreds of
+    small ServeGen files), with `_path` = str(path) and lines numbered per file."""
+    return (
+        pl.scan_csv(
+            [str(p) for p in paths],
+            has_header=False,
+            separator="\x1f",
+            quote_char=None,
+            schema={"raw": pl.String},
+            encoding="utf8-lossy",
+            raise_if_empty=False,
+            include_file_paths="_path",
+        )
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_path").alias("line"),
+                      pl.col("raw").str.strip_prefix("\ufeff"))
+        .filter(pl.col("raw").str.strip_chars().str.len_chars().fill_null(0) > 0)
+    )
+
+
+def first_line(path: Path) -> tuple[int, str] | None:
+    """(line number, text) of the first non-blank line (a CSV header), or None."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for n, text in enumerate(fh, start=1):
+            text = text.rstrip("\r\n").lstrip("\ufeff")
+            if text.strip():
+                return n, text
+    return None
+
+
+def collect(lf: pl.LazyFrame) -> pl.DataFrame:
+    return lf.collect(engine="streaming")
+
+
+class FileIssue(Exception):
+    """A file that cannot be mapped at all (its reason starts with a code, e.g. `empty:`)."""
+
+
+def read_or_report(report: ImportReport, path: Path, read: Callable[[Path], pl.DataFrame]) -> pl.DataFrame | None:
+    """read(path), or None with a file-level issue (row None) when the file cannot be read."""
+    try:
+        return read(path)
+    except FileIssue as exc:
+        report.issues.append(ImportIssue(str(path), None, str(exc)))
+    except (OSError, UnicodeError, pl.exceptions.PolarsError) as exc:
+        report.issues.append(ImportIssue(str(path), None, f"unreadable: {type(exc).__name__}: {exc}"))
+    return None
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def field(fields: pl.Expr, i: int | None) -> pl.Expr:
+    """Field i (0-based) of a list of strings, trimmed; null when i is None or out of range."""
+    if i is None:
+        return pl.lit(None, dtype=pl.String)
+    return fields.list.get(i, null_on_oob=True).str.strip_chars()
+
+
+def present(e: pl.Expr) -> pl.Expr:
+    return e.str.len_chars().fill_null(0) > 0
+
+
+def num(e: pl.Expr) -> pl.Expr:
+    return e.cast(pl.Float64, strict=False)
+
+
+def is_number(e: pl.Expr) -> pl.Expr:
+    return num(e).is_finite().fill_null(False)
+
+
+def is_whole(e: pl.Expr) -> pl.Expr:
+    return is_number(e) & (num(e) == num(e).floor()) & (num(e).abs() < 9e15)
+
+
+def whole(e: pl.Expr) -> pl.Expr:
+    return pl.when(is_whole(e)).then(num(e).cast(pl.Int64))
+
+
+def number_rules(name: str, e: pl.Expr, when: pl.Expr, whole_number: bool) -> list[tuple[pl.Expr, str]]:
+    """`missing: name` / `bad_type: name is not a (whole) number`, on rows where `when`."""
+    ok = is_whole(e) if whole_number else is_number(e)
+    kind = "a whole number" if whole_number else "a number"
+    return [(when & ~present(e), f"missing: {name}"), (when & present(e) & ~ok, f"bad_type: {name} is not {kind}")]
+
+
+def reason_expr(rules: Iterable[tuple[pl.Expr, str | pl.Expr]], prefix: str | None = None) -> pl.Expr:
+    """All broken rules of a row, '; '-separated, null when none (like staging's reasons).
+    A rule's text may be an expression (to name the offending value)."""
+    parts = ([pl.lit(prefix)] if prefix else []) + [
+        pl.when(c.fill_null(False)).then(t if isinstance(t, pl.Expr) else pl.lit(t)) for c, t in rules
+    ]
+    r = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return pl.when(r != "").then(r)
+
+
+def seconds_after(epoch: dt.datetime, seconds: pl.Expr) -> pl.Expr:
+    """epoch + seconds (float), at microsecond resolution."""
+    return pl.lit(epoch, dtype=pl.Datetime("us")) + pl.duration(microseconds=(seconds * 1e6).round().cast(pl.Int64))
+
+
+def csv_columns(header: str, wanted: Iterable[str]) -> tuple[int, dict[str, int | None]]:
+    """(number of header fields, wanted column -> 0-based index or None). Names match
+    case-insensitively after trimming."""
+    names = [h.strip().lower() for h in header.split(",")]
+    return len(names), {w: (names.index(w.lower()) if w.lower() in names else None) for w in wanted}
+
+
+# --------------------------------------------------------------------------- the drop
+
+
+def issues_of(df: pl.DataFrame, file: str) -> list[ImportIssue]:
+    """Rows with a `_reason` as ImportIssues (one Python object per reported row only)."""
+    bad = df.filter(pl.col("_reason").is_not_null())
+    return [ImportIssue(file, line, why) for line, why in bad.select("line", "_reason").iter_rows()]
+
+
+def requests_frame(df: pl.DataFrame, extras: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The contract columns in contract order (NOT_RECORDED filled in), then the extras."""
+    cols = []
+    for name, dtype in REQUEST_SCHEMA.items():
+        if name in df.columns:
+            cols.append(pl.col(name).cast(dtype))
+        else:
+            cols.append(pl.lit(NOT_RECORDED[name], dtype=dtype).alias(name))
+    return df.select(*cols, *(pl.col(n).cast(t) for n, t in extras.items()))
+
+
+def empty_requests(extras: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**REQUEST_SCHEMA, **extras})
+
+
+def endpoints_of(requests: pl.DataFrame, reasoning: Iterable[str] = ()) -> pl.DataFrame:
+    """One endpoint row per (provider, model) of `requests`; see the module docstring."""
+    reasoning = list(reasoning)
+    if requests.height == 0:
+        return pl.DataFrame(schema=ENDPOINT_SCHEMA)
+    return (
+        requests.group_by("provider", "model")
+        .agg(
+            pl.col("ts").min().alias("valid_from"),
+            (pl.col("input_tokens") + pl.col("output_tokens")).max().fill_null(1).clip(lower_bound=1).alias("_max"),
+        )
+        .sort("provider", "model")
+        .select(
+            "provider",
+            "model",
+            "valid_from",
+            pl.lit(None, dtype=pl.Datetime("us")).alias("valid_to"),
+            (pl.lit(2.0) ** pl.col("_max").cast(pl.Float64).log(2).ceil()).cast(pl.Int64).alias("context_length"),
+            pl.lit(None, dtype=pl.Int64).alias("max_output_tokens"),
+            pl.lit("unknown").alias("quantization"),
+            pl.lit(False).alias("supports_tools"),
+            pl.lit(False).alias("supports_json_mode"),
+            pl.lit(False).alias("supports_streaming"),
+            pl.col("model").is_in(reasoning).alias("supports_reasoning"),
+        )
+        .cast(ENDPOINT_SCHEMA)
+    )
+
+
+def models_of(requests: pl.DataFrame, known: dict[str, tuple[str, str, dt.date | None, str]]) -> pl.DataFrame:
+    """One models row per model of `requests`: known[model] = (family, developer,
+    release_date, official_provider); a release_date None stands in the UTC date of the
+    model's first written request (no release date is known; no request predates it)."""
+    if requests.height == 0:
+        return pl.DataFrame(schema=MODEL_SCHEMA)
+    first = dict(requests.group_by("model").agg(pl.col("ts").min().dt.date()).iter_rows())
+    rows = []
+    for m in sorted(first):
+        family, developer, release, official = known[m]
+        rows.append({"model": m, "family": family, "developer": developer, "release_date": release or first[m],
+                     "successor_of": None, "official_provider": official})
+    return pl.DataFrame(rows, schema=MODEL_SCHEMA)
+
+
+def map_files(report: ImportReport, files: list[Path], map_file: Callable[[Path], pl.DataFrame],
+              extras: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Map each file (a frame with `line`, `_reason` and the request columns), count its
+    rows, report the rows with a reason and the files that cannot be read; the written
+    requests of all files, in file then line order."""
+    frames = []
+    for path in files:
+        mapped = read_or_report(report, path, map_file)
+        if mapped is None:
+            continue
+        report.rows_read += mapped.height
+        report.issues += issues_of(mapped, str(path))
+        good = mapped.filter(pl.col("_reason").is_null())
+        if good.height:
+            frames.append(requests_frame(good, extras))
+    return pl.concat(frames) if frames else empty_requests(extras)
+
+
+def write_drop(report: ImportReport, out_name: str, requests: pl.DataFrame, models: pl.DataFrame,
+               endpoints: pl.DataFrame) -> ImportReport:
+    """Write out/{models,endpoints,requests}/<out_name>.parquet and the report."""
+    for dataset, df in (("models", models), ("endpoints", endpoints), ("requests", requests)):
+        report.files_written.append(write_table(df, report.out, dataset, out_name))
+        report.rows_written[dataset] = df.height
+    report.files_written.append(write_report(report))
+    return report

@@ -1,0 +1,152 @@
+"""Methods and definitions, and threats to validity: text, with every number in it read from
+the marts (sample sizes, quarantine counts, releases, providers per model) or from the
+pipeline's own parameters (bootstrap resamples, price tolerance, regime thresholds), never
+typed in."""
+
+from __future__ import annotations
+
+import inspect
+
+import polars as pl
+
+from pipeline.lib import regimes as regime_rule
+from pipeline.lib.concentration import concentration
+from pipeline.lib.report import fmt
+from pipeline.lib.report.model import Bullets, Paragraph, Section
+from pipeline.lib.report.sections import Context, provenance
+from pipeline.lib.report.source import quarter_dates
+from pipeline.lib.service import PRICE_TOLERANCE
+from pipeline.lib.stats import spearman_ci
+
+
+def _default(func, name: str):
+    return inspect.signature(func).parameters[name].default
+
+
+def sample(ctx: Context) -> dict | None:
+    """Sampled request rows of the quarter, what they stand for, and the range of sample rates
+    (from staging.requests, published in the same warehouse)."""
+    if not ctx.wh.has("staging.requests", "ts", "sample_rate"):
+        return None
+    start, end = quarter_dates(ctx.period)
+    return ctx.wh.one("select count(*) as rows, sum(1 / sample_rate) as weighted, min(sample_rate) as lo, max(sample_rate) as hi, "
+                      "count(distinct application) as apps from staging.requests where ts >= $start and ts < $end",
+                      {"start": start, "end": end})
+
+
+def methods(ctx: Context) -> Section:
+    s = Section("methods", "Methods and definitions")
+    n_boot = _default(concentration, "n_boot")
+    level = _default(concentration, "level")
+    rho_boot = _default(spearman_ci, "n_boot")
+    smp = sample(ctx)
+    if smp and smp["rows"]:
+        s.add(Paragraph(lead="Demand.", text=
+            f"Every logged request counts 1 / sample_rate: the {fmt.count(smp['rows'])} sampled request rows of {ctx.period} stand for "
+            f"{fmt.count(smp['weighted'])} requests (sample rates from {fmt.pct(smp['lo'])} to {fmt.pct(smp['hi'])}). Failed requests count: the "
+            "caller asked for that model. Tokens are input plus output tokens, weighted the same way."
+        ))
+    else:
+        s.add(Paragraph(lead="Demand.", text="Every logged request counts 1 / sample_rate; failed requests count. Tokens are input plus "
+                        "output tokens, weighted the same way."))
+    s.add(Paragraph(lead="Concentration.", text=
+        "Shares, top-k shares, the Gini coefficient G = sum_i sum_j |x_i - x_j| / (2 n^2 mean x) and the HHI (sum of squared "
+        "shares) are taken over the units with demand in the period. Intervals are "
+        f"{fmt.pct(level, 0)} percentile intervals of {fmt.count(n_boot)} bootstrap resamples of whole days, since demand is correlated within a day."
+    ))
+    window = None
+    if ctx.wh.has("marts.version_inertia"):
+        window = ctx.wh.one("select min(days_since_release) as lo, max(days_since_release) as hi from marts.version_inertia")
+    s.add(Paragraph(lead="Version inertia.", text=
+        "For a successor released on day t0, the old variant's share is its demand over the pair's demand on day t0 + d"
+        + (f" (d from {window['lo']} to {window['hi']})" if window and window["lo"] is not None else "")
+        + "; the half-life is the first day on which it falls to half its mean over the 7 days before the release."
+    ))
+    s.add(Paragraph(lead="Supply vs use.", text=
+        "Listing breadth is the number of providers with a valid endpoint row, averaged over the period's days; its rank "
+        f"correlation with the request share is Spearman's rho, with an interval from {fmt.count(rho_boot)} resamples of models."
+    ))
+    s.add(Paragraph(lead="Service objects.", text=
+        "A service object is one provider's copy of one model. A price holds from its snapshot until the next; the published "
+        "price is its time-weighted mean over the quarter, in USD per million tokens. The blended price mixes input and output prices at the "
+        "model's own input:output token mix. Dispersion is the coefficient of variation (population sd / mean) across the providers of a model; a "
+        f"provider is at the official price within {fmt.pct(PRICE_TOLERANCE)} of it. Latency percentiles are over successful probes; decode "
+        "throughput counts the tokens after the first over the time after the first token."
+    ))
+    s.add(Paragraph(lead="Errors.", text=
+        "Client errors (auth, invalid_request) are the caller's and are not held against the provider; rate limits are kept apart; "
+        "every other error type is a provider fault."
+    ))
+    s.add(Paragraph(lead="Vendor verification.", text=
+        "Per provider and model, over the cases both answered: a positive is a tool_calls finish; F1 = 2TP / (2TP + FP + FN) "
+        "against the official API; schema accuracy is the share of tool calls whose arguments validate; the bar is the lowest F1 of the official "
+        "API's own reruns against its first answer."
+    ))
+    s.add(Paragraph(lead="Task regimes.", text=
+        f"In this order: long-context when the median input is at least {fmt.count(regime_rule.LONG_CONTEXT_INPUT_P50)} tokens; "
+        f"generation-heavy when output tokens are at least {fmt.pct(regime_rule.GENERATION_SHARE, 0)} of all tokens; prompt-heavy below "
+        f"{fmt.pct(regime_rule.PROMPT_SHARE, 0)}; balanced otherwise. Quantiles are weighted inverse-CDF quantiles."
+    ))
+    s.add(Paragraph(lead="Routing counterfactuals.", text=
+        "Each request of a model is re-routed to the best feasible provider (an endpoint valid at the time with a price "
+        "in force, enough context and output length, the features the request used, and available in its time bucket); the baseline is the "
+        "model's official provider, and requests it cannot serve are excluded from both sides. The oracle policy chooses with the bucket's own "
+        "measurements, the causal policy with the previous bucket's."
+    ))
+    return s
+
+
+def threats(ctx: Context) -> Section:
+    wh, s = ctx.wh, Section("threats", "Threats to validity")
+    items = [Paragraph(lead="Provenance.", text=provenance(wh, ctx.raw_dir))]
+    smp = sample(ctx)
+    if smp and smp["rows"]:
+        items.append(Paragraph(lead="Sampling.", text=(
+            f"{fmt.count(smp['rows'])} sampled rows stand for {fmt.count(smp['weighted'])} requests; a row sampled at "
+            f"{fmt.pct(smp['lo'])} weighs {fmt.num(1 / smp['lo'], 0)} requests, so shares of small units rest on few rows, and the "
+            "intervals, which resample days, leave out the sampling error within a day.")))
+    if wh.has("marts.ingest_audit") and wh.has("marts.quarantine"):
+        a = wh.one("select sum(rows_read) as read, sum(rows_quarantined) as q, sum(rows_duplicate) as d from marts.ingest_audit")
+        ref = wh.one("select count(*) filter (where reason like 'unknown_model%' or reason like 'unknown_provider%') as refs from marts.quarantine")
+        if a and a["read"]:
+            items.append(Paragraph(lead="Data quality.", text=(
+                f"{fmt.count(a['q'])} of {fmt.count(a['read'])} input rows ({fmt.pct(a['q'] / a['read'], 3)}) were quarantined and "
+                f"{fmt.count(a['d'])} dropped as duplicates; {fmt.count(ref['refs'])} quarantined rows name a model or provider the drop does not "
+                "know, which the shares leave out rather than guess.")))
+    if wh.has("marts.service_objects"):
+        so = wh.one(f"select median(probes) as med, min(probes) filter (where probes > 0) as lo, count(*) filter (where probes > 0) as n "
+                    f"from marts.service_objects where {wh.period_filter('marts.service_objects')}", ctx.p)
+        if so and so["n"]:
+            items.append(Paragraph(lead="Probes.", text=(
+                f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
+                f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
+                "and concurrency may see other latencies.")))
+    if wh.has("marts.provider_dispersion"):
+        d = wh.frame(f"select model, max(n_providers) as n from marts.provider_dispersion where {wh.period_filter('marts.provider_dispersion')} "
+                     "group by model", ctx.p)
+        if d.height:
+            two, one = d.filter(pl.col("n") == 2).height, d.filter(pl.col("n") < 2).height
+            items.append(Paragraph(lead="Few providers.", text=(
+                f"{fmt.count(two)} of {fmt.count(d.height)} models have exactly two providers and {fmt.count(one)} only one: "
+                "a coefficient of variation over two values is fragile, and a model with one provider has none.")))
+    if wh.has("marts.version_inertia"):
+        start, end = quarter_dates(ctx.period)
+        n = wh.one("select count(distinct (old_model, new_model)) as n from marts.version_inertia where release_date >= $s and release_date < $e",
+                   {"s": start, "e": end})
+        if n and n["n"]:
+            items.append(Paragraph(lead="Few releases.", text=(
+                f"Version inertia rests on {fmt.count(n['n'])} successor releases in the quarter; a mean half-life over so few pairs is an "
+                "anecdote more than an estimate, and a release late in the quarter has a short window.")))
+    if wh.has("marts.vendor_verification"):
+        v = wh.one(f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun from marts.vendor_verification "
+                   f"where {wh.period_filter('marts.vendor_verification')} and suite = 'tool_calls'", ctx.p)
+        if v:
+            items.append(Paragraph(lead="Verification baseline.", text=(
+                f"Vendor verification compares providers with the official API on the same cases; {fmt.count(v['norerun'])} service "
+                "objects have no official rerun to set a bar, and the official API itself is verified against nothing.")))
+    if not wh.has("marts.routing_counterfactual"):
+        items.append(Paragraph(lead="Routing.", text="The routing marts are not in this warehouse, so the report makes no claim about savings from routing."))
+    else:
+        items.append(Paragraph(lead="Routing.", text="The counterfactuals replay logged requests at the prices and latencies measured: they assume "
+                               "that moving traffic would change no provider's latency, availability or price."))
+    return s.add(Bullets(items))

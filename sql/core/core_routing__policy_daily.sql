@@ -1,0 +1,19 @@
+-- core_routing__policy_daily: the additive pieces of marts.routing_policies for one chunk of
+-- requests, per (day, model, policy): weighted requests routed and excluded, weighted sums of
+-- cost, decode throughput and success, and the weight of every TTFT value (for the weighted p90).
+-- Reads the temporary view `decisions` (one row per request and policy).
+select
+    date,
+    month,
+    quarter,
+    model,
+    policy,
+    ttft_ms,
+    coalesce(sum(w) filter (where not excluded), 0) as routed,
+    coalesce(sum(w) filter (where excluded), 0) as excluded,
+    coalesce(sum(w * cost_usd) filter (where not excluded), 0) as cost_sum,
+    coalesce(sum(w * decode_tps) filter (where not excluded), 0) as tps_sum,
+    coalesce(sum(w) filter (where not excluded and decode_tps is not null), 0) as tps_weight,
+    coalesce(sum(w * success_prob) filter (where not excluded), 0) as success_sum
+from decisions
+group by all

@@ -1,0 +1,456 @@
+"""The quarterly report on tiny hand-made warehouses: escaping, offline self-containment, no long
+floats, the change against the previous quarter worked out by hand, the routing section with
+and without the routing marts, the PDF and a PNG per chart; and (slow) the whole report on a
+generated warehouse through the CLI.
+
+A hand-made warehouse holds only the marts a test needs: every other section must say what is
+missing rather than fail."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from pipeline.lib.report import build_report, default_out_dir, fmt
+from pipeline.lib.report.source import Warehouse, previous_quarter, quarter_dates
+
+EVIL = "<script>alert(1)</script>"
+LONG_FLOAT = re.compile(r"\d\.\d{5,}")
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def make_warehouse(path: Path, tables: dict[str, pl.DataFrame]) -> Path:
+    """A DuckDB file with schemas staging and marts holding `tables` ({"marts.x": frame})."""
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        con.execute("create schema staging")
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"create table {name} as select * from frame")
+            con.unregister("frame")
+    finally:
+        con.close()
+    return path
+
+
+class TextNodes(HTMLParser):
+    """The text a reader sees (HTML and SVG text nodes), without tags or attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "style":
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    p = TextNodes()
+    p.feed(html)
+    return " ".join(p.parts)
+
+
+def assert_self_contained(html: str) -> None:
+    assert "<script" not in html.lower(), "the report must carry no script at all"
+    assert "<link" not in html.lower()
+    assert not re.search(r"""\b(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I), "external reference in the HTML"
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html, re.I), "external reference in the CSS"
+    assert "@import" not in html
+
+
+def concentration_rows(period: str, top1: float, top5: float, gini: float, n: int = 20) -> list[dict]:
+    return [{"period": period, "period_type": "quarter", "level": level, "measure": measure, "n_days": 92, "n": n,
+             "top1_share": top1, "top5_share": top5, "gini": gini, "hhi": 0.19, "gini_ci_low": gini - 0.0012345,
+             "gini_ci_high": gini + 0.0011111, "top5_ci_low": top5 - 0.0009, "top5_ci_high": top5 + 0.0011}
+            for level in ("family", "model", "provider") for measure in ("requests", "tokens")]
+
+
+def family_rows(period: str, requests: list[float]) -> list[dict]:
+    total = sum(requests)
+    return [{"period": period, "period_type": "quarter", "family": f"fam{i}", "requests": r, "tokens": r * 1234.5,
+             "request_share": r / total, "token_share": r / total, "rank": i + 1} for i, r in enumerate(requests)]
+
+
+def service_rows(period: str) -> list[dict]:
+    """Model m1 served by the official API `ok-provider` and by a provider whose name is a script tag."""
+    base = {"period": period, "period_type": "quarter", "model": "m1", "listed_days": 92.0, "probes": 13_000,
+            "uptime_min_day": 0.9012345678, "ttft_p90_ms": 900.123456}
+    return [
+        {**base, "provider": "ok-provider", "is_official": True, "blended_usd_per_mtok": 0.2834567891, "decode_tps_p50": 41.23456789,
+         "requests": 1000.0, "probe_success_rate": 0.99123456, "ttft_p50_ms": 612.3456789, "request_error_rate": 0.0071234567},
+        {**base, "provider": EVIL, "is_official": False, "blended_usd_per_mtok": 0.0751234567, "decode_tps_p50": 88.7654321,
+         "requests": 500.0, "probe_success_rate": 0.98765432, "ttft_p50_ms": 402.9876543, "request_error_rate": 0.0123456789},
+    ]
+
+
+def error_rows(period: str) -> list[dict]:
+    rows = []
+    for provider, attempts in (("ok-provider", 1000.0), (EVIL, 500.0)):
+        for error_type, cls, errors in (("timeout", "provider_fault", 7.0), ("rate_limit", "rate_limit", 3.0), ("auth", "client", 2.0)):
+            rows.append({"period": period, "period_type": "quarter", "provider": provider, "source": "requests", "error_type": error_type,
+                         "error_class": cls, "held_against_provider": cls != "client", "errors": errors, "attempts": attempts,
+                         "rate": errors / attempts})
+    return rows
+
+
+def routing_frames(period: str) -> dict[str, pl.DataFrame]:
+    rc = []
+    for model, routed in (("m1", 1200), ("m2", 300)):
+        for objective, base_v, routed_v in (("cost", 123.456789, 98.7654321), ("throughput", 45.678912, 61.2345678)):
+            for policy, shift in (("oracle", 0.0), ("causal", 2.5)):
+                change = 100 * (routed_v / base_v - 1) + shift
+                rc.append({"period": period, "model": model, "objective": objective, "policy": policy, "baseline_provider": "ok-provider",
+                           "requests_routed": routed, "requests_excluded": 17, "baseline_value": base_v, "routed_value": routed_v,
+                           "change_pct": change, "ci_low": change - 1.23456, "ci_high": change + 1.3456789})
+    rp = [{"period": period, "model": m, "policy": p, "scenario": "default", "requests_routed": 1200, "requests_excluded": 17,
+           "total_cost_usd": 98.7654321, "mean_decode_tps": 61.2345678, "p90_ttft_ms": 812.345678, "expected_success_rate": 0.991234567,
+           "cost_change_pct": c, "tps_change_pct": t} for m, p, c, t in (("m1", "oracle", -20.0123456, 34.0567891), ("m1", "causal", -18.5432109, 30.1234567),
+                                                                       ("m2", "oracle", -5.4321098, 12.3456789), ("m2", "causal", -4.0987654, 10.9876543))]
+    return {"marts.routing_counterfactual": pl.DataFrame(rc), "marts.routing_policies": pl.DataFrame(rp)}
+
+
+def base_tables(period: str = "2025Q4") -> dict[str, pl.DataFrame]:
+    return {
+        "marts.ingest_audit": pl.DataFrame([
+            {"dataset": "requests", "source_file": "requests/a.csv", "file_format": "csv", "rows_read": 105, "rows_loaded": 100,
+             "rows_quarantined": 3, "rows_duplicate": 2, "file_error": None},
+            {"dataset": "prices", "source_file": "prices/p.csv", "file_format": "csv", "rows_read": 10, "rows_loaded": 10,
+             "rows_quarantined": 0, "rows_duplicate": 0, "file_error": None},
+        ]),
+        "marts.quarantine": pl.DataFrame([
+            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 3, "reason": f"unknown_provider: {EVIL}", "raw": EVIL},
+            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 4, "reason": "bad_type: ts is not a valid timestamp", "raw": "x"},
+            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 5, "reason": "bad_type: ts is not a valid timestamp", "raw": "y"},
+        ]),
+        "marts.concentration": pl.DataFrame(concentration_rows(period, 0.3212345678, 0.8737654321, 0.6926705794951802)),
+        "marts.family_demand": pl.DataFrame(family_rows(period, [330.0, 150.0, 120.0])),
+        "marts.service_objects": pl.DataFrame(service_rows(period)),
+        "marts.error_matrix": pl.DataFrame(error_rows(period)),
+    }
+
+
+@pytest.fixture(scope="module")
+def one_quarter(tmp_path_factory):
+    """A report with PDF on a one-quarter warehouse without the routing marts."""
+    tmp = tmp_path_factory.mktemp("report1")
+    wh = make_warehouse(tmp / "wh.duckdb", base_tables())
+    result = build_report(wh, out_dir=tmp / "out")
+    return result, result.html.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ formatting
+
+
+class TestFormat:
+    @pytest.mark.parametrize(("value", "expected"), [
+        (0.3212345, "32.1 %"),
+        (0.0, "0.0 %"),
+        (None, fmt.DASH),
+        (float("nan"), fmt.DASH),
+    ])
+    def test_pct(self, value, expected):
+        assert fmt.pct(value) == expected
+
+    def test_interval(self):
+        assert fmt.pct_ci(0.321, 0.319, 0.323) == "32.1 % [31.9, 32.3]"
+        assert fmt.num_ci(0.69267, 0.69147, 0.69391, 3) == "0.693 [0.691, 0.694]"
+
+    @pytest.mark.parametrize(("value", "expected"), [(2.19, "$2.19"), (0.2834, "$0.28"), (0.0751, "$0.075"), (1234.5, "$1,234.50")])
+    def test_usd(self, value, expected):
+        assert fmt.usd(value) == expected
+
+    def test_no_negative_zero(self):
+        # the routing marts hold changes like -4.4e-14 % (a float sum that should be 0)
+        assert fmt.pct_value(-4.440892098500626e-14) == "0.0 %"
+        assert fmt.num(-0.0001, 2) == "0.00"
+
+    def test_ms_and_counts(self):
+        assert fmt.ms(1234.567) == "1,235 ms"
+        assert fmt.count(3511866.6) == "3,511,867"
+        assert fmt.tokens(20_100_000_000) == "20.1 B"
+
+    @pytest.mark.parametrize(("cur", "prev", "kind", "expected"), [
+        (0.3212, 0.3049, "pp", "+1.6 pp"),   # (0.3212 - 0.3049) * 100 = 1.63
+        (0.30, 0.3004, "pp", "0.0 pp"),       # -0.04 pp rounds to zero: no "-0.0"
+        (0.693, 0.701, "abs3", "-0.008"),
+        (14.0, 10.5, "days", "+3.5 days"),
+        (600.0, 500.0, "rel", "+20.0 %"),
+        (55, 60, "count", "-5"),
+        (None, 0.3, "pp", None),
+    ])
+    def test_change(self, cur, prev, kind, expected):
+        assert fmt.change(cur, prev, kind) == expected
+
+
+class TestQuarters:
+    def test_previous_quarter(self):
+        assert previous_quarter("2025Q4") == "2025Q3"
+        assert previous_quarter("2025Q1") == "2024Q4"
+
+    def test_quarter_dates(self):
+        assert [d.isoformat() for d in quarter_dates("2025Q4")] == ["2025-10-01", "2026-01-01"]
+
+    def test_rejects_a_month(self):
+        with pytest.raises(ValueError, match="not a quarter"):
+            previous_quarter("2025-11")
+
+
+# ------------------------------------------------------------------------------------------ the report
+
+
+class TestEscaping:
+    def test_provider_named_like_a_script_renders_as_text(self, one_quarter):
+        _result, html = one_quarter
+        assert EVIL not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # in the tables (Jinja) and in the chart SVG (vl-convert)
+        assert "<script" not in html.lower()
+        # the chart that names providers carries the escaped name too
+        svgs = re.findall(r"<svg.*?</svg>", html, re.S)
+        assert any("&lt;script&gt;" in svg for svg in svgs)
+
+
+class TestSelfContained:
+    def test_no_external_reference(self, one_quarter):
+        assert_self_contained(one_quarter[1])
+
+    def test_charts_are_inline_svg_and_pngs(self, one_quarter):
+        result, html = one_quarter
+        n_svg = len(re.findall(r"<svg\b", html))
+        assert n_svg == len(result.pngs) > 0
+        assert len(list((result.out_dir / "charts").glob("*.png"))) == n_svg
+        for png in result.pngs:
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    def test_pdf(self, one_quarter):
+        result, _html = one_quarter
+        assert result.pdf is not None and result.pdf_error is None
+        assert result.pdf.read_bytes()[:5] == b"%PDF-"
+
+
+class TestNumbers:
+    def test_no_long_floats(self, one_quarter):
+        # every mart value above carries 7-10 decimals; none may reach the reader unformatted
+        text = visible_text(one_quarter[1])
+        assert not LONG_FLOAT.findall(text)
+
+    def test_headlines_read_from_the_marts(self, one_quarter):
+        result, html = one_quarter
+        heads = {h.label: h for h in result.headlines}
+        assert heads["Largest family's share of requests"].text == "32.1 %"
+        assert heads["Top-5 families' share of requests"].interval == "[87.3, 87.5]"  # 0.87377 - 0.0009, + 0.0011
+        assert heads["Requests in the quarter (weighted)"].text == "600"  # 330 + 150 + 120
+        # provider faults: (7 + 7) / (1000 + 500)
+        assert heads["Provider-fault share of requests"].text == fmt.pct(14 / 1500, 2) == "0.93 %"
+        assert "32.1 %" in html and "0.93 %" in html
+
+    def test_sections_in_the_order_of_the_study(self, one_quarter):
+        html = one_quarter[1]
+        titles = ["Data and coverage", "Demand concentration", "Version inertia", "Supply vs use", "Provider heterogeneity",
+                  "Reliability and error semantics", "Vendor verification", "Task regimes", "Routing counterfactuals",
+                  "Methods and definitions", "Threats to validity"]
+        positions = [html.index(f"{i}. {t}</h2>") for i, t in enumerate(titles, start=1)]
+        assert positions == sorted(positions)
+
+    def test_missing_marts_are_named_not_invented(self, one_quarter):
+        result, html = one_quarter
+        assert "Not available in this warehouse: marts.version_inertia." in html
+        assert "Not available in this warehouse: marts.vendor_verification." in html
+        assert "marts.version_inertia" in result.missing_tables
+
+
+class TestSparseWarehouse:
+    def test_a_warehouse_with_one_mart_names_every_other(self, tmp_path):
+        wh = make_warehouse(tmp_path / "wh.duckdb", {"marts.concentration": pl.DataFrame(concentration_rows("2025Q4", 0.5, 0.9, 0.4))})
+        result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
+        html = result.html.read_text(encoding="utf-8")
+        for table in ("marts.ingest_audit", "marts.family_demand", "marts.service_objects", "marts.error_matrix", "marts.task_regimes",
+                      "marts.vendor_verification", "marts.routing_counterfactual"):
+            assert table in result.missing_tables and table in html
+        assert {h.label: h.text for h in result.headlines}["Largest family's share of requests"] == "50.0 %"
+        assert not LONG_FLOAT.findall(visible_text(html))
+
+
+class TestRouting:
+    def test_without_the_routing_marts_the_section_says_so(self, one_quarter):
+        result, html = one_quarter
+        section = html[html.index("9. Routing counterfactuals"):html.index("10. Methods and definitions")]
+        assert "Not available in this warehouse: marts.routing_counterfactual, marts.routing_policies." in section
+        assert "routing marts are not in this warehouse" in section
+        assert "<svg" not in section and "<table" not in section
+        assert {"marts.routing_counterfactual", "marts.routing_policies"} <= set(result.missing_tables)
+
+    def test_with_the_routing_marts_the_section_presents_them(self, tmp_path):
+        wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), **routing_frames("2025Q4")})
+        result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
+        html = result.html.read_text(encoding="utf-8")
+        section = html[html.index("9. Routing counterfactuals"):html.index("10. Methods and definitions")]
+        assert "Not available" not in section
+        assert not any(t.startswith("marts.routing") for t in result.missing_tables)
+        # m1, cost, causal: change = 100 * (98.7654321 / 123.456789 - 1) + 2.5 = -17.5 %, interval -1.23456 / +1.3456789
+        change = 100 * (98.7654321 / 123.456789 - 1) + 2.5
+        assert f"{change:.1f} % [{change - 1.23456:.1f}, {change + 1.3456789:.1f}]" == "-17.5 % [-18.7, -16.2]"
+        assert "-17.5 % [-18.7, -16.2]" in section
+        assert "$123" in section  # the baseline cost, a total: whole dollars from $100 up
+        assert "46 tok/s" in section  # the baseline throughput, 45.68 tok/s
+        # marts.routing_policies: total cost per policy over m1 and m2 = 2 x 98.7654321 = $198
+        assert "$198" in section
+        # the most routed model (m1, 1,200 requests) comes first
+        assert section.index(">m1<") < section.index(">m2<")
+        assert section.count("<svg") == 2  # per-model changes and the policy trade-off
+        # headline and summary: all models together. cost: sum routed / sum baseline - 1 = 2 x 98.7654321 / (2 x 123.456789) - 1 = -20.0 %;
+        # throughput, re-weighted by requests routed: 61.2345678 x 1500 / (45.678912 x 1500) - 1 = +34.1 %
+        heads = {h.label: h for h in result.headlines}
+        assert 100 * (98.7654321 / 123.456789 - 1) == pytest.approx(-20.0, abs=0.01)
+        assert heads["Cost change from routing"].text == "-20.0 %"
+        assert heads["Cost change from routing"].detail == "causal policy, all 2 models together"
+        assert heads["Throughput change from routing"].text == f"{100 * (61.2345678 / 45.678912 - 1):.1f} %" == "34.1 %"
+        totals = re.search(r"all models together.*?</table>", section, re.S).group(0)
+        row = re.search(r"<tr>\s*<td[^>]*>cost</td><td[^>]*>causal</td>(.*?)</tr>", totals, re.S).group(1)
+        assert re.findall(r">([^<]+)</td>", row) == ["2", "1,500", "34", "-20.0 %"]  # 1,200 + 300 routed, 17 + 17 excluded
+        assert not LONG_FLOAT.findall(visible_text(html))
+
+
+class TestPreviousQuarter:
+    def test_changes_against_the_previous_quarter(self, tmp_path):
+        tables = base_tables()
+        tables["marts.concentration"] = pl.DataFrame(
+            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927))
+        tables["marts.family_demand"] = pl.DataFrame(family_rows("2025Q3", [300.0, 200.0]) + family_rows("2025Q4", [330.0, 150.0, 120.0]))
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
+        assert (result.period, result.previous) == ("2025Q4", "2025Q3")
+        heads = {h.label: h for h in result.headlines}
+        # by hand: top-1 32.12 % - 30.49 % = +1.63 pp; Gini 0.6927 - 0.6811 = +0.0116; requests 600 / 500 - 1 = +20 %
+        assert heads["Largest family's share of requests"].change == "+1.6 pp"
+        assert heads["Top-5 families' share of requests"].change == "+1.4 pp"  # 87.37 - 86.01 = 1.36
+        assert heads["Gini coefficient across families"].change == "+0.012"
+        assert heads["Requests in the quarter (weighted)"].change == "+20.0 %"
+        assert heads["Largest family's share of requests"].previous == "30.5 %"
+        # the service marts hold only 2025Q4: no change is claimed for them
+        assert heads["Provider-fault share of requests"].change is None
+        html = result.html.read_text(encoding="utf-8")
+        assert "Change vs 2025Q3" in html and "+1.6 pp" in html and "+20.0 %" in html
+
+    def test_a_single_quarter_says_there_is_nothing_to_compare(self, one_quarter):
+        result, html = one_quarter
+        assert result.previous is None
+        assert "The warehouse holds no 2025Q3" in html
+        assert all(h.change is None for h in result.headlines)
+
+    def test_an_older_quarter_can_be_reported(self, tmp_path):
+        tables = base_tables()
+        tables["marts.concentration"] = pl.DataFrame(
+            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927))
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        result = build_report(wh, period="2025Q3", out_dir=tmp_path / "out", pdf=False)
+        assert result.period == "2025Q3" and result.previous is None
+        assert {h.label: h.text for h in result.headlines}["Largest family's share of requests"] == "30.5 %"
+
+    def test_a_quarter_not_held_is_an_error(self, tmp_path):
+        wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
+        with pytest.raises(ValueError, match="holds no data for 2024Q1"):
+            build_report(wh, period="2024Q1", out_dir=tmp_path / "out", pdf=False)
+
+
+class TestWarehouseAccess:
+    def test_read_only(self, tmp_path):
+        wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
+        with Warehouse(wh) as w, pytest.raises(duckdb.Error):
+            w.con.execute("create table marts.x as select 1")
+
+    def test_latest_quarter(self, tmp_path):
+        tables = base_tables()
+        tables["marts.concentration"] = pl.DataFrame(concentration_rows("2025Q3", 0.3, 0.8, 0.6) + concentration_rows("2025Q4", 0.3, 0.8, 0.6))
+        with Warehouse(make_warehouse(tmp_path / "wh.duckdb", tables)) as w:
+            assert w.quarters() == ["2025Q3", "2025Q4"] and w.latest_quarter() == "2025Q4"
+
+    def test_default_out_dir_stays_beside_a_scratch_warehouse(self, tmp_path):
+        assert default_out_dir(tmp_path / "wh.duckdb", "2025Q4") == tmp_path.resolve() / "reports" / "2025Q4"
+
+
+class TestCliAndAsset:
+    def test_cli_prints_the_paths(self, tmp_path):
+        from pipeline.cli import main
+
+        wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
+        out = tmp_path / "out"
+        res = CliRunner().invoke(main, ["report", "--period", "2025Q4", "--warehouse", str(wh), "--out", str(out), "--no-pdf"])
+        assert res.exit_code == 0, res.output
+        assert str(out / "report.html") in res.output and "charts" in res.output
+        assert "marts.routing_counterfactual" in res.output  # named as missing
+        assert (out / "report.html").is_file() and not (out / "report.pdf").exists()
+
+    def test_cli_rejects_a_bad_period(self, tmp_path):
+        from pipeline.cli import main
+
+        wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
+        res = CliRunner().invoke(main, ["report", "--period", "2025-11", "--warehouse", str(wh), "--out", str(tmp_path / "o")])
+        assert res.exit_code != 0 and "not a quarter" in res.output
+
+    def test_asset_materializes_with_metadata(self, tmp_path):
+        from pipeline.defs.report.assets import QuarterlyReportConfig, quarterly_report
+        from pipeline.defs.resources import ServicelensPaths
+
+        wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
+        result = dg.materialize(
+            [quarterly_report],
+            resources={"paths": ServicelensPaths(warehouse=str(wh), raw_dir=str(tmp_path / "no-drop"))},
+            run_config=dg.RunConfig({"quarterly_report": QuarterlyReportConfig(out_dir=str(tmp_path / "out"), pdf=False)}),
+        )
+        assert result.success
+        meta = result.asset_materializations_for_node("quarterly_report")[0].metadata
+        assert meta["period"].value == "2025Q4"
+        assert Path(meta["html"].value) == tmp_path / "out" / "report.html"
+        assert meta["charts"].value == len(list((tmp_path / "out" / "charts").glob("*.png")))
+        assert meta["Largest family's share of requests"].value == "32.1 %"
+        assert "marts.routing_counterfactual" in meta["missing marts"].value
+
+
+@pytest.mark.slow
+def test_report_on_a_generated_warehouse(tmp_path):
+    """The whole pipeline on a small generated drop, then `servicelens report`: every section
+    present, no long float, self-contained, one PNG per chart, a PDF."""
+    from pipeline.cli import main
+
+    raw, warehouse, out = tmp_path / "raw", tmp_path / "wh.duckdb", tmp_path / "report"
+    runner = CliRunner()
+    assert runner.invoke(main, ["generate", "--out", str(raw), "--requests", "20000", "--seed", "1"]).exit_code == 0
+    res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["report", "--warehouse", str(warehouse), "--raw", str(raw), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert_self_contained(html)
+    assert not LONG_FLOAT.findall(visible_text(html))
+    n_svg = len(re.findall(r"<svg\b", html))
+    assert n_svg >= 10 and len(list((out / "charts").glob("*.png"))) == n_svg
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    # every analysis mart is present, so only routing may be missing
+    missing = set(re.findall(r"Not available in this warehouse: ([^<]+)\.", html))
+    assert missing <= {"marts.routing_counterfactual, marts.routing_policies"}
+    assert "Synthetic data" in html  # the generator's manifest matches the audit
+    # a figure from the marts, formatted: the top family's share as in marts.concentration
+    con = duckdb.connect(str(warehouse), read_only=True)
+    top1 = con.execute("select top1_share from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'").fetchone()[0]
+    con.close()
+    assert f"{100 * top1:.1f} %" in html

@@ -1,0 +1,236 @@
+"""Counterfactual routing on hand-computable worlds (issue 5). Each world is staged from a raw
+drop: one model m1 whose official provider is `off`, providers with known prices, throughput and
+probe failures, probes every 6 minutes (10 per hour bucket) on 2025-10-01 00:00-03:59, and a few
+requests in the 02:00 bucket (so the previous bucket, 01:00, is what causal policies see)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.lib.contract import DATASETS
+from pipeline.lib.ingest import connect, lit, stage_dataset
+from pipeline.lib.routing import (
+    POLICIES,
+    RoutingParams,
+    Scenario,
+    build_routing,
+    parse_scenario,
+)
+from pipeline.sql import load_sql
+
+DAY = dt.datetime(2025, 10, 1)
+BASE = {"ctx": 100_000, "max_out": None, "tools": True, "json": True, "stream": True, "ttft": 300.0}
+
+
+def _write(raw: Path, dataset: str, rows: list[dict]) -> None:
+    (raw / dataset).mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(rows).write_csv(raw / dataset / f"{dataset}.csv")
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: dict | None = None,
+          tps_at: dict | None = None, extra_prices: list[dict] | None = None) -> Path:
+    """providers: name -> {price_in, price_out, tps, and BASE overrides}; fails: (provider, hour) ->
+    (failed probes of 10, error_type); tps_at: (provider, hour) -> decode tok/s in that hour."""
+    fails, tps_at = fails or {}, tps_at or {}
+    raw, root = tmp / "raw", tmp / "wh"
+    _write(raw, "models", [{"model": "m1", "family": "f", "developer": "d", "release_date": "2025-01-01",
+                            "successor_of": None, "official_provider": "off"}])
+    spec = {p: {**BASE, **v} for p, v in providers.items()}
+    _write(raw, "endpoints", [
+        {"provider": p, "model": "m1", "valid_from": _iso(DAY), "valid_to": None, "context_length": s["ctx"],
+         "max_output_tokens": s["max_out"], "quantization": "bf16", "supports_tools": s["tools"],
+         "supports_json_mode": s["json"], "supports_streaming": s["stream"], "supports_reasoning": False}
+        for p, s in spec.items()
+    ])
+    _write(raw, "prices", [
+        {"snapshot_ts": _iso(DAY), "provider": p, "model": "m1", "input_per_mtok": s["price_in"],
+         "output_per_mtok": s["price_out"], "cached_input_per_mtok": None, "currency": "USD"}
+        for p, s in spec.items()
+    ] + (extra_prices or []))
+    probes = []
+    for p, s in spec.items():
+        for hour in range(4):
+            n_fail, etype = fails.get((p, hour), (0, None))
+            tps = tps_at.get((p, hour), s["tps"])
+            for i in range(10):
+                ts = DAY + dt.timedelta(hours=hour, minutes=6 * i)
+                ok = i >= n_fail
+                probes.append({"ts": _iso(ts), "provider": p, "model": "m1", "input_tokens": 1000, "output_tokens": 100 if ok else 0,
+                               "ttft_ms": s["ttft"] if ok else None, "latency_ms": s["ttft"] + 100 / tps * 1000 if ok else None,
+                               "status": "ok" if ok else "error", "error_type": None if ok else etype})
+    _write(raw, "latency_probes", probes)
+    _write(raw, "requests", [
+        {"request_id": r["id"], "ts": _iso(r.get("at", DAY + dt.timedelta(hours=2, minutes=30))), "model": "m1", "provider": "off",
+         "input_tokens": r["input"], "output_tokens": r["output"], "status": "ok", "error_type": None,
+         "stream": r.get("stream", False), "tools": r.get("tools", False), "json_mode": False, "sample_rate": r.get("sample_rate", 1.0)}
+        for r in requests
+    ])
+    for spec_ in DATASETS.values():
+        assert stage_dataset(spec_, raw, root).rows_quarantined == 0, spec_.name
+    return root
+
+
+def decisions(root: Path) -> pl.DataFrame:
+    """marts.routing_decisions as the warehouse shows it: the long view over the outcomes Parquet."""
+    con = connect()
+    con.execute("create schema marts")
+    glob = lit(str(root / "marts" / "routing_outcomes" / "**" / "*.parquet"))  # CREATE VIEW takes no parameters
+    con.execute(f"create view marts.routing_outcomes as select * from read_parquet({glob})")
+    return con.execute(load_sql("views/routing_decisions")).pl()
+
+
+def pick(df: pl.DataFrame, request_id: str, policy: str) -> dict:
+    rows = df.filter((pl.col("request_id") == request_id) & (pl.col("policy") == policy)).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def row(df: pl.DataFrame, **keys) -> dict:
+    rows = df.filter(*[pl.col(k) == v for k, v in keys.items()]).to_dicts()
+    assert len(rows) == 1, (keys, rows)
+    return rows[0]
+
+
+PARAMS = RoutingParams(n_boot=200)
+
+
+def test_two_providers_give_the_exact_saving_with_sample_weights(tmp_path):
+    # alt costs exactly half of off on both token kinds and decodes twice as fast
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
+                 [{"id": "r1", "input": 1000, "output": 1000}, {"id": "r2", "input": 500, "output": 100, "sample_rate": 0.25}])
+    cf, policies = build_routing(root, params=PARAMS)
+    q = cf.filter(pl.col("period") == "2025Q4")
+    # baseline: r1 (1000 x 1 + 1000 x 2) / 1e6 = 0.003, r2 weighs 4 x (500 + 200) / 1e6 = 0.0028
+    for policy in ("oracle", "causal"):
+        cost = row(q, objective="cost", policy=policy)
+        assert cost["baseline_value"] == pytest.approx(0.0058) and cost["routed_value"] == pytest.approx(0.0029)
+        assert cost["change_pct"] == pytest.approx(-50.0) and cost["requests_routed"] == pytest.approx(5.0)
+        assert cost["ci_low"] <= cost["change_pct"] <= cost["ci_high"]
+        assert cost["baseline_provider"] == "off" and cost["requests_excluded"] == 0
+        tps = row(q, objective="throughput", policy=policy)
+        assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
+    # price-weighted balance: weights cost^-2 are 1 (off) and 4 (alt): shares 0.2 and 0.8, so the
+    # expected cost is 0.2 c + 0.8 c / 2 = 0.6 c and the throughput 0.2 x 50 + 0.8 x 100 = 90
+    balance = row(policies, period="2025Q4", policy="price_weighted_balance")
+    assert balance["total_cost_usd"] == pytest.approx(0.6 * 0.0058) and balance["cost_change_pct"] == pytest.approx(-40.0)
+    assert balance["mean_decode_tps"] == pytest.approx(90.0)
+    assert row(policies, period="2025Q4", policy="official")["total_cost_usd"] == pytest.approx(0.0058)
+    d = decisions(root)
+    assert set(d["policy"]) == set(POLICIES) and d.height == 2 * len(POLICIES)
+    assert pick(d, "r2", "cheapest")["provider"] == "alt" and pick(d, "r2", "cheapest")["cost_usd"] == pytest.approx(0.00035)
+
+
+def test_a_provider_with_a_short_context_is_never_chosen_for_long_requests(tmp_path):
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+                            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000}},
+                 [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}])
+    build_routing(root, params=PARAMS)
+    d = decisions(root)
+    # 2,000 tokens do not fit a 1,000-token context: every policy keeps `long` on off
+    assert set(d.filter(pl.col("request_id") == "long")["provider"]) == {"off"}
+    assert pick(d, "small", "cost_oracle")["provider"] == "short" and pick(d, "small", "fastest")["provider"] == "short"
+
+
+def test_a_request_the_official_provider_cannot_serve_is_excluded_from_both_sides(tmp_path):
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "max_out": 1500},
+                            "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
+                 [{"id": "r1", "input": 1000, "output": 1000}, {"id": "big", "input": 100, "output": 2000, "sample_rate": 0.5}])
+    cf, policies = build_routing(root, params=PARAMS)
+    cost = row(cf, period="2025Q4", objective="cost", policy="oracle")
+    # `big` needs 2,000 output tokens, above off's 1,500 cap: out of both sides, counted with weight 2
+    assert (cost["requests_routed"], cost["requests_excluded"]) == (pytest.approx(1.0), pytest.approx(2.0))
+    assert (cost["baseline_value"], cost["routed_value"]) == (pytest.approx(0.003), pytest.approx(0.0015))
+    assert row(policies, period="2025Q4", policy="fastest")["requests_excluded"] == pytest.approx(2.0)
+    d = decisions(root).filter(pl.col("request_id") == "big")
+    assert d.height == len(POLICIES) and d["excluded"].all() and d["provider"].is_null().all()
+
+
+def test_causal_policies_never_read_their_own_bucket(tmp_path):
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 1.0, "price_out": 2.0, "tps": 100.0}}
+    requests = [{"id": "r1", "input": 1000, "output": 1000}]
+    calm = world(tmp_path / "calm", providers, requests)
+    # the same world with a slump of alt in the requests' own bucket only (02:00)
+    slump = world(tmp_path / "slump", providers, requests, tps_at={("alt", 2): 10.0})
+    build_routing(calm, params=PARAMS)
+    build_routing(slump, params=PARAMS)
+    a, b = decisions(calm), decisions(slump)
+    # causal chose from 01:00, where alt was faster, in both worlds; scored with 02:00 as it happened
+    assert pick(a, "r1", "fastest")["provider"] == pick(b, "r1", "fastest")["provider"] == "alt"
+    assert pick(b, "r1", "fastest")["decode_tps"] == pytest.approx(10.0)
+    # the oracle saw the slump and stayed with off
+    assert pick(a, "r1", "throughput_oracle")["provider"] == "alt" and pick(b, "r1", "throughput_oracle")["provider"] == "off"
+    # a failure spike in the own bucket: causal still picks alt, finds it down and falls back to off
+    spike = world(tmp_path / "spike", providers, requests, fails={("alt", 2): (6, "server_error")})
+    build_routing(spike, params=PARAMS)
+    assert pick(decisions(spike), "r1", "fastest")["provider"] == "off"
+
+
+def test_retries_raise_the_expected_success_by_the_amount_worked_out_by_hand(tmp_path):
+    # in the 02:00 bucket: cheap succeeds 5/10, off 9/10, fast 8/10; by price: cheap, off, fast
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+                            "cheap": {"price_in": 0.5, "price_out": 1.0, "tps": 40.0},
+                            "fast": {"price_in": 2.0, "price_out": 4.0, "tps": 200.0}},
+                 [{"id": "r1", "input": 1000, "output": 1000}],
+                 fails={("cheap", 2): (5, "server_error"), ("off", 2): (1, "timeout"), ("fast", 2): (2, "rate_limit")})
+    build_routing(root, params=PARAMS)
+    got = pick(decisions(root), "r1", "sort_price_with_retries")
+    # P(served by attempt k): 0.5; 0.5 x 0.9 = 0.45; 0.5 x 0.1 x 0.8 = 0.04 -> success 0.99, up 0.49
+    # from the first attempt's 0.5; failed attempts are not billed
+    assert got["provider"] == "cheap"
+    assert got["success_prob"] == pytest.approx(0.99) and got["success_prob"] - 0.5 == pytest.approx(0.49)
+    assert got["cost_usd"] == pytest.approx(0.5 * 0.0015 + 0.45 * 0.003 + 0.04 * 0.006)
+    assert got["decode_tps"] == pytest.approx((0.5 * 40 + 0.45 * 50 + 0.04 * 200) / 0.99)
+
+
+def test_what_if_scenarios(tmp_path):
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    later = [{"snapshot_ts": "2025-10-01T03:00:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
+              "output_per_mtok": 0.5, "cached_input_per_mtok": None, "currency": "USD"}]
+    # one rate-limited probe of 10 in 02:00: alt stays available (0.9) unless rate limits double (0.8)
+    root = world(tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (1, "rate_limit")}, extra_prices=later)
+
+    def change(scenario: Scenario) -> float:
+        cf, _ = build_routing(root, scenario, PARAMS, out_root=tmp_path / scenario.name.replace(":", "_"))
+        return row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"]
+
+    assert change(Scenario()) == pytest.approx(-50.0)
+    assert change(parse_scenario("provider_down:alt:2025-10-01:2025-10-02")) == pytest.approx(0.0)
+    assert change(parse_scenario("rate_limits_x2")) == pytest.approx(0.0)
+    # re-costed at the prices in force at 03:00: alt 0.25 / 0.5, off unchanged
+    assert change(parse_scenario("prices_asof:2025-10-01T03:00:00")) == pytest.approx(-75.0)
+
+
+def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
+    # alt's price halves at exactly 02:30:00, the moment r_at starts: the new price applies to it
+    cut = [{"snapshot_ts": "2025-10-01T02:30:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
+            "output_per_mtok": 0.5, "cached_input_per_mtok": None, "currency": "USD"}]
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
+                 [{"id": "r_at", "input": 1000, "output": 1000, "at": DAY + dt.timedelta(hours=2, minutes=30)},
+                  {"id": "r_before", "input": 1000, "output": 1000, "at": DAY + dt.timedelta(hours=2, minutes=29, seconds=59)}],
+                 extra_prices=cut)
+    build_routing(root, params=PARAMS)
+    d = decisions(root)
+    assert pick(d, "r_at", "cost_oracle")["cost_usd"] == pytest.approx(0.00075)
+    assert pick(d, "r_before", "cost_oracle")["cost_usd"] == pytest.approx(0.0015)
+
+
+def test_scenario_parsing():
+    assert parse_scenario(None) == Scenario()
+    down = parse_scenario("provider_down:together:2025-11-01:2025-11-08")
+    assert (down.down_provider, down.down_start, down.down_end) == ("together", dt.datetime(2025, 11, 1), dt.datetime(2025, 11, 8))
+    assert parse_scenario("rate_limits_x3").rate_limit_factor == 3.0
+    with pytest.raises(ValueError, match="unknown scenario"):
+        parse_scenario("provider_down:x")
+
+
+def test_the_decisions_view_lists_every_policy():
+    view = load_sql("views/routing_decisions")
+    assert [p for p in POLICIES if f"'{p}' as policy" in view] == list(POLICIES)
