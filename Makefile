@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: real-data run test test-fast bench ui generate report clean venv
+.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -57,6 +57,10 @@ real-data: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+## README screenshots of the UI over the same instance (headless Chromium), into docs/images/.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.ui.screenshots --out docs/images
 
 clean:
 	rm -rf data/raw data/warehouse data/warehouse.duckdb .dagster

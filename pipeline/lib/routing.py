@@ -69,8 +69,8 @@ class RoutingParams:
     n_boot: int = 1000
     seed: int = 0
     models: tuple[str, ...] | None = field(default=None)
-    # requests replayed per batch of days: bounds memory (about 1 GB per million at 8 policies)
-    chunk_rows: int = 2_000_000
+    # requests replayed per batch of days: bounds memory (about 1.5 GB per million at 8 policies)
+    chunk_rows: int = 1_000_000
 
 
 def _ts(text: str) -> dt.datetime:

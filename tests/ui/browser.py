@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -73,7 +74,8 @@ class Browser:
     def __init__(self, binary: str, width: int = 1600, height: int = 1000, startup_timeout: float = 30):
         self.width, self.height = width, height
         self._exit = contextlib.ExitStack()
-        self._profile = tempfile.TemporaryDirectory(prefix="servicelens-chromium-")
+        # Chromium's helper processes may still be flushing the profile while it is removed.
+        self._profile = tempfile.TemporaryDirectory(prefix="servicelens-chromium-", ignore_cleanup_errors=True)
         # Chromium logs (D-Bus noise on servers) go to a file: an unread pipe could fill and stall it.
         self._log = tempfile.TemporaryFile()
         args = [
@@ -82,7 +84,8 @@ class Browser:
             "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={self._profile.name}",
             f"--window-size={width},{height}", "about:blank",
         ]
-        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log)
+        # Its own session, so that closing it ends its renderer and helper processes too.
+        self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
         try:
             self._connect(startup_timeout)
         except BaseException:
@@ -153,15 +156,22 @@ class Browser:
             time.sleep(interval)
 
     def click(self, element_js: str, timeout: float = 10) -> None:
-        """Click, with a real mouse event at its centre, the element a JS expression returns
-        (polled until it exists and has a size)."""
-        rect = self.wait_for(
+        """Click, with a real mouse event at its centre, the element a JS expression returns,
+        once it exists, has a size and has stopped moving (the app shifts while it loads)."""
+        where = (
             f"(() => {{ const e = ({element_js}); if (!e) return null; const r = e.getBoundingClientRect(); "
-            "return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null; })()",
-            timeout,
+            "return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null; })()"
         )
-        if not rect:
-            raise RuntimeError(f"nothing to click: {element_js}")
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            rect = self.wait_for(where, max(0.1, deadline - time.monotonic()))
+            if rect and rect == last:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing (steady) to click: {element_js}")
+            last = rect
+            time.sleep(0.3)
         x, y = rect
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
@@ -177,13 +187,14 @@ class Browser:
         try:
             self._exit.close()
         finally:
-            if self._proc.poll() is None:
-                self._proc.terminate()
-                try:
-                    self._proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._proc.kill()
-                    self._proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=10)
+            # Helpers left behind, or a browser that ignored SIGTERM.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
             self._log.close()
             self._profile.cleanup()
 

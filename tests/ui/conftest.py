@@ -44,6 +44,6 @@ def dagster_ui(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def browser(chromium, tmp_path):
+def browser(chromium):
     with Browser(chromium, width=1600, height=1000) as b:
         yield b

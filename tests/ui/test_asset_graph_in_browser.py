@@ -7,6 +7,7 @@ metadata renders as an image."""
 from __future__ import annotations
 
 import collections
+import json
 from urllib.parse import unquote
 
 import pytest
@@ -36,6 +37,16 @@ COLLECT_WHILE_SCROLLING = """
   return Array.from(seen);
 })
 """
+
+
+SHOW_CHART = (
+    "Array.from(document.querySelectorAll('tr')).filter(r => r.innerText.trim().startsWith('chart'))"
+    ".map(r => Array.from(r.querySelectorAll('a, button, span')).find(e => e.innerText.includes('Show Markdown'))).find(Boolean)"
+)
+THUMBNAIL_SIZE = (
+    "(() => { const i = document.querySelector('img[src^=\"data:image/png;base64,\"]');"
+    " return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null; })()"
+)
 
 
 def _definitions():
@@ -75,11 +86,11 @@ def test_asset_graph_shows_every_group_with_all_its_assets(dagster_ui, browser, 
         return [g, counts.reduce((a, b) => a + b, 0)];
       })))
     """
-    expr = f"(() => {{ const r = ({read_nodes})({list(groups)!r}); return Object.values(r).every(v => v) ? r : null; }})()"
-    shown = browser.wait_for(expr, timeout=30)
-    if not shown:
-        _fail(browser, tmp_path, f"the asset graph did not show the groups {dict(groups)}")
-    assert shown == dict(groups)
+    expected = dict(groups)
+    read = f"({read_nodes})({json.dumps(list(expected))})"
+    matches = f"(() => {{ const r = {read}, e = {json.dumps(expected)}; return Object.keys(e).every(g => r[g] === e[g]); }})()"
+    if not browser.wait_for(matches, timeout=30):
+        _fail(browser, tmp_path, f"the asset graph shows {browser.evaluate(read)}, not the groups {expected}")
     assert browser.evaluate("document.title") == "Global asset lineage"
 
 
@@ -104,18 +115,14 @@ def test_asset_catalog_lists_every_asset_key(dagster_ui, browser, tmp_path):
 
 def test_chart_thumbnail_in_metadata_renders_as_an_image(dagster_ui, browser, tmp_path):
     browser.goto(f"{dagster_ui}/assets/family_demand")
-    # Markdown metadata opens from its row in the metadata table ("[Show Markdown]").
-    browser.click(
-        "Array.from(document.querySelectorAll('tr')).filter(r => r.innerText.trim().startsWith('chart'))"
-        ".map(r => Array.from(r.querySelectorAll('a, button, span')).find(e => e.innerText.includes('Show Markdown'))).find(Boolean)",
-        timeout=30,
-    )
-    size = browser.wait_for(
-        "(() => { const i = document.querySelector('img[src^=\"data:image/png;base64,\"]');"
-        " return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null; })()",
-        timeout=15,
-    )
-    if not size:
+    # Markdown metadata opens from its row in the metadata table ("[Show Markdown]"); a click
+    # while the page is still settling can miss, so it is retried.
+    for _ in range(3):
+        browser.click(SHOW_CHART, timeout=30)
+        size = browser.wait_for(THUMBNAIL_SIZE, timeout=5)
+        if size:
+            break
+    else:
         _fail(browser, tmp_path, "the chart thumbnail did not render as an image")
     width, height = size
     assert 100 <= width <= 800 and 50 <= height <= 600
