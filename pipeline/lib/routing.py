@@ -14,8 +14,10 @@ policies), and routing_decisions (per request and policy, Parquet partitioned by
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,7 @@ class RoutingParams:
     models: tuple[str, ...] | None = field(default=None)
     # requests replayed per batch of days: bounds memory (about 1.5 GB per million at 8 policies)
     chunk_rows: int = 1_000_000
+    memory_limit: str = "2GB"
 
 
 def _ts(text: str) -> dt.datetime:
@@ -151,52 +154,83 @@ class RoutingRun:
 
 def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
            decisions_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> RoutingRun:
-    """Replay every staged request of the routable models under every policy, one day at a time.
-    With decisions_dir, the per-request outcomes are written there (a folder per batch of days)."""
-    files = _inputs(root)
-    con = connect(temp_dir=Path(root) / ".tmp_duckdb")
-    try:
-        def table(name: str, sql: str, values: dict | None = None) -> None:
-            con.execute(f"create or replace temp table {name} as {load_sql(sql)}", values or {})
+    """Replay every staged request of the routable models under every policy, one batch of days
+    at a time. With decisions_dir, the per-request outcomes are written there (a folder per batch).
 
-        table("segments", "core/core_routing__segments",
-              {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof})
-        table("buckets", "core/core_routing__buckets", {"probes": files["latency_probes"], "bucket_minutes": params.bucket_minutes})
-        table("bucket_state", "core/core_routing__bucket_state",
-              {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
-               "rate_limit_factor": scenario.rate_limit_factor})
-        file_rows = con.execute("select file_name, num_rows from parquet_file_metadata($g)", {"g": files["requests"]}).fetchall()
-        chunks = _chunks(file_rows, params.chunk_rows)
-        con.execute(
-            "create or replace temp table request_files as "
-            "select file, cast(row_number() over (order by file) as bigint) as file_index from glob($g)",
-            {"g": files["requests"]},
-        )
-        models = routable_models(con)
+    The small shared tables (segments, buckets, files) are built once and kept as Parquet in a
+    scratch folder; each batch runs in a fresh DuckDB that loads them, so memory freed by one
+    batch is returned before the next (a long-lived connection kept growing by ~150 MB a batch)."""
+    files = _inputs(root)
+    scratch = Path(root) / ".tmp_duckdb" / f"routing-{uuid.uuid4().hex[:8]}"
+    scratch.mkdir(parents=True)
+    shared = ("segments", "bucket_state", "request_files")
+
+    def open_con() -> duckdb.DuckDBPyConnection:
+        return connect(temp_dir=scratch / "spill", memory_limit=params.memory_limit)
+
+    def table(con: duckdb.DuckDBPyConnection, name: str, sql: str, values: dict | None = None) -> None:
+        con.execute(f"create or replace temp table {name} as {load_sql(sql)}", values or {})
+
+    try:
+        con = open_con()
+        try:
+            table(con, "segments", "core/core_routing__segments",
+                  {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof})
+            table(con, "buckets", "core/core_routing__buckets", {"probes": files["latency_probes"], "bucket_minutes": params.bucket_minutes})
+            table(con, "bucket_state", "core/core_routing__bucket_state",
+                  {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
+                   "rate_limit_factor": scenario.rate_limit_factor})
+            con.execute(
+                "create or replace temp table request_files as "
+                "select file, cast(row_number() over (order by file) as bigint) as file_index from glob($g)",
+                {"g": files["requests"]},
+            )
+            file_rows = con.execute("select file_name, num_rows from parquet_file_metadata($g)", {"g": files["requests"]}).fetchall()
+            models = routable_models(con)
+            for name in shared:
+                con.execute(f"copy {name} to $out (format parquet)", {"out": str(scratch / f"{name}.parquet")})
+        finally:
+            con.close()
         if params.models is not None:
             models = [m for m in models if m in params.models]
         daily, policy_daily, n = [], [], 0
-        for day, day_files in chunks:
+        for day, day_files in _chunks(file_rows, params.chunk_rows):
             if progress:
                 progress(f"{day} ({len(day_files)} files)")
-            table("routed_requests", "core/core_routing__requests",
-                  {"requests": day_files, "models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes})
-            table("slots", "core/core_routing__slots", {"bucket_minutes": params.bucket_minutes})
-            table("choices", "core/core_routing__choices", {"min_success": params.min_success})
-            table("outcomes", "core/core_routing__outcomes")
-            con.execute(f"create or replace temp view decisions as {_long_sql()}")
-            n += con.execute("select count(*) from outcomes").fetchone()[0]
-            if decisions_dir is not None:
-                # one wide row per request (the long view is sql/views/routing_decisions.sql):
-                # a fifth of the bytes and the time of writing eight rows per request
-                con.execute("copy (select * exclude (key, month, quarter) from outcomes) to $out "
-                            "(format parquet, compression zstd, compression_level 1, per_thread_output true)",
-                            {"out": str(Path(decisions_dir) / f"batch-{day}")})
-            daily.append(con.execute(load_sql("core/core_routing__daily")).pl())
-            policy_daily.append(con.execute(load_sql("core/core_routing__policy_daily")).pl())
+            con = open_con()
+            try:
+                for name in shared:
+                    con.execute(f"create temp table {name} as select * from read_parquet($f)", {"f": str(scratch / f"{name}.parquet")})
+                table(con, "routed_requests", "core/core_routing__requests",
+                      {"requests": day_files, "models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes})
+                table(con, "slots", "core/core_routing__slots", {"bucket_minutes": params.bucket_minutes})
+                table(con, "choices", "core/core_routing__choices", {"min_success": params.min_success})
+                table(con, "outcomes", "core/core_routing__outcomes")
+                con.execute(f"create or replace temp view decisions as {_long_sql()}")
+                n += con.execute("select count(*) from outcomes").fetchone()[0]
+                if decisions_dir is not None:
+                    # one wide row per request (the long view is sql/views/routing_decisions.sql):
+                    # a fifth of the bytes and the time of writing eight rows per request
+                    con.execute("copy (select * exclude (key, month, quarter) from outcomes) to $out "
+                                "(format parquet, compression zstd, compression_level 1, per_thread_output true)",
+                                {"out": str(Path(decisions_dir) / f"batch-{day}")})
+                daily.append(con.execute(load_sql("core/core_routing__daily")).pl())
+                policy_daily.append(con.execute(load_sql("core/core_routing__policy_daily")).pl())
+            finally:
+                con.close()
+                _release_memory()
         return RoutingRun(models, _concat(daily), _concat(policy_daily), n)
     finally:
-        con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _release_memory() -> None:
+    """Hand freed heap back to the OS between batches: glibc keeps what DuckDB's threads freed in
+    per-thread arenas, and the peak would otherwise grow batch by batch."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:

@@ -1,14 +1,15 @@
 -- core_routing__policy_daily: the additive pieces of marts.routing_policies for one chunk of
 -- requests, per (day, model, policy): weighted requests routed and excluded, weighted sums of
--- cost, decode throughput and success, and the weight of every TTFT value (for the weighted p90).
--- Reads the temporary view `decisions` (one row per request and policy).
+-- cost, decode throughput and success, and the weight of every TTFT value rounded to the
+-- millisecond (for the weighted p90: expected TTFTs of retries and balance are continuous, and
+-- unrounded they would make one row per request). Reads the temporary view `decisions`.
 select
     date,
     month,
     quarter,
     model,
     policy,
-    ttft_ms,
+    round(ttft_ms) as ttft_ms,
     coalesce(sum(w) filter (where not excluded), 0) as routed,
     coalesce(sum(w) filter (where excluded), 0) as excluded,
     coalesce(sum(w * cost_usd) filter (where not excluded), 0) as cost_sum,

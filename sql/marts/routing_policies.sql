@@ -2,8 +2,8 @@
 -- total cost, mean decode throughput, p90 TTFT and expected success rate, and the change of cost
 -- and throughput against the official policy on the same requests. Weighted by 1 / sample_rate;
 -- p90_ttft_ms is the weighted 90th percentile over requests of the TTFT each would have seen
--- (the serving provider's median TTFT in the request's bucket): the smallest value whose
--- cumulative weight reaches 90 %.
+-- (the serving provider's median TTFT in the request's bucket, to the millisecond): the smallest
+-- value whose cumulative weight reaches 90 %.
 -- Reads the temporary table `policy_daily` (core_routing__policy_daily of every chunk).
 -- Parameters: $scenario.
 with totals as (
