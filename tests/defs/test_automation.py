@@ -8,7 +8,12 @@ import time
 import dagster as dg
 import pytest
 
-from pipeline.defs.automation import QUARTERLY_CRON, SETTLE_SECONDS, new_drop_sensor, quarterly_schedule
+from pipeline.defs.automation import (
+    QUARTERLY_CRON,
+    SETTLE_SECONDS,
+    new_drop_sensor,
+    quarterly_schedule,
+)
 from pipeline.defs.resources import ServicelensPaths
 
 

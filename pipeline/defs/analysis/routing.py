@@ -5,9 +5,14 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.lib.periods import quarter_rows
 from pipeline.lib.parquet_io import frame_to_parquet
-from pipeline.lib.routing import RoutingParams, build_counterfactual, build_replay, core_file
+from pipeline.lib.periods import quarter_rows
+from pipeline.lib.routing import (
+    RoutingParams,
+    build_counterfactual,
+    build_replay,
+    core_file,
+)
 from pipeline.paths import marts_file
 
 REPLAY_DEPS = ["stg_requests", "stg_models", "stg_endpoints", "stg_prices", "stg_latency_probes"]
