@@ -118,14 +118,17 @@ def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: P
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(IMPORT_FORMATS)))
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="Drop folder to write into (created if absent).")
-def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path) -> None:
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A format's option, e.g. --set seed=3 --set sample_rate=0.05 (servegen), --set epoch=2025-03-01T00:00:00 "
+              "(mooncake), --set utc_offset_hours=0 (burstgpt); repeatable.")
+def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: tuple[str, ...]) -> None:
     """Convert public benchmark results (FORMAT) into contract datasets in a drop, e.g.
     servicelens import llmperf ../shared/data/real/llmperf-leaderboard/raw_data --out data/llmperf.
     Rows that cannot be mapped are listed with file, row and reason in DROP/_import_report_FORMAT.csv."""
-    from pipeline.lib.importers import run_import
+    from pipeline.lib.importers import parse_options, run_import
 
     try:
-        report = run_import(fmt, list(paths), out_dir)
+        report = run_import(fmt, list(paths), out_dir, parse_options(fmt, list(settings)))
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{fmt}: {report.rows_read:,} rows read -> {out_dir}")

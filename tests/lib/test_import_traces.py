@@ -559,3 +559,18 @@ def test_real_servegen_is_deterministic_and_independent_of_the_other_files(real,
     report = import_servegen([base / "data" / "reason" / "deepseek-r1"], tmp_path / "drop")
     assert report.issues == []
     assert _requests(tmp_path / "drop", "servegen").equals(full)  # all of the requests are deepseek-r1's
+
+
+def test_format_options_from_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    out = tmp_path / "drop"
+    got = CliRunner().invoke(main, ["import", "azure-llm-trace", str(FIX / "azure"), "--out", str(out), "--set", "sample_rate=0.5"])
+    assert got.exit_code == 0, got.output
+    assert set(_requests(out, "azure-llm-trace")["sample_rate"]) == {0.5}
+    bad = CliRunner().invoke(main, ["import", "azure-llm-trace", str(FIX / "azure"), "--out", str(out), "--set", "seed=3"])
+    assert bad.exit_code != 0 and "sample_rate (default 1.0)" in bad.output
+    typed = CliRunner().invoke(main, ["import", "azure-llm-trace", str(FIX / "azure"), "--out", str(out), "--set", "sample_rate=half"])
+    assert typed.exit_code != 0 and "cannot read 'half' as float" in typed.output

@@ -78,8 +78,47 @@ def get_importer(fmt: str) -> Callable[[list[Path], Path], ImportReport]:
     return getattr(importlib.import_module(module), func)
 
 
-def run_import(fmt: str, paths: list[Path], out: Path) -> ImportReport:
-    return get_importer(fmt)([Path(p) for p in paths], Path(out))
+def importer_options(fmt: str) -> dict[str, object]:
+    """The keyword options a format takes (name -> default), e.g. servegen's seed and sample_rate."""
+    import inspect
+
+    params = inspect.signature(get_importer(fmt)).parameters.values()
+    return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def parse_options(fmt: str, pairs: list[str]) -> dict[str, object]:
+    """`["seed=3", "epoch=2025-03-01T00:00:00"]` -> typed keyword options for `fmt`, each value
+    parsed as its default's type. ValueError naming the known options on a bad pair."""
+    import datetime as dt
+
+    known = importer_options(fmt)
+    listed = ", ".join(f"{k} (default {v})" for k, v in known.items()) or "none"
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in known:
+            raise ValueError(f"{fmt} takes no option {pair!r}; its options: {listed}")
+        default = known[key]
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(text)
+                value: object = text.lower() in ("true", "1", "yes")
+            elif isinstance(default, dt.datetime):
+                value = dt.datetime.fromisoformat(text)
+            elif isinstance(default, (int, float)):
+                value = type(default)(text)
+            else:
+                value = text
+        except ValueError:
+            raise ValueError(f"{fmt} option {key}: cannot read {text!r} as {type(default).__name__}") from None
+        options[key] = value
+    return options
+
+
+def run_import(fmt: str, paths: list[Path], out: Path, options: dict[str, object] | None = None) -> ImportReport:
+    return get_importer(fmt)([Path(p) for p in paths], Path(out), **(options or {}))
 
 
 def check_paths(paths: list[Path]) -> None:
