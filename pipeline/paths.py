@@ -33,5 +33,10 @@ def ingest_dir(root: Path, dataset: str) -> Path:
     return Path(root) / "ingest" / dataset
 
 
+def core_file(root: Path, name: str) -> Path:
+    """core/<name>.parquet: the pipeline's own intermediate aggregates (not published)."""
+    return Path(root) / "core" / f"{name}.parquet"
+
+
 def marts_file(root: Path, table: str) -> Path:
     return Path(root) / "marts" / f"{table}.parquet"

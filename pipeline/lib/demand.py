@@ -9,28 +9,19 @@ import numpy as np
 import polars as pl
 
 from pipeline.lib.concentration import Concentration, concentration, lorenz
-from pipeline.lib.ingest import parquet_glob
+from pipeline.lib.ingest import staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
-from pipeline.paths import marts_file, staging_dir
+from pipeline.paths import core_file, marts_file
 
 LEVELS = ("family", "model", "provider")
 MEASURES = ("requests", "tokens")
 
 
-def core_file(root: Path, name: str) -> Path:
-    return Path(root) / "core" / f"{name}.parquet"
-
-
-def _staged(root: Path, dataset: str) -> str:
-    glob = parquet_glob(staging_dir(root, dataset))
-    if glob is None:
-        raise FileNotFoundError(f"staged {dataset} missing under {root}: materialize stg_{dataset} first")
-    return glob
 
 
 def build_demand_daily(root: Path) -> int:
     """core/core_demand__daily.parquet from the staged requests and models; returns rows."""
-    params = {"requests": _staged(root, "requests"), "models": _staged(root, "models")}
+    params = {"requests": staged_glob(root, "requests"), "models": staged_glob(root, "models")}
     return sql_to_parquet("core/core_demand__daily", params, core_file(root, "core_demand__daily")).height
 
 
@@ -104,7 +95,7 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
 def build_tokens_monthly(root: Path) -> int:
     """core/core_tokens__monthly.parquet: weighted token-count distributions per month and
     application (input, output, and the joint log2 bins), from one scan of the requests."""
-    return sql_to_parquet("core/core_tokens__monthly", {"requests": _staged(root, "requests")}, core_file(root, "core_tokens__monthly")).height
+    return sql_to_parquet("core/core_tokens__monthly", {"requests": staged_glob(root, "requests")}, core_file(root, "core_tokens__monthly")).height
 
 
 def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
@@ -126,7 +117,7 @@ INERTIA_DAYS_AFTER = 60
 
 def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/version_inertia (daily decay per successor pair) and marts/version_inertia_summary."""
-    models, daily = _staged(root, "models"), str(core_file(root, "core_demand__daily"))
+    models, daily = staged_glob(root, "models"), str(core_file(root, "core_demand__daily"))
     inertia_file = marts_file(root, "version_inertia")
     params = {"daily": daily, "models": models, "before": INERTIA_DAYS_BEFORE, "after": INERTIA_DAYS_AFTER}
     inertia = sql_to_parquet("marts/version_inertia", params, inertia_file)
@@ -144,8 +135,8 @@ def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.
 
     params = {
         "daily": str(core_file(root, "core_demand__daily")),
-        "endpoints": _staged(root, "endpoints"),
-        "models": _staged(root, "models"),
+        "endpoints": staged_glob(root, "endpoints"),
+        "models": staged_glob(root, "models"),
     }
     supply = sql_to_parquet("marts/supply_use", params, marts_file(root, "supply_use"))
     rows = []

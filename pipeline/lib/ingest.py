@@ -604,6 +604,14 @@ def parquet_glob(path: Path) -> str | None:
     return None
 
 
+def staged_glob(root: Path, dataset: str) -> str:
+    """Glob of a staged dataset for read_parquet; FileNotFoundError when it was never staged."""
+    glob = parquet_glob(staging_dir(root, dataset))
+    if glob is None:
+        raise FileNotFoundError(f"staged {dataset} missing under {root}: materialize stg_{dataset} first")
+    return glob
+
+
 def stage_dataset(
     spec: Dataset,
     raw_dir: Path,
@@ -621,14 +629,14 @@ def stage_dataset(
             result = _stage(con, spec, files, Path(root), tmp, log)
         finally:
             con.close()
-        _swap(tmp / "table", staging_dir(root, spec.name))
-        _swap(tmp / "ingest", ingest_dir(root, spec.name))
+        swap_dir(tmp / "table", staging_dir(root, spec.name))
+        swap_dir(tmp / "ingest", ingest_dir(root, spec.name))
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _swap(new: Path, target: Path) -> None:
+def swap_dir(new: Path, target: Path) -> None:
     """Replace `target` by `new` with two renames, so readers see the old or the new table."""
     target.parent.mkdir(parents=True, exist_ok=True)
     old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")

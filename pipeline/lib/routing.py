@@ -14,7 +14,6 @@ policies), and routing_decisions (per request and policy, Parquet partitioned by
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import shutil
 import uuid
@@ -25,11 +24,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.lib.demand import _staged
-from pipeline.lib.ingest import connect
+from pipeline.lib.ingest import connect, staged_glob, swap_dir
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.stats import ratio_of_means_ci
-from pipeline.paths import marts_file
+from pipeline.paths import core_file, marts_file
 from pipeline.sql import load_sql
 
 POLICIES = (
@@ -109,7 +107,7 @@ def parse_scenario(text: str | None) -> Scenario:
 
 
 def _inputs(root: Path) -> dict[str, str]:
-    return {name: _staged(root, name) for name in ("requests", "models", "endpoints", "prices", "latency_probes")}
+    return {name: staged_glob(root, name) for name in ("requests", "models", "endpoints", "prices", "latency_probes")}
 
 
 def routable_models(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -158,8 +156,8 @@ def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = 
     at a time. With decisions_dir, the per-request outcomes are written there (a folder per batch).
 
     The small shared tables (segments, buckets, files) are built once and kept as Parquet in a
-    scratch folder; each batch runs in a fresh DuckDB that loads them, so memory freed by one
-    batch is returned before the next (a long-lived connection kept growing by ~150 MB a batch)."""
+    scratch folder; each batch runs in a fresh DuckDB that loads them, so what DuckDB caches for
+    one batch is released before the next."""
     files = _inputs(root)
     scratch = Path(root) / ".tmp_duckdb" / f"routing-{uuid.uuid4().hex[:8]}"
     scratch.mkdir(parents=True)
@@ -218,19 +216,10 @@ def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = 
                 policy_daily.append(con.execute(load_sql("core/core_routing__policy_daily")).pl())
             finally:
                 con.close()
-                _release_memory()
         return RoutingRun(models, _concat(daily), _concat(policy_daily), n)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-
-def _release_memory() -> None:
-    """Hand freed heap back to the OS between batches: glibc keeps what DuckDB's threads freed in
-    per-thread arenas, and the peak would otherwise grow batch by batch."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -305,9 +294,6 @@ def policy_summary(policy_daily: pl.DataFrame, scenario: str) -> pl.DataFrame:
         con.close()
 
 
-def core_file(root: Path, name: str) -> Path:
-    return Path(root) / "core" / f"{name}.parquet"
-
 
 def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
                  out_root: Path | None = None, progress: Callable[[str], None] | None = None) -> tuple[RoutingRun, pl.DataFrame]:
@@ -322,14 +308,8 @@ def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingPar
     tmp.mkdir(parents=True)
     run = replay(root, scenario, params, decisions_dir=tmp, progress=progress)
     policies = policy_summary(run.policy_daily, scenario.name)
-    # replace the decisions folder as a whole, then the two marts (each atomically)
-    old = decisions_dir.with_name(f".{decisions_dir.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if decisions_dir.exists():
-        decisions_dir.rename(old)
-    if tmp.exists():
-        tmp.rename(decisions_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    # the decisions folder is replaced as a whole, then the two marts (each atomically)
+    swap_dir(tmp, decisions_dir)
     frame_to_parquet(run.daily if run.daily.height else pl.DataFrame(schema=DAILY_SCHEMA), core_file(out_root, "core_routing__daily"))
     frame_to_parquet(policies, marts_file(out_root, "routing_policies"))
     return run, policies

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.demand import _staged, core_file
+from pipeline.lib.ingest import staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
 from pipeline.lib.stats import ratio_of_means_ci
-from pipeline.paths import marts_file
+from pipeline.paths import core_file, marts_file
 
 # A provider "charges the official price" within half a percent of it: CNY list prices converted
 # at a daily fx rate never equal the USD figure to the cent.
@@ -24,31 +24,31 @@ PARETO_AXES = (("blended_usd_per_mtok", False), ("decode_tps_p50", True), ("prob
 def build_requests_hourly(root: Path) -> int:
     """core/core_requests__hourly.parquet: weighted requests, errors by type and class, tokens."""
     out = core_file(root, "core_requests__hourly")
-    return sql_to_parquet("core/core_requests__hourly", {"requests": _staged(root, "requests")}, out).height
+    return sql_to_parquet("core/core_requests__hourly", {"requests": staged_glob(root, "requests")}, out).height
 
 
 def build_service_timeseries(root: Path) -> pl.DataFrame:
-    params = {"probes": _staged(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
+    params = {"probes": staged_glob(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
     return sql_to_parquet("marts/service_timeseries", params, marts_file(root, "service_timeseries"))
 
 
 def build_service_objects(root: Path) -> pl.DataFrame:
     params = {
-        "probes": _staged(root, "latency_probes"),
-        "prices": _staged(root, "prices"),
-        "endpoints": _staged(root, "endpoints"),
-        "models": _staged(root, "models"),
+        "probes": staged_glob(root, "latency_probes"),
+        "prices": staged_glob(root, "prices"),
+        "endpoints": staged_glob(root, "endpoints"),
+        "models": staged_glob(root, "models"),
         "hourly": str(core_file(root, "core_requests__hourly")),
     }
     return sql_to_parquet("marts/service_objects", params, marts_file(root, "service_objects"))
 
 
 def build_service_diurnal(root: Path) -> pl.DataFrame:
-    return sql_to_parquet("marts/service_diurnal", {"probes": _staged(root, "latency_probes")}, marts_file(root, "service_diurnal"))
+    return sql_to_parquet("marts/service_diurnal", {"probes": staged_glob(root, "latency_probes")}, marts_file(root, "service_diurnal"))
 
 
 def build_error_matrix(root: Path) -> pl.DataFrame:
-    params = {"probes": _staged(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
+    params = {"probes": staged_glob(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
     return sql_to_parquet("marts/error_matrix", params, marts_file(root, "error_matrix"))
 
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.ingest import connect, parquet_glob
+from pipeline.lib.ingest import connect, staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
-from pipeline.paths import marts_file, staging_dir
+from pipeline.paths import marts_file
 from pipeline.sql import load_sql
 
 # K2VV's count vector, in its order; the SQL names them cmp_<name> (provider) and off_<name> (official).
@@ -105,18 +105,10 @@ def with_thresholds(metrics: pl.DataFrame, reruns: pl.DataFrame) -> pl.DataFrame
     )
 
 
-def _staged(root: Path, dataset: str) -> str:
-    glob = parquet_glob(staging_dir(root, dataset))
-    if glob is None:
-        # stage_dataset always leaves a file (an empty one with the columns when nothing
-        # loaded), so this is a graph out of order, not an empty drop.
-        raise FileNotFoundError(f"staged {dataset} missing under {root}: materialize stg_{dataset} first")
-    return glob
-
 
 def build_vendor_verification(root: Path) -> pl.DataFrame:
     """marts/vendor_verification: counts (SQL) + rates and thresholds (polars)."""
-    params = {"probes": _staged(root, "compat_probes"), "models": _staged(root, "models")}
+    params = {"probes": staged_glob(root, "compat_probes"), "models": staged_glob(root, "models")}
     con = connect()
     try:
         counts = con.execute(load_sql("marts/vendor_verification_counts"), params).pl()
@@ -130,4 +122,4 @@ def build_vendor_verification(root: Path) -> pl.DataFrame:
 
 def build_context_limit_behaviour(root: Path) -> pl.DataFrame:
     """marts/context_limit_behaviour from the staged 'context_limit' suite."""
-    return sql_to_parquet("marts/context_limit_behaviour", {"probes": _staged(root, "compat_probes")}, marts_file(root, "context_limit_behaviour"))
+    return sql_to_parquet("marts/context_limit_behaviour", {"probes": staged_glob(root, "compat_probes")}, marts_file(root, "context_limit_behaviour"))

@@ -15,7 +15,10 @@ from click.testing import CliRunner
 
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.importers import get_importer
-from pipeline.lib.importers.litellm_spend_logs import error_type_expr, import_litellm_spend_logs
+from pipeline.lib.importers.litellm_spend_logs import (
+    error_type_expr,
+    import_litellm_spend_logs,
+)
 from pipeline.lib.importers.openrouter_activity import import_openrouter_activity
 from pipeline.lib.ingest import stage_dataset
 

@@ -23,7 +23,12 @@ from pipeline.lib.importers import FORMATS, get_importer
 from pipeline.lib.importers.azure_trace import import_azure_trace
 from pipeline.lib.importers.burstgpt import import_burstgpt
 from pipeline.lib.importers.mooncake import import_mooncake
-from pipeline.lib.importers.servegen import WINDOW_S, import_servegen, load_lengths, pool_lengths
+from pipeline.lib.importers.servegen import (
+    WINDOW_S,
+    import_servegen,
+    load_lengths,
+    pool_lengths,
+)
 from pipeline.lib.ingest import connect, stage_dataset
 from pipeline.paths import ingest_dir, staging_dir
 from tests.conftest import real_data

@@ -13,9 +13,8 @@ from pipeline.lib.demand import (
     build_task_regimes,
     build_tokens_monthly,
     build_version_inertia,
-    core_file,
 )
-from pipeline.paths import marts_file
+from pipeline.paths import core_file, marts_file
 
 SHARES_SUM_TO_ONE = "shares_sum_to_one"
 

@@ -11,9 +11,8 @@ from pipeline.lib.routing import (
     RoutingParams,
     build_counterfactual,
     build_replay,
-    core_file,
 )
-from pipeline.paths import marts_file
+from pipeline.paths import core_file, marts_file
 
 REPLAY_DEPS = ["stg_requests", "stg_models", "stg_endpoints", "stg_prices", "stg_latency_probes"]
 # the public study's headline cases, shown in the metadata when present

@@ -65,6 +65,17 @@ class ImportReport:
         return report_path(self.out, self.format)
 
 
+def contract_schema(dataset: str, **extra: pl.DataType) -> dict[str, pl.DataType]:
+    """The polars schema of a contract dataset, in contract order (from pipeline/lib/contract.py,
+    so an importer writes exactly what staging reads), plus the importer's `extra` columns."""
+    import polars as pl
+
+    from pipeline.lib.contract import BOOL, DATASETS, DATE, FLOAT, INT, STR, TS
+
+    types = {STR: pl.String, INT: pl.Int64, FLOAT: pl.Float64, BOOL: pl.Boolean, TS: pl.Datetime("us"), DATE: pl.Date}
+    return {c.name: types[c.type] for c in DATASETS[dataset].columns} | extra
+
+
 def report_path(out: Path, fmt: str) -> Path:
     return Path(out) / f"_import_report_{fmt}.csv"
 

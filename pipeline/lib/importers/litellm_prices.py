@@ -81,7 +81,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportIssue, ImportReport, check_paths, write_report, write_table
+from pipeline.lib.importers import (
+    ImportIssue,
+    ImportReport,
+    check_paths,
+    contract_schema,
+    write_report,
+    write_table,
+)
 from pipeline.lib.importers.aliases import CANONICAL, Resolution, provider_id, resolve
 
 FORMAT = "litellm-prices"
@@ -92,36 +99,9 @@ CHAT_MODES = frozenset({"chat", "completion", "responses", None})
 JSON_NAME = re.compile(r"model_prices_and_context_window.*\.json$")
 DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
 
-PRICE_SCHEMA = {
-    "snapshot_ts": pl.Datetime("us"),
-    "provider": pl.String,
-    "model": pl.String,
-    "input_per_mtok": pl.Float64,
-    "output_per_mtok": pl.Float64,
-    "cached_input_per_mtok": pl.Float64,
-    "currency": pl.String,
-}
-ENDPOINT_SCHEMA = {
-    "provider": pl.String,
-    "model": pl.String,
-    "valid_from": pl.Datetime("us"),
-    "valid_to": pl.Datetime("us"),
-    "context_length": pl.Int64,
-    "max_output_tokens": pl.Int64,
-    "quantization": pl.String,
-    "supports_tools": pl.Boolean,
-    "supports_json_mode": pl.Boolean,
-    "supports_streaming": pl.Boolean,
-    "supports_reasoning": pl.Boolean,
-}
-MODEL_SCHEMA = {
-    "model": pl.String,
-    "family": pl.String,
-    "developer": pl.String,
-    "release_date": pl.Date,
-    "successor_of": pl.String,
-    "official_provider": pl.String,
-}
+PRICE_SCHEMA = contract_schema("prices")
+ENDPOINT_SCHEMA = contract_schema("endpoints")
+MODEL_SCHEMA = contract_schema("models")
 STATE_COLUMNS = ("context_length", "max_output_tokens", "quantization", "supports_tools",
                  "supports_json_mode", "supports_streaming", "supports_reasoning")
 PRICE_COLUMNS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")

@@ -84,7 +84,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.lib.importers import ImportIssue, ImportReport, check_paths, write_report, write_table
+from pipeline.lib.importers import (
+    ImportIssue,
+    ImportReport,
+    check_paths,
+    contract_schema,
+    write_report,
+    write_table,
+)
 from pipeline.lib.importers.aliases import CANONICAL, PROVIDER_OF_ROUTE, resolve
 from pipeline.lib.importers.aliases import provider_id as _provider_id
 
@@ -114,21 +121,9 @@ ERROR_CLASSES = (  # (substring of error_class, error_type), first match wins
     ("internalserver", "server_error"), ("serviceunavailable", "server_error"), ("apiconnection", "server_error"),
     ("apierror", "server_error"),
 )
-REQUEST_SCHEMA = {
-    "request_id": pl.String, "ts": pl.Datetime("us"), "application": pl.String, "client_id": pl.String,
-    "model": pl.String, "provider": pl.String, "input_tokens": pl.Int64, "output_tokens": pl.Int64,
-    "cached_input_tokens": pl.Int64, "status": pl.String, "error_type": pl.String, "http_status": pl.Int64,
-    "ttft_ms": pl.Float64, "latency_ms": pl.Float64, "stream": pl.Boolean, "tools": pl.Boolean,
-    "json_mode": pl.Boolean, "sample_rate": pl.Float64,
-}
-ENDPOINT_SCHEMA = {
-    "provider": pl.String, "model": pl.String, "valid_from": pl.Datetime("us"), "valid_to": pl.Datetime("us"),
-    "context_length": pl.Int64, "max_output_tokens": pl.Int64, "quantization": pl.String,
-    "supports_tools": pl.Boolean, "supports_json_mode": pl.Boolean, "supports_streaming": pl.Boolean,
-    "supports_reasoning": pl.Boolean, "endpoint_source": pl.String,
-}
-MODEL_SCHEMA = {"model": pl.String, "family": pl.String, "developer": pl.String, "release_date": pl.Date,
-                "successor_of": pl.String, "official_provider": pl.String}
+REQUEST_SCHEMA = contract_schema("requests")
+ENDPOINT_SCHEMA = contract_schema("endpoints", endpoint_source=pl.String)
+MODEL_SCHEMA = contract_schema("models")
 
 
 # --------------------------------------------------------------------------- reading CSV

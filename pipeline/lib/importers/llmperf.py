@@ -73,6 +73,7 @@ from pipeline.lib.importers import (
     ImportIssue,
     ImportReport,
     check_paths,
+    contract_schema,
     write_report,
     write_table,
 )
@@ -110,43 +111,16 @@ _FIELDS = (
     "request_output_throughput_token_per_s",
 )
 
-PROBE_SCHEMA = {
-    "ts": pl.Datetime("us"),
-    "provider": pl.String,
-    "model": pl.String,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "ttft_ms": pl.Float64,
-    "latency_ms": pl.Float64,
-    "status": pl.String,
-    "error_type": pl.String,
-    "llmperf_run": pl.String,
-    "llmperf_row": pl.Int64,
-    "llmperf_error_code": pl.String,
-    "llmperf_error_msg": pl.String,
-    "llmperf_output_throughput_tps": pl.Float64,
-}
-MODEL_SCHEMA = {
-    "model": pl.String,
-    "family": pl.String,
-    "developer": pl.String,
-    "release_date": pl.Date,
-    "successor_of": pl.String,
-    "official_provider": pl.String,
-}
-ENDPOINT_SCHEMA = {
-    "provider": pl.String,
-    "model": pl.String,
-    "valid_from": pl.Datetime("us"),
-    "valid_to": pl.Datetime("us"),
-    "context_length": pl.Int64,
-    "max_output_tokens": pl.Int64,
-    "quantization": pl.String,
-    "supports_tools": pl.Boolean,
-    "supports_json_mode": pl.Boolean,
-    "supports_streaming": pl.Boolean,
-    "supports_reasoning": pl.Boolean,
-}
+PROBE_SCHEMA = contract_schema(
+    "latency_probes",
+    llmperf_run=pl.String,
+    llmperf_row=pl.Int64,
+    llmperf_error_code=pl.String,
+    llmperf_error_msg=pl.String,
+    llmperf_output_throughput_tps=pl.Float64,
+)
+MODEL_SCHEMA = contract_schema("models")
+ENDPOINT_SCHEMA = contract_schema("endpoints")
 
 
 @dataclass(frozen=True)

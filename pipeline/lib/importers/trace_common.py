@@ -34,54 +34,23 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportIssue, ImportReport, check_paths, write_report, write_table
+from pipeline.lib.importers import (
+    ImportIssue,
+    ImportReport,
+    check_paths,
+    contract_schema,
+    write_report,
+    write_table,
+)
 
 # A placeholder origin for traces that publish relative times only (Mooncake, ServeGen): the
 # sources give no date. It is after the release of every model they name (DeepSeek-R1
 # 2025-01-20) so no request predates its model. Every importer takes its own `epoch` parameter.
 DEFAULT_EPOCH = dt.datetime(2025, 3, 1)
 
-REQUEST_SCHEMA: dict[str, pl.DataType] = {
-    "request_id": pl.String,
-    "ts": pl.Datetime("us"),
-    "application": pl.String,
-    "client_id": pl.String,
-    "model": pl.String,
-    "provider": pl.String,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cached_input_tokens": pl.Int64,
-    "status": pl.String,
-    "error_type": pl.String,
-    "http_status": pl.Int64,
-    "ttft_ms": pl.Float64,
-    "latency_ms": pl.Float64,
-    "stream": pl.Boolean,
-    "tools": pl.Boolean,
-    "json_mode": pl.Boolean,
-    "sample_rate": pl.Float64,
-}
-MODEL_SCHEMA = {
-    "model": pl.String,
-    "family": pl.String,
-    "developer": pl.String,
-    "release_date": pl.Date,
-    "successor_of": pl.String,
-    "official_provider": pl.String,
-}
-ENDPOINT_SCHEMA = {
-    "provider": pl.String,
-    "model": pl.String,
-    "valid_from": pl.Datetime("us"),
-    "valid_to": pl.Datetime("us"),
-    "context_length": pl.Int64,
-    "max_output_tokens": pl.Int64,
-    "quantization": pl.String,
-    "supports_tools": pl.Boolean,
-    "supports_json_mode": pl.Boolean,
-    "supports_streaming": pl.Boolean,
-    "supports_reasoning": pl.Boolean,
-}
+REQUEST_SCHEMA = contract_schema("requests")
+MODEL_SCHEMA = contract_schema("models")
+ENDPOINT_SCHEMA = contract_schema("endpoints")
 ISSUE_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
 
 NOT_RECORDED = {

@@ -20,7 +20,12 @@ from pipeline.lib.report.model import Figure, Headline, Missing, Section, Table
 from pipeline.lib.report.narrative import methods, threats
 from pipeline.lib.report.render import PdfUnavailable, render_html, write_pdf
 from pipeline.lib.report.sections import CI, SECTIONS, Context
-from pipeline.lib.report.source import Warehouse, parse_quarter, previous_quarter, quarter_dates
+from pipeline.lib.report.source import (
+    Warehouse,
+    parse_quarter,
+    previous_quarter,
+    quarter_dates,
+)
 from pipeline.paths import DEFAULT_WAREHOUSE, REPO_ROOT
 
 __all__ = ["DEFAULT_REPORTS_DIR", "PdfUnavailable", "ReportResult", "build_report", "default_out_dir", "latest_quarter"]
