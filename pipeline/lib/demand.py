@@ -10,19 +10,16 @@ import polars as pl
 
 from pipeline.lib.concentration import Concentration, concentration, lorenz
 from pipeline.lib.ingest import staged_glob
-from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
+from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet, sql_to_parquet_rows
 from pipeline.paths import core_file, marts_file
 
 LEVELS = ("family", "model", "provider")
 MEASURES = ("requests", "tokens")
 
-
-
-
 def build_demand_daily(root: Path) -> int:
     """core/core_demand__daily.parquet from the staged requests and models; returns rows."""
     params = {"requests": staged_glob(root, "requests"), "models": staged_glob(root, "models")}
-    return sql_to_parquet("core/core_demand__daily", params, core_file(root, "core_demand__daily")).height
+    return sql_to_parquet_rows("core/core_demand__daily", params, core_file(root, "core_demand__daily"))
 
 
 def build_family_demand(root: Path) -> pl.DataFrame:
@@ -95,7 +92,7 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
 def build_tokens_monthly(root: Path) -> int:
     """core/core_tokens__monthly.parquet: weighted token-count distributions per month and
     application (input, output, and the joint log2 bins), from one scan of the requests."""
-    return sql_to_parquet("core/core_tokens__monthly", {"requests": staged_glob(root, "requests")}, core_file(root, "core_tokens__monthly")).height
+    return sql_to_parquet_rows("core/core_tokens__monthly", {"requests": staged_glob(root, "requests")}, core_file(root, "core_tokens__monthly"))
 
 
 def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:

@@ -30,11 +30,21 @@ def replacing(out: Path) -> Iterator[Path]:
 
 def sql_to_parquet(sql_name: str, params: dict, out: Path) -> pl.DataFrame:
     """Run sql/<sql_name>.sql with bound parameters into `out`; return what was written."""
+    sql_to_parquet_rows(sql_name, params, out)
+    con = connect()
+    try:
+        return con.execute("select * from read_parquet($p)", {"p": str(out)}).pl()
+    finally:
+        con.close()
+
+
+def sql_to_parquet_rows(sql_name: str, params: dict, out: Path) -> int:
+    """Run sql/<sql_name>.sql with bound parameters into `out`; return the number of rows
+    written, without reading them back (core tables of ~10^6 rows are only counted)."""
     with replacing(out) as tmp:
         con = connect()
         try:
-            con.execute(f"copy ({load_sql(sql_name)}) to $out (format parquet)", {**params, "out": str(tmp)})
-            return con.execute("select * from read_parquet($p)", {"p": str(tmp)}).pl()
+            return con.execute(f"copy ({load_sql(sql_name)}) to $out (format parquet)", {**params, "out": str(tmp)}).fetchone()[0]
         finally:
             con.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.ingest import staged_glob
-from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
+from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet, sql_to_parquet_rows
 from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.paths import core_file, marts_file
 
@@ -24,7 +24,7 @@ PARETO_AXES = (("blended_usd_per_mtok", False), ("decode_tps_p50", True), ("prob
 def build_requests_hourly(root: Path) -> int:
     """core/core_requests__hourly.parquet: weighted requests, errors by type and class, tokens."""
     out = core_file(root, "core_requests__hourly")
-    return sql_to_parquet("core/core_requests__hourly", {"requests": staged_glob(root, "requests")}, out).height
+    return sql_to_parquet_rows("core/core_requests__hourly", {"requests": staged_glob(root, "requests")}, out)
 
 
 def build_service_timeseries(root: Path) -> pl.DataFrame:

@@ -3,11 +3,13 @@
 --   side 'input' / 'output': one row per distinct token count (`tokens`), for the quantiles;
 --   side 'joint': one row per (input_bin, output_bin) on log2 bins, for the 2-D histogram
 --   (bin k holds counts in [2^k, 2^(k+1)), bin -1 holds 0).
--- Additive, so quarters are sums of months (each row carries its `quarter` label). Parameters: $requests = glob of staged requests.
+-- Additive, so quarters are sums of months (each row carries its `quarter` label).
+-- Rows are grouped on the month's first day and labelled afterwards: formatting a label string
+-- per request cost a fifth of the query at 10M requests.
+-- Parameters: $requests = glob of staged requests.
 with r as (
     select
-        strftime(date, '%Y-%m') as month,
-        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+        date_trunc('month', date) as month_start,
         application,
         input_tokens,
         output_tokens,
@@ -15,24 +17,36 @@ with r as (
         case when output_tokens = 0 then -1 else cast(floor(log2(output_tokens)) as integer) end as output_bin,
         1.0 / sample_rate as w
     from read_parquet($requests, hive_partitioning = true)
+),
+
+grouped as (
+    select
+        month_start,
+        application,
+        case
+            when grouping(input_tokens) = 0 then 'input'
+            when grouping(output_tokens) = 0 then 'output'
+            else 'joint'
+        end as side,
+        coalesce(input_tokens, output_tokens) as tokens,
+        input_bin,
+        output_bin,
+        sum(w) as weight
+    from r
+    group by grouping sets (
+        (month_start, application, input_tokens),
+        (month_start, application, output_tokens),
+        (month_start, application, input_bin, output_bin)
+    )
 )
 
 select
-    month,
-    quarter,
+    strftime(month_start, '%Y-%m') as month,
+    strftime(month_start, '%Y') || 'Q' || quarter(month_start) as quarter,
     application,
-    case
-        when grouping(input_tokens) = 0 then 'input'
-        when grouping(output_tokens) = 0 then 'output'
-        else 'joint'
-    end as side,
-    coalesce(input_tokens, output_tokens) as tokens,
+    side,
+    tokens,
     input_bin,
     output_bin,
-    sum(w) as weight
-from r
-group by grouping sets (
-    (month, quarter, application, input_tokens),
-    (month, quarter, application, output_tokens),
-    (month, quarter, application, input_bin, output_bin)
-)
+    weight
+from grouped

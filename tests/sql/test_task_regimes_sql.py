@@ -73,6 +73,34 @@ class TestQuantiles:
         assert got["output_share"] == pytest.approx(0.7)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_quantiles_equal_a_sorted_reference_across_months_and_bins(tmp_path, seed):
+    """The SQL walks the CDF over coarse bins, then inside one bin; the reference sorts every
+    request and takes the first count whose cumulative weight share reaches q. Heavy-tailed
+    counts (many per bin, repeats, zeros) over three months and five sampling rates."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    inp = np.floor(rng.lognormal(7, 2, n)).astype(int)
+    inp[rng.random(n) < 0.05] = 0
+    out = rng.integers(0, 40, n)
+    rate = rng.choice([1.0, 0.5, 0.25, 0.1, 0.01], n)
+    dates = [dt.date(2025, 10 + int(m), 5) for m in rng.integers(0, 3, n)]
+    frame = pl.DataFrame({"date": dates, "application": ["a"] * n, "input_tokens": inp, "output_tokens": out, "sample_rate": rate})
+    got = run_regimes(tmp_path, frame)["a"]
+
+    def reference(values, weights, q):
+        order = np.argsort(values, kind="stable")
+        v, w = values[order], weights[order]
+        share = np.cumsum(w) / w.sum()
+        return int(v[np.argmax(share >= q - 1e-12)])
+
+    w = 1.0 / rate
+    for side, values in (("input", inp), ("output", out)):
+        for pct in (10, 50, 90, 99):
+            assert got[f"{side}_p{pct}"] == reference(values, w, pct / 100), (side, pct)
+    assert got["requests"] == pytest.approx(w.sum())
+
+
 def test_histogram_log2_bins(tmp_path):
     r, tokens = tmp_path / "r.parquet", tmp_path / "tokens.parquet"
     requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
