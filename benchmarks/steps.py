@@ -231,9 +231,9 @@ if __name__ == "__main__":
     import numpy  # noqa: F401
     import polars  # noqa: F401
 
-    import pipeline.lib.demand  # noqa: F401
-    import pipeline.lib.ingest  # noqa: F401
-    import pipeline.lib.routing  # noqa: F401
+    import pipeline.lib.demand
+    import pipeline.lib.ingest
+    import pipeline.lib.routing
     import pipeline.lib.service  # noqa: F401
 
     started = time.perf_counter()

@@ -10,7 +10,11 @@ import polars as pl
 
 from pipeline.lib.concentration import Concentration, concentration, lorenz
 from pipeline.lib.ingest import staged_glob
-from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet, sql_to_parquet_rows
+from pipeline.lib.parquet_io import (
+    frame_to_parquet,
+    sql_to_parquet,
+    sql_to_parquet_rows,
+)
 from pipeline.paths import core_file, marts_file
 
 LEVELS = ("family", "model", "provider")

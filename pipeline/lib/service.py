@@ -8,7 +8,11 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.ingest import staged_glob
-from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet, sql_to_parquet_rows
+from pipeline.lib.parquet_io import (
+    frame_to_parquet,
+    sql_to_parquet,
+    sql_to_parquet_rows,
+)
 from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.paths import core_file, marts_file
 
