@@ -230,6 +230,7 @@ if __name__ == "__main__":
     import duckdb  # noqa: F401
     import numpy  # noqa: F401
     import polars  # noqa: F401
+    import pyarrow  # noqa: F401  (polars and DuckDB load it lazily on first .pl())
 
     import pipeline.lib.demand
     import pipeline.lib.ingest
