@@ -1,6 +1,8 @@
 -- marts.task_regimes: one row per (period, application): weighted requests, token quantiles,
 -- output share, and the regime label (pipeline/lib/regimes.py states the rule).
--- A weighted quantile q is the smallest token count whose weighted CDF reaches q.
+-- A weighted quantile q is the smallest token count whose weighted CDF reaches q; a share within
+-- 1e-12 of q counts as reaching it, since sums of float weights depend on their order (ten requests
+-- at sample_rate 0.3 put 1/10 of the weight on the first, which float sums may leave a hair short).
 -- The CDF is walked in two steps so that no window sorts every distinct token count (a window
 -- over the ~10^6 rows of a 10M-request quarter was most of this mart's time): first over coarse
 -- bins (1/16 of an octave), then only among the counts of the bin where each quantile falls.
@@ -11,7 +13,7 @@ with monthly as (
 ),
 
 by_period as (
-    select period, period_type, application, side, tokens, weight, cast(floor(log2(tokens + 1) * 16) as integer) as bin
+    select period, period_type, application, side, tokens, weight, cast(floor(log2(tokens + 1.0) * 16) as integer) as bin
     from (
         select month as period, 'month' as period_type, application, side, tokens, weight from monthly
         union all
@@ -43,7 +45,7 @@ levels as (
 hit as (
     select c.period, c.application, c.side, l.pct, min(c.bin) as bin
     from coarse_cdf as c cross join levels as l
-    where c.weight_through / c.total >= l.pct / 100
+    where c.weight_through / c.total >= l.pct / 100 - 1e-12
     group by all
 ),
 
@@ -60,7 +62,7 @@ inside as (
 
 picked as (
     -- the bin's last count when rounding leaves the running sum a hair short of the bin's total
-    select period, application, side, pct, coalesce(min(tokens) filter (where weight_through / total >= pct / 100), max(tokens)) as tokens
+    select period, application, side, pct, coalesce(min(tokens) filter (where weight_through / total >= pct / 100 - 1e-12), max(tokens)) as tokens
     from inside
     group by all
 ),
@@ -91,7 +93,9 @@ wide as (
         i.requests,
         i.p10 as input_p10, i.p50 as input_p50, i.p90 as input_p90, i.p99 as input_p99,
         o.p10 as output_p10, o.p50 as output_p50, o.p90 as output_p90, o.p99 as output_p99,
-        o.tokens / nullif(i.tokens + o.tokens, 0) as output_share
+        -- 12 decimals: a share of exactly 1/20 summed in another order is 0.049999999999999996,
+        -- and the regime rule must not turn on the last bit
+        round(o.tokens / nullif(i.tokens + o.tokens, 0), 12) as output_share
     from quantiles as i
     inner join quantiles as o
         on i.period = o.period and i.application = o.application and i.side = 'input' and o.side = 'output'

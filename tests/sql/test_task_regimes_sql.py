@@ -101,6 +101,38 @@ def test_quantiles_equal_a_sorted_reference_across_months_and_bins(tmp_path, see
     assert got["requests"] == pytest.approx(w.sum())
 
 
+class TestExactTies:
+    """Cumulative shares that equal q exactly, whose float sums can land a hair either side."""
+
+    def test_ten_requests_at_rate_point_three(self, tmp_path):
+        # each request weighs 1/0.3: the first holds exactly 1/10 of the weight, so p10 = 100;
+        # five hold 1/2, p50 = 104; nine hold 9/10, p90 = 108; p99 needs the tenth, 109
+        got = run_regimes(tmp_path, requests_frame(["a"] * 10, list(range(100, 110)), [1] * 10, [0.3] * 10))["a"]
+        assert (got["input_p10"], got["input_p50"], got["input_p90"], got["input_p99"]) == (100, 104, 108, 109)
+
+    def test_fifty_requests_across_coarse_bins(self, tmp_path):
+        # 5 of 50 reach 1/10 at 1004, 25 of 50 reach 1/2 at 1024
+        got = run_regimes(tmp_path, requests_frame(["a"] * 50, list(range(1000, 1050)), [1] * 50, [0.3] * 50))["a"]
+        assert (got["input_p10"], got["input_p50"]) == (1004, 1024)
+
+    def test_six_requests_at_rate_point_zero_three(self, tmp_path):
+        got = run_regimes(tmp_path, requests_frame(["a"] * 6, list(range(1000, 1006)), [1] * 6, [0.03] * 6))["a"]
+        assert got["input_p50"] == 1002  # 3 of 6
+
+    def test_output_share_of_exactly_one_twentieth_is_balanced(self, tmp_path):
+        # output 15 + 4 + 24 = 43 of 456 + 285 + 76 + 43 = 860 tokens: 1/20, the prompt-heavy
+        # bound itself, which is "balanced" (prompt-heavy is strictly below 0.05)
+        got = run_regimes(tmp_path, requests_frame(["a"] * 3, [456, 285, 76], [15, 4, 24], [0.3] * 3))["a"]
+        assert got["output_share"] == 0.05
+        assert got["regime"] == "balanced"
+
+
+def test_largest_token_count_does_not_overflow(tmp_path):
+    big = 2**63 - 1
+    got = run_regimes(tmp_path, requests_frame(["a", "a"], [1, big], [0, 0]))["a"]
+    assert (got["input_p50"], got["input_p99"]) == (1, big)
+
+
 def test_histogram_log2_bins(tmp_path):
     r, tokens = tmp_path / "r.parquet", tmp_path / "tokens.parquet"
     requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
