@@ -26,6 +26,24 @@ def _isolated_env(tmp_path_factory):
             os.environ[k] = v
 
 
+@pytest.fixture(scope="session")
+def generated_quarter(tmp_path_factory) -> tuple[Path, Path]:
+    """(raw drop, warehouse): the generator's sample quarter at 20,000 requests, run through the
+    whole pipeline once per test session (about 40 s); tests read it, never write to it."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    base = tmp_path_factory.mktemp("generated_quarter")
+    raw, warehouse = base / "raw", base / "wh.duckdb"
+    runner = CliRunner()
+    res = runner.invoke(main, ["generate", "--out", str(raw), "--requests", "20000", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
+    assert res.exit_code == 0, res.output
+    return raw, warehouse
+
+
 @pytest.fixture
 def tiny_drop(tmp_path) -> Path:
     """A small drop with one of every kind of bad row; see tests/fixtures.py."""

@@ -2,8 +2,11 @@
 -- +$after days, within the days the data covers.
 -- old_share = demand(old) / (demand(old) + demand(new)) that day (weighted requests; null
 -- when neither has demand); half_life_days = first day d >= 0 at which old_share falls to
--- half its mean over days -7..-1 (null if that never happens within the data).
--- Pairs: models whose successor_of names another model of the drop, released within the data.
+-- half its mean over days -7..-1 (null if that never happens within the data: the search runs
+-- to the last day of the data, past the published window).
+-- Pairs: models whose successor_of names another model of the drop and whose days 0..+$after
+-- overlap the data. A pair released before the data's first day has its shares but no
+-- pre-release mean, so no half-life.
 -- Parameters: $daily = core_demand__daily, $models = staged models, $before, $after.
 with models as (
     select * from read_parquet($models)
@@ -22,22 +25,29 @@ pairs as (
     from models as n
     inner join models as o on o.model = n.successor_of
     cross join span
-    where n.release_date between span.first_day and span.last_day
+    where n.release_date between span.first_day - cast($after as integer) and span.last_day
+),
+
+days as (
+    select
+        p.*,
+        unnest(range(-$before, greatest(date_diff('day', p.release_date, span.last_day), $after) + 1)) as days_since_release
+    from pairs as p
+    cross join span
 ),
 
 series as (
     select
         p.family, p.old_model, p.new_model, p.release_date,
-        d.i as days_since_release,
-        cast(p.release_date + cast(d.i as integer) as date) as date,
+        p.days_since_release,
+        cast(p.release_date + cast(p.days_since_release as integer) as date) as date,
         coalesce(o.requests, 0) as old_requests,
         coalesce(n.requests, 0) as new_requests
-    from pairs as p
-    cross join range(-$before, $after + 1) as d (i)
+    from days as p
     cross join span
-    left join demand as o on o.model = p.old_model and o.date = p.release_date + cast(d.i as integer)
-    left join demand as n on n.model = p.new_model and n.date = p.release_date + cast(d.i as integer)
-    where p.release_date + cast(d.i as integer) between span.first_day and span.last_day
+    left join demand as o on o.model = p.old_model and o.date = p.release_date + cast(p.days_since_release as integer)
+    left join demand as n on n.model = p.new_model and n.date = p.release_date + cast(p.days_since_release as integer)
+    where p.release_date + cast(p.days_since_release as integer) between span.first_day and span.last_day
 ),
 
 shares as (
@@ -60,4 +70,5 @@ half_life as (
 select s.*, h.pre_release_old_share, h.half_life_days
 from shares as s
 inner join half_life as h using (old_model, new_model)
+where s.days_since_release <= $after
 order by s.family, s.release_date, s.old_model, s.days_since_release

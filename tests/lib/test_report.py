@@ -427,16 +427,13 @@ class TestCliAndAsset:
 
 
 @pytest.mark.slow
-def test_report_on_a_generated_warehouse(tmp_path):
+def test_report_on_a_generated_warehouse(tmp_path, generated_quarter):
     """The whole pipeline on a small generated drop, then `servicelens report`: every section
     present, no long float, self-contained, one PNG per chart, a PDF."""
     from pipeline.cli import main
 
-    raw, warehouse, out = tmp_path / "raw", tmp_path / "wh.duckdb", tmp_path / "report"
+    (raw, warehouse), out = generated_quarter, tmp_path / "report"
     runner = CliRunner()
-    assert runner.invoke(main, ["generate", "--out", str(raw), "--requests", "20000", "--seed", "1"]).exit_code == 0
-    res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
-    assert res.exit_code == 0, res.output
     res = runner.invoke(main, ["report", "--warehouse", str(warehouse), "--raw", str(raw), "--out", str(out)])
     assert res.exit_code == 0, res.output
     html = (out / "report.html").read_text(encoding="utf-8")

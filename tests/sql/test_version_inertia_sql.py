@@ -13,20 +13,21 @@ from pipeline.sql import load_sql
 T0 = dt.date(2025, 11, 1)
 
 
-def world(tmp_path, half_life: float | None, pre_new: float = 0.0):
-    """Old variant demand 1000 * 0.5 ** (d / h) after release (1000 before), the new one
-    takes the rest; `half_life=None`: the new variant never takes over."""
+def world(tmp_path, half_life: float | None, pre_new: float = 0.0, t0: dt.date = T0,
+          first: dt.date = dt.date(2025, 10, 1), last: dt.date = dt.date(2025, 12, 31)):
+    """Old variant demand 1000 * 0.5 ** (d / h) after release t0 (1000 before), the new one
+    takes the rest, on the days first..last; `half_life=None`: the new variant never takes over."""
     rows = []
-    for d in range(-20, 70):
-        day = T0 + dt.timedelta(days=d)
-        if not (dt.date(2025, 10, 1) <= day <= dt.date(2025, 12, 31)):
+    for d in range(-200, 200):
+        day = t0 + dt.timedelta(days=d)
+        if not (first <= day <= last):
             continue
         old = 1000.0 if d < 0 or half_life is None else 1000.0 * 0.5 ** (d / half_life)
         new = pre_new if d < 0 else (0.0 if half_life is None else 1000.0 - old)
         rows += [(day, "fam", "old", "p", old, 0.0), (day, "fam", "new", "p", new, 0.0)]
     daily = pl.DataFrame(rows, schema=["date", "family", "model", "provider", "requests", "tokens"], orient="row")
     models = pl.DataFrame(
-        {"model": ["old", "new", "older"], "family": ["fam"] * 3, "release_date": [dt.date(2025, 5, 1), T0, dt.date(2025, 1, 1)],
+        {"model": ["old", "new", "older"], "family": ["fam"] * 3, "release_date": [dt.date(2025, 5, 1), t0, dt.date(2025, 1, 1)],
          "successor_of": [None, "old", None]}
     )
     d, m = tmp_path / "daily.parquet", tmp_path / "models.parquet"
@@ -64,3 +65,31 @@ def test_half_of_the_pre_release_mean_not_of_one(tmp_path):
     import math
 
     assert got["half_life_days"][0] == math.ceil(10 * math.log2(1 / 0.4))
+
+
+def test_half_life_found_past_the_published_window(tmp_path):
+    # h = 70 > the +60 rows published: the search runs on to the end of the data (Dec 31 is
+    # day 91 after an Oct 1 release), so the half-life is 70, not null
+    got = world(tmp_path, 70, t0=dt.date(2025, 10, 1), first=dt.date(2025, 9, 1))
+    assert got["half_life_days"].unique().to_list() == [70]
+    assert got["days_since_release"].max() == 60
+
+
+def test_half_life_null_when_the_data_ends_first(tmp_path):
+    got = world(tmp_path, 70, t0=dt.date(2025, 11, 1))  # data ends at day 60
+    assert got["half_life_days"].unique().to_list() == [None]
+
+
+def test_pair_released_before_the_data_has_shares_but_no_half_life(tmp_path):
+    # released Sep 21, data from Oct 1: days 10..60 are published with the decay's shares;
+    # days -7..-1 are not in the data, so there is no pre-release mean and no half-life
+    got = world(tmp_path, 10, t0=dt.date(2025, 9, 21))
+    days = got["days_since_release"].to_list()
+    assert (min(days), max(days)) == (10, 60)
+    assert got.filter(pl.col("days_since_release") == 20)["old_share"][0] == pytest.approx(0.25)
+    assert got["pre_release_old_share"].unique().to_list() == [None]
+    assert got["half_life_days"].unique().to_list() == [None]
+
+
+def test_pair_released_more_than_60_days_before_the_data_is_left_out(tmp_path):
+    assert world(tmp_path, 10, t0=dt.date(2025, 7, 31)).height == 0  # day +62 is Oct 1

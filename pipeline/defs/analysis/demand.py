@@ -62,7 +62,7 @@ def concentration_marts(paths: ServicelensPaths):
     q = conc.filter((pl.col("period_type") == "quarter") & (pl.col("level") == "family") & (pl.col("measure") == "requests"))
     figures = {}
     for r in q.iter_rows(named=True):
-        figures = {
+        figures |= {
             f"{r['period']} family top-1": round(r["top1_share"], 4),
             f"{r['period']} family top-5": f"{r['top5_share']:.3f} [{r['top5_ci_low']:.3f}, {r['top5_ci_high']:.3f}]",
             f"{r['period']} family Gini": f"{r['gini']:.3f} [{r['gini_ci_low']:.3f}, {r['gini_ci_high']:.3f}]",
@@ -114,11 +114,14 @@ def task_regime_marts(paths: ServicelensPaths):
 )
 def version_inertia_marts(paths: ServicelensPaths):
     inertia, summary = build_version_inertia(paths.root)
-    pairs = inertia.select("old_model", "new_model", "release_date", "half_life_days").unique().sort("release_date")
-    figures = {
-        f"{r['old_model']} -> {r['new_model']} ({r['release_date']})": "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
-        for r in pairs.iter_rows(named=True)
-    }
+    pairs = inertia.select("old_model", "new_model", "release_date", "pre_release_old_share", "half_life_days").unique().sort("release_date")
+
+    def said(r: dict) -> str:
+        if r["pre_release_old_share"] is None:
+            return "released before the data: shares only, no pre-release mean"
+        return "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
+
+    figures = {f"{r['old_model']} -> {r['new_model']} ({r['release_date']})": said(r) for r in pairs.iter_rows(named=True)}
     yield dg.MaterializeResult(asset_key="version_inertia", metadata={"dagster/row_count": inertia.height, **figures})
     top = summary.sort("superseded_share_last_7_days", descending=True).head(3)
     yield dg.MaterializeResult(
@@ -147,7 +150,12 @@ def supply_use_marts(paths: ServicelensPaths):
         f"{r['period']} breadth vs adoption rho": f"{r['spearman_rho']:.2f} [{r['rho_ci_low']:.2f}, {r['rho_ci_high']:.2f}] over {r['n_models']} models"
         for r in summary.filter(pl.col("period_type") == "quarter").iter_rows(named=True)
     }
-    yield dg.MaterializeResult(asset_key="supply_use", metadata={"dagster/row_count": supply.height})
+    quarters = supply.filter(pl.col("period_type") == "quarter")
+    widest = {
+        f"{period} widest listing": f"{part.row(0, named=True)['model']}: {part.row(0, named=True)['listing_breadth']:.1f} providers"
+        for (period,), part in quarters.sort("listing_breadth", descending=True).group_by(["period"], maintain_order=True)
+    }
+    yield dg.MaterializeResult(asset_key="supply_use", metadata={"dagster/row_count": supply.height, **widest})
     yield dg.MaterializeResult(asset_key="supply_use_summary", metadata={"dagster/row_count": summary.height, **figures})
 
 
