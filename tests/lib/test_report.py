@@ -290,6 +290,31 @@ class TestSparseWarehouse:
         assert not LONG_FLOAT.findall(visible_text(html))
 
 
+class TestVersionInertia:
+    @staticmethod
+    def pair(old, new, release, days, shares, pre):
+        import datetime as dt
+
+        return [{"family": "fam", "old_model": old, "new_model": new, "release_date": release, "days_since_release": d,
+                 "date": release + dt.timedelta(days=d), "old_requests": 100 * x, "new_requests": 100 * (1 - x), "old_share": x,
+                 "pre_release_old_share": pre, "half_life_days": 2 if pre else None}
+                for d, x in zip(days, shares, strict=True)]
+
+    def test_a_successor_released_before_the_quarter_is_named_with_its_last_share(self, tmp_path):
+        import datetime as dt
+
+        # in-quarter pair: released Nov 1, share 1.0 -> 0.4 at day 2; earlier pair: released
+        # Sep 20, days 11..13 fall in Q4 (Oct 1..3) with shares 0.30, 0.25, 0.20; day 10 is Sep 30
+        rows = self.pair("a1", "a2", dt.date(2025, 11, 1), [-1, 0, 1, 2], [1.0, 0.9, 0.6, 0.4], 1.0)
+        rows += self.pair("<b1>", "b2", dt.date(2025, 9, 20), [10, 11, 12, 13], [0.35, 0.30, 0.25, 0.20], None)
+        wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), "marts.version_inertia": pl.DataFrame(rows)})
+        html = build_report(wh, out_dir=tmp_path / "out", pdf=False).html.read_text(encoding="utf-8")
+        section = visible_text(html[html.index("3. Version inertia"):html.index("4. Supply vs use")])
+        assert "1 successor variant was released in 2025Q4. Demand moved to the successor with a half-life of 2 days." in section
+        assert "<b1> \u2192 b2 (released 2025-09-20): 20.0 % on day 13" in section
+        assert "&lt;b1&gt;" in html and "<b1>" not in html  # a model name is data: escaped
+
+
 class TestRouting:
     def test_without_the_routing_marts_the_section_says_so(self, one_quarter):
         result, html = one_quarter

@@ -228,19 +228,27 @@ def inertia(ctx: Context) -> Section:
         "from marts.version_inertia where release_date >= $start and release_date < $end order by release_date, old_model, days_since_release",
         {"start": start, "end": end},
     )
+    earlier = _earlier_releases(wh, ctx.period, start, end)
     if curves.height == 0:
-        return s.add(Paragraph(f"No successor variant was released in {ctx.period}, so there is no decay to measure."))
+        s.add(Paragraph(f"No successor variant was released in {ctx.period}, so there is no decay to measure."))
+        return s.add(earlier) if earlier else s
     pairs = curves.group_by("family", "old_model", "new_model", "release_date", maintain_order=True).agg(
         pl.col("pre_release_old_share").first(), pl.col("half_life_days").first())
     summary = {}
     if wh.has("marts.version_inertia_summary"):
         summary = {r["family"]: r for r in wh.rows("select * from marts.version_inertia_summary where period = $period", ctx.p)}
     with_hl = pairs.filter(pl.col("half_life_days").is_not_null())
+    if with_hl.height > 1:
+        moved = (f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'].mean())} on average "
+                 f"(from {fmt.days(with_hl['half_life_days'].min(), 0)} to {fmt.days(with_hl['half_life_days'].max(), 0)})")
+    elif with_hl.height == 1:
+        moved = f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'][0], 0)}"
+    else:
+        moved = "None of the superseded variants lost half its pre-release share within the data"
     s.add(Paragraph(
-        f"{fmt.count(pairs.height)} successor variants were released in {ctx.period}. "
-        + (f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'].mean())} on average "
-           f"(from {fmt.days(with_hl['half_life_days'].min(), 0)} to {fmt.days(with_hl['half_life_days'].max(), 0)})"
-           if with_hl.height else "None of the superseded variants lost half its pre-release share within the data")
+        (f"1 successor variant was released in {ctx.period}. " if pairs.height == 1
+         else f"{fmt.count(pairs.height)} successor variants were released in {ctx.period}. ")
+        + moved
         + (f"; {fmt.count(pairs.height - with_hl.height)} did not reach half within the data." if with_hl.height and with_hl.height < pairs.height else ".")
     ))
     rows = []
@@ -258,7 +266,30 @@ def inertia(ctx: Context) -> Section:
     ).select("pair", "days_since_release", "old_share", "half_level", "half_life_days")
     s.add(Figure("inertia", "Share of each pair's requests still going to the superseded variant, by day since the successor's release; "
                  "the half-life is the first day it falls to half its pre-release mean.", charts.inertia(plot)))
-    return s
+    return s.add(earlier) if earlier else s
+
+
+def _earlier_releases(wh, period: str, start, end) -> Paragraph | None:
+    """Successors released before the quarter whose decay runs on into it: their last share in
+    the quarter (they have no pre-release days in the data, hence no half-life)."""
+    last = wh.frame(
+        "select old_model, new_model, release_date, days_since_release, old_share from marts.version_inertia "
+        "where release_date < $start and date >= $start and date < $end and old_share is not null "
+        "qualify row_number() over (partition by old_model, new_model order by days_since_release desc) = 1 "
+        "order by release_date, old_model",
+        {"start": start, "end": end},
+    )
+    if last.height == 0:
+        return None
+    items = "; ".join(
+        f"{r['old_model']} \u2192 {r['new_model']} (released {r['release_date'].isoformat()}): {fmt.pct(r['old_share'])} on day {r['days_since_release']}"
+        for r in last.iter_rows(named=True)
+    )
+    return Paragraph(
+        lead="Released before the quarter.",
+        text=f"These successors came out before {period} and the old variant still held a share of the pair's requests in it "
+        f"(the last day in the quarter within the +60-day window): {items}. The data holds no days before their release, so they have no half-life.",
+    )
 
 
 # ---------------------------------------------------------------------------- 4. supply vs use
