@@ -118,7 +118,7 @@ def version_inertia_marts(paths: ServicelensPaths):
 
     def said(r: dict) -> str:
         if r["pre_release_old_share"] is None:
-            return "released before the data: shares only, no pre-release mean"
+            return "no pre-release days in the data: shares only, no half-life"
         return "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
 
     figures = {f"{r['old_model']} -> {r['new_model']} ({r['release_date']})": said(r) for r in pairs.iter_rows(named=True)}
