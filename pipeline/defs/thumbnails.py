@@ -47,11 +47,18 @@ def _markdown(chart, alt_text: str) -> dict[str, dg.MetadataValue]:
     return {KEY: dg.MetadataValue.md(f"![{alt_text}](data:image/png;base64,{data})")}
 
 
-def _safe(what: str, draw) -> dict[str, dg.MetadataValue]:
+def _thumbnail(df: pl.DataFrame, latest: str | None, title: str, pick, chart) -> dict[str, dg.MetadataValue]:
+    """`chart(rows, title)` of the rows `pick` keeps from the last period (`latest`), titled
+    with that period: {} when no row is left, and a logged warning, never an error, when
+    drawing fails."""
     try:
-        return draw()
+        rows = pick(_latest(df, latest))
+        if rows.is_empty():
+            return {}
+        full_title = f"{title}, {df[latest].max()}" if latest else title
+        return _markdown(chart(rows, full_title), full_title)
     except Exception as exc:  # a missing chart is not worth a failed asset
-        dg.get_dagster_logger().warning(f"no chart thumbnail for {what}: {type(exc).__name__}: {exc}")
+        dg.get_dagster_logger().warning(f"no chart thumbnail for {title}: {type(exc).__name__}: {exc}")
         return {}
 
 
@@ -59,37 +66,28 @@ def bars(df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | 
     """Horizontal bars of `value` per `label`, largest first, at most `top` of them; with
     `latest`, only the rows of the last value of that period column."""
 
-    def draw():
+    def chart(rows: pl.DataFrame, full_title: str):
         import altair as alt
 
-        rows = _latest(df, latest).select(label, value).drop_nulls().sort(value, descending=True).head(top)
-        if rows.is_empty():
-            return {}
-        period = f", {df[latest].max()}" if latest else ""
-        chart = (
-            alt.Chart(rows, title=f"{title}{period}")
+        return (
+            alt.Chart(rows, title=full_title)
             .mark_bar()
             .encode(x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=4)), y=alt.Y(f"{label}:N", sort="-x", title=None))
             .properties(width=WIDTH - 110, height=min(HEIGHT, 14 * rows.height))
         )
-        return _markdown(chart, f"{title}{period}")
 
-    return _safe(title, draw)
+    return _thumbnail(df, latest, title, lambda d: d.select(label, value).drop_nulls().sort(value, descending=True).head(top), chart)
 
 
 def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", latest: str | None = None, bins: int = 12) -> dict[str, dg.MetadataValue]:
     """A histogram of `value` (rows are counted, not weighted); with `latest`, only the rows of
     the last value of that period column."""
 
-    def draw():
+    def chart(rows: pl.DataFrame, full_title: str):
         import altair as alt
 
-        rows = _latest(df, latest).select(value).drop_nulls()
-        if rows.is_empty():
-            return {}
-        period = f", {df[latest].max()}" if latest else ""
-        chart = (
-            alt.Chart(rows, title=f"{title}{period}")
+        return (
+            alt.Chart(rows, title=full_title)
             .mark_bar()
             .encode(
                 x=alt.X(f"{value}:Q", bin=alt.Bin(maxbins=bins), title=unit or None),
@@ -97,6 +95,5 @@ def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", lates
             )
             .properties(width=WIDTH, height=HEIGHT - 40)
         )
-        return _markdown(chart, f"{title}{period}")
 
-    return _safe(title, draw)
+    return _thumbnail(df, latest, title, lambda d: d.select(value).drop_nulls(), chart)

@@ -87,6 +87,9 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
     if temp_dir is not None:
         Path(temp_dir).mkdir(parents=True, exist_ok=True)
         con.execute(f"set temp_directory = {lit(str(temp_dir))}")
+    # The period labels every mart uses (2025Q4, 2025-11), spelled once.
+    con.execute("create macro quarter_label(d) as strftime(d, '%Y') || 'Q' || quarter(d)")
+    con.execute("create macro month_label(d) as strftime(d, '%Y-%m')")
     return con
 
 

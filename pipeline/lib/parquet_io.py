@@ -31,11 +31,7 @@ def replacing(out: Path) -> Iterator[Path]:
 def sql_to_parquet(sql_name: str, params: dict, out: Path) -> pl.DataFrame:
     """Run sql/<sql_name>.sql with bound parameters into `out`; return what was written."""
     sql_to_parquet_rows(sql_name, params, out)
-    con = connect()
-    try:
-        return con.execute("select * from read_parquet($p)", {"p": str(out)}).pl()
-    finally:
-        con.close()
+    return pl.read_parquet(out)
 
 
 def sql_to_parquet_rows(sql_name: str, params: dict, out: Path) -> int:

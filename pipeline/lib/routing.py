@@ -5,11 +5,13 @@ Three steps, all set-based in one DuckDB connection (no Python loop per request)
    state and price in force, per stretch of time in which nothing changes;
 2. `buckets` (sql/core/core_routing__buckets.sql): availability, median throughput and TTFT per
    provider, model and time bucket, from the latency probes;
-3. `decisions` (sql/core/core_routing__decisions.sql): one row per request with every policy's
-   choice, cost, throughput, TTFT and expected success.
-The marts are summaries of `decisions`: routing_counterfactual (the contract's objectives and
+3. per batch of days: `routed_requests`, `slots`, `choices` and `outcomes`
+   (sql/core/core_routing__{requests,slots,choices,outcomes}.sql): one row per request with every
+   policy's choice, cost, throughput, TTFT and expected success.
+The marts are summaries of `outcomes`: routing_counterfactual (the contract's objectives and
 oracle/causal policies with paired day-bootstrap intervals), routing_policies (the gateway
-policies), and routing_decisions (per request and policy, Parquet partitioned by policy).
+policies), and routing_outcomes (Parquet, one row per request; the warehouse view
+marts.routing_decisions shows it per request and policy).
 """
 
 from __future__ import annotations
@@ -204,7 +206,11 @@ def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = 
                 table(con, "slots", "core/core_routing__slots", {"bucket_minutes": params.bucket_minutes})
                 table(con, "choices", "core/core_routing__choices", {"min_success": params.min_success})
                 table(con, "outcomes", "core/core_routing__outcomes")
-                con.execute(f"create or replace temp view decisions as {_long_sql()}")
+                # the batch's outcomes under the name the warehouse view reads, so the long form
+                # is defined once (sql/views/routing_decisions.sql)
+                con.execute("create schema if not exists marts")
+                con.execute("create or replace view marts.routing_outcomes as select * from outcomes")
+                con.execute(f"create or replace temp view decisions as {load_sql('views/routing_decisions')}")
                 n += con.execute("select count(*) from outcomes").fetchone()[0]
                 if decisions_dir is not None:
                     # one wide row per request (the long view is sql/views/routing_decisions.sql):
@@ -221,20 +227,9 @@ def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
     frames = [f for f in frames if f.height]
     return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-
-
-def _long_sql() -> str:
-    """`outcomes` (one row per request) in long form, one row per request and policy: one select
-    per policy, the names coming from POLICIES only."""
-    return " union all ".join(
-        f"select key, request_id, date, month, quarter, model, w, excluded, '{p}' as policy, {p}_provider as provider, "
-        f"{p}_cost as cost_usd, {p}_tps as decode_tps, {p}_ttft as ttft_ms, {p}_success as success_prob from outcomes"
-        for p in POLICIES
-    )
 
 
 DAILY_SCHEMA = {
@@ -292,7 +287,6 @@ def policy_summary(policy_daily: pl.DataFrame, scenario: str) -> pl.DataFrame:
         return con.execute(load_sql("marts/routing_policies"), {"scenario": scenario}).pl()
     finally:
         con.close()
-
 
 
 def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),

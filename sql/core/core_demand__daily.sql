@@ -19,8 +19,8 @@ with daily as (
 
 select
     d.date,
-    strftime(d.date, '%Y-%m') as month,
-    strftime(d.date, '%Y') || 'Q' || quarter(d.date) as quarter,
+    month_label(d.date) as month,
+    quarter_label(d.date) as quarter,
     m.family,
     d.model,
     d.provider,

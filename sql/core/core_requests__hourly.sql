@@ -23,8 +23,8 @@ with r as (
 select
     hour,
     date,
-    strftime(date, '%Y-%m') as month,
-    strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+    month_label(date) as month,
+    quarter_label(date) as quarter,
     provider,
     model,
     sum(w) as requests,

@@ -41,8 +41,8 @@ grouped as (
 )
 
 select
-    strftime(month_start, '%Y-%m') as month,
-    strftime(month_start, '%Y') || 'Q' || quarter(month_start) as quarter,
+    month_label(month_start) as month,
+    quarter_label(month_start) as quarter,
     application,
     side,
     tokens,

@@ -24,9 +24,9 @@ with answers as (
 ),
 
 by_period as (
-    select strftime(round, '%Y') || 'Q' || quarter(round) as period, 'quarter' as period_type, * from answers
+    select quarter_label(round) as period, 'quarter' as period_type, * from answers
     union all
-    select strftime(round, '%Y-%m') as period, 'month' as period_type, * from answers
+    select month_label(round) as period, 'month' as period_type, * from answers
 ),
 
 counts as (

@@ -31,8 +31,8 @@ req_long as (
 probes as (
     select
         provider,
-        strftime(date, '%Y-%m') as month,
-        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+        month_label(date) as month,
+        quarter_label(date) as quarter,
         case when status = 'error' then coalesce(error_type, 'other') end as error_type
     from read_parquet($probes, hive_partitioning = true)
 ),

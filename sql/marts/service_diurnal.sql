@@ -6,8 +6,8 @@ with probes as (
         provider,
         model,
         hour(ts) as hour_of_day,
-        strftime(date, '%Y-%m') as month,
-        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+        month_label(date) as month,
+        quarter_label(date) as quarter,
         status = 'ok' as ok,
         ttft_ms,
         decode_tps

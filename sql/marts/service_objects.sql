@@ -18,8 +18,8 @@ with probes as (
         provider,
         model,
         date,
-        strftime(date, '%Y-%m') as month,
-        strftime(date, '%Y') || 'Q' || quarter(date) as quarter,
+        month_label(date) as month,
+        quarter_label(date) as quarter,
         status = 'ok' as ok,
         ttft_ms,
         decode_tps,
@@ -46,14 +46,14 @@ days as (
 periods as (
     select distinct
         'quarter' as period_type,
-        strftime(date, '%Y') || 'Q' || quarter(date) as period,
+        quarter_label(date) as period,
         cast(date_trunc('quarter', date) as timestamp) as period_start,
         cast(date_trunc('quarter', date) as timestamp) + interval 3 month as period_end
     from days
     union all
     select distinct
         'month',
-        strftime(date, '%Y-%m'),
+        month_label(date),
         cast(date_trunc('month', date) as timestamp),
         cast(date_trunc('month', date) as timestamp) + interval 1 month
     from days

@@ -58,9 +58,9 @@ paired as (
 ),
 
 by_period as (
-    select strftime(round, '%Y') || 'Q' || quarter(round) as period, 'quarter' as period_type, * from paired
+    select quarter_label(round) as period, 'quarter' as period_type, * from paired
     union all
-    select strftime(round, '%Y-%m') as period, 'month' as period_type, * from paired
+    select month_label(round) as period, 'month' as period_type, * from paired
 )
 
 select

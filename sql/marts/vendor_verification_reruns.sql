@@ -26,9 +26,9 @@ reruns as (
 ),
 
 by_period as (
-    select strftime(round, '%Y') || 'Q' || quarter(round) as period, 'quarter' as period_type, * from reruns
+    select quarter_label(round) as period, 'quarter' as period_type, * from reruns
     union all
-    select strftime(round, '%Y-%m') as period, 'month' as period_type, * from reruns
+    select month_label(round) as period, 'month' as period_type, * from reruns
 )
 
 select

@@ -169,7 +169,7 @@ def test_canonical_models_agree_with_the_sample_world():
     for c in CANONICAL.values():
         assert c.official_provider in world_providers, c.model
         assert c.successor_of is None or CANONICAL[c.successor_of].family == c.family, c.model
-        assert all(resolve(c.model, None, dt.date(2025, 10, 1)).model == c.model for _ in [0]), c.model
+        assert resolve(c.model, None, dt.date(2025, 10, 1)).model == c.model, c.model
 
 
 # --------------------------------------------------------------------------- LiteLLM fixture
@@ -422,12 +422,17 @@ def _winners(data: dict, on: dt.date) -> dict[tuple[str, str], tuple]:
     return {p: (price, attrs) for p, (_, price, attrs) in best.items()}
 
 
+def _import_real(tmp_path_factory, source: str, importer) -> tuple[Path, object, Path, dict]:
+    """(source folder, report, drop, staged accounting) of a public sample, imported once."""
+    base = real_data(source)
+    tmp = tmp_path_factory.mktemp(source)
+    report = importer([base], tmp / "drop")
+    return base, report, tmp / "drop", _stage(tmp / "drop", tmp / "wh")
+
+
 @pytest.fixture(scope="module")
 def ll_real(tmp_path_factory):
-    base = real_data("litellm-model-prices")
-    tmp = tmp_path_factory.mktemp("ll_real")
-    report = import_litellm_prices([base], tmp / "drop")
-    return base, report, tmp / "drop", _stage(tmp / "drop", tmp / "wh")
+    return _import_real(tmp_path_factory, "litellm-model-prices", import_litellm_prices)
 
 
 @pytest.mark.realdata
@@ -528,10 +533,7 @@ def test_real_litellm_drop_stages_every_written_row(ll_real):
 
 @pytest.fixture(scope="module")
 def gp_real(tmp_path_factory):
-    base = real_data("genai-prices")
-    tmp = tmp_path_factory.mktemp("gp_real")
-    report = import_genai_prices([base], tmp / "drop")
-    return base, report, tmp / "drop", _stage(tmp / "drop", tmp / "wh")
+    return _import_real(tmp_path_factory, "genai-prices", import_genai_prices)
 
 
 @pytest.mark.realdata

@@ -9,6 +9,7 @@ missing rather than fail."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -68,6 +69,13 @@ def visible_text(html: str) -> str:
     p = TextNodes()
     p.feed(html)
     return " ".join(p.parts)
+
+
+def table_rows(html: str, caption: str) -> list[list[str]]:
+    """The body cells of the table whose caption starts with `caption`, as the reader sees them."""
+    table = html[html.index(f"</span> {caption}"):]
+    body = table[table.index("<tbody>"):table.index("</tbody>")]
+    return [[unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
 
 
 def assert_self_contained(html: str) -> None:
@@ -262,6 +270,24 @@ class TestNumbers:
         # provider faults: (7 + 7) / (1000 + 500)
         assert heads["Provider-fault share of requests"].text == fmt.pct(14 / 1500, 2) == "0.93 %"
         assert "32.1 %" in html and "0.93 %" in html
+
+    def test_coverage_and_demand_read_from_the_marts(self, one_quarter):
+        html = one_quarter[1]
+        text = visible_text(html)
+        # ingest audit: read 105 + 10 = 115, loaded 100 + 10 = 110, quarantined 3 (3 / 115 = 2.609 %), duplicates 2
+        assert ("The drop held 2 files with 115 rows. 110 rows were loaded, 3 quarantined with their reason (2.609 % of the rows "
+                "read) and 2 recognised as duplicates; 0 files could not be read.") in text
+        assert table_rows(html, "What the warehouse holds for 2025Q4.") == [
+            ["Days with requests", "92 of 92"],  # n_days of marts.concentration; Oct-Dec has 92 days
+            ["Families with requests", "20"], ["Models with requests", "20"], ["Providers with requests", "20"],
+            ["Requests (weighted by 1 / sample rate)", "600"],  # 330 + 150 + 120
+            ["Tokens, input + output (weighted)", "740,700"],  # 600 x 1234.5
+            ["Service objects listed (provider x model)", "2"], ["Service objects with latency probes", "2"],
+            ["Latency probes", "26,000"],  # 2 x 13,000
+        ]
+        # family concentration: top-5 0.87377 (-0.0009, +0.0011), Gini 0.69267 (-0.0012345, +0.0011111), HHI 0.19
+        assert ("Across 20 model families, the largest took 32.1 % of requests and the five largest 87.4 % [87.3, 87.5]; "
+                "the Gini coefficient is 0.693 [0.691, 0.694] and the HHI 0.190.") in text
 
     def test_sections_in_the_order_of_the_study(self, one_quarter):
         html = one_quarter[1]
@@ -475,4 +501,5 @@ def test_report_on_a_generated_warehouse(tmp_path, generated_quarter):
     con = duckdb.connect(str(warehouse), read_only=True)
     top1 = con.execute("select top1_share from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'").fetchone()[0]
     con.close()
-    assert f"{100 * top1:.1f} %" in html
+    key_figure = re.search(r"Largest family's share of requests</a></td><td[^>]*>([^<]+)</td>", unescape(html)).group(1)
+    assert key_figure == f"{100 * top1:.1f} %"

@@ -234,3 +234,4 @@ def test_scenario_parsing():
 def test_the_decisions_view_lists_every_policy():
     view = load_sql("views/routing_decisions")
     assert [p for p in POLICIES if f"'{p}' as policy" in view] == list(POLICIES)
+

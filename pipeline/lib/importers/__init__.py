@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import importlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -160,3 +161,39 @@ def write_report(report: ImportReport) -> Path:
             w.writerow((i.file, "" if i.row is None else i.row, i.reason))
     tmp.replace(path)
     return path
+
+
+def write_drop(report: ImportReport, out_name: str, tables: dict[str, pl.DataFrame]) -> ImportReport:
+    """Write each table as out/<dataset>/<out_name>.parquet (in the order given), then the report."""
+    for dataset, df in tables.items():
+        report.files_written.append(write_table(df, report.out, dataset, out_name))
+        report.rows_written[dataset] = df.height
+    report.files_written.append(write_report(report))
+    return report
+
+
+def read_json(path: Path, kind: type, expected: str, report: ImportReport):
+    """The JSON document of `path` when it is a `kind` (dict, list); else None, with a file-level
+    malformed_json issue (the parser's message, or `expected ...` naming what it should be)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        report.issues.append(ImportIssue(str(path), None, f"malformed_json: {exc}"))
+        return None
+    if not isinstance(doc, kind):
+        report.issues.append(ImportIssue(str(path), None, f"malformed_json: expected {expected}"))
+        return None
+    return doc
+
+
+def reason_expr(rules: Iterable[tuple[pl.Expr, str | pl.Expr]], prefix: str | None = None) -> pl.Expr:
+    """All broken rules of a row, '; '-separated after `prefix` (a reason of the whole file),
+    null when none (like staging's reasons). A rule's text may be an expression (to name the
+    offending value)."""
+    import polars as pl
+
+    parts = ([pl.lit(prefix)] if prefix else []) + [
+        pl.when(c.fill_null(False)).then(t if isinstance(t, pl.Expr) else pl.lit(t)) for c, t in rules
+    ]
+    r = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return pl.when(r != "").then(r)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportReport
+from pipeline.lib.importers import ImportReport, reason_expr
 from pipeline.lib.importers import trace_common as tc
 
 FORMAT = "azure-llm-trace"
@@ -100,22 +100,14 @@ def map_file(path: Path, sample_rate: float) -> pl.DataFrame:
     trace = trace_name(path)
     lf = tc.scan_lines(path).filter(pl.col("line") > header_line).select(
         pl.col("line"),
-        pl.concat_str(pl.lit(f"azure-{trace}-"), pl.col("line").cast(pl.String).str.zfill(6)).alias("request_id"),
+        tc.line_id(f"azure-{trace}-").alias("request_id"),
         ts.alias("ts"),
         pl.lit(app, dtype=pl.String).alias("application"),
-        pl.lit(None, dtype=pl.String).alias("client_id"),
-        pl.lit(MODEL).alias("model"),
-        pl.lit(PROVIDER).alias("provider"),
-        tc.whole(inp).alias("input_tokens"),
-        tc.whole(out).alias("output_tokens"),
-        pl.lit("ok").alias("status"),
-        pl.lit(None, dtype=pl.String).alias("error_type"),
-        pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
-        pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+        *tc.served_columns(MODEL, PROVIDER, inp, out, sample_rate),
         ts_text.alias("azure_timestamp"),
         pl.lit(path.name).alias("trace_file"),
         pl.col("line").alias("trace_line"),
-        tc.reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+        reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
     )
     return tc.collect(lf)
 
@@ -123,11 +115,7 @@ def map_file(path: Path, sample_rate: float) -> pl.DataFrame:
 def import_azure_trace(paths: list[Path], out: Path, *, sample_rate: float = 1.0) -> ImportReport:
     """Write out/{models,endpoints,requests}/azure-llm-trace.parquet and the report; see the
     module docstring. FileNotFoundError for a missing path, ValueError when there is no file."""
-    if not 0 < sample_rate <= 1:
-        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
-    report = ImportReport(FORMAT, Path(out))
-    files = tc.find_files(paths, "AzureLLMInferenceTrace*.csv", "Azure LLM inference trace")
-    requests = tc.map_files(report, files, lambda p: map_file(p, sample_rate), EXTRAS)
-    tc.write_drop(report, OUT_NAME, requests, tc.models_of(requests, KNOWN_MODELS), tc.endpoints_of(requests))
-    assert report.rows_read == report.rows_written["requests"] + report.rows_reported
-    return report
+    tc.check_sample_rate(sample_rate)
+    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="AzureLLMInferenceTrace*.csv",
+                           kind="Azure LLM inference trace", map_file=lambda p: map_file(p, sample_rate),
+                           extras=EXTRAS, known_models=KNOWN_MODELS)

@@ -55,7 +55,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportReport
+from pipeline.lib.importers import ImportReport, reason_expr
 from pipeline.lib.importers import trace_common as tc
 
 FORMAT = "burstgpt"
@@ -110,7 +110,7 @@ def map_file(path: Path, origin_utc: dt.datetime, sample_rate: float) -> pl.Data
     log_type = f["Log Type"].str.to_lowercase().str.replace_all(r"\s+", "_")
     lf = tc.scan_lines(path).filter(pl.col("line") > header_line).select(
         pl.col("line"),
-        pl.concat_str(pl.lit(f"{trace_name(path)}-"), pl.col("line").cast(pl.String).str.zfill(6)).alias("request_id"),
+        tc.line_id(f"{trace_name(path)}-").alias("request_id"),
         tc.seconds_after(origin_utc, tc.num(f["Timestamp"])).alias("ts"),
         pl.when(tc.present(log_type)).then(log_type).alias("application"),
         pl.lit(None, dtype=pl.String).alias("client_id"),
@@ -126,7 +126,7 @@ def map_file(path: Path, origin_utc: dt.datetime, sample_rate: float) -> pl.Data
         f["Total tokens"].alias("burstgpt_total_tokens"),
         pl.lit(path.name).alias("trace_file"),
         pl.col("line").alias("trace_line"),
-        tc.reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+        reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
     )
     return tc.collect(lf)
 
@@ -136,12 +136,8 @@ def import_burstgpt(paths: list[Path], out: Path, *, day0: dt.datetime = DAY0,
     """Write out/{models,endpoints,requests}/burstgpt.parquet and the report; see the module
     docstring. `day0` is the naive local midnight of trace day 0, `utc_offset_hours` the local
     zone's offset from UTC."""
-    if not 0 < sample_rate <= 1:
-        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+    tc.check_sample_rate(sample_rate)
     origin_utc = day0 - dt.timedelta(hours=utc_offset_hours)
-    report = ImportReport(FORMAT, Path(out))
-    files = tc.find_files(paths, "*.csv", "BurstGPT")
-    requests = tc.map_files(report, files, lambda p: map_file(p, origin_utc, sample_rate), EXTRAS)
-    tc.write_drop(report, OUT_NAME, requests, tc.models_of(requests, KNOWN_MODELS), tc.endpoints_of(requests))
-    assert report.rows_read == report.rows_written["requests"] + report.rows_reported
-    return report
+    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="*.csv", kind="BurstGPT",
+                           map_file=lambda p: map_file(p, origin_utc, sample_rate), extras=EXTRAS,
+                           known_models=KNOWN_MODELS)

@@ -72,22 +72,24 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportIssue, write_report, write_table
+from pipeline.lib.importers import ImportIssue, read_json
 from pipeline.lib.importers.aliases import CANONICAL, provider_id, resolve
 from pipeline.lib.importers.litellm_prices import (
+    AGGREGATED_TEXT,
     NATIVE_CONTEXT,
-    SKIP_TEXT,
-    UNCHANGED_TEXT,
-    Snapshot,
-    SnapshotImportReport,
-    add_aggregates,
     as_count,
     as_number,
     build_tables,
     choose,
-    dated_snapshots,
     dropped_reason,
+)
+from pipeline.lib.importers.snapshots import (
+    Snapshot,
+    SnapshotImportReport,
+    add_aggregates,
+    dated_snapshots,
     find_snapshot_files,
+    write_prices_drop,
 )
 
 FORMAT = "genai-prices"
@@ -212,15 +214,13 @@ def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, li
             return cols
         # the unconstrained (or dated) price holds outside the windows
         minutes = [0] * 1440
-        windows = []
-        for i, (s, e, wp) in enumerate(tod, start=1):
+        for i, (s, e, _) in enumerate(tod, start=1):
             span = range(s, e) if s < e else list(range(s, 1440)) + list(range(0, e))  # e <= s wraps midnight
             for m in span:
                 minutes[m] = i
-            windows.append((s, e, wp))
         shares = Counter(minutes)
         best = max(shares, key=lambda i: (shares[i], -i))  # ties: the default price
-        chosen = p if best == 0 else windows[best - 1][2]
+        chosen = p if best == 0 else tod[best - 1][2]
         cols = flat_prices(chosen)
         runs, start = [], 0
         for m in range(1, 1441):
@@ -228,7 +228,7 @@ def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, li
                 runs.append((start, m, minutes[start]))
                 start = m
         cols["time_of_day_prices"] = json.dumps(
-            [_window(p if i == 0 else windows[i - 1][2], s, e) for s, e, i in runs], sort_keys=True)
+            [_window(p if i == 0 else tod[i - 1][2], s, e) for s, e, i in runs], sort_keys=True)
         return cols
 
     now = with_tod(on_date(on))
@@ -289,7 +289,7 @@ def map_snapshot(snap: Snapshot, data: list, until: dt.date | None, report: Snap
                 "context_length_source": ctx_src, "max_output_tokens": None, "quantization": res.quantization,
                 "supports_tools": False, "supports_json_mode": False, "supports_streaming": True,
                 "supports_reasoning": False,
-                "_later": [(d, cols) for d, cols in later],
+                "_later": later,
             })
     kept, dropped = choose(candidates)
     for c, winner in dropped:
@@ -311,20 +311,13 @@ def import_genai_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
     """Write out/{models,endpoints,prices}/genai_prices.parquet and the report; see the
     module docstring. Raises FileNotFoundError for a missing path, ValueError when the
     paths hold no data.json."""
-    out = Path(out)
     files = find_snapshot_files(paths, JSON_NAME, "genai-prices (data.json)")
-    report = SnapshotImportReport(FORMAT, out)
+    report = SnapshotImportReport(FORMAT, Path(out))
     snaps = dated_snapshots(files, report)
     kept_all, scheduled_all, read = [], [], []
-    notes: dict[str, Counter] = {}
     for i, snap in enumerate(snaps):
-        try:
-            data = json.loads(snap.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.issues.append(ImportIssue(str(snap.path), None, f"malformed_json: {exc}"))
-            continue
-        if not isinstance(data, list):
-            report.issues.append(ImportIssue(str(snap.path), None, "malformed_json: expected a JSON array of providers"))
+        data = read_json(snap.path, list, "a JSON array of providers", report)
+        if data is None:
             continue
         until = snaps[i + 1].date if i + 1 < len(snaps) else None
         idx = len(read)
@@ -341,9 +334,7 @@ def import_genai_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
         price_extras=COMPARED_EXTRAS, info_extras={"scheduled_in": pl.String}, scheduled=scheduled_all)
     endpoints = endpoints.with_columns(pl.lit(False).alias("capabilities_known"))
     for snap in read:
-        c = report.fates[str(snap.path)]
-        add_aggregates(report, str(snap.path), Counter({k: v for k, v in c.items() if k in SKIP_TEXT or k == "unchanged"}),
-                       {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT})
+        add_aggregates(report, str(snap.path), AGGREGATED_TEXT)
         rows = prices.filter(pl.col("genai_snapshot") == snap.label)
         for col, text in (
             ("tier_prices", "carry prompt-length tiers in column tier_prices (contract price = the base tier)"),
@@ -352,14 +343,5 @@ def import_genai_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
         ):
             n = rows.filter(pl.col(col).is_not_null()).height
             if n:
-                notes.setdefault(str(snap.path), Counter())[col] = n
                 report.issues.append(ImportIssue(str(snap.path), None, f"note: {n} written prices rows {text}"))
-    for dataset, df in (("models", models), ("endpoints", endpoints), ("prices", prices)):
-        report.files_written.append(write_table(df, out, dataset, OUT_NAME))
-        report.rows_written[dataset] = df.height
-    report.files_written.append(write_report(report))
-    totals = report.fate_totals()
-    assert sum(totals.values()) == report.rows_read, (totals, report.rows_read)
-    assert totals["priced"] + report.scheduled_rows == report.rows_written["prices"]
-    assert totals["listed"] == report.rows_reported
-    return report
+    return write_prices_drop(report, OUT_NAME, prices, endpoints, models)

@@ -72,32 +72,29 @@ prices are never read as free) or when a token limit is not a whole number >= 1.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import (
-    ImportIssue,
-    ImportReport,
-    check_paths,
-    contract_schema,
-    write_report,
-    write_table,
-)
+from pipeline.lib.importers import ImportIssue, contract_schema, read_json
 from pipeline.lib.importers.aliases import CANONICAL, Resolution, provider_id, resolve
+from pipeline.lib.importers.snapshots import (
+    Snapshot,
+    SnapshotImportReport,
+    add_aggregates,
+    dated_snapshots,
+    find_snapshot_files,
+    write_prices_drop,
+)
 
 FORMAT = "litellm-prices"
 OUT_NAME = "litellm_prices"
-SNAPSHOT_TIME = dt.time(0, 0)  # snapshot_ts / valid_from = the snapshot date at this UTC time
 NATIVE_CONTEXT = "model card (aliases.py)"  # context_length_source when the source has no limit
 CHAT_MODES = frozenset({"chat", "completion", "responses", None})
 JSON_NAME = re.compile(r"model_prices_and_context_window.*\.json$")
-DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
 
 PRICE_SCHEMA = contract_schema("prices")
 ENDPOINT_SCHEMA = contract_schema("endpoints")
@@ -105,81 +102,6 @@ MODEL_SCHEMA = contract_schema("models")
 STATE_COLUMNS = ("context_length", "max_output_tokens", "quantization", "supports_tools",
                  "supports_json_mode", "supports_streaming", "supports_reasoning")
 PRICE_COLUMNS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
-
-
-@dataclass
-class SnapshotImportReport(ImportReport):
-    """ImportReport plus the fate of every source row (key) per file: `priced` (a prices
-    row written), `unchanged` (the price in force repeated), a skip reason code (aggregated
-    in the report), or `listed` (a report line of its own). The fates of a file sum to its
-    keys, and rows_read = the sum over files."""
-
-    fates: dict[str, Counter] = field(default_factory=dict)
-    scheduled_rows: int = 0  # prices rows from dated changes announced inside a snapshot (genai-prices)
-
-    def fate_totals(self) -> Counter:
-        total: Counter = Counter()
-        for c in self.fates.values():
-            total.update(c)
-        return total
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    date: dt.date
-    path: Path
-
-    @property
-    def ts(self) -> dt.datetime:
-        return dt.datetime.combine(self.date, SNAPSHOT_TIME)
-
-    @property
-    def label(self) -> str:
-        return self.path.parent.name if DATE_IN_NAME.search(self.path.parent.name) else self.path.name
-
-
-# --------------------------------------------------------------------------- finding snapshots
-
-
-def snapshot_date(path: Path) -> dt.date | None:
-    """The date in the file name, else in the nearest folder name above it."""
-    for part in (path.name, *(p.name for p in path.parents)):
-        m = DATE_IN_NAME.search(part)
-        if m:
-            try:
-                return dt.date.fromisoformat(m.group(1))
-            except ValueError:
-                return None
-    return None
-
-
-def find_snapshot_files(paths: list[Path], name: re.Pattern, what: str) -> list[Path]:
-    """JSON files named by `paths`: files as given, folders searched recursively for
-    files whose name matches `name`. Each file once, in path order."""
-    check_paths(paths)
-    files: dict[str, Path] = {}
-    for p in map(Path, paths):
-        found = [p] if p.is_file() else sorted(f for f in p.rglob("*.json") if name.search(f.name))
-        for f in found:
-            files.setdefault(str(f.resolve()), f)
-    if not files:
-        raise ValueError(f"no {what} files found in: {', '.join(map(str, paths))}")
-    return sorted(files.values(), key=lambda f: str(f))
-
-
-def dated_snapshots(files: list[Path], report: ImportReport) -> list[Snapshot]:
-    """Snapshots in date order; a file without a date, or a second file with the date of
-    an earlier one, is a file-level issue."""
-    by_date: dict[dt.date, Path] = {}
-    for f in files:
-        d = snapshot_date(f)
-        if d is None:
-            report.issues.append(ImportIssue(str(f), None, "missing: snapshot date (no YYYY-MM-DD in the file or folder name); file skipped"))
-        elif d in by_date:
-            report.issues.append(ImportIssue(str(f), None, f"conflict: another snapshot has the date {d} ({by_date[d]}); file skipped"))
-        else:
-            by_date[d] = f
-    return [Snapshot(d, by_date[d]) for d in sorted(by_date)]
 
 
 # --------------------------------------------------------------------------- values
@@ -277,12 +199,6 @@ def model_rows(models: set[str]) -> pl.DataFrame:
     )
 
 
-def add_aggregates(report: SnapshotImportReport, file: str, counts: Counter, texts: dict[str, str]) -> None:
-    """One report line per skip reason of a file (row empty) with its count."""
-    for code in sorted(counts):
-        report.issues.append(ImportIssue(file, None, f"{code}: {counts[code]} keys, {texts[code]} (aggregated, not listed one by one)"))
-
-
 # --------------------------------------------------------------------------- one snapshot
 
 SKIP_TEXT = {
@@ -295,6 +211,7 @@ SKIP_TEXT = {
 }
 UNCHANGED_TEXT = ("no new prices row: the price equals the one in force, written at an earlier snapshot "
                   "(the endpoint state continues)")
+AGGREGATED_TEXT = {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT}  # fates reported as one line per snapshot
 
 
 def map_snapshot(snap: Snapshot, data: dict, report: SnapshotImportReport) -> tuple[list[dict], Counter]:
@@ -380,20 +297,14 @@ def import_litellm_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
     """Write out/{models,endpoints,prices}/litellm_prices.parquet and the report; see the
     module docstring. Raises FileNotFoundError for a missing path, ValueError when the
     paths hold no price table."""
-    out = Path(out)
     files = find_snapshot_files(paths, JSON_NAME, "LiteLLM price table (model_prices_and_context_window*.json)")
-    report = SnapshotImportReport(FORMAT, out)
+    report = SnapshotImportReport(FORMAT, Path(out))
     snaps = dated_snapshots(files, report)
     kept_all: list[dict] = []
     read: list[Snapshot] = []
     for snap in snaps:
-        try:
-            data = json.loads(snap.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.issues.append(ImportIssue(str(snap.path), None, f"malformed_json: {exc}"))
-            continue
-        if not isinstance(data, dict):
-            report.issues.append(ImportIssue(str(snap.path), None, "malformed_json: expected a JSON object keyed by model"))
+        data = read_json(snap.path, dict, "a JSON object keyed by model", report)
+        if data is None:
             continue
         idx = len(read)
         read.append(snap)
@@ -406,18 +317,8 @@ def import_litellm_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
     prices, endpoints, models = build_tables(kept_all, read, report, key_col="litellm_key",
                                              snapshot_col="litellm_snapshot")
     for snap in read:  # aggregated lines after the listed ones of the same file
-        c = report.fates[str(snap.path)]
-        add_aggregates(report, str(snap.path), Counter({k: v for k, v in c.items() if k in SKIP_TEXT or k == "unchanged"}),
-                       {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT})
-    for dataset, df in (("models", models), ("endpoints", endpoints), ("prices", prices)):
-        report.files_written.append(write_table(df, out, dataset, OUT_NAME))
-        report.rows_written[dataset] = df.height
-    report.files_written.append(write_report(report))
-    totals = report.fate_totals()
-    assert sum(totals.values()) == report.rows_read, (totals, report.rows_read)
-    assert totals["priced"] + report.scheduled_rows == report.rows_written["prices"]
-    assert totals["listed"] == report.rows_reported
-    return report
+        add_aggregates(report, str(snap.path), AGGREGATED_TEXT)
+    return write_prices_drop(report, OUT_NAME, prices, endpoints, models)
 
 
 def build_tables(kept: list[dict], read: list[Snapshot], report: SnapshotImportReport, key_col: str,

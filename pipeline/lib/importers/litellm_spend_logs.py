@@ -89,8 +89,8 @@ from pipeline.lib.importers import (
     ImportReport,
     check_paths,
     contract_schema,
-    write_report,
-    write_table,
+    reason_expr,
+    write_drop,
 )
 from pipeline.lib.importers.aliases import CANONICAL, PROVIDER_OF_ROUTE, resolve
 from pipeline.lib.importers.aliases import provider_id as _provider_id
@@ -302,10 +302,6 @@ def pseudonym(e: pl.Expr, salt: str) -> pl.Expr:
     return _per_distinct(e, lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16])
 
 
-def rules_reason(rules: list[tuple[pl.Expr, str]]) -> pl.Expr:
-    return pl.concat_str([pl.when(c.fill_null(False)).then(pl.lit(t)) for c, t in rules], separator="; ", ignore_nulls=True)
-
-
 # --------------------------------------------------------------------------- models and providers
 
 
@@ -361,11 +357,12 @@ def support_tables(requests: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return model_df, eps
 
 
-def run_log_import(fmt: str, out_name: str, files: list[Path], columns: tuple[str, ...],
+def run_log_import(fmt: str, out_name: str, paths: list[Path], what: str, columns: tuple[str, ...],
                    map_file: Callable[[pl.DataFrame], pl.DataFrame], out: Path) -> ImportReport:
-    """Shared driver of the log importers: read each CSV, map it (`map_file` returns the
-    REQUEST_SCHEMA columns, extras, `_row`, `_line` and `_reason`), write requests, models,
-    stub endpoints and the report."""
+    """Shared driver of the log importers: find the CSV files (`what` names them in the error
+    when there is none), read each, map it (`map_file` returns the REQUEST_SCHEMA columns,
+    extras, `_row`, `_line` and `_reason`), write requests, models, stub endpoints and the report."""
+    files = find_csv_files(paths, what)
     report = ImportReport(fmt, Path(out))
     frames = []
     for f in files:
@@ -383,10 +380,7 @@ def run_log_import(fmt: str, out_name: str, files: list[Path], columns: tuple[st
     requests = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=REQUEST_SCHEMA)
     requests = requests.sort("ts", "request_id")
     models, endpoints = support_tables(requests)
-    for dataset, df in (("models", models), ("endpoints", endpoints), ("requests", requests)):
-        report.files_written.append(write_table(df, Path(out), dataset, out_name))
-        report.rows_written[dataset] = df.height
-    report.files_written.append(write_report(report))
+    write_drop(report, out_name, {"models": models, "endpoints": endpoints, "requests": requests})
     assert report.rows_read == report.rows_written["requests"] + report.rows_reported, (
         report.rows_read, report.rows_written, report.rows_reported)
     return report
@@ -483,7 +477,6 @@ def map_spend_logs(df: pl.DataFrame) -> pl.DataFrame:
         (c("provider").is_null(), pl.lit("missing: custom_llm_provider (and no provider prefix or known api_base)")),
         (c("_t_model").is_not_null() & c("_canonical").is_null(), c("_model_reason")),
     ]
-    reason = pl.concat_str([pl.when(cond.fill_null(False)).then(text) for cond, text in rules], separator="; ", ignore_nulls=True)
     return df.select(
         c("_t_request_id").alias("request_id"),
         "ts",
@@ -511,7 +504,7 @@ def map_spend_logs(df: pl.DataFrame) -> pl.DataFrame:
         "request_body_logged",
         "_row",
         "_line",
-        pl.when(reason != "").then(reason).alias("_reason"),
+        reason_expr(rules).alias("_reason"),
     ).cast(REQUEST_SCHEMA)
 
 
@@ -519,5 +512,4 @@ def import_litellm_spend_logs(paths: list[Path], out: Path) -> ImportReport:
     """Write out/{models,endpoints,requests}/litellm_spend_logs.parquet and the report; see
     the module docstring. Raises FileNotFoundError for a missing path, ValueError when the
     paths hold no CSV."""
-    files = find_csv_files(paths, "LiteLLM spend log")
-    return run_log_import(FORMAT, OUT_NAME, files, COLUMNS, map_spend_logs, out)
+    return run_log_import(FORMAT, OUT_NAME, paths, "LiteLLM spend log", COLUMNS, map_spend_logs, out)

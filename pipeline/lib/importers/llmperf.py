@@ -74,8 +74,9 @@ from pipeline.lib.importers import (
     ImportReport,
     check_paths,
     contract_schema,
-    write_report,
-    write_table,
+    read_json,
+    reason_expr,
+    write_drop,
 )
 
 FORMAT = "llmperf"
@@ -263,12 +264,6 @@ def map_rows(rows: list, run_name: str, provider: str | None, model: str | None,
             (success & ~_present(f), f"missing: {f} (a successful request needs it)"),
             (success & _present(f) & ~_is_number(f), f"bad_type: {f} is not a number"),
         ]
-    reason = pl.concat_str(
-        ([pl.lit(run_reason)] if run_reason else [])
-        + [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in rules],
-        separator="; ",
-        ignore_nulls=True,
-    )
     code = pl.when(failed & _is_whole("error_code")).then(_num("error_code").cast(pl.Int64))
     return df.select(
         (pl.lit(run_ts, dtype=pl.Datetime("us")) + pl.duration(seconds=pl.col("llmperf_row") - 1)).alias("ts"),
@@ -285,7 +280,7 @@ def map_rows(rows: list, run_name: str, provider: str | None, model: str | None,
         pl.when(failed).then(_txt("error_code")).alias("llmperf_error_code"),
         pl.when(_present("error_msg")).then(pl.col("error_msg")).alias("llmperf_error_msg"),
         pl.when(success).then(_num("request_output_throughput_token_per_s")).alias("llmperf_output_throughput_tps"),
-        pl.when(reason != "").then(reason).alias("_reason"),
+        reason_expr(rules, run_reason).alias("_reason"),
     ).cast(PROBE_SCHEMA)
 
 
@@ -296,22 +291,16 @@ def import_llmperf(paths: list[Path], out: Path) -> ImportReport:
     """Write out/{latency_probes,models,endpoints}/llmperf.parquet and the report; see the
     module docstring for the mapping. Raises FileNotFoundError for a missing path and
     ValueError when the paths hold no llmperf results."""
-    out = Path(out)
     runs = find_runs(paths)
-    report = ImportReport(FORMAT, out)
+    report = ImportReport(FORMAT, Path(out))
     frames: list[pl.DataFrame] = []
     run_start: dict[tuple[str, str], dt.datetime] = {}
     for run in runs:
         if run.individual is None:
             report.issues.append(ImportIssue(str(run.summary), None, "missing: no individual/<run>.json for this summary (no rows to import)"))
             continue
-        try:
-            rows = json.loads(run.individual.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.issues.append(ImportIssue(str(run.individual), None, f"malformed_json: {exc}"))
-            continue
-        if not isinstance(rows, list):
-            report.issues.append(ImportIssue(str(run.individual), None, "malformed_json: expected a JSON array of request objects"))
+        rows = read_json(run.individual, list, "a JSON array of request objects", report)
+        if rows is None:
             continue
         provider, model, name_reason = _run_model(run)
         run_ts, ts_reason = _run_timestamp(run)
@@ -339,10 +328,7 @@ def import_llmperf(paths: list[Path], out: Path) -> ImportReport:
         ],
         schema=MODEL_SCHEMA,
     )
-    for dataset, df in (("models", models), ("endpoints", endpoints), ("latency_probes", probes)):
-        report.files_written.append(write_table(df, out, dataset, OUT_NAME))
-        report.rows_written[dataset] = df.height
-    report.files_written.append(write_report(report))
+    write_drop(report, OUT_NAME, {"models": models, "endpoints": endpoints, "latency_probes": probes})
     # Every countable source row is written or reported, never both, never neither.
     assert report.rows_read == report.rows_written["latency_probes"] + report.rows_reported
     return report

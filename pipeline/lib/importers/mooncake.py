@@ -39,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportReport
+from pipeline.lib.importers import ImportReport, reason_expr
 from pipeline.lib.importers import trace_common as tc
 
 FORMAT = "mooncake"
@@ -75,22 +75,14 @@ def map_file(path: Path, epoch: dt.datetime, sample_rate: float) -> pl.DataFrame
     trace = trace_name(path)
     lf = tc.scan_lines(path).select(
         pl.col("line"),
-        pl.concat_str(pl.lit(f"mooncake-{trace}-"), pl.col("line").cast(pl.String).str.zfill(6)).alias("request_id"),
+        tc.line_id(f"mooncake-{trace}-").alias("request_id"),
         tc.seconds_after(epoch, tc.num(ts_ms) / 1000).alias("ts"),
         pl.lit(trace).alias("application"),
-        pl.lit(None, dtype=pl.String).alias("client_id"),
-        pl.lit(MODEL).alias("model"),
-        pl.lit(PROVIDER).alias("provider"),
-        tc.whole(inp).alias("input_tokens"),
-        tc.whole(out).alias("output_tokens"),
-        pl.lit("ok").alias("status"),
-        pl.lit(None, dtype=pl.String).alias("error_type"),
-        pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
-        pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+        *tc.served_columns(MODEL, PROVIDER, inp, out, sample_rate),
         hashes.alias("mooncake_hash_ids"),
         pl.lit(path.name).alias("trace_file"),
         pl.col("line").alias("trace_line"),
-        tc.reason_expr(rules).alias("_reason"),
+        reason_expr(rules).alias("_reason"),
     )
     return tc.collect(lf)
 
@@ -99,11 +91,6 @@ def import_mooncake(paths: list[Path], out: Path, *, epoch: dt.datetime = tc.DEF
                     sample_rate: float = 1.0) -> ImportReport:
     """Write out/{models,endpoints,requests}/mooncake.parquet and the report; see the module
     docstring. `epoch` is the naive UTC time of timestamp 0."""
-    if not 0 < sample_rate <= 1:
-        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
-    report = ImportReport(FORMAT, Path(out))
-    files = tc.find_files(paths, "*.jsonl", "Mooncake trace")
-    requests = tc.map_files(report, files, lambda p: map_file(p, epoch, sample_rate), EXTRAS)
-    tc.write_drop(report, OUT_NAME, requests, tc.models_of(requests, KNOWN_MODELS), tc.endpoints_of(requests))
-    assert report.rows_read == report.rows_written["requests"] + report.rows_reported
-    return report
+    tc.check_sample_rate(sample_rate)
+    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="*.jsonl", kind="Mooncake trace",
+                           map_file=lambda p: map_file(p, epoch, sample_rate), extras=EXTRAS, known_models=KNOWN_MODELS)

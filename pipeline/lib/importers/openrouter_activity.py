@@ -69,12 +69,11 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.importers import ImportReport
+from pipeline.lib.importers import ImportReport, reason_expr
 from pipeline.lib.importers.litellm_spend_logs import (
     REQUEST_SCHEMA,
     boolean,
     ensure,
-    find_csv_files,
     number,
     provider_ids,
     pseudonym,
@@ -140,7 +139,6 @@ def map_activity(df: pl.DataFrame) -> pl.DataFrame:
          pl.lit("not_allowed: finish_reason_normalized is not stop, length, tool_calls, content_filter or error")),
         (c("_t_model_permaslug").is_not_null() & c("_canonical").is_null(), c("_model_reason")),
     ]
-    reason = pl.concat_str([pl.when(cond.fill_null(False)).then(text) for cond, text in rules], separator="; ", ignore_nulls=True)
     return df.select(
         c("_t_generation_id").alias("request_id"),
         "ts",
@@ -169,7 +167,7 @@ def map_activity(df: pl.DataFrame) -> pl.DataFrame:
         c("_t_provider_name").alias("openrouter_provider_name"),
         "_row",
         "_line",
-        pl.when(reason != "").then(reason).alias("_reason"),
+        reason_expr(rules).alias("_reason"),
     ).cast(REQUEST_SCHEMA)
 
 
@@ -177,5 +175,4 @@ def import_openrouter_activity(paths: list[Path], out: Path) -> ImportReport:
     """Write out/{models,endpoints,requests}/openrouter_activity.parquet and the report; see
     the module docstring. Raises FileNotFoundError for a missing path, ValueError when the
     paths hold no CSV."""
-    files = find_csv_files(paths, "OpenRouter activity")
-    return run_log_import(FORMAT, OUT_NAME, files, COLUMNS, map_activity, out)
+    return run_log_import(FORMAT, OUT_NAME, paths, "OpenRouter activity", COLUMNS, map_activity, out)

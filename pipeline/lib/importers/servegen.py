@@ -83,7 +83,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.lib.importers import ImportIssue, ImportReport
+from pipeline.lib.importers import ImportIssue, ImportReport, reason_expr
 from pipeline.lib.importers import trace_common as tc
 
 FORMAT = "servegen"
@@ -256,7 +256,7 @@ def map_windows(paths: list[Path], with_lengths: set[str]) -> pl.DataFrame:
         tc.num(rate).alias("rate"),
         pl.when(tc.present(cv)).then(cv).alias("cv"),
         pl.when(tc.present(pattern)).then(pattern).alias("pattern"),
-        tc.reason_expr(rules).alias("_reason"),
+        reason_expr(rules).alias("_reason"),
     )
     return tc.collect(lf)
 
@@ -301,8 +301,7 @@ def import_servegen(paths: list[Path], out: Path, *, sample_rate: float = DEFAUL
                     epoch: dt.datetime = tc.DEFAULT_EPOCH, pool_lengths_fallback: bool = True) -> ServeGenReport:
     """Write out/{models,endpoints,requests}/servegen.parquet and the report; see the module
     docstring. Deterministic for given files, sample_rate, seed and epoch."""
-    if not 0 < sample_rate <= 1:
-        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+    tc.check_sample_rate(sample_rate)
     report = ServeGenReport(FORMAT, Path(out))
     files = tc.find_files(paths, "chunk-*-trace.csv", "ServeGen trace", recursive=True)
     own: dict[Path, Lengths | None] = {}  # dataset.json path -> parsed (None: unusable)
@@ -395,6 +394,6 @@ def import_servegen(paths: list[Path], out: Path, *, sample_rate: float = DEFAUL
     else:
         requests = tc.empty_requests(EXTRAS)
     reasoning = [m for p, (m, *_rest, r) in KNOWN_POOLS.items() if r]
-    tc.write_drop(report, OUT_NAME, requests, tc.models_of(requests, models), tc.endpoints_of(requests, reasoning))
+    tc.write_requests_drop(report, OUT_NAME, requests, models, reasoning)
     assert report.rows_read == report.windows_expanded + report.rows_reported
     return report

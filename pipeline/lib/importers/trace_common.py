@@ -1,6 +1,7 @@
 """Shared pieces of the public-trace importers (azure_trace, burstgpt, mooncake, servegen):
 reading a text file as numbered lines, value checks on text fields, the contract schemas of
-requests / models / endpoints, and writing the drop.
+requests / models / endpoints, and writing the drop (import_trace: the whole import of a
+one-request-per-line trace).
 
 Conventions shared by the four importers (each module's docstring has its own mapping):
 
@@ -39,8 +40,7 @@ from pipeline.lib.importers import (
     ImportReport,
     check_paths,
     contract_schema,
-    write_report,
-    write_table,
+    write_drop,
 )
 
 # A placeholder origin for traces that publish relative times only (Mooncake, ServeGen): the
@@ -51,7 +51,6 @@ DEFAULT_EPOCH = dt.datetime(2025, 3, 1)
 REQUEST_SCHEMA = contract_schema("requests")
 MODEL_SCHEMA = contract_schema("models")
 ENDPOINT_SCHEMA = contract_schema("endpoints")
-ISSUE_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
 
 NOT_RECORDED = {
     "cached_input_tokens": None,
@@ -187,16 +186,6 @@ def number_rules(name: str, e: pl.Expr, when: pl.Expr, whole_number: bool) -> li
     return [(when & ~present(e), f"missing: {name}"), (when & present(e) & ~ok, f"bad_type: {name} is not {kind}")]
 
 
-def reason_expr(rules: Iterable[tuple[pl.Expr, str | pl.Expr]], prefix: str | None = None) -> pl.Expr:
-    """All broken rules of a row, '; '-separated, null when none (like staging's reasons).
-    A rule's text may be an expression (to name the offending value)."""
-    parts = ([pl.lit(prefix)] if prefix else []) + [
-        pl.when(c.fill_null(False)).then(t if isinstance(t, pl.Expr) else pl.lit(t)) for c, t in rules
-    ]
-    r = pl.concat_str(parts, separator="; ", ignore_nulls=True)
-    return pl.when(r != "").then(r)
-
-
 def seconds_after(epoch: dt.datetime, seconds: pl.Expr) -> pl.Expr:
     """epoch + seconds (float), at microsecond resolution."""
     return pl.lit(epoch, dtype=pl.Datetime("us")) + pl.duration(microseconds=(seconds * 1e6).round().cast(pl.Int64))
@@ -210,6 +199,32 @@ def csv_columns(header: str, wanted: Iterable[str]) -> tuple[int, dict[str, int 
 
 
 # --------------------------------------------------------------------------- the drop
+
+
+def check_sample_rate(sample_rate: float) -> None:
+    if not 0 < sample_rate <= 1:
+        raise ValueError(f"sample_rate must be in (0, 1], got {sample_rate}")
+
+
+def line_id(prefix: str) -> pl.Expr:
+    """`<prefix><line>`, the line zero-padded to 6 digits (a request_id)."""
+    return pl.concat_str(pl.lit(prefix), pl.col("line").cast(pl.String).str.zfill(6))
+
+
+def served_columns(model: str, provider: str, inp: pl.Expr, out: pl.Expr, sample_rate: float) -> list[pl.Expr]:
+    """The request columns of a trace of served requests of one model on one provider (Azure,
+    Mooncake): whole-number token counts, status ok, no client, error type or latency."""
+    return [
+        pl.lit(None, dtype=pl.String).alias("client_id"),
+        pl.lit(model).alias("model"),
+        pl.lit(provider).alias("provider"),
+        whole(inp).alias("input_tokens"),
+        whole(out).alias("output_tokens"),
+        pl.lit("ok").alias("status"),
+        pl.lit(None, dtype=pl.String).alias("error_type"),
+        pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
+        pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+    ]
 
 
 def issues_of(df: pl.DataFrame, file: str) -> list[ImportIssue]:
@@ -295,11 +310,23 @@ def map_files(report: ImportReport, files: list[Path], map_file: Callable[[Path]
     return pl.concat(frames) if frames else empty_requests(extras)
 
 
-def write_drop(report: ImportReport, out_name: str, requests: pl.DataFrame, models: pl.DataFrame,
-               endpoints: pl.DataFrame) -> ImportReport:
-    """Write out/{models,endpoints,requests}/<out_name>.parquet and the report."""
-    for dataset, df in (("models", models), ("endpoints", endpoints), ("requests", requests)):
-        report.files_written.append(write_table(df, report.out, dataset, out_name))
-        report.rows_written[dataset] = df.height
-    report.files_written.append(write_report(report))
+def write_requests_drop(report: ImportReport, out_name: str, requests: pl.DataFrame,
+                        known_models: dict[str, tuple[str, str, dt.date | None, str]],
+                        reasoning: Iterable[str] = ()) -> ImportReport:
+    """Write out/{models,endpoints,requests}/<out_name>.parquet (models_of, endpoints_of the
+    requests) and the report."""
+    return write_drop(report, out_name, {"models": models_of(requests, known_models),
+                                         "endpoints": endpoints_of(requests, reasoning), "requests": requests})
+
+
+def import_trace(fmt: str, out_name: str, paths: list[Path], out: Path, *, pattern: str, kind: str,
+                 map_file: Callable[[Path], pl.DataFrame], extras: dict[str, pl.DataType],
+                 known_models: dict[str, tuple[str, str, dt.date | None, str]]) -> ImportReport:
+    """The import of a one-request-per-line trace (Azure, BurstGPT, Mooncake): find the files,
+    map each (map_files), write the drop; every data row is written or reported."""
+    report = ImportReport(fmt, Path(out))
+    files = find_files(paths, pattern, kind)
+    requests = map_files(report, files, map_file, extras)
+    write_requests_drop(report, out_name, requests, known_models)
+    assert report.rows_read == report.rows_written["requests"] + report.rows_reported
     return report

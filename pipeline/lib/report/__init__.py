@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipeline.lib.report import charts
@@ -93,8 +93,9 @@ def build_report(
         held = wh.quarters()
         if period not in held:
             raise ValueError(f"{warehouse} holds no data for {period} (quarters held: {', '.join(held) or 'none'})")
-        previous = previous_quarter(period) if previous_quarter(period) in held else None
-        ctx = Context(wh, period, previous, Path(raw_dir) if raw_dir else None)
+        before = previous_quarter(period)
+        previous = before if before in held else None
+        ctx = Context(wh, period, Path(raw_dir) if raw_dir else None)
         sections = []
         progress("loading", 0, len(builders) + 1)
         for i, build in enumerate(builders, start=1):
@@ -134,7 +135,7 @@ def build_report(
 
     progress("html", 0, 1)
     start, end = quarter_dates(period)
-    last_day = end.fromordinal(end.toordinal() - 1)
+    last_day = end - timedelta(days=1)
     title = f"Hosted open-weight LLM APIs: the service layer in {period}"
     context = {
         "title": title,
@@ -147,7 +148,7 @@ def build_report(
         "headlines": heads,
         "change_note": (f"Changes are against {previous}: percentage points (pp) for shares, plain differences for statistics, days for half-lives, "
                         "relative change for totals." if previous else
-                        f"The warehouse holds no {previous_quarter(period)}, so no change against the previous quarter is shown."),
+                        f"The warehouse holds no {before}, so no change against the previous quarter is shown."),
         "sections": sections,
         "footer": f"Written by servicelens report from {Path(warehouse).name}, read-only. Every figure is read from the warehouse's marts; "
                   f"charts are in {CHARTS_DIR}/ beside this file.",

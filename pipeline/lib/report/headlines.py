@@ -34,14 +34,14 @@ class Spec:
 def _conc(wh: Warehouse, period: str, level: str = "family") -> dict | None:
     if not wh.has("marts.concentration"):
         return None
-    return wh.one(f"select * from marts.concentration where {wh.period_filter('marts.concentration')} and level = $level and measure = 'requests'",
+    return wh.one(f"select * {wh.from_quarter('marts.concentration')} and level = $level and measure = 'requests'",
                   {"period": period, "level": level})
 
 
 def requests_total(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.family_demand"):
         return None
-    r = wh.one(f"select sum(requests) as r from marts.family_demand where {wh.period_filter('marts.family_demand')}", {"period": period})
+    r = wh.one(f"select sum(requests) as r {wh.from_quarter('marts.family_demand')}", {"period": period})
     return Figure(r["r"], fmt.count(r["r"])) if r and r["r"] is not None else None
 
 
@@ -51,7 +51,7 @@ def top1_family(wh: Warehouse, period: str) -> Figure | None:
         return None
     name = None
     if wh.has("marts.family_demand"):
-        top = wh.one(f"select family from marts.family_demand where {wh.period_filter('marts.family_demand')} order by rank, family limit 1",
+        top = wh.one(f"select family {wh.from_quarter('marts.family_demand')} order by rank, family limit 1",
                      {"period": period})
         name = top["family"] if top else None
     return Figure(c["top1_share"], fmt.pct(c["top1_share"]), detail=name)
@@ -83,7 +83,7 @@ def half_life(wh: Warehouse, period: str) -> Figure | None:
 def breadth_rho(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.supply_use_summary"):
         return None
-    r = wh.one(f"select * from marts.supply_use_summary where {wh.period_filter('marts.supply_use_summary')}", {"period": period})
+    r = wh.one(f"select * {wh.from_quarter('marts.supply_use_summary')}", {"period": period})
     return Figure(r["spearman_rho"], fmt.num(r["spearman_rho"]), fmt.bracket(r["rho_ci_low"], r["rho_ci_high"]),
                   detail=f"{fmt.count(r['n_models'])} models") if r else None
 
@@ -91,7 +91,7 @@ def breadth_rho(wh: Warehouse, period: str) -> Figure | None:
 def price_cv(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.provider_dispersion"):
         return None
-    r = wh.one(f"select median(cv) as cv, count(*) as n from marts.provider_dispersion where {wh.period_filter('marts.provider_dispersion')} "
+    r = wh.one(f"select median(cv) as cv, count(*) as n {wh.from_quarter('marts.provider_dispersion')} "
                "and attribute = 'blended_price' and cv is not null", {"period": period})
     return Figure(r["cv"], fmt.num(r["cv"], 3), detail=f"{fmt.count(r['n'])} models") if r and r["n"] else None
 
@@ -99,7 +99,7 @@ def price_cv(wh: Warehouse, period: str) -> Figure | None:
 def anchoring_ratio(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.price_anchoring"):
         return None
-    r = wh.one(f"select * from marts.price_anchoring where {wh.period_filter('marts.price_anchoring')} and performance_attribute = 'decode_tps_p50'",
+    r = wh.one(f"select * {wh.from_quarter('marts.price_anchoring')} and performance_attribute = 'decode_tps_p50'",
                {"period": period})
     return Figure(r["dispersion_ratio"], fmt.num(r["dispersion_ratio"]), fmt.bracket(r["ratio_ci_low"], r["ratio_ci_high"]),
                   detail=f"{fmt.count(r['n_models'])} models") if r else None
@@ -112,7 +112,7 @@ def provider_fault_rate(wh: Warehouse, period: str) -> Figure | None:
         return None
     r = wh.one(
         f"with p as (select provider, max(attempts) as attempts, sum(errors) filter (where error_class = 'provider_fault') as errors "
-        f"from marts.error_matrix where {wh.period_filter('marts.error_matrix')} and source = 'requests' group by provider) "
+        f"{wh.from_quarter('marts.error_matrix')} and source = 'requests' group by provider) "
         "select sum(errors) / nullif(sum(attempts), 0) as rate from p", {"period": period})
     return Figure(r["rate"], fmt.pct(r["rate"], 2)) if r and r["rate"] is not None else None
 
@@ -120,8 +120,8 @@ def provider_fault_rate(wh: Warehouse, period: str) -> Figure | None:
 def f1_below(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.vendor_verification"):
         return None
-    r = wh.one(f"select count(*) filter (where below_threshold) as below, count(*) as n from marts.vendor_verification "
-               f"where {wh.period_filter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
+    r = wh.one(f"select count(*) filter (where below_threshold) as below, count(*) as n "
+               f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
                {"period": period})
     return Figure(r["below"], f"{fmt.count(r['below'])} of {fmt.count(r['n'])}") if r and r["n"] else None
 
@@ -129,8 +129,8 @@ def f1_below(wh: Warehouse, period: str) -> Figure | None:
 def dominated(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.service_pareto"):
         return None
-    r = wh.one(f"select count(*) filter (where dominated) as d, count(*) as n from marts.service_pareto "
-               f"where {wh.period_filter('marts.service_pareto')} and dominated is not null", {"period": period})
+    r = wh.one(f"select count(*) filter (where dominated) as d, count(*) as n "
+               f"{wh.from_quarter('marts.service_pareto')} and dominated is not null", {"period": period})
     return Figure(r["d"], f"{fmt.count(r['d'])} of {fmt.count(r['n'])}") if r and r["n"] else None
 
 
@@ -138,7 +138,7 @@ def _routing(objective: str) -> Callable[[Warehouse, str], Figure | None]:
     def read(wh: Warehouse, period: str) -> Figure | None:
         if not wh.has("marts.routing_counterfactual"):
             return None
-        df = wh.frame(f"select * from marts.routing_counterfactual where {wh.period_filter('marts.routing_counterfactual')} "
+        df = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')} "
                       "and objective = $objective", {"period": period, "objective": objective})
         if df.height == 0:
             return None

@@ -13,7 +13,7 @@ from pipeline.lib import regimes as regime_rule
 from pipeline.lib.concentration import concentration
 from pipeline.lib.report import fmt
 from pipeline.lib.report.model import Bullets, Paragraph, Section
-from pipeline.lib.report.sections import Context, provenance
+from pipeline.lib.report.sections import CI, Context, provenance
 from pipeline.lib.report.source import quarter_dates
 from pipeline.lib.service import PRICE_TOLERANCE
 from pipeline.lib.stats import spearman_ci
@@ -37,7 +37,6 @@ def sample(ctx: Context) -> dict | None:
 def methods(ctx: Context) -> Section:
     s = Section("methods", "Methods and definitions")
     n_boot = _default(concentration, "n_boot")
-    level = _default(concentration, "level")
     rho_boot = _default(spearman_ci, "n_boot")
     smp = sample(ctx)
     if smp and smp["rows"]:
@@ -52,7 +51,7 @@ def methods(ctx: Context) -> Section:
     s.add(Paragraph(lead="Concentration.", text=
         "Shares, top-k shares, the Gini coefficient G = sum_i sum_j |x_i - x_j| / (2 n^2 mean x) and the HHI (sum of squared "
         "shares) are taken over the units with demand in the period. Intervals are "
-        f"{fmt.pct(level, 0)} percentile intervals of {fmt.count(n_boot)} bootstrap resamples of whole days, since demand is correlated within a day."
+        f"{CI} percentile intervals of {fmt.count(n_boot)} bootstrap resamples of whole days, since demand is correlated within a day."
     ))
     window = None
     if ctx.wh.has("marts.version_inertia"):
@@ -115,14 +114,14 @@ def threats(ctx: Context) -> Section:
                 "know, which the shares leave out rather than guess.")))
     if wh.has("marts.service_objects"):
         so = wh.one(f"select median(probes) as med, min(probes) filter (where probes > 0) as lo, count(*) filter (where probes > 0) as n "
-                    f"from marts.service_objects where {wh.period_filter('marts.service_objects')}", ctx.p)
+                    f"{wh.from_quarter('marts.service_objects')}", ctx.p)
         if so and so["n"]:
             items.append(Paragraph(lead="Probes.", text=(
                 f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
                 f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
                 "and concurrency may see other latencies.")))
     if wh.has("marts.provider_dispersion"):
-        d = wh.frame(f"select model, max(n_providers) as n from marts.provider_dispersion where {wh.period_filter('marts.provider_dispersion')} "
+        d = wh.frame(f"select model, max(n_providers) as n {wh.from_quarter('marts.provider_dispersion')} "
                      "group by model", ctx.p)
         if d.height:
             two, one = d.filter(pl.col("n") == 2).height, d.filter(pl.col("n") < 2).height
@@ -138,8 +137,8 @@ def threats(ctx: Context) -> Section:
                 f"Version inertia rests on {fmt.count(n['n'])} successor releases in the quarter; a mean half-life over so few pairs is an "
                 "anecdote more than an estimate, and a release late in the quarter has a short window.")))
     if wh.has("marts.vendor_verification"):
-        v = wh.one(f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun from marts.vendor_verification "
-                   f"where {wh.period_filter('marts.vendor_verification')} and suite = 'tool_calls'", ctx.p)
+        v = wh.one(f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun "
+                   f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls'", ctx.p)
         if v:
             items.append(Paragraph(lead="Verification baseline.", text=(
                 f"Vendor verification compares providers with the official API on the same cases; {fmt.count(v['norerun'])} service "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -33,9 +33,7 @@ CI = fmt.pct(inspect.signature(_concentration).parameters["level"].default, 0)
 class Context:
     wh: Warehouse
     period: str
-    previous: str | None = None  # the previous quarter, when the warehouse holds it
     raw_dir: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def p(self) -> dict:
@@ -46,10 +44,6 @@ class Context:
 
 
 PLURAL = {"family": "families", "model": "models", "provider": "providers"}
-
-
-def _missing_note(tables: list[str], what: str) -> Missing:
-    return Missing(tables=tables, what=what)
 
 
 # ---------------------------------------------------------------------------- 1. data and coverage
@@ -113,7 +107,7 @@ def coverage(ctx: Context) -> Section:
         s.add(Table("Ingest audit: the fate of every input row, per dataset (marts.ingest_audit).",
                     ["Dataset", "Files", "Rows read", "Loaded", "Quarantined", "Duplicates", "Unreadable files"], rows, total_row=True))
     else:
-        s.add(_missing_note(["marts.ingest_audit"], "the row accounting of the drop"))
+        s.add(Missing(["marts.ingest_audit"], "the row accounting of the drop"))
 
     if wh.has("marts.quarantine"):
         q = wh.frame(
@@ -127,33 +121,32 @@ def coverage(ctx: Context) -> Section:
         else:
             s.add(Paragraph("No row was quarantined."))
     else:
-        s.add(_missing_note(["marts.quarantine"], "the quarantined rows and their reasons"))
+        s.add(Missing(["marts.quarantine"], "the quarantined rows and their reasons"))
 
     facts: list[list[str]] = []
     if wh.has("marts.concentration"):
-        for r in wh.rows(f"select level, n, n_days from marts.concentration where {wh.period_filter('marts.concentration')} "
-                         "and measure = 'requests' order by level", ctx.p):
+        conc = wh.frame(f"select level, measure, n, n_days {wh.from_quarter('marts.concentration')}", ctx.p)
+        n_days = conc["n_days"].max()
+        if n_days is not None:
+            start, end = quarter_dates(ctx.period)
+            facts.append(["Days with requests", f"{fmt.count(n_days)} of {(end - start).days}"])
+        for r in conc.filter(pl.col("measure") == "requests").sort("level").iter_rows(named=True):
             facts.append([f"{PLURAL.get(r['level'], r['level']).capitalize()} with requests", fmt.count(r["n"])])
-        n_days = wh.one(f"select max(n_days) as d from marts.concentration where {wh.period_filter('marts.concentration')}", ctx.p)
-        start, end = quarter_dates(ctx.period)
-        if n_days and n_days["d"] is not None:
-            facts.insert(0, ["Days with requests", f"{fmt.count(n_days['d'])} of {(end - start).days}"])
     if wh.has("marts.family_demand"):
-        d = wh.one(f"select sum(requests) as r, sum(tokens) as t from marts.family_demand where {wh.period_filter('marts.family_demand')}", ctx.p)
+        d = wh.one(f"select sum(requests) as r, sum(tokens) as t {wh.from_quarter('marts.family_demand')}", ctx.p)
         if d and d["r"] is not None:
             facts.append(["Requests (weighted by 1 / sample rate)", fmt.count(d["r"])])
             facts.append(["Tokens, input + output (weighted)", fmt.tokens(d["t"])])
     if wh.has("marts.service_objects"):
         so = wh.one(f"select count(*) filter (where listed_days > 0) as listed, count(*) filter (where probes > 0) as probed, "
-                    f"sum(probes) as probes, count(distinct provider) as providers from marts.service_objects "
-                    f"where {wh.period_filter('marts.service_objects')}", ctx.p)
+                    f"sum(probes) as probes, count(distinct provider) as providers "
+                    f"{wh.from_quarter('marts.service_objects')}", ctx.p)
         if so:
             facts += [["Service objects listed (provider x model)", fmt.count(so["listed"])],
                       ["Service objects with latency probes", fmt.count(so["probed"])],
                       ["Latency probes", fmt.count(so["probes"])]]
     if wh.has("marts.vendor_verification"):
-        vv = wh.one(f"select sum(cases) as cases, count(distinct suite) as suites from marts.vendor_verification "
-                    f"where {wh.period_filter('marts.vendor_verification')}", ctx.p)
+        vv = wh.one(f"select sum(cases) as cases, count(distinct suite) as suites {wh.from_quarter('marts.vendor_verification')}", ctx.p)
         if vv and vv["cases"] is not None:
             facts.append(["Compatibility probe cases", f"{fmt.count(vv['cases'])} in {fmt.count(vv['suites'])} suites"])
     if facts:
@@ -173,9 +166,12 @@ def _clip(text: str | None, n: int) -> str:
 def demand(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("demand", "Demand concentration")
     lacking = ctx.missing("marts.family_demand", "marts.concentration", "marts.concentration_lorenz")
+    conc = None
     if wh.has("marts.concentration"):
-        fam = wh.one(f"select * from marts.concentration where {wh.period_filter('marts.concentration')} and level = 'family' and measure = 'requests'", ctx.p)
-        if fam:
+        conc = wh.frame(f"select * {wh.from_quarter('marts.concentration')} order by level, measure", ctx.p)
+        families = conc.filter((pl.col("level") == "family") & (pl.col("measure") == "requests"))
+        if families.height:
+            fam = families.row(0, named=True)
             s.add(Paragraph(
                 f"Across {fmt.count(fam['n'])} model families, the largest took {fmt.pct(fam['top1_share'])} of requests and the "
                 f"five largest {fmt.pct_ci(fam['top5_share'], fam['top5_ci_low'], fam['top5_ci_high'])}; the Gini coefficient is "
@@ -183,8 +179,8 @@ def demand(ctx: Context) -> Section:
                 f"Intervals are {CI} bootstrap intervals over the {fmt.count(fam['n_days'])} days."
             ))
     if wh.has("marts.family_demand"):
-        fd = wh.frame(f"select family, requests, tokens, request_share, token_share, rank from marts.family_demand "
-                      f"where {wh.period_filter('marts.family_demand')} order by rank, family", ctx.p)
+        fd = wh.frame(f"select family, requests, tokens, request_share, token_share, rank "
+                      f"{wh.from_quarter('marts.family_demand')} order by rank, family", ctx.p)
         if fd.height:
             top = fd.head(TOP_FAMILIES)
             rows = [[str(r["rank"]), r["family"], fmt.count(r["requests"]), fmt.pct(r["request_share"]), fmt.tokens(r["tokens"]), fmt.pct(r["token_share"])]
@@ -197,21 +193,20 @@ def demand(ctx: Context) -> Section:
                         ["Rank", "Family", "Requests", "Share", "Tokens", "Share"], rows, align="rlrrrr"))
             s.add(Figure("family_shares", "Share of weighted requests by model family (top families).",
                          charts.family_shares(fd.head(15).select("family", "request_share", "rank"))))
-    if wh.has("marts.concentration"):
-        conc = wh.frame(f"select * from marts.concentration where {wh.period_filter('marts.concentration')} order by level, measure", ctx.p)
+    if conc is not None:
         rows = [[r["level"], r["measure"], fmt.count(r["n"]), fmt.pct(r["top1_share"]), fmt.pct_ci(r["top5_share"], r["top5_ci_low"], r["top5_ci_high"]),
                  fmt.num_ci(r["gini"], r["gini_ci_low"], r["gini_ci_high"], 3), fmt.num(r["hhi"], 3)] for r in conc.iter_rows(named=True)]
         if rows:
             s.add(Table(f"Concentration by unit and measure, with {CI} bootstrap intervals over days (marts.concentration).",
                         ["Unit", "Measure", "Units", "Top-1 share", f"Top-5 share [{CI} CI]", f"Gini [{CI} CI]", "HHI"], rows, align="llrrrrr"))
     if wh.has("marts.concentration_lorenz"):
-        lz = wh.frame(f"select level, point, unit_share, demand_share from marts.concentration_lorenz "
-                      f"where {wh.period_filter('marts.concentration_lorenz')} and measure = 'requests' order by level, point", ctx.p)
+        lz = wh.frame(f"select level, point, unit_share, demand_share "
+                      f"{wh.from_quarter('marts.concentration_lorenz')} and measure = 'requests' order by level, point", ctx.p)
         if lz.height:
             s.add(Figure("lorenz", "Lorenz curves of weighted requests across families, models and providers; the further below "
                          "the diagonal, the more concentrated demand is.", charts.lorenz(lz, "requests")))
     if lacking:
-        s.add(_missing_note(lacking, "part of the demand concentration analysis"))
+        s.add(Missing(lacking, "part of the demand concentration analysis"))
     return s
 
 
@@ -221,7 +216,7 @@ def demand(ctx: Context) -> Section:
 def inertia(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("inertia", "Version inertia")
     if not wh.has("marts.version_inertia"):
-        return s.add(_missing_note(["marts.version_inertia"], "the decay curves of superseded variants"))
+        return s.add(Missing(["marts.version_inertia"], "the decay curves of superseded variants"))
     start, end = quarter_dates(ctx.period)
     curves = wh.frame(
         "select family, old_model, new_model, release_date, days_since_release, old_share, pre_release_old_share, half_life_days "
@@ -298,12 +293,12 @@ def _earlier_releases(wh, period: str, start, end) -> Paragraph | None:
 def supply_use(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("supply_use", "Supply vs use")
     if not wh.has("marts.supply_use"):
-        return s.add(_missing_note(["marts.supply_use"], "listing breadth against adoption"))
-    su = wh.frame(f"select * from marts.supply_use where {wh.period_filter('marts.supply_use')} order by demand_share desc, model", ctx.p)
+        return s.add(Missing(["marts.supply_use"], "listing breadth against adoption"))
+    su = wh.frame(f"select * {wh.from_quarter('marts.supply_use')} order by demand_share desc, model", ctx.p)
     if su.height == 0:
         return s.add(Paragraph(f"marts.supply_use holds no model for {ctx.period}."))
     if wh.has("marts.supply_use_summary"):
-        sm = wh.one(f"select * from marts.supply_use_summary where {wh.period_filter('marts.supply_use_summary')}", ctx.p)
+        sm = wh.one(f"select * {wh.from_quarter('marts.supply_use_summary')}", ctx.p)
         if sm:
             s.add(Paragraph(
                 f"Across {fmt.count(sm['n_models'])} models, the rank correlation between how many providers list a model and its share "
@@ -311,7 +306,7 @@ def supply_use(ctx: Context) -> Section:
                 f"({CI} interval resampling models). Wide supply goes with use, but loosely: listing is not adoption."
             ))
     else:
-        s.add(_missing_note(["marts.supply_use_summary"], "the breadth-vs-demand correlation"))
+        s.add(Missing(["marts.supply_use_summary"], "the breadth-vs-demand correlation"))
     plot = su.filter(pl.col("demand_share") > 0).with_row_index("rank_demand", offset=1).select("model", "listing_breadth", "demand_share", "rank_demand")
     unused = su.height - plot.height
     if plot.height:
@@ -344,8 +339,8 @@ def heterogeneity(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("heterogeneity", "Provider heterogeneity")
     if wh.has("marts.service_objects"):
         so = wh.frame(
-            f"select provider, model, is_official, blended_usd_per_mtok, decode_tps_p50, requests from marts.service_objects "
-            f"where {wh.period_filter('marts.service_objects')} and listed_days > 0", ctx.p)
+            f"select provider, model, is_official, blended_usd_per_mtok, decode_tps_p50, requests "
+            f"{wh.from_quarter('marts.service_objects')} and listed_days > 0", ctx.p)
         multi = so.group_by("model").agg(pl.len().alias("n"), pl.col("requests").sum().alias("r")).filter(pl.col("n") >= 2)
         top = multi.sort(["r", "model"], descending=[True, False]).head(TOP_MODELS_DOTS).with_row_index("model_order")
         dots = so.join(top.select("model", "model_order"), on="model").with_columns(
@@ -369,10 +364,10 @@ def heterogeneity(ctx: Context) -> Section:
                              charts.service_dots(timed, "decode_tps_p50", "Decode throughput per provider", "Decode throughput p50 (tokens/s)",
                                                  False, ",.0f")))
     else:
-        s.add(_missing_note(["marts.service_objects"], "prices and performance per service object"))
+        s.add(Missing(["marts.service_objects"], "prices and performance per service object"))
 
     if wh.has("marts.provider_dispersion"):
-        disp = wh.frame(f"select * from marts.provider_dispersion where {wh.period_filter('marts.provider_dispersion')} and cv is not null", ctx.p)
+        disp = wh.frame(f"select * {wh.from_quarter('marts.provider_dispersion')} and cv is not null", ctx.p)
         rows = []
         for attribute, (label, _f) in ATTRIBUTES.items():
             part = disp.filter(pl.col("attribute") == attribute)
@@ -388,10 +383,10 @@ def heterogeneity(ctx: Context) -> Section:
                         "marts.provider_dispersion).",
                         ["Attribute", "Models", "Median cv", "Mean cv", "Widest (cv)", "At official price"], rows, align="wrrrwr"))
     else:
-        s.add(_missing_note(["marts.provider_dispersion"], "the dispersion table"))
+        s.add(Missing(["marts.provider_dispersion"], "the dispersion table"))
 
     if wh.has("marts.price_anchoring"):
-        pa = wh.frame(f"select * from marts.price_anchoring where {wh.period_filter('marts.price_anchoring')} order by performance_attribute", ctx.p)
+        pa = wh.frame(f"select * {wh.from_quarter('marts.price_anchoring')} order by performance_attribute", ctx.p)
         if pa.height:
             rows = [[ATTRIBUTES.get(r["performance_attribute"], (r["performance_attribute"],))[0], fmt.count(r["n_models"]), fmt.num(r["price_cv_mean"], 3),
                      fmt.num(r["performance_cv_mean"], 3), fmt.num_ci(r["dispersion_ratio"], r["ratio_ci_low"], r["ratio_ci_high"]),
@@ -406,10 +401,10 @@ def heterogeneity(ctx: Context) -> Section:
                 s.add(Figure("anchoring", "Blended-price cv against decode-throughput cv, one point per model with two or more providers.",
                              charts.anchoring(pairs)))
     else:
-        s.add(_missing_note(["marts.price_anchoring"], "the price-anchoring ratio"))
+        s.add(Missing(["marts.price_anchoring"], "the price-anchoring ratio"))
 
     if wh.has("marts.service_pareto"):
-        par = wh.frame(f"select provider, model, dominated from marts.service_pareto where {wh.period_filter('marts.service_pareto')} "
+        par = wh.frame(f"select provider, model, dominated {wh.from_quarter('marts.service_pareto')} "
                        "and dominated is not null", ctx.p)
         if par.height:
             dom = par.filter(pl.col("dominated"))
@@ -431,7 +426,7 @@ CLASS_ORDER = {"provider_fault": 0, "rate_limit": 1, "client": 2}
 def reliability(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("reliability", "Reliability and error semantics")
     if wh.has("marts.error_matrix"):
-        em = wh.frame(f"select * from marts.error_matrix where {wh.period_filter('marts.error_matrix')}", ctx.p)
+        em = wh.frame(f"select * {wh.from_quarter('marts.error_matrix')}", ctx.p)
         req = em.filter(pl.col("source") == "requests")
         if req.height:
             by_class = (req.group_by("provider", "error_class").agg(pl.col("rate").sum())
@@ -459,7 +454,7 @@ def reliability(ctx: Context) -> Section:
                         "the provider (marts.error_matrix).", ["Error type", "Class", "Held against provider", "Request errors", "Share",
                                                                 "Probe errors", "Share"], rows, align="lllrrrr"))
     else:
-        s.add(_missing_note(["marts.error_matrix"], "errors by provider and type"))
+        s.add(Missing(["marts.error_matrix"], "errors by provider and type"))
 
     if wh.has("marts.service_objects"):
         sc = wh.frame(
@@ -467,7 +462,7 @@ def reliability(ctx: Context) -> Section:
             f"sum(probe_success_rate * probes) / nullif(sum(probes), 0) as success, min(uptime_min_day) as worst_day, "
             f"median(ttft_p50_ms) as ttft, median(decode_tps_p50) as tps, "
             f"sum(request_error_rate * requests) / nullif(sum(requests) filter (where request_error_rate is not null), 0) as err "
-            f"from marts.service_objects where {wh.period_filter('marts.service_objects')} group by provider order by provider", ctx.p)
+            f"{wh.from_quarter('marts.service_objects')} group by provider order by provider", ctx.p)
         rows = [[r["provider"], fmt.count(r["objects"]), fmt.count(r["probes"]), fmt.pct(r["success"], 2), fmt.pct(r["worst_day"], 1),
                  fmt.ms(r["ttft"]), fmt.tps(r["tps"]), fmt.pct(r["err"], 2)] for r in sc.iter_rows(named=True)]
         if rows:
@@ -475,25 +470,20 @@ def reliability(ctx: Context) -> Section:
                         "service objects of TTFT p50 and decode p50, and the request-weighted provider-fault error rate (marts.service_objects).",
                         ["Provider", "Models probed", "Probes", "Probe success", "Worst day", "TTFT p50", "Decode p50", "Request errors"], rows))
     if wh.has("marts.context_limit_behaviour"):
-        cl = wh.frame(f"select provider, behaviour, count(*) as n from marts.context_limit_behaviour "
-                      f"where {wh.period_filter('marts.context_limit_behaviour')} group by all", ctx.p)
+        cl = wh.frame(f"select provider, behaviour, count(*) as n {wh.from_quarter('marts.context_limit_behaviour')} group by all", ctx.p)
         if cl.height:
             behaviours = sorted(cl["behaviour"].unique().to_list())
-            per = {}
-            for r in cl.iter_rows(named=True):
-                per.setdefault(r["provider"], {})[r["behaviour"]] = r["n"]
-            rows = [[p, *(fmt.count(per[p].get(b, 0)) for b in behaviours)] for p in sorted(per)]
-            totals = cl.group_by("behaviour").agg(pl.col("n").sum())
-            tot = dict(zip(totals["behaviour"], totals["n"], strict=True))
+            per = cl.pivot(on="behaviour", index="provider", values="n").fill_null(0).sort("provider")
+            rows = [[r["provider"], *(fmt.count(r[b]) for b in behaviours)] for r in per.iter_rows(named=True)]
             s.add(Paragraph(
-                "Over-long requests (the context_limit suite): " + ", ".join(f"{fmt.count(tot[b])} service objects answer mostly with "
+                "Over-long requests (the context_limit suite): " + ", ".join(f"{fmt.count(per[b].sum())} service objects answer mostly with "
                 f"{b.replace('_', ' ')}" for b in behaviours) + ". A silent acceptance is the dangerous one: the provider drops part of "
                 "the prompt without saying so."
             ))
             s.add(Table("Models per provider by majority behaviour on over-long contexts (marts.context_limit_behaviour).",
                         ["Provider", *(b.replace("_", " ").capitalize() for b in behaviours)], rows))
     else:
-        s.add(_missing_note(["marts.context_limit_behaviour"], "how providers treat over-long contexts"))
+        s.add(Missing(["marts.context_limit_behaviour"], "how providers treat over-long contexts"))
     return s
 
 
@@ -503,8 +493,8 @@ def reliability(ctx: Context) -> Section:
 def verification(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("verification", "Vendor verification")
     if not wh.has("marts.vendor_verification"):
-        return s.add(_missing_note(["marts.vendor_verification"], "tool-calling conformance against the official API"))
-    vv = wh.frame(f"select * from marts.vendor_verification where {wh.period_filter('marts.vendor_verification')}", ctx.p)
+        return s.add(Missing(["marts.vendor_verification"], "tool-calling conformance against the official API"))
+    vv = wh.frame(f"select * {wh.from_quarter('marts.vendor_verification')}", ctx.p)
     tc = vv.filter((pl.col("suite") == "tool_calls") & ~pl.col("is_official") & pl.col("tool_call_f1").is_not_null())
     if tc.height == 0:
         return s.add(Paragraph(f"No provider answered the tool_calls suite alongside an official API in {ctx.period}."))
@@ -542,8 +532,8 @@ def verification(ctx: Context) -> Section:
 def regimes(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("regimes", "Task regimes")
     if not wh.has("marts.task_regimes"):
-        return s.add(_missing_note(["marts.task_regimes"], "token quantiles and regimes per application"))
-    tr = wh.frame(f"select * from marts.task_regimes where {wh.period_filter('marts.task_regimes')} order by requests desc, application", ctx.p)
+        return s.add(Missing(["marts.task_regimes"], "token quantiles and regimes per application"))
+    tr = wh.frame(f"select * {wh.from_quarter('marts.task_regimes')} order by requests desc, application", ctx.p)
     if tr.height == 0:
         return s.add(Paragraph(f"marts.task_regimes holds no application for {ctx.period}."))
     total = tr["requests"].sum()
@@ -553,8 +543,7 @@ def regimes(ctx: Context) -> Section:
     s.add(Table("Token lengths per application (weighted quantiles) and the regime they fall in (marts.task_regimes).",
                 ["Application", "Requests", "Share", "Input p50 / p90", "Output p50 / p90", "Output share", "Regime"], rows, align="lrrrrrl"))
     if wh.has("marts.task_regimes_histogram"):
-        h = wh.frame(f"select application, input_bin, output_bin, requests from marts.task_regimes_histogram "
-                     f"where {wh.period_filter('marts.task_regimes_histogram')}", ctx.p)
+        h = wh.frame(f"select application, input_bin, output_bin, requests {wh.from_quarter('marts.task_regimes_histogram')}", ctx.p)
         if h.height:
             label = {r["application"]: f"{r['application']} ({r['regime']})" for r in tr.iter_rows(named=True)}
             h = h.with_columns(share=pl.col("requests") / pl.col("requests").sum().over("application"),
@@ -562,7 +551,7 @@ def regimes(ctx: Context) -> Section:
             s.add(Figure("regimes", "Joint distribution of input and output tokens per application (log2 bins: the bin labelled n holds "
                          "n to 2n - 1 tokens); shading is the share of the application's weighted requests.", charts.regimes(h)))
     else:
-        s.add(_missing_note(["marts.task_regimes_histogram"], "the 2-D token density per application"))
+        s.add(Missing(["marts.task_regimes_histogram"], "the 2-D token density per application"))
     return s
 
 
@@ -625,7 +614,7 @@ def routing(ctx: Context) -> Section:
     if len(lacking) == 2:
         return s.add(Missing(lacking, "the routing counterfactuals: the routing marts are not in this warehouse, so this section has no figures"))
     if wh.has("marts.routing_counterfactual"):
-        rc = wh.frame(f"select * from marts.routing_counterfactual where {wh.period_filter('marts.routing_counterfactual')}", ctx.p)
+        rc = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')}", ctx.p)
         if rc.height == 0:
             s.add(Paragraph(f"marts.routing_counterfactual holds no row for {ctx.period}."))
         else:
@@ -656,7 +645,7 @@ def routing(ctx: Context) -> Section:
                 s.add(Figure("routing", "Change of cost and of decode throughput when each request goes to the best feasible provider "
                              f"instead of the official one, per policy; lines are {CI} intervals.", charts.routing_changes(plot, CI)))
     if wh.has("marts.routing_policies"):
-        rp = wh.frame(f"select * from marts.routing_policies where {wh.period_filter('marts.routing_policies')}", ctx.p)
+        rp = wh.frame(f"select * {wh.from_quarter('marts.routing_policies')}", ctx.p)
         if rp.height:
             summ = (rp.group_by("policy", "scenario").agg(pl.len().alias("n"), pl.col("requests_routed").sum().alias("routed"),
                                                           pl.col("requests_excluded").sum().alias("excluded"), pl.col("total_cost_usd").sum().alias("cost"),

@@ -62,9 +62,6 @@ class Warehouse:
         have = self._columns.get(table)
         return have is not None and all(c in have for c in columns)
 
-    def columns(self, table: str) -> list[str]:
-        return list(self._columns.get(table, []))
-
     def frame(self, sql: str, params: dict | None = None) -> pl.DataFrame:
         return self.con.execute(sql, params or {}).pl()
 
@@ -75,10 +72,12 @@ class Warehouse:
         rows = self.rows(sql, params)
         return rows[0] if rows else None
 
-    def period_filter(self, table: str) -> str:
-        """The WHERE clause selecting one quarter of `table` ($period bound by the caller):
-        tables with period_type keep the quarter rows; the routing marts may have none."""
-        return "period = $period and period_type = 'quarter'" if self.has(table, "period_type") else "period = $period"
+    def from_quarter(self, table: str) -> str:
+        """`from <table> where <one quarter>` ($period bound by the caller), to go on with
+        `and ...`, `group by` or `order by`: tables with period_type keep the quarter rows; the
+        routing marts may have none."""
+        where = "period = $period and period_type = 'quarter'" if self.has(table, "period_type") else "period = $period"
+        return f"from {table} where {where}"
 
     def quarters(self) -> list[str]:
         """Quarters with rows in any of PERIOD_MARTS, oldest first."""
