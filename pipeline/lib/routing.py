@@ -249,6 +249,9 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
     contract policy, weighted baseline and routed values, change in percent and a paired
     bootstrap interval that resamples days (the same days on both sides)."""
     rows = []
+    # days in date order: the day sums arrive in whatever order the batches' aggregations
+    # produced them, and the same seed must resample the same days on every run
+    daily = daily.sort("date", maintain_order=True)
     for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
         if not daily.height:
             break

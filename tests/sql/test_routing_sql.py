@@ -235,3 +235,23 @@ def test_the_decisions_view_lists_every_policy():
     view = load_sql("views/routing_decisions")
     assert [p for p in POLICIES if f"'{p}' as policy" in view] == list(POLICIES)
 
+
+def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():
+    """Batches hand their day sums over in no fixed order; with the same seed the bootstrap
+    must resample the same days, so a shuffled frame gives the identical interval."""
+    import numpy as np
+
+    from pipeline.lib.routing import DAILY_SCHEMA, RoutingParams, counterfactual
+
+    rng = np.random.default_rng(3)
+    days = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(30)]
+    daily = pl.DataFrame(
+        {"date": days, "month": [d.strftime("%Y-%m") for d in days], "quarter": ["2025Q4"] * 30, "model": ["m"] * 30,
+         "objective": ["cost"] * 30, "policy": ["cost_oracle"] * 30, "baseline_provider": ["off"] * 30,
+         "routed": [1.0] * 30, "excluded": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30)},
+        schema=DAILY_SCHEMA,
+    )
+    params = RoutingParams(n_boot=200)
+    a = counterfactual(daily, params)
+    b = counterfactual(daily.sample(fraction=1.0, shuffle=True, seed=1), params)
+    assert a.select("ci_low", "ci_high").rows() == b.select("ci_low", "ci_high").rows()
