@@ -8,8 +8,8 @@
     python -m benchmarks.steps demand ROOT -            # every demand mart (issue 3) from the staged data
     python -m benchmarks.steps service_floor ROOT -     # one DuckDB quantile query over the staged probes
     python -m benchmarks.steps service ROOT -           # every service-object mart (issue 4)
-    python -m benchmarks.steps routing_floor ROOT -     # one DuckDB as-of join of the requests to their prices
-    python -m benchmarks.steps routing ROOT -           # every policy replayed on every request (issue 5)
+    python -m benchmarks.steps routing_floor ROOT -     # bare DuckDB: the requests by model and hour, the probes' bucket medians
+    python -m benchmarks.steps routing ROOT -           # every policy replayed on every request, grouped (issues 5, 13)
 """
 
 from __future__ import annotations
@@ -194,28 +194,53 @@ def service(root: Path, _unused: Path) -> dict:
 
 
 def routing_floor(root: Path, _unused: Path) -> dict:
-    """One DuckDB as-of join of the same staged requests to the official provider's price in
-    force at each request, summed: the least work that costs the traffic once."""
+    """The least work that reads what the replay reads, as bare DuckDB queries: the staged
+    requests' routing columns (model, ts, sample_rate, the three token counts, the three flags)
+    grouped by model and hour bucket with the weighted sums the replay keeps per group, and the
+    staged probes' availability, median throughput and TTFT per model, provider and hour (the
+    replay's core_routing__buckets). Reported apart (`requests_s`, `probes_s`) and together."""
     import duckdb
 
     from pipeline.lib.ingest import parquet_glob
     from pipeline.paths import staging_dir
 
-    total = duckdb.connect().execute(
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    started = time.perf_counter()
+    groups = con.execute(
         """
-        select sum((r.input_tokens * p.input_usd_per_mtok + r.output_tokens * p.output_usd_per_mtok) / 1e6 / r.sample_rate)
-        from read_parquet($r, hive_partitioning = true) r
-        join read_parquet($m) m using (model)
-        asof join read_parquet($p, hive_partitioning = true) p
-            on p.provider = m.official_provider and p.model = r.model and r.ts >= p.snapshot_ts
+        select count(*) from (
+            select model, time_bucket(interval 60 minute, ts) as bucket, count(*) as requests, sum(1.0 / sample_rate) as w,
+                   sum((input_tokens - least(coalesce(cached_input_tokens, 0), input_tokens)) / sample_rate) as wu,
+                   sum(least(coalesce(cached_input_tokens, 0), input_tokens) / sample_rate) as wc,
+                   sum(output_tokens / sample_rate) as wo,
+                   count(*) filter (where tools), count(*) filter (where json_mode), count(*) filter (where stream)
+            from read_parquet($r, hive_partitioning = true)
+            group by all
+        )
         """,
-        {"r": parquet_glob(staging_dir(root, "requests")), "m": parquet_glob(staging_dir(root, "models")),
-         "p": parquet_glob(staging_dir(root, "prices"))},
+        {"r": parquet_glob(staging_dir(root, "requests"))},
     ).fetchone()[0]
-    return {"rows": 1, "total_cost_usd": total}
+    requests_s = time.perf_counter() - started
+    started = time.perf_counter()
+    buckets = con.execute(
+        """
+        select count(*) from (
+            select model, provider, time_bucket(interval 60 minute, ts) as bucket, avg((status = 'ok')::double),
+                   quantile_cont(decode_tps, 0.5), quantile_cont(ttft_ms, [0.5, 0.9])
+            from read_parquet($p, hive_partitioning = true)
+            group by all
+        )
+        """,
+        {"p": parquet_glob(staging_dir(root, "latency_probes"))},
+    ).fetchone()[0]
+    probes_s = time.perf_counter() - started
+    return {"rows": groups + buckets, "requests_s": requests_s, "probes_s": probes_s}
 
 
 def routing(root: Path, _unused: Path) -> dict:
+    """Every policy replayed on every request (issue 13: grouped), the per-day partials and both
+    marts, as the asset and `make run` build them."""
     from pipeline.lib.routing import build_routing
 
     cf, _ = build_routing(root)

@@ -5,21 +5,83 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
+from click.exceptions import NoArgsIsHelpError
 
+from pipeline.cli_generations import generations
+from pipeline.lib import cli_checks
+from pipeline.lib.cli_checks import Mistake
 from pipeline.lib.importers import FORMATS as IMPORT_FORMATS
 from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
 
 
-@click.group()
+@contextmanager
+def _one_line_errors():
+    """Any click error as one line `Error: ...` (usage errors would print the usage and a hint
+    first; DuckDB's messages span lines), with its exit status (2 for usage, else 1)."""
+    try:
+        yield
+    except NoArgsIsHelpError:  # a bare group name shows its help
+        raise
+    except click.ClickException as exc:
+        if isinstance(exc, Mistake) and "\n" not in exc.message:
+            raise
+        one = Mistake(cli_checks.one_line(exc.format_message()))
+        one.exit_code = exc.exit_code
+        raise one from exc
+
+
+class Servicelens(click.Group):
+    """The root command: every mistake in it or in any command or group below it ends in one
+    line and a non-zero exit (see _one_line_errors)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx):
+        with _one_line_errors():
+            return super().invoke(ctx)
+
+
+def _source(ctx: click.Context, param: click.Parameter) -> str:
+    """Where an option's value came from, for messages."""
+    source = ctx.get_parameter_source(param.name)
+    if source is ParameterSource.ENVIRONMENT:
+        return f"${param.envvar}"
+    return "the default" if source is ParameterSource.DEFAULT else param.opts[0]
+
+
+def checked(check):
+    """A click callback running check(value, where it came from) before the command starts."""
+    return lambda ctx, param, value: value if value is None else check(value, _source(ctx, param))
+
+
+def warehouse_option(help: str, check=cli_checks.warehouse_file):
+    """--warehouse FILE: the option, then $SERVICELENS_WAREHOUSE, then data/warehouse.duckdb
+    (as the Dagster resource, pipeline/defs/resources.py)."""
+    return click.option("--warehouse", type=click.Path(path_type=Path), metavar="FILE", default=DEFAULT_WAREHOUSE, envvar="SERVICELENS_WAREHOUSE",
+                        show_envvar=True, show_default=True, callback=checked(check), help=help)
+
+
+def raw_option(help: str, default: Path | None = DEFAULT_RAW_DIR, check=cli_checks.folder):
+    """--raw DIR: the option, then $SERVICELENS_RAW_DIR, then data/raw."""
+    return click.option("--raw", "raw_dir", type=click.Path(path_type=Path), metavar="DIR", default=default, envvar="SERVICELENS_RAW_DIR",
+                        show_envvar=True, show_default=default is not None, callback=checked(check), help=help)
+
+
+@click.group(cls=Servicelens)
+@click.version_option(package_name="servicelens", prog_name="servicelens")
 def main() -> None:
     """servicelens: measure the service layer of hosted open-weight LLM APIs."""
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=DEFAULT_RAW_DIR, show_default=True, help="Drop folder to write.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=DEFAULT_RAW_DIR, show_default=True, help="Drop folder to write.")
 @click.option("--requests", "n_requests", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Sampled request rows.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--bad-row-fraction", type=click.FloatRange(0, 0.5), default=0.0005, show_default=True, help="Share of request rows planted with a defect (0: a clean drop).")
@@ -30,38 +92,42 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float)
     from pipeline.lib.generate import generate_drop
 
     started = time.perf_counter()
-    with tqdm(total=n_requests, unit="req", unit_scale=True, desc="generating requests", disable=None) as bar:
-        manifest = generate_drop(out_dir, n_requests=n_requests, seed=seed, bad_row_fraction=bad_row_fraction, progress=bar.update)
+    try:
+        with tqdm(total=n_requests, unit="req", unit_scale=True, desc="generating requests", disable=None) as bar:
+            manifest = generate_drop(out_dir, n_requests=n_requests, seed=seed, bad_row_fraction=bad_row_fraction, progress=bar.update)
+    except OSError as exc:
+        raise Mistake(f"cannot write the drop to {out_dir}: {exc.strerror or exc}") from None
     rows = manifest.get("rows", {})
     click.echo(f"wrote {out_dir} in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
 
 
 @main.command()
-@click.option("--raw", "raw_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=DEFAULT_RAW_DIR, show_default=True, help="Contract drop folder.")
-@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_WAREHOUSE, show_default=True, help="DuckDB file to publish (Parquet goes beside it).")
-@click.option("--memory-limit", default="3GB", show_default=True, help="DuckDB memory cap per asset.")
+@raw_option("Contract drop folder.", check=cli_checks.drop)  # checked before Dagster starts: a folder that is not a drop runs nothing
+@warehouse_option("DuckDB file to publish (Parquet goes beside it).", check=cli_checks.replaceable_warehouse)
+@click.option("--memory-limit", default="3GB", show_default=True, help="DuckDB memory cap per asset.", callback=checked(cli_checks.memory_limit))
 def run(raw_dir: Path, warehouse: Path, memory_limit: str) -> None:
     """Ingest a drop and publish the warehouse, through the Dagster job `servicelens_all`."""
     from pipeline.lib.runner import run_pipeline
 
-    ok = run_pipeline(raw_dir.resolve(), warehouse.resolve(), memory_limit=memory_limit, echo=click.echo)
+    # absolute, symlinks not followed: the warehouse path is a link into its current generation
+    ok = run_pipeline(raw_dir.resolve(), Path(os.path.abspath(warehouse)), memory_limit=memory_limit, echo=click.echo)
     sys.exit(0 if ok else 1)
 
 
 @main.command()
 @click.argument("sql")
-@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=DEFAULT_WAREHOUSE, show_default=True)
+@warehouse_option("Warehouse to query.", check=cli_checks.existing_warehouse)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
-def query(sql: str, warehouse: Path, fmt: str, max_rows: int) -> None:
+@click.option("--allow-files", is_flag=True,
+              help="Let the query reach other files (read_csv, COPY ... TO, ATTACH, INSTALL/LOAD). Without it the query "
+              "reads only the warehouse and the Parquet its views read, and writes nothing.")
+def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool) -> None:
     """Run one SQL query against the warehouse (read-only), e.g.
     servicelens query "select * from marts.ingest_audit"."""
     import duckdb
 
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        raise click.ClickException(f"cannot open {warehouse}: {exc}") from exc
+    con = cli_checks.query_connection(warehouse, sql, allow_files)
     try:
         rel = con.sql(sql)
         if rel is None:
@@ -72,34 +138,36 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int) -> None:
             df = rel.pl()
             click.echo(df.write_csv() if fmt == "csv" else df.write_json(), nl=False)
     except duckdb.Error as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise cli_checks.query_error(exc, allow_files) from exc
     finally:
         con.close()
 
 
 @main.command()
 @click.option("--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]")
-@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=DEFAULT_WAREHOUSE, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+@warehouse_option("Warehouse to report on.", check=cli_checks.existing_warehouse)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=None,
               help="Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]")
-@click.option("--raw", "raw_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "
-              "the ingest audit).  [default: data/raw for the default warehouse]")
+@raw_option("The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "
+            "the ingest audit).  [default: data/raw for the default warehouse]", default=None)
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also lay out the report as a PDF.")
 def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: Path | None, pdf: bool) -> None:
     """Write the quarterly report: one self-contained HTML file, a PNG per chart and a PDF,
     every figure read from the warehouse (read-only), e.g. servicelens report --period 2025Q4."""
+    import duckdb
+
     from pipeline.lib.report import build_report
     from pipeline.lib.report.progress import StageBars
 
+    cli_checks.report_period(warehouse, period)
     if raw_dir is None and warehouse.resolve() == DEFAULT_WAREHOUSE.resolve() and DEFAULT_RAW_DIR.is_dir():
         raw_dir = DEFAULT_RAW_DIR
     started = time.perf_counter()
     bars = StageBars({"loading": "reading the marts", "charts": "rendering charts (SVG, PNG)", "html": "writing HTML", "pdf": "laying out the PDF"})
     try:
         result = build_report(warehouse, period=period, out_dir=out_dir, raw_dir=raw_dir, pdf=pdf, progress=bars)
-    except (ValueError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (ValueError, FileNotFoundError, duckdb.Error) as exc:
+        raise Mistake(cli_checks.one_line(exc)) from exc
     finally:
         bars.close()
     click.echo(f"report for {result.period}" + (f" (changes vs {result.previous})" if result.previous else "")
@@ -117,7 +185,7 @@ def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: P
 @main.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(IMPORT_FORMATS)))
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="Drop folder to write into (created if absent).")
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), callback=checked(cli_checks.folder), help="Drop folder to write into (created if absent).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="A format's option, e.g. --set seed=3 --set sample_rate=0.05 (servegen), --set epoch=2025-03-01T00:00:00 "
               "(mooncake), --set utc_offset_hours=0 (burstgpt); repeatable.")
@@ -129,8 +197,8 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
 
     try:
         report = run_import(fmt, list(paths), out_dir, parse_options(fmt, list(settings)))
-    except (FileNotFoundError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (OSError, ValueError) as exc:  # a missing or unreadable PATH, an unwritable DROP, a bad --set
+        raise Mistake(cli_checks.one_line(exc)) from exc
     click.echo(f"{fmt}: {report.rows_read:,} rows read -> {out_dir}")
     for path in report.files_written:
         rel = path.relative_to(out_dir)
@@ -148,9 +216,8 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
 @click.option("--model", required=True, help="Model to replay, e.g. qwen3-32b.")
 @click.option("--scenario", default="observed", show_default=True,
               help="observed | provider_down:PROVIDER:START:END | rate_limits_x2 (any factor) | prices_asof:YYYY-MM-DD")
-@click.option("--warehouse", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_WAREHOUSE, show_default=True,
-              help="Warehouse whose staged Parquet (beside the file) is replayed.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+@warehouse_option("Warehouse whose staged Parquet (beside the file) is replayed.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=None,
               help="Also write this case's per-request decisions and summaries here (Parquet).")
 @click.option("--bucket-minutes", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--min-success", type=click.FloatRange(0, 1), default=0.9, show_default=True)
@@ -158,28 +225,24 @@ def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: P
     """Replay one model's logged requests under a routing policy (and a what-if scenario) and
     print what the traffic would have cost and how fast it would have been, against the official
     provider, per quarter and month."""
-    from tqdm import tqdm
-
-    from pipeline.lib.routing import POLICIES, RoutingParams, build_routing, parse_scenario
+    from pipeline.lib.routing import POLICIES, RoutingParams, parse_scenario
+    from pipeline.lib.routing import simulate as replay_one
     from pipeline.paths import parquet_root
 
     if policy not in POLICIES:
-        raise click.BadParameter(f"unknown policy {policy!r}; one of {', '.join(POLICIES)}", param_hint="--policy")
+        raise cli_checks.unknown("policy", policy, POLICIES, plural="policies")
     try:
         case = parse_scenario(scenario)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--scenario") from exc
+        raise Mistake(str(exc)) from exc
     root = parquet_root(warehouse)
     if not (root / "staging" / "requests").exists():
-        raise click.ClickException(f"no staged data under {root}: run `servicelens run` first")
-    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success, models=(model,))
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="servicelens-simulate-") as scratch, \
-            tqdm(desc=f"replaying {model}", unit=" day batch", file=sys.stderr) as bar:
-        # the marts of a what-if never overwrite the warehouse's own: they go to --out or a scratch folder
-        counterfactual, policies = build_routing(root, case, params, out_root=out_dir or Path(scratch),
-                                                 progress=lambda chunk: (bar.set_postfix_str(chunk), bar.update()))
+        raise Mistake(f"no staged data under {root}: run `servicelens run --raw DROP --warehouse {warehouse}` first")
+    cli_checks.check_simulate(root, model, case)  # model, provider and window against the staged data
+    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success)
+    # only this model's requests and probes are replayed, into --out or a scratch folder: the
+    # marts of a what-if never overwrite the warehouse's own
+    counterfactual, policies = replay_one(root, model, policy, case, params, out_dir)
     rows = policies.filter(policies["policy"] == policy)
     if rows.is_empty():
         raise click.ClickException(f"{model} has no routable requests (it needs two providers with an endpoint and a price)")
@@ -199,6 +262,9 @@ def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: P
                 click.echo(f"{r['period']:<9} {objective} change {r['change_pct']:+.1f} % (95 % day-bootstrap interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f})")
     if out_dir:
         click.echo(f"per-request decisions: {out_dir / 'marts' / 'routing_decisions'}")
+
+
+main.add_command(generations)
 
 
 if __name__ == "__main__":

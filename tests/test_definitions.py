@@ -25,7 +25,7 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
         | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
         | {"routing_decisions", "routing_policies", "routing_cost", "routing_throughput", "routing_counterfactual"}
-        | {"quarterly_report"}
+        | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
@@ -39,7 +39,11 @@ def test_definitions_load_with_every_asset_and_the_job():
     assert {"family_demand", "concentration", "concentration_lorenz", "ingest_audit", "quarantine"} <= wh_parents
     assert {"service_objects", "provider_dispersion", "vendor_verification", "service_pareto"} <= wh_parents
     assert {"routing_decisions", "routing_policies", "routing_counterfactual"} <= wh_parents
-    assert d.resolve_job_def("servicelens_all") is not None
+    # publishing comes last: after the warehouse file and the report written from it
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("published_warehouse")).parent_keys} == {"warehouse", "quarterly_report"}
+    assert {groups["published_warehouse"]} == {"report"}
+    job_keys = {k.to_user_string() for k in d.resolve_job_def("servicelens_all").asset_layer.executable_asset_keys}
+    assert job_keys == keys
     # the DuckDB resource and the paths resource read one configured warehouse path
     res = d.resources
     assert res["duckdb"].database == res["paths"].warehouse

@@ -1,6 +1,7 @@
 """Resources: where the drop and the warehouse are. Both come from configuration (run
 config in the UI or the CLI's --raw/--warehouse), defaulting to SERVICELENS_RAW_DIR /
-SERVICELENS_WAREHOUSE and then to data/raw and data/warehouse.duckdb."""
+SERVICELENS_WAREHOUSE and then to data/raw and data/warehouse.duckdb; how many published
+generations to keep from SERVICELENS_KEEP_GENERATIONS (default 3)."""
 
 
 import os
@@ -9,15 +10,18 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE, parquet_root
+from pipeline.lib.generations import DEFAULT_KEEP, Store
+from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
 
 
 class ServicelensPaths(dg.ConfigurableResource):
-    """The raw drop folder, the warehouse file, and DuckDB's memory cap per asset."""
+    """The raw drop folder, the warehouse file, DuckDB's memory cap per asset, and how many
+    published generations of the warehouse to keep for comparison and rollback."""
 
     raw_dir: str = str(DEFAULT_RAW_DIR)
     warehouse: str = str(DEFAULT_WAREHOUSE)
     memory_limit: str = "3GB"
+    keep_generations: int = DEFAULT_KEEP
 
     @property
     def raw(self) -> Path:
@@ -28,15 +32,22 @@ class ServicelensPaths(dg.ConfigurableResource):
         return Path(self.warehouse)
 
     @property
+    def store(self) -> Store:
+        """The warehouse's generations (pipeline/lib/generations.py)."""
+        return Store(Path(self.warehouse))
+
+    @property
     def root(self) -> Path:
-        """Parquet beside the warehouse file: the system of record."""
-        return parquet_root(Path(self.warehouse))
+        """The working Parquet every asset reads and writes. Readers never see it: they see
+        the published generation, a snapshot of it taken once a whole run has succeeded."""
+        return self.store.work
 
 
 def default_paths() -> ServicelensPaths:
     return ServicelensPaths(
         raw_dir=os.environ.get("SERVICELENS_RAW_DIR", str(DEFAULT_RAW_DIR)),
         warehouse=os.environ.get("SERVICELENS_WAREHOUSE", str(DEFAULT_WAREHOUSE)),
+        keep_generations=int(os.environ.get("SERVICELENS_KEEP_GENERATIONS", DEFAULT_KEEP)),
     )
 
 
@@ -46,8 +57,8 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "paths": paths,
-            # For reading the published warehouse (checks, later marts); the file itself is
-            # written only by the `warehouse` asset, via a temporary file and a rename.
+            # For reading the published warehouse from the UI or a notebook; the pipeline's own
+            # assets never open it (the `warehouse` asset writes a new generation's file).
             "duckdb": DuckDBResource(database=paths.warehouse, connection_config={"access_mode": "READ_ONLY"}),
         }
     )

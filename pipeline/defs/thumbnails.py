@@ -6,6 +6,9 @@ pitfall 10).
 
 Each helper returns a one-entry mapping to splice into an asset's metadata (`**bars(...)`),
 or an empty one: a chart that cannot be drawn is logged as a warning and never fails the asset.
+Labels from the data are drawn through the report's `labels.label` (no control or bidi
+characters, at most 60 characters, a hash where changed) and values that are not finite are
+left out, so no value can abort vl-convert (a NUL) or stall it (a 3 MB label, an inf extent).
 vl-convert starts its engine once per process (about 0.7 s); later charts take about 0.05 s."""
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ def _latest(df: pl.DataFrame, period: str | None) -> pl.DataFrame:
 def _markdown(chart, alt_text: str) -> dict[str, dg.MetadataValue]:
     import vl_convert as vlc
 
-    png = vlc.vegalite_to_png(chart.to_dict(), config=CONFIG, scale=1.25)
+    from pipeline.lib.report.charts import safe_spec
+
+    png = vlc.vegalite_to_png(safe_spec(chart.to_dict()), config=CONFIG, scale=1.25)
     data = base64.b64encode(png).decode("ascii")
     if len(data) > MAX_BYTES:
         raise ValueError(f"thumbnail is {len(data):,} bytes of base64, above {MAX_BYTES:,}")
@@ -76,7 +81,13 @@ def bars(df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | 
             .properties(width=WIDTH - 110, height=min(HEIGHT, 14 * rows.height))
         )
 
-    return _thumbnail(df, latest, title, lambda d: d.select(label, value).drop_nulls().sort(value, descending=True).head(top), chart)
+    def pick(d: pl.DataFrame) -> pl.DataFrame:
+        from pipeline.lib.labels import label_columns
+
+        rows = d.select(label, value).drop_nulls().filter(pl.col(value).cast(pl.Float64).is_finite()).sort(value, descending=True).head(top)
+        return label_columns(rows, label) if rows.schema[label] == pl.String else rows
+
+    return _thumbnail(df, latest, title, pick, chart)
 
 
 def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", latest: str | None = None, bins: int = 12) -> dict[str, dg.MetadataValue]:
@@ -96,4 +107,49 @@ def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", lates
             .properties(width=WIDTH, height=HEIGHT - 40)
         )
 
-    return _thumbnail(df, latest, title, lambda d: d.select(value).drop_nulls(), chart)
+    return _thumbnail(df, latest, title, lambda d: d.select(value).drop_nulls().filter(pl.col(value).cast(pl.Float64).is_finite()), chart)
+
+
+# ---------------------------------------------------------------------------- metadata from data
+
+# A text metadata value longer than this is cut (the assets' own sentences stay far below).
+META_TEXT_LIMIT = 2000
+
+
+def name(value: object) -> str:
+    """A string from the data (model, provider, application ...) for a metadata key or value:
+    control and bidi characters out, at most 60 characters, a hash where changed
+    (pipeline.lib.labels)."""
+    from pipeline.lib.labels import text
+
+    return text(value)
+
+
+def number(x: object, spec: str = ".2f") -> str:
+    """x formatted with `spec`, or "n/a" when it is missing or not finite (no "nan", no crash on None)."""
+    import math
+
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return format(x, spec)
+
+
+def safe_metadata(metadata: dict) -> dict:
+    """Metadata fit for the event log and the UI: keys and plain text values pass through the
+    label rules (keys at 60 characters, text at META_TEXT_LIMIT), and a float that is not
+    finite becomes null (GraphQL and JSON have no inf or nan). MetadataValue objects (the
+    Markdown thumbnail, paths) are kept as they are."""
+    import math
+
+    from pipeline.lib.labels import label
+
+    out = {}
+    for key, value in metadata.items():
+        if isinstance(value, str):
+            value = label(value, META_TEXT_LIMIT)
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None
+        key = key if key.startswith("dagster/") else label(key, 120)
+        out[key] = value
+    return out
+

@@ -12,6 +12,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Above this, sums of demands (n units x up to 92 days) could overflow a double: the demands are
+# divided by a power of two first. Shares, Gini and HHI do not change with the scale, and a
+# power of two divides exactly, so ordinary data (far below) is never touched.
+_SCALE_ABOVE = 2.0**900
+
+
+def scaled(x: np.ndarray) -> np.ndarray:
+    """x as floats, divided by a power of two near its largest finite value when that is above
+    _SCALE_ABOVE (1e308 demands would overflow the sums to inf); else as it is."""
+    x = np.asarray(x, dtype=float)
+    finite = x[np.isfinite(x)]
+    top = float(np.abs(finite).max()) if finite.size else 0.0
+    if top <= _SCALE_ABOVE:
+        return x
+    return x / 2.0 ** min(float(np.floor(np.log2(top))), 1023.0)  # log2 of 1.8e308 rounds up to 1024
+
 
 def gini(x: np.ndarray) -> float:
     """Population Gini G = sum_i sum_j |x_i - x_j| / (2 n^2 mean(x)) of the values given.
@@ -19,7 +35,7 @@ def gini(x: np.ndarray) -> float:
     Uses sum_i sum_j |x_i - x_j| = 2 sum_i (2i - n - 1) x_(i) over the ascending order, so
     it is O(n log n). 0 for equal values, (n - 1) / n when one of n units holds everything.
     """
-    x = np.sort(np.asarray(x, dtype=float))
+    x = np.sort(scaled(x))
     n = x.size
     total = x.sum()
     if n == 0 or total <= 0:
@@ -29,14 +45,14 @@ def gini(x: np.ndarray) -> float:
 
 
 def top_k_share(x: np.ndarray, k: int) -> float:
-    x = np.asarray(x, dtype=float)
+    x = scaled(x)
     total = x.sum()
     return float(np.sort(x)[::-1][:k].sum() / total) if total > 0 else float("nan")
 
 
 def hhi(x: np.ndarray) -> float:
     """Herfindahl-Hirschman index: the sum of squared shares (1/n for n equal units, 1 for one)."""
-    x = np.asarray(x, dtype=float)
+    x = scaled(x)
     total = x.sum()
     return float(np.sum((x / total) ** 2)) if total > 0 else float("nan")
 
@@ -44,7 +60,7 @@ def hhi(x: np.ndarray) -> float:
 def lorenz(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points of the Lorenz curve, from (0, 0) to (1, 1): cumulative share of units (poorest
     first) against cumulative share of demand."""
-    x = np.sort(np.asarray(x, dtype=float))
+    x = np.sort(scaled(x))
     n = x.size
     units = np.arange(0, n + 1) / n
     demand = np.concatenate([[0.0], np.cumsum(x) / x.sum()])
@@ -89,7 +105,7 @@ def concentration(daily: np.ndarray, n_boot: int = 1000, seed: int = 0, level: f
     Days are the resampling unit because demand is correlated within a day (one client's
     burst, one outage); resampling requests would understate the uncertainty.
     """
-    daily = np.asarray(daily, dtype=float)
+    daily = scaled(daily)
     totals = daily.sum(axis=0)
     x = totals[totals > 0]
     n_days = daily.shape[0]

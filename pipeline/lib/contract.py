@@ -22,6 +22,10 @@ ERROR_TYPES = (
 )
 FINISH_REASONS = ("stop", "tool_calls", "length", "content_filter", "error")
 
+# The smallest sample rate whose weight (1 / sample_rate) weighted sums can hold: 1e100 per
+# request leaves room for 2^63 requests, times any token count, in a double.
+MIN_SAMPLE_RATE = 1e-100
+
 # DuckDB type names used as targets. Timestamps are stored as naive UTC TIMESTAMP: the
 # contract reads naive input as UTC, and one zone everywhere keeps ad hoc queries honest.
 STR, INT, FLOAT, BOOL, TS, DATE = "VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP", "DATE"
@@ -184,6 +188,12 @@ REQUESTS = Dataset(
         Check(
             "out_of_range: cached_input_tokens exceeds input_tokens",
             "cached_input_tokens > input_tokens",
+        ),
+        # Inside the contract's (0, 1], but its weight 1 / sample_rate (over 1e100) would
+        # overflow weighted sums to infinity; no sampling design goes anywhere near it.
+        Check(
+            f"out_of_range: sample_rate must be at least {MIN_SAMPLE_RATE:g} (its weight 1 / sample_rate must stay summable)",
+            f"sample_rate > 0 and sample_rate < {MIN_SAMPLE_RATE!r}",
         ),
     ),
     partition_by="ts",

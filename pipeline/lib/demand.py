@@ -20,6 +20,13 @@ from pipeline.paths import core_file, marts_file
 LEVELS = ("family", "model", "provider")
 MEASURES = ("requests", "tokens")
 
+
+def finite_or_null(df: pl.DataFrame) -> pl.DataFrame:
+    """df with every float that is not finite (inf, nan) made null: marts publish no inf or nan."""
+    cols = [c for c, t in df.schema.items() if t in (pl.Float64, pl.Float32)]
+    return df.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in cols) if cols else df
+
+
 def build_demand_daily(root: Path) -> int:
     """core/core_demand__daily.parquet from the staged requests and models; returns rows."""
     params = {"requests": staged_glob(root, "requests"), "models": staged_glob(root, "models")}
@@ -86,8 +93,8 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                    **{f.name: (pl.Int64 if f.type in (int, "int") else pl.Float64) for f in fields(Concentration)}}
     curve_schema = {"period": pl.String, "period_type": pl.String, "level": pl.String, "measure": pl.String, "point": pl.Int64,
                     "unit": pl.String, "unit_share": pl.Float64, "demand_share": pl.Float64}
-    conc = pl.DataFrame(rows, schema=conc_schema).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False])
-    curve = pl.concat(curves, how="vertical_relaxed") if curves else pl.DataFrame(schema=curve_schema)
+    conc = finite_or_null(pl.DataFrame(rows, schema=conc_schema).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False]))
+    curve = finite_or_null(pl.concat(curves, how="vertical_relaxed") if curves else pl.DataFrame(schema=curve_schema))
     frame_to_parquet(conc, marts_file(root, "concentration"))
     frame_to_parquet(curve, marts_file(root, "concentration_lorenz"))
     return conc, curve
@@ -145,7 +152,7 @@ def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.
         rho, lo, hi = spearman_ci(part["listing_breadth"].to_numpy(), part["demand_share"].to_numpy(), n_boot=n_boot, seed=seed)
         rows.append({"period": period, "period_type": period_type, "n_models": part.height,
                      "spearman_rho": rho, "rho_ci_low": lo, "rho_ci_high": hi})
-    summary = pl.DataFrame(rows, schema={"period": pl.String, "period_type": pl.String, "n_models": pl.Int64,
-                                         "spearman_rho": pl.Float64, "rho_ci_low": pl.Float64, "rho_ci_high": pl.Float64})
+    summary = finite_or_null(pl.DataFrame(rows, schema={"period": pl.String, "period_type": pl.String, "n_models": pl.Int64,
+                                                        "spearman_rho": pl.Float64, "rho_ci_low": pl.Float64, "rho_ci_high": pl.Float64}))
     frame_to_parquet(summary, marts_file(root, "supply_use_summary"))
     return supply, summary

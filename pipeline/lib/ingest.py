@@ -12,32 +12,45 @@ others. Outputs are written to a temporary folder and renamed into place.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import itertools
+import os
 import re
 import shutil
+import stat
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
+from pipeline.lib import textprep
 from pipeline.lib.contract import BOOL, DATE, FLOAT, INT, STR, TS, Column, Dataset
 from pipeline.paths import ingest_dir, staging_dir
 from pipeline.sql import load_sql
 
 # Names the engine adds beside the data; a data column may not take them (see _safe_columns).
+# Source columns are read under generated positional names (__sl_c0, __sl_c1, ...), so no
+# name from a data file is ever used as a DuckDB name while reading.
 _FILE_COL = "__sl_filename"
 _CSV_K = "__sl_k"
 _INTERNAL = {"_source_file", "_row_number", "_reason", "_raw", _FILE_COL, _CSV_K, "line", "__vals"}
+# Columns DuckDB's readers add on request (read_parquet/read_csv filename, file_row_number,
+# file_index) or tables carry (rowid): staged data may never have a column of that name,
+# or a later read_parquet(..., filename = true) of staging would clash with it.
+READER_COLUMNS = {"filename", "file_row_number", "file_index", "rowid"}
 GLOB_CHARS = set("*?[]{}")
-# DuckDB's default line limit (2 MB) would make one long line fail its whole file; a
-# larger limit costs a proportionally larger read buffer, so it is used only on retry.
+# The longest line a CSV or JSONL file may have; a longer one is quarantined (`too_long`)
+# with its first TRUNCATED_RAW_BYTES as its raw text. DuckDB's default limit (2 MiB) is used
+# when every record of a file is short: a larger limit costs a larger read buffer.
 MAX_LINE_BYTES = 64 * 2**20
-LINE_OPTS = "<line-opts>"  # placeholder in read SQL, see _with_long_lines
-_LONG_LINE_OPTS = f"max_line_size = {MAX_LINE_BYTES}, buffer_size = {2 * MAX_LINE_BYTES}, "
+TRUNCATED_RAW_BYTES = 4096
+_DUCKDB_DEFAULT_LINE = 2 * 2**20
+LINE_OPTS = "<line-opts>"  # placeholder in read SQL for the reader options, see _csv_group
+SYMLINK_ERROR = "symbolic link: not followed"
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # DuckDB type families of a source column, for choosing a cast
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
@@ -49,12 +62,28 @@ RESERVED_OUTPUT_COLUMNS = {
 }
 
 
+def _long_opts(need: int = 0) -> str:
+    """Reader options for records up to MAX_LINE_BYTES: DuckDB drops a record longer than its
+    read buffer without a word, so the buffer is sized to hold the longest one seen."""
+    limit = MAX_LINE_BYTES
+    buffer = max(2 * limit, 2 * min(need, 2 * limit)) + 2**20
+    return f"max_line_size = {limit}, buffer_size = {buffer}, "
+
+
+def _line_opts(need: int) -> str:
+    """Options for a text read whose longest line/record is `need` bytes."""
+    if need <= 2**20 and MAX_LINE_BYTES >= _DUCKDB_DEFAULT_LINE:
+        return ""
+    return _long_opts(need)
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: Path
     rel: str  # path relative to the drop folder: what audit and quarantine show
     fmt: str
     hive: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # set for an entry that is never read (a symlink, a fifo, ...)
 
 
 @dataclass
@@ -97,20 +126,68 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
 
 
 def discover(raw_dir: Path, dataset: str) -> list[SourceFile]:
-    """Files of one dataset, sorted by relative path (the order that decides which of two
-    rows with one key was seen first). Names starting with `_` or `.` are ignored."""
+    """Regular files of one dataset, sorted by relative path (the order that decides which of
+    two rows with one key was seen first). Names starting with `_` or `.` are ignored; entries
+    that are never read (symlinks, fifos, ...) are left out here, see discover_all."""
+    return [sf for sf in discover_all(raw_dir, dataset) if sf.error is None]
+
+
+def discover_all(raw_dir: Path, dataset: str) -> list[SourceFile]:
+    """Every entry of a dataset folder that gets an audit row: the regular files, plus one
+    entry with `error` set per symbolic link (file or folder, the dataset folder itself
+    included: links are never followed), per other non-regular file and per folder that
+    cannot be listed. Sorted by relative path."""
     base = Path(raw_dir) / dataset
+    if os.path.islink(base):
+        return [SourceFile(base, dataset, "symlink", {}, SYMLINK_ERROR)]
     if not base.is_dir():
         return []
-    out = []
-    for path in sorted(base.rglob("*")):
-        rel_parts = path.relative_to(base).parts
-        if not path.is_file() or any(p.startswith(("_", ".")) for p in rel_parts):
-            continue
-        fmt = FORMATS.get(path.suffix.lower())
+    out: list[SourceFile] = []
+
+    def entry(full: str, fmt: str | None = None, error: str | None = None) -> None:
+        rel_parts = Path(os.path.relpath(full, base)).parts
+        rel = f"{dataset}/{'/'.join(rel_parts)}"
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            rel = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            fmt, error = fmt or "unknown", error or "file name is not valid UTF-8: rename it to be read"
+        if fmt is None:
+            fmt = FORMATS.get(os.path.splitext(full)[1].lower(), "unknown")
         hive = dict(p.split("=", 1) for p in rel_parts[:-1] if "=" in p)
-        out.append(SourceFile(path, f"{dataset}/{'/'.join(rel_parts)}", fmt or "unknown", hive))
-    return out
+        out.append(SourceFile(Path(full), rel, fmt, hive, error))
+
+    def unlistable(exc: OSError) -> None:
+        if exc.filename and os.path.abspath(exc.filename) != os.path.abspath(base):
+            entry(exc.filename, "unknown", f"folder cannot be listed: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=unlistable):
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith(("_", ".")):
+                continue
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full):
+                entry(full, "symlink", SYMLINK_ERROR)
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for f in filenames:
+            if f.startswith(("_", ".")):
+                continue
+            full = os.path.join(dirpath, f)
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError as exc:
+                entry(full, "unknown", f"cannot be read: {exc.strerror or exc}")
+                continue
+            if stat.S_ISLNK(mode):
+                entry(full, "symlink", SYMLINK_ERROR)
+            elif not stat.S_ISREG(mode):
+                entry(full, "unknown", "not a regular file (fifo, socket or device): not read")
+            else:
+                entry(full)
+    return sorted(out, key=lambda sf: sf.rel)
 
 
 # ------------------------------------------------------------------- typed coercion SQL
@@ -143,9 +220,18 @@ def coerce(expr: str, src_type: str, col: Column) -> str:
             return f"try_cast({expr} as bigint)"
         if text or st in _FLOAT_TYPES or st.startswith("DECIMAL"):
             # try_cast('1.5' as bigint) rounds to 2: a token count must be whole, so go
-            # through double and keep only integral values.
+            # through double and keep only integral values. From 2^53 on a double is no
+            # longer exact: there only integer text counts (`123` or `123.0`), read
+            # exactly as BIGINT (the regex runs for those few values only).
             d = f"try_cast(trim(cast({expr} as varchar)) as double)" if text else f"cast({expr} as double)"
-            return f"(case when {d} = floor({d}) and abs({d}) < 9e15 then cast({d} as bigint) end)"
+            t = f"trim(cast({expr} as varchar))"
+            big = (
+                f" when abs({d}) >= {2**53} and regexp_full_match({t}, '[+-]?[0-9]+([.]0*)?') "
+                f"then try_cast(regexp_replace({t}, '[.]0*$', '') as bigint)"
+                if text
+                else ""
+            )
+            return f"(case when {d} = floor({d}) and abs({d}) < {2**53} then cast({d} as bigint){big} end)"
         return "cast(null as bigint)"
     if t == FLOAT:
         if text:
@@ -166,12 +252,13 @@ def coerce(expr: str, src_type: str, col: Column) -> str:
     if t == TS:
         # make_timestamp(epoch_us(x)) is the UTC wall time of an instant; timezone('UTC', x)
         # gives the same value but goes through the calendar, ten times slower.
+        # (years 1-9999 only: see _calendar_rule)
         if text:
             return f"make_timestamp(epoch_us(try_cast(trim({expr}) as timestamptz)))"
         if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
             return f"make_timestamp(epoch_us({expr}))"
         if st.startswith("TIMESTAMP") or st == "DATE":
-            return f"cast({expr} as timestamp)"
+            return f"try_cast({expr} as timestamp)"  # a DATE beyond TIMESTAMP's range: null
         return "cast(null as timestamp)"
     if t == DATE:
         if text:
@@ -185,9 +272,18 @@ def coerce(expr: str, src_type: str, col: Column) -> str:
         if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
             return f"cast(make_timestamp(epoch_us({expr})) as date)"
         if st.startswith("TIMESTAMP") or st == "DATE":
-            return f"cast({expr} as date)"
+            return f"try_cast({expr} as date)"
         return "cast(null as date)"
     raise ValueError(f"unknown contract type {t}")
+
+
+def _calendar_rule(col: Column, v: str) -> list[tuple[str, str]]:
+    """Only years 1-9999 are dates (ISO 8601 without expansion): infinity, BC dates and year
+    294247 would name hive partitions that do not read back as dates."""
+    if col.type not in (TS, DATE):
+        return []
+    return [(f"not ({v} >= {col.type.lower()} '0001-01-01' and {v} < {col.type.lower()} '10000-01-01')",
+             f"bad_type: {col.name} is not a valid {_TYPE_WORDS[col.type]}")]
 
 
 def _range_rules(col: Column, v: str) -> list[tuple[str, str]]:
@@ -208,8 +304,9 @@ def _any_broken(rules: list[tuple[str, str]]) -> str:
     return " or ".join(f"coalesce({c}, false)" for c, _ in rules) if rules else "false"
 
 
-def _reason_text(rules: list[tuple[str, str]]) -> str:
-    return "concat_ws('; ', " + ", ".join(f"case when {c} then {lit(r)} end" for c, r in rules) + ")"
+def _reason_text(rules: list[tuple[str, str]], first: str | None = None) -> str:
+    parts = ([first] if first else []) + [f"case when {c} then {lit(r)} end" for c, r in rules]
+    return "concat_ws('; ', " + ", ".join(parts) + ")"
 
 
 def validate_select(
@@ -218,6 +315,7 @@ def validate_select(
     columns: dict[str, tuple[str, str]],
     raw_sql: str | None = None,
     ref_tables: frozenset[str] = frozenset(),
+    reject_sql: str | None = None,
 ) -> str:
     """SELECT producing, per source row: every contract column typed, extra columns as
     text, `_source_file`, `_row_number`, `_reason` (NULL when the row is good) and `_raw`
@@ -225,6 +323,8 @@ def validate_select(
 
     `columns` maps a source column name to (SQL expression, DuckDB type). `source_sql`
     must expose those expressions plus `__sl_source_file` and `__sl_row_number`.
+    `reject_sql`, when given, is a reason (or NULL) the reader found for a source row
+    before any typing (bad bytes, an over-long line): such a row is quarantined with it.
     """
     contract = set(spec.column_names)
     present_cols = [c for c in spec.columns if c.name in columns]
@@ -238,6 +338,7 @@ def validate_select(
         + [f"cast({columns[n][0]} as varchar) as {q(n)}" for n in extras]
         + ["__sl_source_file as _source_file", "__sl_row_number as _row_number"]
         + ([f"{raw_sql} as __raw"] if raw_sql else [])
+        + [f"{reject_sql or 'null::varchar'} as __pre"]
     )
     l2 = [f"{coerce(s[c.name], columns[c.name][1], c)} as {t[c.name]}" for c in present_cols]
     l2 += [f"cast(null as {c.type}) as {t[c.name]}" for c in spec.columns if c.name not in columns]
@@ -256,10 +357,11 @@ def validate_select(
         else:
             present = _present(s[c.name], columns[c.name][1])
             rules.append((f"{present} and {t[c.name]} is null", f"bad_type: {c.name} is not a valid {_TYPE_WORDS[c.type]}"))
+            rules += _calendar_rule(c, t[c.name])
             if c.required:
                 rules.append((f"not {present}", f"missing: {c.name}"))
         rules += _range_rules(c, t[c.name])
-    l3 = [f"{t[c.name]} as {q(c.name)}" for c in spec.columns] + [f"{_any_broken(rules)} as __type_bad"]
+    l3 = [f"{t[c.name]} as {q(c.name)}" for c in spec.columns] + [f"__pre is not null or {_any_broken(rules)} as __type_bad"]
 
     # L4: references to other datasets and row rules, on typed values only (row alias v).
     more: list[tuple[str, str]] = []
@@ -289,7 +391,7 @@ def validate_select(
         + [
             "_source_file",
             "_row_number",
-            f"case when __bad then nullif({_reason_text(all_rules)}, '') end as _reason" if all_rules else "null::varchar as _reason",
+            f"case when __bad then nullif({_reason_text(all_rules, '__pre')}, '') end as _reason",
             f"case when __bad then cast({raw_expr} as varchar) end as _raw",
         ]
     )
@@ -307,12 +409,14 @@ def validate_select(
 
 @dataclass
 class _Source:
-    """One readable unit: SQL exposing the source columns plus _source_file/_row_number."""
+    """One readable unit: SQL exposing the source columns plus __sl_source_file/__sl_row_number."""
 
     sql: str
     columns: dict[str, tuple[str, str]]
     files: list[SourceFile]
     raw_sql: str | None = None
+    reject_sql: str | None = None  # a reason found while reading (see validate_select)
+    fallback: bool = False  # read through Arrow after DuckDB's Parquet reader failed
 
 
 def _hive_columns(sf: SourceFile, present: set[str], spec: Dataset) -> dict[str, tuple[str, str]]:
@@ -325,218 +429,463 @@ def _hive_columns(sf: SourceFile, present: set[str], spec: Dataset) -> dict[str,
     }
 
 
-def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str]) -> list[_Source]:
+def _dedupe(names: list[str]) -> list[str]:
+    """A name repeated exactly within one file: the later ones become `<name>_extra`."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for n in names:
+        while n in seen:
+            n += "_extra"
+        seen.add(n)
+        out.append(n)
+    return out
+
+
+def _fresh(name: str, taken_lower: set[str]) -> str:
+    n, i = name, 0
+    while n.lower() in taken_lower:
+        i += 1
+        n = f"{name}_{i}"
+    return n
+
+
+def _sql_str(value: str) -> str:
+    """A SQL string literal for any text, NUL included (a NUL would end the statement)."""
+    return " || chr(0) || ".join(lit(part) for part in value.split("\x00"))
+
+
+def _positional(names: list[str], types: list[str]) -> dict[str, tuple[str, str]]:
+    return {n: (f"__sl_c{i}", t) for i, (n, t) in enumerate(zip(names, types))}
+
+
+def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str], one_by_one: bool = False) -> list[_Source]:
     groups: dict[tuple, list[SourceFile]] = {}
-    signatures = _parquet_signatures(con, files)
-    described: dict[str, list] = {}
+    try:
+        schemas = _parquet_schemas(con, files)
+    except duckdb.Error:
+        schemas = None  # a footer that cannot be read: file by file below
+    described: dict[tuple, tuple] = {}
     for sf in files:
         try:
-            sig = signatures.get(str(sf.path)) if signatures else None
-            if sig is None or sig not in described:
+            schema = schemas.get(str(sf.path)) if schemas else None
+            if schema is None:
+                schema = _parquet_schemas(con, [sf]).get(str(sf.path)) or ("describe", sf.rel)
+            # Columns are read by position: files share a scan only when their columns are
+            # the same in the same order.
+            if schema not in described:
                 desc = con.execute(f"describe select * from read_parquet({lit(str(sf.path))}, hive_partitioning = false)").fetchall()
-                if sig is not None:
-                    described[sig] = desc
-            else:
-                desc = described[sig]
+                names = _top_level_names(schema, [n for n, *_ in desc]) or [n for n, *_ in desc]
+                described[schema] = (tuple(_dedupe(names)), tuple(t for _, t, *_ in desc))
+            names, types = described[schema]
         except duckdb.Error as exc:
             errors[sf.rel] = _short(exc)
             continue
-        # Files with one schema are read in one scan; path values matter only where they
-        # stand in for a contract column the file lacks.
-        used_hive = tuple(sorted(_hive_columns(sf, {n for n, *_ in desc}, spec).items()))
-        sig = (tuple((n, t) for n, t, *_ in desc), used_hive)
-        if any(n.lower() == "file_row_number" for n, *_ in desc):
-            sig += (sf.rel,)  # read alone: DuckDB cannot add its row number beside such a column
-        groups.setdefault(sig, []).append(sf)
-    sources = []
-    for (cols, *_), group in groups.items():
-        columns = {n: (q(n), t) for n, t in cols}
-        columns.update(_hive_columns(group[0], set(columns), spec))
-        paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
-        # rel = the path after the drop folder: a substring, cheaper per row than a lookup
-        offset = len(str(group[0].path)) - len(group[0].rel) + 1
-        if any(n.lower() == "file_row_number" for n in columns):
-            row_number, opts = "row_number() over ()", ""  # a single file read in order
-        else:
-            row_number, opts = "file_row_number + 1", ", file_row_number = true"
-        sql = (
-            f"select *, substr({q(_FILE_COL)}, {offset}) as __sl_source_file, {row_number} as __sl_row_number "
-            f"from read_parquet({paths}, filename = {lit(_FILE_COL)}{opts}, hive_partitioning = false)"
-        )
-        sources.append(_Source(sql, columns, group))
-    return sources
+        # path values matter only where they stand in for a contract column the file lacks
+        used_hive = tuple(sorted(_hive_columns(sf, set(names), spec).items()))
+        key: tuple = (names, types, used_hive)
+        if one_by_one or any(n.lower() == "file_row_number" for n in names):
+            key += (sf.rel,)  # read alone: DuckDB cannot add its row number beside such a column
+        groups.setdefault(key, []).append(sf)
+    return [_parquet_group(spec, list(names), list(types), group) for (names, types, *_), group in groups.items()]
 
 
-def _parquet_signatures(con, files: list[SourceFile]) -> dict[str, str] | None:
-    """One query for the schema of every file (a describe per file costs more than the
-    read for small daily files); None when any footer is unreadable (then: file by file)."""
+def _parquet_group(spec: Dataset, names: list[str], types: list[str], group: list[SourceFile]) -> _Source:
+    # Source columns are selected by position (#1, #2, ...) under generated names; the
+    # filename column gets a name no column of the file has.
+    lower = {n.lower() for n in names}
+    fcol = _fresh(_FILE_COL, lower)
+    columns = _positional(names, types)
+    columns.update(_hive_columns(group[0], set(columns), spec))
+    paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
+    # rel = the path after the drop folder: a substring, cheaper per row than a lookup
+    offset = len(str(group[0].path)) - len(group[0].rel) + 1
+    if "file_row_number" in lower:
+        row_number, opts = "row_number() over ()", ""  # a single file read in order
+    else:
+        row_number, opts = "file_row_number + 1", ", file_row_number = true"
+    cols = "".join(f"#{i + 1} as __sl_c{i}, " for i in range(len(names)))
+    sql = (
+        f"select {cols}substr({q(fcol)}, {offset}) as __sl_source_file, {row_number} as __sl_row_number "
+        f"from read_parquet({paths}, filename = {lit(fcol)}{opts}, hive_partitioning = false)"
+    )
+    return _Source(sql, columns, group)
+
+
+def _top_level_names(schema: tuple, described: list[str]) -> list[str] | None:
+    """The file's own top-level column names from its schema rows (DuckDB's describe renames
+    repeats such as `Model` beside `model` to `Model_1`); None when they do not walk cleanly
+    or do not match what describe read, position by position."""
+    rows = list(schema)
+    if not rows or rows[0] == "describe":
+        return None
+    names, i = [], 1
+    for _ in range(rows[0][2]):
+        if i >= len(rows):
+            return None
+        names.append(rows[i][0])
+        pending = rows[i][2]
+        i += 1
+        while pending:  # skip the nested fields of this column
+            if i >= len(rows):
+                return None
+            pending += rows[i][2] - 1
+            i += 1
+    if len(names) != len(described):
+        return None
+    for own, seen in zip(names, described):
+        if own != seen and not re.fullmatch(re.escape(own) + r"_\d+", seen, flags=re.IGNORECASE):
+            return None
+    return names
+
+
+def _parquet_schemas(con, files: list[SourceFile]) -> dict[str, tuple] | None:
+    """One query for the schema of every file, in schema order (a describe per file costs
+    more than the read for small daily files); raises when a footer is unreadable."""
     if not files:
         return {}
-    try:
-        rows = con.execute(
-            "select file_name, list_sort(list(name || ':' || coalesce(duckdb_type, '?') || ':' || coalesce(num_children, 0))) "
-            "from parquet_schema($files) group by 1",
-            {"files": [str(sf.path) for sf in files]},
-        ).fetchall()
-    except duckdb.Error:
-        return None
-    return {name: "|".join(sig) for name, sig in rows}
+    rows = con.execute(
+        "select file_name, name, coalesce(duckdb_type, '?'), coalesce(num_children, 0) from parquet_schema($files)",
+        {"files": [str(sf.path) for sf in files]},
+    ).fetchall()
+    out: dict[str, list] = {}
+    for f, *rest in rows:
+        out.setdefault(f, []).append(tuple(rest))
+    return {f: tuple(r) for f, r in out.items()}
 
 
-def _csv_header(path: Path) -> list[str]:
+_arrow_ids = itertools.count()
+
+
+def _arrow_source(con, spec: Dataset, sf: SourceFile) -> _Source:
+    """A Parquet file DuckDB's reader gave up on (a string that is not UTF-8, a timestamp it
+    cannot convert: one bad value fails the whole scan), read with Arrow instead: strings
+    come in as bytes and timestamps/dates as numbers, converted per value in SQL, so a bad
+    value costs its row (`bad_encoding` / `bad_type`), not the file."""
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(sf.path).read()  # not read_table: it refuses repeated column names
+    arrays, conv, checks = [], {}, []
+    for i, (fld, col) in enumerate(zip(table.schema, table.columns)):
+        c, t, label = f"__sl_c{i}", fld.type, fld.name.replace("\x00", "\ufffd")
+        if pa.types.is_dictionary(t):
+            col, t = col.cast(t.value_type), t.value_type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            col = col.cast(pa.large_binary())
+            conv[c] = (f"coalesce(try(decode({c})), cast({c} as varchar))", "VARCHAR")
+            checks.append(f"case when {c} is not null and try(decode({c})) is null then {_sql_str(f'bad_encoding: {label} is not valid UTF-8')} end")
+        elif pa.types.is_timestamp(t):
+            col = col.cast(pa.int64())
+            scale = {"s": " * 1000000", "ms": " * 1000", "us": "", "ns": " // 1000"}[t.unit]
+            conv[c] = (f"try(make_timestamp({c}{scale}))", "TIMESTAMP")
+        elif pa.types.is_date32(t):
+            col = col.cast(pa.int32())
+            conv[c] = (f"try(date '1970-01-01' + {c})", "DATE")
+        elif pa.types.is_date64(t):
+            col = col.cast(pa.int64())
+            conv[c] = (f"try(cast(make_timestamp({c} * 1000) as date))", "DATE")
+        if c in conv and conv[c][1] != "VARCHAR":
+            word = "timestamp" if conv[c][1] == "TIMESTAMP" else "date"
+            checks.append(f"case when {c} is not null and {conv[c][0]} is null then {_sql_str(f'bad_type: {label} is not a valid {word}')} end")
+        arrays.append(col)
+    arrays.append(pa.array(range(1, table.num_rows + 1), pa.int64()))
+    view = f"__arrow_{next(_arrow_ids)}"
+    con.register(view, pa.table(arrays, names=[f"__sl_c{i}" for i in range(len(arrays) - 1)] + ["__sl_rn"]))
+    types = [t for _, t, *_ in con.execute(f"describe select * exclude (__sl_rn) from {view}").fetchall()]
+    names = _dedupe([f.name for f in table.schema])
+    columns = {}
+    for i, (n, t) in enumerate(zip(names, types)):
+        columns[n] = conv.get(f"__sl_c{i}", (f"__sl_c{i}", t))
+    columns.update(_hive_columns(sf, set(columns), spec))
+    sql = f"select *, {lit(sf.rel)} as __sl_source_file, __sl_rn as __sl_row_number from {view}"
+    reject = f"nullif(concat_ws('; ', {', '.join(checks)}), '')" if checks else None
+    return _Source(sql, columns, [sf], reject_sql=reject, fallback=True)
+
+
+@dataclass
+class _Text:
+    """A CSV/JSONL file prepared for DuckDB (see textprep): the path to read, its layout and
+    the lines that are over the limit (quarantined by the engine, not read)."""
+
+    sf: SourceFile
+    layout: textprep.TextLayout
+    path: Path
+    too_long: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, raw)
+
+    @property
+    def copied(self) -> bool:
+        return self.path != self.sf.path
+
+
+def _too_long(text: _Text, ll: textprep.LongLine) -> tuple[int, str, str]:
+    prefix = textprep.read_prefix(text.layout.path, ll.start, TRUNCATED_RAW_BYTES).decode("utf-8", "replace")
+    reason = f"too_long: the line is {ll.size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"
+    return ll.line, reason, f"{prefix} [... truncated: {ll.size:,} bytes]"
+
+
+def _prepare(sf: SourceFile, work: Path, quotes: bool) -> _Text:
+    work.mkdir(parents=True, exist_ok=True)
+    stem = f"{uuid.uuid4().hex[:12]}{sf.path.suffix}"
+    layout = textprep.scan(sf.path, MAX_LINE_BYTES, quotes, work / f"norm-{stem}")
+    return _Text(sf, layout, layout.path)
+
+
+def _csv_header(path: Path) -> list[str] | None:
     """Column names from the first line. Read here rather than sniffed by DuckDB, so one
-    broken line (an unterminated quote) cannot make the whole file unreadable."""
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline(MAX_LINE_BYTES)
-    if not first.strip():
-        return []
-    names = next(csv.reader([first]))
-    out: list[str] = []
-    for i, n in enumerate(names):
-        n = n.strip() or f"column{i}"
-        while n in out:
-            n += "_dup"
-        out.append(n)
-    return out
+    broken line (an unterminated quote) cannot make the whole file unreadable. Bytes that
+    are not UTF-8 read as U+FFFD, so the columns still map. [] for a file without rows; None
+    when the first line is blank but more follows (no header to map the rows by)."""
+    with open(path, "rb") as fh:
+        first = fh.readline(MAX_LINE_BYTES + 1)
+        text = first.decode("utf-8-sig", errors="replace").replace("\x00", "\ufffd")
+        if not text.strip():
+            while chunk := fh.read(textprep.CHUNK):
+                if chunk.strip():
+                    return None
+            return []
+    names = next(csv.reader([text.rstrip("\r\n")]), [])
+    return _dedupe([n.strip() or f"column{i}" for i, n in enumerate(names)])
 
 
 _table_ids = itertools.count()  # unique temp-table names within a connection
 
 
-def _csv_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str], malformed: list[tuple]) -> list[_Source]:
+def _csv_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str], work: Path) -> list[_Source]:
     """CSV files with one header are read in one multi-file scan (daily exports are many
     small files); a group that fails is retried file by file so one bad file cannot stop
-    the others."""
-    groups: dict[tuple, list[SourceFile]] = {}
+    the others. A file that needed a prepared copy is read alone."""
+    groups: dict[tuple, list[_Text]] = {}
     for sf in files:
         try:
-            names = _csv_header(sf.path)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            text = _prepare(sf, work, quotes=True)
+            if text.layout.long_lines and text.layout.long_lines[0].line == 1:
+                errors[sf.rel] = f"the header line is {text.layout.long_lines[0].size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"
+                continue
+            names = _csv_header(text.path)
+            if names is None:
+                errors[sf.rel] = "the first line is blank: no header to read the columns by"
+                continue
+            if names and text.layout.long_lines:
+                # Each long line becomes a one-field marker line DuckDB rejects (missing
+                # columns), keeping the line's quote parity so the records after it still
+                # line up; a marker DuckDB reads as a value is caught by reject_sql.
+                text.too_long = [_too_long(text, ll) for ll in text.layout.long_lines]
+                text.path = textprep.write_sanitised(
+                    text.layout,
+                    work / f"long-{uuid.uuid4().hex[:12]}.csv",
+                    lambda i, ll: (textprep.marker(i) + (',"' if ll.quotes % 2 else "")).encode(),
+                )
+        except (OSError, ValueError) as exc:
             errors[sf.rel] = _short(exc)
             continue
         if names:  # an empty file has no rows
             used_hive = tuple(sorted(_hive_columns(sf, set(names), spec).items()))
-            groups.setdefault((tuple(names), used_hive), []).append(sf)
+            long = bool(_line_opts(text.layout.need))
+            groups.setdefault((tuple(names), used_hive, long, sf.rel if text.copied else None), []).append(text)
     sources: list[_Source] = []
-    pending = [(list(names), group) for (names, _), group in groups.items()]
+    pending = [(list(names), group) for (names, *_), group in groups.items()]
     while pending:
         names, group = pending.pop(0)
+        idx = next(_table_ids)
         try:
-            src, bad = _csv_group(con, spec, names, group, next(_table_ids))
+            src = _csv_group(con, spec, names, group, idx)
         except duckdb.Error as exc:
+            con.execute(f"delete from malformed where __group = {idx}")
             if len(group) > 1:
-                pending = [(names, [sf]) for sf in group] + pending
+                pending = [(names, [t]) for t in group] + pending
             else:
-                errors[group[0].rel] = _short(exc)
+                errors[group[0].sf.rel] = _short(exc)
             continue
         sources.append(src)
-        malformed.extend(bad)
     return sources
 
 
-def _csv_group(con, spec: Dataset, names: list[str], group: list[SourceFile], idx: int) -> tuple[_Source, list[tuple]]:
+def _reject_tables(con, rej: str, scan: str, out: str, members: list[_Text], blank_rows: bool) -> int:
+    """One row per rejected record of a scan (`out`): file, line, raw text, what was wrong,
+    its row number and the gap (g, j) it leaves in the numbering of the good rows. DuckDB's
+    reject line counts blank lines; row numbers do not (when `blank_rows`). Returns the count."""
+    con.execute(f"create or replace temp table {out}_blank (f varchar, line bigint)")
+    if blank_rows:
+        parts = [(str(t.path), t.layout.blank_records) for t in members if t.layout.blank_records.size]
+        if parts:
+            paths = np.array([p for p, _ in parts], dtype=object)
+            con.register(f"{out}_blank_arrow", pa.table({
+                "f": pa.array(np.repeat(paths, [len(b) for _, b in parts]), pa.string()),
+                "line": pa.array(np.concatenate([b for _, b in parts]), pa.int64()),
+            }))
+            con.execute(f"insert into {out}_blank select * from {out}_blank_arrow")
+            con.unregister(f"{out}_blank_arrow")
+    et = "cast(e.error_type as varchar)"
+    con.execute(
+        f"""create or replace temp table {out} as
+        with r as (
+            select s.file_path as f, e.line,
+                   coalesce(any_value(e.csv_line), '') as raw,
+                   bool_or({et} = 'INVALID ENCODING') as enc,
+                   bool_or({et} = 'LINE SIZE OVER MAXIMUM') as size,
+                   string_agg(distinct lower({et}), ', ' order by lower({et}))
+                       filter (where {et} not in ('INVALID ENCODING', 'LINE SIZE OVER MAXIMUM')) as kinds
+            from {rej} e join {scan} s using (scan_id, file_id) group by all),
+        b as (select f, line, row_number() over (partition by f order by line) as nb from {out}_blank),
+        numbered as (
+            select r.*, r.line - {1 if blank_rows else 0} - coalesce(b.nb, 0) as row
+            from r asof left join b on r.f = b.f and r.line > b.line)
+        select *, row - row_number() over (partition by f order by line) as g,
+               row_number() over (partition by f order by line) as j
+        from numbered"""
+    )
+    return con.execute(f"select count(*) from {out}").fetchone()[0]
+
+
+def _reject_reason(bad_kind: str) -> str:
+    too_long = f"too_long: the record is over the {MAX_LINE_BYTES:,}-byte limit"
+    return (
+        f"concat_ws('; ', case when r.enc then 'bad_encoding: the line is not valid UTF-8' end, "
+        f"case when r.size then {lit(too_long)} end, "
+        f"case when r.kinds is not null then {lit(bad_kind + ': ')} || r.kinds end)"
+    )
+
+
+def _truncated(expr: str) -> str:
+    return f"(case when strlen({expr}) > {TRUNCATED_RAW_BYTES} then left({expr}, {TRUNCATED_RAW_BYTES}) || ' [... truncated]' else {expr} end)"
+
+
+def _insert_too_long(con, spec: Dataset, members: list[_Text], out: str) -> None:
+    """The over-long lines of prepared copies, and the rejected record each one belongs to:
+    the reject holding its marker, or the reject of the record it sits in (DuckDB may cut a
+    long reject's text before the marker). One per reject: a record with two long lines
+    is one row."""
+    con.execute(f"create or replace temp table {out}_long (f varchar, marker varchar, record bigint, reason varchar, raw varchar)")
+    rows = [
+        (str(t.path), textprep.marker(i), ll.record, reason, raw)
+        for t in members
+        for i, (ll, (_, reason, raw)) in enumerate(zip(t.layout.long_lines, t.too_long))
+    ]
+    if rows:
+        con.executemany(f"insert into {out}_long values (?, ?, ?, ?, ?)", rows)
+    con.execute(
+        f"create or replace temp table {out}_longrej as select r.f, r.line, arg_min(lg.reason, lg.record) as reason, "
+        f"arg_min(lg.raw, lg.record) as raw from {out} r join {out}_long lg "
+        f"on lg.f = r.f and (contains(r.raw, lg.marker) or lg.record = r.line) group by all"
+    )
+
+
+def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: int) -> _Source:
     table, rej, scan = f"__csv_{idx}", f"__rej_{idx}", f"__scan_{idx}"
-    types = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
-    paths = "[" + ", ".join(lit(str(sf.path)) for sf in group) + "]"
+    cols = [f"__sl_c{i}" for i in range(len(names))]
+    types = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in cols) + "}"
+    paths = "[" + ", ".join(lit(str(t.path)) for t in group) + "]"
+    # A one-column file reads an empty line as a NULL value rather than skipping it (and a
+    # quoted empty value is '' with allow_quoted_nulls off): drop those, blank lines are not rows.
+    blank = f" where {cols[0]} is not null" if len(cols) == 1 else ""
     read = (
-        f"create or replace temp table {table} as select *, row_number() over () as {_CSV_K} from read_csv({paths}, "
+        f"create or replace temp table {table} as select *, row_number() over () as {_CSV_K} from (select * from read_csv({paths}, "
         f"columns = {types}, header = false, skip = 1, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"{LINE_OPTS}hive_partitioning = false, filename = {lit(_FILE_COL)}, "
-        f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)})"
+        f"allow_quoted_nulls = false, {LINE_OPTS}hive_partitioning = false, filename = {lit(_FILE_COL)}, "
+        f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)}){blank})"
     )
-    reject_sql = (
-        f"select s.file_path, e.line, any_value(e.csv_line), string_agg(distinct cast(e.error_type as varchar), ', ') "
-        f"from {rej} e join {scan} s using (scan_id, file_id) group by all order by 1, 2"
-    )
-    _with_long_lines(con, read)
-    rejected = con.execute(reject_sql).fetchall()
-    if any("LINE SIZE" in kind for *_, kind in rejected):
-        # A record over DuckDB's default line limit is rejected, not raised: read the
-        # files again with the larger limit rather than lose a valid row.
+    need = max(t.layout.need for t in group)
+    opts = _line_opts(need)
+    con.execute(read.replace(LINE_OPTS, opts))
+    if not opts and con.execute(f"select count(*) from {rej} where cast(error_type as varchar) = 'LINE SIZE OVER MAXIMUM'").fetchone()[0]:
+        # A record over DuckDB's default limit (a long quoted value over many short lines):
+        # read again with the larger limit rather than lose a valid row.
         con.execute(f"drop table if exists {rej}; drop table if exists {scan}")
-        con.execute(read.replace(LINE_OPTS, _LONG_LINE_OPTS))
-        rejected = con.execute(reject_sql).fetchall()
+        con.execute(read.replace(LINE_OPTS, _long_opts(need)))
     # Row numbers count the non-blank records after the header. DuckDB's scan skips blank
     # lines and rejected records; its reject `line` counts blank lines. So a reject's
     # number is its line less the header and the blank lines above it, and a good record's
-    # number is its place in its file's scan plus the rejects before it (few: a small table).
-    rel = {str(sf.path): sf.rel for sf in group}
-    blanks = {path: _blank_lines(con, Path(path)) for path in {r[0] for r in rejected}}
-    bad, gaps, seen = [], [], {}
-    for path, line, text, kind in rejected:
-        row = line - 1 - bisect.bisect_left(blanks[path], line)
-        bad.append((spec.name, rel[path], row, f"malformed_row: {kind.lower()}", (text or "").lstrip("\r\n")))
-        seen[path] = seen.get(path, 0) + 1
-        gaps.append((path, row - seen[path], seen[path]))
-    con.execute(f"create or replace temp table {table}_gap (f varchar, g bigint, j bigint)")
-    if gaps:
-        con.executemany(f"insert into {table}_gap values (?, ?, ?)", gaps)
+    # number is its place in its file's scan plus the rejects before it.
+    n_rej = _reject_tables(con, rej, scan, f"__rj_{idx}", group, blank_rows=True)
+    _insert_too_long(con, spec, group, f"__rj_{idx}")
+    rel = {str(t.path): t.sf.rel for t in group}
+    con.execute(f"create or replace temp table __rj_{idx}_rel (f varchar, rel varchar)")
+    con.executemany(f"insert into __rj_{idx}_rel values (?, ?)", list(rel.items()))
+    con.execute(
+        f"""insert into malformed
+        select {lit(spec.name)}, m.rel, r.row,
+               coalesce(lg.reason, {_reject_reason('malformed_row')}),
+               coalesce(lg.raw, case when r.size then {_truncated("ltrim(r.raw, chr(13) || chr(10))")} else ltrim(r.raw, chr(13) || chr(10)) end),
+               {idx}
+        from __rj_{idx} r join __rj_{idx}_rel m using (f)
+        left join __rj_{idx}_longrej lg using (f, line)"""
+    )
     con.execute(
         f"create or replace temp table {table}_off as select {q(_FILE_COL)} as f, min({_CSV_K}) - 1 as off from {table} group by 1"
     )
-    offset = len(str(group[0].path)) - len(group[0].rel) + 1
-    columns = {n: (q(n), "VARCHAR") for n in names}
-    columns.update(_hive_columns(group[0], set(columns), spec))
+    columns = _positional(names, ["VARCHAR"] * len(names))
+    columns.update(_hive_columns(group[0].sf, set(names), spec))
     k = f"(c.{_CSV_K} - o.off)"
+    gap = f" + coalesce((select max(j) from __rj_{idx} g where g.f = c.{q(_FILE_COL)} and g.g < {k}), 0)" if n_rej else ""
+    if len(group) == 1:
+        source_file = lit(group[0].sf.rel)
+    else:
+        source_file = f"substr(c.{q(_FILE_COL)}, {len(str(group[0].sf.path)) - len(group[0].sf.rel) + 1})"
     sql = (
-        f"select c.*, substr(c.{q(_FILE_COL)}, {offset}) as __sl_source_file, "
-        f"{k} + coalesce((select max(j) from {table}_gap g where g.f = c.{q(_FILE_COL)} and g.g < {k}), 0) as __sl_row_number "
+        f"select c.*, {source_file} as __sl_source_file, {k}{gap} as __sl_row_number "
         f"from {table} c join {table}_off o on o.f = c.{q(_FILE_COL)}"
     )
-    return _Source(sql, columns, group), bad
-
-
-def _with_long_lines(con, sql: str):
-    """Run a text-file read with DuckDB's default line limit; when a line is longer,
-    retry with MAX_LINE_BYTES (and a buffer to match)."""
-    try:
-        return con.execute(sql.replace(LINE_OPTS, ""))
-    except duckdb.Error as exc:
-        if "line size" not in str(exc).lower() and "maximum line" not in str(exc).lower():
-            raise
-        return con.execute(sql.replace(LINE_OPTS, _LONG_LINE_OPTS))
-
-
-def _blank_lines(con, path: Path) -> list[int]:
-    """1-based numbers of the blank lines of a text file (only read when a CSV has rejects)."""
-    return [
-        n
-        for (n,) in _with_long_lines(
-            con,
-            f"select n from (select row_number() over () as n, line from read_csv({lit(str(path))}, columns = {{'line': 'VARCHAR'}}, "
-            f"header = false, delim = '\\x1e', quote = '', escape = '', auto_detect = false, strict_mode = false, "
-            f"null_padding = true, {LINE_OPTS}hive_partitioning = false)) "
-            f"where nullif(trim(line, ' \t\r'), '') is null order by n"
-        ).fetchall()
-    ]
+    reject = None
+    if any(t.too_long for t in group):
+        # a marker DuckDB read inside a quoted value: the record held an over-long line
+        reject = (
+            f"case when contains(concat_ws(chr(1), {', '.join(cols)}), {lit(textprep.MARKER)}) "
+            f"then {lit(f'too_long: the record has a line over the {MAX_LINE_BYTES:,}-byte limit')} end"
+        )
+    return _Source(sql, columns, [t.sf for t in group], reject_sql=reject)
 
 
 # DuckDB does not short-circuit AND: json_type() on an invalid line raises, so guard it.
 _IS_OBJECT = "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false)"
 
 
-def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str, str], malformed: list[tuple]) -> _Source | None:
-    table = f"__jsonl_{idx}"
+def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str, str], work: Path) -> _Source | None:
+    table, rej, scan = f"__jsonl_{idx}", f"__jrej_{idx}", f"__jscan_{idx}"
     try:
+        text = _prepare(sf, work, quotes=False)
+        if text.layout.long_lines:
+            text.too_long = [_too_long(text, ll) for ll in text.layout.long_lines]
+            text.path = textprep.write_sanitised(text.layout, work / f"long-{uuid.uuid4().hex[:12]}.jsonl", lambda i, ll: textprep.marker(i).encode())
         # Read lines as text (no delimiter, no quoting) so a malformed line is one bad row,
-        # not a failed file, and keeps its line number. Validity is computed once and
-        # stored, so later scans filter on it before any JSON function sees the line.
-        _with_long_lines(con,
-            f"create temp table {table} as select line, _row_number, {_IS_OBJECT} as __ok, "
-            f"nullif(trim(line), '') is null as __blank from (select line, row_number() over () as _row_number "
-            f"from read_csv({lit(str(sf.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', "
+        # not a failed file; a line with bytes that are not UTF-8 is a reject, numbered.
+        con.execute(
+            f"create temp table {table}_r as select line, row_number() over () as __k "
+            f"from read_csv({lit(str(text.path))}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\\x1e', "
             f"quote = '', escape = '', auto_detect = false, strict_mode = false, null_padding = true, "
-            f"{LINE_OPTS}hive_partitioning = false))"
+            f"{_line_opts(text.layout.need)}hive_partitioning = false, "
+            f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)})"
+        )
+        n_rej = _reject_tables(con, rej, scan, f"__jrj_{idx}", [text], blank_rows=False)
+        n_read = con.execute(f"select count(*) from {table}_r").fetchone()[0]
+        if n_read + n_rej != text.layout.lines:
+            errors[sf.rel] = f"read {n_read + n_rej:,} of the file's {text.layout.lines:,} lines: not loaded rather than loaded in part"
+            return None
+        # A line's number is its place in the scan plus the rejected lines before it.
+        # Validity is computed once and stored, so later scans filter on it before any
+        # JSON function sees the line.
+        gap = f" + coalesce((select max(j) from __jrj_{idx} g where g.g < r.__k), 0)" if n_rej else ""
+        long_rows = f"_row_number in ({', '.join(str(line) for line, _, _ in text.too_long)})" if text.too_long else "false"
+        con.execute(
+            f"create temp table {table} as select line, _row_number, {_IS_OBJECT} as __ok, "
+            f"nullif(trim(line), '') is null as __blank, {long_rows} as __long "
+            f"from (select line, r.__k{gap} as _row_number from {table}_r r)"
         )
         keys = sorted(k for (k,) in con.execute(f"select distinct unnest(json_keys(line)) from {table} where __ok").fetchall())
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         errors[sf.rel] = _short(exc)
         return None
-    bad = con.execute(f"select _row_number, line from {table} where not __blank and not __ok order by _row_number").fetchall()
-    for row, text in bad:
-        malformed.append((spec.name, sf.rel, row, "malformed_json: line is not a JSON object", text))
-    # One parse per line for all keys: json_extract_string with a list of paths.
-    paths = "[" + ", ".join(lit("$." + json_path_key(k)) for k in keys) + "]"
+    con.execute(
+        f"insert into malformed select {lit(spec.name)}, {lit(sf.rel)}, _row_number, 'malformed_json: line is not a JSON object', line, null "
+        f"from {table} where not __blank and not __ok and not __long"
+    )
+    con.execute(
+        f"insert into malformed select {lit(spec.name)}, {lit(sf.rel)}, r.row, {_reject_reason('malformed_json')}, "
+        f"ltrim(r.raw, chr(13) || chr(10)), null from __jrj_{idx} r"
+    )
+    if text.too_long:
+        con.executemany("insert into malformed values (?, ?, ?, ?, ?, null)", [(spec.name, sf.rel, *t) for t in text.too_long])
+    # One parse per line for all keys: json_extract_string with a list of JSON pointers
+    # (RFC 6901: any key, '' and '*' included, names itself; '~' and '/' are escaped).
+    paths = "[" + ", ".join(_sql_str("/" + k.replace("~", "~0").replace("/", "~1")) for k in keys) + "]"
     columns = {k: (f"__vals[{i}]", "VARCHAR") for i, k in enumerate(keys, 1)}
     columns.update(_hive_columns(sf, set(columns), spec))
     vals = f"json_extract_string(line, {paths})" if keys else "cast([] as varchar[])"
@@ -544,25 +893,41 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
     return _Source(sql, columns, [sf], raw_sql="line")
 
 
-def json_path_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else '"' + key.replace('"', '\\"') + '"'
-
-
 def _safe_columns(columns: dict[str, tuple[str, str]], spec: Dataset) -> dict[str, tuple[str, str]]:
     """Rename extra columns that would collide, case-insensitively as DuckDB compares
-    names, with a contract column, a column the staging SQL adds, an engine column, or
-    another extra: they are kept, as `<name>_extra`."""
-    taken = {c.lower() for c in spec.column_names} | {c.lower() for c in RESERVED_OUTPUT_COLUMNS} | {c.lower() for c in _INTERNAL}
+    names, with a contract column, a column the staging SQL adds, a column DuckDB's readers
+    add (filename, file_row_number, file_index), an engine column, or another extra: they
+    are kept, as `<name>_extra`. A NUL in a name becomes U+FFFD."""
+    taken = {c.lower() for c in (*spec.column_names, *RESERVED_OUTPUT_COLUMNS, *READER_COLUMNS, *_INTERNAL)}
     out: dict[str, tuple[str, str]] = {}
     for name, value in columns.items():
         if name in spec.column_names:
             out[name] = value
             continue
-        new = name if name.strip() else "unnamed"
+        new = name.replace("\x00", "\ufffd") if name.strip() else "unnamed"
         while new.lower() in taken or new.startswith("_"):
             new = (new.lstrip("_") or "unnamed") + "_extra" if new.startswith("_") else new + "_extra"
         taken.add(new.lower())
         out[new] = value
+    return out
+
+
+def _unify_extras(
+    columns: dict[str, tuple[str, str]], contract: set[str], spelling: dict[str, str], frozen: bool = False
+) -> dict[str, tuple[str, str]]:
+    """Spell an extra column as the first file that had it did (`Region` and `region` in
+    two files are one column). `frozen`: the staging table exists already, so a column no
+    earlier file had cannot be added (such a file is read again only after a failure)."""
+    out = {}
+    for name, value in columns.items():
+        if name in contract:
+            out[name] = value
+            continue
+        if name.lower() not in spelling:
+            if frozen:
+                continue
+            spelling[name.lower()] = name
+        out[spelling[name.lower()]] = value
     return out
 
 
@@ -623,7 +988,7 @@ def stage_dataset(
     memory_limit: str = "3GB",
 ) -> StageResult:
     """Validate and stage one dataset of the drop at `raw_dir` into the Parquet root `root`."""
-    files = discover(raw_dir, spec.name)
+    files = discover_all(raw_dir, spec.name)
     tmp = Path(root) / ".tmp" / f"{spec.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
@@ -651,31 +1016,40 @@ def swap_dir(new: Path, target: Path) -> None:
 
 def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
     errors: dict[str, str] = {}
-    malformed: list[tuple] = []
     sources: list[_Source] = []
+    # Rows rejected while reading (malformed lines, bad bytes, over-long lines); __group
+    # lets a CSV group that fails be retried file by file without counting its rejects twice.
+    con.execute(
+        "create temp table malformed (dataset varchar, source_file varchar, row_number bigint, reason varchar, raw varchar, __group bigint)"
+    )
     for sf in files:
-        if sf.fmt == "unknown":
+        if sf.error:
+            errors[sf.rel] = sf.error
+        elif sf.fmt == "unknown":
             errors[sf.rel] = f"unsupported file type {sf.path.suffix or '(none)'}: expected .parquet, .csv or .jsonl"
         elif GLOB_CHARS & set(str(sf.path)):
             # DuckDB would expand the name as a pattern and read other files too.
             errors[sf.rel] = "file path contains a glob character (* ? [ ] { }): rename it to be read"
     files = [sf for sf in files if sf.rel not in errors] + [sf for sf in files if sf.rel in errors]
     readable = [sf for sf in files if sf.rel not in errors]
+    work = tmp / "text"
     sources += _parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
-    sources += _csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, malformed)
+    sources += _csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
     for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
-        src = _jsonl_source(con, spec, sf, i, errors, malformed)
+        src = _jsonl_source(con, spec, sf, i, errors, work)
         if src:
             sources.append(src)
 
-    formats = ", ".join(f"{sum(f.fmt == k for f in files)} {k}" for k in ("parquet", "csv", "jsonl", "unknown") if any(f.fmt == k for f in files))
+    formats = ", ".join(f"{sum(f.fmt == k for f in files)} {k}" for k in ("parquet", "csv", "jsonl", "symlink", "unknown") if any(f.fmt == k for f in files))
     log(f"{spec.name}: validating {len(files)} files ({formats or 'none'})")
     refs = _load_refs(con, spec, root)
-    for src in sources:
-        src.columns = _safe_columns(src.columns, spec)
-    # The union of extra columns over all files, so every insert has one shape.
     contract = set(spec.column_names)
-    extras = sorted({n for s in sources for n in s.columns if n not in contract})
+    # The union of extra columns over all files, so every insert has one shape; names that
+    # differ only in case are one column (DuckDB compares names case-insensitively).
+    spelling: dict[str, str] = {}
+    for src in sources:
+        src.columns = _unify_extras(_safe_columns(src.columns, spec), contract, spelling)
+    extras = sorted(spelling.values())
     cols_sql = ", ".join(
         [f"{q(c.name)} {c.type}" for c in spec.columns] + [f"{q(n)} varchar" for n in extras]
         + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
@@ -684,16 +1058,33 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
     pending = list(sources)
     while pending:
         src = pending.pop(0)
-        sql = validate_select(spec, src.sql, src.columns, src.raw_sql, refs)
+        sql = validate_select(spec, src.sql, src.columns, src.raw_sql, refs, src.reject_sql)
         try:
             con.execute(f"insert into v by name {sql}")
         except duckdb.Error as exc:
             if len(src.files) > 1:
                 # A group failed as a whole (a corrupt page shows only when read): retry
                 # file by file so one bad file cannot stop the good ones.
-                pending = [s for sf in src.files for s in _parquet_sources(con, spec, [sf], errors)] + pending
+                if src.files[0].fmt == "parquet":
+                    retry = _parquet_sources(con, spec, src.files, errors, one_by_one=True)
+                else:
+                    retry = [
+                        _Source(f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}", src.columns, [sf], src.raw_sql, src.reject_sql)
+                        for sf in src.files
+                    ]
+                for s in retry:
+                    s.columns = _unify_extras(_safe_columns(s.columns, spec), contract, spelling, frozen=True)
+                pending = retry + pending
+            elif src.files[0].fmt == "parquet" and not src.fallback:
+                try:
+                    fb = _arrow_source(con, spec, src.files[0])
+                    fb.columns = _unify_extras(_safe_columns(fb.columns, spec), contract, spelling, frozen=True)
+                    pending.insert(0, fb)
+                except Exception as exc2:  # noqa: BLE001 - any reader failure is the file's error
+                    errors[src.files[0].rel] = _short(exc) + " (read with Arrow as well: " + _short(exc2) + ")"
             else:
                 errors[src.files[0].rel] = _short(exc)
+                con.execute("delete from malformed where source_file = ?", [src.files[0].rel])
 
     log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
     key = ", ".join(q(k) for k in spec.key)
@@ -755,9 +1146,6 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         union all
         select dataset, source_file, row_number, reason, raw from malformed
     """
-    con.execute("create temp table malformed (dataset varchar, source_file varchar, row_number bigint, reason varchar, raw varchar)")
-    if malformed:
-        con.executemany("insert into malformed values (?, ?, ?, ?, ?)", malformed)
     con.execute("create temp table file_errors (source_file varchar, file_error varchar)")
     if errors:
         con.executemany("insert into file_errors values (?, ?)", sorted(errors.items()))

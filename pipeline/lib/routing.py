@@ -1,35 +1,50 @@
-"""Counterfactual routing (issue 5): replay the logged requests under routing policies.
+"""Counterfactual routing (issue 5; issue 13, "routing at scale"): replay the logged requests
+under routing policies, by groups of requests that every policy treats alike.
 
-Three steps, all set-based in one DuckDB connection (no Python loop per request):
-1. `segments` (sql/core/core_routing__segments.sql): every model's candidates with endpoint
-   state and price in force, per stretch of time in which nothing changes;
-2. `buckets` (sql/core/core_routing__buckets.sql): availability, median throughput and TTFT per
-   provider, model and time bucket, from the latency probes;
-3. per batch of days: `routed_requests`, `slots`, `choices` and `outcomes`
-   (sql/core/core_routing__{requests,slots,choices,outcomes}.sql): one row per request with every
-   policy's choice, cost, throughput, TTFT and expected success.
-The marts are summaries of `outcomes`: routing_counterfactual (the contract's objectives and
-oracle/causal policies with paired day-bootstrap intervals), routing_policies (the gateway
-policies), and routing_outcomes (Parquet, one row per request; the warehouse view
-marts.routing_decisions shows it per request and policy).
+Within a slot (model, segment of unchanged endpoints and prices, time bucket) every policy's choice
+depends only on which candidates fit a request (its fit mask) and, for the price-ranked policies,
+on the order of what the request costs on each candidate, which is linear in its tokens. So the
+requests are counted per (day, slot, sample rate, fit mask, cost order) with exact integer token
+sums, each policy decides once per group, and outcomes follow by linearity (cost = effective
+prices x weighted token sums; throughput, TTFT and success are constant per group). All
+set-based in DuckDB, one pass over the requests (sql/core/core_routing__*.sql):
+
+    segments -> segment_lists -> pieces (+ bucket_state from the probes) -> slots
+    requests x pieces -> request_groups -> decisions -> groups -> daily, policy_daily
+
+`replay_days` recomputes a list of days and replaces, atomically per day, the per-day partials
+under the working root:
+
+    core/core_routing__daily/date=D/        per-day sums of the contract counterfactual (bootstrap unit)
+    core/core_routing__policy_daily/date=D/ additive pieces of marts.routing_policies (p90 TTFT weights too)
+    marts/routing_groups/date=D/            the grouped decisions (published; one row per group x policy)
+    marts/routing_segments.parquet          each segment's candidates as lists (published; what the
+                                            view marts.routing_decisions needs to place a request)
+    marts/routing_decisions/date=D/         per-request decisions, only when asked (write_decisions)
+
+and the marts (routing_policies, routing_counterfactual) are rebuilt from every day's partials in
+date order, so a mart built after replaying one day again is the one a full rebuild gives.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import math
+import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipeline.lib.ingest import connect, staged_glob, swap_dir
-from pipeline.lib.parquet_io import frame_to_parquet
+from pipeline.lib.ingest import connect, lit, staged_glob
+from pipeline.lib.parquet_io import frame_to_parquet, replacing
 from pipeline.lib.stats import ratio_of_means_ci
-from pipeline.paths import core_file, marts_file
+from pipeline.paths import core_file, marts_file, staging_dir
 from pipeline.sql import load_sql
 
 POLICIES = (
@@ -71,45 +86,68 @@ class RoutingParams:
     n_boot: int = 1000
     seed: int = 0
     models: tuple[str, ...] | None = field(default=None)
-    # requests replayed per batch of days: bounds memory (about 1.5 GB per million at 8 policies)
-    chunk_rows: int = 1_000_000
+    # requests replayed per pass over the request files (whole days): bounds memory, which grows
+    # with the number of groups (about 60k per million requests on the sample world), not requests
+    chunk_rows: int = 30_000_000
     memory_limit: str = "2GB"
 
 
-def _ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
+SCENARIO_FORMS = "observed, provider_down:PROVIDER:START:END, rate_limits_xF (e.g. rate_limits_x2) or prices_asof:YYYY-MM-DD"
+
+
+def _ts(text: str, what: str, scenario: str) -> dt.datetime:
+    """An ISO date or time as a naive UTC datetime (the warehouse's timestamps are naive UTC)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"scenario {scenario!r}: {what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)") from None
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _window(span: str, scenario: str) -> tuple[dt.datetime, dt.datetime]:
+    """START:END, where either may be a time with colons of its own (2025-11-01T06:00:2025-11-02):
+    the first split at a colon where both sides parse."""
+    cuts = [i for i, ch in enumerate(span) if ch == ":"]
+    if not cuts:
+        raise ValueError(f"unknown scenario {scenario!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15")
+    for i in cuts:
+        try:
+            return _ts(span[:i], "START", scenario), _ts(span[i + 1:], "END", scenario)
+        except ValueError:
+            continue
+    start, end = span[:cuts[0]], span[cuts[0] + 1:]  # no split parses: name the first side that does not
+    return _ts(start, "START", scenario), _ts(end, "END", scenario)
 
 
 def parse_scenario(text: str | None) -> Scenario:
     """`observed` (default); `provider_down:PROVIDER:START:END` (ISO dates or times, END
-    exclusive); `rate_limits_x2` or `rate_limits_xF`; `prices_asof:DATE` (re-cost the same
-    traffic at the prices in force at DATE)."""
+    exclusive, after START); `rate_limits_x2` or `rate_limits_xF` (F >= 0); `prices_asof:DATE`
+    (re-cost the same traffic at the prices in force at DATE). Raises ValueError with one line
+    saying what is wrong. Whether the provider, model and dates exist in a warehouse is checked
+    against its data by the CLI (pipeline/lib/cli_checks.py)."""
     if not text or text == "observed":
         return Scenario()
-    kind, _, rest = text.partition(":")
-    try:
-        if kind == "provider_down":
-            provider, start, end = rest.split(":", 2) if rest.count(":") == 2 else (None, None, None)
-            if provider is None:
-                raise ValueError
-            return Scenario(text, down_provider=provider, down_start=_ts(start), down_end=_ts(end))
-        if kind.startswith("rate_limits_x"):
-            factor = float(kind.removeprefix("rate_limits_x"))
-            if factor < 0:
-                raise ValueError
-            return Scenario(text, rate_limit_factor=factor)
-        if kind == "prices_asof":
-            return Scenario(text, price_asof=_ts(rest))
-    except ValueError:
-        pass
-    raise ValueError(
-        f"unknown scenario {text!r}: use observed, provider_down:PROVIDER:START:END, rate_limits_x2 (any factor), "
-        "or prices_asof:YYYY-MM-DD"
-    )
-
-
-def _inputs(root: Path) -> dict[str, str]:
-    return {name: staged_glob(root, name) for name in ("requests", "models", "endpoints", "prices", "latency_probes")}
+    kind, sep, rest = text.partition(":")
+    if kind == "provider_down":
+        provider, _, span = rest.partition(":")
+        if not provider.strip() or not span:
+            raise ValueError(f"unknown scenario {text!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15")
+        start, end = _window(span, text)
+        if end <= start:
+            raise ValueError(f"scenario {text!r}: END {end:%Y-%m-%d %H:%M} must be after START {start:%Y-%m-%d %H:%M} (END is exclusive)")
+        return Scenario(text, down_provider=provider.strip(), down_start=start, down_end=end)
+    if kind.startswith("rate_limits_x") and not sep:
+        factor_text = kind.removeprefix("rate_limits_x")
+        try:
+            factor = float(factor_text)
+        except ValueError:
+            factor = float("nan")
+        if not math.isfinite(factor) or factor < 0:
+            raise ValueError(f"scenario {text!r}: the factor after rate_limits_x must be a number >= 0, e.g. rate_limits_x2")
+        return Scenario(text, rate_limit_factor=factor)
+    if kind == "prices_asof":
+        return Scenario(text, price_asof=_ts(rest, "DATE", text))
+    raise ValueError(f"unknown scenario {text!r}: use {SCENARIO_FORMS}")
 
 
 def routable_models(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -119,117 +157,282 @@ def routable_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     ).fetchall()]
 
 
-def _chunks(file_rows: list[tuple[str, int]], max_rows: int) -> list[tuple[str, list[str]]]:
-    """Consecutive days of staged request files (hive `date=` folders) batched up to about
-    `max_rows` requests: memory is bounded by a batch, never by the quarter, and batches are
-    large enough that per-query overhead does not dominate."""
-    days: dict[str, list[tuple[str, int]]] = {}
-    for f, n in sorted(file_rows):
-        day = next((part.removeprefix("date=") for part in Path(f).parts if part.startswith("date=")), "all")
-        days.setdefault(day, []).append((f, n))
-    chunks, files, rows, first = [], [], 0, None
-    for day, entries in sorted(days.items()):
-        n = sum(k for _, k in entries)
-        if files and rows + n > max_rows:
-            chunks.append((first, files))
-            files, rows, first = [], 0, None
-        first = first or day
-        files += [f for f, _ in entries]
-        rows += n
-    if files:
-        chunks.append((first, files))
-    return chunks
+# ------------------------------------------------------------------------------------ layout
+
+# per-day partials under the working root, one hive folder per day (date=YYYY-MM-DD)
+PARTIALS = {
+    "daily": ("core", "core_routing__daily"),
+    "policy_daily": ("core", "core_routing__policy_daily"),
+    "groups": ("marts", "routing_groups"),
+}
+DECISIONS = ("marts", "routing_decisions")  # per-request decisions, only when asked for
+SEGMENTS_MART = "routing_segments"  # marts/routing_segments.parquet
+MAX_CANDIDATES = 62  # a fit mask is a BIGINT
+
+
+def partial_dir(root: Path, name: str) -> Path:
+    """The folder of one per-day partial table: `daily`, `policy_daily`, `groups`, `decisions`."""
+    return Path(root).joinpath(*(DECISIONS if name == "decisions" else PARTIALS[name]))
+
+
+def _day_dir(folder: Path, day: dt.date) -> Path:
+    return folder / f"date={day.isoformat()}"
+
+
+def _folder_days(folder: Path) -> list[dt.date]:
+    days = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_dir() and p.name.startswith("date="):
+                try:
+                    days.append(dt.date.fromisoformat(p.name.removeprefix("date=")))
+                except ValueError:
+                    continue
+    return sorted(days)
+
+
+def staged_days(root: Path) -> list[dt.date]:
+    """The days with staged requests (their hive `date=` folders), in order."""
+    folder = staging_dir(root, "requests")
+    return [d for d in _folder_days(folder) if any(_day_dir(folder, d).glob("*.parquet"))]
+
+
+def _day_files(root: Path, dataset: str, days: Iterable[dt.date]) -> list[str]:
+    folder = staging_dir(root, dataset)
+    return [str(f) for d in sorted(set(days)) for f in sorted(_day_dir(folder, d).glob("*.parquet"))]
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 with RENAME_EXCHANGE); False where
+    the platform or file system cannot."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), rename_exchange) == 0
+
+
+def replace_dir(new: Path | None, target: Path) -> None:
+    """Put the finished folder `new` where `target` is, atomically: a reader sees the old folder
+    or the new one, never neither (the two are exchanged in one rename, then the old one is
+    removed; where exchange is unsupported, two renames). new=None removes `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if new is not None and target.exists() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # `new` now names the old folder
+        return
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(old)
+    if new is not None:
+        new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------ replay
+
+EMPTY_BUCKETS = ("create or replace temp table buckets (model varchar, provider varchar, bucket timestamp, probes bigint, "
+                 "success_rate double, rate_limit_rate double, decode_tps_p50 double, ttft_p50_ms double, ttft_p90_ms double)")
 
 
 @dataclass
-class RoutingRun:
-    """What a replay leaves behind: per-day sums for the counterfactual and the additive pieces of
-    the policy summary (polars frames), and the models replayed."""
+class ReplayResult:
+    """What replay_days did: the models replayed, the days recomputed, how many of their
+    requests were replayed and into how many groups."""
 
     models: list[str]
-    daily: pl.DataFrame
-    policy_daily: pl.DataFrame
+    days: list[dt.date]
     requests: int
+    groups: int
 
 
-def replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-           decisions_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> RoutingRun:
-    """Replay every staged request of the routable models under every policy, one batch of days
-    at a time. With decisions_dir, the per-request outcomes are written there (a folder per batch).
-
-    The small shared tables (segments, buckets, files) are built once and kept as Parquet in a
-    scratch folder; each batch runs in a fresh DuckDB that loads them, so what DuckDB caches for
-    one batch is released before the next."""
-    files = _inputs(root)
-    scratch = Path(root) / ".tmp_duckdb" / f"routing-{uuid.uuid4().hex[:8]}"
-    scratch.mkdir(parents=True)
-    shared = ("segments", "bucket_state", "request_files")
-
-    def open_con() -> duckdb.DuckDBPyConnection:
-        return connect(temp_dir=scratch / "spill", memory_limit=params.memory_limit)
-
-    def table(con: duckdb.DuckDBPyConnection, name: str, sql: str, values: dict | None = None) -> None:
-        con.execute(f"create or replace temp table {name} as {load_sql(sql)}", values or {})
-
-    try:
-        con = open_con()
+def _passes(root: Path, days: list[dt.date], max_rows: int) -> list[list[dt.date]]:
+    """Consecutive days batched up to about `max_rows` staged requests per pass over the files."""
+    files = _day_files(root, "requests", days)
+    rows: dict[dt.date, int] = dict.fromkeys(days, 0)
+    if files:
+        con = connect()
         try:
-            table(con, "segments", "core/core_routing__segments",
-                  {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof})
-            table(con, "buckets", "core/core_routing__buckets", {"probes": files["latency_probes"], "bucket_minutes": params.bucket_minutes})
-            table(con, "bucket_state", "core/core_routing__bucket_state",
-                  {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
-                   "rate_limit_factor": scenario.rate_limit_factor})
-            con.execute(
-                "create or replace temp table request_files as "
-                "select file, cast(row_number() over (order by file) as bigint) as file_index from glob($g)",
-                {"g": files["requests"]},
-            )
-            file_rows = con.execute("select file_name, num_rows from parquet_file_metadata($g)", {"g": files["requests"]}).fetchall()
-            models = routable_models(con)
-            for name in shared:
-                con.execute(f"copy {name} to $out (format parquet)", {"out": str(scratch / f"{name}.parquet")})
+            for f, n in con.execute("select file_name, num_rows from parquet_file_metadata($f)", {"f": files}).fetchall():
+                day = next((p.removeprefix("date=") for p in Path(f).parts if p.startswith("date=")), None)
+                if day is not None:
+                    rows[dt.date.fromisoformat(day)] = rows.get(dt.date.fromisoformat(day), 0) + n
         finally:
             con.close()
-        if params.models is not None:
-            models = [m for m in models if m in params.models]
-        daily, policy_daily, n = [], [], 0
-        for day, day_files in _chunks(file_rows, params.chunk_rows):
-            if progress:
-                progress(f"{day} ({len(day_files)} files)")
-            con = open_con()
-            try:
-                for name in shared:
-                    con.execute(f"create temp table {name} as select * from read_parquet($f)", {"f": str(scratch / f"{name}.parquet")})
-                table(con, "routed_requests", "core/core_routing__requests",
-                      {"requests": day_files, "models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes})
-                table(con, "slots", "core/core_routing__slots", {"bucket_minutes": params.bucket_minutes})
-                table(con, "choices", "core/core_routing__choices", {"min_success": params.min_success})
-                table(con, "outcomes", "core/core_routing__outcomes")
-                # the batch's outcomes under the name the warehouse view reads, so the long form
-                # is defined once (sql/views/routing_decisions.sql)
-                con.execute("create schema if not exists marts")
-                con.execute("create or replace view marts.routing_outcomes as select * from outcomes")
-                con.execute(f"create or replace temp view decisions as {load_sql('views/routing_decisions')}")
-                n += con.execute("select count(*) from outcomes").fetchone()[0]
-                if decisions_dir is not None:
-                    # one wide row per request (the long view is sql/views/routing_decisions.sql):
-                    # a fifth of the bytes and the time of writing eight rows per request
-                    con.execute("copy (select * exclude (key, month, quarter) from outcomes) to $out "
-                                "(format parquet, compression zstd, compression_level 1, per_thread_output true)",
-                                {"out": str(Path(decisions_dir) / f"batch-{day}")})
-                daily.append(con.execute(load_sql("core/core_routing__daily")).pl())
-                policy_daily.append(con.execute(load_sql("core/core_routing__policy_daily")).pl())
-            finally:
-                con.close()
-        return RoutingRun(models, _concat(daily), _concat(policy_daily), n)
+    passes: list[list[dt.date]] = [[]]
+    total = 0
+    for d in days:
+        if passes[-1] and total + rows[d] > max_rows:
+            passes.append([])
+            total = 0
+        passes[-1].append(d)
+        total += rows[d]
+    return [p for p in passes if p]
+
+
+def _setup(con: duckdb.DuckDBPyConnection, root: Path, scenario: Scenario, params: RoutingParams) -> list[str]:
+    """The small shared tables of a replay (segments, segment_lists); returns the models replayed."""
+    files = {name: staged_glob(root, name) for name in ("models", "endpoints", "prices")}
+    con.execute(f"create temp table segments as {load_sql('core/core_routing__segments')}",
+                {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof})
+    models = routable_models(con)
+    if params.models is not None:
+        models = [m for m in models if m in params.models]
+    con.execute(f"create temp table segment_lists as {load_sql('core/core_routing__segment_lists')}",
+                {"models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes})
+    widest = con.execute("select max(n_providers) from segment_lists").fetchone()[0] or 0
+    if widest > MAX_CANDIDATES:
+        raise ValueError(f"a segment has {widest} candidate providers; the replay handles at most {MAX_CANDIDATES} per model")
+    return models
+
+
+def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Scenario = Scenario(),
+                params: RoutingParams = RoutingParams(), out_root: Path | None = None, write_decisions: bool = False,
+                progress: Callable[[str], None] | None = None) -> ReplayResult:
+    """Replay the staged requests of `days` (None: every staged day) under every policy and
+    replace those days' partials under `out_root` (default `root`), each day's folder atomically.
+    A day's partials depend only on its own requests, the probes of its buckets and the bucket
+    before (at midnight: the day before's probes, never its requests) and the drop's endpoints and
+    prices, so replaying one day again gives the same bits as replaying it with all the others.
+    A full replay (days=None) also removes the partials of days no longer staged. With
+    write_decisions, the per-request decisions of those days are written too (marts/
+    routing_decisions/); without, that folder is removed (the warehouse then computes them on
+    demand: the view marts.routing_decisions). Writes marts/routing_segments.parquet (every
+    segment of the replayed models, what that view needs) each time.
+
+    The marts are not touched: build_policies and build_counterfactual read every day's partials."""
+    root = Path(root)
+    out_root = Path(out_root or root)
+    full = days is None
+    days = staged_days(root) if days is None else sorted(set(days))
+    # scratch beside the outputs, never under `root`: that may be a published generation
+    scratch = out_root / ".tmp_duckdb" / f"routing-{uuid.uuid4().hex[:8]}"
+    scratch.mkdir(parents=True)
+    tmp = {name: partial_dir(out_root, name).with_name(f".{partial_dir(out_root, name).name}.tmp-{uuid.uuid4().hex[:8]}")
+           for name in (*PARTIALS, "decisions")}
+    say = progress or (lambda _msg: None)
+    con = connect(temp_dir=scratch / "spill", memory_limit=params.memory_limit)
+    try:
+        models = _setup(con, root, scenario, params)
+        with replacing(marts_file(out_root, SEGMENTS_MART)) as out:
+            con.execute("copy (select * from segment_lists order by model, seg_start) to $out (format parquet)", {"out": str(out)})
+        n_requests = n_groups = 0
+        for batch in _passes(root, days, params.chunk_rows):
+            say(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
+            n, g = _replay_pass(con, root, batch, scenario, params, models)
+            n_requests, n_groups = n_requests + n, n_groups + g
+            _write_pass(con, batch, tmp, write_decisions)
+            for name in (*PARTIALS, *(("decisions",) if write_decisions else ())):
+                final = partial_dir(out_root, name)
+                for d in batch:
+                    new = _day_dir(tmp[name], d)
+                    if new.exists() or _day_dir(final, d).exists():
+                        replace_dir(new if new.exists() else None, _day_dir(final, d))
+            _drop_pass(con)
+        if full:  # days no longer staged
+            for name in (*PARTIALS, "decisions"):
+                for d in set(_folder_days(partial_dir(out_root, name))) - set(days):
+                    replace_dir(None, _day_dir(partial_dir(out_root, name), d))
+        if not write_decisions and partial_dir(out_root, "decisions").exists():
+            replace_dir(None, partial_dir(out_root, "decisions"))
+        # the layout before issue 13: one wide row per request, one file of day sums
+        if (out_root / "marts" / "routing_outcomes").exists():
+            replace_dir(None, out_root / "marts" / "routing_outcomes")
+        core_file(out_root, "core_routing__daily").unlink(missing_ok=True)
+        return ReplayResult(models, days, n_requests, n_groups)
     finally:
+        con.close()
         shutil.rmtree(scratch, ignore_errors=True)
+        for t in tmp.values():
+            shutil.rmtree(t, ignore_errors=True)
 
 
-def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+PASS_TABLES = ("pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
+
+
+def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
+                 models: list[str]) -> tuple[int, int]:
+    """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
+    decisions). Returns (requests, groups)."""
+
+    def table(name: str, sql: str, values: dict | None = None, order: str = "") -> None:
+        con.execute(f"create or replace temp table {name} as select * from ({load_sql(sql)}) {order}", values or {})
+
+    bm = params.bucket_minutes
+    request_files = _day_files(root, "requests", days)
+    if not request_files or not models:
+        return 0, 0
+    table("pieces", "core/core_routing__pieces", {"days": days, "bucket_minutes": bm})
+    # own buckets and the buckets before: the probes of the day before (and after, for buckets
+    # that straddle midnight)
+    probe_files = _day_files(root, "latency_probes", {d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)})
+    if probe_files:
+        table("buckets", "core/core_routing__buckets", {"probes": probe_files, "bucket_minutes": bm, "model_filter": models})
+    else:
+        con.execute(EMPTY_BUCKETS)
+    table("bucket_state", "core/core_routing__bucket_state",
+          {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
+           "rate_limit_factor": scenario.rate_limit_factor})
+    table("slots", "core/core_routing__slots", {"bucket_minutes": bm, "min_success": params.min_success})
+    table("request_groups", "core/core_routing__request_groups",
+          {"requests": request_files, "model_filter": models, "bucket_minutes": bm})
+    table("groups", "core/core_routing__groups")
+    con.execute("create or replace temp view pass_requests as select * from read_parquet("
+                + "[" + ", ".join(lit(f) for f in request_files) + "], hive_partitioning = true)")  # no parameters in a view
+    n_requests, n_groups = con.execute("select sum(requests), count(*) from groups").fetchone()
+    return int(n_requests or 0), int(n_groups or 0)
+
+
+def _write_pass(con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[str, Path], write_decisions: bool) -> None:
+    """The pass's partials as hive folders (one per day) under the `tmp` folders."""
+    if not _has(con, "groups"):
+        return
+
+    def copy(sql: str, out: Path) -> None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy ({sql}) to $out (format parquet, partition_by (date), overwrite_or_ignore true)", {"out": str(out)})
+
+    copy(load_sql("core/core_routing__daily"), tmp["daily"])
+    copy(load_sql("core/core_routing__policy_daily"), tmp["policy_daily"])
+    copy("select * from groups", tmp["groups"])
+    if write_decisions:
+        # the warehouse view's own SQL, over this pass's requests and groups
+        con.execute("create schema if not exists staging")
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace view staging.requests as select * from pass_requests")
+        con.execute("create or replace view marts.routing_segments as select * from segment_lists")
+        con.execute("create or replace view marts.routing_groups as select * from groups")
+        copy(load_sql("views/routing_decisions"), tmp["decisions"])
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = $t", {"t": table}).fetchone()[0])
+
+
+def _drop_pass(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop view if exists pass_requests")
+    for name in PASS_TABLES:
+        con.execute(f"drop table if exists {name}")
+
+
+# ------------------------------------------------------------------------------------ marts
+
+
+def read_partials(root: Path, name: str) -> pl.DataFrame:
+    """Every day's rows of a partial table (`daily`, `policy_daily`, `groups`), in date order,
+    with their `date`; empty (no columns) when no day has been replayed."""
+    folder = partial_dir(root, name)
+    frames = [
+        pl.read_parquet(f).with_columns(pl.lit(d).alias("date"))
+        for d in _folder_days(folder)
+        for f in sorted(_day_dir(folder, d).glob("*.parquet"))
+    ]
     frames = [f for f in frames if f.height]
-    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    if not frames:
+        return pl.DataFrame()
+    df = pl.concat(frames, how="vertical_relaxed")
+    return df.select("date", *[c for c in df.columns if c != "date"])
 
 
 DAILY_SCHEMA = {
@@ -272,57 +475,118 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
                 "ci_low": 100 * (lo - 1), "ci_high": 100 * (hi - 1), "n_days": g.height,
             })
     out = pl.DataFrame(rows, schema=COUNTERFACTUAL_SCHEMA).with_columns(
-        pl.when(pl.col(c).is_nan()).then(None).otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c)
         for c in ("baseline_value", "routed_value", "change_pct", "ci_low", "ci_high")
     )
     return out.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
 
 
+POLICY_DAILY_SCHEMA = {
+    "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "policy": pl.String, "ttft_ms": pl.Float64,
+    "routed": pl.Float64, "excluded": pl.Float64, "cost_sum": pl.Float64, "tps_sum": pl.Float64, "tps_weight": pl.Float64,
+    "success_sum": pl.Float64,
+}
+
+
 def policy_summary(policy_daily: pl.DataFrame, scenario: str) -> pl.DataFrame:
+    """marts.routing_policies from the per-day pieces (sql/marts/routing_policies.sql)."""
     con = connect()
     try:
         if not policy_daily.height:
-            policy_daily = pl.DataFrame(schema={"date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String,
-                                                "policy": pl.String, "ttft_ms": pl.Float64, "routed": pl.Float64,
-                                                "excluded": pl.Float64, "cost_sum": pl.Float64, "tps_sum": pl.Float64,
-                                                "tps_weight": pl.Float64, "success_sum": pl.Float64})
-        con.register("policy_daily", policy_daily)
+            policy_daily = pl.DataFrame(schema=POLICY_DAILY_SCHEMA)
+        # single-threaded over the pieces in a fixed order: the same sums, bit for bit, however
+        # the days were replayed
+        con.execute("set threads = 1")
+        con.register("policy_daily", policy_daily.sort(["date", "model", "policy", "ttft_ms"], nulls_last=True))
         return con.execute(load_sql("marts/routing_policies"), {"scenario": scenario}).pl()
     finally:
         con.close()
 
 
+def read_daily(root: Path) -> pl.DataFrame:
+    """Every replayed day's contract sums (core/core_routing__daily), in date order."""
+    daily = read_partials(root, "daily")
+    return daily.select(list(DAILY_SCHEMA)) if daily.height else pl.DataFrame(schema=DAILY_SCHEMA)
+
+
+def build_policies(root: Path, scenario: str = "observed") -> pl.DataFrame:
+    """marts/routing_policies.parquet from every day's core_routing__policy_daily."""
+    policies = policy_summary(read_partials(root, "policy_daily"), scenario)
+    frame_to_parquet(policies, marts_file(root, "routing_policies"))
+    return policies
+
+
 def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-                 out_root: Path | None = None, progress: Callable[[str], None] | None = None) -> tuple[RoutingRun, pl.DataFrame]:
-    """The replay behind the routing marts: marts/routing_outcomes/ (one row per request with every
-    policy's outcome; the warehouse shows it long as marts.routing_decisions), marts/routing_policies,
-    and core/core_routing__daily (the per-day sums the counterfactual and its bootstrap read).
-    Returns the run and the policy summary."""
+                 out_root: Path | None = None, progress: Callable[[str], None] | None = None,
+                 days: Iterable[dt.date] | None = None, write_decisions: bool = False) -> tuple[ReplayResult, pl.DataFrame]:
+    """The replay behind the routing marts (the asset routing_decisions): replay_days, then
+    marts/routing_policies from all days' partials. Returns the replay and the policy summary."""
     out_root = Path(out_root or root)
-    decisions_dir = out_root / "marts" / "routing_outcomes"
-    tmp = decisions_dir.with_name(f".{decisions_dir.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    run = replay(root, scenario, params, decisions_dir=tmp, progress=progress)
-    policies = policy_summary(run.policy_daily, scenario.name)
-    # the decisions folder is replaced as a whole, then the two marts (each atomically)
-    swap_dir(tmp, decisions_dir)
-    frame_to_parquet(run.daily if run.daily.height else pl.DataFrame(schema=DAILY_SCHEMA), core_file(out_root, "core_routing__daily"))
-    frame_to_parquet(policies, marts_file(out_root, "routing_policies"))
-    return run, policies
+    run = replay_days(root, days, scenario, params, out_root, write_decisions, progress)
+    return run, build_policies(out_root, scenario.name)
 
 
-def build_counterfactual(root: Path, objectives: tuple[str, ...] = ("cost", "throughput"), params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """The contract's counterfactual rows for `objectives`, from core/core_routing__daily."""
-    daily = pl.read_parquet(core_file(root, "core_routing__daily"))
-    return counterfactual(daily.filter(pl.col("objective").is_in(objectives)), params)
+def build_counterfactual(root: Path, objectives: tuple[str, ...] = ("cost", "throughput"), params: RoutingParams = RoutingParams(),
+                         policies: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The contract's counterfactual rows for `objectives` (and contract `policies`, oracle /
+    causal; default both), from every day's core_routing__daily."""
+    daily = read_daily(root).filter(pl.col("objective").is_in(list(objectives)))
+    if policies is not None:
+        daily = daily.filter(pl.col("policy").is_in(list(policies)))
+    return counterfactual(daily, params)
 
 
 def build_routing(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-                  out_root: Path | None = None, progress: Callable[[str], None] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Everything at once (the CLI and the tests): the replay, then marts.routing_counterfactual."""
+                  out_root: Path | None = None, progress: Callable[[str], None] | None = None,
+                  days: Iterable[dt.date] | None = None, write_decisions: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Everything at once (the CLI, the benchmark and the tests): replay `days` (default all),
+    then both marts from every day's partials: marts.routing_policies and
+    marts.routing_counterfactual."""
     out_root = Path(out_root or root)
-    run, policies = build_replay(root, scenario, params, out_root, progress)
-    cf = counterfactual(run.daily, params)
+    _, policies = build_replay(root, scenario, params, out_root, progress, days, write_decisions)
+    cf = build_counterfactual(out_root, params=params)
     frame_to_parquet(cf, marts_file(out_root, "routing_counterfactual"))
+    return cf, policies
+
+
+def simulate(root: Path, model: str, policy: str, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
+             out_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`servicelens simulate`: replay one model (its requests and probes only) under a scenario and
+    summarise it: the rows of marts.routing_policies for that model, and the contract
+    counterfactual of `policy` when it implements one (cost_oracle, cheapest, throughput_oracle,
+    fastest; no bootstrap runs for the others). With out_dir, everything a replay writes goes
+    there, the per-request decisions and both marts included; without, nothing is written (the
+    day sums stay in memory). Returns (counterfactual, policies)."""
+    params = RoutingParams(**{**params.__dict__, "models": (model,)})
+    contract = {v: k for k, v in CONTRACT_POLICIES.items()}
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        replay_days(root, None, scenario, params, out_dir, write_decisions=True, progress=progress)
+        policies = build_policies(out_dir, scenario.name)
+        daily = read_daily(out_dir)
+    else:
+        con = connect(memory_limit=params.memory_limit)
+        try:
+            models = _setup(con, Path(root), scenario, params)
+            days, pieces = staged_days(Path(root)), []
+            for batch in _passes(Path(root), days, params.chunk_rows):
+                if progress:
+                    progress(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
+                _replay_pass(con, Path(root), batch, scenario, params, models)
+                if _has(con, "groups"):
+                    pieces.append((con.execute(load_sql("core/core_routing__daily")).pl(),
+                                   con.execute(load_sql("core/core_routing__policy_daily")).pl()))
+                _drop_pass(con)
+        finally:
+            con.close()
+        daily = pl.concat([d for d, _ in pieces], how="vertical_relaxed") if pieces else pl.DataFrame(schema=DAILY_SCHEMA)
+        policy_daily = pl.concat([p for _, p in pieces], how="vertical_relaxed") if pieces else pl.DataFrame(schema=POLICY_DAILY_SCHEMA)
+        policies = policy_summary(policy_daily, scenario.name)
+    if policy in contract:
+        objective, kind = contract[policy]
+        cf = counterfactual(daily.filter((pl.col("objective") == objective) & (pl.col("policy") == kind)), params)
+    else:
+        cf = pl.DataFrame(schema=COUNTERFACTUAL_SCHEMA)
+    if out_dir is not None:
+        frame_to_parquet(cf, marts_file(out_dir, "routing_counterfactual"))
     return cf, policies

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.lib.demand import finite_or_null
 from pipeline.lib.ingest import staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
@@ -80,7 +81,8 @@ def price_anchoring(dispersion: pl.DataFrame, n_boot: int = 1000, seed: int = 0)
     schema = {"period": pl.String, "period_type": pl.String, "performance_attribute": pl.String, "n_models": pl.Int64,
               "price_cv_mean": pl.Float64, "performance_cv_mean": pl.Float64, "share_at_official_price_mean": pl.Float64,
               "dispersion_ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
-    return pl.DataFrame(rows, schema=schema).sort(["period_type", "period", "performance_attribute"], descending=[True, False, False])
+    frame = pl.DataFrame(rows, schema=schema).sort(["period_type", "period", "performance_attribute"], descending=[True, False, False])
+    return finite_or_null(frame)  # marts publish no inf or nan (a zero price cv gives no ratio: null)
 
 
 def build_provider_dispersion(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:

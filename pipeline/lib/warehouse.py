@@ -1,9 +1,10 @@
-"""Publishing: marts built from staged Parquet, and the one DuckDB file analysts open.
+"""The warehouse file: marts built from staged Parquet, and the one DuckDB file analysts open.
 
 The DuckDB file holds real tables (not views over Parquet), so it opens anywhere and a
 copy of it is a complete snapshot; the one exception is the per-request routing record
-(requests x policies), a view reading its Parquet folder in place. It is written beside the live file and renamed over
-it only when complete: a run that dies midway leaves the previous warehouse intact.
+(requests x policies), a view reading its Parquet folder in place. The file is written into
+a new generation (pipeline/lib/generations.py), which readers see only once the whole run,
+report included, has succeeded.
 """
 
 from __future__ import annotations
@@ -31,19 +32,23 @@ def build_ingest_mart(root: Path, table: str) -> int:
     return sql_to_parquet(f"marts/{table}", {"files": files}, marts_file(root, table)).height
 
 
-def publish_warehouse(root: Path, warehouse: Path) -> dict[str, int]:
-    """Write every staged table (schema `staging`) and every mart (schema `marts`) into a
-    fresh DuckDB file and atomically replace `warehouse` with it. Returns rows per table."""
+def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> dict[str, int]:
+    """Write every staged table (schema `staging`) and every mart (schema `marts`) of the
+    Parquet record at `root` into a new DuckDB file `db` (written beside it and renamed into
+    place). Views over Parquet read `root` by its absolute path: `root` is a generation's own
+    folder, which never changes, so an old warehouse file never shows a newer run's rows.
+    Returns rows per table."""
     counts: dict[str, int] = {}
-    with replacing(Path(warehouse)) as tmp:
-        con = connect(Path(root) / ".tmp" / "duckdb")
+    root = Path(root).resolve()
+    with replacing(Path(db)) as tmp:
+        con = connect(Path(scratch or root.parent / ".duckdb_tmp"))
         try:
             con.execute(f"attach {lit(str(tmp))} as wh")  # ATTACH takes no parameters
             con.execute("create schema wh.staging")
             con.execute("create schema wh.marts")
             # staged tables are hive-partitioned by date; marts are single files
             tables = [(f"staging.{name}", parquet_glob(staging_dir(root, name)), True) for name in DATASETS]
-            tables += [(f"marts.{mart.stem}", str(mart), False) for mart in sorted((Path(root) / "marts").glob("*.parquet"))]
+            tables += [(f"marts.{mart.stem}", str(mart), False) for mart in sorted((root / "marts").glob("*.parquet"))]
             for table, source, hive in tables:
                 if source is None:
                     continue
@@ -54,9 +59,9 @@ def publish_warehouse(root: Path, warehouse: Path) -> dict[str, int]:
                 counts[table] = con.execute(f"select count(*) from wh.{table}").fetchone()[0]
             # per-request tables (routing_decisions: requests x policies) stay in Parquet, too big
             # to copy into the file: a view reads them in place (CREATE VIEW takes no parameters)
-            folders = (Path(root) / "marts").glob("*")
+            folders = (root / "marts").glob("*")
             for folder in sorted(p for p in folders if p.is_dir() and p.name.replace("_", "").isalnum() and p.name.islower()):
-                glob = str(folder.resolve() / "**" / "*.parquet")
+                glob = str(folder / "**" / "*.parquet")
                 if any(folder.rglob("*.parquet")):
                     con.execute(f"create view wh.marts.{folder.name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)")
                     counts[f"marts.{folder.name}"] = con.execute(f"select count(*) from wh.marts.{folder.name}").fetchone()[0]

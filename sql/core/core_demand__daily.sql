@@ -12,7 +12,7 @@ with daily as (
         model,
         provider,
         sum(1.0 / sample_rate) as requests,
-        sum((input_tokens + output_tokens) / sample_rate) as tokens
+        sum((cast(input_tokens as double) + output_tokens) / sample_rate) as tokens
     from read_parquet($requests, hive_partitioning = true)
     group by all
 )

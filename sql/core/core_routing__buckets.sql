@@ -1,7 +1,8 @@
 -- core_routing__buckets: one row per (model, provider, time bucket) with a probe: what the routing
 -- simulator knows about a service object in a bucket ($bucket_minutes wide, default 60).
 -- success_rate decides availability; rate_limit_rate lets a scenario make rate limits more
--- frequent; the medians score throughput and TTFT. Parameters: $probes, $bucket_minutes.
+-- frequent; the medians score throughput and TTFT. Only the replayed models' probes are read.
+-- Parameters: $probes (files), $bucket_minutes, $model_filter (list of models).
 select
     model,
     provider,
@@ -13,4 +14,5 @@ select
     quantile_cont(ttft_ms, 0.5) as ttft_p50_ms,
     quantile_cont(ttft_ms, 0.9) as ttft_p90_ms
 from read_parquet($probes, hive_partitioning = true)
+where list_contains($model_filter, model)
 group by all

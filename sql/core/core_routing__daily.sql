@@ -1,37 +1,49 @@
 -- core_routing__daily: per (day, model, objective, contract policy) the weighted sums that
 -- routing_counterfactual and its paired day-bootstrap need, over the requests where both the
--- baseline and the routed value exist. Reads the temporary table `outcomes` (one row per request).
+-- baseline and the routed value exist. Reads the temporary table `groups` (core_routing__groups,
+-- one row per group with every policy's outcome): every request of a group has the same outcome,
+-- so a day's sums are sums over its groups (cost: the group totals; throughput: the group's
+-- weight x its value).
 -- The contract's policies map onto the replayed ones (pipeline/lib/routing.py CONTRACT_POLICIES):
 -- cost/oracle = cost_oracle, cost/causal = cheapest, throughput/oracle = throughput_oracle,
 -- throughput/causal = fastest; the baseline is `official`.
 -- cost: routed_sum and base_sum are total USD; throughput: weighted sums of decode tok/s, so
 -- their ratio is the ratio of weighted means over the same requests.
+-- Every sum adds its terms in ascending order (list_sum of a sorted list), so a day's sums are the
+-- same bits whichever other days are replayed with it and whichever thread saw which group.
 with pairs as (
-    select date, month, quarter, model, w, excluded, official_provider, 'cost' as objective, 'oracle' as policy,
-           cost_oracle_cost as routed, official_cost as base
-    from outcomes
+    select date, model, official_provider, w_requests as w, excluded, 'cost' as objective, 'oracle' as policy,
+           cost_oracle_cost_usd as routed, official_cost_usd as base
+    from groups
     union all
-    select date, month, quarter, model, w, excluded, official_provider, 'cost', 'causal', cheapest_cost, official_cost
-    from outcomes
+    select date, model, official_provider, w_requests, excluded, 'cost', 'causal', cheapest_cost_usd, official_cost_usd
+    from groups
     union all
-    select date, month, quarter, model, w, excluded, official_provider, 'throughput', 'oracle', throughput_oracle_tps, official_tps
-    from outcomes
+    select date, model, official_provider, w_requests, excluded, 'throughput', 'oracle',
+           w_requests * throughput_oracle_decode_tps, w_requests * official_decode_tps
+    from groups
     union all
-    select date, month, quarter, model, w, excluded, official_provider, 'throughput', 'causal', fastest_tps, official_tps
-    from outcomes
+    select date, model, official_provider, w_requests, excluded, 'throughput', 'causal',
+           w_requests * fastest_decode_tps, w_requests * official_decode_tps
+    from groups
+),
+
+flagged as (
+    select *, not excluded and routed is not null and base is not null as paired from pairs
 )
 
 select
     date,
-    month,
-    quarter,
+    month_label(date) as month,
+    quarter_label(date) as quarter,
     model,
     objective,
     policy,
-    any_value(official_provider) as baseline_provider,
-    coalesce(sum(w) filter (where not excluded and routed is not null and base is not null), 0) as routed,
-    coalesce(sum(w) filter (where excluded or routed is null or base is null), 0) as excluded,
-    coalesce(sum(w * routed) filter (where not excluded and routed is not null and base is not null), 0) as routed_sum,
-    coalesce(sum(w * base) filter (where not excluded and routed is not null and base is not null), 0) as base_sum
-from pairs
-group by all
+    max(official_provider) filter (where not excluded) as baseline_provider,
+    coalesce(list_sum(list_sort(list(w) filter (where paired))), 0) as routed,
+    coalesce(list_sum(list_sort(list(w) filter (where not paired))), 0) as excluded,
+    coalesce(list_sum(list_sort(list(routed) filter (where paired))), 0) as routed_sum,
+    coalesce(list_sum(list_sort(list(base) filter (where paired))), 0) as base_sum
+from flagged
+group by date, model, objective, policy
+order by date, model, objective, policy

@@ -5,6 +5,9 @@
 -- state and price in force when the request started (contract: candidates have an endpoint
 -- valid at t and a price in force at t; a snapshot exactly at t is in force at t).
 -- $price_asof (a scenario; null = off) re-costs everything at the prices in force at that time.
+-- provider_rank orders all providers by name (ties go to the first); provider_idx numbers a
+-- segment's candidates 1..n in the same order (the bit 2^(idx-1) of a fit mask, the position in
+-- the segment's lists, core_routing__segment_lists).
 -- Parameters: $endpoints, $prices, $price_asof.
 with endpoints as (
     select * from read_parquet($endpoints)
@@ -44,6 +47,7 @@ priced_at as (
 select
     l.model,
     l.seg_start,
+    cast(row_number() over (partition by l.model, l.seg_start order by l.provider) as integer) as provider_idx,
     l.seg_end,
     l.provider,
     -- a fixed order of providers, to break ties between equal prices or speeds

@@ -63,22 +63,32 @@ matrix as (
     select e.period, e.period_type, e.provider, 'probes', e.error_type, e.errors, a.attempts
     from probe_errors as e
     inner join probe_attempts as a on a.period = e.period and a.provider = e.provider
+),
+
+result as (
+    select
+        period,
+        period_type,
+        provider,
+        source,
+        error_type,
+        case
+            when error_type in ('auth', 'invalid_request') then 'client'
+            when error_type = 'rate_limit' then 'rate_limit'
+            else 'provider_fault'
+        end as error_class,
+        error_type not in ('auth', 'invalid_request') as held_against_provider,
+        errors,
+        attempts,
+        errors / attempts as rate
+    from matrix
 )
 
-select
-    period,
-    period_type,
-    provider,
-    source,
-    error_type,
-    case
-        when error_type in ('auth', 'invalid_request') then 'client'
-        when error_type = 'rate_limit' then 'rate_limit'
-        else 'provider_fault'
-    end as error_class,
-    error_type not in ('auth', 'invalid_request') as held_against_provider,
-    errors,
-    attempts,
-    errors / attempts as rate
-from matrix
+-- no inf or nan is published: a figure that is not finite (a weight 1 / sample_rate past 1.8e308) is null
+select * replace (
+    case when isfinite(errors) then errors end as errors,
+    case when isfinite(attempts) then attempts end as attempts,
+    case when isfinite(rate) then rate end as rate
+)
+from result
 order by period_type desc, period, provider, source, error_type

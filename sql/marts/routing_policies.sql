@@ -4,7 +4,9 @@
 -- p90_ttft_ms is the weighted 90th percentile over requests of the TTFT each would have seen
 -- (the serving provider's median TTFT in the request's bucket, to the millisecond): the smallest
 -- value whose cumulative weight reaches 90 %.
--- Reads the temporary table `policy_daily` (core_routing__policy_daily of every chunk).
+-- Reads the temporary table `policy_daily` (core_routing__policy_daily of every replayed day).
+-- Run single-threaded over the pieces in date order (pipeline/lib/routing.py policy_summary), so
+-- the mart is the same bits whether it is built after a full replay or after replaying some days.
 -- Parameters: $scenario.
 with totals as (
     select
@@ -38,23 +40,39 @@ ttft_p90 as (
     )
     where cum >= 0.9 - 1e-12
     group by all
+),
+
+result as (
+    select
+        t.period,
+        t.period_type,
+        t.model,
+        t.policy,
+        $scenario as scenario,
+        t.requests_routed,
+        t.requests_excluded,
+        case when t.requests_routed > 0 then t.total_cost_usd end as total_cost_usd,
+        t.mean_decode_tps,
+        q.p90_ttft_ms,
+        t.expected_success_rate,
+        100 * (t.total_cost_usd / nullif(o.total_cost_usd, 0) - 1) as cost_change_pct,
+        100 * (t.mean_decode_tps / nullif(o.mean_decode_tps, 0) - 1) as tps_change_pct
+    from totals as t
+    left join ttft_p90 as q on q.period = t.period and q.model = t.model and q.policy = t.policy
+    left join totals as o on o.period = t.period and o.model = t.model and o.policy = 'official'
 )
 
-select
-    t.period,
-    t.period_type,
-    t.model,
-    t.policy,
-    $scenario as scenario,
-    t.requests_routed,
-    t.requests_excluded,
-    case when t.requests_routed > 0 then t.total_cost_usd end as total_cost_usd,
-    t.mean_decode_tps,
-    q.p90_ttft_ms,
-    t.expected_success_rate,
-    100 * (t.total_cost_usd / nullif(o.total_cost_usd, 0) - 1) as cost_change_pct,
-    100 * (t.mean_decode_tps / nullif(o.mean_decode_tps, 0) - 1) as tps_change_pct
-from totals as t
-left join ttft_p90 as q on q.period = t.period and q.model = t.model and q.policy = t.policy
-left join totals as o on o.period = t.period and o.model = t.model and o.policy = 'official'
-order by t.period_type desc, t.period, t.model, t.policy
+-- no inf or nan is published: a cost past 1.8e308 (2^62 tokens at 1e308 USD/Mtok), a weight
+-- 1 / sample_rate past it, and the changes computed from them are null
+select * replace (
+    case when isfinite(requests_routed) then requests_routed end as requests_routed,
+    case when isfinite(requests_excluded) then requests_excluded end as requests_excluded,
+    case when isfinite(total_cost_usd) then total_cost_usd end as total_cost_usd,
+    case when isfinite(mean_decode_tps) then mean_decode_tps end as mean_decode_tps,
+    case when isfinite(p90_ttft_ms) then p90_ttft_ms end as p90_ttft_ms,
+    case when isfinite(expected_success_rate) then expected_success_rate end as expected_success_rate,
+    case when isfinite(cost_change_pct) then cost_change_pct end as cost_change_pct,
+    case when isfinite(tps_change_pct) then tps_change_pct end as tps_change_pct
+)
+from result
+order by period_type desc, period, model, policy

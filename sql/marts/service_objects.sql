@@ -12,6 +12,8 @@
 --   latency: percentiles over the period's successful probes (linear interpolation);
 --     uptime = a day's probe success rate, averaged over the period's probed days, and the worst day.
 --   requests: weighted; error classes from core_requests__hourly.
+--   Extreme values: means of prices are computed range-safe (no overflow near 1e308); a figure
+--     that is still not finite (inf/nan) is published as null.
 -- Parameters: $probes, $prices, $endpoints, $models (staged), $hourly (core_requests__hourly).
 with probes as (
     select
@@ -121,21 +123,56 @@ price_spans as (
     from read_parquet($prices, hive_partitioning = true)
 ),
 
-prices as (
+price_parts as (
+    -- each price divided by a power of two near the largest of its object's period (dividing by a
+    -- power of two loses no precision), so price x seconds cannot overflow near 1e308
     select
         pe.period,
         s.provider,
         s.model,
-        sum(s.input_usd_per_mtok * secs) / sum(secs) as input_usd_per_mtok,
-        sum(s.output_usd_per_mtok * secs) / sum(secs) as output_usd_per_mtok,
-        arg_max(s.input_usd_per_mtok, s.span_start) as input_usd_per_mtok_last,
-        arg_max(s.output_usd_per_mtok, s.span_start) as output_usd_per_mtok_last,
-        arg_max(s.cached_input_usd_per_mtok, s.span_start) as cached_input_usd_per_mtok_last,
-        count(*) as price_snapshots
+        s.span_start,
+        s.input_usd_per_mtok,
+        s.output_usd_per_mtok,
+        s.cached_input_usd_per_mtok,
+        secs,
+        max(s.input_usd_per_mtok) over obj as input_max,
+        max(s.output_usd_per_mtok) over obj as output_max
     from periods as pe
     inner join price_spans as s on s.span_start < pe.period_end and s.span_end > pe.period_start,
         lateral (select epoch(least(s.span_end, pe.period_end)) - epoch(greatest(s.span_start, pe.period_start)) as secs)
-    group by all
+    window obj as (partition by pe.period, s.provider, s.model)
+),
+
+price_scaled as (
+    -- 2^floor(log2(max)), kept within the finite doubles (log2 of 1.8e308 rounds up to 1024)
+    select
+        *,
+        case when input_max > 0 then pow(2.0, greatest(least(floor(log2(input_max)), 1023), -1074)) else 1.0 end as input_scale,
+        case when output_max > 0 then pow(2.0, greatest(least(floor(log2(output_max)), 1023), -1074)) else 1.0 end as output_scale
+    from price_parts
+),
+
+prices as (
+    select
+        period,
+        provider,
+        model,
+        any_value(input_scale) * (sum(input_usd_per_mtok / input_scale * secs) / sum(secs)) as input_usd_per_mtok,
+        any_value(output_scale) * (sum(output_usd_per_mtok / output_scale * secs) / sum(secs)) as output_usd_per_mtok,
+        arg_max(input_usd_per_mtok, span_start) as input_usd_per_mtok_last,
+        arg_max(output_usd_per_mtok, span_start) as output_usd_per_mtok_last,
+        arg_max(cached_input_usd_per_mtok, span_start) as cached_input_usd_per_mtok_last,
+        count(*) as price_snapshots
+    from price_scaled
+    group by period, provider, model
+),
+
+priced as (
+    -- the blend's power-of-two scale, as above: input x share + output x (1 - share) <= the larger price
+    select *,
+        case when greatest(input_usd_per_mtok, output_usd_per_mtok) > 0
+            then pow(2.0, greatest(least(floor(log2(greatest(input_usd_per_mtok, output_usd_per_mtok))), 1023), -1074)) else 1.0 end as blend_scale
+    from prices
 ),
 
 endpoints as (
@@ -164,53 +201,78 @@ objects as (
     select period, provider, model from probe_stats
     union
     select period, provider, model from request_stats
+),
+
+result as (
+    select
+        pe.period,
+        pe.period_type,
+        o.provider,
+        o.model,
+        o.provider = m.official_provider as is_official,
+        pr.input_usd_per_mtok,
+        pr.output_usd_per_mtok,
+        pr.input_usd_per_mtok_last,
+        pr.output_usd_per_mtok_last,
+        pr.cached_input_usd_per_mtok_last,
+        pr.price_snapshots,
+        coalesce(tm.input_share, 0.75) as blend_input_share,
+        case when tm.input_share is null then 'default_3_to_1' else 'observed' end as blend_basis,
+        pr.blend_scale * (pr.input_usd_per_mtok / pr.blend_scale * coalesce(tm.input_share, 0.75)
+            + pr.output_usd_per_mtok / pr.blend_scale * (1 - coalesce(tm.input_share, 0.75))) as blended_usd_per_mtok,
+        e.listed_days,
+        e.context_length,
+        e.max_output_tokens,
+        e.quantization,
+        e.supports_tools,
+        e.supports_json_mode,
+        e.supports_streaming,
+        e.supports_reasoning,
+        coalesce(ps.probes, 0) as probes,
+        ps.probe_success_rate,
+        ps.ttft_p50_ms,
+        ps.ttft_p90_ms,
+        ps.ttft_p99_ms,
+        ps.decode_tps_p50,
+        ps.decode_tps_p90,
+        ps.e2e_tps_p50,
+        u.uptime_mean,
+        u.uptime_min_day,
+        coalesce(rs.requests, 0) as requests,
+        rs.provider_faults / nullif(rs.requests - rs.client_errors, 0) as request_error_rate,
+        rs.rate_limits / nullif(rs.requests - rs.client_errors, 0) as rate_limit_rate,
+        rs.client_errors / nullif(rs.requests, 0) as client_error_rate
+    from objects as o
+    inner join periods as pe on pe.period = o.period
+    left join read_parquet($models) as m on m.model = o.model
+    left join priced as pr on pr.period = o.period and pr.provider = o.provider and pr.model = o.model
+    left join token_mix as tm on tm.period = o.period and tm.model = o.model
+    left join endpoints as e on e.period = o.period and e.provider = o.provider and e.model = o.model
+    left join probe_stats as ps on ps.period = o.period and ps.provider = o.provider and ps.model = o.model
+    left join uptime as u on u.period = o.period and u.provider = o.provider and u.model = o.model
+    left join request_stats as rs on rs.period = o.period and rs.provider = o.provider and rs.model = o.model
 )
 
-select
-    pe.period,
-    pe.period_type,
-    o.provider,
-    o.model,
-    o.provider = m.official_provider as is_official,
-    pr.input_usd_per_mtok,
-    pr.output_usd_per_mtok,
-    pr.input_usd_per_mtok_last,
-    pr.output_usd_per_mtok_last,
-    pr.cached_input_usd_per_mtok_last,
-    pr.price_snapshots,
-    coalesce(tm.input_share, 0.75) as blend_input_share,
-    case when tm.input_share is null then 'default_3_to_1' else 'observed' end as blend_basis,
-    pr.input_usd_per_mtok * coalesce(tm.input_share, 0.75)
-        + pr.output_usd_per_mtok * (1 - coalesce(tm.input_share, 0.75)) as blended_usd_per_mtok,
-    e.listed_days,
-    e.context_length,
-    e.max_output_tokens,
-    e.quantization,
-    e.supports_tools,
-    e.supports_json_mode,
-    e.supports_streaming,
-    e.supports_reasoning,
-    coalesce(ps.probes, 0) as probes,
-    ps.probe_success_rate,
-    ps.ttft_p50_ms,
-    ps.ttft_p90_ms,
-    ps.ttft_p99_ms,
-    ps.decode_tps_p50,
-    ps.decode_tps_p90,
-    ps.e2e_tps_p50,
-    u.uptime_mean,
-    u.uptime_min_day,
-    coalesce(rs.requests, 0) as requests,
-    rs.provider_faults / nullif(rs.requests - rs.client_errors, 0) as request_error_rate,
-    rs.rate_limits / nullif(rs.requests - rs.client_errors, 0) as rate_limit_rate,
-    rs.client_errors / nullif(rs.requests, 0) as client_error_rate
-from objects as o
-inner join periods as pe on pe.period = o.period
-left join read_parquet($models) as m on m.model = o.model
-left join prices as pr on pr.period = o.period and pr.provider = o.provider and pr.model = o.model
-left join token_mix as tm on tm.period = o.period and tm.model = o.model
-left join endpoints as e on e.period = o.period and e.provider = o.provider and e.model = o.model
-left join probe_stats as ps on ps.period = o.period and ps.provider = o.provider and ps.model = o.model
-left join uptime as u on u.period = o.period and u.provider = o.provider and u.model = o.model
-left join request_stats as rs on rs.period = o.period and rs.provider = o.provider and rs.model = o.model
-order by pe.period_type desc, pe.period, o.model, o.provider
+-- No inf or nan is published: a figure that is not finite after arithmetic (an inf throughput of
+-- a probe timed at 5e-324 ms, a sum of weights past 1.8e308) is null.
+select * replace (
+    case when isfinite(input_usd_per_mtok) then input_usd_per_mtok end as input_usd_per_mtok,
+    case when isfinite(output_usd_per_mtok) then output_usd_per_mtok end as output_usd_per_mtok,
+    case when isfinite(input_usd_per_mtok_last) then input_usd_per_mtok_last end as input_usd_per_mtok_last,
+    case when isfinite(output_usd_per_mtok_last) then output_usd_per_mtok_last end as output_usd_per_mtok_last,
+    case when isfinite(cached_input_usd_per_mtok_last) then cached_input_usd_per_mtok_last end as cached_input_usd_per_mtok_last,
+    case when isfinite(blend_input_share) then blend_input_share end as blend_input_share,
+    case when isfinite(blended_usd_per_mtok) then blended_usd_per_mtok end as blended_usd_per_mtok,
+    case when isfinite(ttft_p50_ms) then ttft_p50_ms end as ttft_p50_ms,
+    case when isfinite(ttft_p90_ms) then ttft_p90_ms end as ttft_p90_ms,
+    case when isfinite(ttft_p99_ms) then ttft_p99_ms end as ttft_p99_ms,
+    case when isfinite(decode_tps_p50) then decode_tps_p50 end as decode_tps_p50,
+    case when isfinite(decode_tps_p90) then decode_tps_p90 end as decode_tps_p90,
+    case when isfinite(e2e_tps_p50) then e2e_tps_p50 end as e2e_tps_p50,
+    case when isfinite(requests) then requests end as requests,
+    case when isfinite(request_error_rate) then request_error_rate end as request_error_rate,
+    case when isfinite(rate_limit_rate) then rate_limit_rate end as rate_limit_rate,
+    case when isfinite(client_error_rate) then client_error_rate end as client_error_rate
+)
+from result
+order by period_type desc, period, model, provider

@@ -53,22 +53,34 @@ model_demand as (
 
 totals as (
     select period, sum(requests) as total from demand group by all
+),
+
+result as (
+    select
+        coalesce(b.period, md.period) as period,
+        coalesce(b.period_type, md.period_type) as period_type,
+        coalesce(b.model, md.model) as model,
+        m.family,
+        coalesce(b.listing_breadth, 0) as listing_breadth,
+        coalesce(b.days_listed, 0) as days_listed,
+        coalesce(md.requests, 0) as requests,
+        coalesce(md.requests, 0) / t.total as demand_share,
+        coalesce(md.providers_used, 0) as providers_used,
+        md.provider_top1_share,
+        md.provider_hhi
+    from breadth as b
+    full outer join model_demand as md on md.period = b.period and md.model = b.model
+    inner join totals as t on t.period = coalesce(b.period, md.period)
+    left join read_parquet($models) as m on m.model = coalesce(b.model, md.model)
 )
 
-select
-    coalesce(b.period, md.period) as period,
-    coalesce(b.period_type, md.period_type) as period_type,
-    coalesce(b.model, md.model) as model,
-    m.family,
-    coalesce(b.listing_breadth, 0) as listing_breadth,
-    coalesce(b.days_listed, 0) as days_listed,
-    coalesce(md.requests, 0) as requests,
-    coalesce(md.requests, 0) / t.total as demand_share,
-    coalesce(md.providers_used, 0) as providers_used,
-    md.provider_top1_share,
-    md.provider_hhi
-from breadth as b
-full outer join model_demand as md on md.period = b.period and md.model = b.model
-inner join totals as t on t.period = coalesce(b.period, md.period)
-left join read_parquet($models) as m on m.model = coalesce(b.model, md.model)
+-- no inf or nan is published: a figure that is not finite (a weight 1 / sample_rate past 1.8e308) is null
+select * replace (
+    case when isfinite(listing_breadth) then listing_breadth end as listing_breadth,
+    case when isfinite(requests) then requests end as requests,
+    case when isfinite(demand_share) then demand_share end as demand_share,
+    case when isfinite(provider_top1_share) then provider_top1_share end as provider_top1_share,
+    case when isfinite(provider_hhi) then provider_hhi end as provider_hhi
+)
+from result
 order by period_type desc, period, demand_share desc

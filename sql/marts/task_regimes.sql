@@ -99,15 +99,24 @@ wide as (
     from quantiles as i
     inner join quantiles as o
         on i.period = o.period and i.application = o.application and i.side = 'input' and o.side = 'output'
+),
+
+result as (
+    select
+        *,
+        case
+            when input_p50 >= $long_context_p50 then 'long-context'
+            when output_share >= $generation_share then 'generation-heavy'
+            when output_share < $prompt_share then 'prompt-heavy'
+            else 'balanced'
+        end as regime
+    from wide
 )
 
-select
-    *,
-    case
-        when input_p50 >= $long_context_p50 then 'long-context'
-        when output_share >= $generation_share then 'generation-heavy'
-        when output_share < $prompt_share then 'prompt-heavy'
-        else 'balanced'
-    end as regime
-from wide
+-- no inf or nan is published: a figure that is not finite (a weight 1 / sample_rate past 1.8e308) is null
+select * replace (
+    case when isfinite(requests) then requests end as requests,
+    case when isfinite(output_share) then output_share end as output_share
+)
+from result
 order by period_type desc, period, requests desc

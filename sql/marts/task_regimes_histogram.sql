@@ -5,11 +5,19 @@ with monthly as (
     select month, quarter, application, input_bin, output_bin, weight as requests
     from read_parquet($tokens)
     where side = 'joint'
+),
+
+result as (
+    select month as period, 'month' as period_type, application, input_bin, output_bin, requests from monthly
+    union all
+    select quarter as period, 'quarter' as period_type, application, input_bin, output_bin, sum(requests) as requests
+    from monthly
+    group by all
 )
 
-select month as period, 'month' as period_type, application, input_bin, output_bin, requests from monthly
-union all
-select quarter as period, 'quarter' as period_type, application, input_bin, output_bin, sum(requests) as requests
-from monthly
-group by all
+-- no inf or nan is published: a figure that is not finite (a weight 1 / sample_rate past 1.8e308) is null
+select * replace (
+    case when isfinite(requests) then requests end as requests
+)
+from result
 order by period_type desc, period, application, input_bin, output_bin

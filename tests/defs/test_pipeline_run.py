@@ -69,6 +69,9 @@ def test_cli_run_then_query(tiny_drop, tmp_path):
     res = runner.invoke(main, ["run", "--raw", str(tiny_drop), "--warehouse", str(warehouse)])
     assert res.exit_code == 0, res.output
     assert "requests" in res.output and str(warehouse) in res.output
+    # the tiny drop's two unreadable files are named on screen, not only counted
+    assert "unreadable: latency_probes/notes.txt: unsupported file type .txt: expected .parquet, .csv or .jsonl" in res.output
+    assert "unreadable: latency_probes/broken.parquet: " in res.output
     res = runner.invoke(main, ["query", "select sum(rows_read) as n from marts.ingest_audit", "--warehouse", str(warehouse), "--format", "csv"])
     assert res.exit_code == 0, res.output
     assert res.output.splitlines() == ["n", str(sum(v[0] for v in EXPECTED.values()))]
@@ -117,3 +120,80 @@ def test_demand_marts_are_published_and_consistent(tiny_drop, tmp_path):
     # provider level in 2025Q4: p1 has r1 (2) + r11 (4) = 6, p2 has r12 (1): shares 6/7, 1/7
     (n, top1, hhi_), = _query(warehouse, "select n, top1_share, hhi from marts.concentration where period = '2025Q4' and level = 'provider' and measure = 'requests'")
     assert (n, top1) == (2, pytest.approx(6 / 7)) and hhi_ == pytest.approx((6 / 7) ** 2 + (1 / 7) ** 2)
+
+
+def _tree_digest(folder) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_published_generation_never_changes_when_the_next_run_rewrites_the_working_parquet(tiny_drop, tmp_path):
+    from pipeline.lib.generations import Store
+
+    warehouse = tmp_path / "wh.duckdb"
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    store = Store(warehouse)
+    first = store.current()
+    before = _tree_digest(store.gen_dir(first))
+    (tiny_drop / "requests" / "date=2025-10-01" / "a.csv").unlink()  # a different drop: every table is rewritten
+    lines = []
+    assert run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="ERROR")
+    assert store.current() != first
+    assert _tree_digest(store.gen_dir(first)) == before
+    assert any(f"(generation {store.current()}; previous: {first})" in line for line in lines)
+    # readers see the new drop: a.csv held 16 of the tiny drop's request rows
+    assert _query(warehouse, "select count(*) from marts.ingest_audit where source_file like '%a.csv'")[0][0] == 0
+
+
+def test_a_failed_contract_check_publishes_nothing_and_says_so(tiny_drop, tmp_path, monkeypatch):
+    import pipeline.defs.ingest.assets as ingest_assets
+    from pipeline.lib.generations import Store
+
+    warehouse = tmp_path / "wh.duckdb"
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    first = Store(warehouse).current()
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    monkeypatch.setattr(ingest_assets, "accounting_problems", lambda root, spec, raw: ["made up"] if spec.name == "requests" else [])
+    lines = []
+    assert not run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="CRITICAL")
+    assert Store(warehouse).current() == first
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+    assert "check rows_accounted on stg_requests FAILED (ERROR)" in lines
+    assert lines[-1].startswith("run failed after") and lines[-1].endswith(f"nothing was published: readers of {warehouse} still see generation {first}")
+
+
+def test_a_run_refuses_to_publish_over_a_warehouse_open_for_writing(tiny_drop, tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline.lib.generations import Store
+
+    warehouse = tmp_path / "wh.duckdb"
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    first = Store(warehouse).current()
+    hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.readline(); con.close()"
+    proc = subprocess.Popen([sys.executable, "-c", hold, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "open"
+        lines = []
+        assert not run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="CRITICAL")
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {warehouse} is open for writing by ")
+        assert f"(PID {proc.pid}): nothing was published" in lines[0]
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert Store(warehouse).current() == first
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    assert Store(warehouse).current() != first
+
+
+def test_simulate_never_writes_into_the_published_generation(tiny_drop, tmp_path):
+    from pipeline.cli import main
+    from pipeline.lib.generations import Store
+
+    warehouse = tmp_path / "wh.duckdb"
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    gen = Store(warehouse).gen_dir(Store(warehouse).current())
+    before = _tree_digest(gen)
+    res = CliRunner().invoke(main, ["simulate", "--policy", "cheapest", "--model", "m1", "--warehouse", str(warehouse)])
+    assert res.exit_code == 0, res.output
+    assert _tree_digest(gen) == before
+    assert not [p for p in gen.rglob("*") if p.name.startswith(".")]

@@ -45,14 +45,15 @@ def test_demand_assets_rebuild_from_staging_with_every_quarter_in_the_metadata(t
 
     warehouse = tmp_path / "wh.duckdb"
     assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
-    staged_only = tmp_path / "rebuilt.duckdb"
-    shutil.copytree(parquet_root(warehouse) / "staging", parquet_root(staged_only) / "staging")
-    result = dg.materialize(DEMAND_ASSETS, resources={"paths": ServicelensPaths(raw_dir=str(tmp_path / "no-drop"), warehouse=str(staged_only))})
+    rebuilt = ServicelensPaths(raw_dir=str(tmp_path / "no-drop"), warehouse=str(tmp_path / "rebuilt.duckdb"))
+    # the published staging copied into the working Parquet of an empty warehouse
+    shutil.copytree(parquet_root(warehouse) / "staging", rebuilt.root / "staging")
+    result = dg.materialize(DEMAND_ASSETS, resources={"paths": rebuilt})
     assert result.success
     conc = next(m for m in result.asset_materializations_for_node("concentration_marts") if m.asset_key == dg.AssetKey("concentration"))
     assert {"2025Q3 family Gini", "2025Q4 family Gini"} <= set(conc.metadata)
     # the rebuilt marts equal the ones the full run published
     con = duckdb.connect()
     for table in ("family_demand", "concentration"):
-        a, b = (str(parquet_root(w) / "marts" / f"{table}.parquet") for w in (warehouse, staged_only))
+        a, b = (str(root / "marts" / f"{table}.parquet") for root in (parquet_root(warehouse), rebuilt.root))
         assert con.execute("select count(*) from (select * from read_parquet($a) except select * from read_parquet($b))", {"a": a, "b": b}).fetchone()[0] == 0

@@ -114,7 +114,9 @@ def test_a_zoned_time_in_a_date_column_takes_the_utc_date(tmp_path):
     assert got == [("CNY", "2025-10-02"), ("EUR", "2025-10-01")]
 
 
-def test_parquet_columns_named_like_reader_options_are_kept(tmp_path):
+def test_parquet_columns_named_like_reader_options_are_kept_under_other_names(tmp_path):
+    # DuckDB's reader columns (filename, file_row_number) and the engine's own (_reason) are
+    # never staged under their names: a later read_parquet(..., filename = true) would clash
     raw = drop(tmp_path, {})
     t = pa.table({"request_id": ["r1"], "ts": ["2025-10-01T01:00:00Z"], "model": ["m1"], "provider": ["p1"], "input_tokens": [1],
                   "output_tokens": [1], "status": ["ok"], "stream": [True], "tools": [False], "json_mode": [False], "sample_rate": [1.0],
@@ -123,8 +125,10 @@ def test_parquet_columns_named_like_reader_options_are_kept(tmp_path):
     pq.write_table(t, raw / "requests" / "a.parquet")
     root = stage(raw, "requests")
     assert audit(root, "requests") == [("requests/a.parquet", 1, 1, 0, 0, None)]
-    got = q("select filename, file_row_number, reason_extra from read_parquet($p)", p=str(root / "staging" / "requests" / "**" / "*.parquet"))
+    got = q("select filename_extra, file_row_number_extra, reason_extra from read_parquet($p)", p=str(root / "staging" / "requests" / "**" / "*.parquet"))
     assert got == [("mine.txt", "42", "kept")]
+    cols = {r[0] for r in q("describe select * from read_parquet($p)", p=str(root / "staging" / "requests" / "**" / "*.parquet"))}
+    assert not cols & {"filename", "file_row_number", "file_index", "rowid"}
 
 
 def test_an_empty_file_is_zero_rows_and_adds_no_columns(tmp_path):
@@ -146,3 +150,11 @@ def test_csv_files_read_together_keep_their_own_row_numbers(tmp_path):
         ("requests/d2.csv", 1, "not_allowed"), ("requests/d2.csv", 3, "malformed_row"), ("requests/d2.csv", 4, "not_allowed"),
     ]
     assert audit(root, "requests") == [("requests/d1.csv", 3, 1, 2, 0, None), ("requests/d2.csv", 4, 1, 3, 0, None)]
+
+
+def test_a_sample_rate_whose_weight_would_overflow_sums_is_quarantined(tmp_path):
+    # 5e-309 is inside the contract's (0, 1] but 1 / 5e-309 is infinite; 1e-100 (weight 1e100) loads
+    rows = [req("tiny").rsplit(",", 1)[0] + ",5e-309", req("small").rsplit(",", 1)[0] + ",1e-100", req("plain")]
+    root = stage(drop(tmp_path, {"requests/a.csv": "\n".join([REQ_COLS, *rows]) + "\n"}), "requests")
+    assert audit(root, "requests") == [("requests/a.csv", 3, 2, 1, 0, None)]
+    assert q("select row_number, reason from read_parquet($p)", p=str(root / "ingest" / "requests" / "quarantine.parquet")) == [(1, "out_of_range: sample_rate must be at least 1e-100 (its weight 1 / sample_rate must stay summable)")]

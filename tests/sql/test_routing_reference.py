@@ -17,6 +17,11 @@ methods"), not from the SQL. The pipeline's marts.routing_counterfactual (baseli
 values, change_pct, requests routed and excluded, per quarter and month) and the per-request
 decisions of all eight policies (provider, cost_usd, decode_tps, ttft_ms, success_prob) must equal
 it to 1e-9 relative. Requests billed no tokens (cost 0 everywhere: a tie) are checked on their own.
+The pipeline replays groups of requests (issue 13); the per-request decisions are read from the
+warehouse view that places every request back in its group (sql/views/routing_decisions.sql), so
+the grouping, the group's decisions and the view are all checked against the loop.
+price_weighted_balance follows the definition of issue 13: weights 1 / price^2, the price at a
+fixed 3:1 input:output mix (not the request's own cost).
 
 The first run of this test found three broken rules (a causal choice losing a provider that had
 no probes in the request's own bucket, retries' throughput lost when the first attempt had no
@@ -333,13 +338,15 @@ class Reference:
         off = self.official[m]
         inp, out = r["input_tokens"], r["output_tokens"]
         cached = r["cached_input_tokens"] or 0
-        cost, fits = {}, set()
+        cost, blended, fits = {}, {}, set()
         for p in self.lineup[m]:
             e, price = self.endpoint_at(p, m, t), self.price_at(p, m, t)
             if e is None or price is None:
                 continue  # not a candidate
             _, pin, pout, pcached = price
             cost[p] = ((inp - cached) * pin + cached * (pin if pcached is None else pcached) + out * pout) / 1e6
+            # README: price_weighted_balance weighs by the price per token at a fixed 3:1 input:output mix
+            blended[p] = 0.75 * pin + 0.25 * pout
             if (e["context_length"] >= inp + out and (e["max_output_tokens"] is None or out <= e["max_output_tokens"])
                     and (e["supports_tools"] or not r["tools"]) and (e["supports_json_mode"] or not r["json_mode"])
                     and (e["supports_streaming"] or not r["stream"])):
@@ -403,13 +410,14 @@ class Reference:
             "decode_tps": exp_tps / success if success else None, "ttft_ms": exp_ttft / success if success else None,
         }
 
-        # shares cost^-2 over the fitting providers available in the previous bucket, expectations,
-        # unavailable shares fall back to the official provider
-        free = [p for p in before if cost[p] == 0]
-        if free:  # cost^-2 is infinite: the free providers share the request (the limit of the weights)
+        # shares blended price^-2 (OpenRouter's inverse square of the price; the price at 3:1
+        # input:output, the same for every request) over the fitting providers available in the
+        # previous bucket, expectations, unavailable shares fall back to the official provider
+        free = [p for p in before if blended[p] == 0]
+        if free:  # price^-2 is infinite: the free providers share the request (the limit of the weights)
             shares = {p: 1 / len(free) for p in free}
         elif before:
-            inv = {p: cost[p] ** -2 for p in before}
+            inv = {p: blended[p] ** -2 for p in before}
             total = sum(inv.values())
             shares = {p: v / total for p, v in inv.items()}
         else:
@@ -461,11 +469,18 @@ class Reference:
 
 
 def read_decisions(root: Path) -> pl.DataFrame:
-    """marts.routing_decisions as the warehouse shows it (as tests/sql/test_routing_sql.py reads it)."""
+    """marts.routing_decisions as the warehouse file defines it: the view over the staged requests,
+    marts/routing_segments.parquet and the grouped decisions marts/routing_groups/ (tables and
+    views of the same names there; tests/sql/test_routing_sql.py reads it the same way)."""
     con = connect()
+    con.execute("create schema staging")
     con.execute("create schema marts")
-    glob = lit(str(root / "marts" / "routing_outcomes" / "**" / "*.parquet"))
-    con.execute(f"create view marts.routing_outcomes as select * from read_parquet({glob})")
+    requests = lit(str(root / "staging" / "requests" / "**" / "*.parquet"))  # CREATE VIEW takes no parameters
+    segments = lit(str(root / "marts" / "routing_segments.parquet"))
+    groups = lit(str(root / "marts" / "routing_groups" / "**" / "*.parquet"))
+    con.execute(f"create view staging.requests as select * from read_parquet({requests}, hive_partitioning = true)")
+    con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
+    con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -626,7 +641,8 @@ def gap_world(tmp_path_factory):
 HAND = {
     # chosen at 01:00 by price, found without probes at 02:00, served by the official provider
     "cheapest": {"provider": "off", "cost_usd": 0.003, "decode_tps": 50.0},
-    # weights cost^-2 are 1 : 4 : 16 (off, alt, cheap); cheap's share falls back to off
+    # blended prices 0.75 x in + 0.25 x out are 1.25, 0.625, 0.3125: weights price^-2 are 1 : 4 : 16
+    # (off, alt, cheap); cheap's share falls back to off
     "price_weighted_balance": {"provider": "cheap", "cost_usd": (0.003 + 4 * 0.0015 + 16 * 0.003) / 21,
                                "decode_tps": (50 + 4 * 100 + 16 * 50) / 21},
     # attempt 1 (cheap) cannot succeed, attempt 2 (alt) always does
@@ -668,3 +684,20 @@ def test_hand_a_request_billed_nothing_goes_to_the_first_provider_by_name(tmp_pa
     got = {r["policy"]: r["provider"] for r in d.iter_rows(named=True)}
     # the pipeline gave off, off and zed
     assert [got[p] for p in ("cost_oracle", "cheapest", "sort_price_with_retries")] == ["alt"] * 3
+
+
+def test_hand_balance_weighs_by_the_price_not_by_the_requests_cost(tmp_path):
+    # off lists 1 / 2 USD per Mtok, alt 0.5 / 4: at 3:1 the prices are 1.25 and 1.375 = 5/4 and
+    # 11/8, so the weights price^-2 are 16/25 : 64/121 = 121 : 100 whatever the request. r1 (1,000
+    # in, 10 out) costs 0.00102 on off and 0.00054 on alt: its own costs^-2 would favour alt
+    # instead (the definition before issue 13)
+    world = tiny_world({"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 4.0, "tps": 100.0}}, [("r1", 1000, 10)])
+    want = {"provider": "off", "cost_usd": (121 * 0.00102 + 100 * 0.00054) / 221, "decode_tps": (121 * 50 + 100 * 100) / 221,
+            "ttft_ms": 300.0, "success_prob": 1.0}
+    ref = Reference(world).decide(world["requests"][0])["price_weighted_balance"]
+    assert {k: ref[k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
+    root = stage(world, tmp_path)
+    build_routing(root, params=PARAMS)
+    got = read_decisions(root).filter(pl.col("policy") == "price_weighted_balance").to_dicts()
+    assert len(got) == 1
+    assert {k: got[0][k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}

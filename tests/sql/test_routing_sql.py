@@ -79,11 +79,18 @@ def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: di
 
 
 def decisions(root: Path) -> pl.DataFrame:
-    """marts.routing_decisions as the warehouse shows it: the long view over the outcomes Parquet."""
+    """marts.routing_decisions as the warehouse file defines it: the view over the staged
+    requests, marts/routing_segments.parquet and the grouped decisions marts/routing_groups/
+    (tables and views of those names in the file, pipeline/lib/warehouse.py)."""
     con = connect()
+    con.execute("create schema staging")
     con.execute("create schema marts")
-    glob = lit(str(root / "marts" / "routing_outcomes" / "**" / "*.parquet"))  # CREATE VIEW takes no parameters
-    con.execute(f"create view marts.routing_outcomes as select * from read_parquet({glob})")
+    requests = lit(str(root / "staging" / "requests" / "**" / "*.parquet"))  # CREATE VIEW takes no parameters
+    segments = lit(str(root / "marts" / "routing_segments.parquet"))
+    groups = lit(str(root / "marts" / "routing_groups" / "**" / "*.parquet"))
+    con.execute(f"create view staging.requests as select * from read_parquet({requests}, hive_partitioning = true)")
+    con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
+    con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -117,8 +124,9 @@ def test_two_providers_give_the_exact_saving_with_sample_weights(tmp_path):
         assert cost["baseline_provider"] == "off" and cost["requests_excluded"] == 0
         tps = row(q, objective="throughput", policy=policy)
         assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
-    # price-weighted balance: weights cost^-2 are 1 (off) and 4 (alt): shares 0.2 and 0.8, so the
-    # expected cost is 0.2 c + 0.8 c / 2 = 0.6 c and the throughput 0.2 x 50 + 0.8 x 100 = 90
+    # price-weighted balance: prices at 3:1 are 1.25 (off) and 0.625 (alt), weights price^-2 1 and
+    # 4: shares 0.2 and 0.8, so the expected cost is 0.2 c + 0.8 c / 2 = 0.6 c and the throughput
+    # 0.2 x 50 + 0.8 x 100 = 90
     balance = row(policies, period="2025Q4", policy="price_weighted_balance")
     assert balance["total_cost_usd"] == pytest.approx(0.6 * 0.0058) and balance["cost_change_pct"] == pytest.approx(-40.0)
     assert balance["mean_decode_tps"] == pytest.approx(90.0)
@@ -231,9 +239,11 @@ def test_scenario_parsing():
         parse_scenario("provider_down:x")
 
 
-def test_the_decisions_view_lists_every_policy():
-    view = load_sql("views/routing_decisions")
-    assert [p for p in POLICIES if f"'{p}' as policy" in view] == list(POLICIES)
+def test_every_policy_has_its_columns_in_the_groups_and_its_rows_in_the_view():
+    groups = load_sql("core/core_routing__groups")
+    assert [p for p in POLICIES if f" as {p}_provider" in groups and f" as {p}_cost_usd" in groups] == list(POLICIES)
+    for unpivot in ("views/routing_decisions", "core/core_routing__policy_daily"):
+        assert [p for p in POLICIES if f"'policy': '{p}'" in load_sql(unpivot)] == list(POLICIES), unpivot
 
 
 def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():

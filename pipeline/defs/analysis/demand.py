@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.thumbnails import bars
+from pipeline.defs.thumbnails import bars, name, number, safe_metadata
 from pipeline.lib.demand import (
     build_concentration,
     build_demand_daily,
@@ -17,6 +17,17 @@ from pipeline.lib.demand import (
 from pipeline.paths import core_file, marts_file
 
 SHARES_SUM_TO_ONE = "shares_sum_to_one"
+
+
+def _pct(share: float | None) -> float | None:
+    return None if share is None else 100 * share
+
+
+def _round(x: float | None, digits: int) -> float | None:
+    """x rounded, None (null metadata) when missing or not finite."""
+    import math
+
+    return round(x, digits) if x is not None and math.isfinite(x) else None
 
 
 @dg.asset(group_name="marts", deps=["stg_requests", "stg_models"], kinds={"duckdb", "parquet"})
@@ -42,9 +53,9 @@ def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
     sums = df.group_by("period").agg(pl.col("request_share").sum(), pl.col("token_share").sum())
     worst = float(max((sums["request_share"] - 1).abs().max(), (sums["token_share"] - 1).abs().max())) if df.height else 0.0
     quarter = df.filter(pl.col("period_type") == "quarter").sort("rank")
-    top = {f"top family {r['period']}": f"{r['family']} {100 * r['request_share']:.1f} %" for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    top = {f"top family {r['period']}": f"{name(r['family'])} {number(_pct(r['request_share']), '.1f')} %" for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand"))), **bars(quarter, "family", "request_share", "request share by family", latest="period")},
+        metadata=safe_metadata({"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand"))), **bars(quarter, "family", "request_share", "request share by family", latest="period")}),
         check_results=[dg.AssetCheckResult(check_name=SHARES_SUM_TO_ONE, passed=worst < 1e-9, metadata={"max_deviation": worst})],
     )
 
@@ -63,12 +74,12 @@ def concentration_marts(paths: ServicelensPaths):
     figures = {}
     for r in q.iter_rows(named=True):
         figures |= {
-            f"{r['period']} family top-1": round(r["top1_share"], 4),
-            f"{r['period']} family top-5": f"{r['top5_share']:.3f} [{r['top5_ci_low']:.3f}, {r['top5_ci_high']:.3f}]",
-            f"{r['period']} family Gini": f"{r['gini']:.3f} [{r['gini_ci_low']:.3f}, {r['gini_ci_high']:.3f}]",
-            f"{r['period']} family HHI": round(r["hhi"], 4),
+            f"{r['period']} family top-1": _round(r["top1_share"], 4),
+            f"{r['period']} family top-5": f"{number(r['top5_share'], '.3f')} [{number(r['top5_ci_low'], '.3f')}, {number(r['top5_ci_high'], '.3f')}]",
+            f"{r['period']} family Gini": f"{number(r['gini'], '.3f')} [{number(r['gini_ci_low'], '.3f')}, {number(r['gini_ci_high'], '.3f')}]",
+            f"{r['period']} family HHI": _round(r["hhi"], 4),
         }
-    yield dg.MaterializeResult(asset_key="concentration", metadata={"dagster/row_count": conc.height, **figures})
+    yield dg.MaterializeResult(asset_key="concentration", metadata=safe_metadata({"dagster/row_count": conc.height, **figures}))
     yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
 
 
@@ -94,10 +105,11 @@ def task_regime_marts(paths: ServicelensPaths):
     regimes, n_hist = build_task_regimes(paths.root)
     quarter = regimes.filter(pl.col("period_type") == "quarter")
     figures = {
-        f"{r['period']} {r['application']}": f"{r['regime']}: input p50 {r['input_p50']:,}, output p50 {r['output_p50']:,}, output share {r['output_share']:.2f}"
+        f"{r['period']} {name(r['application'])}": f"{r['regime']}: input p50 {number(r['input_p50'], ',')}, output p50 {number(r['output_p50'], ',')}, "
+        f"output share {number(r['output_share'], '.2f')}"
         for r in quarter.iter_rows(named=True)
     }
-    yield dg.MaterializeResult(asset_key="task_regimes", metadata={"dagster/row_count": regimes.height, **figures})
+    yield dg.MaterializeResult(asset_key="task_regimes", metadata=safe_metadata({"dagster/row_count": regimes.height, **figures}))
     yield dg.MaterializeResult(asset_key="task_regimes_histogram", metadata={"dagster/row_count": n_hist})
 
 
@@ -121,15 +133,16 @@ def version_inertia_marts(paths: ServicelensPaths):
             return "no pre-release days in the data: shares only, no half-life"
         return "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
 
-    figures = {f"{r['old_model']} -> {r['new_model']} ({r['release_date']})": said(r) for r in pairs.iter_rows(named=True)}
-    yield dg.MaterializeResult(asset_key="version_inertia", metadata={"dagster/row_count": inertia.height, **figures})
+    figures = {f"{name(r['old_model'])} -> {name(r['new_model'])} ({r['release_date']})": said(r) for r in pairs.iter_rows(named=True)}
+    yield dg.MaterializeResult(asset_key="version_inertia", metadata=safe_metadata({"dagster/row_count": inertia.height, **figures}))
     top = summary.sort("superseded_share_last_7_days", descending=True).head(3)
     yield dg.MaterializeResult(
         asset_key="version_inertia_summary",
-        metadata={
+        metadata=safe_metadata({
             "dagster/row_count": summary.height,
-            **{f"{r['period']} {r['family']} still on superseded": f"{100 * r['superseded_share_last_7_days']:.1f} %" for r in top.iter_rows(named=True)},
-        },
+            **{f"{r['period']} {name(r['family'])} still on superseded": f"{number(_pct(r['superseded_share_last_7_days']), '.1f')} %"
+               for r in top.iter_rows(named=True)},
+        }),
     )
 
 
@@ -147,16 +160,16 @@ def version_inertia_marts(paths: ServicelensPaths):
 def supply_use_marts(paths: ServicelensPaths):
     supply, summary = build_supply_use(paths.root)
     figures = {
-        f"{r['period']} breadth vs adoption rho": f"{r['spearman_rho']:.2f} [{r['rho_ci_low']:.2f}, {r['rho_ci_high']:.2f}] over {r['n_models']} models"
+        f"{r['period']} breadth vs adoption rho": f"{number(r['spearman_rho'])} [{number(r['rho_ci_low'])}, {number(r['rho_ci_high'])}] over {r['n_models']} models"
         for r in summary.filter(pl.col("period_type") == "quarter").iter_rows(named=True)
     }
     quarters = supply.filter(pl.col("period_type") == "quarter")
     widest = {
-        f"{period} widest listing": f"{part.row(0, named=True)['model']}: {part.row(0, named=True)['listing_breadth']:.1f} providers"
+        f"{period} widest listing": f"{name(part.row(0, named=True)['model'])}: {number(part.row(0, named=True)['listing_breadth'], '.1f')} providers"
         for (period,), part in quarters.sort("listing_breadth", descending=True).group_by(["period"], maintain_order=True)
     }
-    yield dg.MaterializeResult(asset_key="supply_use", metadata={"dagster/row_count": supply.height, **widest})
-    yield dg.MaterializeResult(asset_key="supply_use_summary", metadata={"dagster/row_count": summary.height, **figures})
+    yield dg.MaterializeResult(asset_key="supply_use", metadata=safe_metadata({"dagster/row_count": supply.height, **widest}))
+    yield dg.MaterializeResult(asset_key="supply_use_summary", metadata=safe_metadata({"dagster/row_count": summary.height, **figures}))
 
 
 DEMAND_ASSETS = [

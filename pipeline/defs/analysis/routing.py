@@ -1,16 +1,20 @@
-"""Counterfactual routing (issue 5): the replay of every logged request under every policy, and
-the contract's counterfactual per objective."""
+"""Counterfactual routing (issue 5; issue 13 "routing at scale"): the replay of the logged requests
+under every policy, by groups of requests every policy treats alike, and the contract's
+counterfactual per objective. pipeline.lib.routing.replay_days takes a list of days, so the replay
+can run per daily partition; the marts are merged from every day's partials."""
 
 import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.routing import (
     RoutingParams,
     build_counterfactual,
     build_replay,
+    partial_dir,
 )
 from pipeline.paths import core_file, marts_file
 
@@ -22,14 +26,21 @@ HEADLINES = {"cost": "qwen3-32b", "throughput": "deepseek-v3.2"}
 class RoutingConfig(dg.Config):
     bucket_minutes: int = 60
     min_success: float = 0.9
+    # also write the per-request decisions as Parquet (marts/routing_decisions/date=.../): one row
+    # per request and policy, 800M rows for 100M requests; by default the warehouse view
+    # marts.routing_decisions computes them on demand from the grouped decisions
+    write_decisions: bool = False
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
         dg.AssetSpec("routing_decisions", deps=REPLAY_DEPS, kinds={"duckdb", "parquet"},
-                     description="One row per request x policy (Parquet, a folder per policy): the provider each routing policy "
-                     "picks, the cost, decode throughput, TTFT and success probability it gets, or excluded."),
+                     description="The grouped decisions (marts.routing_groups, a folder per day): one row per group of requests "
+                     "that every policy treats alike (slot, fit mask, cost order, sample rate) with each policy's provider, "
+                     "effective prices, decode throughput, TTFT and success probability, and the per-day partials the routing "
+                     "marts merge. Per request: the warehouse view marts.routing_decisions (on demand), or Parquet with "
+                     "write_decisions."),
         dg.AssetSpec("routing_policies", deps=REPLAY_DEPS, kinds={"parquet"},
                      description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
                      "success, requests routed and excluded, change of cost and throughput against the official provider."),
@@ -37,18 +48,19 @@ class RoutingConfig(dg.Config):
 )
 def routing_replay(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths):
     params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success)
-    run, policies = build_replay(paths.root, params=params, progress=lambda chunk: context.log.info(f"routing: replaying {chunk}"))
+    run, policies = build_replay(paths.root, params=params, write_decisions=config.write_decisions,
+                                 progress=lambda days: context.log.info(f"routing: replaying {days}"))
     yield dg.MaterializeResult(asset_key="routing_decisions", metadata={
-        "requests replayed": run.requests, "models": len(run.models),
-        "path": dg.MetadataValue.path(str(marts_file(paths.root, "routing_decisions").with_suffix(""))),
+        "requests replayed": run.requests, "groups": run.groups, "days": len(run.days), "models": len(run.models),
+        "path": dg.MetadataValue.path(str(partial_dir(paths.root, "groups"))),
     })
     best = (quarter_rows(policies).filter((pl.col("policy") != "official") & pl.col("cost_change_pct").is_not_null()
                                           & pl.col("tps_change_pct").is_not_null()).sort("cost_change_pct").head(3))
-    yield dg.MaterializeResult(asset_key="routing_policies", metadata={
+    yield dg.MaterializeResult(asset_key="routing_policies", metadata=safe_metadata({
         "dagster/row_count": policies.height,
-        **{f"{r['period']} {r['model']} {r['policy']}": f"cost {r['cost_change_pct']:+.1f} %, throughput {r['tps_change_pct']:+.1f} %"
+        **{f"{r['period']} {name(r['model'])} {name(r['policy'])}": f"cost {number(r['cost_change_pct'], '+.1f')} %, throughput {number(r['tps_change_pct'], '+.1f')} %"
            for r in best.iter_rows(named=True)},
-    })
+    }))
 
 
 def _objective_asset(objective: str):
@@ -59,11 +71,11 @@ def _objective_asset(objective: str):
         df = build_counterfactual(paths.root, (objective,))
         frame_to_parquet(df, core_file(paths.root, f"core_routing__{objective}"))
         figures = {
-            f"{r['period']} {r['model']} {r['policy']}": f"{r['change_pct']:+.1f} % [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+            f"{r['period']} {name(r['model'])} {name(r['policy'])}": f"{number(r['change_pct'], '+.1f')} % [{number(r['ci_low'], '+.1f')}, {number(r['ci_high'], '+.1f')}]"
             for r in quarter_rows(df).filter(pl.col("model") == HEADLINES[objective]).iter_rows(named=True)
             if r["change_pct"] is not None
         }
-        return dg.MaterializeResult(metadata={"dagster/row_count": df.height, "models": df["model"].n_unique(), **figures})
+        return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, "models": df["model"].n_unique(), **figures}))
 
     return _asset
 

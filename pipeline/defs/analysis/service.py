@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.thumbnails import bars, histogram
+from pipeline.defs.thumbnails import bars, histogram, name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.service import (
     build_error_matrix,
@@ -37,8 +37,8 @@ def service_timeseries(paths: ServicelensPaths) -> dg.MaterializeResult:
     probed = df.filter(pl.col("probes") > 0)
     if probed.height:
         r = probed.sort("probe_success_rate").row(0, named=True)
-        figures["worst hour"] = f"{r['provider']} / {r['model']} {r['hour']:%Y-%m-%d %H:00}: {100 * r['probe_success_rate']:.0f} % of probes ok"
-    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+        figures["worst hour"] = f"{name(r['provider'])} / {name(r['model'])} {r['hour']:%Y-%m-%d %H:00}: {number(100 * r['probe_success_rate'], '.0f')} % of probes ok"
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
 @dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES, "stg_prices", "stg_endpoints", "stg_models"], kinds={"duckdb", "parquet"})
@@ -49,12 +49,15 @@ def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
     df = build_service_objects(paths.root)
     q = quarter_rows(df).filter(pl.col("probes") > 0)
     figures = {}
-    for period, part in q.group_by("period"):
-        fast, slow = part.sort("decode_tps_p50", descending=True).row(0, named=True), part.sort("decode_tps_p50").row(0, named=True)
+    for (period,), part in q.group_by(["period"]):
         figures[f"{period} service objects probed"] = part.height
-        figures[f"{period} decode p50 range"] = (f"{slow['decode_tps_p50']:.0f} tok/s ({slow['provider']} / {slow['model']}) to "
-                                                 f"{fast['decode_tps_p50']:.0f} tok/s ({fast['provider']} / {fast['model']})")
-    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures, **histogram(q, "decode_tps_p50", "decode p50 per provider x model", unit="tok/s", latest="period")})
+        timed = part.filter(pl.col("decode_tps_p50").is_not_null())  # null: no successful probe, or not finite
+        if timed.height:
+            fast, slow = timed.sort("decode_tps_p50", descending=True).row(0, named=True), timed.sort("decode_tps_p50").row(0, named=True)
+            figures[f"{period} decode p50 range"] = (f"{number(slow['decode_tps_p50'], '.0f')} tok/s ({name(slow['provider'])} / {name(slow['model'])}) to "
+                                                     f"{number(fast['decode_tps_p50'], '.0f')} tok/s ({name(fast['provider'])} / {name(fast['model'])})")
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures,
+                                                        **histogram(q, "decode_tps_p50", "decode p50 per provider x model", unit="tok/s", latest="period")}))
 
 
 @dg.asset(group_name="marts", deps=[PROBES], kinds={"duckdb", "parquet"})
@@ -71,8 +74,9 @@ def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
     df = build_error_matrix(paths.root)
     held = (quarter_rows(df).filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
             .group_by("period", "provider").agg(pl.col("rate").sum()).sort("rate", descending=True).head(3))
-    figures = {f"{r['period']} {r['provider']} request errors held against it": f"{100 * r['rate']:.2f} %" for r in held.iter_rows(named=True)}
-    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+    figures = {f"{r['period']} {name(r['provider'])} request errors held against it": f"{number(None if r['rate'] is None else 100 * r['rate'])} %"
+               for r in held.iter_rows(named=True)}
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
 @dg.multi_asset(
@@ -89,11 +93,13 @@ def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
 def dispersion_marts(paths: ServicelensPaths):
     dispersion, anchoring = build_provider_dispersion(paths.root)
     figures = {
-        f"{r['period']} {r['performance_attribute']} cv / price cv": f"{r['dispersion_ratio']:.2f} [{r['ratio_ci_low']:.2f}, {r['ratio_ci_high']:.2f}] over {r['n_models']} models"
+        f"{r['period']} {r['performance_attribute']} cv / price cv": f"{number(r['dispersion_ratio'])} [{number(r['ratio_ci_low'])}, {number(r['ratio_ci_high'])}] over {r['n_models']} models"
         for r in quarter_rows(anchoring).iter_rows(named=True)
     }
     yield dg.MaterializeResult(asset_key="provider_dispersion", metadata={"dagster/row_count": dispersion.height})
-    yield dg.MaterializeResult(asset_key="price_anchoring", metadata={"dagster/row_count": anchoring.height, **figures, **bars(quarter_rows(anchoring), "performance_attribute", "dispersion_ratio", "performance cv / price cv", latest="period", fmt=".1f")})
+    yield dg.MaterializeResult(asset_key="price_anchoring", metadata=safe_metadata({
+        "dagster/row_count": anchoring.height, **figures,
+        **bars(quarter_rows(anchoring), "performance_attribute", "dispersion_ratio", "performance cv / price cv", latest="period", fmt=".1f")}))
 
 
 @dg.asset(group_name="marts", deps=[service_objects, "vendor_verification"], kinds={"parquet"})
@@ -102,8 +108,8 @@ def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
     p50, probe success rate, tool-call schema accuracy, and whether another provider dominates it."""
     df = build_service_pareto(paths.root)
     q = quarter_rows(df).filter(pl.col("dominated").is_not_null())
-    figures = {f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}" for p, part in q.group_by("period")}
-    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, **figures})
+    figures = {f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}" for (p,), part in q.group_by(["period"])}
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
 SERVICE_ASSETS = [

@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.verification import (
     build_context_limit_behaviour,
@@ -25,12 +26,12 @@ def verification_figures(df: pl.DataFrame) -> dict[str, str]:
     out = {}
     unpaired = tc.group_by("period", "model").agg(pl.col("is_official").any()).filter(~pl.col("is_official")).sort("model")
     for (period,), part in unpaired.group_by(["period"]):
-        out[f"{period} models without official answers"] = ", ".join(part["model"])
+        out[f"{period} models without official answers"] = ", ".join(name(m) for m in part["model"])
     for (period, model), part in q.sort("period", "model", "tool_call_f1").group_by(["period", "model"], maintain_order=True):
         low = part.row(0, named=True)
-        thr = "no official rerun" if low["f1_threshold"] is None else f"threshold {low['f1_threshold']:.3f}"
-        out[f"{period} {model}"] = (
-            f"lowest F1 {low['tool_call_f1']:.3f} ({low['provider']}), {thr}, "
+        thr = "no official rerun" if low["f1_threshold"] is None else f"threshold {number(low['f1_threshold'], '.3f')}"
+        out[f"{period} {name(model)}"] = (
+            f"lowest F1 {number(low['tool_call_f1'], '.3f')} ({name(low['provider'])}), {thr}, "
             f"{part['below_threshold'].sum()} of {part.height} providers below"
         )
     return out
@@ -40,7 +41,7 @@ def context_figures(df: pl.DataFrame) -> dict[str, str]:
     """Per quarter and behaviour: the providers showing it, with how many of their models do."""
     by = quarter_rows(df).group_by("period", "behaviour", "provider").agg(models=pl.len()).sort("period", "behaviour", "provider")
     return {
-        f"{period} {behaviour}": ", ".join(f"{p} ({n} models)" for p, n in zip(part["provider"], part["models"], strict=True))
+        f"{period} {name(behaviour)}": ", ".join(f"{name(p)} ({n} models)" for p, n in zip(part["provider"], part["models"], strict=True))
         for (period, behaviour), part in by.group_by(["period", "behaviour"], maintain_order=True)
     }
 
@@ -61,14 +62,14 @@ def verification_marts(paths: ServicelensPaths):
     vv = build_vendor_verification(paths.root)
     yield dg.MaterializeResult(
         asset_key="vendor_verification",
-        metadata={"dagster/row_count": vv.height, **verification_figures(vv),
-                  "path": dg.MetadataValue.path(str(marts_file(paths.root, "vendor_verification")))},
+        metadata=safe_metadata({"dagster/row_count": vv.height, **verification_figures(vv),
+                                "path": dg.MetadataValue.path(str(marts_file(paths.root, "vendor_verification")))}),
     )
     ctx = build_context_limit_behaviour(paths.root)
     yield dg.MaterializeResult(
         asset_key="context_limit_behaviour",
-        metadata={"dagster/row_count": ctx.height, **context_figures(ctx),
-                  "path": dg.MetadataValue.path(str(marts_file(paths.root, "context_limit_behaviour")))},
+        metadata=safe_metadata({"dagster/row_count": ctx.height, **context_figures(ctx),
+                                "path": dg.MetadataValue.path(str(marts_file(paths.root, "context_limit_behaviour")))}),
     )
 
 

@@ -63,10 +63,14 @@ def _stg_asset(spec: Dataset) -> dg.AssetsDefinition:
             "Bad rows go to quarantine with a reason, identical repeats count as duplicates."
         ),
         check_specs=[
-            dg.AssetCheckSpec(KEYS_UNIQUE, asset=f"stg_{spec.name}", description=f"no two staged rows share ({', '.join(spec.key)})"),
+            # blocking: a table that breaks the contract stops everything downstream of it, so
+            # the run publishes nothing rather than a warehouse built on it
+            dg.AssetCheckSpec(KEYS_UNIQUE, asset=f"stg_{spec.name}", blocking=True,
+                              description=f"no two staged rows share ({', '.join(spec.key)})"),
             dg.AssetCheckSpec(
                 ROWS_ACCOUNTED,
                 asset=f"stg_{spec.name}",
+                blocking=True,
                 description="rows_read = loaded + quarantined + duplicate per file; loaded equals the staged row count; "
                 "quarantined equals the quarantine rows; parquet rows_read equals the file footer's row count",
             ),

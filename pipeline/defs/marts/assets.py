@@ -1,8 +1,10 @@
-"""marts.ingest_audit, marts.quarantine and the published DuckDB warehouse file."""
+"""marts.ingest_audit, marts.quarantine, the warehouse generation and its publication."""
 
+
+from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+import duckdb
 
 from pipeline.defs.analysis.demand import DEMAND_ASSETS
 from pipeline.defs.analysis.routing import ROUTING_ASSETS
@@ -10,7 +12,9 @@ from pipeline.defs.analysis.service import SERVICE_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.warehouse import build_ingest_mart, publish_warehouse
+from pipeline.lib.generations import WarehouseBusy, finish_generation, pending_reports, publish, snapshot, start_generation
+from pipeline.lib.labels import text
+from pipeline.lib.warehouse import build_ingest_mart, write_warehouse_file
 from pipeline.paths import marts_file
 
 STAGING = [f"stg_{d}" for d in DATASETS]
@@ -46,7 +50,8 @@ OFFICIAL_KNOWN = "official_providers_have_endpoints"
     deps=[ingest_audit, quarantine, *STAGING, *ANALYSIS_MARTS],
     kinds={"duckdb"},
     check_specs=[
-        dg.AssetCheckSpec(REFS_KNOWN, asset="warehouse", description="every request's model is in models and its provider in endpoints"),
+        dg.AssetCheckSpec(REFS_KNOWN, asset="warehouse", blocking=True,
+                          description="every request's model is in models and its provider in endpoints"),
         dg.AssetCheckSpec(
             OFFICIAL_KNOWN,
             asset="warehouse",
@@ -54,25 +59,38 @@ OFFICIAL_KNOWN = "official_providers_have_endpoints"
         ),
     ],
 )
-def warehouse(paths: ServicelensPaths, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """The DuckDB file analysts open: schemas `staging` and `marts`, replaced atomically."""
-    counts = publish_warehouse(paths.root, paths.warehouse_file)
-    with duckdb.get_connection() as con:
+def warehouse(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
+    """A new generation of the warehouse: a snapshot of the working Parquet and the DuckDB file
+    analysts open (schemas `staging` and `marts`). Readers see it only when
+    `published_warehouse` makes it current, after the report has been written from it."""
+    store = paths.store
+    name = start_generation(store, context.run.run_id)
+    files = snapshot(paths.root, store.gen_parquet(name))
+    db = store.gen_db(name)
+    counts = write_warehouse_file(store.gen_parquet(name), db, scratch=paths.root / ".tmp" / f"warehouse-{name}")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
         unknown = con.execute(
             "select count(*) from staging.requests r "
             "where r.model not in (select model from staging.models) "
             "or r.provider not in (select distinct provider from staging.endpoints)"
-        ).fetchone()[0]
+        ).fetchone()[0] if "staging.requests" in counts and "staging.endpoints" in counts else 0
         orphan = [
             m
             for (m,) in con.execute(
                 "select m.model from staging.models m anti join staging.endpoints e "
                 "on e.model = m.model and e.provider = m.official_provider order by 1"
             ).fetchall()
-        ]
+        ] if "staging.models" in counts and "staging.endpoints" in counts else []
+    finally:
+        con.close()
+    if unknown == 0:
+        # only a generation that passed its blocking check may be published
+        finish_generation(store, name, {"run_id": context.run.run_id, "raw_dir": str(paths.raw), "rows": counts, "files": files})
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(paths.warehouse_file)),
+            "generation": name,
+            "path": dg.MetadataValue.path(str(db)),
             **{f"rows {k}": v for k, v in counts.items()},
         },
         check_results=[
@@ -81,19 +99,50 @@ def warehouse(paths: ServicelensPaths, duckdb: DuckDBResource) -> dg.Materialize
                 check_name=OFFICIAL_KNOWN,
                 passed=not orphan,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"models": ", ".join(orphan[:20]) or "none"},
+                metadata={"models": ", ".join(text(m) for m in orphan[:20]) or "none"},
             ),
         ],
     )
 
 
+@dg.asset(group_name="report", deps=[warehouse, "quarterly_report"], kinds={"duckdb"})
+def published_warehouse(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
+    """What readers see: the generation the `warehouse` asset built becomes current in one
+    rename of a symlink (the DuckDB file, its views and the Parquet beside it change together),
+    after every other step, the report included, has succeeded. Its report is copied into
+    place, generations beyond the last `keep_generations` and leftovers of killed runs are
+    removed. Refuses, changing nothing, while another process holds the warehouse open for
+    writing."""
+    store = paths.store
+    name = store.pending()
+    if name is None:
+        raise dg.Failure("no complete generation to publish: materialize `warehouse` first")
+    try:
+        result = publish(store, name, keep=paths.keep_generations, reports=pending_reports(store, name))
+    except WarehouseBusy as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
+    if result["pruned"]:
+        context.log.info(f"removed generations {', '.join(result['pruned'])}")
+    meta = {
+        "generation": name,
+        "previous generation": result["previous"] or "none",
+        "warehouse": dg.MetadataValue.path(str(paths.warehouse_file)),
+        "generations kept": len(store.listing()),
+    }
+    for folder in result["reports"]:
+        for label, file in (("html", "report.html"), ("pdf", "report.pdf")):
+            if (Path(folder) / file).exists():
+                meta[f"report {label}"] = dg.MetadataValue.path(str(Path(folder) / file))
+    return dg.MaterializeResult(metadata=meta)
+
+
 everything_job = dg.define_asset_job(
     "servicelens_all",
     selection=dg.AssetSelection.all(),
-    description="Ingest the drop and publish the warehouse: raw -> staging -> marts.",
+    description="Ingest the drop and publish the warehouse: raw -> staging -> marts -> warehouse -> report -> published.",
 )
 
 
 @dg.definitions
 def marts_defs() -> dg.Definitions:
-    return dg.Definitions(assets=[ingest_audit, quarantine, warehouse], jobs=[everything_job])
+    return dg.Definitions(assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[everything_job])

@@ -1,5 +1,7 @@
-"""The quarterly report (issue 6): HTML, a PNG per chart and a PDF, read from the published
-warehouse file, read-only."""
+"""The quarterly report (issue 6): HTML, a PNG per chart and a PDF, read from the warehouse
+generation this run built (read-only), before that generation is published."""
+
+from pathlib import Path
 
 import dagster as dg
 
@@ -26,16 +28,23 @@ def quarterly_report(context: dg.AssetExecutionContext, config: QuarterlyReportC
     PNGs (the metadata says why the PDF is missing)."""
     # Imported here: Altair and the renderers cost a second or more, which loading the
     # definitions (dagster dev, every CLI run) should not pay.
-    from pipeline.lib.report import build_report
+    from pipeline.lib.generations import record_report
+    from pipeline.lib.report import build_report, default_out_dir, latest_quarter
 
+    store = paths.store
+    name = store.pending() or store.current()
+    if name is None and not paths.warehouse_file.is_file():
+        raise dg.Failure(f"no warehouse to report on at {paths.warehouse_file}: materialize `warehouse` first")
+    # a warehouse file from before generations is reported on in place (nothing to publish)
+    db = store.gen_db(name) if name else paths.warehouse_file
+    period = config.period or latest_quarter(db)
+    install_to = Path(config.out_dir) if config.out_dir else default_out_dir(paths.warehouse_file, period)
     raw = paths.raw if paths.raw.is_dir() else None
-    result = build_report(
-        paths.warehouse_file,
-        period=config.period or None,
-        out_dir=config.out_dir or None,
-        raw_dir=raw,
-        pdf=config.pdf,
-    )
+    # rendered inside the generation; `published_warehouse` copies it into place
+    out_dir = store.gen_reports(name) / period if name else install_to
+    result = build_report(db, period=period, out_dir=out_dir, raw_dir=raw, pdf=config.pdf, warehouse_label=paths.warehouse_file.name)
+    if name:
+        record_report(store, name, result.out_dir, install_to)
     if result.pdf_error:
         context.log.warning(result.pdf_error)
     figures = {}
@@ -46,8 +55,9 @@ def quarterly_report(context: dg.AssetExecutionContext, config: QuarterlyReportC
         metadata={
             "period": result.period,
             "compared with": result.previous or "no previous quarter in the warehouse",
-            "html": dg.MetadataValue.path(str(result.html)),
-            "pdf": dg.MetadataValue.path(str(result.pdf)) if result.pdf else f"not written: {result.pdf_error or 'not asked for'}",
+            "generation": name or "none (a warehouse file from before generations)",
+            "html": dg.MetadataValue.path(str(install_to / result.html.name)),
+            "pdf": dg.MetadataValue.path(str(install_to / result.pdf.name)) if result.pdf else f"not written: {result.pdf_error or 'not asked for'}",
             "charts": len(result.pngs),
             "missing marts": ", ".join(result.missing_tables) or "none",
             **figures,

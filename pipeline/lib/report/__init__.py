@@ -9,6 +9,7 @@ from the marts), headlines (key figures and their change vs the previous quarter
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,8 +59,10 @@ def default_out_dir(warehouse: Path, period: str) -> Path:
     """reports/<period>/ in the repository for the default warehouse; beside any other
     warehouse file, <its folder>/reports/<period>/ (so a run on a scratch warehouse never
     writes into the repository)."""
-    warehouse = Path(warehouse).resolve()
-    if warehouse == DEFAULT_WAREHOUSE.resolve():
+    # absolute, symlinks not followed: the warehouse path is a link into its current
+    # generation, and a report must land beside the link, never inside a generation
+    warehouse = Path(os.path.abspath(warehouse))
+    if warehouse == Path(os.path.abspath(DEFAULT_WAREHOUSE)):
         return DEFAULT_REPORTS_DIR / period
     return warehouse.parent / "reports" / period
 
@@ -80,11 +83,13 @@ def build_report(
     raw_dir: Path | None = None,
     pdf: bool = True,
     progress: Progress | None = None,
+    warehouse_label: str | None = None,
 ) -> ReportResult:
     """Write <out_dir>/report.html, report.pdf and charts/NN_<name>.png for `period` (default:
     the latest quarter in the warehouse). `raw_dir` is only read for a generator manifest that
     tells the drop's provenance. Raises ValueError for a period the warehouse does not hold.
-    When no PDF renderer can run, the HTML and PNGs are still written and `pdf_error` says why."""
+    When no PDF renderer can run, the HTML and PNGs are still written and `pdf_error` says why.
+    `warehouse_label` names the warehouse in the text (default: the file's name)."""
     progress = progress or _noop
     builders = (*SECTIONS, methods, threats)
     with Warehouse(warehouse) as wh:
@@ -140,7 +145,7 @@ def build_report(
     context = {
         "title": title,
         "subtitle": f"Demand, prices, performance and reliability of the providers serving open-weight models, {start:%-d %B %Y} to {last_day:%-d %B %Y}.",
-        "meta": [("Quarter", period), ("Warehouse", Path(warehouse).name), ("Compared with", previous or "no earlier quarter held"),
+        "meta": [("Quarter", period), ("Warehouse", warehouse_label or Path(warehouse).name), ("Compared with", previous or "no earlier quarter held"),
                  ("Generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")), ("Tables", str(tables)), ("Figures", str(figures))],
         "period": period,
         "previous": previous,
@@ -150,7 +155,7 @@ def build_report(
                         "relative change for totals." if previous else
                         f"The warehouse holds no {before}, so no change against the previous quarter is shown."),
         "sections": sections,
-        "footer": f"Written by servicelens report from {Path(warehouse).name}, read-only. Every figure is read from the warehouse's marts; "
+        "footer": f"Written by servicelens report from {warehouse_label or Path(warehouse).name}, read-only. Every figure is read from the warehouse's marts; "
                   f"charts are in {CHARTS_DIR}/ beside this file.",
     }
     html_text = render_html(context)

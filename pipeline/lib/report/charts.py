@@ -3,7 +3,11 @@ their rendering to SVG (inlined into the HTML) and PNG (files beside it) with vl
 which bundles its own Vega engine, so nothing is fetched.
 
 Units go into the axis titles. Text in the charts comes from data (provider and model
-names); vl-convert writes it into the SVG as escaped XML text."""
+names); vl-convert writes it into the SVG as escaped XML text. Every string column a chart
+receives is passed through `labels.label` first (control and bidi characters out, at most 60
+characters, a hash where it was changed), and `render` checks every string of the spec's data
+again, so no value can abort the renderer (a NUL) or stall it (a 3 MB label measured over and
+over). The marts keep the values as they are."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pathlib import Path
 
 import altair as alt
 import polars as pl
+
+from pipeline.lib.labels import label, label_columns
 
 # The Vega-Lite version Altair writes; vl-convert bundles it.
 VL_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
@@ -36,11 +42,54 @@ THEME = {
 }
 
 
+# The renderer's last line of defence: a string of the spec's data longer than this, or holding a
+# control character, is labelled (the charts label theirs at 60 characters already).
+SPEC_LIMIT = 200
+
+
+def safe_spec(spec: dict) -> dict:
+    """The spec with every string value in its inline data (top-level datasets and data.values)
+    made safe to draw; numbers that are not finite become null (JSON has no inf or nan)."""
+    import math
+
+    def fix(v):
+        if isinstance(v, str):
+            return label(v, SPEC_LIMIT)
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    def rows(values):
+        return [{k: fix(v) for k, v in r.items()} if isinstance(r, dict) else fix(r) for r in values]
+
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "datasets" and isinstance(v, dict):
+                    out[k] = {name: rows(vals) if isinstance(vals, list) else vals for name, vals in v.items()}
+                elif k == "values" and isinstance(v, list):
+                    out[k] = rows(v)
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        return node
+
+    return walk(spec)
+
+
+def drawn(df: pl.DataFrame) -> pl.DataFrame:
+    """df with every string column labelled for drawing (see labels.label)."""
+    return label_columns(df, *[c for c, t in df.schema.items() if t == pl.String])
+
+
 def render(chart: alt.TopLevelMixin, png_path: Path | None = None, scale: float = 2.0) -> str:
     """SVG text of the chart; with png_path, also a PNG at `scale` (2: crisp in print)."""
     import vl_convert as vlc
 
-    spec = chart.to_dict()
+    spec = safe_spec(chart.to_dict())
     svg = vlc.vegalite_to_svg(spec, vl_version=VL_VERSION, config=THEME)
     if png_path is not None:
         png_path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,30 +119,51 @@ SHARE_LABELS = (
 SHARE_COLOURS = ["#eff3ff", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """1-2-5 ticks covering [low, high] for a log axis (Vega's own are crowded or sparse)."""
+def log_ticks(low: float, high: float, most: int = 12) -> list[float]:
+    """1-2-5 ticks covering [low, high] for a log axis (Vega's own are crowded or sparse); over
+    more than eight decades (1e-324 to 1e308 is a valid price range), at most `most` powers of
+    ten from the lowest to the highest. Empty when the bounds are not positive finite numbers."""
     import math
 
-    if not (low > 0 and high > 0):
+    if not (low is not None and high is not None and 0 < low <= high and math.isfinite(high)):
         return []
+    lo_exp, hi_exp = math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1
+    if hi_exp - lo_exp > 10:
+        first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
+        exps = sorted({first + round(i * (last - first) / (most - 1)) for i in range(most)}) if last > first else [first]
+        return [t for t in (10.0**e for e in exps) if t > 0 and math.isfinite(t)]
     ticks = []
-    for exp in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+    for exp in range(lo_exp, hi_exp):
         for m in (1, 2, 5):
             t = m * 10.0**exp
             if low / 1.5 <= t <= high * 1.5:
-                ticks.append(round(t, 12))
+                ticks.append(round(t, 12) if exp > -12 else t)
     return ticks
 
 
 def log_domain(low: float, high: float, ticks: list[float]) -> list[float] | None:
-    """The ticks' span widened so that no point sits on the frame."""
+    """The ticks' span widened so that no point sits on the frame (within the finite doubles)."""
+    import sys
+
     if not ticks:
         return None
-    return [min(ticks[0], low / 1.25), max(ticks[-1], high * 1.25)]
+    top = high * 1.25 if high < sys.float_info.max / 1.25 else sys.float_info.max
+    bottom = low / 1.25 if low / 1.25 > 0 else low
+    return [min(ticks[0], bottom), max(ticks[-1], top)]
+
+
+def log_axis(low: float | None, high: float | None, fmt: str) -> dict:
+    """scale= and axis= of a log axis over [low, high] with log_ticks; Vega's own ticks when
+    there are none (no positive finite bounds)."""
+    ticks = log_ticks(low, high)
+    if not ticks:
+        return {"scale": alt.Scale(type="log", nice=False), "axis": alt.Axis(format=fmt)}
+    return {"scale": alt.Scale(type="log", domain=log_domain(low, high, ticks), nice=False), "axis": alt.Axis(format=fmt, values=ticks)}
 
 
 def lorenz(df: pl.DataFrame, measure_label: str) -> alt.Chart:
     """df: level, unit_share, demand_share (cumulative, 0..1), one curve per level."""
+    df = drawn(df)
     diagonal = alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
     curves = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("unit_share:Q", title="Cumulative share of units, smallest first (%)", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
@@ -106,6 +176,7 @@ def lorenz(df: pl.DataFrame, measure_label: str) -> alt.Chart:
 
 def family_shares(df: pl.DataFrame) -> alt.Chart:
     """df: family, request_share, rank."""
+    df = drawn(df)
     return alt.Chart(df).mark_bar(color=PALETTE[0]).encode(
         x=alt.X("request_share:Q", title="Share of requests (%)", axis=alt.Axis(format=".0%")),
         y=alt.Y("family:N", title="Model family", sort=alt.EncodingSortField("rank", order="ascending")),
@@ -115,6 +186,7 @@ def family_shares(df: pl.DataFrame) -> alt.Chart:
 def inertia(df: pl.DataFrame) -> alt.Chart:
     """df: pair, days_since_release, old_share, half_level (half the pre-release share),
     half_life_days (null when never reached)."""
+    df = drawn(df)
     base = alt.Chart(df)
     x = alt.X("days_since_release:Q", title="Days since the successor's release")
     lines = base.mark_line().encode(
@@ -134,13 +206,13 @@ def inertia(df: pl.DataFrame) -> alt.Chart:
 
 def supply_use(df: pl.DataFrame, label_top: int = 5) -> alt.Chart:
     """df: model, listing_breadth, demand_share (> 0), rank_demand."""
+    df = drawn(df)
+    df = df.filter(pl.col("demand_share").is_finite() & (pl.col("demand_share") > 0))  # a log scale draws only positive numbers
     base = alt.Chart(df)
     low, high = df["demand_share"].min(), df["demand_share"].max()
-    ticks = log_ticks(low, high)
     points = base.mark_circle(size=60, opacity=0.8, color=PALETTE[0]).encode(
         x=alt.X("listing_breadth:Q", title="Listing breadth (providers listing the model, daily mean)", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("demand_share:Q", title="Share of requests (%, log scale)", axis=alt.Axis(format=".1%", values=ticks),
-                scale=alt.Scale(type="log", domain=log_domain(low, high, ticks), nice=False)),
+        y=alt.Y("demand_share:Q", title="Share of requests (%, log scale)", **log_axis(low, high, ".1%")),
     )
     labels = base.transform_filter(f"datum.rank_demand <= {int(label_top)}").mark_text(align="left", dx=6, fontSize=10, color="#333").encode(
         x="listing_breadth:Q", y="demand_share:Q", text="model:N",
@@ -150,15 +222,14 @@ def supply_use(df: pl.DataFrame, label_top: int = 5) -> alt.Chart:
 
 def service_dots(df: pl.DataFrame, field: str, title: str, axis_title: str, log: bool, fmt: str) -> alt.Chart:
     """df: model, provider, <field>, role ('official' / 'other provider'), model_order."""
-    if log and df.height:
-        low, high = df[field].min(), df[field].max()
-        ticks = log_ticks(low, high)
-        scale = alt.Scale(type="log", domain=log_domain(low, high, ticks), nice=False)
-        axis = alt.Axis(format=fmt, values=ticks)
+    df = drawn(df)
+    if log:
+        df = df.filter(pl.col(field).is_finite() & (pl.col(field) > 0))  # a log scale draws only positive numbers
+        encoding = log_axis(df[field].min(), df[field].max(), fmt)
     else:
-        scale, axis = alt.Scale(zero=True), alt.Axis(format=fmt)
+        encoding = {"scale": alt.Scale(zero=True), "axis": alt.Axis(format=fmt)}
     return alt.Chart(df).mark_point(size=70, filled=True, opacity=0.85).encode(
-        x=alt.X(f"{field}:Q", title=axis_title, scale=scale, axis=axis),
+        x=alt.X(f"{field}:Q", title=axis_title, **encoding),
         y=alt.Y("model:N", title=None, sort=alt.EncodingSortField("model_order", order="ascending")),
         color=alt.Color("role:N", title="Provider", scale=alt.Scale(domain=["official API", "other provider"], range=[PALETTE[5], PALETTE[0]])),
         shape=alt.Shape("role:N", title="Provider", scale=alt.Scale(domain=["official API", "other provider"], range=["diamond", "circle"])),
@@ -167,6 +238,7 @@ def service_dots(df: pl.DataFrame, field: str, title: str, axis_title: str, log:
 
 def anchoring(df: pl.DataFrame) -> alt.Chart:
     """df: model, price_cv, decode_cv."""
+    df = drawn(df)
     top = max(df["price_cv"].max() or 0, df["decode_cv"].max() or 0, 0.1) * 1.05
     diagonal = alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]})).mark_line(color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
     points = alt.Chart(df).mark_circle(size=60, opacity=0.8, color=PALETTE[0]).encode(
@@ -180,6 +252,7 @@ def anchoring(df: pl.DataFrame) -> alt.Chart:
 
 def error_rates(df: pl.DataFrame) -> alt.Chart:
     """df: provider, error_class (label), rate, total (for sorting)."""
+    df = drawn(df)
     return alt.Chart(df).mark_bar().encode(
         x=alt.X("rate:Q", title="Share of the provider's requests (%)", axis=alt.Axis(format=".1%"), stack="zero"),
         y=alt.Y("provider:N", title=None, sort=alt.EncodingSortField("total", order="descending")),
@@ -191,6 +264,7 @@ def error_rates(df: pl.DataFrame) -> alt.Chart:
 
 def tool_call_f1(df: pl.DataFrame) -> alt.Chart:
     """df: provider, model, tool_call_f1, verdict ('below threshold' / 'at or above' / 'no official rerun')."""
+    df = drawn(df)
     domain = ["at or above threshold", "below threshold", "no official rerun"]
     return alt.Chart(df).mark_tick(thickness=2, size=14).encode(
         x=alt.X("tool_call_f1:Q", title="Tool-call trigger F1 vs the official API", scale=alt.Scale(domain=[0, 1])),
@@ -208,7 +282,13 @@ def share_classes(share: pl.Expr) -> pl.Expr:
 
 
 def regimes(df: pl.DataFrame, columns: int = 3) -> alt.Chart:
-    """df: application (with its regime in the label), input_bin, output_bin, share (of the application's requests)."""
+    """df: application, input_bin, output_bin, share (of the application's requests), and
+    optionally regime: the panel of an application is titled "<application> (<regime>)", the
+    application labelled first so that a long one never hides its regime."""
+    df = drawn(df)
+    if "regime" in df.columns:
+        df = df.with_columns(application=pl.when(pl.col("regime").is_null()).then(pl.col("application"))
+                             .otherwise(pl.concat_str(pl.col("application"), pl.lit(" ("), pl.col("regime"), pl.lit(")")))).drop("regime")
     df = df.with_columns(share_class=share_classes(pl.col("share")))
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("input_bin:O", title="Input tokens", axis=alt.Axis(labelExpr=BIN_LABEL, labelAngle=0, labelFontSize=10, ticks=False)),
@@ -225,6 +305,7 @@ def regimes(df: pl.DataFrame, columns: int = 3) -> alt.Chart:
 def routing_changes(df: pl.DataFrame, ci_label: str) -> alt.FacetChart:
     """df: model, order (display order), objective, policy, change_pct, ci_low, ci_high (ci may be null).
     One panel per objective; the layers carry no data of their own, so the facet splits them."""
+    df = drawn(df)
     y = alt.Y("model:N", title=None, sort=alt.EncodingSortField("order", order="ascending"))
     zero = alt.Chart().mark_rule(color="#777").encode(x=alt.datum(0))
     bars = alt.Chart().mark_rule(strokeWidth=1.5).encode(x="ci_low:Q", x2="ci_high:Q", y=y, yOffset="policy:N", color="policy:N")
@@ -240,6 +321,7 @@ def routing_changes(df: pl.DataFrame, ci_label: str) -> alt.FacetChart:
 def routing_policies(df: pl.DataFrame) -> alt.FacetChart:
     """df: model, policy (with the scenario when there are several), metric (panel label), value (change in %).
     One row per policy, one tick per model, a diamond at the median over models."""
+    df = drawn(df)
     order = (df.filter(pl.col("metric") == df["metric"][0]).group_by("policy").agg(pl.col("value").median())
              .sort("value")["policy"].to_list())
     y = alt.Y("policy:N", title=None, sort=order)

@@ -2,7 +2,9 @@
 
 Percentages carry one decimal, prices a dollar sign and two decimals (three below $0.10),
 milliseconds none, counts thousands separators; an interval reads "32.1 % [31.9, 32.3]".
-A missing value prints as an en dash, never as "None" or "nan".
+A missing value prints as an en dash, never as "None" or "nan". A number of 10^15 or more
+(a contract-valid price of 1e308 USD/Mtok, 2^62 tokens) is written in scientific notation,
+"5.43e+305", not as a row of 300 digits.
 """
 
 from __future__ import annotations
@@ -10,6 +12,12 @@ from __future__ import annotations
 import math
 
 DASH = "\u2013"
+HUGE = 1e15
+
+
+def _f(x: float, digits: int, sep: str = ",") -> str:
+    """x with `digits` decimals and thousands separators, or in scientific notation from HUGE on."""
+    return f"{x:.2e}" if abs(x) >= HUGE else f"{x:{sep}.{digits}f}"
 
 
 def _missing(x: object) -> bool:
@@ -23,17 +31,19 @@ def _z(x: float, digits: int) -> float:
 
 def count(x: float | int | None) -> str:
     """12,345 (rounded to a whole number: weighted counts are sums of 1 / sample_rate)."""
-    return DASH if _missing(x) else f"{round(x):,}"
+    if _missing(x):
+        return DASH
+    return _f(x, 0) if abs(x) >= HUGE else f"{round(x):,}"
 
 
 def pct(share: float | None, digits: int = 1) -> str:
     """A share in [0, 1] as a percentage: 0.3212 -> '32.1 %'."""
-    return DASH if _missing(share) else f"{_z(100 * share, digits):,.{digits}f} %"
+    return DASH if _missing(share) else f"{_f(_z(100 * share, digits), digits)} %"
 
 
 def pct_value(p: float | None, digits: int = 1) -> str:
     """A number that already is a percentage (change_pct): -12.34 -> '-12.3 %'."""
-    return DASH if _missing(p) else f"{_z(p, digits):,.{digits}f} %"
+    return DASH if _missing(p) else f"{_f(_z(p, digits), digits)} %"
 
 
 def pct_ci(share: float | None, low: float | None, high: float | None, digits: int = 1) -> str:
@@ -42,12 +52,12 @@ def pct_ci(share: float | None, low: float | None, high: float | None, digits: i
         return DASH
     if _missing(low) or _missing(high):
         return pct(share, digits)
-    return f"{100 * share:.{digits}f} % [{100 * low:.{digits}f}, {100 * high:.{digits}f}]"
+    return f"{_f(100 * share, digits, '')} % [{_f(100 * low, digits, '')}, {_f(100 * high, digits, '')}]"
 
 
 def num(x: float | None, digits: int = 2) -> str:
     """A plain statistic (Gini, rho, a ratio): 0.6927 -> '0.69'."""
-    return DASH if _missing(x) else f"{_z(x, digits):,.{digits}f}"
+    return DASH if _missing(x) else _f(_z(x, digits), digits)
 
 
 def num_ci(x: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
@@ -55,7 +65,7 @@ def num_ci(x: float | None, low: float | None, high: float | None, digits: int =
         return DASH
     if _missing(low) or _missing(high):
         return num(x, digits)
-    return f"{x:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{_f(x, digits, '')} [{_f(low, digits, '')}, {_f(high, digits, '')}]"
 
 
 def pct_value_ci(p: float | None, low: float | None, high: float | None, digits: int = 1) -> str:
@@ -63,14 +73,14 @@ def pct_value_ci(p: float | None, low: float | None, high: float | None, digits:
         return DASH
     if _missing(low) or _missing(high):
         return pct_value(p, digits)
-    return f"{p:.{digits}f} % [{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{_f(p, digits, '')} % [{_f(low, digits, '')}, {_f(high, digits, '')}]"
 
 
 def bracket(low: float | None, high: float | None, digits: int = 2, scale: float = 1.0) -> str | None:
     """An interval on its own, '[31.9, 32.3]' (scale=100 for shares read as percentages)."""
     if _missing(low) or _missing(high):
         return None
-    return f"[{scale * low:,.{digits}f}, {scale * high:,.{digits}f}]"
+    return f"[{_f(scale * low, digits)}, {_f(scale * high, digits)}]"
 
 
 def usd(x: float | None) -> str:
@@ -78,36 +88,38 @@ def usd(x: float | None) -> str:
     if _missing(x):
         return DASH
     digits = 3 if abs(x) < 0.1 and x != 0 else 2
-    return f"${x:,.{digits}f}"
+    return f"${_f(x, digits)}"
 
 
 def usd_total(x: float | None) -> str:
     """An amount of money (a total, not a unit price): '$12,345'; below $100 with cents."""
     if _missing(x):
         return DASH
-    return f"${x:,.0f}" if abs(x) >= 100 else usd(x)
+    return f"${_f(x, 0)}" if abs(x) >= 100 else usd(x)
 
 
 def ms(x: float | None) -> str:
     """Milliseconds without decimals: '1,234 ms'."""
-    return DASH if _missing(x) else f"{x:,.0f} ms"
+    return DASH if _missing(x) else f"{_f(x, 0)} ms"
 
 
 def tps(x: float | None) -> str:
     """Throughput: '85 tok/s' (one decimal below 10)."""
     if _missing(x):
         return DASH
-    return f"{x:,.1f} tok/s" if abs(x) < 10 else f"{x:,.0f} tok/s"
+    return f"{x:,.1f} tok/s" if abs(x) < 10 else f"{_f(x, 0)} tok/s"
 
 
 def days(x: float | None, digits: int = 1) -> str:
-    return DASH if _missing(x) else f"{x:,.{digits}f} days"
+    return DASH if _missing(x) else f"{_f(x, digits)} days"
 
 
 def tokens(x: float | int | None) -> str:
     """Token counts: '8,192', '1.2 M', '3.4 B' for the large totals."""
     if _missing(x):
         return DASH
+    if abs(x) >= HUGE:
+        return _f(x, 0)
     for scale, unit in ((1e9, "B"), (1e6, "M")):
         if abs(x) >= scale:
             return f"{x / scale:,.1f} {unit}"

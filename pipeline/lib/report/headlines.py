@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.lib.report import fmt
+from pipeline.lib.labels import label
 from pipeline.lib.report.model import Headline
 from pipeline.lib.report.sections import is_overall, routing_totals
 from pipeline.lib.report.source import Warehouse
@@ -53,7 +54,7 @@ def top1_family(wh: Warehouse, period: str) -> Figure | None:
     if wh.has("marts.family_demand"):
         top = wh.one(f"select family {wh.from_quarter('marts.family_demand')} order by rank, family limit 1",
                      {"period": period})
-        name = top["family"] if top else None
+        name = label(top["family"]) if top else None
     return Figure(c["top1_share"], fmt.pct(c["top1_share"]), detail=name)
 
 

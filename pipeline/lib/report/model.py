@@ -1,11 +1,27 @@
 """What a report is made of: sections of paragraphs, tables, figures and notes of what is
-missing. Every string in here is plain text; the template escapes it."""
+missing. Every string in here is plain text; the template escapes it.
+
+Strings from the data are labelled where a section writes them (labels.label: no control or
+bidi characters, at most 60 characters); as a last line of defence a table cell is labelled at
+TABLE_LIMIT characters and a paragraph loses its control and bidi characters, so a NUL or a
+3 MB value that slipped through can neither break the HTML nor stall the PDF layout."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pipeline.lib.labels import clean, label
+
+# A table cell longer than this is cut (the report's own cells stay well below: an example
+# quarantine reason is clipped at 90).
+TABLE_LIMIT = 120
+
+
+def _plain(text: str) -> str:
+    """text without control or bidi characters, not cut."""
+    return text if not isinstance(text, str) else clean(text)[0]
 
 
 @dataclass
@@ -14,6 +30,9 @@ class Paragraph:
     style: str = ""  # "callout": set apart (provenance)
     lead: str = ""  # a run-in heading, set in bold
     kind: str = "paragraph"
+
+    def __post_init__(self) -> None:
+        self.text, self.lead = _plain(self.text), _plain(self.lead)
 
 
 @dataclass
@@ -35,6 +54,8 @@ class Table:
     kind: str = "table"
 
     def __post_init__(self) -> None:
+        self.columns = [label(c, TABLE_LIMIT) if isinstance(c, str) else c for c in self.columns]
+        self.rows = [[label(c, TABLE_LIMIT) if isinstance(c, str) else c for c in row] for row in self.rows]
         if not self.align:
             self.align = "l" + "r" * (len(self.columns) - 1)
         if len(self.align) != len(self.columns):

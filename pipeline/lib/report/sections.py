@@ -16,6 +16,7 @@ import polars as pl
 
 from pipeline.lib.concentration import concentration as _concentration
 from pipeline.lib.report import charts, fmt
+from pipeline.lib.labels import text as named
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
 from pipeline.lib.report.source import Warehouse, quarter_dates
 from pipeline.lib.service import PRICE_TOLERANCE
@@ -277,7 +278,7 @@ def _earlier_releases(wh, period: str, start, end) -> Paragraph | None:
     if last.height == 0:
         return None
     items = "; ".join(
-        f"{r['old_model']} \u2192 {r['new_model']} (released {r['release_date'].isoformat()}): {fmt.pct(r['old_share'])} on day {r['days_since_release']}"
+        f"{named(r['old_model'])} \u2192 {named(r['new_model'])} (released {r['release_date'].isoformat()}): {fmt.pct(r['old_share'])} on day {r['days_since_release']}"
         for r in last.iter_rows(named=True)
     )
     return Paragraph(
@@ -412,7 +413,7 @@ def heterogeneity(ctx: Context) -> Section:
             s.add(Paragraph(
                 f"Pareto view: {fmt.count(dom.height)} of {fmt.count(par.height)} placed service objects are dominated, i.e. another provider of the "
                 f"same model is at least as cheap, as fast, as available and as accurate at tool calls, and strictly better on one"
-                + (" (most often: " + ", ".join(f"{r['provider']} {r['n']}" for r in often.iter_rows(named=True)) + ")." if often.height else ".")
+                + (" (most often: " + ", ".join(f"{named(r['provider'])} {r['n']}" for r in often.iter_rows(named=True)) + ")." if often.height else ".")
             ))
     return s
 
@@ -477,7 +478,7 @@ def reliability(ctx: Context) -> Section:
             rows = [[r["provider"], *(fmt.count(r[b]) for b in behaviours)] for r in per.iter_rows(named=True)]
             s.add(Paragraph(
                 "Over-long requests (the context_limit suite): " + ", ".join(f"{fmt.count(per[b].sum())} service objects answer mostly with "
-                f"{b.replace('_', ' ')}" for b in behaviours) + ". A silent acceptance is the dangerous one: the provider drops part of "
+                f"{named(b).replace('_', ' ')}" for b in behaviours) + ". A silent acceptance is the dangerous one: the provider drops part of "
                 "the prompt without saying so."
             ))
             s.add(Table("Models per provider by majority behaviour on over-long contexts (marts.context_limit_behaviour).",
@@ -521,7 +522,7 @@ def verification(ctx: Context) -> Section:
              .sort("suite"))
     if other.height:
         s.add(Paragraph("Other suites, mean K2VV similarity to the official answers: " + "; ".join(
-            f"{r['suite']} {fmt.num(r['sim'], 3)} over {fmt.count(r['n'])} service objects ({fmt.count(r['cases'])} cases)"
+            f"{named(r['suite'])} {fmt.num(r['sim'], 3)} over {fmt.count(r['n'])} service objects ({fmt.count(r['cases'])} cases)"
             for r in other.iter_rows(named=True)) + "."))
     return s
 
@@ -536,8 +537,9 @@ def regimes(ctx: Context) -> Section:
     tr = wh.frame(f"select * {wh.from_quarter('marts.task_regimes')} order by requests desc, application", ctx.p)
     if tr.height == 0:
         return s.add(Paragraph(f"marts.task_regimes holds no application for {ctx.period}."))
-    total = tr["requests"].sum()
-    rows = [[r["application"], fmt.count(r["requests"]), fmt.pct(r["requests"] / total) if total else fmt.DASH,
+    # a null count (a weight past the doubles) leaves every share unknown
+    total = tr["requests"].sum() if tr["requests"].null_count() == 0 else None
+    rows = [[named(r["application"]), fmt.count(r["requests"]), fmt.pct(r["requests"] / total) if total and r["requests"] is not None else fmt.DASH,
              f"{fmt.count(r['input_p50'])} / {fmt.count(r['input_p90'])}", f"{fmt.count(r['output_p50'])} / {fmt.count(r['output_p90'])}",
              fmt.pct(r["output_share"]), r["regime"]] for r in tr.iter_rows(named=True)]
     s.add(Table("Token lengths per application (weighted quantiles) and the regime they fall in (marts.task_regimes).",
@@ -545,9 +547,9 @@ def regimes(ctx: Context) -> Section:
     if wh.has("marts.task_regimes_histogram"):
         h = wh.frame(f"select application, input_bin, output_bin, requests {wh.from_quarter('marts.task_regimes_histogram')}", ctx.p)
         if h.height:
-            label = {r["application"]: f"{r['application']} ({r['regime']})" for r in tr.iter_rows(named=True)}
-            h = h.with_columns(share=pl.col("requests") / pl.col("requests").sum().over("application"),
-                               application=pl.col("application").replace_strict(label, default=pl.col("application")))
+            # the chart titles each panel "<application> (<regime>)", labelling the application first
+            h = h.with_columns(share=pl.col("requests") / pl.col("requests").sum().over("application")).join(
+                tr.select("application", "regime"), on="application", how="left")
             s.add(Figure("regimes", "Joint distribution of input and output tokens per application (log2 bins: the bin labelled n holds "
                          "n to 2n - 1 tokens); shading is the share of the application's weighted requests.", charts.regimes(h)))
     else:
@@ -621,7 +623,7 @@ def routing(ctx: Context) -> Section:
             overall, per_model = rc.filter(is_overall()), rc.filter(~is_overall())
             if overall.height:
                 s.add(Paragraph("Across all models: " + "; ".join(
-                    f"{r['objective']} ({r['policy']}) {fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])} vs the official provider "
+                    f"{named(r['objective'])} ({named(r['policy'])}) {fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])} vs the official provider "
                     f"over {fmt.count(r['requests_routed'])} requests" for r in overall.sort("objective", "policy").iter_rows(named=True)) + "."))
             else:
                 totals = routing_totals(per_model)
