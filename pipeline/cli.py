@@ -105,12 +105,18 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float)
 @raw_option("Contract drop folder.", check=cli_checks.drop)  # checked before Dagster starts: a folder that is not a drop runs nothing
 @warehouse_option("DuckDB file to publish (Parquet goes beside it).", check=cli_checks.replaceable_warehouse)
 @click.option("--memory-limit", default="3GB", show_default=True, help="DuckDB memory cap per asset.", callback=checked(cli_checks.memory_limit))
-def run(raw_dir: Path, warehouse: Path, memory_limit: str) -> None:
-    """Ingest a drop and publish the warehouse, through the Dagster job `servicelens_all`."""
+@click.option("--full", is_flag=True, help="Rebuild every day, not only the days whose inputs changed.")
+@click.option("--days", "days", default=None, metavar="FROM..TO", callback=checked(cli_checks.day_span),
+              help="Also rebuild these days (a backfill), e.g. 2025-10-01..2025-10-31 or one day.")
+def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None) -> None:
+    """Bring the warehouse up to the drop and publish a new generation: the Dagster jobs
+    `servicelens_prepare` (inventory, dimensions, each new file read once), then
+    `servicelens_build` for the days whose inputs changed, the marts, the report and the publish."""
     from pipeline.lib.runner import run_pipeline
 
     # absolute, symlinks not followed: the warehouse path is a link into its current generation
-    ok = run_pipeline(raw_dir.resolve(), Path(os.path.abspath(warehouse)), memory_limit=memory_limit, echo=click.echo)
+    ok = run_pipeline(raw_dir.resolve(), Path(os.path.abspath(warehouse)), memory_limit=memory_limit, echo=click.echo,
+                      full=full, days=days)
     sys.exit(0 if ok else 1)
 
 

@@ -40,3 +40,27 @@ def core_file(root: Path, name: str) -> Path:
 
 def marts_file(root: Path, table: str) -> Path:
     return Path(root) / "marts" / f"{table}.parquet"
+
+
+def core_dir(root: Path, name: str) -> Path:
+    """core/<name>/: a day-partitioned core aggregate (day=YYYY-MM-DD/ folders, or data.parquet
+    holding only the columns when no day has rows)."""
+    return Path(root) / "core" / name
+
+
+def core_glob(root: Path, name: str) -> str:
+    """The files of a day-partitioned core aggregate, for read_parquet."""
+    d = core_dir(root, name)
+    return str(d / "data.parquet") if (d / "data.parquet").exists() else str(d / "day=*" / "*.parquet")
+
+
+def staged_day_files(root: Path, dataset: str, days) -> list[str]:
+    """The staged Parquet files of a time-series dataset on `days` (YYYY-MM-DD strings)."""
+    base = staging_dir(root, dataset)
+    return [str(p) for d in sorted(days) for p in sorted((base / f"date={d}").glob("*.parquet"))]
+
+
+def staged_days(root: Path, dataset: str) -> list[str]:
+    """The days a time-series dataset has staged rows on."""
+    base = staging_dir(root, dataset)
+    return sorted(p.name.removeprefix("date=") for p in base.glob("date=*") if any(p.glob("*.parquet")))

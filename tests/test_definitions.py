@@ -18,9 +18,10 @@ def test_definitions_load_with_every_asset_and_the_job():
     expected = (
         {f"raw_{n}" for n in DATASETS}
         | {f"stg_{n}" for n in DATASETS}
+        | {"parsed_requests", "parsed_latency_probes", "parsed_compat_probes"}
         | {"ingest_audit", "quarantine", "warehouse"}
         | {"core_demand__daily", "family_demand", "concentration", "concentration_lorenz"}
-        | {"core_tokens__monthly", "task_regimes", "task_regimes_histogram", "version_inertia", "version_inertia_summary"}
+        | {"core_tokens__daily", "task_regimes", "task_regimes_histogram", "version_inertia", "version_inertia_summary"}
         | {"supply_use", "supply_use_summary"}
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
         | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
@@ -53,8 +54,30 @@ def test_staging_depends_on_what_it_references():
     from pipeline.definitions import defs
 
     graph = defs().resolve_asset_graph()
-    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("stg_requests")).parent_keys}
+    # references are checked while each file is read (the parse cache), so the parse needs them
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("parsed_requests")).parent_keys}
     assert parents == {"raw_requests", "stg_models", "stg_endpoints"}
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("stg_requests")).parent_keys} == {"parsed_requests"}
+
+
+def test_the_time_series_and_their_aggregates_are_partitioned_by_day():
+    from pipeline.definitions import defs
+    from pipeline.defs.partitions import DAYS
+
+    d = defs()
+    graph = d.resolve_asset_graph()
+    partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == DAYS}
+    assert partitioned == {"stg_requests", "stg_latency_probes", "stg_compat_probes", "core_demand__daily", "core_tokens__daily",
+                           "core_requests__hourly", "routing_decisions"}
+    # everything else is unpartitioned: dimensions, the parse cache, the marts
+    others = {graph.get(k).partitions_def for k in graph.get_all_asset_keys() if k.to_user_string() not in partitioned}
+    assert others == {None}
+    # the CLI's two runs: what decides the days, then the days and everything after them
+    prepare = {k.to_user_string() for k in d.resolve_job_def("servicelens_prepare").asset_layer.executable_asset_keys}
+    assert prepare == {f"raw_{n}" for n in DATASETS} | {"stg_models", "stg_endpoints", "stg_fx_rates", "stg_prices"} | {
+        "parsed_requests", "parsed_latency_probes", "parsed_compat_probes"}
+    build = {k.to_user_string() for k in d.resolve_job_def("servicelens_build").asset_layer.executable_asset_keys}
+    assert prepare | build == {k.to_user_string() for k in graph.get_all_asset_keys()} and not prepare & build
 
 
 def test_duckdb_is_below_2():

@@ -289,3 +289,17 @@ def _check_down(con, endpoints: str, requests: str, model: str, scenario, first:
     if not n:
         raise Mistake(f"no {model} requests between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} (they run from "
                       f"{first:%Y-%m-%d} to {last:%Y-%m-%d}): taking {provider} down then changes nothing")
+
+
+def day_span(text: str, source: str = "--days") -> tuple[str, str]:
+    """FROM..TO (or one day) as two ISO dates, FROM <= TO."""
+    import datetime as dt
+
+    first, _, last = text.partition("..")
+    try:
+        a, b = dt.date.fromisoformat(first.strip()), dt.date.fromisoformat((last or first).strip())
+    except ValueError:
+        raise BadValue(f"{text!r} ({source}) is not a day or a span of days like 2025-10-01..2025-10-31") from None
+    if b < a:
+        raise BadValue(f"{text!r} ({source}): {b} is before {a}")
+    return a.isoformat(), b.isoformat()

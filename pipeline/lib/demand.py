@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -9,13 +12,13 @@ import numpy as np
 import polars as pl
 
 from pipeline.lib.concentration import Concentration, concentration, lorenz
-from pipeline.lib.ingest import staged_glob
+from pipeline.lib.ingest import connect, lit, staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
+    sql_to_day_partitions,
     sql_to_parquet,
-    sql_to_parquet_rows,
 )
-from pipeline.paths import core_file, marts_file
+from pipeline.paths import core_dir, core_glob, marts_file, staged_day_files, staged_days
 
 LEVELS = ("family", "model", "provider")
 MEASURES = ("requests", "tokens")
@@ -27,14 +30,47 @@ def finite_or_null(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in cols) if cols else df
 
 
-def build_demand_daily(root: Path) -> int:
-    """core/core_demand__daily.parquet from the staged requests and models; returns rows."""
-    params = {"requests": staged_glob(root, "requests"), "models": staged_glob(root, "models")}
-    return sql_to_parquet_rows("core/core_demand__daily", params, core_file(root, "core_demand__daily"))
+def significant(x: np.ndarray, digits: int = 12) -> np.ndarray:
+    """x rounded to `digits` significant digits (what comparisons and ranks should see); for
+    the few values of a mart (units, models), never per request."""
+    return np.array([float(f"{v:.{digits}g}") for v in np.asarray(x, dtype=float)], dtype=float)
+
+
+def build_demand_daily(root: Path, days: list[str] | None = None) -> int:
+    """core/core_demand__daily/ for `days` (default: every staged day) from the staged requests
+    and models; returns rows written."""
+    return build_core_days(root, "core_demand__daily", days, {"models": staged_glob(root, "models")})
+
+
+def build_core_days(root: Path, name: str, days: list[str] | None, params: dict | None = None) -> int:
+    """A day-partitioned core aggregate (sql/core/<name>.sql over the staged requests of each
+    day) rebuilt for `days` (default: every staged day); days without staged requests lose
+    their folder. Returns the rows written."""
+    days = staged_days(root, "requests") if days is None else sorted(days)
+    files = staged_day_files(root, "requests", days)
+    with empty_requests_like(root) as empty:
+        # with no file to read, an empty one with the staged columns lets the SQL bind
+        return sql_to_day_partitions(f"core/{name}", {"requests": files or [str(empty)], **(params or {})}, core_dir(root, name), days)
+
+
+@contextmanager
+def empty_requests_like(root: Path) -> Iterator[Path]:
+    """A temporary Parquet file with the staged requests' columns (the hive `date` included)
+    and no rows."""
+    tmp = Path(root) / ".tmp" / f"empty-requests-{uuid.uuid4().hex[:8]}.parquet"
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    con = connect()
+    try:
+        con.execute(f"copy (select * from read_parquet($g, hive_partitioning = true) limit 0) to {lit(str(tmp))} (format parquet)",
+                    {"g": staged_glob(root, "requests")})
+        yield tmp
+    finally:
+        con.close()
+        tmp.unlink(missing_ok=True)
 
 
 def build_family_demand(root: Path) -> pl.DataFrame:
-    return sql_to_parquet("marts/family_demand", {"daily": str(core_file(root, "core_demand__daily"))}, marts_file(root, "family_demand"))
+    return sql_to_parquet("marts/family_demand", {"daily": core_glob(root, "core_demand__daily")}, marts_file(root, "family_demand"))
 
 
 def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
@@ -50,7 +86,7 @@ def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
 
 def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/concentration and marts/concentration_lorenz for every period, level and measure."""
-    daily = pl.read_parquet(core_file(root, "core_demand__daily"))
+    daily = pl.read_parquet(core_glob(root, "core_demand__daily"))
     periods = with_periods(daily)
     rows, curves = [], []
     for (period, period_type), part in periods.group_by(["period", "period_type"], maintain_order=True):
@@ -64,7 +100,7 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                     .fill_null(0.0)
                     .sort("date")
                 )
-                units = [c for c in wide.columns if c != "date"]
+                units = sorted(c for c in wide.columns if c != "date")  # an order that does not depend on hashing
                 matrix = wide.select(units).to_numpy()
                 c = concentration(matrix, n_boot=n_boot, seed=seed)
                 rows.append(
@@ -73,7 +109,9 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                 )
                 totals = matrix.sum(axis=0)
                 keep = totals > 0
-                order = np.argsort(totals[keep], kind="stable")
+                # poorest first; ties (to 12 significant digits: float sums differ in the last bits
+                # between runs) by name, so the curve's labels never depend on summation order
+                order = np.lexsort((np.array(units)[keep], significant(totals[keep])))
                 names = np.array(units)[keep][order]
                 unit_share, demand_share = lorenz(totals[keep])
                 curves.append(
@@ -100,10 +138,10 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
     return conc, curve
 
 
-def build_tokens_monthly(root: Path) -> int:
-    """core/core_tokens__monthly.parquet: weighted token-count distributions per month and
-    application (input, output, and the joint log2 bins), from one scan of the requests."""
-    return sql_to_parquet_rows("core/core_tokens__monthly", {"requests": staged_glob(root, "requests")}, core_file(root, "core_tokens__monthly"))
+def build_tokens_daily(root: Path, days: list[str] | None = None) -> int:
+    """core/core_tokens__daily/: weighted token-count distributions per day and application
+    (input, output, and the joint log2 bins), from one scan of each day's requests."""
+    return build_core_days(root, "core_tokens__daily", days)
 
 
 def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
@@ -111,10 +149,10 @@ def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
     from pipeline.lib.regimes import rule_params
 
     regimes = sql_to_parquet(
-        "marts/task_regimes", {"tokens": str(core_file(root, "core_tokens__monthly")), **rule_params()}, marts_file(root, "task_regimes")
+        "marts/task_regimes", {"tokens": core_glob(root, "core_tokens__daily"), **rule_params()}, marts_file(root, "task_regimes")
     )
     hist = sql_to_parquet(
-        "marts/task_regimes_histogram", {"tokens": str(core_file(root, "core_tokens__monthly"))}, marts_file(root, "task_regimes_histogram")
+        "marts/task_regimes_histogram", {"tokens": core_glob(root, "core_tokens__daily")}, marts_file(root, "task_regimes_histogram")
     )
     return regimes, hist.height
 
@@ -125,7 +163,7 @@ INERTIA_DAYS_AFTER = 60
 
 def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/version_inertia (daily decay per successor pair) and marts/version_inertia_summary."""
-    models, daily = staged_glob(root, "models"), str(core_file(root, "core_demand__daily"))
+    models, daily = staged_glob(root, "models"), core_glob(root, "core_demand__daily")
     inertia_file = marts_file(root, "version_inertia")
     params = {"daily": daily, "models": models, "before": INERTIA_DAYS_BEFORE, "after": INERTIA_DAYS_AFTER}
     inertia = sql_to_parquet("marts/version_inertia", params, inertia_file)
@@ -142,14 +180,18 @@ def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.
     from pipeline.lib.stats import spearman_ci
 
     params = {
-        "daily": str(core_file(root, "core_demand__daily")),
+        "daily": core_glob(root, "core_demand__daily"),
         "endpoints": staged_glob(root, "endpoints"),
         "models": staged_glob(root, "models"),
     }
     supply = sql_to_parquet("marts/supply_use", params, marts_file(root, "supply_use"))
     rows = []
     for (period, period_type), part in supply.group_by(["period", "period_type"], maintain_order=True):
-        rho, lo, hi = spearman_ci(part["listing_breadth"].to_numpy(), part["demand_share"].to_numpy(), n_boot=n_boot, seed=seed)
+        # models in name order and shares to 12 significant digits: the resampled units and the
+        # ranks must not depend on row order or on the last bits of a float sum
+        part = part.sort("model")
+        rho, lo, hi = spearman_ci(significant(part["listing_breadth"].to_numpy()), significant(part["demand_share"].to_numpy()),
+                                  n_boot=n_boot, seed=seed)
         rows.append({"period": period, "period_type": period_type, "n_models": part.height,
                      "spearman_rho": rho, "rho_ci_low": lo, "rho_ci_high": hi})
     summary = finite_or_null(pl.DataFrame(rows, schema={"period": pl.String, "period_type": pl.String, "n_models": pl.Int64,

@@ -177,14 +177,19 @@ def start_generation(store: Store, run_id: str) -> str:
     return name
 
 
+# Working state that is not part of the record: the parse cache of the drop's files.
+PRIVATE = ("parsed",)
+
+
 def snapshot(src: Path, dst: Path) -> int:
     """Hard-link every file under `src` into `dst` (copy where links are impossible, e.g.
-    across devices), skipping hidden entries (temporary files and folders of writers).
-    Returns the number of files."""
+    across devices), skipping hidden entries (temporary files and folders of writers) and the
+    working state in PRIVATE. Returns the number of files."""
     n = 0
     src, dst = Path(src), Path(dst)
     for folder, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        top = Path(folder) == src
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (top and d in PRIVATE))
         rel = Path(folder).relative_to(src)
         (dst / rel).mkdir(parents=True, exist_ok=True)
         for f in files:

@@ -1014,7 +1014,16 @@ def swap_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
+def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log,
+                   sink: Callable[[str], None] | None = None) -> tuple[list[SourceFile], dict[str, str]]:
+    """Read `files` into the temporary table `v` (one row per data row: contract columns typed,
+    extra columns as text, `_source_file`, `_row_number`, `_reason` when the row breaks a rule,
+    `_raw` for such rows) and `malformed` (records that could not be read as rows). References
+    are checked against what `root` has staged. Returns the files, the unreadable ones last,
+    and the file errors.
+
+    With `sink`, each source's SELECT is handed to it instead of inserted into `v` (no `v` is
+    made); a sink that raises leaves nothing behind, and the source is retried file by file."""
     errors: dict[str, str] = {}
     sources: list[_Source] = []
     # Rows rejected while reading (malformed lines, bad bytes, over-long lines); __group
@@ -1054,13 +1063,17 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         [f"{q(c.name)} {c.type}" for c in spec.columns] + [f"{q(n)} varchar" for n in extras]
         + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
     )
-    con.execute(f"create temp table v ({cols_sql})")
+    if sink is None:
+        con.execute(f"create temp table v ({cols_sql})")
+
+        def sink(sql: str) -> None:
+            con.execute(f"insert into v by name {sql}")
     pending = list(sources)
     while pending:
         src = pending.pop(0)
         sql = validate_select(spec, src.sql, src.columns, src.raw_sql, refs, src.reject_sql)
         try:
-            con.execute(f"insert into v by name {sql}")
+            sink(sql)
         except duckdb.Error as exc:
             if len(src.files) > 1:
                 # A group failed as a whole (a corrupt page shows only when read): retry
@@ -1086,6 +1099,11 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
                 errors[src.files[0].rel] = _short(exc)
                 con.execute("delete from malformed where source_file = ?", [src.files[0].rel])
 
+    return files, errors
+
+
+def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
+    files, errors = read_validated(con, spec, files, root, tmp, log)
     log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
     key = ", ".join(q(k) for k in spec.key)
     all_cols = [c.name for c in spec.columns]

@@ -4,6 +4,7 @@ over it only when complete, so a reader (or a crash) never sees half a file."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,3 +49,49 @@ def sql_to_parquet_rows(sql_name: str, params: dict, out: Path) -> int:
 def frame_to_parquet(df: pl.DataFrame, out: Path) -> None:
     with replacing(out) as tmp:
         df.write_parquet(tmp)
+
+
+def sql_to_day_partitions(sql_name: str, params: dict, out_dir: Path, days, day_column: str = "date") -> int:
+    """Run sql/<sql_name>.sql (its rows carry `day_column`) into out_dir/day=YYYY-MM-DD/ for
+    each of `days`: each day's folder is replaced as a whole, a day without rows loses its
+    folder, other days are left alone. When no day has rows, out_dir/data.parquet holds the
+    columns so that readers still bind. Returns the rows written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.with_name(f".{out_dir.name}.new-{uuid.uuid4().hex[:8]}")
+    con = connect()
+    try:
+        n = con.execute(
+            f"copy (select *, strftime({day_column}, '%Y-%m-%d') as day from ({load_sql(sql_name)})) to $out "
+            "(format parquet, compression zstd, compression_level 1, partition_by (day))",
+            {**params, "out": str(tmp)},
+        ).fetchone()[0]
+        for day in days:
+            new, target = tmp / f"day={day}", out_dir / f"day={day}"
+            if new.is_dir():
+                replace_dir(new, target)
+            elif target.exists():
+                replace_dir(None, target)
+        empty = out_dir / "data.parquet"
+        if any(out_dir.glob("day=*/*.parquet")):
+            empty.unlink(missing_ok=True)
+        else:
+            with replacing(empty) as t:
+                con.execute(f"copy (select * from ({load_sql(sql_name)}) limit 0) to $out (format parquet)", {**params, "out": str(t)})
+        return n
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def replace_dir(new: Path | None, target: Path) -> None:
+    """Replace the folder `target` by `new` (or remove it, for None) with renames, so readers
+    see the old or the new folder, never a mix."""
+    target = Path(target)
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(old)
+    if new is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(new).rename(target)
+    shutil.rmtree(old, ignore_errors=True)

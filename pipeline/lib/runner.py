@@ -9,19 +9,39 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, REPOSITORY_LABEL_TAG
 
-from pipeline.lib.generations import Store, WarehouseBusy, check_not_busy
+from pipeline.defs.partitions import DAYS
+from pipeline.lib.generations import Store, WarehouseBusy, check_not_busy, clean_work
+from pipeline.lib.plan import Plan, drop_fingerprint, plan
 
-JOB = "servicelens_all"
 
 
-def _instance():
+def _instance(processes: int = 1):
     import dagster as dg
 
     # With DAGSTER_HOME set (the Makefile sets it), runs land in the same history that
-    # `dagster dev` shows; without it they are ephemeral.
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    # `dagster dev` shows; without it they are ephemeral (on disk for several processes, which
+    # share the instance's storage).
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    return dg.DagsterInstance.local_temp() if processes > 1 else dg.DagsterInstance.ephemeral()
+
+
+def job(name: str):
+    """The job `name` of the definitions: a module-level function, so Dagster can load it again
+    in every process of the multiprocess executor (dagster.reconstructable)."""
+    from pipeline.definitions import defs
+
+    return defs().resolve_job_def(name)
+
+
+def prepare_job():
+    return job("servicelens_prepare")
+
+
+def build_job():
+    return job("servicelens_build")
 
 
 # Runs launched from the UI carry this tag; a CLI run needs it too to be listed under the job.
@@ -64,50 +84,49 @@ def run_lock(store: Store) -> Iterator[None]:
 
 
 def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo: Callable[[str], None] = print,
-                 log_level: str = "INFO", keep_generations: int | None = None) -> bool:
-    """Materialize every asset for one drop and publish the result as a new generation of the
-    warehouse. Returns True when the run, its checks and the publish succeeded; otherwise
-    readers still see what they saw before, and the last line says so."""
-    from pipeline.definitions import defs
-
+                 log_level: str = "INFO", keep_generations: int | None = None, full: bool = False,
+                 days: tuple[str, str] | None = None, processes: int = 1) -> bool:
+    """Bring the warehouse up to the drop and publish the result as a new generation. Two
+    Dagster runs: `servicelens_prepare` (inventory, dimensions, the parse cache), then
+    `servicelens_build` for the days whose inputs changed since the published generation (all of
+    them with `full`; plus the span `days`, a backfill), and the marts, warehouse, report and publish. Returns True when both runs,
+    their checks and the publish succeeded, or when the drop is unchanged; otherwise readers
+    still see what they saw before, and the last line says so. With processes > 1 the build runs
+    on Dagster's multiprocess executor (each asset step in its own process)."""
     started = time.perf_counter()
     store = Store(Path(warehouse))
     before = store.current()
+    cfg = run_config(raw_dir, warehouse, memory_limit, log_level, keep_generations)
     try:
         check_not_busy(store)  # fail before the work, not after it
-        with run_lock(store), _instance() as instance:
-            result = defs().resolve_job_def(JOB).execute_in_process(
-                run_config=run_config(raw_dir, warehouse, memory_limit, log_level, keep_generations), instance=instance,
-                raise_on_error=False, tags={REPOSITORY_LABEL_TAG: REPOSITORY_LABEL},
-            )
+        with run_lock(store), _instance(processes) as instance:
+            prepared = _execute("servicelens_prepare", cfg, instance)
+            if not prepared.success:
+                return _failed(prepared, store, before, warehouse, started, echo)
+            built = store.meta(before) if before else {}
+            fingerprint = drop_fingerprint(store.work)
+            if not full and days is None and built.get("drop_fingerprint") == fingerprint:
+                clean_work(store)  # what killed runs left; publishing would have done it
+                echo(f"the drop is unchanged since generation {before}: nothing to build "
+                     f"({time.perf_counter() - started:.1f} s; `servicelens run --full` rebuilds every day)")
+                return True
+            todo = plan(store.work, built.get("day_signatures"), full=full, force=days)
+            echo(describe(todo))
+            result = _execute("servicelens_build", cfg, instance, days=todo.dirty, processes=processes)
     except WarehouseBusy as exc:
         echo(f"Error: {exc}")
         return False
-    elapsed = time.perf_counter() - started
     published = result.asset_materializations_for_node("published_warehouse")
-    failed_checks = [
-        ev.asset_check_evaluation_data
-        for ev in result.all_events
-        if ev.event_type_value == "ASSET_CHECK_EVALUATION" and not ev.asset_check_evaluation_data.passed
-    ]
     if not result.success or not published:
-        for ev in result.all_events:
-            if ev.is_step_failure:
-                error = ev.step_failure_data.error
-                echo(f"FAILED {ev.step_key}: {error.message.strip() if error else ''}")
-        for chk in failed_checks:
-            echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
-        now = store.current()
-        seen = f"generation {now}" if now else "no warehouse (none was ever published)"
-        echo(f"run failed after {elapsed:.1f} s; nothing was published: readers of {warehouse} still see {seen}"
-             + ("" if now == before else f" (published by another process meanwhile; was {before})"))
-        return False
+        return _failed(result, store, before, warehouse, started, echo)
+    failed_checks = _failed_checks(result)
     echo(summary(warehouse))
     for chk in failed_checks:
         echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
     meta = published[-1].metadata
     value = lambda k: meta[k].value if hasattr(meta[k], "value") else meta[k]  # noqa: E731
-    echo(f"done in {elapsed:.1f} s. Warehouse: {warehouse} (generation {value('generation')}; previous: {value('previous generation')})")
+    echo(f"done in {time.perf_counter() - started:.1f} s. Warehouse: {warehouse} "
+         f"(generation {value('generation')}; previous: {value('previous generation')})")
     for label in ("html", "pdf"):
         if f"report {label}" in meta:
             echo(f"  report {label}: {value(f'report {label}')}")
@@ -115,6 +134,75 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
     echo("  see it:     make ui   (Dagster UI at http://127.0.0.1:3000, every asset materialized)")
     echo(f"  roll back:  servicelens generations rollback --warehouse {warehouse}   ({value('generations kept')} generations kept)")
     return not any(c.severity.value == "ERROR" for c in failed_checks)
+
+
+def describe(todo: Plan) -> str:
+    """One line: how many days the build takes, of how many, and why."""
+    if not todo.dirty:
+        return f"plan: no day changed of {len(todo.days)}; rebuilding the marts, the warehouse and the report"
+    why: dict[str, int] = {}
+    for d in todo.dirty:
+        why[todo.reasons.get(d, "changed")] = why.get(todo.reasons.get(d, "changed"), 0) + 1
+    span = todo.dirty[0] if len(todo.dirty) == 1 else f"{todo.dirty[0]}..{todo.dirty[-1]}"
+    return (f"plan: {len(todo.dirty)} of {len(todo.days)} days to build ({span}; "
+            + ", ".join(f"{n} {reason}" for reason, n in why.items()) + ")")
+
+
+def _execute(name: str, cfg: dict, instance, days: list[str] | None = None, processes: int = 1):
+    """One run of the job `name`; for the build, over the partition range that holds `days`
+    (new days are added to the instance's partitions first), or over its unpartitioned assets
+    only when no day changed. In this process, or on the multiprocess executor."""
+    import dagster as dg
+
+    job_def = job(name)
+    tags = {REPOSITORY_LABEL_TAG: REPOSITORY_LABEL}
+    selection = None
+    if days is not None:
+        if days:
+            known = set(instance.get_dynamic_partitions(DAYS.name))
+            new = sorted(set(days) - known)
+            if new:
+                instance.add_dynamic_partitions(DAYS.name, new)
+            order = {k: i for i, k in enumerate(instance.get_dynamic_partitions(DAYS.name))}
+            first, last = min(days, key=order.__getitem__), max(days, key=order.__getitem__)
+            tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+        else:
+            selection = unpartitioned_keys(job_def)
+    if processes > 1:
+        target = dg.reconstructable(prepare_job if name == "servicelens_prepare" else build_job)
+        run_config = {**cfg, "execution": {"config": {"multiprocess": {"max_concurrent": processes}}}}
+        return dg.execute_job(target, instance, run_config=run_config, tags=tags, asset_selection=selection)
+    return job_def.execute_in_process(run_config=cfg, instance=instance, raise_on_error=False, tags=tags, asset_selection=selection)
+
+
+def unpartitioned_keys(job_def) -> list:
+    """The assets of a job that take no partition: the build when no day changed (the dimensions
+    did: the marts, the warehouse, the report and the publish still run)."""
+    graph = job_def.asset_layer.asset_graph
+    return sorted((k for k in job_def.asset_layer.executable_asset_keys if graph.get(k).partitions_def is None),
+                  key=lambda k: k.to_user_string())
+
+
+def _failed_checks(result) -> list:
+    return [
+        ev.asset_check_evaluation_data
+        for ev in result.all_events
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION" and not ev.asset_check_evaluation_data.passed
+    ]
+
+
+def _failed(result, store: Store, before: str | None, warehouse: Path, started: float, echo: Callable[[str], None]) -> bool:
+    for ev in result.all_events:
+        if ev.is_step_failure:
+            error = ev.step_failure_data.error
+            echo(f"FAILED {ev.step_key}: {error.message.strip() if error else ''}")
+    for chk in _failed_checks(result):
+        echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
+    now = store.current()
+    seen = f"generation {now}" if now else "no warehouse (none was ever published)"
+    echo(f"run failed after {time.perf_counter() - started:.1f} s; nothing was published: readers of {warehouse} still see {seen}"
+         + ("" if now == before else f" (published by another process meanwhile; was {before})"))
+    return False
 
 
 def summary(warehouse: Path) -> str:

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.demand import finite_or_null
+from pipeline.lib.demand import build_core_days, finite_or_null
 from pipeline.lib.ingest import staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
     sql_to_parquet,
-    sql_to_parquet_rows,
 )
 from pipeline.lib.stats import ratio_of_means_ci
-from pipeline.paths import core_file, marts_file
+from pipeline.paths import core_glob, marts_file
 
 # A provider "charges the official price" within half a percent of it: CNY list prices converted
 # at a daily fx rate never equal the USD figure to the cent.
@@ -26,14 +25,13 @@ PRICE_ATTRIBUTE = "blended_price"
 PARETO_AXES = (("blended_usd_per_mtok", False), ("decode_tps_p50", True), ("probe_success_rate", True), ("schema_accuracy", True))
 
 
-def build_requests_hourly(root: Path) -> int:
-    """core/core_requests__hourly.parquet: weighted requests, errors by type and class, tokens."""
-    out = core_file(root, "core_requests__hourly")
-    return sql_to_parquet_rows("core/core_requests__hourly", {"requests": staged_glob(root, "requests")}, out)
+def build_requests_hourly(root: Path, days: list[str] | None = None) -> int:
+    """core/core_requests__hourly/ for `days`: weighted requests, errors by type and class, tokens."""
+    return build_core_days(root, "core_requests__hourly", days)
 
 
 def build_service_timeseries(root: Path) -> pl.DataFrame:
-    params = {"probes": staged_glob(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
+    params = {"probes": staged_glob(root, "latency_probes"), "hourly": core_glob(root, "core_requests__hourly")}
     return sql_to_parquet("marts/service_timeseries", params, marts_file(root, "service_timeseries"))
 
 
@@ -43,7 +41,7 @@ def build_service_objects(root: Path) -> pl.DataFrame:
         "prices": staged_glob(root, "prices"),
         "endpoints": staged_glob(root, "endpoints"),
         "models": staged_glob(root, "models"),
-        "hourly": str(core_file(root, "core_requests__hourly")),
+        "hourly": core_glob(root, "core_requests__hourly"),
     }
     return sql_to_parquet("marts/service_objects", params, marts_file(root, "service_objects"))
 
@@ -53,7 +51,7 @@ def build_service_diurnal(root: Path) -> pl.DataFrame:
 
 
 def build_error_matrix(root: Path) -> pl.DataFrame:
-    params = {"probes": staged_glob(root, "latency_probes"), "hourly": str(core_file(root, "core_requests__hourly"))}
+    params = {"probes": staged_glob(root, "latency_probes"), "hourly": core_glob(root, "core_requests__hourly")}
     return sql_to_parquet("marts/error_matrix", params, marts_file(root, "error_matrix"))
 
 
@@ -102,7 +100,9 @@ def pareto(objects: pl.DataFrame) -> pl.DataFrame:
     keys = ["period", "period_type", "model"]
     cols = [c for c, _ in PARETO_AXES]
     df = objects.select(*keys, "provider", *cols).with_columns(pl.col("schema_accuracy").fill_null(0.0))
-    placed = df.drop_nulls(cols)
+    # compared at 12 significant digits: two runs sum the same floats in another order and may
+    # differ in the last bits, which must not decide who dominates whom
+    placed = df.drop_nulls(cols).with_columns(pl.col(c).round_sig_figs(12) for c in cols)
     pairs = placed.join(placed, on=keys, suffix="_q").filter(pl.col("provider") != pl.col("provider_q"))
     ge = [(pl.col(f"{c}_q") >= pl.col(c)) if up else (pl.col(f"{c}_q") <= pl.col(c)) for c, up in PARETO_AXES]
     gt = [(pl.col(f"{c}_q") > pl.col(c)) if up else (pl.col(f"{c}_q") < pl.col(c)) for c, up in PARETO_AXES]

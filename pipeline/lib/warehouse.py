@@ -16,6 +16,7 @@ import duckdb
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import connect, lit, parquet_glob
 from pipeline.lib.parquet_io import replacing, sql_to_parquet
+from pipeline.lib.staging import TS_DATASETS
 from pipeline.paths import SQL_DIR, ingest_dir, marts_file, staging_dir
 from pipeline.sql import load_sql
 
@@ -46,8 +47,14 @@ def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> d
             con.execute(f"attach {lit(str(tmp))} as wh")  # ATTACH takes no parameters
             con.execute("create schema wh.staging")
             con.execute("create schema wh.marts")
-            # staged tables are hive-partitioned by date; marts are single files
-            tables = [(f"staging.{name}", parquet_glob(staging_dir(root, name)), True) for name in DATASETS]
+            # the dimensions are copied in; the time series (10^8 rows a quarter) are views over the
+            # generation's own day-partitioned Parquet, so writing the file costs the same every day
+            tables = [(f"staging.{name}", parquet_glob(staging_dir(root, name)), True) for name in DATASETS if name not in TS_DATASETS]
+            for name in TS_DATASETS:
+                glob = parquet_glob(staging_dir(root, name))
+                if glob is not None:
+                    con.execute(f"create view wh.staging.{name} as select * from read_parquet({lit(glob)}, hive_partitioning = true, union_by_name = true)")
+                    counts[f"staging.{name}"] = con.execute(f"select count(*) from wh.staging.{name}").fetchone()[0]
             tables += [(f"marts.{mart.stem}", str(mart), False) for mart in sorted((root / "marts").glob("*.parquet"))]
             for table, source, hive in tables:
                 if source is None:

@@ -6,10 +6,13 @@
 -- The CDF is walked in two steps so that no window sorts every distinct token count (a window
 -- over the ~10^6 rows of a 10M-request quarter was most of this mart's time): first over coarse
 -- bins (1/16 of an octave), then only among the counts of the bin where each quantile falls.
--- Parameters: $tokens = core_tokens__monthly Parquet; $long_context_p50, $generation_share,
+-- Parameters: $tokens = core_tokens__daily Parquet (summed to months here); $long_context_p50, $generation_share,
 -- $prompt_share = the regime rule.
 with monthly as (
-    select month, quarter, application, side, tokens, weight from read_parquet($tokens) where side in ('input', 'output')
+    select month, quarter, application, side, tokens, sum(weight) as weight
+    from read_parquet($tokens)
+    where side in ('input', 'output')
+    group by all
 ),
 
 by_period as (

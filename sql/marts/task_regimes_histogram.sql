@@ -1,10 +1,11 @@
 -- marts.task_regimes_histogram: weighted requests per (period, application, input bin, output bin)
 -- on log2 bins: bin k holds token counts in [2^k, 2^(k+1)); bin -1 holds 0 tokens.
--- For 2-D density charts. Parameters: $tokens = core_tokens__monthly Parquet (side 'joint').
+-- For 2-D density charts. Parameters: $tokens = core_tokens__daily Parquet (side 'joint', summed to months here).
 with monthly as (
-    select month, quarter, application, input_bin, output_bin, weight as requests
+    select month, quarter, application, input_bin, output_bin, sum(weight) as requests
     from read_parquet($tokens)
     where side = 'joint'
+    group by all
 ),
 
 result as (

@@ -100,7 +100,7 @@ class TestNewDropSensor:
 
         repo = defs().get_repository_def()
         sensor = repo.get_sensor_def("servicelens_new_drop")
-        assert sensor.job_name == "servicelens_all"
+        assert sensor.job_name == "servicelens_prepare"  # then servicelens_changed_days builds the days
         assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
         assert 30 <= sensor.minimum_interval_seconds <= 600
         assert "paths" in sensor.required_resource_keys
@@ -111,7 +111,7 @@ class TestQuarterlySchedule:
         from pipeline.definitions import defs
 
         schedule = defs().get_repository_def().get_schedule_def("servicelens_quarterly")
-        assert schedule is not None and schedule.job_name == "servicelens_all"
+        assert schedule is not None and schedule.job_name == "servicelens_prepare"
         assert schedule.cron_schedule == QUARTERLY_CRON == quarterly_schedule.cron_schedule
         assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
         minute, hour, day, months, weekday = QUARTERLY_CRON.split()
@@ -126,3 +126,24 @@ class TestQuarterlySchedule:
         ticks = cron_string_iterator(start, QUARTERLY_CRON, "UTC")
         got = [next(ticks).strftime("%Y-%m-%d %H:%M") for _ in range(4)]
         assert got == ["2026-01-01 06:00", "2026-04-01 06:00", "2026-07-01 06:00", "2026-10-01 06:00"]
+
+
+class TestChangedDaysSensor:
+    def test_a_successful_prepare_run_requests_the_build_of_the_changed_days(self, tiny_drop, tmp_path):
+        from pipeline.defs.automation import build_request
+        from pipeline.defs.partitions import DAYS
+        from pipeline.lib.runner import job, run_config
+
+        warehouse = tmp_path / "wh.duckdb"
+        with dg.DagsterInstance.ephemeral() as instance:
+            cfg = run_config(tiny_drop, warehouse, log_level="ERROR")
+            prepared = job("servicelens_prepare").execute_in_process(run_config=cfg, instance=instance)
+            result = build_request(instance.get_run_by_id(prepared.run_id), instance)
+            # nothing published yet: every day with rows in the tiny drop (tests/fixtures.py: requests on
+            # 2025-09-30, 10-01 and 10-02 UTC, compat probes on 10-01) is new
+            (request,) = result.run_requests
+            assert request.job_name == "servicelens_build" and request.run_config == cfg
+            assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
+                "2025-09-30", "2025-10-02")
+            (add,) = result.dynamic_partitions_requests
+            assert add.partitions_def_name == DAYS.name and sorted(add.partition_keys) == ["2025-09-30", "2025-10-01", "2025-10-02"]

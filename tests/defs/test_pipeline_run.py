@@ -154,7 +154,8 @@ def test_a_failed_contract_check_publishes_nothing_and_says_so(tiny_drop, tmp_pa
     before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
     monkeypatch.setattr(ingest_assets, "accounting_problems", lambda root, spec, raw: ["made up"] if spec.name == "requests" else [])
     lines = []
-    assert not run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="CRITICAL")
+    # the same drop again, rebuilt in full (an unchanged drop is otherwise a no-op)
+    assert not run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="CRITICAL", full=True)
     assert Store(warehouse).current() == first
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert "check rows_accounted on stg_requests FAILED (ERROR)" in lines
@@ -181,7 +182,7 @@ def test_a_run_refuses_to_publish_over_a_warehouse_open_for_writing(tiny_drop, t
     finally:
         proc.communicate("\n", timeout=30)
     assert Store(warehouse).current() == first
-    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
+    assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR", full=True)
     assert Store(warehouse).current() != first
 
 

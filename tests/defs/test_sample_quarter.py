@@ -48,7 +48,15 @@ def test_demand_assets_rebuild_from_staging_with_every_quarter_in_the_metadata(t
     rebuilt = ServicelensPaths(raw_dir=str(tmp_path / "no-drop"), warehouse=str(tmp_path / "rebuilt.duckdb"))
     # the published staging copied into the working Parquet of an empty warehouse
     shutil.copytree(parquet_root(warehouse) / "staging", rebuilt.root / "staging")
-    result = dg.materialize(DEMAND_ASSETS, resources={"paths": rebuilt})
+    # the demand marts over every staged day: the day partitions registered, one run over their range
+    from pipeline.defs.partitions import DAYS
+    from pipeline.paths import staged_days
+
+    days = staged_days(rebuilt.root, "requests")
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(DAYS.name, days)
+        result = dg.materialize(DEMAND_ASSETS, resources={"paths": rebuilt}, instance=instance,
+                                tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]})
     assert result.success
     conc = next(m for m in result.asset_materializations_for_node("concentration_marts") if m.asset_key == dg.AssetKey("concentration"))
     assert {"2025Q3 family Gini", "2025Q4 family Gini"} <= set(conc.metadata)

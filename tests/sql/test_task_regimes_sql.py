@@ -18,7 +18,7 @@ def run_regimes(tmp_path, requests: pl.DataFrame) -> dict[str, dict]:
     r, tokens = tmp_path / "requests.parquet", tmp_path / "tokens.parquet"
     requests.write_parquet(r)
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_tokens__monthly')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
+    con.execute(f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
     df = con.execute(load_sql("marts/task_regimes"), {"tokens": str(tokens), **rule_params()}).pl()
     return {row["application"]: row for row in df.filter(pl.col("period_type") == "quarter").iter_rows(named=True)}
 
@@ -137,7 +137,7 @@ def test_histogram_log2_bins(tmp_path):
     r, tokens = tmp_path / "r.parquet", tmp_path / "tokens.parquet"
     requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_tokens__monthly')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
+    con.execute(f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
     rows = con.execute(
         f"select input_bin, output_bin, requests from ({load_sql('marts/task_regimes_histogram')}) "
         "where period_type = 'quarter' order by 1",

@@ -1,4 +1,4 @@
-"""A `servicelens run` from the command line is listed under the job `servicelens_all` in the
+"""A `servicelens run` from the command line is listed under its jobs (servicelens_prepare, servicelens_build) in the
 UI (the job's Runs tab filters on the code location's repository tag), not only in the
 global run list."""
 
@@ -31,10 +31,12 @@ def test_a_cli_run_appears_under_the_job(tiny_drop, tmp_path, monkeypatch):
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
-        run_ids = [r.run_id for r in instance.get_runs()]
-    assert len(run_ids) == 1
+        runs = {r.job_name: r.run_id for r in instance.get_runs()}
+    # a CLI run is two Dagster runs: the one that finds the changed days, and the build of them
+    assert sorted(runs) == ["servicelens_build", "servicelens_prepare"]
     with dagster_webserver(home) as base:
-        selector = {"pipelineName": "servicelens_all", "repositoryName": "__repository__", "repositoryLocationName": "servicelens"}
-        data = graphql(base, JOB_RUNS, {"selector": selector})["pipelineOrError"]
-    assert data["__typename"] == "Pipeline"
-    assert [(r["runId"], r["status"]) for r in data["runs"]] == [(run_ids[0], "SUCCESS")]
+        for job, run_id in runs.items():
+            selector = {"pipelineName": job, "repositoryName": "__repository__", "repositoryLocationName": "servicelens"}
+            data = graphql(base, JOB_RUNS, {"selector": selector})["pipelineOrError"]
+            assert data["__typename"] == "Pipeline"
+            assert [(r["runId"], r["status"]) for r in data["runs"]] == [(run_id, "SUCCESS")]

@@ -11,10 +11,11 @@ from pipeline.lib.demand import (
     build_family_demand,
     build_supply_use,
     build_task_regimes,
-    build_tokens_monthly,
+    build_tokens_daily,
     build_version_inertia,
 )
-from pipeline.paths import core_file, marts_file
+from pipeline.defs.partitions import partitioned
+from pipeline.paths import core_dir, marts_file
 
 SHARES_SUM_TO_ONE = "shares_sum_to_one"
 
@@ -30,13 +31,13 @@ def _round(x: float | None, digits: int) -> float | None:
     return round(x, digits) if x is not None and math.isfinite(x) else None
 
 
-@dg.asset(group_name="marts", deps=["stg_requests", "stg_models"], kinds={"duckdb", "parquet"})
-def core_demand__daily(paths: ServicelensPaths) -> dg.MaterializeResult:
+@dg.asset(group_name="marts", deps=["stg_requests", "stg_models"], kinds={"duckdb", "parquet"}, **partitioned())
+def core_demand__daily(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per date x family x model x provider: sample-weighted requests and tokens
-    (input + output). The base of every demand mart."""
-    n = build_demand_daily(paths.root)
+    (input + output), one partition per UTC day. The base of every demand mart."""
+    n = build_demand_daily(paths.root, list(context.partition_keys))
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": n, "path": dg.MetadataValue.path(str(core_file(paths.root, "core_demand__daily")))}
+        metadata={"rows written": n, "path": dg.MetadataValue.path(str(core_dir(paths.root, "core_demand__daily")))}
     )
 
 
@@ -83,21 +84,22 @@ def concentration_marts(paths: ServicelensPaths):
     yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
 
 
-@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
-def core_tokens__monthly(paths: ServicelensPaths) -> dg.MaterializeResult:
-    """One row per month x application x side (input/output) x token count, plus the joint
-    log2-binned (input, output) counts: the summed weight 1 / sample_rate. The additive base
-    of the token quantiles and the 2-D histogram, from one scan of the requests."""
-    n = build_tokens_monthly(paths.root)
-    return dg.MaterializeResult(metadata={"dagster/row_count": n})
+@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"}, **partitioned())
+def core_tokens__daily(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
+    """One row per day x application x side (input/output) x token count, plus the joint
+    log2-binned (input, output) counts: the summed weight 1 / sample_rate, one partition per UTC
+    day. A distinct-value count table: months and quarters are its sums, so the token quantiles
+    and the 2-D histogram stay exact without reading the requests again."""
+    n = build_tokens_daily(paths.root, list(context.partition_keys))
+    return dg.MaterializeResult(metadata={"rows written": n})
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("task_regimes", deps=[core_tokens__monthly], kinds={"parquet"}, description="One row per period x application: "
+        dg.AssetSpec("task_regimes", deps=[core_tokens__daily], kinds={"parquet"}, description="One row per period x application: "
                      "weighted requests, input/output token p10/p50/p90/p99, output share, regime label."),
-        dg.AssetSpec("task_regimes_histogram", deps=[core_tokens__monthly], kinds={"parquet"},
+        dg.AssetSpec("task_regimes_histogram", deps=[core_tokens__daily], kinds={"parquet"},
                      description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts."),
     ],
 )
@@ -176,7 +178,7 @@ DEMAND_ASSETS = [
     core_demand__daily,
     family_demand,
     concentration_marts,
-    core_tokens__monthly,
+    core_tokens__daily,
     task_regime_marts,
     version_inertia_marts,
     supply_use_marts,

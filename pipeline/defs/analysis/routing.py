@@ -3,9 +3,12 @@ under every policy, by groups of requests every policy treats alike, and the con
 counterfactual per objective. pipeline.lib.routing.replay_days takes a list of days, so the replay
 can run per daily partition; the marts are merged from every day's partials."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
+from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.parquet_io import frame_to_parquet
@@ -13,8 +16,9 @@ from pipeline.lib.periods import quarter_rows
 from pipeline.lib.routing import (
     RoutingParams,
     build_counterfactual,
-    build_replay,
+    build_policies,
     partial_dir,
+    replay_days,
 )
 from pipeline.paths import core_file, marts_file
 
@@ -32,31 +36,34 @@ class RoutingConfig(dg.Config):
     write_decisions: bool = False
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec("routing_decisions", deps=REPLAY_DEPS, kinds={"duckdb", "parquet"},
-                     description="The grouped decisions (marts.routing_groups, a folder per day): one row per group of requests "
-                     "that every policy treats alike (slot, fit mask, cost order, sample rate) with each policy's provider, "
-                     "effective prices, decode throughput, TTFT and success probability, and the per-day partials the routing "
-                     "marts merge. Per request: the warehouse view marts.routing_decisions (on demand), or Parquet with "
-                     "write_decisions."),
-        dg.AssetSpec("routing_policies", deps=REPLAY_DEPS, kinds={"parquet"},
-                     description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
-                     "success, requests routed and excluded, change of cost and throughput against the official provider."),
-    ],
+@dg.asset(
+    name="routing_decisions", group_name="marts", deps=REPLAY_DEPS, kinds={"duckdb", "parquet"},
+    description="The grouped decisions (marts.routing_groups, one partition per UTC day): one row per group of requests "
+    "that every policy treats alike (slot, fit mask, cost order, sample rate) with each policy's provider, effective "
+    "prices, decode throughput, TTFT and success probability, and the per-day partials the routing marts merge. Per "
+    "request: the warehouse view marts.routing_decisions (on demand), or Parquet with write_decisions.",
+    **partitioned(),
 )
-def routing_replay(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths):
+def routing_decisions(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
     params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success)
-    run, policies = build_replay(paths.root, params=params, write_decisions=config.write_decisions,
-                                 progress=lambda days: context.log.info(f"routing: replaying {days}"))
-    yield dg.MaterializeResult(asset_key="routing_decisions", metadata={
+    days = [dt.date.fromisoformat(d) for d in context.partition_keys]
+    run = replay_days(paths.root, days, params=params, write_decisions=config.write_decisions,
+                      progress=lambda span: context.log.info(f"routing: replaying {span}"))
+    return dg.MaterializeResult(metadata={
         "requests replayed": run.requests, "groups": run.groups, "days": len(run.days), "models": len(run.models),
         "path": dg.MetadataValue.path(str(partial_dir(paths.root, "groups"))),
     })
+
+
+@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"},
+          description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
+          "success, requests routed and excluded, change of cost and throughput against the official provider, merged "
+          "from every day's partials.")
+def routing_policies(paths: ServicelensPaths) -> dg.MaterializeResult:
+    policies = build_policies(paths.root)
     best = (quarter_rows(policies).filter((pl.col("policy") != "official") & pl.col("cost_change_pct").is_not_null()
                                           & pl.col("tps_change_pct").is_not_null()).sort("cost_change_pct").head(3))
-    yield dg.MaterializeResult(asset_key="routing_policies", metadata=safe_metadata({
+    return dg.MaterializeResult(metadata=safe_metadata({
         "dagster/row_count": policies.height,
         **{f"{r['period']} {name(r['model'])} {name(r['policy'])}": f"cost {number(r['cost_change_pct'], '+.1f')} %, throughput {number(r['tps_change_pct'], '+.1f')} %"
            for r in best.iter_rows(named=True)},
@@ -95,7 +102,7 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
-ROUTING_ASSETS = [routing_replay, routing_cost, routing_throughput, routing_counterfactual]
+ROUTING_ASSETS = [routing_decisions, routing_policies, routing_cost, routing_throughput, routing_counterfactual]
 
 
 @dg.definitions

@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.thumbnails import bars, histogram, name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
@@ -21,11 +22,12 @@ PROBES = "stg_latency_probes"
 
 
 
-@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"})
-def core_requests__hourly(paths: ServicelensPaths) -> dg.MaterializeResult:
+@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"}, **partitioned())
+def core_requests__hourly(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per hour x provider x model: weighted requests, errors by type and class
-    (client, rate limit, provider fault) and billed tokens. The additive base of the service marts."""
-    return dg.MaterializeResult(metadata={"dagster/row_count": build_requests_hourly(paths.root)})
+    (client, rate limit, provider fault) and billed tokens, one partition per UTC day. The
+    additive base of the service marts."""
+    return dg.MaterializeResult(metadata={"rows written": build_requests_hourly(paths.root, list(context.partition_keys))})
 
 
 @dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})

@@ -12,6 +12,8 @@ from pipeline.defs.analysis.service import SERVICE_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.lib.contract import DATASETS
+from pipeline.lib.plan import drop_fingerprint, signatures
+from pipeline.lib.staging import TS_DATASETS
 from pipeline.lib.generations import WarehouseBusy, finish_generation, pending_reports, publish, snapshot, start_generation
 from pipeline.lib.labels import text
 from pipeline.lib.warehouse import build_ingest_mart, write_warehouse_file
@@ -86,7 +88,9 @@ def warehouse(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.
         con.close()
     if unknown == 0:
         # only a generation that passed its blocking check may be published
-        finish_generation(store, name, {"run_id": context.run.run_id, "raw_dir": str(paths.raw), "rows": counts, "files": files})
+        # the day signatures it was built from: the next run rebuilds only the days that differ
+        finish_generation(store, name, {"run_id": context.run.run_id, "raw_dir": str(paths.raw), "rows": counts, "files": files,
+                                        "day_signatures": signatures(paths.root), "drop_fingerprint": drop_fingerprint(paths.root)})
     return dg.MaterializeResult(
         metadata={
             "generation": name,
@@ -136,13 +140,31 @@ def published_warehouse(context: dg.AssetExecutionContext, paths: ServicelensPat
     return dg.MaterializeResult(metadata=meta)
 
 
+# The unpartitioned first part of a run: the inventory, the dimensions and the parse cache. What
+# it found (the days whose inputs changed) decides the partitions the build runs for.
+PREPARE = dg.AssetSelection.groups("raw") | dg.AssetSelection.assets(
+    *[f"stg_{d}" for d in DATASETS if d not in TS_DATASETS], *[f"parsed_{d}" for d in TS_DATASETS]
+)
+prepare_job = dg.define_asset_job(
+    "servicelens_prepare",
+    selection=PREPARE,
+    description="The drop's inventory, its dimensions staged, and every new or changed time-series file read once into the "
+    "parse cache: what a build needs to know which days changed.",
+)
+build_job = dg.define_asset_job(
+    "servicelens_build",
+    selection=dg.AssetSelection.all() - PREPARE,
+    description="The days given (a partition range) staged and aggregated, then every mart from the per-day partials, the "
+    "warehouse generation, the report, and the publish.",
+)
 everything_job = dg.define_asset_job(
     "servicelens_all",
     selection=dg.AssetSelection.all(),
-    description="Ingest the drop and publish the warehouse: raw -> staging -> marts -> warehouse -> report -> published.",
+    description="Ingest the drop and publish the warehouse: raw -> staging -> marts -> warehouse -> report -> published, for "
+    "the days given (a partition range; `servicelens run` picks the days that changed).",
 )
 
 
 @dg.definitions
 def marts_defs() -> dg.Definitions:
-    return dg.Definitions(assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[everything_job])
+    return dg.Definitions(assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[prepare_job, build_job, everything_job])

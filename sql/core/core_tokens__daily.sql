@@ -1,15 +1,15 @@
--- core_tokens__monthly: the weighted token-count distributions per month and application, from
--- one scan of the requests (grouping sets), with the summed weight 1 / sample_rate:
+-- core_tokens__daily: the weighted token-count distributions per day and application, from
+-- one scan of the day's requests (grouping sets), with the summed weight 1 / sample_rate:
 --   side 'input' / 'output': one row per distinct token count (`tokens`), for the quantiles;
 --   side 'joint': one row per (input_bin, output_bin) on log2 bins, for the 2-D histogram
 --   (bin k holds counts in [2^k, 2^(k+1)), bin -1 holds 0).
--- Additive, so quarters are sums of months (each row carries its `quarter` label).
--- Rows are grouped on the month's first day and labelled afterwards: formatting a label string
--- per request cost a fifth of the query at 10M requests.
--- Parameters: $requests = glob of staged requests.
+-- Additive (a distinct-value count table), so months and quarters are sums of days and a quantile
+-- over any period stays exact; each row carries its `month` and `quarter` labels, formatted
+-- after grouping (a label string per request cost a fifth of the query at 10M requests).
+-- Parameters: $requests = the staged request files of the days built.
 with r as (
     select
-        date_trunc('month', date) as month_start,
+        date,
         application,
         input_tokens,
         output_tokens,
@@ -21,7 +21,7 @@ with r as (
 
 grouped as (
     select
-        month_start,
+        date,
         application,
         case
             when grouping(input_tokens) = 0 then 'input'
@@ -34,15 +34,16 @@ grouped as (
         sum(w) as weight
     from r
     group by grouping sets (
-        (month_start, application, input_tokens),
-        (month_start, application, output_tokens),
-        (month_start, application, input_bin, output_bin)
+        (date, application, input_tokens),
+        (date, application, output_tokens),
+        (date, application, input_bin, output_bin)
     )
 )
 
 select
-    month_label(month_start) as month,
-    quarter_label(month_start) as quarter,
+    date,
+    month_label(date) as month,
+    quarter_label(date) as quarter,
     application,
     side,
     tokens,

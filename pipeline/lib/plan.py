@@ -1,0 +1,166 @@
+"""Which days a run must rebuild: a signature per UTC day of everything that day's partitions
+are built from, compared with the signatures the published generation was built from.
+
+A day's signature covers
+- the content of every file with rows on that day, per time series (the parse cache's
+  manifest), and the latency probe files of the day before (the routing of a day's first hour
+  reads the previous hour's probes);
+- the models (family and official provider feed every day), and the endpoints and price
+  snapshots in force during the day (a price correction changes only the days it was in force);
+- the code that builds the partitions (sql/staging, sql/core and the engine's modules): new code
+  rebuilds every day.
+Days whose signature changed, appeared or disappeared are rebuilt, widened to the days sharing a
+request_id with them (pipeline/lib/staging.py). Everything downstream of the days (the marts) is
+always rebuilt from the per-day partials, which is cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.lib.contract import DATASETS
+from pipeline.lib.ingest import connect, parquet_glob
+from pipeline.lib.staging import TS_DATASETS, load_manifest
+from pipeline.paths import SQL_DIR, staging_dir
+
+_CODE = ("staging.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
+
+
+@dataclass
+class Plan:
+    days: list[str]  # every day with rows in some time series
+    dirty: list[str]  # the days to rebuild, widened
+    signatures: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)  # day -> why (first reason found)
+
+
+def _code_hash() -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for folder in ("staging", "core"):
+        for p in sorted((SQL_DIR / folder).glob("*.sql")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    here = Path(__file__).resolve().parent
+    for name in _CODE:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()
+
+
+def _dims_by_day(root: Path, days: list[str]) -> dict[str, str]:
+    """Per day: a hash of the models, and of the endpoint rows and price snapshots in force
+    during the day (a snapshot holds until the next one of its provider and model)."""
+    out = dict.fromkeys(days, "")
+    if not days:
+        return out
+    con = connect()
+    try:
+        con.execute("create temp table days as select cast(unnest($d) as date) as day", {"d": days})
+        models = parquet_glob(staging_dir(root, "models"))
+        models_hash = con.execute("select coalesce(sum(hash(m)), 0) from read_parquet($g) as m", {"g": models}).fetchone()[0] if models else 0
+        parts = {d: [str(models_hash)] for d in days}
+        endpoints = parquet_glob(staging_dir(root, "endpoints"))
+        if endpoints:
+            for day, h in con.execute(
+                "select strftime(d.day, '%Y-%m-%d'), sum(hash(e)) from days d join read_parquet($g) as e "
+                "on e.valid_from < d.day + interval 1 day and (e.valid_to is null or e.valid_to > d.day) group by all",
+                {"g": endpoints},
+            ).fetchall():
+                parts[day].append(f"e{h}")
+        prices = parquet_glob(staging_dir(root, "prices"))
+        if prices:
+            for day, h in con.execute(
+                "with p as (select *, lead(snapshot_ts) over (partition by provider, model order by snapshot_ts) as next_ts "
+                "from read_parquet($g, hive_partitioning = true)) "
+                "select strftime(d.day, '%Y-%m-%d'), sum(hash(p.provider, p.model, p.snapshot_ts, p.input_usd_per_mtok, "
+                "p.output_usd_per_mtok, p.cached_input_usd_per_mtok)) from days d join p "
+                "on p.snapshot_ts < d.day + interval 1 day and (p.next_ts is null or p.next_ts > d.day) group by all",
+                {"g": prices},
+            ).fetchall():
+                parts[day].append(f"p{h}")
+        return {d: "|".join(v) for d, v in parts.items()}
+    finally:
+        con.close()
+
+
+def signatures(root: Path) -> dict[str, str]:
+    """The signature of every day with rows in some time series."""
+    root = Path(root)
+    manifests = {name: load_manifest(root, name) for name in TS_DATASETS}
+    files_by_day: dict[str, dict[str, list[str]]] = {}
+    for name, manifest in manifests.items():
+        for rel, meta in manifest["files"].items():
+            for day in meta.get("days", {}):
+                files_by_day.setdefault(day, {}).setdefault(name, []).append(f"{rel}\0{meta['content']}\0{meta['days'][day]}")
+    days = sorted(files_by_day)
+    code = _code_hash()
+    dims = _dims_by_day(root, days)
+    out = {}
+    for day in days:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(code.encode())
+        for name in TS_DATASETS:
+            h.update(f"\n{name}\0{manifests[name].get('version')}\0".encode())
+            h.update("\n".join(sorted(files_by_day[day].get(name, []))).encode())
+        before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
+        h.update(b"\nprobes before\0" + "\n".join(sorted(files_by_day.get(before, {}).get("latency_probes", []))).encode())
+        h.update(b"\ndims\0" + dims[day].encode())
+        out[day] = h.hexdigest()
+    return out
+
+
+def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tuple[str, str] | None = None) -> Plan:
+    """The days to rebuild, against the signatures `built` (those of the published generation;
+    None: nothing was built yet), plus the days with rows in the span `force` (a backfill)."""
+    from pipeline.lib.staging import widen_to_shared_keys
+
+    now = signatures(root)
+    reasons: dict[str, str] = {}
+    if full or built is None:
+        reasons = {d: "full rebuild" if full else "first build" for d in now}
+    else:
+        for d, sig in now.items():
+            if d not in built:
+                reasons[d] = "new day"
+            elif built[d] != sig:
+                reasons[d] = "inputs changed"
+        for d in built:
+            if d not in now:
+                reasons[d] = "no rows left"
+    if force is not None:
+        for d in now:
+            if force[0] <= d <= force[1] and d not in reasons:
+                reasons[d] = "asked for"
+    dirty = set(reasons)
+    if dirty and set(now) - dirty:
+        for d in widen_to_shared_keys(DATASETS["requests"], root, dirty) - dirty:
+            reasons[d] = "shares a request_id with a changed day"
+        dirty = set(reasons)
+    return Plan(days=sorted(set(now) | dirty), dirty=sorted(dirty), signatures=now, reasons=reasons)
+
+
+def drop_fingerprint(root: Path) -> str:
+    """One hash of everything a generation is built from: every time-series file's content (and
+    the parse version), every staged dimension's rows, and the code. Equal fingerprints: the
+    published generation already holds this drop."""
+    root = Path(root)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(_code_hash().encode())
+    for name in TS_DATASETS:
+        manifest = load_manifest(root, name)
+        h.update(f"\n{name}\0{manifest.get('version')}\0".encode())
+        for rel, meta in sorted(manifest["files"].items()):
+            h.update(f"{rel}\0{meta.get('content')}\0{meta.get('file_error')}\n".encode())
+    con = connect()
+    try:
+        for name in DATASETS:
+            if name in TS_DATASETS:
+                continue
+            glob = parquet_glob(staging_dir(root, name))
+            value = con.execute("select count(*), coalesce(sum(hash(t)), 0) from read_parquet($g, hive_partitioning = true) as t",
+                                {"g": glob}).fetchone() if glob else (0, 0)
+            h.update(f"\n{name}\0{value}".encode())
+    finally:
+        con.close()
+    return h.hexdigest()

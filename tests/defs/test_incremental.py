@@ -1,0 +1,95 @@
+"""A day costs a day (issue 13): `servicelens run` on a drop to which a day's files were added
+builds only that day's partitions (then the marts from the per-day partials), and what it
+publishes equals a full rebuild of the whole drop; a price correction rebuilds only the days the
+price was in force; the same job on Dagster's multiprocess executor publishes the same."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.lib.generate import generate_drop
+from pipeline.lib.runner import run_pipeline
+from tests.warehouse_compare import differences
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def drop(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("incremental") / "raw"
+    generate_drop(raw, n_requests=3000, seed=7)
+    return raw
+
+
+def _run(raw, warehouse, **kw) -> list[str]:
+    lines = []
+    assert run_pipeline(raw, warehouse, echo=lines.append, log_level="ERROR", **kw), "\n".join(lines)
+    return lines
+
+
+def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(drop, raw)
+    held = tmp_path / "held"
+    held.mkdir()
+    for dataset in ("requests", "latency_probes"):
+        shutil.move(raw / dataset / "date=2025-12-31", held / dataset)
+    incremental = tmp_path / "inc" / "wh.duckdb"
+    first = _run(raw, incremental)
+    assert any(line.startswith("plan: 91 of 91 days to build") for line in first)
+    # the last day's files arrive
+    for dataset in ("requests", "latency_probes"):
+        shutil.move(held / dataset, raw / dataset / "date=2025-12-31")
+    second = _run(raw, incremental)
+    assert "plan: 1 of 92 days to build (2025-12-31; 1 new day)" in second
+    # unchanged now: nothing to build, nothing published
+    third = _run(raw, incremental)
+    assert third[0].startswith("the drop is unchanged since generation ")
+
+    full = tmp_path / "full" / "wh.duckdb"
+    _run(raw, full)
+    assert differences(incremental, full) == []
+
+
+def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(drop, raw)
+    warehouse = tmp_path / "inc" / "wh.duckdb"
+    _run(raw, warehouse)
+    # correct one snapshot of one service object (its input price doubled)
+    prices_file = raw / "prices" / "prices.csv"
+    prices = pl.read_csv(prices_file, infer_schema_length=0)
+    obj = prices.group_by("provider", "model").len().filter(pl.col("len") >= 3).sort("provider", "model").row(0)
+    snaps = sorted(prices.filter((pl.col("provider") == obj[0]) & (pl.col("model") == obj[1]))["snapshot_ts"].to_list())
+    start, end = dt.datetime.fromisoformat(snaps[1]), dt.datetime.fromisoformat(snaps[2])
+    corrected = prices.with_columns(
+        pl.when((pl.col("provider") == obj[0]) & (pl.col("model") == obj[1]) & (pl.col("snapshot_ts") == snaps[1]))
+        .then((pl.col("input_per_mtok").cast(pl.Float64) * 2).cast(pl.String)).otherwise(pl.col("input_per_mtok")).alias("input_per_mtok"))
+    corrected.write_csv(prices_file)
+    lines = _run(raw, warehouse)
+    plan_line = next(line for line in lines if line.startswith("plan:"))
+    # the snapshot is in force from its snapshot_ts until the next one's: the days it touches
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    touched = []
+    while day < end:
+        touched.append(day.date().isoformat())
+        day += dt.timedelta(days=1)
+    assert plan_line.startswith(f"plan: {len(touched)} of 92 days to build ({touched[0]}"), (plan_line, touched)
+    full = tmp_path / "full" / "wh.duckdb"
+    _run(raw, full)
+    assert differences(warehouse, full) == []
+
+
+def test_the_multiprocess_executor_publishes_what_the_in_process_run_does(drop, tmp_path):
+    single, multi = tmp_path / "one" / "wh.duckdb", tmp_path / "two" / "wh.duckdb"
+    _run(drop, single)
+    _run(drop, multi, processes=2)
+    assert differences(single, multi) == []
+    con = duckdb.connect(str(multi), read_only=True)
+    assert con.execute("select count(*) from staging.requests").fetchone()[0] == 3000
+    con.close()
