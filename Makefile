@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv fuzz
+.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv fuzz scale-test
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -56,8 +56,21 @@ fuzz: $(STAMP)
 	SERVICELENS_CRASH_KILLS=$(CRASH_KILLS) SERVICELENS_CRASH_SEED=$(CRASH_SEED) \
 		$(BIN)/python -m pytest -q -p no:cacheprovider tests/defs/test_crash_safety.py
 
+## The partitioned jobs through Dagster's Celery executor: a Redis broker (Debian's redis-server,
+## installed if absent) and two Celery workers, started and stopped here; the warehouse must equal
+## the in-process run's. Not part of `make test` (about 2 minutes).
+SCALE_REQUESTS ?= 20000
+scale-test: $(STAMP)
+	@command -v redis-server >/dev/null || (apt-get install -y redis-server >/dev/null 2>&1 || sudo apt-get install -y redis-server)
+	$(BIN)/pip install --quiet -e '.[dev,celery]'
+	$(BIN)/python -m tests.scale.celery_scale --requests $(SCALE_REQUESTS)
+
+## Every stage at 1M and 10M beside its floor, one more day, simulate; then 100M end to end
+## (about 45 minutes in all; BENCH_E2E= skips the 100M run).
+BENCH_SIZES ?= 1000000,10000000
+BENCH_E2E ?= 100000000
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_bench --out BENCHMARKS.md
+	$(BIN)/python -m benchmarks.run_bench --out BENCHMARKS.md --sizes $(BENCH_SIZES) --e2e-sizes "$(BENCH_E2E)"
 
 ## The Dagster UI over the same instance (http://127.0.0.1:3000).
 ## Import the public samples in ../shared/data/real (LiteLLM price history, Azure 2023 traces,

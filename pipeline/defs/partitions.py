@@ -7,8 +7,9 @@ sensor add each new day when its first file arrives (pipeline/lib/plan.py).
 
 Every partitioned asset takes a whole range of days in one run (`BackfillPolicy.single_run()`):
 staging and the core aggregates are set-based over the days given, so a quarter is one query per
-asset rather than 92, and a backfill from the UI over any range is one run. On a cluster, the same
-assets fan out with a multi-run backfill (docs/scaling.md).
+asset rather than 92, and a backfill from the UI over any range is one run. On a cluster the steps
+of that run fan out over the workers (docs/scaling.md); a range split over several runs
+(a multi-run backfill) waits until the per-dataset audit merge is safe under concurrent runs.
 """
 
 import warnings

@@ -17,8 +17,21 @@ from pipeline.lib.plan import Plan, drop_fingerprint, plan
 
 
 
+class RunRefused(RuntimeError):
+    """The run cannot start as configured; nothing was touched."""
+
+
+def cluster_executor() -> str | None:
+    """`celery` or `k8s` when SERVICELENS_EXECUTOR sends the steps to workers (pipeline/defs/executors.py)."""
+    kind = os.environ.get("SERVICELENS_EXECUTOR", "").strip().lower()
+    return kind if kind in ("celery", "k8s") else None
+
+
 def _instance(processes: int = 1):
     import dagster as dg
+
+    if cluster_executor() and not os.environ.get("DAGSTER_HOME"):
+        raise RunRefused(f"SERVICELENS_EXECUTOR={cluster_executor()} needs DAGSTER_HOME: the workers report to that instance")
 
     # With DAGSTER_HOME set (the Makefile sets it), runs land in the same history that
     # `dagster dev` shows; without it they are ephemeral (on disk for several processes, which
@@ -113,7 +126,7 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
             todo = plan(store.work, built.get("day_signatures"), full=full, force=days)
             echo(describe(todo))
             result = _execute("servicelens_build", cfg, instance, days=todo.dirty, processes=processes)
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, RunRefused) as exc:
         echo(f"Error: {exc}")
         return False
     published = result.asset_materializations_for_node("published_warehouse")
@@ -125,7 +138,14 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
         echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
     meta = published[-1].metadata
     value = lambda k: meta[k].value if hasattr(meta[k], "value") else meta[k]  # noqa: E731
-    echo(f"done in {time.perf_counter() - started:.1f} s. Warehouse: {warehouse} "
+    elapsed = time.perf_counter() - started
+    work = step_seconds(prepared) + step_seconds(result)
+    if processes == 1 and not cluster_executor():  # steps in one process run one after the other: the rest is orchestration
+        echo(f"time: {elapsed:.1f} s = {work:.1f} s in asset steps + {elapsed - work:.1f} s orchestration (two Dagster runs, "
+             f"{len(todo.dirty)} of {len(todo.days)} days)")
+    slowest = sorted(step_durations(prepared) + step_durations(result), key=lambda kv: -kv[1])[:5]
+    echo("slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
+    echo(f"done in {elapsed:.1f} s. Warehouse: {warehouse} "
          f"(generation {value('generation')}; previous: {value('previous generation')})")
     for label in ("html", "pdf"):
         if f"report {label}" in meta:
@@ -168,9 +188,11 @@ def _execute(name: str, cfg: dict, instance, days: list[str] | None = None, proc
             tags |= {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
         else:
             selection = unpartitioned_keys(job_def)
-    if processes > 1:
+    steps = len((job_def.get_subset(asset_selection=set(selection)) if selection else job_def).graph.nodes)
+    cfg = {**cfg, "loggers": {**cfg["loggers"], "progress": {"config": {"total_steps": steps}}}}
+    if processes > 1 or cluster_executor():
         target = dg.reconstructable(prepare_job if name == "servicelens_prepare" else build_job)
-        run_config = {**cfg, "execution": {"config": {"multiprocess": {"max_concurrent": processes}}}}
+        run_config = cfg if cluster_executor() else {**cfg, "execution": {"config": {"multiprocess": {"max_concurrent": processes}}}}
         return dg.execute_job(target, instance, run_config=run_config, tags=tags, asset_selection=selection)
     return job_def.execute_in_process(run_config=cfg, instance=instance, raise_on_error=False, tags=tags, asset_selection=selection)
 
@@ -181,6 +203,16 @@ def unpartitioned_keys(job_def) -> list:
     graph = job_def.asset_layer.asset_graph
     return sorted((k for k in job_def.asset_layer.executable_asset_keys if graph.get(k).partitions_def is None),
                   key=lambda k: k.to_user_string())
+
+
+def step_durations(result) -> list[tuple[str, float]]:
+    """Each successful step of a run and its compute seconds, as Dagster measured them."""
+    return [(ev.step_key, ev.step_success_data.duration_ms / 1000) for ev in result.all_events if ev.is_step_success]
+
+
+def step_seconds(result) -> float:
+    """The time a run spent inside its steps."""
+    return sum(s for _, s in step_durations(result))
 
 
 def _failed_checks(result) -> list:

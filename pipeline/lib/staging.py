@@ -344,22 +344,27 @@ def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[
 def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target: set[str]) -> set[str]:
     """Add every other day that holds a key found (now or before) on the target days, until
     no day is added: then every row that shares a key with a restaged row is restaged too."""
-    index = sorted(str(p) for p in (ingest_dir(root, spec.name) / "keys").glob("day=*/*.parquet"))
+    index: dict[str, list[str]] = {}
+    for p in sorted((ingest_dir(root, spec.name) / "keys").glob("day=*/*.parquet")):
+        index.setdefault(p.parent.name.removeprefix("day="), []).append(str(p))
     if not index:
         return target
-    con.execute(f"create or replace temp table key_index as select * from read_parquet({_list(index)}, hive_partitioning = true, hive_types_autocast = false)")
     while True:
         files = _day_files(root, spec.name, manifest, sorted(target))
-        new_keys = (f"select {_key_hash(spec)} as h from read_parquet({_list(files)}, union_by_name = true) where _reason is null"
-                    if files else "select null::ubigint as h where false")
-        more = {d for (d,) in con.execute(
-            f"select distinct day from key_index where day not in (select unnest($t)) and h in ("
-            f"{new_keys} union select h from key_index where day in (select unnest($t)))",
-            {"t": sorted(target)},
+        keys = [f"select {_key_hash(spec)} as h from read_parquet({_list(files)}, union_by_name = true) where _reason is null"] if files else []
+        keys += [f"select h from read_parquet({_list(index[d])})" for d in sorted(target) if d in index]
+        others = [p for d, paths in index.items() if d not in target for p in paths]
+        if not keys or not others:
+            return target
+        # a scan of the other days' key hashes against the target days' keys (a day's worth),
+        # without first copying the whole index (10^7 hashes at 10M requests)
+        more = {str(d) for (d,) in con.execute(
+            f"select distinct day from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) "
+            f"where h in ({' union '.join(keys)})"
         ).fetchall()}
         if not more:
             return target
-        target |= {str(d) for d in more}
+        target |= more
 
 
 def _list(paths: list[str]) -> str:

@@ -46,3 +46,44 @@ def test_a_changed_parquet_source_is_noticed(tiny_drop, tmp_path):
     src.with_suffix(".parquet.tmp").replace(src)
     problems = accounting_problems(root, DATASETS["requests"], tiny_drop)
     assert "requests/date=2025-10-02/b.parquet: footer has 1 rows, audit read 3" in problems
+
+
+def staged_by_day(tiny_drop, tmp_path):
+    from pipeline.lib.staging import TS_DATASETS, stage_days, update_parse_cache
+
+    root = tmp_path / "wh"
+    for spec in DATASETS.values():
+        if spec.name in TS_DATASETS:
+            update_parse_cache(spec, tiny_drop, root)
+            stage_days(spec, root)
+        else:
+            stage_dataset(spec, tiny_drop, root)
+    return root
+
+
+def _copy_first_row(root, from_day, to_day):
+    src = root / "staging" / "requests" / f"date={from_day}" / "data_0.parquet"
+    dst = root / "staging" / "requests" / f"date={to_day}" / "extra.parquet"
+    duckdb.execute(f"copy (select * from read_parquet('{src}') limit 1) to '{dst}' (format parquet)")
+
+
+def test_the_checked_days_find_a_key_repeated_on_another_day(tiny_drop, tmp_path):
+    root = staged_by_day(tiny_drop, tmp_path)
+    spec = DATASETS["requests"]
+    assert duplicate_keys(root, spec, ["2025-10-02"]) == 0
+    _copy_first_row(root, "2025-10-01", "2025-10-02")  # r1 or r11 now on two days
+    assert duplicate_keys(root, spec) == 1
+    assert duplicate_keys(root, spec, ["2025-10-02"]) == 1  # found through 2025-10-01's key index
+    _copy_first_row(root, "2025-10-01", "2025-10-01")  # and twice on 2025-10-01: still one key value
+    assert duplicate_keys(root, spec) == 1
+    assert duplicate_keys(root, spec, ["2025-10-02"]) == 1
+    assert duplicate_keys(root, spec, ["2025-10-01", "2025-10-02"]) == 1
+
+
+def test_the_checked_days_find_a_key_repeated_within_them(tiny_drop, tmp_path):
+    root = staged_by_day(tiny_drop, tmp_path)
+    spec = DATASETS["requests"]
+    _copy_first_row(root, "2025-10-01", "2025-10-01")
+    assert duplicate_keys(root, spec, ["2025-10-01"]) == 1
+    # the days a step did not stage are the ones that passed before: not read again
+    assert duplicate_keys(root, spec, ["2025-10-02"]) == 0

@@ -254,6 +254,26 @@ class TestSelfContained:
         assert result.pdf is not None and result.pdf_error is None
         assert result.pdf.read_bytes()[:5] == b"%PDF-"
 
+    def test_pdf_draws_each_chart_as_its_png(self, one_quarter):
+        # the PDF is laid out from the PNGs (one image each, plus its alpha mask), not from SVG
+        result, _html = one_quarter
+        images = len(re.findall(rb"/Subtype\s*/Image", result.pdf.read_bytes()))
+        assert images >= len(result.pngs) > 0
+
+    def test_png_size_reads_the_header(self, tmp_path):
+        import struct
+        import zlib
+
+        from pipeline.lib.report.render import png_size
+
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+        png = tmp_path / "3x2.png"
+        png.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0))
+                        + chunk(b"IDAT", zlib.compress(b"\x00" + b"\x00" * 9 + b"\x00" + b"\x00" * 9)) + chunk(b"IEND", b""))
+        assert png_size(png) == (3, 2)
+
 
 class TestNumbers:
     def test_no_long_floats(self, one_quarter):

@@ -72,8 +72,8 @@ def _checks(spec: Dataset) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _checked(spec: Dataset, paths: ServicelensPaths, metadata: dict) -> dg.MaterializeResult:
-    dups = duplicate_keys(paths.root, spec)
+def _checked(spec: Dataset, paths: ServicelensPaths, metadata: dict, days: list[str] | None = None) -> dg.MaterializeResult:
+    dups = duplicate_keys(paths.root, spec, days)
     problems = accounting_problems(paths.root, spec, paths.raw)
     return dg.MaterializeResult(
         metadata={**metadata, "quarantine": dg.MetadataValue.path(str(ingest_dir(paths.root, spec.name) / "quarantine.parquet"))},
@@ -173,7 +173,7 @@ def _stg_days_asset(spec: Dataset) -> dg.AssetsDefinition:
             "days staged": len(result.days), "rows loaded on those days": result.rows_loaded,
             **({"also restaged (a key shared with a changed day)": ", ".join(widened)} if widened else {}),
             **_audit_totals(paths, spec),
-        })
+        }, days=result.days)
 
     return _stg
 

@@ -170,7 +170,7 @@ def build_report(
         target = out_dir / PDF_NAME
         target.unlink(missing_ok=True)  # never leave last run's PDF beside this run's HTML
         try:
-            renderer = write_pdf(html_text, target)
+            renderer = write_pdf(render_html(context, raster_base=out_dir), target)
             pdf_path = target
         except PdfUnavailable as exc:
             pdf_error = str(exc)

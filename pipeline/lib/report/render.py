@@ -1,7 +1,7 @@
 """HTML (Jinja2, autoescaped) and PDF (WeasyPrint) from the report's sections.
 
 The HTML is one self-contained file: the stylesheet is inlined and every chart is inline SVG,
-so it opens offline and references nothing. The PDF is the same HTML laid out by WeasyPrint
+so it opens offline and references nothing. The PDF is the same HTML, its charts as the PNGs, laid out by WeasyPrint
 (pure Python on top of the system's Pango, which Debian's base images carry); when WeasyPrint
 cannot load, a headless Chromium on the PATH prints the page instead, and with neither the
 step fails with a message saying what to install (the HTML and PNGs are written by then)."""
@@ -34,16 +34,39 @@ def _env() -> jinja2.Environment:
     )
 
 
-def render_html(context: dict) -> str:
+def render_html(context: dict, raster_base: Path | None = None) -> str:
     """context: title, subtitle, meta [(k, v)], period, previous, ci_label, headlines, change_note,
-    sections (with blocks; figures carry .svg), footer."""
+    sections (with blocks; figures carry .svg and .png), footer. With raster_base, each chart is
+    its PNG (an <img> of the file) instead of inline SVG: the page the PDF is laid out
+    from (WeasyPrint draws a PNG in a millisecond and an SVG chart in a tenth of a second)."""
+    figures = []
     for section in context["sections"]:
         for block in section.blocks:
             if block.kind == "figure":
-                # vl-convert's SVG: its text nodes are XML-escaped by vl-convert itself.
-                block.svg = Markup(block.svg)
+                figures.append((block, block.svg))
+                if raster_base is not None and block.png is not None and Path(block.png).is_file():
+                    width, _ = png_size(Path(block.png))
+                    src = Path(block.png).resolve().as_uri()  # absolute: Chromium prints from a temporary copy
+                    # PNGs are drawn at scale 2: half their pixels is the SVG's size in CSS px
+                    block.svg = Markup('<img src="{}" style="width: {}px; max-width: 100%" alt="">').format(src, width // 2)
+                else:
+                    # vl-convert's SVG: its text nodes are XML-escaped by vl-convert itself.
+                    block.svg = Markup(block.svg)
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return _env().get_template("report.html.j2").render(css=Markup(css), **context)
+    try:
+        return _env().get_template("report.html.j2").render(css=Markup(css), **context)
+    finally:
+        for block, svg in figures:
+            block.svg = svg
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG, from its IHDR chunk."""
+    with path.open("rb") as fh:
+        head = fh.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def _chromium() -> str | None:

@@ -1,0 +1,56 @@
+"""Progress a terminal user can follow during a long run: one line per finished step, with how
+many of the run's steps are done, and the span of days a partitioned run builds. The UI shows the
+same from the run's own events (each partitioned asset's page counts its materialized days).
+
+Only the CLI configures this logger (`servicelens run`); runs launched from the UI keep
+Dagster's default loggers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+
+class _StepProgress(logging.Handler):
+    def __init__(self, total: int, stream) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.total, self.stream, self.done = total, stream, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        if event is None:
+            return
+        if event.event_type_value == "PIPELINE_START":
+            tags = meta.get("job_tags") or {}
+            first, last = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+            days = f", days {first}..{last}" if first else ""
+            self._say(f"{meta.get('job_name')}: {self.total} steps{days}")
+        elif event.is_step_success or event.is_step_failure:
+            self.done += 1
+            seconds = event.step_success_data.duration_ms / 1000 if event.is_step_success else None
+            how = f"done in {seconds:.1f} s" if seconds is not None else "FAILED"
+            self._say(f"[{self.done}/{self.total}] {event.step_key} {how}")
+
+    def _say(self, line: str) -> None:
+        try:
+            self.stream.write(f"progress: {line}\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe must not fail the run
+            pass
+
+
+@dg.logger(
+    config_schema={"total_steps": dg.Field(int, default_value=0, description="Steps the run will execute.")},
+    description="One line per finished step on stderr: [done/total] step and its seconds.",
+)
+def step_progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.Logger("servicelens.progress", level=logging.DEBUG)
+    logger.addHandler(_StepProgress(init_context.logger_config["total_steps"], sys.stderr))
+    return logger
+
+
+defs = dg.Definitions(loggers={"console": dg.colored_console_logger, "progress": step_progress_logger})

@@ -1,0 +1,43 @@
+"""The terminal progress of a run (pipeline/defs/progress.py): one line per finished step, counted
+against the steps the run will execute, on a two-step job whose count is known."""
+
+import dagster as dg
+
+from pipeline.defs.progress import step_progress_logger
+
+
+@dg.asset
+def first() -> None:
+    pass
+
+
+@dg.asset(deps=[first])
+def second() -> None:
+    pass
+
+
+@dg.asset(deps=[second])
+def broken() -> None:
+    raise ValueError("on purpose")
+
+
+def _run(assets, total, capfd):
+    job = dg.define_asset_job("two_steps", selection=dg.AssetSelection.all())
+    defs = dg.Definitions(assets=assets, jobs=[job], loggers={"progress": step_progress_logger})
+    result = defs.resolve_job_def("two_steps").execute_in_process(
+        run_config={"loggers": {"progress": {"config": {"total_steps": total}}}}, raise_on_error=False)
+    err = capfd.readouterr().err
+    return result, [line for line in err.splitlines() if line.startswith("progress:")]
+
+
+def test_one_line_per_finished_step(capfd):
+    result, lines = _run([first, second], 2, capfd)
+    assert result.success
+    assert lines[0] == "progress: two_steps: 2 steps"
+    assert [line.split(" done in ")[0] for line in lines[1:]] == ["progress: [1/2] first", "progress: [2/2] second"]
+
+
+def test_a_failed_step_is_counted_and_named(capfd):
+    result, lines = _run([first, second, broken], 3, capfd)
+    assert not result.success
+    assert lines[-1] == "progress: [3/3] broken FAILED"
