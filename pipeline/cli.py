@@ -108,7 +108,9 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float)
 @click.option("--full", is_flag=True, help="Rebuild every day, not only the days whose inputs changed.")
 @click.option("--days", "days", default=None, metavar="FROM..TO", callback=checked(cli_checks.day_span),
               help="Also rebuild these days (a backfill), e.g. 2025-10-01..2025-10-31 or one day.")
-def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None) -> None:
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Run the build's steps on Dagster's multiprocess executor, this many at once (1: in this process).")
+def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None, processes: int) -> None:
     """Bring the warehouse up to the drop and publish a new generation: the Dagster jobs
     `servicelens_prepare` (inventory, dimensions, each new file read once), then
     `servicelens_build` for the days whose inputs changed, the marts, the report and the publish."""
@@ -116,7 +118,7 @@ def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tup
 
     # absolute, symlinks not followed: the warehouse path is a link into its current generation
     ok = run_pipeline(raw_dir.resolve(), Path(os.path.abspath(warehouse)), memory_limit=memory_limit, echo=click.echo,
-                      full=full, days=days)
+                      full=full, days=days, processes=processes)
     sys.exit(0 if ok else 1)
 
 

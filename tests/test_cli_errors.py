@@ -182,6 +182,12 @@ def test_run_refuses_a_bad_memory_limit_and_a_file_that_is_no_warehouse(tiny_dro
     assert "is a folder" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path))
 
 
+def test_run_refuses_a_bad_day_span_and_process_count(tiny_drop, tmp_path):
+    assert "--processes" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--processes", "0"))
+    assert "--days" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--days", "2025-10-05..2025-10-01"))
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_run_reads_the_drop_from_the_environment(tmp_path):
     (tmp_path / "empty").mkdir()
     res = invoke("run", "--warehouse", tmp_path / "w.duckdb", env={"SERVICELENS_RAW_DIR": str(tmp_path / "empty")})
