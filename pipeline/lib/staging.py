@@ -341,6 +341,9 @@ def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[
         con.close()
 
 
+WIDEN_CHUNK_DAYS = 8
+
+
 def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target: set[str]) -> set[str]:
     """Add every other day that holds a key found (now or before) on the target days, until
     no day is added: then every row that shares a key with a restaged row is restaged too."""
@@ -349,19 +352,27 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
         index.setdefault(p.parent.name.removeprefix("day="), []).append(str(p))
     if not index:
         return target
+    done: set[str] = set()  # target days whose keys were already looked up elsewhere
     while True:
-        files = _day_files(root, spec.name, manifest, sorted(target))
-        keys = [f"select {_key_hash(spec)} as h from read_parquet({_list(files)}, union_by_name = true) where _reason is null"] if files else []
-        keys += [f"select h from read_parquet({_list(index[d])})" for d in sorted(target) if d in index]
         others = [p for d, paths in index.items() if d not in target for p in paths]
-        if not keys or not others:
+        if not others:
             return target
-        # a scan of the other days' key hashes against the target days' keys (a day's worth),
-        # without first copying the whole index (10^7 hashes at 10M requests)
-        more = {str(d) for (d,) in con.execute(
-            f"select distinct day from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) "
-            f"where h in ({' union '.join(keys)})"
-        ).fetchall()}
+        more: set[str] = set()
+        todo = sorted(target - done)
+        # a few days' keys at a time: the lookup's hash table holds one chunk (10^7 hashes of
+        # 8 days at 100M requests), never the keys of a whole quarter
+        for i in range(0, len(todo), WIDEN_CHUNK_DAYS):
+            chunk = todo[i:i + WIDEN_CHUNK_DAYS]
+            files = _day_files(root, spec.name, manifest, chunk)
+            keys = [f"select {_key_hash(spec)} as h from read_parquet({_list(files)}, union_by_name = true) where _reason is null"] if files else []
+            keys += [f"select h from read_parquet({_list(index[d])})" for d in chunk if d in index]
+            if keys:
+                more |= {str(d) for (d,) in con.execute(
+                    f"select distinct o.day from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) o "
+                    f"semi join ({' union all '.join(keys)}) k using (h)"
+                ).fetchall()}
+        done |= set(todo)
+        more -= target
         if not more:
             return target
         target |= more
