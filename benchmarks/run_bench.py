@@ -201,7 +201,7 @@ def render_scale(results: list[dict], e2e: list[dict]) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for r in results:
-        t, it = r["run_time"], r["inc_time"]
+        t = r["run_time"]
         lines.append(
             f"| {r['n']:,} | {r['run_s']:.1f} ({r['run_rss']:.0f}) | {t['steps']:.1f} + {t['orchestration']:.1f} "
             f"| {r['run_s'] / r['floor_s']:.2f}x | {r['inc_s']:.1f} ({r['inc_rss']:.0f}) | {r['inc_s'] / r['run_s']:.1%} "

@@ -52,7 +52,8 @@ def ingest(raw: Path, root: Path) -> dict:
 
     from pipeline.lib.contract import DATASETS
     from pipeline.lib.ingest import stage_dataset
-    from pipeline.lib.staging import TS_DATASETS, stage_days, update_parse_cache
+    from pipeline.lib.parse_cache import TS_DATASETS, update_parse_cache
+    from pipeline.lib.staging import stage_days
     from pipeline.paths import ingest_dir
 
     read, parse_s = 0, 0.0

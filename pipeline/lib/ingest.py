@@ -1102,12 +1102,13 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
     return files, errors
 
 
-def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
-    files, errors = read_validated(con, spec, files, root, tmp, log)
-    log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
+def classify_duplicates(con, spec: Dataset) -> None:
+    """Over the validated rows in view `v`, create `dupclass` (every row of a repeated key: the
+    first by (_source_file, _row_number) 'loaded', an identical repeat 'duplicate', a different
+    one 'conflict'), `ok` (the rows to stage) and `ok_shaped` (sql/staging/stg_<dataset>.sql over
+    them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py)."""
     key = ", ".join(q(k) for k in spec.key)
-    all_cols = [c.name for c in spec.columns]
-    struct = "{" + ", ".join(f"{lit(c)}: {q(c)}" for c in all_cols) + "}"
+    struct = "{" + ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in spec.columns) + "}"
     # Candidates first on a fixed-width hash of the key (cheaper to group than strings),
     # then the exact keys among the few candidates.
     con.execute(
@@ -1134,6 +1135,12 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         "using (_source_file, _row_number) where _reason is null"
     )
     con.execute(f"create temp view ok_shaped as {load_sql('staging/stg_' + spec.name)}")
+
+
+def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
+    files, errors = read_validated(con, spec, files, root, tmp, log)
+    log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
+    classify_duplicates(con, spec)
 
     log(f"{spec.name}: writing staging Parquet")
     table_dir = tmp / "table"

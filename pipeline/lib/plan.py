@@ -23,10 +23,10 @@ from pathlib import Path
 
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import connect, parquet_glob
-from pipeline.lib.staging import TS_DATASETS, load_manifest
+from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
-_CODE = ("staging.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
+_CODE = ("parse_cache.py", "staging.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
 
 
 @dataclass

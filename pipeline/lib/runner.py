@@ -9,12 +9,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, REPOSITORY_LABEL_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    REPOSITORY_LABEL_TAG,
+)
 
 from pipeline.defs.partitions import DAYS
 from pipeline.lib.generations import Store, WarehouseBusy, check_not_busy, clean_work
 from pipeline.lib.plan import Plan, drop_fingerprint, plan
-
 
 
 class RunRefused(RuntimeError):

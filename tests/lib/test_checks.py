@@ -49,7 +49,8 @@ def test_a_changed_parquet_source_is_noticed(tiny_drop, tmp_path):
 
 
 def staged_by_day(tiny_drop, tmp_path):
-    from pipeline.lib.staging import TS_DATASETS, stage_days, update_parse_cache
+    from pipeline.lib.parse_cache import TS_DATASETS, update_parse_cache
+    from pipeline.lib.staging import stage_days
 
     root = tmp_path / "wh"
     for spec in DATASETS.values():

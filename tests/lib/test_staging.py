@@ -13,7 +13,8 @@ import pytest
 
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import stage_dataset
-from pipeline.lib.staging import TS_DATASETS, load_manifest, stage_days, update_parse_cache
+from pipeline.lib.parse_cache import TS_DATASETS, load_manifest, update_parse_cache
+from pipeline.lib.staging import stage_days
 
 DIMS = ("models", "endpoints", "fx_rates", "prices")
 MODELS = "model,family,developer,release_date,successor_of,official_provider\nm1,fam,dev,2025-09-01,,p1\n"

@@ -18,7 +18,8 @@ from pipeline.defs.resources import ServicelensPaths
 from pipeline.lib.checks import accounting_problems, duplicate_keys
 from pipeline.lib.contract import DATASETS, Dataset
 from pipeline.lib.ingest import discover, stage_dataset
-from pipeline.lib.staging import TS_DATASETS, stage_days, update_parse_cache
+from pipeline.lib.parse_cache import TS_DATASETS, update_parse_cache
+from pipeline.lib.staging import stage_days
 from pipeline.paths import ingest_dir
 
 KEYS_UNIQUE = "keys_unique"

@@ -12,10 +12,17 @@ from pipeline.defs.analysis.service import SERVICE_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.plan import drop_fingerprint, signatures
-from pipeline.lib.staging import TS_DATASETS
-from pipeline.lib.generations import WarehouseBusy, finish_generation, pending_reports, publish, snapshot, start_generation
+from pipeline.lib.generations import (
+    WarehouseBusy,
+    finish_generation,
+    pending_reports,
+    publish,
+    snapshot,
+    start_generation,
+)
 from pipeline.lib.labels import text
+from pipeline.lib.parse_cache import TS_DATASETS
+from pipeline.lib.plan import drop_fingerprint, signatures
 from pipeline.lib.warehouse import build_ingest_mart, write_warehouse_file
 from pipeline.paths import marts_file
 
