@@ -99,6 +99,7 @@ def build_request(prepare_run, instance) -> dg.SensorResult | dg.SkipReason:
     from pipeline.defs.partitions import DAYS
     from pipeline.lib.generations import Store
     from pipeline.lib.plan import drop_fingerprint, plan
+    from pipeline.lib.runner import build_range, with_build_days
 
     cfg = prepare_run.run_config or {}
     warehouse = ((cfg.get("resources", {}).get("paths", {}) or {}).get("config", {}) or {}).get("warehouse") or default_paths().warehouse
@@ -107,20 +108,21 @@ def build_request(prepare_run, instance) -> dg.SensorResult | dg.SkipReason:
     built = store.meta(current) if current else {}
     if built.get("drop_fingerprint") == drop_fingerprint(store.work):
         return dg.SkipReason(f"the drop is unchanged since generation {current}")
-    todo = plan(store.work, built.get("day_signatures"))
+    todo = plan(store.work, built.get("day_signatures"), built_inputs=built.get("day_inputs"))
+    days = build_range(todo)
     tags = {"servicelens/prepare_run": prepare_run.run_id, "servicelens/days": str(len(todo.dirty))}
     known = set(instance.get_dynamic_partitions(DAYS.name))
-    new = sorted(set(todo.dirty) - known)
+    new = sorted(set(days) - known)
     order = {k: i for i, k in enumerate([*instance.get_dynamic_partitions(DAYS.name), *new])}
-    if todo.dirty:
-        tags |= {"dagster/asset_partition_range_start": min(todo.dirty, key=order.__getitem__),
-                 "dagster/asset_partition_range_end": max(todo.dirty, key=order.__getitem__)}
+    if days:
+        tags |= {"dagster/asset_partition_range_start": min(days, key=order.__getitem__),
+                 "dagster/asset_partition_range_end": max(days, key=order.__getitem__)}
     selection = None
-    if not todo.dirty:  # only the dimensions changed: the marts and what follows them
+    if not days:  # only the dimensions changed: the marts and what follows them
         from pipeline.lib.runner import job, unpartitioned_keys
 
         selection = unpartitioned_keys(job(BUILD_JOB))
-    request = dg.RunRequest(run_key=f"build-{prepare_run.run_id}", job_name=BUILD_JOB, run_config=cfg, tags=tags,
+    request = dg.RunRequest(run_key=f"build-{prepare_run.run_id}", job_name=BUILD_JOB, run_config=with_build_days(cfg, todo), tags=tags,
                             asset_selection=selection)
     return dg.SensorResult(run_requests=[request], dynamic_partitions_requests=[DAYS.build_add_request(new)] if new else [])
 

@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipeline.lib.generations import DEFAULT_KEEP, Store
+from pipeline.lib.plan import parse_day_spans
 from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
 
 
@@ -22,6 +23,26 @@ class ServicelensPaths(dg.ConfigurableResource):
     warehouse: str = str(DEFAULT_WAREHOUSE)
     memory_limit: str = "3GB"
     keep_generations: int = DEFAULT_KEEP
+    # The days a run builds within its partition range ("2025-10-10,2025-12-01..2025-12-03"):
+    # Dagster runs a contiguous range, a plan's days may be scattered over it. Empty: every
+    # day of the range (a backfill from the UI).
+    build_days: str = ""
+    # Days whose only change is new request files repeating rows already loaded: their new rows
+    # are counted (audit, quarantine), nothing of them is rebuilt (pipeline/lib/plan.py).
+    recount_days: str = ""
+
+    def days_to_build(self, partition_keys) -> list[str]:
+        """The run's days: its partition keys, less those outside `build_days` when set."""
+        keys = list(partition_keys)
+        if not self.build_days:
+            return keys
+        wanted = parse_day_spans(self.build_days)
+        return [k for k in keys if k in wanted]
+
+    def days_to_recount(self) -> list[str]:
+        """Not bound to the run's range: a range stretched over scattered days costs Dagster a
+        materialization per partition and asset, while a recount costs only its new rows."""
+        return sorted(parse_day_spans(self.recount_days))
 
     @property
     def raw(self) -> Path:

@@ -35,6 +35,8 @@ class Plan:
     dirty: list[str]  # the days to rebuild, widened
     signatures: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)  # day -> why (first reason found)
+    recount: dict[str, list[str]] = field(default_factory=dict)  # day -> its new request files, counted, not rebuilt
+    inputs: dict = field(default_factory=dict)  # day_inputs
 
 
 def _code_hash() -> str:
@@ -84,8 +86,10 @@ def _dims_by_day(root: Path, days: list[str]) -> dict[str, str]:
         con.close()
 
 
-def signatures(root: Path) -> dict[str, str]:
-    """The signature of every day with rows in some time series."""
+def day_inputs(root: Path) -> dict[str, tuple[str, list[str]]]:
+    """Per day with rows in some time series: a hash of everything its partitions are built from
+    but the request files, and its request files' entries (path, content and the day's rows).
+    Kept apart so that a day whose only change is a new request file can be told from the rest."""
     root = Path(root)
     manifests = {name: load_manifest(root, name) for name in TS_DATASETS}
     files_by_day: dict[str, dict[str, list[str]]] = {}
@@ -102,20 +106,50 @@ def signatures(root: Path) -> dict[str, str]:
         h.update(code.encode())
         for name in TS_DATASETS:
             h.update(f"\n{name}\0{manifests[name].get('version')}\0".encode())
-            h.update("\n".join(sorted(files_by_day[day].get(name, []))).encode())
+            if name != "requests":
+                h.update("\n".join(sorted(files_by_day[day].get(name, []))).encode())
         before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
         h.update(b"\nprobes before\0" + "\n".join(sorted(files_by_day.get(before, {}).get("latency_probes", []))).encode())
         h.update(b"\ndims\0" + dims[day].encode())
-        out[day] = h.hexdigest()
+        out[day] = (h.hexdigest(), sorted(files_by_day[day].get("requests", [])))
     return out
 
 
-def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tuple[str, str] | None = None) -> Plan:
-    """The days to rebuild, against the signatures `built` (those of the published generation;
-    None: nothing was built yet), plus the days with rows in the span `force` (a backfill)."""
-    from pipeline.lib.staging import widen_to_shared_keys
+def _signature(rest: str, request_files: list[str]) -> str:
+    return hashlib.blake2b((rest + "\n" + "\n".join(request_files)).encode(), digest_size=16).hexdigest()
 
-    now = signatures(root)
+
+def signatures(root: Path, inputs: dict[str, tuple[str, list[str]]] | None = None) -> dict[str, str]:
+    """The signature of every day with rows in some time series."""
+    inputs = day_inputs(root) if inputs is None else inputs
+    return {day: _signature(*parts) for day, parts in inputs.items()}
+
+
+def _added_request_files(before: tuple[str, list[str]] | list, now: tuple[str, list[str]]) -> list[str] | None:
+    """The request files new on a day whose only change is new request files (None otherwise):
+    nothing else it is built from changed, and every file it had is there unchanged."""
+    rest_before, files_before = before
+    rest_now, files_now = now
+    if rest_before != rest_now or not set(files_before) < set(files_now):
+        return None
+    old_paths = {e.split("\0")[0] for e in files_before}
+    added = [e.split("\0")[0] for e in sorted(set(files_now) - set(files_before))]
+    return None if any(p in old_paths for p in added) else added
+
+
+def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tuple[str, str] | None = None,
+         built_inputs: dict | None = None) -> Plan:
+    """The days to rebuild, against the signatures `built` (those of the published generation;
+    None: nothing was built yet), plus the days with rows in the span `force` (a backfill).
+
+    A day whose only change is new request files whose every row repeats the key of a row already
+    loaded before it (the usual duplicates and conflicts of a daily file) is not rebuilt: its staged
+    rows stay as they are and only the new files' rows are counted (`recount`), which needs the
+    published generation's `built_inputs` (day_inputs)."""
+    from pipeline.lib.staging import recount_failures, widen_to_shared_keys
+
+    inputs = day_inputs(root)
+    now = signatures(root, inputs)
     reasons: dict[str, str] = {}
     if full or built is None:
         reasons = {d: "full rebuild" if full else "first build" for d in now}
@@ -132,12 +166,52 @@ def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tu
         for d in now:
             if force[0] <= d <= force[1] and d not in reasons:
                 reasons[d] = "asked for"
-    dirty = set(reasons)
-    if dirty and set(now) - dirty:
-        for d in widen_to_shared_keys(DATASETS["requests"], root, dirty) - dirty:
-            reasons[d] = "shares a request_id with a changed day"
-        dirty = set(reasons)
-    return Plan(days=sorted(set(now) | dirty), dirty=sorted(dirty), signatures=now, reasons=reasons)
+    recount: dict[str, list[str]] = {}
+    if built_inputs and not full:
+        for d, why in reasons.items():
+            if why == "inputs changed" and d in built_inputs:
+                added = _added_request_files(built_inputs[d], inputs[d])
+                if added:
+                    recount[d] = added
+    dirty = set(reasons) - set(recount)
+    while True:
+        if dirty and set(now) - dirty:
+            widened = widen_to_shared_keys(DATASETS["requests"], root, dirty)
+            for d in widened - dirty:
+                reasons.setdefault(d, "shares a request_id with a changed day")
+            dirty |= widened
+        recount = {d: f for d, f in recount.items() if d not in dirty}
+        failed = recount_failures(DATASETS["requests"], root, recount, dirty) if recount else set()
+        if not failed:
+            break
+        dirty |= failed
+    return Plan(days=sorted(set(now) | dirty), dirty=sorted(dirty), signatures=now, reasons=reasons, recount=recount, inputs=inputs)
+
+
+def day_spans(days: list[str]) -> str:
+    """Days as runs of consecutive dates: "2025-10-01..2025-10-03,2025-12-31"."""
+    out: list[list[dt.date]] = []
+    for d in sorted(dt.date.fromisoformat(x) for x in set(days)):
+        if out and d - out[-1][1] == dt.timedelta(days=1):
+            out[-1][1] = d
+        else:
+            out.append([d, d])
+    return ",".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}" for a, b in out)
+
+
+NO_DAYS = "none"
+
+
+def parse_day_spans(text: str) -> set[str]:
+    """The inverse of `day_spans` (and NO_DAYS: the empty set)."""
+    days: set[str] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if part == NO_DAYS:
+            continue
+        first, _, last = part.partition("..")
+        a, b = dt.date.fromisoformat(first), dt.date.fromisoformat(last or first)
+        days |= {(a + dt.timedelta(days=i)).isoformat() for i in range((b - a).days + 1)}
+    return days
 
 
 def drop_fingerprint(root: Path) -> str:

@@ -17,7 +17,7 @@ from dagster._core.storage.tags import (
 
 from pipeline.defs.partitions import DAYS
 from pipeline.lib.generations import Store, WarehouseBusy, check_not_busy, clean_work
-from pipeline.lib.plan import Plan, drop_fingerprint, plan
+from pipeline.lib.plan import NO_DAYS, Plan, day_spans, drop_fingerprint, plan
 
 
 class RunRefused(RuntimeError):
@@ -126,9 +126,9 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
                 echo(f"the drop is unchanged since generation {before}: nothing to build "
                      f"({time.perf_counter() - started:.1f} s; `servicelens run --full` rebuilds every day)")
                 return True
-            todo = plan(store.work, built.get("day_signatures"), full=full, force=days)
+            todo = plan(store.work, built.get("day_signatures"), full=full, force=days, built_inputs=built.get("day_inputs"))
             echo(describe(todo))
-            result = _execute("servicelens_build", cfg, instance, days=todo.dirty, processes=processes)
+            result = _execute("servicelens_build", with_build_days(cfg, todo), instance, days=build_range(todo), processes=processes)
     except (WarehouseBusy, RunRefused) as exc:
         echo(f"Error: {exc}")
         return False
@@ -159,16 +159,35 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
     return not any(c.severity.value == "ERROR" for c in failed_checks)
 
 
+def with_build_days(cfg: dict, todo: Plan) -> dict:
+    """`cfg` telling the build's partitioned assets which days of its range to build and which
+    to recount: the range runs from the first to the last of them, they may be scattered over it."""
+    if not todo.dirty and not todo.recount:
+        return cfg
+    paths = {**cfg.get("resources", {}).get("paths", {}).get("config", {}),
+             "build_days": day_spans(todo.dirty) or NO_DAYS, "recount_days": day_spans(list(todo.recount))}
+    return {**cfg, "resources": {**cfg.get("resources", {}), "paths": {"config": paths}}}
+
+
+def build_range(todo: Plan) -> list[str]:
+    """The days the build's partition range must hold: the days to build, or when there are
+    none but days to recount, one of those (stg_requests counts them, a partition must run it)."""
+    return sorted(todo.dirty) or sorted(todo.recount)[-1:]
+
+
 def describe(todo: Plan) -> str:
     """One line: how many days the build takes, of how many, and why."""
+    recounted = (f"; {len(todo.recount)} days recounted, not rebuilt (their new rows repeat rows already loaded)"
+                 if todo.recount else "")
     if not todo.dirty:
-        return f"plan: no day changed of {len(todo.days)}; rebuilding the marts, the warehouse and the report"
+        return f"plan: no day to build of {len(todo.days)}{recounted}; rebuilding the marts, the warehouse and the report"
     why: dict[str, int] = {}
     for d in todo.dirty:
         why[todo.reasons.get(d, "changed")] = why.get(todo.reasons.get(d, "changed"), 0) + 1
-    span = todo.dirty[0] if len(todo.dirty) == 1 else f"{todo.dirty[0]}..{todo.dirty[-1]}"
+    spans = day_spans(todo.dirty).split(",")
+    span = ", ".join(spans) if len(spans) <= 4 else f"{', '.join(spans[:3])}, ... {spans[-1]}"
     return (f"plan: {len(todo.dirty)} of {len(todo.days)} days to build ({span}; "
-            + ", ".join(f"{n} {reason}" for reason, n in why.items()) + ")")
+            + ", ".join(f"{n} {reason}" for reason, n in why.items()) + ")" + recounted)
 
 
 def _execute(name: str, cfg: dict, instance, days: list[str] | None = None, processes: int = 1):

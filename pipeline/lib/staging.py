@@ -24,7 +24,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.contract import DATASETS, Dataset
@@ -57,12 +57,16 @@ class StageDaysResult:
     dataset: str
     days: list[str]
     rows_loaded: int
+    context_days: list[str] = field(default_factory=list)  # read for classification, not restaged
+    recounted: list[str] = field(default_factory=list)  # new files' rows counted, the day not restaged
 
 
 def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log: Callable[[str], None] = lambda _m: None,
-               memory_limit: str = "3GB") -> StageDaysResult:
+               memory_limit: str = "3GB", recount: Iterable[str] = ()) -> StageDaysResult:
     """Stage `days` (default: every day) of a time-series dataset from its parse cache, then merge
-    the dataset's audit and quarantine. Days with no rows left lose their staged folder."""
+    the dataset's audit and quarantine. Days with no rows left lose their staged folder. The
+    `recount` days are not restaged: only their files not yet counted are (the plan has checked
+    that their rows all repeat a key loaded before them)."""
     root = Path(root)
     manifest = load_manifest(root, spec.name)["files"]
     all_days = known_days(root, spec.name)
@@ -71,16 +75,24 @@ def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log
     tmp.mkdir(parents=True)
     try:
         con = connect(tmp / "duckdb", memory_limit)
+        context: set[str] = set()
         try:
+            recount = sorted(set(recount) - target)
+            if recount and not _recount(con, spec, root, manifest, recount, tmp, log):
+                recount = []
             if spec.name == "requests" and target != set(all_days):
-                target = _widen_to_shared_keys(con, spec, root, manifest, target)
-            loaded = _stage(con, spec, root, manifest, sorted(target), tmp, log)
+                target, context = _widen_to_shared_keys(con, spec, root, manifest, target)
+            # no day to stage: nothing to do, unless the dataset has no staged folder yet (it
+            # gets its columns, so downstream SQL binds)
+            staged = staging_dir(root, spec.name)
+            loaded = (_stage(con, spec, root, manifest, sorted(target), tmp, log, sorted(context))
+                      if target or days is None or not (staged.is_dir() and any(staged.iterdir())) else 0)
             _merge_accounting(con, spec, root, manifest)
         finally:
             con.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return StageDaysResult(spec.name, sorted(target), loaded)
+    return StageDaysResult(spec.name, sorted(target), loaded, sorted(context), recount)
 
 
 def _day_files(root: Path, dataset: str, manifest: dict, days: Iterable[str]) -> list[str]:
@@ -98,11 +110,16 @@ def _key_hash(spec: Dataset) -> str:
 
 
 def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[str]:
-    """`days` plus every other day holding a key that a row of `days` holds, now or when it
-    was last staged (only requests' keys can span days: the probes' keys include their ts)."""
+    """`days` plus every other day whose staged rows change when `days` are restaged (only
+    requests' keys can span days: the probes' keys include their ts)."""
+    return shared_key_days(spec, root, days)[0]
+
+
+def shared_key_days(spec: Dataset, root: Path, days: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(days to restage, context days): see `_widen_to_shared_keys`."""
     target = set(days)
     if spec.name != "requests" or not target:
-        return target
+        return target, set()
     con = connect()
     try:
         return _widen_to_shared_keys(con, spec, Path(root), load_manifest(root, spec.name)["files"], target)
@@ -113,49 +130,228 @@ def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[
 WIDEN_CHUNK_DAYS = 8
 
 
-def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target: set[str]) -> set[str]:
-    """Add every other day that holds a key found (now or before) on the target days, until
-    no day is added: then every row that shares a key with a restaged row is restaged too."""
+def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target: set[str]) -> tuple[set[str], set[str]]:
+    """Split the other days holding a key found (now or when last staged) on the target days:
+
+    - a day whose row of such a key is, or was, beaten by a target row (the first row by file
+      path and row number is the one loaded) must be restaged: its rows' classes change. It joins
+      the target, and its keys are looked up in turn, until no day is added;
+    - a day whose rows of those keys all lose to an earlier row on a day outside the target (the
+      usual case: a new day's file repeats rows of earlier days) keeps its staging as it is. It is
+      a context day: its rows of those keys are read beside the target's, so that the target's
+      repeats are classified against the row a full rebuild loads, and nothing of it is written.
+    """
     index: dict[str, list[str]] = {}
     for p in sorted((ingest_dir(root, spec.name) / "keys").glob("day=*/*.parquet")):
         index.setdefault(p.parent.name.removeprefix("day="), []).append(str(p))
     if not index:
-        return target
-    done: set[str] = set()  # target days whose keys were already looked up elsewhere
+        return target, set()
     while True:
         others = [p for d, paths in index.items() if d not in target for p in paths]
         if not others:
-            return target
-        more: set[str] = set()
-        todo = sorted(target - done)
+            return target, set()
+        shared: dict[str, bool] = {}  # other day -> some row of it changes class
+        todo = sorted(target)
         # a few days' keys at a time: the lookup's hash table holds one chunk (10^7 hashes of
         # 8 days at 100M requests), never the keys of a whole quarter
         for i in range(0, len(todo), WIDEN_CHUNK_DAYS):
             chunk = todo[i:i + WIDEN_CHUNK_DAYS]
             files = _day_files(root, spec.name, manifest, chunk)
-            keys = [f"select {_key_hash(spec)} as h from read_parquet({_list(files)}, union_by_name = true) where _reason is null"] if files else []
-            keys += [f"select h from read_parquet({_list(index[d])})" for d in chunk if d in index]
-            if keys:
-                more |= {str(d) for (d,) in con.execute(
-                    f"select distinct o.day from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) o "
-                    f"semi join ({' union all '.join(keys)}) k using (h)"
-                ).fetchall()}
-        done |= set(todo)
-        more -= target
+            now = (f"select {_key_hash(spec)} as h, min({{'f': _source_file, 'r': _row_number}}) as first_now from "
+                   f"read_parquet({_list(files)}, union_by_name = true) where _reason is null group by h") if files else \
+                "select null::ubigint as h, null::struct(f varchar, r bigint) as first_now where false"
+            old_files = [p for d in chunk for p in index.get(d, [])]
+            old = (f"select h, min({{'f': _source_file, 'r': _row_number}}) as first_old from read_parquet({_list(old_files)}) group by h") if old_files else \
+                "select null::ubigint as h, null::struct(f varchar, r bigint) as first_old where false"
+            # a key's other-day rows keep their classes when the key's first row outside the
+            # target comes before its first target row, as staged before and as read now
+            for day, changes in con.execute(
+                f"""with t_now as ({now}), t_old as ({old}),
+                t as (select h, first_now, first_old from t_now full join t_old using (h)),
+                o as (select o.h, o.day, {{'f': o._source_file, 'r': o._row_number}} as fr
+                      from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) o semi join t using (h)),
+                first_other as (select h, min(fr) as first_other from o group by h),
+                changed as (select h from first_other join t using (h)
+                            where first_other >= first_now or first_other >= first_old)
+                select day, bool_or(h in (select h from changed)) from o group by day"""
+            ).fetchall():
+                shared[str(day)] = shared.get(str(day), False) or bool(changes)
+        more = {d for d, changes in shared.items() if changes}
         if not more:
-            return target
+            return target, set(shared)
         target |= more
+
+
+# ------------------------------------------------------------------- recounted days
+#
+# A daily file repeats some rows of earlier days (retries logged twice, replays): those rows fall
+# on the earlier days, whose inputs then change. When every such row loses to a row already
+# loaded (the first by file path and row number wins), the earlier day's staged rows stay as they
+# are; only the new file's rows on it are counted, as extra parts of its audit, quarantine and
+# key index named after the file's cache key (a repeat overwrites, never adds twice).
+
+
+def _part_files(root: Path, dataset: str, manifest: dict, day: str, rels: Iterable[str]) -> list[str]:
+    base = parsed_dir(root, dataset)
+    return [str(p) for rel in rels if manifest.get(rel, {}).get("key")
+            for p in sorted((base / f"file={manifest[rel]['key']}" / f"day={day}").glob("*.parquet"))]
+
+
+def _index_files(root: Path, dataset: str, days: Iterable[str] | None = None) -> list[str]:
+    base = ingest_dir(root, dataset) / "keys"
+    if days is None:
+        return sorted(str(p) for p in base.glob("day=*/*.parquet"))
+    return sorted(str(p) for d in days for p in (base / f"day={d}").glob("*.parquet"))
+
+
+def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], rebuilt: Iterable[str]) -> set[str]:
+    """The days of `recount` (day -> its new files) that must be rebuilt after all: some new row's
+    key has no unchanged row before it (outside the new files and the `rebuilt` days) that also
+    comes before the key's rows on the rebuilt days, as staged and as read now. Then that row may
+    be loaded, or displace the one loaded."""
+    root = Path(root)
+    rebuilt = set(rebuilt)
+    manifest = load_manifest(root, spec.name)["files"]
+    added = [(d, rel) for d, rels in recount.items() for rel in rels]
+    files = [f for d, rels in recount.items() for f in _part_files(root, spec.name, manifest, d, rels)]
+    if not files:
+        return set()
+    con = connect()
+    try:
+        con.execute("create temp table added_pairs (day varchar, f varchar)")
+        con.executemany("insert into added_pairs values (?, ?)", added)
+        con.execute(f"create temp table a as select {_key_hash(spec)} as h, day, {{'f': _source_file, 'r': _row_number}} as fr "
+                    f"from read_parquet({_list(files)}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false) "
+                    "where _reason is null")
+        hive = "hive_partitioning = true, hive_types_autocast = false"
+        unchanged = _index_files(root, spec.name, [d for d in known_index_days(root, spec.name) if d not in rebuilt])
+        old = _index_files(root, spec.name, rebuilt)
+        new = _day_files(root, spec.name, manifest, sorted(rebuilt))
+        sources = {
+            "u": f"select o.h, {{'f': o._source_file, 'r': o._row_number}} as fr from read_parquet({_list(unchanged)}, {hive}) o "
+                 "semi join a using (h) anti join added_pairs p on p.day = o.day and p.f = o._source_file" if unchanged else None,
+            "ro": f"select h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({_list(old)}) semi join a using (h)" if old else None,
+            "rn": f"select {_key_hash(spec)} as h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({_list(new)}, union_by_name = true) "
+                  f"where _reason is null and {_key_hash(spec)} in (select h from a)" if new else None,
+        }
+        empty = "select null::ubigint as h, null::struct(f varchar, r bigint) as fr where false"
+        ctes = ", ".join(f"{k} as (select h, min(fr) as first from ({v or empty}) group by h)" for k, v in sources.items())
+        return {str(d) for (d,) in con.execute(
+            f"""with {ctes}, first_added as (select h, min(fr) as first from a group by h)
+            select distinct a.day from a join first_added fa using (h) left join u using (h) left join ro using (h) left join rn using (h)
+            where u.first is null or u.first >= fa.first or u.first >= ro.first or u.first >= rn.first"""
+        ).fetchall()}
+    finally:
+        con.close()
+
+
+def known_index_days(root: Path, dataset: str) -> list[str]:
+    return sorted(p.name.removeprefix("day=") for p in (ingest_dir(root, dataset) / "keys").glob("day=*"))
+
+
+def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log) -> int:
+    """Count the rows of each recounted day's files not yet in its audit (classified against every
+    row of their keys), as parts named after each file; returns the files counted."""
+    todo: list[tuple[str, str]] = []
+    for day in days:
+        counted = _counted_files(con, root, spec.name, day)
+        todo += [(day, rel) for rel, meta in sorted(manifest.items())
+                 if meta.get("key") and day in meta.get("days", {}) and rel not in counted]
+    if not todo:
+        return 0
+    log(f"{spec.name}: counting {len(todo):,} new files' rows on {len({d for d, _ in todo}):,} days without restaging them")
+    hive = "hive_partitioning = true, hive_types_autocast = false"
+    added = [f for d, rel in todo for f in _part_files(root, spec.name, manifest, d, [rel])]
+    con.execute("create or replace temp table added_pairs (day varchar, f varchar)")
+    con.executemany("insert into added_pairs values (?, ?)", todo)
+    con.execute(f"create or replace temp table va as select * exclude (file, day), true as _added "
+                f"from read_parquet({_list(added)}, union_by_name = true, {hive})")
+    # every other row of their keys, wherever it falls: the key index says which days hold them
+    holders = [str(d) for (d,) in con.execute(
+        f"select distinct day from read_parquet({_list(_index_files(root, spec.name))}, {hive}) "
+        f"where h in (select {_key_hash(spec)} from va where _reason is null)").fetchall()] if _index_files(root, spec.name) else []
+    holders = sorted(set(holders) | {d for d, _ in todo})
+    others = _day_files(root, spec.name, manifest, holders)
+    if others:
+        con.execute(
+            f"""create or replace temp table v as
+            select * from va union all by name
+            select * exclude (file, day), false as _added from read_parquet({_list(others)}, union_by_name = true, {hive}) o
+            where _reason is null and {_key_hash(spec)} in (select {_key_hash(spec)} from va where _reason is null)
+              and not exists (select 1 from added_pairs p where p.day = o.day and p.f = o._source_file)"""
+        )
+    else:
+        con.execute("create or replace temp table v as select * from va")
+    classify_duplicates(con, spec)
+    loaded = con.execute("select count(*) from v left join dupclass d using (_source_file, _row_number) "
+                         "where _added and _reason is null and coalesce(d._class, 'loaded') = 'loaded'").fetchone()[0]
+    if loaded:  # the plan's check failed to see it: counting would leave a loaded row unstaged
+        raise RuntimeError(f"{spec.name}: {loaded:,} rows of files counted without restaging would be loaded; "
+                           f"run again with --days {todo[0][0]}..{todo[-1][0]}")
+    day_of = f"strftime(cast({q(spec.partition_by)} as date), '%Y-%m-%d')"
+    for day, rel in todo:
+        key = manifest[rel]["key"]
+        where = f"_added and _source_file = {lit(rel)} and {day_of} = {lit(day)}"
+        target = day_dir(root, spec.name, day)
+        target.mkdir(parents=True, exist_ok=True)
+        out = {k: tmp / f"{k}-{key}-{day}.parquet" for k in ("audit", "quarantine", "keys")}
+        con.execute(
+            f"""copy (
+            select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw
+            from v where {where} and _reason is not null
+            union all
+            select {lit(spec.name)}, d._source_file, d._row_number,
+                   'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || d._first_file || ' row ' || d._first_row || ' with other values',
+                   d._raw
+            from dupclass d join v using (_source_file, _row_number) where {where.replace('_source_file', 'v._source_file')} and d._class = 'conflict'
+            ) to {lit(str(out['quarantine']))} (format parquet)"""
+        )
+        con.execute(
+            f"""copy (
+            select {lit(rel)} as source_file, count(*) as rows_read,
+                   count(*) filter (where _reason is null and coalesce(d._class, 'loaded') = 'loaded') as rows_loaded,
+                   count(*) filter (where _reason is not null or d._class = 'conflict') as rows_quarantined,
+                   count(*) filter (where d._class = 'duplicate') as rows_duplicate
+            from v left join dupclass d using (_source_file, _row_number) where {where.replace('_source_file', 'v._source_file')}
+            ) to {lit(str(out['audit']))} (format parquet)"""
+        )
+        con.execute(f"copy (select {_key_hash(spec)} as h, _source_file, _row_number from v where {where} and _reason is null) "
+                    f"to {lit(str(out['keys']))} (format parquet)")
+        os.replace(out["quarantine"], target / f"quarantine_add-{key}.parquet")
+        os.replace(out["audit"], target / f"audit_add-{key}.parquet")
+        keys = keys_dir(root, spec.name, day)
+        keys.mkdir(parents=True, exist_ok=True)
+        os.replace(out["keys"], keys / f"add-{key}.parquet")
+    for name in ("v", "va", "dupkeys", "dupclass"):
+        con.execute(f"drop table if exists {name}")
+    con.execute("drop view if exists ok_shaped")
+    con.execute("drop view if exists ok")
+    return len(todo)
+
+
+def _counted_files(con, root: Path, dataset: str, day: str) -> set[str]:
+    parts = sorted(str(p) for p in day_dir(root, dataset, day).glob("audit_*.parquet"))
+    return {r for (r,) in con.execute(f"select distinct source_file from read_parquet({_list(parts)})").fetchall()} if parts else set()
 
 
 def _list(paths: list[str]) -> str:
     return "[" + ", ".join(lit(p) for p in paths) + "]"
 
 
-def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log) -> int:
+def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log, context: list[str] = ()) -> int:
     files = _day_files(root, spec.name, manifest, days)
-    log(f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts")
+    log(f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
+        + (f", repeats classified against {len(context):,} other days" if context else ""))
     if files:
-        con.execute(f"create temp view v as select * exclude (file, day) from read_parquet({_list(files)}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)")
+        read = f"select * exclude (file, day) from read_parquet({{}}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
+        sql = read.format(_list(files))
+        context_files = _day_files(root, spec.name, manifest, context)
+        if context_files:
+            # the context days' rows of the keys staged here: they decide which row is loaded;
+            # they fall on other days, whose outputs below are never moved into place
+            sql += (f" union all by name select * from ({read.format(_list(context_files))}) where _reason is null and "
+                    f"{_key_hash(spec)} in (select {_key_hash(spec)} from ({read.format(_list(files))}) where _reason is null)")
+        con.execute(f"create temp view v as {sql}")
     else:
         cols = ", ".join([f"{q(c.name)} {c.type}" for c in spec.columns] + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"])
         con.execute(f"create temp table v ({cols})")
@@ -163,7 +359,7 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
     part = spec.partition_by
     day_of = f"strftime(cast({q(part)} as date), '%Y-%m-%d')"
     table = tmp / "table"
-    n_loaded = con.execute("select count(*) from ok").fetchone()[0]
+    n_loaded = con.execute(f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}).fetchone()[0]
     if n_loaded:
         con.execute(
             f"copy (select * exclude (_source_file, _row_number) from ok_shaped) to {lit(str(table))} "

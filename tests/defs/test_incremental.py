@@ -56,6 +56,37 @@ def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
     assert differences(incremental, full) == []
 
 
+def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebuild(drop, tmp_path):
+    """A new day's file that repeats rows of two earlier days (one identical: a duplicate, one
+    with another status: a conflict) builds only its own day; the earlier days are recounted, and
+    what is published equals a full rebuild."""
+    raw = tmp_path / "raw"
+    shutil.copytree(drop, raw)
+    incremental = tmp_path / "inc" / "wh.duckdb"
+    _run(raw, incremental)
+    con = duckdb.connect()
+    early = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet') "
+                        "where status = 'ok' order by request_id limit 2").pl()
+    repeats = pl.concat([early[:1], early[1:].with_columns(pl.lit("error").alias("status"), pl.lit("timeout").alias("error_type"))])
+    fresh = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-12-31/*.parquet') limit 3").pl()
+    fresh = fresh.with_columns((pl.col("request_id") + "-late").alias("request_id"))
+    (raw / "requests" / "date=2025-12-31" / "part-late.parquet").parent.mkdir(exist_ok=True)
+    pl.concat([fresh, repeats]).write_parquet(raw / "requests" / "date=2025-12-31" / "part-late.parquet")
+    days = sorted({d.date().isoformat() for d in early["ts"]})
+    second = _run(raw, incremental)
+    plan_line = next(line for line in second if line.startswith("plan:"))
+    assert plan_line.startswith("plan: 1 of 92 days to build (2025-12-31; 1 inputs changed)"), plan_line
+    assert f"{len(days)} days recounted, not rebuilt" in plan_line, plan_line
+
+    full = tmp_path / "full" / "wh.duckdb"
+    _run(raw, full)
+    assert differences(incremental, full) == []
+    audit = duckdb.connect(str(full), read_only=True).execute(
+        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit "
+        "where source_file like '%part-late.parquet'").fetchone()
+    assert audit == (5, 3, 1, 1)
+
+
 def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(drop, raw)

@@ -35,7 +35,8 @@ def _round(x: float | None, digits: int) -> float | None:
 def core_demand__daily(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per date x family x model x provider: sample-weighted requests and tokens
     (input + output), one partition per UTC day. The base of every demand mart."""
-    n = build_demand_daily(paths.root, list(context.partition_keys))
+    days = paths.days_to_build(context.partition_keys)
+    n = build_demand_daily(paths.root, days) if days else 0
     return dg.MaterializeResult(
         metadata={"rows written": n, "path": dg.MetadataValue.path(str(core_dir(paths.root, "core_demand__daily")))}
     )
@@ -90,7 +91,8 @@ def core_tokens__daily(context: dg.AssetExecutionContext, paths: ServicelensPath
     log2-binned (input, output) counts: the summed weight 1 / sample_rate, one partition per UTC
     day. A distinct-value count table: months and quarters are its sums, so the token quantiles
     and the 2-D histogram stay exact without reading the requests again."""
-    n = build_tokens_daily(paths.root, list(context.partition_keys))
+    days = paths.days_to_build(context.partition_keys)
+    n = build_tokens_daily(paths.root, days) if days else 0
     return dg.MaterializeResult(metadata={"rows written": n})
 
 

@@ -46,7 +46,9 @@ class RoutingConfig(dg.Config):
 )
 def routing_decisions(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
     params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success)
-    days = [dt.date.fromisoformat(d) for d in context.partition_keys]
+    days = [dt.date.fromisoformat(d) for d in paths.days_to_build(context.partition_keys)]
+    if not days:  # the plan only recounted days: no day's replay changed
+        return dg.MaterializeResult(metadata={"days": 0})
     run = replay_days(paths.root, days, params=params, write_decisions=config.write_decisions,
                       progress=lambda span: context.log.info(f"routing: replaying {span}"))
     return dg.MaterializeResult(metadata={

@@ -27,7 +27,8 @@ def core_requests__hourly(context: dg.AssetExecutionContext, paths: ServicelensP
     """One row per hour x provider x model: weighted requests, errors by type and class
     (client, rate limit, provider fault) and billed tokens, one partition per UTC day. The
     additive base of the service marts."""
-    return dg.MaterializeResult(metadata={"rows written": build_requests_hourly(paths.root, list(context.partition_keys))})
+    days = paths.days_to_build(context.partition_keys)
+    return dg.MaterializeResult(metadata={"days built": len(days), "rows written": build_requests_hourly(paths.root, days) if days else 0})
 
 
 @dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})

@@ -19,6 +19,7 @@ from pipeline.lib.checks import accounting_problems, duplicate_keys
 from pipeline.lib.contract import DATASETS, Dataset
 from pipeline.lib.ingest import discover, stage_dataset
 from pipeline.lib.parse_cache import TS_DATASETS, update_parse_cache
+from pipeline.lib.plan import day_spans
 from pipeline.lib.staging import stage_days
 from pipeline.paths import ingest_dir
 
@@ -164,15 +165,18 @@ def _stg_days_asset(spec: Dataset) -> dg.AssetsDefinition:
         **partitioned(),
     )
     def _stg(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
-        days = list(context.partition_keys)
+        days = paths.days_to_build(context.partition_keys)
         # the cache is brought up to the drop first (a no-op after parsed_<dataset>), so a
         # backfill launched alone from the UI never stages from stale parses
         update_parse_cache(spec, paths.raw, paths.root, log=context.log.info, memory_limit=paths.memory_limit)
-        result = stage_days(spec, paths.root, days, log=context.log.info, memory_limit=paths.memory_limit)
+        result = stage_days(spec, paths.root, days, log=context.log.info, memory_limit=paths.memory_limit,
+                            recount=paths.days_to_recount() if spec.name == "requests" else ())
         widened = sorted(set(result.days) - set(days))
         return _checked(spec, paths, {
             "days staged": len(result.days), "rows loaded on those days": result.rows_loaded,
             **({"also restaged (a key shared with a changed day)": ", ".join(widened)} if widened else {}),
+            **({"repeats classified against (not restaged)": day_spans(result.context_days)} if result.context_days else {}),
+            **({"days recounted (new rows repeat loaded ones)": day_spans(result.recounted)} if result.recounted else {}),
             **_audit_totals(paths, spec),
         }, days=result.days)
 

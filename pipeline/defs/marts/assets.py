@@ -22,7 +22,7 @@ from pipeline.lib.generations import (
 )
 from pipeline.lib.labels import text
 from pipeline.lib.parse_cache import TS_DATASETS
-from pipeline.lib.plan import drop_fingerprint, signatures
+from pipeline.lib.plan import day_inputs, drop_fingerprint, signatures
 from pipeline.lib.warehouse import build_ingest_mart, write_warehouse_file
 from pipeline.paths import marts_file
 
@@ -94,10 +94,12 @@ def warehouse(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.
     finally:
         con.close()
     if unknown == 0:
+        inputs = day_inputs(paths.root)
         # only a generation that passed its blocking check may be published
         # the day signatures it was built from: the next run rebuilds only the days that differ
         finish_generation(store, name, {"run_id": context.run.run_id, "raw_dir": str(paths.raw), "rows": counts, "files": files,
-                                        "day_signatures": signatures(paths.root), "drop_fingerprint": drop_fingerprint(paths.root)})
+                                        "day_signatures": signatures(paths.root, inputs), "day_inputs": inputs,
+                                        "drop_fingerprint": drop_fingerprint(paths.root)})
     return dg.MaterializeResult(
         metadata={
             "generation": name,
