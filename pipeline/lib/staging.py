@@ -343,7 +343,7 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
     log(f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
         + (f", repeats classified against {len(context):,} other days" if context else ""))
     if files:
-        read = f"select * exclude (file, day) from read_parquet({{}}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
+        read = "select * exclude (file, day) from read_parquet({}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
         sql = read.format(_list(files))
         context_files = _day_files(root, spec.name, manifest, context)
         if context_files:
