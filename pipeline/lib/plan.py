@@ -9,9 +9,11 @@ A day's signature covers
   snapshots in force during the day (a price correction changes only the days it was in force);
 - the code that builds the partitions (sql/staging, sql/core and the engine's modules): new code
   rebuilds every day.
-Days whose signature changed, appeared or disappeared are rebuilt, widened to the days sharing a
-request_id with them (pipeline/lib/staging.py). Everything downstream of the days (the marts) is
-always rebuilt from the per-day partials, which is cheap.
+Days whose signature changed, appeared or disappeared are rebuilt, widened to the days whose rows
+change class with them (pipeline/lib/staging.py), except the days whose only change is new request
+files whose every row repeats a key loaded before it: those are recounted, not rebuilt.
+Everything downstream of the days (the marts) is always rebuilt from the per-day partials, which
+is cheap.
 """
 
 from __future__ import annotations

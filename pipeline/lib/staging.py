@@ -13,9 +13,11 @@ Two steps, so that a day's new files cost a day:
    a day (bad timestamps: always quarantined) and the records that could not be read.
 
 A key that spans days (a request_id seen on two days: its rows differ, so the later one is a
-conflict) is resolved by widening the days restaged to every day that holds the key: a key index
-per day (`ingest/requests/keys/day=D/`) finds them. Staging a day equals the same day of a full
-rebuild, row for row.
+conflict) is found through a key index per day (`ingest/requests/keys/day=D/`). A day holding such
+a key is restaged too when its rows change class; otherwise it is only read, as context, for the
+restaged rows to be classified against the row a full rebuild loads. A day whose only change is
+new files whose rows all lose to rows loaded before them is recounted: those files' rows are
+counted, the day is not restaged. Staging a day equals the same day of a full rebuild, row for row.
 """
 
 from __future__ import annotations
