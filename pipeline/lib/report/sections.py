@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -35,6 +35,8 @@ class Context:
     wh: Warehouse
     period: str
     raw_dir: Path | None = None
+    # results two sections share (the warehouse is read-only while the report is built)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def p(self) -> dict:
@@ -430,7 +432,8 @@ def reliability(ctx: Context) -> Section:
         em = wh.frame(f"select * {wh.from_quarter('marts.error_matrix')}", ctx.p)
         req = em.filter(pl.col("source") == "requests")
         if req.height:
-            by_class = (req.group_by("provider", "error_class").agg(pl.col("rate").sum())
+            # sorted, so the chart's data (and the HTML) is the same every run
+            by_class = (req.group_by("provider", "error_class").agg(pl.col("rate").sum()).sort("provider", "error_class")
                         .with_columns(total=pl.col("rate").sum().over("provider"),
                                       class_order=pl.col("error_class").replace_strict(CLASS_ORDER, default=9),
                                       error_class=pl.col("error_class").replace_strict(CLASS_LABEL, default=pl.col("error_class"))))
