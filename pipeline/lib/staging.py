@@ -319,11 +319,12 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
         )
         con.execute(f"copy (select {_key_hash(spec)} as h, _source_file, _row_number from v where {where} and _reason is null) "
                     f"to {lit(str(out['keys']))} (format parquet)")
-        os.replace(out["quarantine"], target / f"quarantine_add-{key}.parquet")
-        os.replace(out["audit"], target / f"audit_add-{key}.parquet")
+        # the audit part last: its presence is what marks the file counted on that day
         keys = keys_dir(root, spec.name, day)
         keys.mkdir(parents=True, exist_ok=True)
         os.replace(out["keys"], keys / f"add-{key}.parquet")
+        os.replace(out["quarantine"], target / f"quarantine_add-{key}.parquet")
+        os.replace(out["audit"], target / f"audit_add-{key}.parquet")
     for name in ("v", "va", "dupkeys", "dupclass"):
         con.execute(f"drop table if exists {name}")
     con.execute("drop view if exists ok_shaped")
