@@ -1102,13 +1102,18 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
     return files, errors
 
 
+def row_struct(spec: Dataset) -> str:
+    """A row's contract columns as one struct: what "identical" compares (and a conflict's raw)."""
+    return "{" + ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in spec.columns) + "}"
+
+
 def classify_duplicates(con, spec: Dataset) -> None:
     """Over the validated rows in view `v`, create `dupclass` (every row of a repeated key: the
     first by (_source_file, _row_number) 'loaded', an identical repeat 'duplicate', a different
     one 'conflict'), `ok` (the rows to stage) and `ok_shaped` (sql/staging/stg_<dataset>.sql over
     them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py)."""
     key = ", ".join(q(k) for k in spec.key)
-    struct = "{" + ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in spec.columns) + "}"
+    struct = row_struct(spec)
     # Candidates first on a fixed-width hash of the key (cheaper to group than strings),
     # then the exact keys among the few candidates.
     con.execute(

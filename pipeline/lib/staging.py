@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.contract import DATASETS, Dataset
-from pipeline.lib.ingest import classify_duplicates, connect, lit, q, swap_dir
+from pipeline.lib.ingest import classify_duplicates, connect, lit, q, row_struct, swap_dir
 from pipeline.lib.parse_cache import (
     TS_DATASETS,
     UNDATED,
@@ -252,8 +252,11 @@ def known_index_days(root: Path, dataset: str) -> list[str]:
 
 
 def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log) -> int:
-    """Count the rows of each recounted day's files not yet in its audit (classified against every
-    row of their keys), as parts named after each file; returns the files counted."""
+    """Count the rows of each recounted day's files not yet in its audit, as parts named after
+    each file; returns the files counted. Every such row loses to the first row of its key (the
+    plan checked it), so it is classified against that row alone, found in the key index with a
+    hash of its values: identical, a duplicate; else a conflict (the rule of classify_duplicates,
+    without reading the other days' rows)."""
     todo: list[tuple[str, str]] = []
     for day in days:
         counted = _counted_files(con, root, spec.name, day)
@@ -264,36 +267,30 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
     log(f"{spec.name}: counting {len(todo):,} new files' rows on {len({d for d, _ in todo}):,} days without restaging them")
     hive = "hive_partitioning = true, hive_types_autocast = false"
     added = [f for d, rel in todo for f in _part_files(root, spec.name, manifest, d, [rel])]
+    index = _index_files(root, spec.name)
     con.execute("create or replace temp table added_pairs (day varchar, f varchar)")
     con.executemany("insert into added_pairs values (?, ?)", todo)
-    con.execute(f"create or replace temp table va as select * exclude (file, day), true as _added "
-                f"from read_parquet({_list(added)}, union_by_name = true, {hive})")
-    # every other row of their keys, wherever it falls: the key index says which days hold them
-    holders = [str(d) for (d,) in con.execute(
-        f"select distinct day from read_parquet({_list(_index_files(root, spec.name))}, {hive}) "
-        f"where h in (select {_key_hash(spec)} from va where _reason is null)").fetchall()] if _index_files(root, spec.name) else []
-    holders = sorted(set(holders) | {d for d, _ in todo})
-    others = _day_files(root, spec.name, manifest, holders)
-    if others:
-        con.execute(
-            f"""create or replace temp table v as
-            select * from va union all by name
-            select * exclude (file, day), false as _added from read_parquet({_list(others)}, union_by_name = true, {hive}) o
-            where _reason is null and {_key_hash(spec)} in (select {_key_hash(spec)} from va where _reason is null)
-              and not exists (select 1 from added_pairs p where p.day = o.day and p.f = o._source_file)"""
-        )
-    else:
-        con.execute("create or replace temp table v as select * from va")
-    classify_duplicates(con, spec)
-    loaded = con.execute("select count(*) from v left join dupclass d using (_source_file, _row_number) "
-                         "where _added and _reason is null and coalesce(d._class, 'loaded') = 'loaded'").fetchone()[0]
+    con.execute(f"""create or replace temp table v as
+        select * exclude (file, day), day as _day, {_key_hash(spec)} as _h, hash({row_struct(spec)}) as _c,
+               cast(to_json({row_struct(spec)}) as varchar) as _json
+        from read_parquet({_list(added)}, union_by_name = true, {hive})""")
+    winner = (f"""select o.h, arg_min({{'f': o._source_file, 'r': o._row_number, 'c': o.c}}, {{'f': o._source_file, 'r': o._row_number}}) as w
+        from read_parquet({_list(index)}, {hive}) o
+        where o.h in (select _h from v where _reason is null)
+          and not exists (select 1 from added_pairs p where p.day = o.day and p.f = o._source_file)
+        group by o.h""" if index else "select null::ubigint as h, null::struct(f varchar, r bigint, c ubigint) as w where false")
+    con.execute(f"""create or replace temp table cls as
+        select v._source_file, v._row_number, win.w.f as _first_file, win.w.r as _first_row,
+               case when win.w is null or {{'f': win.w.f, 'r': win.w.r}} > {{'f': v._source_file, 'r': v._row_number}} then 'loaded'
+                    when win.w.c = v._c then 'duplicate' else 'conflict' end as _class
+        from v left join ({winner}) win on win.h = v._h where v._reason is null""")
+    loaded = con.execute("select count(*) from cls where _class = 'loaded'").fetchone()[0]
     if loaded:  # the plan's check failed to see it: counting would leave a loaded row unstaged
         raise RuntimeError(f"{spec.name}: {loaded:,} rows of files counted without restaging would be loaded; "
                            f"run again with --days {todo[0][0]}..{todo[-1][0]}")
-    day_of = f"strftime(cast({q(spec.partition_by)} as date), '%Y-%m-%d')"
     for day, rel in todo:
         key = manifest[rel]["key"]
-        where = f"_added and _source_file = {lit(rel)} and {day_of} = {lit(day)}"
+        where = f"v._source_file = {lit(rel)} and v._day = {lit(day)}"
         target = day_dir(root, spec.name, day)
         target.mkdir(parents=True, exist_ok=True)
         out = {k: tmp / f"{k}-{key}-{day}.parquet" for k in ("audit", "quarantine", "keys")}
@@ -302,22 +299,21 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
             select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw
             from v where {where} and _reason is not null
             union all
-            select {lit(spec.name)}, d._source_file, d._row_number,
-                   'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || d._first_file || ' row ' || d._first_row || ' with other values',
-                   d._raw
-            from dupclass d join v using (_source_file, _row_number) where {where.replace('_source_file', 'v._source_file')} and d._class = 'conflict'
+            select {lit(spec.name)}, v._source_file, v._row_number,
+                   'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || c._first_file || ' row ' || c._first_row || ' with other values',
+                   v._json
+            from v join cls c using (_source_file, _row_number) where {where} and c._class = 'conflict'
             ) to {lit(str(out['quarantine']))} (format parquet)"""
         )
         con.execute(
             f"""copy (
-            select {lit(rel)} as source_file, count(*) as rows_read,
-                   count(*) filter (where _reason is null and coalesce(d._class, 'loaded') = 'loaded') as rows_loaded,
-                   count(*) filter (where _reason is not null or d._class = 'conflict') as rows_quarantined,
-                   count(*) filter (where d._class = 'duplicate') as rows_duplicate
-            from v left join dupclass d using (_source_file, _row_number) where {where.replace('_source_file', 'v._source_file')}
+            select {lit(rel)} as source_file, count(*) as rows_read, 0::bigint as rows_loaded,
+                   count(*) filter (where v._reason is not null or c._class = 'conflict') as rows_quarantined,
+                   count(*) filter (where c._class = 'duplicate') as rows_duplicate
+            from v left join cls c using (_source_file, _row_number) where {where}
             ) to {lit(str(out['audit']))} (format parquet)"""
         )
-        con.execute(f"copy (select {_key_hash(spec)} as h, _source_file, _row_number from v where {where} and _reason is null) "
+        con.execute(f"copy (select _h as h, _c as c, _source_file, _row_number from v where {where} and _reason is null) "
                     f"to {lit(str(out['keys']))} (format parquet)")
         # the audit part last: its presence is what marks the file counted on that day
         keys = keys_dir(root, spec.name, day)
@@ -325,10 +321,8 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
         os.replace(out["keys"], keys / f"add-{key}.parquet")
         os.replace(out["quarantine"], target / f"quarantine_add-{key}.parquet")
         os.replace(out["audit"], target / f"audit_add-{key}.parquet")
-    for name in ("v", "va", "dupkeys", "dupclass"):
+    for name in ("v", "cls"):
         con.execute(f"drop table if exists {name}")
-    con.execute("drop view if exists ok_shaped")
-    con.execute("drop view if exists ok")
     return len(todo)
 
 
@@ -398,7 +392,7 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
     )
     if spec.name == "requests":
         con.execute(
-            f"copy (select {_key_hash(spec)} as h, _source_file, _row_number, {day_of} as day from v where _reason is null) "
+            f"copy (select {_key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, {day_of} as day from v where _reason is null) "
             f"to {lit(str(parts / 'keys'))} (format parquet, partition_by (day), overwrite_or_ignore true)"
         )
     # each day's folders replaced as a whole; a day with no rows left loses them
