@@ -220,6 +220,16 @@ def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], r
         return set()
     con = connect()
     try:
+        # a new file that brings a column the day's staged rows lack widens what a full rebuild
+        # stages for that day (its rows are read with union_by_name): such a day is rebuilt
+        helpers = {"_source_file", "_row_number", "_reason", "_raw", "file", "day", "date"}
+        widened = set()
+        for d, rels in recount.items():
+            parts = _part_files(root, spec.name, manifest, d, rels)
+            staged = sorted(str(p) for p in (staging_dir(root, spec.name) / f"date={d}").glob("*.parquet"))
+            cols = lambda files: {r[0] for r in con.execute(f"describe select * from read_parquet({_list(files)}, union_by_name = true)").fetchall()}  # noqa: E731
+            if parts and (not staged or cols(parts) - helpers - cols(staged)):
+                widened.add(d)
         con.execute("create temp table added_pairs (day varchar, f varchar)")
         con.executemany("insert into added_pairs values (?, ?)", added)
         con.execute(f"create temp table a as select {_key_hash(spec)} as h, day, {{'f': _source_file, 'r': _row_number}} as fr "
@@ -238,7 +248,7 @@ def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], r
         }
         empty = "select null::ubigint as h, null::struct(f varchar, r bigint) as fr where false"
         ctes = ", ".join(f"{k} as (select h, min(fr) as first from ({v or empty}) group by h)" for k, v in sources.items())
-        return {str(d) for (d,) in con.execute(
+        return widened | {str(d) for (d,) in con.execute(
             f"""with {ctes}, first_added as (select h, min(fr) as first from a group by h)
             select distinct a.day from a join first_added fa using (h) left join u using (h) left join ro using (h) left join rn using (h)
             where u.first is null or u.first >= fa.first or u.first >= ro.first or u.first >= rn.first"""

@@ -65,10 +65,10 @@ def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebu
     incremental = tmp_path / "inc" / "wh.duckdb"
     _run(raw, incremental)
     con = duckdb.connect()
-    early = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet') "
+    early = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet', hive_partitioning = false) "
                         "where status = 'ok' order by request_id limit 2").pl()
     repeats = pl.concat([early[:1], early[1:].with_columns(pl.lit("error").alias("status"), pl.lit("timeout").alias("error_type"))])
-    fresh = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-12-31/*.parquet') limit 3").pl()
+    fresh = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-12-31/*.parquet', hive_partitioning = false) limit 3").pl()
     fresh = fresh.with_columns((pl.col("request_id") + "-late").alias("request_id"))
     (raw / "requests" / "date=2025-12-31" / "part-late.parquet").parent.mkdir(exist_ok=True)
     pl.concat([fresh, repeats]).write_parquet(raw / "requests" / "date=2025-12-31" / "part-late.parquet")
@@ -85,6 +85,37 @@ def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebu
         "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit "
         "where source_file like '%part-late.parquet'").fetchone()
     assert audit == (5, 3, 1, 1)
+
+
+def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tmp_path):
+    """A late file holding only repeats of earlier rows (a gateway re-sending yesterday's log
+    lines) builds no day: its days are recounted, and the marts, warehouse and report are rebuilt."""
+    raw = tmp_path / "raw"
+    shutil.copytree(drop, raw)
+    incremental = tmp_path / "inc" / "wh.duckdb"
+    _run(raw, incremental)
+    con = duckdb.connect()
+    read = "select * from read_parquet('{}', hive_partitioning = false) order by request_id limit 4"
+    early = con.execute(read.format(f"{raw}/requests/date=2025-11-1[0-2]/*.parquet")).pl()
+    early.write_parquet(raw / "requests" / "date=2025-12-31" / "part-resent.parquet")
+    second = _run(raw, incremental)
+    plan_line = next(line for line in second if line.startswith("plan:"))
+    days = len({d.date() for d in early["ts"]})
+    assert plan_line.startswith(f"plan: no day to build of 92; {days} days recounted, not rebuilt"), plan_line
+    # repeats in a file with a column the staged days lack: a full rebuild stages that column for
+    # their days, so those days are rebuilt
+    later = con.execute(read.format(f"{raw}/requests/date=2025-11-2[0-2]/*.parquet")).pl().with_columns(pl.lit("x").alias("note"))
+    later.write_parquet(raw / "requests" / "date=2025-12-31" / "part-resent-noted.parquet")
+    third = _run(raw, incremental)
+    plan_line = next(line for line in third if line.startswith("plan:"))
+    assert plan_line.startswith(f"plan: {len({d.date() for d in later['ts']})} of 92 days to build"), plan_line
+    full = tmp_path / "full" / "wh.duckdb"
+    _run(raw, full)
+    assert differences(incremental, full) == []
+    audit = duckdb.connect(str(full), read_only=True).execute(
+        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit "
+        "where source_file like '%part-resent.parquet'").fetchone()
+    assert audit == (4, 0, 0, 4)
 
 
 def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
