@@ -29,7 +29,7 @@ from pipeline.paths import ingest_dir, staging_dir
 
 TS_DATASETS = ("requests", "latency_probes", "compat_probes")
 UNDATED = "undated"
-_ENGINE_FILES = ("ingest.py", "textprep.py", "contract.py", "parse_cache.py", "staging.py")
+_ENGINE_FILES = ("ingest.py", "textprep.py", "contract.py", "parse_cache.py", "staging.py", "recount.py", "day_parts.py")
 
 
 @dataclass(frozen=True)

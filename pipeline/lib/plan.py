@@ -28,7 +28,7 @@ from pipeline.lib.ingest import connect, parquet_glob
 from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
-_CODE = ("parse_cache.py", "staging.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
+_CODE = ("parse_cache.py", "staging.py", "recount.py", "day_parts.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
 
 
 @dataclass
@@ -148,7 +148,8 @@ def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tu
     loaded before it (the usual duplicates and conflicts of a daily file) is not rebuilt: its staged
     rows stay as they are and only the new files' rows are counted (`recount`), which needs the
     published generation's `built_inputs` (day_inputs)."""
-    from pipeline.lib.staging import recount_failures, widen_to_shared_keys
+    from pipeline.lib.recount import recount_failures
+    from pipeline.lib.staging import widen_to_shared_keys
 
     inputs = day_inputs(root)
     now = signatures(root, inputs)

@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.contract import DATASETS, Dataset
-from pipeline.lib.ingest import classify_duplicates, connect, lit, q, row_struct, swap_dir
+from pipeline.lib.day_parts import day_dir, day_files, key_hash, keys_dir, path_list
+from pipeline.lib.ingest import (
+    classify_duplicates,
+    connect,
+    lit,
+    q,
+    row_struct,
+    swap_dir,
+)
 from pipeline.lib.parse_cache import (
     TS_DATASETS,
     UNDATED,
@@ -40,16 +48,8 @@ from pipeline.lib.parse_cache import (
     parsed_dir,
     update_parse_cache,
 )
+from pipeline.lib.recount import count_new_files
 from pipeline.paths import ingest_dir, staging_dir
-
-
-def day_dir(root: Path, dataset: str, day: str) -> Path:
-    return ingest_dir(root, dataset) / f"day={day}"
-
-
-def keys_dir(root: Path, dataset: str, day: str) -> Path:
-    return ingest_dir(root, dataset) / "keys" / f"day={day}"
-
 
 # ------------------------------------------------------------------- day staging
 
@@ -70,18 +70,17 @@ def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log
     `recount` days are not restaged: only their files not yet counted are (the plan has checked
     that their rows all repeat a key loaded before them)."""
     root = Path(root)
-    manifest = load_manifest(root, spec.name)["files"]
     all_days = known_days(root, spec.name)
     target = set(all_days if days is None else days)
+    # counted first: their new rows then stand in the key index the widening below reads
+    recount = count_new_files(spec, root, set(recount) - target, log, memory_limit)
+    manifest = load_manifest(root, spec.name)["files"]
     tmp = root / ".tmp" / f"stage-{spec.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         con = connect(tmp / "duckdb", memory_limit)
         context: set[str] = set()
         try:
-            recount = sorted(set(recount) - target)
-            if recount and not _recount(con, spec, root, manifest, recount, tmp, log):
-                recount = []
             if spec.name == "requests" and target != set(all_days):
                 target, context = _widen_to_shared_keys(con, spec, root, manifest, target)
             # no day to stage: nothing to do, unless the dataset has no staged folder yet (it
@@ -97,34 +96,15 @@ def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log
     return StageDaysResult(spec.name, sorted(target), loaded, sorted(context), recount)
 
 
-def _day_files(root: Path, dataset: str, manifest: dict, days: Iterable[str]) -> list[str]:
-    base = parsed_dir(root, dataset)
-    out = []
-    for day in days:
-        for meta in manifest.values():
-            if meta.get("key") and day in meta.get("days", {}):
-                out += [str(p) for p in sorted((base / f"file={meta['key']}" / f"day={day}").glob("*.parquet"))]
-    return out
-
-
-def _key_hash(spec: Dataset) -> str:
-    return f"hash({', '.join(q(k) for k in spec.key)})"
-
-
 def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[str]:
     """`days` plus every other day whose staged rows change when `days` are restaged (only
     requests' keys can span days: the probes' keys include their ts)."""
-    return shared_key_days(spec, root, days)[0]
-
-
-def shared_key_days(spec: Dataset, root: Path, days: Iterable[str]) -> tuple[set[str], set[str]]:
-    """(days to restage, context days): see `_widen_to_shared_keys`."""
     target = set(days)
     if spec.name != "requests" or not target:
-        return target, set()
+        return target
     con = connect()
     try:
-        return _widen_to_shared_keys(con, spec, Path(root), load_manifest(root, spec.name)["files"], target)
+        return _widen_to_shared_keys(con, spec, Path(root), load_manifest(root, spec.name)["files"], target)[0]
     finally:
         con.close()
 
@@ -158,12 +138,12 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
         # 8 days at 100M requests), never the keys of a whole quarter
         for i in range(0, len(todo), WIDEN_CHUNK_DAYS):
             chunk = todo[i:i + WIDEN_CHUNK_DAYS]
-            files = _day_files(root, spec.name, manifest, chunk)
-            now = (f"select {_key_hash(spec)} as h, min({{'f': _source_file, 'r': _row_number}}) as first_now from "
-                   f"read_parquet({_list(files)}, union_by_name = true) where _reason is null group by h") if files else \
+            files = day_files(root, spec.name, manifest, chunk)
+            now = (f"select {key_hash(spec)} as h, min({{'f': _source_file, 'r': _row_number}}) as first_now from "
+                   f"read_parquet({path_list(files)}, union_by_name = true) where _reason is null group by h") if files else \
                 "select null::ubigint as h, null::struct(f varchar, r bigint) as first_now where false"
             old_files = [p for d in chunk for p in index.get(d, [])]
-            old = (f"select h, min({{'f': _source_file, 'r': _row_number}}) as first_old from read_parquet({_list(old_files)}) group by h") if old_files else \
+            old = (f"select h, min({{'f': _source_file, 'r': _row_number}}) as first_old from read_parquet({path_list(old_files)}) group by h") if old_files else \
                 "select null::ubigint as h, null::struct(f varchar, r bigint) as first_old where false"
             # a key's other-day rows keep their classes when the key's first row outside the
             # target comes before its first target row, as staged before and as read now
@@ -171,7 +151,7 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
                 f"""with t_now as ({now}), t_old as ({old}),
                 t as (select h, first_now, first_old from t_now full join t_old using (h)),
                 o as (select o.h, o.day, {{'f': o._source_file, 'r': o._row_number}} as fr
-                      from read_parquet({_list(others)}, hive_partitioning = true, hive_types_autocast = false) o semi join t using (h)),
+                      from read_parquet({path_list(others)}, hive_partitioning = true, hive_types_autocast = false) o semi join t using (h)),
                 first_other as (select h, min(fr) as first_other from o group by h),
                 changed as (select h from first_other join t using (h)
                             where first_other >= first_now or first_other >= first_old)
@@ -184,180 +164,19 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
         target |= more
 
 
-# ------------------------------------------------------------------- recounted days
-#
-# A daily file repeats some rows of earlier days (retries logged twice, replays): those rows fall
-# on the earlier days, whose inputs then change. When every such row loses to a row already
-# loaded (the first by file path and row number wins), the earlier day's staged rows stay as they
-# are; only the new file's rows on it are counted, as extra parts of its audit, quarantine and
-# key index named after the file's cache key (a repeat overwrites, never adds twice).
-
-
-def _part_files(root: Path, dataset: str, manifest: dict, day: str, rels: Iterable[str]) -> list[str]:
-    base = parsed_dir(root, dataset)
-    return [str(p) for rel in rels if manifest.get(rel, {}).get("key")
-            for p in sorted((base / f"file={manifest[rel]['key']}" / f"day={day}").glob("*.parquet"))]
-
-
-def _index_files(root: Path, dataset: str, days: Iterable[str] | None = None) -> list[str]:
-    base = ingest_dir(root, dataset) / "keys"
-    if days is None:
-        return sorted(str(p) for p in base.glob("day=*/*.parquet"))
-    return sorted(str(p) for d in days for p in (base / f"day={d}").glob("*.parquet"))
-
-
-def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], rebuilt: Iterable[str]) -> set[str]:
-    """The days of `recount` (day -> its new files) that must be rebuilt after all: some new row's
-    key has no unchanged row before it (outside the new files and the `rebuilt` days) that also
-    comes before the key's rows on the rebuilt days, as staged and as read now. Then that row may
-    be loaded, or displace the one loaded."""
-    root = Path(root)
-    rebuilt = set(rebuilt)
-    manifest = load_manifest(root, spec.name)["files"]
-    added = [(d, rel) for d, rels in recount.items() for rel in rels]
-    files = [f for d, rels in recount.items() for f in _part_files(root, spec.name, manifest, d, rels)]
-    if not files:
-        return set()
-    con = connect()
-    try:
-        # a new file that brings a column the day's staged rows lack widens what a full rebuild
-        # stages for that day (its rows are read with union_by_name): such a day is rebuilt
-        helpers = {"_source_file", "_row_number", "_reason", "_raw", "file", "day", "date"}
-        widened = set()
-        for d, rels in recount.items():
-            parts = _part_files(root, spec.name, manifest, d, rels)
-            staged = sorted(str(p) for p in (staging_dir(root, spec.name) / f"date={d}").glob("*.parquet"))
-            cols = lambda files: {r[0] for r in con.execute(f"describe select * from read_parquet({_list(files)}, union_by_name = true)").fetchall()}  # noqa: E731
-            if parts and (not staged or cols(parts) - helpers - cols(staged)):
-                widened.add(d)
-        con.execute("create temp table added_pairs (day varchar, f varchar)")
-        con.executemany("insert into added_pairs values (?, ?)", added)
-        con.execute(f"create temp table a as select {_key_hash(spec)} as h, day, {{'f': _source_file, 'r': _row_number}} as fr "
-                    f"from read_parquet({_list(files)}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false) "
-                    "where _reason is null")
-        hive = "hive_partitioning = true, hive_types_autocast = false"
-        unchanged = _index_files(root, spec.name, [d for d in known_index_days(root, spec.name) if d not in rebuilt])
-        old = _index_files(root, spec.name, rebuilt)
-        new = _day_files(root, spec.name, manifest, sorted(rebuilt))
-        sources = {
-            "u": f"select o.h, {{'f': o._source_file, 'r': o._row_number}} as fr from read_parquet({_list(unchanged)}, {hive}) o "
-                 "semi join a using (h) anti join added_pairs p on p.day = o.day and p.f = o._source_file" if unchanged else None,
-            "ro": f"select h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({_list(old)}) semi join a using (h)" if old else None,
-            "rn": f"select {_key_hash(spec)} as h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({_list(new)}, union_by_name = true) "
-                  f"where _reason is null and {_key_hash(spec)} in (select h from a)" if new else None,
-        }
-        empty = "select null::ubigint as h, null::struct(f varchar, r bigint) as fr where false"
-        ctes = ", ".join(f"{k} as (select h, min(fr) as first from ({v or empty}) group by h)" for k, v in sources.items())
-        return widened | {str(d) for (d,) in con.execute(
-            f"""with {ctes}, first_added as (select h, min(fr) as first from a group by h)
-            select distinct a.day from a join first_added fa using (h) left join u using (h) left join ro using (h) left join rn using (h)
-            where u.first is null or u.first >= fa.first or u.first >= ro.first or u.first >= rn.first"""
-        ).fetchall()}
-    finally:
-        con.close()
-
-
-def known_index_days(root: Path, dataset: str) -> list[str]:
-    return sorted(p.name.removeprefix("day=") for p in (ingest_dir(root, dataset) / "keys").glob("day=*"))
-
-
-def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log) -> int:
-    """Count the rows of each recounted day's files not yet in its audit, as parts named after
-    each file; returns the files counted. Every such row loses to the first row of its key (the
-    plan checked it), so it is classified against that row alone, found in the key index with a
-    hash of its values: identical, a duplicate; else a conflict (the rule of classify_duplicates,
-    without reading the other days' rows)."""
-    todo: list[tuple[str, str]] = []
-    for day in days:
-        counted = _counted_files(con, root, spec.name, day)
-        todo += [(day, rel) for rel, meta in sorted(manifest.items())
-                 if meta.get("key") and day in meta.get("days", {}) and rel not in counted]
-    if not todo:
-        return 0
-    log(f"{spec.name}: counting {len(todo):,} new files' rows on {len({d for d, _ in todo}):,} days without restaging them")
-    hive = "hive_partitioning = true, hive_types_autocast = false"
-    added = [f for d, rel in todo for f in _part_files(root, spec.name, manifest, d, [rel])]
-    index = _index_files(root, spec.name)
-    con.execute("create or replace temp table added_pairs (day varchar, f varchar)")
-    con.executemany("insert into added_pairs values (?, ?)", todo)
-    con.execute(f"""create or replace temp table v as
-        select * exclude (file, day), day as _day, {_key_hash(spec)} as _h, hash({row_struct(spec)}) as _c,
-               cast(to_json({row_struct(spec)}) as varchar) as _json
-        from read_parquet({_list(added)}, union_by_name = true, {hive})""")
-    winner = (f"""select o.h, arg_min({{'f': o._source_file, 'r': o._row_number, 'c': o.c}}, {{'f': o._source_file, 'r': o._row_number}}) as w
-        from read_parquet({_list(index)}, {hive}) o
-        where o.h in (select _h from v where _reason is null)
-          and not exists (select 1 from added_pairs p where p.day = o.day and p.f = o._source_file)
-        group by o.h""" if index else "select null::ubigint as h, null::struct(f varchar, r bigint, c ubigint) as w where false")
-    con.execute(f"""create or replace temp table cls as
-        select v._source_file, v._row_number, win.w.f as _first_file, win.w.r as _first_row,
-               case when win.w is null or {{'f': win.w.f, 'r': win.w.r}} > {{'f': v._source_file, 'r': v._row_number}} then 'loaded'
-                    when win.w.c = v._c then 'duplicate' else 'conflict' end as _class
-        from v left join ({winner}) win on win.h = v._h where v._reason is null""")
-    loaded = con.execute("select count(*) from cls where _class = 'loaded'").fetchone()[0]
-    if loaded:  # the plan's check failed to see it: counting would leave a loaded row unstaged
-        raise RuntimeError(f"{spec.name}: {loaded:,} rows of files counted without restaging would be loaded; "
-                           f"run again with --days {todo[0][0]}..{todo[-1][0]}")
-    for day, rel in todo:
-        key = manifest[rel]["key"]
-        where = f"v._source_file = {lit(rel)} and v._day = {lit(day)}"
-        target = day_dir(root, spec.name, day)
-        target.mkdir(parents=True, exist_ok=True)
-        out = {k: tmp / f"{k}-{key}-{day}.parquet" for k in ("audit", "quarantine", "keys")}
-        con.execute(
-            f"""copy (
-            select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw
-            from v where {where} and _reason is not null
-            union all
-            select {lit(spec.name)}, v._source_file, v._row_number,
-                   'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || c._first_file || ' row ' || c._first_row || ' with other values',
-                   v._json
-            from v join cls c using (_source_file, _row_number) where {where} and c._class = 'conflict'
-            ) to {lit(str(out['quarantine']))} (format parquet)"""
-        )
-        con.execute(
-            f"""copy (
-            select {lit(rel)} as source_file, count(*) as rows_read, 0::bigint as rows_loaded,
-                   count(*) filter (where v._reason is not null or c._class = 'conflict') as rows_quarantined,
-                   count(*) filter (where c._class = 'duplicate') as rows_duplicate
-            from v left join cls c using (_source_file, _row_number) where {where}
-            ) to {lit(str(out['audit']))} (format parquet)"""
-        )
-        con.execute(f"copy (select _h as h, _c as c, _source_file, _row_number from v where {where} and _reason is null) "
-                    f"to {lit(str(out['keys']))} (format parquet)")
-        # the audit part last: its presence is what marks the file counted on that day
-        keys = keys_dir(root, spec.name, day)
-        keys.mkdir(parents=True, exist_ok=True)
-        os.replace(out["keys"], keys / f"add-{key}.parquet")
-        os.replace(out["quarantine"], target / f"quarantine_add-{key}.parquet")
-        os.replace(out["audit"], target / f"audit_add-{key}.parquet")
-    for name in ("v", "cls"):
-        con.execute(f"drop table if exists {name}")
-    return len(todo)
-
-
-def _counted_files(con, root: Path, dataset: str, day: str) -> set[str]:
-    parts = sorted(str(p) for p in day_dir(root, dataset, day).glob("audit_*.parquet"))
-    return {r for (r,) in con.execute(f"select distinct source_file from read_parquet({_list(parts)})").fetchall()} if parts else set()
-
-
-def _list(paths: list[str]) -> str:
-    return "[" + ", ".join(lit(p) for p in paths) + "]"
-
-
 def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log, context: list[str] = ()) -> int:
-    files = _day_files(root, spec.name, manifest, days)
+    files = day_files(root, spec.name, manifest, days)
     log(f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
         + (f", repeats classified against {len(context):,} other days" if context else ""))
     if files:
         read = "select * exclude (file, day) from read_parquet({}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
-        sql = read.format(_list(files))
-        context_files = _day_files(root, spec.name, manifest, context)
+        sql = read.format(path_list(files))
+        context_files = day_files(root, spec.name, manifest, context)
         if context_files:
             # the context days' rows of the keys staged here: they decide which row is loaded;
             # they fall on other days, whose outputs below are never moved into place
-            sql += (f" union all by name select * from ({read.format(_list(context_files))}) where _reason is null and "
-                    f"{_key_hash(spec)} in (select {_key_hash(spec)} from ({read.format(_list(files))}) where _reason is null)")
+            sql += (f" union all by name select * from ({read.format(path_list(context_files))}) where _reason is null and "
+                    f"{key_hash(spec)} in (select {key_hash(spec)} from ({read.format(path_list(files))}) where _reason is null)")
         con.execute(f"create temp view v as {sql}")
     else:
         cols = ", ".join([f"{q(c.name)} {c.type}" for c in spec.columns] + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"])
@@ -402,7 +221,7 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
     )
     if spec.name == "requests":
         con.execute(
-            f"copy (select {_key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, {day_of} as day from v where _reason is null) "
+            f"copy (select {key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, {day_of} as day from v where _reason is null) "
             f"to {lit(str(parts / 'keys'))} (format parquet, partition_by (day), overwrite_or_ignore true)"
         )
     # each day's folders replaced as a whole; a day with no rows left loses them
@@ -454,7 +273,7 @@ def _merge_accounting(con, spec: Dataset, root: Path, manifest: dict) -> None:
     if rows:
         con.executemany("insert into files values (?, ?, ?, ?, ?)", rows)
     per_day = (f"select source_file, sum(rows_read) as n, sum(rows_loaded) as l, sum(rows_quarantined) as q, sum(rows_duplicate) as d "
-               f"from read_parquet({_list(audits)}) group by all") if audits else \
+               f"from read_parquet({path_list(audits)}) group by all") if audits else \
         "select null::varchar as source_file, 0 as n, 0 as l, 0 as q, 0 as d where false"
     tmp_audit, tmp_quar = idir / f".audit.{uuid.uuid4().hex[:8]}", idir / f".quarantine.{uuid.uuid4().hex[:8]}"
     con.execute(
@@ -470,11 +289,11 @@ def _merge_accounting(con, spec: Dataset, root: Path, manifest: dict) -> None:
     )
     parts = []
     if quarantines:
-        parts.append(f"select dataset, source_file, row_number, reason, raw from read_parquet({_list(quarantines)})")
+        parts.append(f"select dataset, source_file, row_number, reason, raw from read_parquet({path_list(quarantines)})")
     if undated:
-        parts.append(f"select {lit(spec.name)}, _source_file, _row_number, _reason, _raw from read_parquet({_list(undated)}, union_by_name = true)")
+        parts.append(f"select {lit(spec.name)}, _source_file, _row_number, _reason, _raw from read_parquet({path_list(undated)}, union_by_name = true)")
     if malformed:
-        parts.append(f"select {lit(spec.name)}, source_file, row_number, reason, raw from read_parquet({_list(malformed)})")
+        parts.append(f"select {lit(spec.name)}, source_file, row_number, reason, raw from read_parquet({path_list(malformed)})")
     parts = parts or ["select null::varchar as dataset, null::varchar as source_file, null::bigint as row_number, "
                       "null::varchar as reason, null::varchar as raw where false"]
     con.execute(

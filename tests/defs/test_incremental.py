@@ -32,6 +32,17 @@ def _run(raw, warehouse, **kw) -> list[str]:
     return lines
 
 
+def _equals_a_full_rebuild(raw, incremental, tmp_path, file_name: str) -> tuple:
+    """Build the drop from scratch, assert the incremental warehouse equals it, and return the
+    full build's audit (read, loaded, quarantined, duplicate) of the file `file_name`."""
+    full = tmp_path / "full" / "wh.duckdb"
+    _run(raw, full)
+    assert differences(incremental, full) == []
+    return duckdb.connect(str(full), read_only=True).execute(
+        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit where source_file like $f",
+        {"f": f"%{file_name}"}).fetchone()
+
+
 def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(drop, raw)
@@ -78,13 +89,7 @@ def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebu
     assert plan_line.startswith("plan: 1 of 92 days to build (2025-12-31; 1 inputs changed)"), plan_line
     assert f"{len(days)} days recounted, not rebuilt" in plan_line, plan_line
 
-    full = tmp_path / "full" / "wh.duckdb"
-    _run(raw, full)
-    assert differences(incremental, full) == []
-    audit = duckdb.connect(str(full), read_only=True).execute(
-        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit "
-        "where source_file like '%part-late.parquet'").fetchone()
-    assert audit == (5, 3, 1, 1)
+    assert _equals_a_full_rebuild(raw, incremental, tmp_path, "part-late.parquet") == (5, 3, 1, 1)
 
 
 def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tmp_path):
@@ -109,13 +114,7 @@ def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tm
     third = _run(raw, incremental)
     plan_line = next(line for line in third if line.startswith("plan:"))
     assert plan_line.startswith(f"plan: {len({d.date() for d in later['ts']})} of 92 days to build"), plan_line
-    full = tmp_path / "full" / "wh.duckdb"
-    _run(raw, full)
-    assert differences(incremental, full) == []
-    audit = duckdb.connect(str(full), read_only=True).execute(
-        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit "
-        "where source_file like '%part-resent.parquet'").fetchone()
-    assert audit == (4, 0, 0, 4)
+    assert _equals_a_full_rebuild(raw, incremental, tmp_path, "part-resent.parquet") == (4, 0, 0, 4)
 
 
 def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
