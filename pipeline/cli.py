@@ -229,7 +229,10 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
               help="Also write this case's per-request decisions and summaries here (Parquet).")
 @click.option("--bucket-minutes", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--min-success", type=click.FloatRange(0, 1), default=0.9, show_default=True)
-def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: Path | None, bucket_minutes: int, min_success: float) -> None:
+@click.option("--availability-confidence", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True,
+              help="Down only when the bucket's probes show success below --min-success at this one-sided confidence; 0: the point rule.")
+def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: Path | None, bucket_minutes: int, min_success: float,
+             availability_confidence: float) -> None:
     """Replay one model's logged requests under a routing policy (and a what-if scenario) and
     print what the traffic would have cost and how fast it would have been, against the official
     provider, per quarter and month."""
@@ -247,14 +250,16 @@ def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: P
     if not (root / "staging" / "requests").exists():
         raise Mistake(f"no staged data under {root}: run `servicelens run --raw DROP --warehouse {warehouse}` first")
     cli_checks.check_simulate(root, model, case)  # model, provider and window against the staged data
-    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success)
+    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success, availability_confidence=availability_confidence)
     # only this model's requests and probes are replayed, into --out or a scratch folder: the
     # marts of a what-if never overwrite the warehouse's own
     counterfactual, policies = replay_one(root, model, policy, case, params, out_dir)
     rows = policies.filter(policies["policy"] == policy)
     if rows.is_empty():
         raise click.ClickException(f"{model} has no routable requests (it needs two providers with an endpoint and a price)")
-    click.echo(f"{model} under {policy}, scenario {case.name} (bucket {bucket_minutes} min, available at >= {min_success:.0%} probe success):")
+    click.echo(f"{model} under {policy}, scenario {case.name} (bucket {bucket_minutes} min, "
+               + (f"down when probes show < {min_success:.0%} success at {availability_confidence:.0%} confidence):" if availability_confidence > 0.5
+                  else f"available at >= {min_success:.0%} probe success):"))
     click.echo(f"{'period':<9} {'requests':>10} {'excluded':>9} {'cost USD':>11} {'vs official':>11} {'decode tok/s':>12} {'vs official':>11} {'p90 TTFT ms':>11} {'success':>8}")
     for r in rows.iter_rows(named=True):
         click.echo(

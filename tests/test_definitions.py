@@ -25,7 +25,8 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"supply_use", "supply_use_summary"}
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
         | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
-        | {"routing_decisions", "routing_policies", "routing_cost", "routing_throughput", "routing_counterfactual"}
+        | {"routing_decisions", "routing_policies", "routing_cost", "routing_throughput", "routing_counterfactual",
+           "routing_sensitivity"}
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected

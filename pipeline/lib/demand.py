@@ -19,6 +19,7 @@ from pipeline.lib.parquet_io import (
     sql_to_parquet,
 )
 from pipeline.paths import core_dir, core_glob, marts_file, staged_day_files, staged_days
+from pipeline.sql import load_sql
 
 LEVELS = ("family", "model", "provider")
 MEASURES = ("requests", "tokens")
@@ -161,12 +162,43 @@ INERTIA_DAYS_BEFORE = 14
 INERTIA_DAYS_AFTER = 60
 
 
+HALF_LIFE_COLUMNS = {"half_life_days": pl.Float64, "half_life_ci_low": pl.Float64, "half_life_ci_high": pl.Float64,
+                     "half_life_fit_days": pl.Int64}
+
+
+def with_fitted_half_lives(series: pl.DataFrame) -> pl.DataFrame:
+    """The daily shares of every successor pair with each pair's fitted half-life and interval
+    (pipeline/lib/inertia.py) on every row of the pair."""
+    from pipeline.lib.inertia import fit_half_life
+
+    keys = ["old_model", "new_model"]
+    fits = []
+    for key, pair in series.group_by(keys, maintain_order=True):
+        after = pair.filter(pl.col("days_since_release") >= 0)
+        f = fit_half_life(after["days_since_release"].to_numpy(), after["old_requests"].to_numpy(), after["new_requests"].to_numpy(),
+                          pair["pre_release_old_share"][0])
+        fits.append((*key, f.days, f.ci_low, f.ci_high, f.fit_days))
+    fitted = pl.DataFrame(fits, schema={"old_model": pl.String, "new_model": pl.String, **HALF_LIFE_COLUMNS}, orient="row")
+    return series.join(fitted, on=keys, how="left", maintain_order="left")
+
+
+def publish_inertia(series: pl.DataFrame, after: int = INERTIA_DAYS_AFTER) -> pl.DataFrame:
+    """marts.version_inertia from the SQL's daily series: fitted half-lives, days up to `after`."""
+    return with_fitted_half_lives(series).filter(pl.col("days_since_release") <= after)
+
+
 def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/version_inertia (daily decay per successor pair) and marts/version_inertia_summary."""
     models, daily = staged_glob(root, "models"), core_glob(root, "core_demand__daily")
     inertia_file = marts_file(root, "version_inertia")
     params = {"daily": daily, "models": models, "before": INERTIA_DAYS_BEFORE, "after": INERTIA_DAYS_AFTER}
-    inertia = sql_to_parquet("marts/version_inertia", params, inertia_file)
+    con = connect()
+    try:
+        series = con.execute(load_sql("marts/version_inertia"), params).pl()
+    finally:
+        con.close()
+    inertia = publish_inertia(series)
+    frame_to_parquet(inertia, inertia_file)
     summary = sql_to_parquet(
         "marts/version_inertia_summary", {"daily": daily, "models": models, "inertia": str(inertia_file)},
         marts_file(root, "version_inertia_summary"),

@@ -119,6 +119,16 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
     # The period labels every mart uses (2025Q4, 2025-11), spelled once.
     con.execute("create macro quarter_label(d) as strftime(d, '%Y') || 'Q' || quarter(d)")
     con.execute("create macro month_label(d) as strftime(d, '%Y-%m')")
+    # Wilson score bounds of a proportion p on an (effective) sample of n, spelled once for every
+    # mart that publishes <rate>_ci_low / _high and for the replay's availability rule:
+    # wilson_bound(p, n, z) is the upper bound for z > 0, the lower for z < 0; null without p or
+    # a sample. At p = 0 (p = 1) the lower (upper) bound is exactly 0 (1), which the formula
+    # reaches only up to rounding. wilson_low / wilson_high: the 95 % two-sided interval.
+    con.execute("create macro wilson_bound(p, n, z) as case when p is null or n is null or n <= 0 then null "
+                "when z < 0 and p <= 0 then 0.0 when z > 0 and p >= 1 then 1.0 "
+                "else greatest(0.0, least(1.0, (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n))) end")
+    con.execute("create macro wilson_low(p, n) as wilson_bound(p, n, -1.959963984540054)")
+    con.execute("create macro wilson_high(p, n) as wilson_bound(p, n, 1.959963984540054)")
     return con
 
 

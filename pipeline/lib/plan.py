@@ -28,7 +28,7 @@ from pipeline.lib.ingest import connect, parquet_glob
 from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
-_CODE = ("parse_cache.py", "staging.py", "recount.py", "day_parts.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "demand.py", "service.py")
+_CODE = ("parse_cache.py", "staging.py", "recount.py", "day_parts.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "routing_sensitivity.py", "demand.py", "service.py")
 
 
 @dataclass

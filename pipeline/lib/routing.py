@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 import duckdb
 import polars as pl
@@ -83,6 +84,12 @@ class Scenario:
 class RoutingParams:
     bucket_minutes: int = 60
     min_success: float = 0.9
+    # down only when the bucket's probes show success below min_success at this one-sided
+    # confidence (Wilson); 0: the contract's point rule (success rate >= min_success)
+    availability_confidence: float = 0.95
+    # models whose headline figures are also replayed under other availability rules, thresholds
+    # and bucket sizes (marts.routing_sensitivity): the public study's headline cases
+    sensitivity_models: tuple[str, ...] = ("qwen3-32b", "deepseek-v3.2")
     n_boot: int = 1000
     seed: int = 0
     models: tuple[str, ...] | None = field(default=None)
@@ -90,6 +97,13 @@ class RoutingParams:
     # with the number of groups (about 60k per million requests on the sample world), not requests
     chunk_rows: int = 30_000_000
     memory_limit: str = "2GB"
+
+
+def availability_z(confidence: float) -> float:
+    """The one-sided normal quantile of the availability rule; 0 for the point rule."""
+    if not 0 <= confidence < 1:
+        raise ValueError(f"availability confidence must be in [0, 1), got {confidence}")
+    return NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
 
 
 SCENARIO_FORMS = "observed, provider_down:PROVIDER:START:END, rate_limits_xF (e.g. rate_limits_x2) or prices_asof:YYYY-MM-DD"
@@ -164,6 +178,7 @@ PARTIALS = {
     "daily": ("core", "core_routing__daily"),
     "policy_daily": ("core", "core_routing__policy_daily"),
     "groups": ("marts", "routing_groups"),
+    "sensitivity": ("core", "core_routing__sensitivity"),  # pipeline/lib/routing_sensitivity.py
 }
 DECISIONS = ("marts", "routing_decisions")  # per-request decisions, only when asked for
 SEGMENTS_MART = "routing_segments"  # marts/routing_segments.parquet
@@ -302,6 +317,8 @@ def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Sce
     segment of the replayed models, what that view needs) each time.
 
     The marts are not touched: build_policies and build_counterfactual read every day's partials."""
+    from pipeline.lib.routing_sensitivity import sensitivity_pass  # it builds on this module
+
     root = Path(root)
     out_root = Path(out_root or root)
     full = days is None
@@ -323,6 +340,8 @@ def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Sce
             n, g = _replay_pass(con, root, batch, scenario, params, models)
             n_requests, n_groups = n_requests + n, n_groups + g
             _write_pass(con, batch, tmp, write_decisions)
+            if n:  # the headline models again under other availability rules and bucket sizes
+                write_day_frames(sensitivity_pass(con, root, batch, scenario, params, models), tmp["sensitivity"])
             for name in (*PARTIALS, *(("decisions",) if write_decisions else ())):
                 final = partial_dir(out_root, name)
                 for d in batch:
@@ -348,6 +367,17 @@ def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Sce
             shutil.rmtree(t, ignore_errors=True)
 
 
+def make_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, values: dict | None = None) -> None:
+    """(Re)create the pass table `name` from sql/<sql>.sql with bound values."""
+    con.execute(f"create or replace temp table {name} as select * from ({load_sql(sql)})", values or {})
+
+
+def slot_values(params: RoutingParams) -> dict:
+    """The values core_routing__slots binds: bucket size and the availability rule."""
+    return {"bucket_minutes": params.bucket_minutes, "min_success": params.min_success,
+            "availability_z": availability_z(params.availability_confidence)}
+
+
 PASS_TABLES = ("pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
 
 
@@ -356,8 +386,8 @@ def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date]
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
     decisions). Returns (requests, groups)."""
 
-    def table(name: str, sql: str, values: dict | None = None, order: str = "") -> None:
-        con.execute(f"create or replace temp table {name} as select * from ({load_sql(sql)}) {order}", values or {})
+    def table(name: str, sql: str, values: dict | None = None) -> None:
+        make_table(con, name, sql, values)
 
     bm = params.bucket_minutes
     request_files = _day_files(root, "requests", days)
@@ -374,7 +404,7 @@ def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date]
     table("bucket_state", "core/core_routing__bucket_state",
           {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
            "rate_limit_factor": scenario.rate_limit_factor})
-    table("slots", "core/core_routing__slots", {"bucket_minutes": bm, "min_success": params.min_success})
+    table("slots", "core/core_routing__slots", slot_values(params))
     table("request_groups", "core/core_routing__request_groups",
           {"requests": request_files, "model_filter": models, "bucket_minutes": bm})
     table("groups", "core/core_routing__groups")
@@ -404,6 +434,14 @@ def _write_pass(con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[s
         con.execute("create or replace view marts.routing_segments as select * from segment_lists")
         con.execute("create or replace view marts.routing_groups as select * from groups")
         copy(load_sql("views/routing_decisions"), tmp["decisions"])
+
+
+def write_day_frames(df: pl.DataFrame, folder: Path) -> None:
+    """A frame with a `date` column as one hive folder per day under `folder` (date in the path)."""
+    for (day,), part in df.group_by(["date"]):
+        out = _day_dir(folder, day)
+        out.mkdir(parents=True, exist_ok=True)
+        part.drop("date").write_parquet(out / "part-0.parquet")
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -438,12 +476,14 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
 DAILY_SCHEMA = {
     "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
     "baseline_provider": pl.String, "routed": pl.Float64, "excluded": pl.Float64, "routed_sum": pl.Float64, "base_sum": pl.Float64,
+    "output_tokens": pl.Float64, "routed_decode_s": pl.Float64, "base_decode_s": pl.Float64,
 }
 COUNTERFACTUAL_SCHEMA = {
     "period": pl.String, "period_type": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
     "baseline_provider": pl.String, "requests_routed": pl.Float64, "requests_excluded": pl.Float64,
     "baseline_value": pl.Float64, "routed_value": pl.Float64, "change_pct": pl.Float64, "ci_low": pl.Float64,
-    "ci_high": pl.Float64, "n_days": pl.Int64,
+    "ci_high": pl.Float64, "n_days": pl.Int64, "tokens_per_s_baseline": pl.Float64, "tokens_per_s_routed": pl.Float64,
+    "tokens_per_s_change_pct": pl.Float64, "tokens_per_s_change_pct_ci_low": pl.Float64, "tokens_per_s_change_pct_ci_high": pl.Float64,
 }
 
 
@@ -472,13 +512,30 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
                 "period": period, "period_type": period_type, "model": model, "objective": objective, "policy": policy,
                 "baseline_provider": g["baseline_provider"].drop_nulls().first(), "requests_routed": routed, "requests_excluded": excluded,
                 "baseline_value": baseline_value, "routed_value": routed_value, "change_pct": 100 * (ratio - 1),
-                "ci_low": 100 * (lo - 1), "ci_high": 100 * (hi - 1), "n_days": g.height,
+                "ci_low": 100 * (lo - 1), "ci_high": 100 * (hi - 1), "n_days": g.height, **_tokens_per_s(g, objective, params),
             })
     out = pl.DataFrame(rows, schema=COUNTERFACTUAL_SCHEMA).with_columns(
         pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c)
-        for c in ("baseline_value", "routed_value", "change_pct", "ci_low", "ci_high")
+        for c in ("baseline_value", "routed_value", "change_pct", "ci_low", "ci_high", *(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s")))
     )
     return out.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
+
+
+def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dict:
+    """Throughput as the traffic's total: weighted output tokens over the decode seconds they
+    take (tokens / each group's decode tok/s), at the baseline and routed, and its change with
+    the same paired day-bootstrap (the ratio of totals is base seconds over routed seconds).
+    Null for cost."""
+    none = dict.fromkeys(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s"))
+    if objective != "throughput" or "output_tokens" not in g.columns:
+        return none
+    tokens, routed_s, base_s = (float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s"))
+    if not (routed_s > 0 and base_s > 0):
+        return none
+    ratio, lo, hi = ratio_of_means_ci(g["base_decode_s"].fill_null(0).to_numpy(), g["routed_decode_s"].fill_null(0).to_numpy(),
+                                      n_boot=params.n_boot, seed=params.seed)
+    return {"tokens_per_s_baseline": tokens / base_s, "tokens_per_s_routed": tokens / routed_s, "tokens_per_s_change_pct": 100 * (ratio - 1),
+            "tokens_per_s_change_pct_ci_low": 100 * (lo - 1), "tokens_per_s_change_pct_ci_high": 100 * (hi - 1)}
 
 
 POLICY_DAILY_SCHEMA = {

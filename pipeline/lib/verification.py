@@ -15,7 +15,12 @@ documented there). Step 2, here, turns counts into rates:
 - f1_threshold = the lowest F1 of an official rerun against the official's own first answer
   in the period (K2VV sets its pass bar from repeated official runs: lowest 75.81 % -> bar
   73 %; we take the lowest observed as is rather than a rounded-down bar), and
-  below_threshold = tool_call_f1 < f1_threshold (null when either is null).
+  below_threshold = tool_call_f1 < f1_threshold (null when either is null);
+- tool_call_f1_ci_low / _high: a 95 % percentile interval from resampling cases (a case_id
+  with all its rounds is the unit, see sql/marts/vendor_verification_cases.sql), and
+  verdict: 'fail' only when the whole interval lies below the threshold, 'pass' only when it
+  lies at or above it, else 'undecided' (also without a threshold or an F1); null for the
+  official itself, which is the reference.
 
 The metric functions take and return polars expressions, so the pipeline and the test
 against K2VV's published numbers run the same code.
@@ -26,6 +31,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import zlib
+
+import numpy as np
 import polars as pl
 
 from pipeline.lib.ingest import connect, staged_glob
@@ -36,11 +44,12 @@ from pipeline.sql import load_sql
 # K2VV's count vector, in its order; the SQL names them cmp_<name> (provider) and off_<name> (official).
 COUNT_VECTOR = ("stop", "tool_calls", "others", "schema_errors", "successful")
 PERIOD_KEYS = ("period", "period_type", "model", "suite")
+ROW_KEYS = ("period", "period_type", "provider", "model", "suite")
 # marts.vendor_verification: counts, rates, then the pairing counts the rates come from.
 COLUMNS = (
     "period", "period_type", "provider", "model", "suite", "is_official", "rounds", "cases", "errors",
     "finish_stop", "finish_tool_calls", "finish_others", "tool_calls", "schema_errors", "successful_tool_calls",
-    "tool_call_f1", "schema_accuracy", "distance_from_official", "similarity_to_official", "f1_threshold", "below_threshold",
+    "tool_call_f1", "tool_call_f1_ci_low", "tool_call_f1_ci_high", "verdict", "schema_accuracy", "distance_from_official", "similarity_to_official", "f1_threshold", "below_threshold",
     "cases_compared", "tp", "fp", "fn", *(f"cmp_{c}" for c in COUNT_VECTOR), *(f"off_{c}" for c in COUNT_VECTOR),
 )
 
@@ -72,6 +81,53 @@ def below_threshold(f1_value: pl.Expr, threshold: pl.Expr) -> pl.Expr:
     return f1_value < threshold
 
 
+def f1_case_interval(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, n_cases: np.ndarray, n_boot: int = 2000,
+                     seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of F1 = 2TP / (2TP + FP + FN) resampling cases with replacement. A
+    case is given by its profile (tp, fp, fn over its answers) and n_cases[k] cases have profile
+    k, so a resample is a multinomial draw of profile counts: the same distribution as drawing
+    cases one by one, at the cost of the (few) distinct profiles. NaN without cases or when
+    no resample has a tool call."""
+    n_cases = np.asarray(n_cases, dtype=np.int64)
+    total = int(n_cases.sum())
+    if total == 0:
+        return float("nan"), float("nan")
+    draws = np.random.default_rng(seed).multinomial(total, n_cases / total, size=n_boot)
+    tp2 = 2 * np.asarray(tp, dtype=float)
+    num, den = draws @ tp2, draws @ (tp2 + np.asarray(fp, dtype=float) + np.asarray(fn, dtype=float))
+    boot = num[den > 0] / den[den > 0]
+    if boot.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(boot, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def f1_intervals(cases: pl.DataFrame, keys: Sequence[str], n_boot: int = 2000) -> pl.DataFrame:
+    """tool_call_f1_ci_low / _high per group of `keys` from the case profiles of
+    vendor_verification_cases.sql. Each group draws from its own seed (a hash of its keys), so
+    a group's interval does not depend on which other groups the run holds."""
+    rows = []
+    for key, part in cases.group_by(keys, maintain_order=True):
+        seed = zlib.crc32("\x1f".join(map(str, key)).encode())
+        lo, hi = f1_case_interval(part["tp"].to_numpy(), part["fp"].to_numpy(), part["fn"].to_numpy(),
+                                  part["n_cases"].to_numpy(), n_boot=n_boot, seed=seed)
+        rows.append((*key, lo, hi))
+    schema = {**{k: cases.schema[k] for k in keys}, "tool_call_f1_ci_low": pl.Float64, "tool_call_f1_ci_high": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(pl.col("^tool_call_f1_ci_.*$").fill_nan(None))
+
+
+def verdict(is_official: pl.Expr, ci_low: pl.Expr, ci_high: pl.Expr, threshold: pl.Expr) -> pl.Expr:
+    """'fail' when the interval lies below the threshold, 'pass' when it lies at or above it,
+    'undecided' when it straddles it or either is missing; null for the official (the reference)."""
+    return (
+        pl.when(is_official).then(pl.lit(None, pl.String))
+        .when(ci_high < threshold).then(pl.lit("fail"))
+        .when(ci_low >= threshold).then(pl.lit("pass"))
+        .otherwise(pl.lit("undecided"))
+    )
+
+
 def verification_metrics(counts: pl.DataFrame) -> pl.DataFrame:
     """Add tool_call_f1, schema_accuracy, distance_from_official and similarity_to_official
     to the rows of vendor_verification_counts."""
@@ -95,11 +151,14 @@ def f1_thresholds(reruns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_thresholds(metrics: pl.DataFrame, reruns: pl.DataFrame) -> pl.DataFrame:
-    """Join the acceptance thresholds to verification_metrics' rows and flag the providers below them."""
+def with_thresholds(metrics: pl.DataFrame, reruns: pl.DataFrame, intervals: pl.DataFrame) -> pl.DataFrame:
+    """Join the acceptance thresholds and the F1 intervals (f1_intervals) to verification_metrics'
+    rows, flag the providers below the bar and give each its verdict."""
     return (
         metrics.join(f1_thresholds(reruns), on=PERIOD_KEYS, how="left")
-        .with_columns(below_threshold=below_threshold(pl.col("tool_call_f1"), pl.col("f1_threshold")))
+        .join(intervals, on=list(ROW_KEYS), how="left")
+        .with_columns(below_threshold=below_threshold(pl.col("tool_call_f1"), pl.col("f1_threshold")),
+                      verdict=verdict(pl.col("is_official"), pl.col("tool_call_f1_ci_low"), pl.col("tool_call_f1_ci_high"), pl.col("f1_threshold")))
         .select(COLUMNS)
         .sort(["period_type", "period", "model", "suite", "provider"], descending=[True, False, False, False, False])
     )
@@ -111,11 +170,14 @@ def build_vendor_verification(root: Path) -> pl.DataFrame:
     params = {"probes": staged_glob(root, "compat_probes"), "models": staged_glob(root, "models")}
     con = connect()
     try:
-        counts = con.execute(load_sql("marts/vendor_verification_counts"), params).pl()
+        con.execute(f"create temp table vv_answers as {load_sql('marts/vendor_verification_answers')}", params)
+        counts = con.execute(load_sql("marts/vendor_verification_counts")).pl()
+        cases = con.execute(load_sql("marts/vendor_verification_cases")).pl()
         reruns = con.execute(load_sql("marts/vendor_verification_reruns"), params).pl()
     finally:
         con.close()
-    df = with_thresholds(verification_metrics(counts), reruns)
+    intervals = f1_intervals(cases, ROW_KEYS)
+    df = with_thresholds(verification_metrics(counts), reruns, intervals)
     frame_to_parquet(df, marts_file(root, "vendor_verification"))
     return df
 

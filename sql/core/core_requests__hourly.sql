@@ -6,6 +6,9 @@
 -- (auth, invalid_request) are the caller's and stay out of the denominator of a provider's
 -- rates; rate limits are counted apart; every other type (timeout, server_error,
 -- context_overflow, content_filter, other) is a provider fault.
+-- rate_base_w2 (sum of squared weights of the requests outside client errors, the rates'
+-- denominator) gives the rates' effective sample size, (sum w)^2 / sum w^2 (Kish), for their
+-- intervals in marts.service_objects.
 -- Parameters: $requests = glob of staged requests.
 with r as (
     select
@@ -40,6 +43,7 @@ select
     coalesce(sum(w) filter (where error_type in ('auth', 'invalid_request')), 0) as client_errors,
     coalesce(sum(w) filter (where error_type = 'rate_limit'), 0) as rate_limits,
     coalesce(sum(w) filter (where error_type not in ('auth', 'invalid_request', 'rate_limit')), 0) as provider_faults,
+    coalesce(sum(w * w) filter (where error_type is null or error_type not in ('auth', 'invalid_request')), 0) as rate_base_w2,
     sum(input_tokens * w) as input_tokens,
     sum(output_tokens * w) as output_tokens
 from r

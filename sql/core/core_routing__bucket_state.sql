@@ -6,6 +6,7 @@ select
     model,
     provider,
     bucket,
+    probes,
     decode_tps_p50,
     ttft_p50_ms,
     ttft_p90_ms,

@@ -4,13 +4,16 @@
 -- the candidates available in the own / previous bucket as a bit mask. From `segments`: name, prices
 -- and rank; from `bucket_state` (after the scenario's what-ifs) for the slot's own bucket:
 -- success rate (no probes: 0), median decode throughput and TTFT, and availability own_ok
--- (success rate >= $min_success; no probes: unavailable); for the bucket before (joined on its
+-- (no probes: unavailable; README "Routing methods"): with $availability_z > 0, the bucket's
+-- Wilson upper bound at z (one-sided) >= $min_success, i.e. a provider is down only when its
+-- probes show a success rate below $min_success with that confidence; with $availability_z = 0,
+-- the contract's point rule, success rate >= $min_success); for the bucket before (joined on its
 -- own, so a provider without probes now still carries what a router saw then): prev_ok, median
 -- throughput and p90 TTFT. blended_usd_per_mtok = 0.75 x input + 0.25 x output price, the
 -- request-independent price price_weighted_balance weighs by (README, "Routing methods").
 -- Bounded by the time grid, not by the traffic.
 -- Reads the temporary tables `pieces`, `segments` and `bucket_state`.
--- Parameters: $bucket_minutes, $min_success.
+-- Parameters: $bucket_minutes, $min_success, $availability_z.
 with slots as (
     select distinct model, seg_start, bucket, official_provider, official_idx, n_providers from pieces
 ),
@@ -31,10 +34,12 @@ candidates as (
         s.output_usd_per_mtok,
         0.75 * s.input_usd_per_mtok + 0.25 * s.output_usd_per_mtok as blended_usd_per_mtok,
         coalesce(b.success_rate, 0.0) as own_success,
-        coalesce(b.success_rate >= $min_success, false) as own_ok,
+        coalesce(if($availability_z > 0, wilson_bound(b.success_rate, b.probes, $availability_z), b.success_rate) >= $min_success,
+            false) as own_ok,
         b.decode_tps_p50 as own_tps,
         b.ttft_p50_ms as own_ttft,
-        coalesce(p.success_rate >= $min_success, false) as prev_ok,
+        coalesce(if($availability_z > 0, wilson_bound(p.success_rate, p.probes, $availability_z), p.success_rate) >= $min_success,
+            false) as prev_ok,
         p.decode_tps_p50 as prev_tps,
         p.ttft_p90_ms as prev_ttft_p90
     from slots as t

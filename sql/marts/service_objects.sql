@@ -12,6 +12,11 @@
 --   latency: percentiles over the period's successful probes (linear interpolation);
 --     uptime = a day's probe success rate, averaged over the period's probed days, and the worst day.
 --   requests: weighted; error classes from core_requests__hourly.
+--   intervals: 95 % Wilson score intervals (<rate>_ci_low / _high); probe_success_rate on the
+--     number of probes, the request rates on their effective sample size requests_effective =
+--     (sum w)^2 / sum w^2 over the rates' denominator (requests outside client errors; Kish),
+--     which is the logged count when every row has one sample rate. thin = requests_effective
+--     under 1,000: one logged request moves such a rate by more than 0.1 percentage points.
 --   Extreme values: means of prices are computed range-safe (no overflow near 1e308); a figure
 --     that is still not finite (inf/nan) is published as null.
 -- Parameters: $probes, $prices, $endpoints, $models (staged), $hourly (core_requests__hourly).
@@ -99,7 +104,8 @@ request_stats as (
         sum(requests) as requests,
         sum(client_errors) as client_errors,
         sum(rate_limits) as rate_limits,
-        sum(provider_faults) as provider_faults
+        sum(provider_faults) as provider_faults,
+        sum(rate_base_w2) as rate_base_w2
     from hourly
     group by grouping sets ((quarter, provider, model), (month, provider, model))
 ),
@@ -241,7 +247,8 @@ result as (
         coalesce(rs.requests, 0) as requests,
         rs.provider_faults / nullif(rs.requests - rs.client_errors, 0) as request_error_rate,
         rs.rate_limits / nullif(rs.requests - rs.client_errors, 0) as rate_limit_rate,
-        rs.client_errors / nullif(rs.requests, 0) as client_error_rate
+        rs.client_errors / nullif(rs.requests, 0) as client_error_rate,
+        (rs.requests - rs.client_errors) ** 2 / nullif(rs.rate_base_w2, 0) as requests_effective
     from objects as o
     inner join periods as pe on pe.period = o.period
     left join read_parquet($models) as m on m.model = o.model
@@ -251,28 +258,42 @@ result as (
     left join probe_stats as ps on ps.period = o.period and ps.provider = o.provider and ps.model = o.model
     left join uptime as u on u.period = o.period and u.provider = o.provider and u.model = o.model
     left join request_stats as rs on rs.period = o.period and rs.provider = o.provider and rs.model = o.model
-)
+),
 
 -- No inf or nan is published: a figure that is not finite after arithmetic (an inf throughput of
 -- a probe timed at 5e-324 ms, a sum of weights past 1.8e308) is null.
-select * replace (
-    case when isfinite(input_usd_per_mtok) then input_usd_per_mtok end as input_usd_per_mtok,
-    case when isfinite(output_usd_per_mtok) then output_usd_per_mtok end as output_usd_per_mtok,
-    case when isfinite(input_usd_per_mtok_last) then input_usd_per_mtok_last end as input_usd_per_mtok_last,
-    case when isfinite(output_usd_per_mtok_last) then output_usd_per_mtok_last end as output_usd_per_mtok_last,
-    case when isfinite(cached_input_usd_per_mtok_last) then cached_input_usd_per_mtok_last end as cached_input_usd_per_mtok_last,
-    case when isfinite(blend_input_share) then blend_input_share end as blend_input_share,
-    case when isfinite(blended_usd_per_mtok) then blended_usd_per_mtok end as blended_usd_per_mtok,
-    case when isfinite(ttft_p50_ms) then ttft_p50_ms end as ttft_p50_ms,
-    case when isfinite(ttft_p90_ms) then ttft_p90_ms end as ttft_p90_ms,
-    case when isfinite(ttft_p99_ms) then ttft_p99_ms end as ttft_p99_ms,
-    case when isfinite(decode_tps_p50) then decode_tps_p50 end as decode_tps_p50,
-    case when isfinite(decode_tps_p90) then decode_tps_p90 end as decode_tps_p90,
-    case when isfinite(e2e_tps_p50) then e2e_tps_p50 end as e2e_tps_p50,
-    case when isfinite(requests) then requests end as requests,
-    case when isfinite(request_error_rate) then request_error_rate end as request_error_rate,
-    case when isfinite(rate_limit_rate) then rate_limit_rate end as rate_limit_rate,
-    case when isfinite(client_error_rate) then client_error_rate end as client_error_rate
+finite as (
+    select * replace (
+        case when isfinite(input_usd_per_mtok) then input_usd_per_mtok end as input_usd_per_mtok,
+        case when isfinite(output_usd_per_mtok) then output_usd_per_mtok end as output_usd_per_mtok,
+        case when isfinite(input_usd_per_mtok_last) then input_usd_per_mtok_last end as input_usd_per_mtok_last,
+        case when isfinite(output_usd_per_mtok_last) then output_usd_per_mtok_last end as output_usd_per_mtok_last,
+        case when isfinite(cached_input_usd_per_mtok_last) then cached_input_usd_per_mtok_last end as cached_input_usd_per_mtok_last,
+        case when isfinite(blend_input_share) then blend_input_share end as blend_input_share,
+        case when isfinite(blended_usd_per_mtok) then blended_usd_per_mtok end as blended_usd_per_mtok,
+        case when isfinite(ttft_p50_ms) then ttft_p50_ms end as ttft_p50_ms,
+        case when isfinite(ttft_p90_ms) then ttft_p90_ms end as ttft_p90_ms,
+        case when isfinite(ttft_p99_ms) then ttft_p99_ms end as ttft_p99_ms,
+        case when isfinite(decode_tps_p50) then decode_tps_p50 end as decode_tps_p50,
+        case when isfinite(decode_tps_p90) then decode_tps_p90 end as decode_tps_p90,
+        case when isfinite(e2e_tps_p50) then e2e_tps_p50 end as e2e_tps_p50,
+        case when isfinite(requests) then requests end as requests,
+        case when isfinite(request_error_rate) then request_error_rate end as request_error_rate,
+        case when isfinite(rate_limit_rate) then rate_limit_rate end as rate_limit_rate,
+        case when isfinite(client_error_rate) then client_error_rate end as client_error_rate,
+        case when isfinite(requests_effective) then requests_effective end as requests_effective
+    )
+    from result
 )
-from result
+
+select
+    *,
+    wilson_low(probe_success_rate, probes) as probe_success_rate_ci_low,
+    wilson_high(probe_success_rate, probes) as probe_success_rate_ci_high,
+    wilson_low(request_error_rate, requests_effective) as request_error_rate_ci_low,
+    wilson_high(request_error_rate, requests_effective) as request_error_rate_ci_high,
+    wilson_low(rate_limit_rate, requests_effective) as rate_limit_rate_ci_low,
+    wilson_high(rate_limit_rate, requests_effective) as rate_limit_rate_ci_high,
+    requests_effective < 1000 as thin
+from finite
 order by period_type desc, period, model, provider

@@ -1,9 +1,11 @@
 -- marts.version_inertia: one row per (successor pair, day since release) from -$before to
 -- +$after days, within the days the data covers.
 -- old_share = demand(old) / (demand(old) + demand(new)) that day (weighted requests; null
--- when neither has demand); half_life_days = first day d >= 0 at which old_share falls to
--- half its mean over days -7..-1 (null if that never happens within the data: the search runs
--- to the last day of the data, past the published window).
+-- when neither has demand); pre_release_old_share = its mean over days -7..-1;
+-- half_life_first_below_days = first day d >= 0 at which old_share falls to half of that (null
+-- if that never happens within the data). Every day to the last day of the data is returned:
+-- the fitted half-life (pipeline/lib/inertia.py) uses them all, and only days up to $after are
+-- published.
 -- Pairs: models whose successor_of names another model of the drop and whose days 0..+$after
 -- overlap the data. A pair released before the data's first day has its shares but no
 -- pre-release mean, so no half-life.
@@ -57,7 +59,7 @@ shares as (
 half_life as (
     select
         s.old_model, s.new_model,
-        min(s.days_since_release) filter (where s.days_since_release >= 0 and s.old_share <= 0.5 * b.pre_mean) as half_life_days,
+        min(s.days_since_release) filter (where s.days_since_release >= 0 and s.old_share <= 0.5 * b.pre_mean) as half_life_first_below_days,
         any_value(b.pre_mean) as pre_release_old_share
     from shares as s
     left join (
@@ -67,8 +69,7 @@ half_life as (
     group by all
 )
 
-select s.*, h.pre_release_old_share, h.half_life_days
+select s.*, h.pre_release_old_share, h.half_life_first_below_days
 from shares as s
 inner join half_life as h using (old_model, new_model)
-where s.days_since_release <= $after
 order by s.family, s.release_date, s.old_model, s.days_since_release

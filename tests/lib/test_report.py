@@ -105,9 +105,13 @@ def service_rows(period: str) -> list[dict]:
             "uptime_min_day": 0.9012345678, "ttft_p90_ms": 900.123456}
     return [
         {**base, "provider": "ok-provider", "is_official": True, "blended_usd_per_mtok": 0.2834567891, "decode_tps_p50": 41.23456789,
-         "requests": 1000.0, "probe_success_rate": 0.99123456, "ttft_p50_ms": 612.3456789, "request_error_rate": 0.0071234567},
+         "requests": 1000.0, "probe_success_rate": 0.99123456, "ttft_p50_ms": 612.3456789, "request_error_rate": 0.0071234567,
+         "requests_effective": 1000.0, "thin": False, "request_error_rate_ci_low": 0.0034, "request_error_rate_ci_high": 0.0145,
+         "rate_limit_rate": 0.003, "rate_limit_rate_ci_low": 0.001, "rate_limit_rate_ci_high": 0.0088},
         {**base, "provider": EVIL, "is_official": False, "blended_usd_per_mtok": 0.0751234567, "decode_tps_p50": 88.7654321,
-         "requests": 500.0, "probe_success_rate": 0.98765432, "ttft_p50_ms": 402.9876543, "request_error_rate": 0.0123456789},
+         "requests": 500.0, "probe_success_rate": 0.98765432, "ttft_p50_ms": 402.9876543, "request_error_rate": 0.0123456789,
+         "requests_effective": 250.0, "thin": True, "request_error_rate_ci_low": 0.0043, "request_error_rate_ci_high": 0.0347,
+         "rate_limit_rate": 0.006, "rate_limit_rate_ci_low": 0.0011, "rate_limit_rate_ci_high": 0.0222},
     ]
 
 
@@ -308,6 +312,12 @@ class TestNumbers:
         # family concentration: top-5 0.87377 (-0.0009, +0.0011), Gini 0.69267 (-0.0012345, +0.0011111), HHI 0.19
         assert ("Across 20 model families, the largest took 32.1 % of requests and the five largest 87.4 % [87.3, 87.5]; "
                 "the Gini coefficient is 0.693 [0.691, 0.694] and the HHI 0.190.") in text
+
+    def test_request_rates_with_intervals_and_thin_cells(self, one_quarter):
+        html = one_quarter[1]
+        assert "1 of 2 service objects with requests rest on fewer than 1,000 effective requests" in visible_text(html)
+        # sorted by error rate: the script-named provider (1.23 %) first, marked thin (250 effective requests)
+        assert table_rows(html, "The ten highest provider-fault rates")[0][1:] == ["m1", "250 (thin)", "1.23 % [0.43, 3.47]", "0.60 % [0.11, 2.22]"]
 
     def test_sections_in_the_order_of_the_study(self, one_quarter):
         html = one_quarter[1]

@@ -3,6 +3,7 @@ published K2 Vendor Verifier (K2VV) tables."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -14,8 +15,10 @@ from pipeline.lib.verification import (
     build_context_limit_behaviour,
     build_vendor_verification,
     f1,
+    f1_case_interval,
     schema_accuracy,
     similarity_v1,
+    verdict,
 )
 from tests.conftest import real_data
 
@@ -37,6 +40,34 @@ def test_metrics_by_hand():
     assert ev(similarity_v1(turbo, official, pl.lit(0))) is None
     assert (ev(below_threshold(pl.lit(0.7), pl.lit(0.73))), ev(below_threshold(pl.lit(0.73), pl.lit(0.73)))) == (True, False)
     assert ev(below_threshold(pl.lit(0.7), pl.lit(None, pl.Float64))) is None
+
+
+def test_f1_interval_closed_forms():
+    # every case has the same profile: every resample is the sample, a zero-width interval at F1
+    assert f1_case_interval([2], [1], [0], [50]) == pytest.approx((0.8, 0.8))  # 4 / (4 + 1)
+    # nobody ever calls a tool: no resample has an F1
+    lo, hi = f1_case_interval([0], [0], [0], [30])
+    assert np.isnan(lo) and np.isnan(hi)
+    # one-answer cases, P(TP) = p, P(FP or FN) = q: the delta method gives
+    # Var(F1) = 4 p q (p + q) / (n (2p + q)^4); the percentile interval's half-width is 1.96 sd
+    n, p, q = 4000, 0.4, 0.1
+    counts = [int(n * p), int(n * q / 2), int(n * q / 2), int(n * (1 - p - q))]  # TP, FP, FN, TN
+    lo, hi = f1_case_interval([1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], counts, n_boot=4000)
+    sd = (4 * p * q * (p + q) / (n * (2 * p + q) ** 4)) ** 0.5
+    assert (hi - lo) / 2 == pytest.approx(1.96 * sd, rel=0.08)
+    assert lo < 2 * p / (2 * p + q) < hi
+
+
+def test_verdict_needs_the_whole_interval_on_one_side():
+    rows = pl.DataFrame({
+        "official": [False, False, False, False, False, True],
+        "lo": [0.60, 0.90, 0.80, 0.85, None, 0.99],
+        "hi": [0.84, 0.95, 0.90, 0.95, None, 1.00],
+        "bar": [0.85, 0.85, 0.85, None, 0.85, 0.85],
+    })
+    got = rows.select(verdict(pl.col("official"), pl.col("lo"), pl.col("hi"), pl.col("bar"))).to_series().to_list()
+    # below the bar; at or above it (lo 0.90 >= 0.85); across it; no bar; no F1; the reference
+    assert got == ["fail", "pass", "undecided", "undecided", "undecided", None]
 
 
 def test_empty_staging_gives_empty_marts_with_their_columns(tmp_path):

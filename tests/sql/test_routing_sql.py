@@ -17,6 +17,7 @@ from pipeline.lib.routing import (
     POLICIES,
     RoutingParams,
     Scenario,
+    build_counterfactual,
     build_routing,
     parse_scenario,
 )
@@ -124,6 +125,10 @@ def test_two_providers_give_the_exact_saving_with_sample_weights(tmp_path):
         assert cost["baseline_provider"] == "off" and cost["requests_excluded"] == 0
         tps = row(q, objective="throughput", policy=policy)
         assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
+        # one decode speed per side: the traffic's tokens per second equal the per-request means
+        assert (tps["tokens_per_s_baseline"], tps["tokens_per_s_routed"], tps["tokens_per_s_change_pct"]) == (
+            pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
+        assert cost["tokens_per_s_change_pct"] is None
     # price-weighted balance: prices at 3:1 are 1.25 (off) and 0.625 (alt), weights price^-2 1 and
     # 4: shares 0.2 and 0.8, so the expected cost is 0.2 c + 0.8 c / 2 = 0.6 c and the throughput
     # 0.2 x 50 + 0.8 x 100 = 90
@@ -145,6 +150,21 @@ def test_a_provider_with_a_short_context_is_never_chosen_for_long_requests(tmp_p
     # 2,000 tokens do not fit a 1,000-token context: every policy keeps `long` on off
     assert set(d.filter(pl.col("request_id") == "long")["provider"]) == {"off"}
     assert pick(d, "small", "cost_oracle")["provider"] == "short" and pick(d, "small", "fastest")["provider"] == "short"
+
+
+def test_throughput_as_a_per_request_mean_and_as_the_traffic_total(tmp_path):
+    # `long` fits only off (50 tok/s); `small` moves to short (300 tok/s). Per-request mean, the
+    # contract's objective: (50 + 300) / 2 = 175 vs 50, +250 %. The traffic's total: 1,100 output
+    # tokens over 1000/50 + 100/300 = 20.333 s = 54.098 tok/s vs 1100 / 22 = 50, +8.197 %
+    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+                            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000}},
+                 [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}])
+    cf, _ = build_routing(root, params=PARAMS)
+    tps = row(cf, period="2025Q4", objective="throughput", policy="oracle")
+    assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(175.0), pytest.approx(250.0))
+    total = 1100 / (1000 / 50 + 100 / 300)
+    assert (tps["tokens_per_s_baseline"], tps["tokens_per_s_routed"]) == (pytest.approx(50.0), pytest.approx(total))
+    assert tps["tokens_per_s_change_pct"] == pytest.approx(100 * (total / 50 - 1))
 
 
 def test_a_request_the_official_provider_cannot_serve_is_excluded_from_both_sides(tmp_path):
@@ -202,11 +222,13 @@ def test_what_if_scenarios(tmp_path):
     providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
     later = [{"snapshot_ts": "2025-10-01T03:00:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
               "output_per_mtok": 0.5, "cached_input_per_mtok": None, "currency": "USD"}]
-    # one rate-limited probe of 10 in 02:00: alt stays available (0.9) unless rate limits double (0.8)
+    # one rate-limited probe of 10 in 02:00: under the point rule alt stays available (0.9) unless
+    # rate limits double (0.8)
     root = world(tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (1, "rate_limit")}, extra_prices=later)
+    point_rule = RoutingParams(n_boot=200, availability_confidence=0)
 
     def change(scenario: Scenario) -> float:
-        cf, _ = build_routing(root, scenario, PARAMS, out_root=tmp_path / scenario.name.replace(":", "_"))
+        cf, _ = build_routing(root, scenario, point_rule, out_root=tmp_path / scenario.name.replace(":", "_"))
         return row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"]
 
     assert change(Scenario()) == pytest.approx(-50.0)
@@ -214,6 +236,47 @@ def test_what_if_scenarios(tmp_path):
     assert change(parse_scenario("rate_limits_x2")) == pytest.approx(0.0)
     # re-costed at the prices in force at 03:00: alt 0.25 / 0.5, off unchanged
     assert change(parse_scenario("prices_asof:2025-10-01T03:00:00")) == pytest.approx(-75.0)
+
+
+def test_availability_needs_evidence_of_an_outage(tmp_path):
+    # alt is half off's price; in the requests' bucket (02:00) alt fails k of its 10 probes. The
+    # point rule calls it down at 8 of 10 and at 6 of 10 (both under 0.9); the evidence rule only
+    # when Wilson's one-sided 95 % upper bound (the upper end of scipy's 90 % two-sided interval)
+    # is below 0.9: up at 8 of 10, down at 6 of 10
+    from scipy.stats import binomtest
+
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    for k, up in ((2, True), (4, False)):
+        assert (binomtest(10 - k, 10).proportion_ci(confidence_level=0.9, method="wilson").high >= 0.9) == up
+        root = world(tmp_path / f"k{k}", providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (k, "server_error")})
+        cf, _ = build_routing(root, params=PARAMS)
+        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(-50.0 if up else 0.0), k
+        cf, _ = build_routing(root, params=RoutingParams(n_boot=200, availability_confidence=0), out_root=tmp_path / f"k{k}-point")
+        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(0.0), k  # 0.8, 0.6 < 0.9
+
+
+def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
+    # alt (half price) fails 2 of its 10 probes at 02:00 and 02:06; the request is at 02:30.
+    # 60-min bucket: success 0.8, Wilson one-sided 95 % upper bound 0.931: the evidence rule keeps
+    # alt up at thresholds 0.8 and 0.9, not 0.95; the point rule keeps it up at 0.8 only. 30-min bucket (02:30-03:00):
+    # no failure, up. 120-min bucket (02:00-04:00): 18 of 20, 0.9, up.
+    from pipeline.lib.routing_sensitivity import build_sensitivity
+
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    root = world(tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (2, "server_error")})
+    params = RoutingParams(n_boot=50, sensitivity_models=("m1",))
+    build_routing(root, params=params)
+    got = build_sensitivity(root, params).filter((pl.col("period") == "2025Q4") & (pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
+    table = {(r["bucket_minutes"], r["availability_confidence"], r["min_success"]): (r["change_pct"], r["is_run_setting"])
+             for r in got.iter_rows(named=True)}
+    up, down = pytest.approx(-50.0), pytest.approx(0.0)
+    assert table == {
+        (60, 0.95, 0.8): (up, False), (60, 0.95, 0.9): (up, True), (60, 0.95, 0.95): (down, False),
+        (60, 0.0, 0.8): (up, False), (60, 0.0, 0.9): (down, False), (60, 0.0, 0.95): (down, False),
+        (30, 0.95, 0.9): (up, False), (120, 0.95, 0.9): (up, False),
+    }
+    # the run's own setting repeats marts.routing_counterfactual
+    assert row(build_counterfactual(root, ("cost",), params), period="2025Q4", policy="oracle")["change_pct"] == up
 
 
 def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
@@ -258,7 +321,8 @@ def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():
     daily = pl.DataFrame(
         {"date": days, "month": [d.strftime("%Y-%m") for d in days], "quarter": ["2025Q4"] * 30, "model": ["m"] * 30,
          "objective": ["cost"] * 30, "policy": ["cost_oracle"] * 30, "baseline_provider": ["off"] * 30,
-         "routed": [1.0] * 30, "excluded": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30)},
+         "routed": [1.0] * 30, "excluded": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30),
+         "output_tokens": [None] * 30, "routed_decode_s": [None] * 30, "base_decode_s": [None] * 30},
         schema=DAILY_SCHEMA,
     )
     params = RoutingParams(n_boot=200)

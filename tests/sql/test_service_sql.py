@@ -117,6 +117,21 @@ def test_client_errors_are_not_held_against_the_provider(world):
     assert october["client_error_rate"] == pytest.approx(1 / 10)
     # sample weights: 2 requests at rate 0.5 are 4
     assert _row(objects, period="2025-10", provider="alt")["requests"] == pytest.approx(4.0)
+    # intervals: Wilson on the effective sample, which is the logged count when the rows share a
+    # sample rate: 9 for off (the auth error is out of the denominator), 2 for alt (two rows of
+    # weight 2: (2 + 2)^2 / (4 + 4)); scipy's own Wilson interval is the reference
+    from scipy.stats import binomtest
+
+    alt = _row(objects, period="2025-10", provider="alt")
+    assert (october["requests_effective"], alt["requests_effective"]) == (pytest.approx(9.0), pytest.approx(2.0))
+    ref = binomtest(1, 9).proportion_ci(confidence_level=0.95, method="wilson")
+    for rate in ("request_error_rate", "rate_limit_rate"):
+        assert (october[f"{rate}_ci_low"], october[f"{rate}_ci_high"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+    ref0 = binomtest(0, 2).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (alt["request_error_rate_ci_low"], alt["request_error_rate_ci_high"]) == (0.0, pytest.approx(ref0.high))
+    probe_ref = binomtest(4, 5).proportion_ci(confidence_level=0.95, method="wilson")  # 4 of 5 probes ok
+    assert (october["probe_success_rate_ci_low"], october["probe_success_rate_ci_high"]) == (pytest.approx(probe_ref.low), pytest.approx(probe_ref.high))
+    assert october["thin"] and alt["thin"]  # under 1,000 effective requests
     matrix = service.build_error_matrix(world)
     auth = _row(matrix, period="2025-10", provider="off", source="requests", error_type="auth")
     assert (auth["held_against_provider"], auth["rate"]) == (False, pytest.approx(0.1))

@@ -86,6 +86,8 @@ def test_f1_schema_accuracy_and_distance_by_hand(tmp_path):
     assert o["tool_call_f1"] is None and o["distance_from_official"] is None
     # no official rerun: no threshold
     assert p["f1_threshold"] is None and p["below_threshold"] is None
+    # ... and so no verdict can be reached: undecided, not guessed
+    assert p["verdict"] == "undecided" and o["verdict"] is None
     # one date: the month row repeats the quarter row
     month = rows_of(df, "2025-10")["p"]
     assert month["period_type"] == "month" and month["tool_call_f1"] == p["tool_call_f1"] and month["cases"] == 6
@@ -123,6 +125,13 @@ def test_pairing_reruns_and_threshold(tmp_path):
     assert p["f1_threshold"] == pytest.approx(6 / 7) and q["f1_threshold"] == pytest.approx(6 / 7)
     assert q["tool_call_f1"] == 1.0 and q["distance_from_official"] == 0.0
     assert (p["below_threshold"], q["below_threshold"], o["below_threshold"]) == (True, False, None)
+    # verdicts from the case-resampled interval: q agrees on every case, so every resample
+    # (cases drawn from its TP x4 and TN x2) has F1 1 and its interval [1, 1] passes the bar;
+    # p's six cases give resamples from all-TP (F1 1) down to F1 below 6/7: undecided, although
+    # its point F1 is below the bar; the official is the reference and gets none
+    assert (q["tool_call_f1_ci_low"], q["tool_call_f1_ci_high"]) == (1.0, 1.0)
+    assert p["tool_call_f1_ci_low"] < 6 / 7 < p["tool_call_f1_ci_high"]
+    assert (p["verdict"], q["verdict"], o["verdict"]) == ("undecided", "pass", None)
     # November alone: no pair, no rerun
     nov = rows_of(df, "2025-11")["p"]
     assert (nov["cases"], nov["cases_compared"], nov["tool_call_f1"], nov["f1_threshold"]) == (1, 0, None, None)

@@ -1,4 +1,6 @@
-"""Version inertia on constructed decays whose half-life is known in closed form."""
+"""Version inertia on constructed decays whose half-life is known in closed form. Noise-free
+shares fit exactly, so the fitted half-life is the constructed one and its interval has no
+width; a fit on noisy shares is checked in tests/lib/test_inertia.py."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from pipeline.lib.demand import publish_inertia
 from pipeline.lib.ingest import connect
 from pipeline.sql import load_sql
 
@@ -34,13 +37,23 @@ def world(tmp_path, half_life: float | None, pre_new: float = 0.0, t0: dt.date =
     daily.write_parquet(d)
     models.write_parquet(m)
     con = connect()
-    return con.execute(load_sql("marts/version_inertia"), {"daily": str(d), "models": str(m), "before": 14, "after": 60}).pl()
+    series = con.execute(load_sql("marts/version_inertia"), {"daily": str(d), "models": str(m), "before": 14, "after": 60}).pl()
+    return publish_inertia(series, after=60)
+
+
+def one(got: pl.DataFrame, column: str):
+    values = got[column].unique().to_list()
+    assert len(values) == 1, values
+    return values[0]
 
 
 @pytest.mark.parametrize("h", [5, 10, 21])
 def test_half_life_of_an_exponential_decay(tmp_path, h):
     got = world(tmp_path, h)
-    assert got["half_life_days"].unique().to_list() == [h]
+    assert one(got, "half_life_days") == pytest.approx(h, rel=1e-5)
+    assert (one(got, "half_life_ci_low"), one(got, "half_life_ci_high")) == (pytest.approx(h, rel=1e-4), pytest.approx(h, rel=1e-4))
+    assert one(got, "half_life_first_below_days") == h
+    assert one(got, "half_life_fit_days") == 61  # days 0..60, the last day of the data
     # the share follows the constructed curve: 0.5 ** (d / h)
     row = got.filter(pl.col("days_since_release") == 2 * h)
     assert row["old_share"][0] == pytest.approx(0.25)
@@ -54,30 +67,36 @@ def test_window_is_minus_14_to_plus_60_within_the_data(tmp_path):
 
 
 def test_no_half_life_when_the_successor_never_takes_over(tmp_path):
-    assert world(tmp_path, None)["half_life_days"].unique().to_list() == [None]
+    got = world(tmp_path, None)
+    assert (one(got, "half_life_days"), one(got, "half_life_ci_low"), one(got, "half_life_first_below_days")) == (None, None, None)
 
 
 def test_half_of_the_pre_release_mean_not_of_one(tmp_path):
     # before the release the "new" model already has early-access demand: old share 0.8,
-    # so the half-life is the first day the share is <= 0.4, i.e. 0.5 ** (d / 10) <= 0.4
+    # so the half-life is where 0.5 ** (d / 10) = 0.4: d = 10 log2(2.5) = 13.22; the first
+    # day at or below it is day 14
     got = world(tmp_path, 10, pre_new=250.0)
     assert got["pre_release_old_share"][0] == pytest.approx(0.8)
     import math
 
-    assert got["half_life_days"][0] == math.ceil(10 * math.log2(1 / 0.4))
+    assert one(got, "half_life_days") == pytest.approx(10 * math.log2(2.5), rel=1e-5)
+    assert one(got, "half_life_first_below_days") == math.ceil(10 * math.log2(1 / 0.4))
 
 
 def test_half_life_found_past_the_published_window(tmp_path):
     # h = 70 > the +60 rows published: the search runs on to the end of the data (Dec 31 is
     # day 91 after an Oct 1 release), so the half-life is 70, not null
     got = world(tmp_path, 70, t0=dt.date(2025, 10, 1), first=dt.date(2025, 9, 1))
-    assert got["half_life_days"].unique().to_list() == [70]
-    assert got["days_since_release"].max() == 60
+    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(got, "half_life_first_below_days") == 70
+    assert got["days_since_release"].max() == 60 and one(got, "half_life_fit_days") == 92
 
 
-def test_half_life_null_when_the_data_ends_first(tmp_path):
-    got = world(tmp_path, 70, t0=dt.date(2025, 11, 1))  # data ends at day 60
-    assert got["half_life_days"].unique().to_list() == [None]
+def test_a_fit_reaches_past_the_data_but_not_far(tmp_path):
+    # data ends at day 60: the share never reaches half, but the fit does, at 70 (within twice
+    # the last day fitted); at h = 130 it would be more than twice as far out: null
+    got = world(tmp_path, 70, t0=dt.date(2025, 11, 1))
+    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(got, "half_life_first_below_days") is None
+    assert one(world(tmp_path, 130, t0=dt.date(2025, 11, 1)), "half_life_days") is None
 
 
 def test_pair_released_before_the_data_has_shares_but_no_half_life(tmp_path):
@@ -88,7 +107,7 @@ def test_pair_released_before_the_data_has_shares_but_no_half_life(tmp_path):
     assert (min(days), max(days)) == (10, 60)
     assert got.filter(pl.col("days_since_release") == 20)["old_share"][0] == pytest.approx(0.25)
     assert got["pre_release_old_share"].unique().to_list() == [None]
-    assert got["half_life_days"].unique().to_list() == [None]
+    assert (one(got, "half_life_days"), one(got, "half_life_first_below_days")) == (None, None)
 
 
 def test_pair_released_more_than_60_days_before_the_data_is_left_out(tmp_path):

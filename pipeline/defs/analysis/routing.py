@@ -30,6 +30,9 @@ HEADLINES = {"cost": "qwen3-32b", "throughput": "deepseek-v3.2"}
 class RoutingConfig(dg.Config):
     bucket_minutes: int = 60
     min_success: float = 0.9
+    # a provider is down in a bucket only when its probes show success below min_success at this
+    # one-sided confidence (Wilson upper bound); 0: the contract's point rule
+    availability_confidence: float = 0.95
     # also write the per-request decisions as Parquet (marts/routing_decisions/date=.../): one row
     # per request and policy, 800M rows for 100M requests; by default the warehouse view
     # marts.routing_decisions computes them on demand from the grouped decisions
@@ -45,7 +48,8 @@ class RoutingConfig(dg.Config):
     **partitioned(),
 )
 def routing_decisions(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
-    params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success)
+    params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success,
+                           availability_confidence=config.availability_confidence)
     days = [dt.date.fromisoformat(d) for d in paths.days_to_build(context.partition_keys)]
     if not days:  # the plan only recounted days: no day's replay changed
         return dg.MaterializeResult(metadata={"days": 0})
@@ -104,7 +108,27 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
-ROUTING_ASSETS = [routing_decisions, routing_policies, routing_cost, routing_throughput, routing_counterfactual]
+@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"},
+          description="The headline routing figures under other availability rules (evidence / point), thresholds "
+          "(0.8, 0.9, 0.95) and bucket sizes (30, 60, 120 min): the contract counterfactual of each, with its 95 % "
+          "paired day-bootstrap interval, merged from every day's partials.")
+def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing_sensitivity import build_sensitivity
+
+    df = build_sensitivity(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "routing_sensitivity"))
+    figures = {}
+    if df.height:
+        q = quarter_rows(df).filter((pl.col("policy") == "oracle") & pl.col("change_pct").is_not_null())
+        for objective, model in HEADLINES.items():
+            part = q.filter((pl.col("objective") == objective) & (pl.col("model") == model))
+            if part.height:
+                figures[f"{name(model)} {objective}: change across settings"] = (
+                    f"{number(part['change_pct'].min(), '+.1f')} % to {number(part['change_pct'].max(), '+.1f')} % over {part.height} settings")
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
+ROUTING_ASSETS = [routing_decisions, routing_policies, routing_cost, routing_throughput, routing_counterfactual, routing_sensitivity]
 
 
 @dg.definitions

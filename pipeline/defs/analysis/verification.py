@@ -19,8 +19,8 @@ DEPS = ["stg_compat_probes", "stg_models"]
 
 
 def verification_figures(df: pl.DataFrame) -> dict[str, str]:
-    """Per quarter and model (tool_calls suite): the lowest provider F1, the threshold, how many
-    fall below it; and the models whose official provider answered no case (nothing to compare with)."""
+    """Per quarter and model (tool_calls suite): the lowest provider F1, the threshold, the
+    verdicts; and the models whose official provider answered no case (nothing to compare with)."""
     tc = quarter_rows(df).filter(pl.col("suite") == "tool_calls")
     q = tc.filter(pl.col("tool_call_f1").is_not_null())
     out = {}
@@ -32,7 +32,8 @@ def verification_figures(df: pl.DataFrame) -> dict[str, str]:
         thr = "no official rerun" if low["f1_threshold"] is None else f"threshold {number(low['f1_threshold'], '.3f')}"
         out[f"{period} {name(model)}"] = (
             f"lowest F1 {number(low['tool_call_f1'], '.3f')} ({name(low['provider'])}), {thr}, "
-            f"{part['below_threshold'].sum()} of {part.height} providers below"
+            f"of {part.height} providers: {(part['verdict'] == 'fail').sum()} fail, {(part['verdict'] == 'pass').sum()} pass, "
+            f"{(part['verdict'] == 'undecided').sum()} undecided"
         )
     return out
 

@@ -265,14 +265,19 @@ def error_rates(df: pl.DataFrame) -> alt.Chart:
 
 
 def tool_call_f1(df: pl.DataFrame) -> alt.Chart:
-    """df: provider, model, tool_call_f1, verdict ('below threshold' / 'at or above' / 'no official rerun')."""
+    """df: provider, model, tool_call_f1, tool_call_f1_ci_low, tool_call_f1_ci_high, verdict
+    (pass / fail / undecided): one tick per model with its interval as a thin bar."""
     df = drawn(df)
-    domain = ["at or above threshold", "below threshold", "no official rerun"]
-    return alt.Chart(df).mark_tick(thickness=2, size=14).encode(
-        x=alt.X("tool_call_f1:Q", title="Tool-call trigger F1 vs the official API", scale=alt.Scale(domain=[0, 1])),
+    domain = ["pass", "fail", "undecided"]
+    base = alt.Chart(df).encode(
         y=alt.Y("provider:N", title=None, sort=alt.EncodingSortField("tool_call_f1", op="median", order="descending")),
-        color=alt.Color("verdict:N", title="Against the official's rerun F1", scale=alt.Scale(domain=domain, range=[PALETTE[2], PALETTE[5], "#9a9a9a"])),
-    ).properties(width=WIDTH - 200, height=alt.Step(18), title=_title("Tool-calling conformance", "one tick per model the provider serves"))
+        color=alt.Color("verdict:N", title="Interval vs the official's rerun F1", scale=alt.Scale(domain=domain, range=[PALETTE[2], PALETTE[5], "#9a9a9a"])),
+    )
+    interval = base.mark_rule(opacity=0.45).encode(x=alt.X("tool_call_f1_ci_low:Q"), x2="tool_call_f1_ci_high:Q")
+    tick = base.mark_tick(thickness=2, size=14).encode(
+        x=alt.X("tool_call_f1:Q", title="Tool-call trigger F1 vs the official API (95 % interval)", scale=alt.Scale(domain=[0, 1])))
+    return (interval + tick).properties(width=WIDTH - 200, height=alt.Step(18),
+                                        title=_title("Tool-calling conformance", "one tick per model the provider serves, with its 95 % interval"))
 
 
 def share_classes(share: pl.Expr) -> pl.Expr:

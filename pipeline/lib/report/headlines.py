@@ -118,13 +118,15 @@ def provider_fault_rate(wh: Warehouse, period: str) -> Figure | None:
     return Figure(r["rate"], fmt.pct(r["rate"], 2)) if r and r["rate"] is not None else None
 
 
-def f1_below(wh: Warehouse, period: str) -> Figure | None:
+def f1_fail(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.vendor_verification"):
         return None
-    r = wh.one(f"select count(*) filter (where below_threshold) as below, count(*) as n "
-               f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
+    r = wh.one(f"select count(*) filter (where verdict = 'fail') as fail, count(*) filter (where verdict = 'undecided') as undecided, "
+               f"count(*) as n {wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
                {"period": period})
-    return Figure(r["below"], f"{fmt.count(r['below'])} of {fmt.count(r['n'])}") if r and r["n"] else None
+    if not r or not r["n"]:
+        return None
+    return Figure(r["fail"], f"{fmt.count(r['fail'])} of {fmt.count(r['n'])} ({fmt.count(r['undecided'])} undecided)")
 
 
 def dominated(wh: Warehouse, period: str) -> Figure | None:
@@ -168,7 +170,7 @@ SPECS = (
     Spec("Median blended-price cv across providers", "heterogeneity", "abs3", price_cv),
     Spec("Throughput cv / price cv", "heterogeneity", "abs2", anchoring_ratio),
     Spec("Provider-fault share of requests", "reliability", "pp2", provider_fault_rate),
-    Spec("Service objects below the tool-call F1 bar", "verification", "count", f1_below),
+    Spec("Service objects failing the tool-call F1 bar", "verification", "count", f1_fail),
     Spec("Dominated service objects (Pareto)", "heterogeneity", "count", dominated),
     Spec("Cost change from routing", "routing", "points", _routing("cost")),
     Spec("Throughput change from routing", "routing", "points", _routing("throughput")),

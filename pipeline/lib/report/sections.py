@@ -222,8 +222,10 @@ def inertia(ctx: Context) -> Section:
         return s.add(Missing(["marts.version_inertia"], "the decay curves of superseded variants"))
     start, end = quarter_dates(ctx.period)
     curves = wh.frame(
-        "select family, old_model, new_model, release_date, days_since_release, old_share, pre_release_old_share, half_life_days "
-        "from marts.version_inertia where release_date >= $start and release_date < $end order by release_date, old_model, days_since_release",
+        "select family, old_model, new_model, release_date, days_since_release, old_share, pre_release_old_share, half_life_days, "
+        + ("half_life_ci_low, half_life_ci_high " if wh.has("marts.version_inertia", "half_life_ci_low", "half_life_ci_high")
+           else "null::double as half_life_ci_low, null::double as half_life_ci_high ")
+        + "from marts.version_inertia where release_date >= $start and release_date < $end order by release_date, old_model, days_since_release",
         {"start": start, "end": end},
     )
     earlier = _earlier_releases(wh, ctx.period, start, end)
@@ -231,7 +233,8 @@ def inertia(ctx: Context) -> Section:
         s.add(Paragraph(f"No successor variant was released in {ctx.period}, so there is no decay to measure."))
         return s.add(earlier) if earlier else s
     pairs = curves.group_by("family", "old_model", "new_model", "release_date", maintain_order=True).agg(
-        pl.col("pre_release_old_share").first(), pl.col("half_life_days").first())
+        pl.col("pre_release_old_share").first(), pl.col("half_life_days").first(), pl.col("half_life_ci_low").first(),
+        pl.col("half_life_ci_high").first())
     summary = {}
     if wh.has("marts.version_inertia_summary"):
         summary = {r["family"]: r for r in wh.rows("select * from marts.version_inertia_summary where period = $period", ctx.p)}
@@ -242,28 +245,33 @@ def inertia(ctx: Context) -> Section:
     elif with_hl.height == 1:
         moved = f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'][0], 0)}"
     else:
-        moved = "None of the superseded variants lost half its pre-release share within the data"
+        moved = "The data supports no fitted half-life for any of them"
     s.add(Paragraph(
         (f"1 successor variant was released in {ctx.period}. " if pairs.height == 1
          else f"{fmt.count(pairs.height)} successor variants were released in {ctx.period}. ")
         + moved
-        + (f"; {fmt.count(pairs.height - with_hl.height)} did not reach half within the data." if with_hl.height and with_hl.height < pairs.height else ".")
+        + (f"; {fmt.count(pairs.height - with_hl.height)} have too little data after the release for a fit." if with_hl.height and with_hl.height < pairs.height else ".")
     ))
     rows = []
     for r in pairs.iter_rows(named=True):
         fam = summary.get(r["family"])
         rows.append([r["family"], f"{r['old_model']} \u2192 {r['new_model']}", r["release_date"].isoformat(), fmt.pct(r["pre_release_old_share"]),
-                     fmt.days(r["half_life_days"], 0) if r["half_life_days"] is not None else "not reached",
+                     (fmt.days(r["half_life_days"], 1) + (f" [{fmt.num(r['half_life_ci_low'], 1)}, {fmt.num(r['half_life_ci_high'], 1)}]"
+                                                         if r["half_life_ci_low"] is not None else "")) if r["half_life_days"] is not None else "no fit",
                      fmt.pct(fam["superseded_share_last_7_days"]) if fam else fmt.DASH])
-    s.add(Table("Successor releases and half-lives (marts.version_inertia; last column from marts.version_inertia_summary: the family's "
+    s.add(Table("Successor releases and half-lives: the day a decay fitted to the old variant's daily share reaches half its pre-release "
+                "mean, with its 95 % interval (marts.version_inertia; last column from marts.version_inertia_summary: the family's "
                 "demand still on superseded variants in the last 7 days of the quarter).",
-                ["Family", "Old \u2192 successor", "Released", "Old share before", "Half-life", "Superseded share, last 7 days"], rows, align="lwrrrr"))
+                ["Family", "Old \u2192 successor", "Released", "Old share before", "Half-life [95 % CI]", "Superseded share, last 7 days"], rows,
+                align="lwrrrr"))
     plot = curves.with_columns(
         pair=pl.concat_str(pl.col("old_model"), pl.lit(" \u2192 "), pl.col("new_model")),
         half_level=pl.col("pre_release_old_share") / 2,
+        half_life_days=pl.col("half_life_days").round(0),  # marked on the day nearest the fitted half-life
     ).select("pair", "days_since_release", "old_share", "half_level", "half_life_days")
     s.add(Figure("inertia", "Share of each pair's requests still going to the superseded variant, by day since the successor's release; "
-                 "the half-life is the first day it falls to half its pre-release mean.", charts.inertia(plot)))
+                 "the diamond marks the day nearest the fitted half-life, where the fitted decay reaches half the pre-release mean.",
+                 charts.inertia(plot)))
     return s.add(earlier) if earlier else s
 
 
@@ -473,6 +481,25 @@ def reliability(ctx: Context) -> Section:
             s.add(Table("Provider scorecard: latency-probe success (all probes), the worst day's probe success over its models, medians over its "
                         "service objects of TTFT p50 and decode p50, and the request-weighted provider-fault error rate (marts.service_objects).",
                         ["Provider", "Models probed", "Probes", "Probe success", "Worst day", "TTFT p50", "Decode p50", "Request errors"], rows))
+        interval_columns = ("requests_effective", "thin", "request_error_rate_ci_low", "rate_limit_rate_ci_low")
+        rates = pl.DataFrame() if not wh.has("marts.service_objects", *interval_columns) else wh.frame(
+            f"select provider, model, requests_effective, thin, request_error_rate, request_error_rate_ci_low, request_error_rate_ci_high, "
+            f"rate_limit_rate, rate_limit_rate_ci_low, rate_limit_rate_ci_high {wh.from_quarter('marts.service_objects')} "
+            "and request_error_rate is not null order by request_error_rate desc, provider, model", ctx.p)
+        if rates.height:
+            thin = rates.filter(pl.col("thin"))
+            s.add(Paragraph(
+                f"Request rates are per service object, with 95 % Wilson intervals on the effective sample (sample weights vary, so "
+                f"fewer requests count than were logged). {fmt.count(thin.height)} of {fmt.count(rates.height)} service objects with requests "
+                "rest on fewer than 1,000 effective requests: their rates are marked thin below, and one request more or less moves them by "
+                "more than 0.1 percentage points."))
+            top = [[r["provider"], r["model"], fmt.count(r["requests_effective"]) + (" (thin)" if r["thin"] else ""),
+                    fmt.pct_ci(r["request_error_rate"], r["request_error_rate_ci_low"], r["request_error_rate_ci_high"], 2),
+                    fmt.pct_ci(r["rate_limit_rate"], r["rate_limit_rate_ci_low"], r["rate_limit_rate_ci_high"], 2)]
+                   for r in rates.head(10).iter_rows(named=True)]
+            s.add(Table("The ten highest provider-fault rates among service objects, with the rate-limit rate, each with its 95 % interval "
+                        "(marts.service_objects).", ["Provider", "Model", "Effective requests", "Provider faults [95 % CI]",
+                                                     "Rate limits [95 % CI]"], top, align="llrrr"))
     if wh.has("marts.context_limit_behaviour"):
         cl = wh.frame(f"select provider, behaviour, count(*) as n {wh.from_quarter('marts.context_limit_behaviour')} group by all", ctx.p)
         if cl.height:
@@ -502,24 +529,29 @@ def verification(ctx: Context) -> Section:
     tc = vv.filter((pl.col("suite") == "tool_calls") & ~pl.col("is_official") & pl.col("tool_call_f1").is_not_null())
     if tc.height == 0:
         return s.add(Paragraph(f"No provider answered the tool_calls suite alongside an official API in {ctx.period}."))
-    below = tc.filter(pl.col("below_threshold").fill_null(False))
+    if "verdict" not in tc.columns:  # a warehouse from before verdicts: every one undecided
+        tc = tc.with_columns(verdict=pl.lit("undecided"), tool_call_f1_ci_low=pl.lit(None, pl.Float64), tool_call_f1_ci_high=pl.lit(None, pl.Float64))
+    verdicts = {v: tc.filter(pl.col("verdict") == v).height for v in ("fail", "pass", "undecided")}
     s.add(Paragraph(
-        f"The same tool-calling cases go to every provider and to the model's official API. Against the official answers, "
-        f"{fmt.count(below.height)} of {fmt.count(tc.height)} third-party service objects fall below the F1 the official API reaches "
-        f"against its own reruns (the K2 Vendor Verifier's pass bar); the median F1 is {fmt.num(tc['tool_call_f1'].median(), 3)}."
+        f"The same tool-calling cases go to every provider and to the model's official API. The bar is the lowest F1 the official "
+        f"API reaches against its own reruns (the K2 Vendor Verifier's pass bar), and a verdict needs the 95 % interval of the "
+        f"provider's F1 (resampling cases) to lie wholly on one side of it: of {fmt.count(tc.height)} third-party service objects, "
+        f"{fmt.count(verdicts['fail'])} fail, {fmt.count(verdicts['pass'])} pass and {fmt.count(verdicts['undecided'])} are undecided "
+        f"(the interval crosses the bar, or there is no official rerun to set one); the median F1 is {fmt.num(tc['tool_call_f1'].median(), 3)}."
     ))
-    plot = tc.select("provider", "model", "tool_call_f1", pl.when(pl.col("below_threshold").is_null()).then(pl.lit("no official rerun"))
-                     .when(pl.col("below_threshold")).then(pl.lit("below threshold")).otherwise(pl.lit("at or above threshold")).alias("verdict"))
-    s.add(Figure("tool_calls", "Tool-call trigger F1 of each service object against the official API on the same cases.", charts.tool_call_f1(plot)))
+    plot = tc.select("provider", "model", "tool_call_f1", "tool_call_f1_ci_low", "tool_call_f1_ci_high", "verdict")
+    s.add(Figure("tool_calls", "Tool-call trigger F1 of each service object against the official API on the same cases, with its 95 % interval.",
+                 charts.tool_call_f1(plot)))
     per = (tc.group_by("provider").agg(pl.len().alias("n"), pl.col("tool_call_f1").mean().alias("f1"),
-                                       pl.col("below_threshold").fill_null(False).sum().alias("below"),
+                                       (pl.col("verdict") == "fail").sum().alias("fail"), (pl.col("verdict") == "undecided").sum().alias("undecided"),
                                        pl.col("schema_accuracy").mean().alias("acc"), pl.col("similarity_to_official").mean().alias("sim"))
            .sort(["f1", "provider"], descending=[True, False]))
-    rows = [[r["provider"], fmt.count(r["n"]), fmt.num(r["f1"], 3), fmt.count(r["below"]), fmt.pct(r["acc"]), fmt.num(r["sim"], 3)]
+    rows = [[r["provider"], fmt.count(r["n"]), fmt.num(r["f1"], 3), fmt.count(r["fail"]), fmt.count(r["undecided"]), fmt.pct(r["acc"]), fmt.num(r["sim"], 3)]
             for r in per.iter_rows(named=True)]
-    s.add(Table("Tool-calling conformance per provider: mean over its models of trigger F1 vs the official API, models below the official's rerun "
-                "F1, schema accuracy (tool calls whose arguments validate) and K2VV similarity (marts.vendor_verification).",
-                ["Provider", "Models", "Mean F1", "Below threshold", "Schema accuracy", "Similarity"], rows))
+    s.add(Table("Tool-calling conformance per provider: mean over its models of trigger F1 vs the official API, models that fail the bar "
+                "(interval below the official's rerun F1) and those undecided (interval across it), schema accuracy (tool calls whose "
+                "arguments validate) and K2VV similarity (marts.vendor_verification).",
+                ["Provider", "Models", "Mean F1", "Fail", "Undecided", "Schema accuracy", "Similarity"], rows))
     other = (vv.filter((pl.col("suite") != "tool_calls") & ~pl.col("is_official") & pl.col("similarity_to_official").is_not_null())
              .group_by("suite").agg(pl.len().alias("n"), pl.col("similarity_to_official").mean().alias("sim"), pl.col("cases").sum().alias("cases"))
              .sort("suite"))
@@ -613,6 +645,20 @@ def routing_table(df: pl.DataFrame, objective: str, more: int) -> Table:
                  rows, align="wlrrr" + "r" * len(policies), note=f"{more} more models in marts.routing_counterfactual." if more > 0 else None)
 
 
+def throughput_two_ways(df: pl.DataFrame) -> Table:
+    """The throughput change as the contract's per-request mean and as the traffic's total
+    (output tokens over decode seconds), per model and policy, each with its interval."""
+    rows = [[r["model"], r["policy"], fmt.pct_value_ci(r["change_pct"], r["ci_low"], r["ci_high"]),
+             fmt.tps(r["tokens_per_s_baseline"]), fmt.tps(r["tokens_per_s_routed"]),
+             fmt.pct_value_ci(r["tokens_per_s_change_pct"], r["tokens_per_s_change_pct_ci_low"], r["tokens_per_s_change_pct_ci_high"])]
+            for r in df.sort("order", "policy").iter_rows(named=True)]
+    return Table(f"Throughput two ways: the change of the per-request mean decode throughput (the contract's objective, each request's "
+                 f"tok/s weighted by 1 / sample_rate) and of the traffic's total tokens per second (weighted output tokens over the decode "
+                 f"seconds they take), each with its {CI} interval (marts.routing_counterfactual). Long answers weigh more in the total.",
+                 ["Model", "Policy", f"Per-request mean: change [{CI} CI]", "Total tok/s, official", "Total tok/s, routed",
+                  f"Total: change [{CI} CI]"], rows, align="llrrrr")
+
+
 def routing(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("routing", "Routing counterfactuals")
     lacking = ctx.missing("marts.routing_counterfactual", "marts.routing_policies")
@@ -645,6 +691,10 @@ def routing(ctx: Context) -> Section:
                 s.add(Paragraph("marts.routing_counterfactual holds only all-model rows for this quarter; there is no per-model breakdown."))
             for objective in sorted(shown["objective"].unique().to_list()):
                 s.add(routing_table(shown.filter(pl.col("objective") == objective), objective, more))
+            if "tokens_per_s_change_pct" in shown.columns:
+                two = shown.filter((pl.col("objective") == "throughput") & pl.col("tokens_per_s_change_pct").is_not_null())
+                if two.height:
+                    s.add(throughput_two_ways(two))
             plot = shown.select("model", "order", "objective", "policy", "change_pct", "ci_low", "ci_high")
             if plot.height:
                 s.add(Figure("routing", "Change of cost and of decode throughput when each request goes to the best feasible provider "
@@ -675,9 +725,40 @@ def routing(ctx: Context) -> Section:
                              charts.routing_policies(long.select("model", "policy", "metric", "value"))))
         else:
             s.add(Paragraph(f"marts.routing_policies holds no row for {ctx.period}."))
+    if wh.has("marts.routing_sensitivity", "min_success", "is_run_setting"):
+        table = sensitivity_table(wh.frame(f"select * {wh.from_quarter('marts.routing_sensitivity')} and policy = 'oracle'", ctx.p))
+        if table is not None:
+            s.add(table)
     if lacking:
         s.add(Missing(lacking, "part of the routing counterfactuals"))
     return s
+
+
+def sensitivity_table(df: pl.DataFrame) -> Table | None:
+    """One row per setting (bucket, availability rule, threshold), one column per headline case
+    (model x objective, oracle policy): its change with the interval, and the requests excluded."""
+    df = df.filter(pl.col("change_pct").is_not_null())
+    if not df.height:
+        return None
+    cases = df.select("model", "objective").unique().sort("model", "objective").rows()
+    settings = df.select("bucket_minutes", "availability_confidence", "min_success", "is_run_setting").unique().sort(
+        "bucket_minutes", "availability_confidence", "min_success", descending=[False, True, False])
+    by_key = {(r["bucket_minutes"], r["availability_confidence"], r["min_success"], r["model"], r["objective"]): r for r in df.iter_rows(named=True)}
+    rows = []
+    for st in settings.iter_rows(named=True):
+        rule = f"evidence ({fmt.pct(st['availability_confidence'], 0)})" if st["availability_confidence"] > 0.5 else "point"
+        cells = []
+        for model, objective in cases:
+            r = by_key.get((st["bucket_minutes"], st["availability_confidence"], st["min_success"], model, objective))
+            cells.append(fmt.DASH if r is None else f"{fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])}; "
+                         f"{fmt.count(r['requests_excluded'])} excluded")
+        rows.append([f"{st['bucket_minutes']} min", rule, fmt.num(st["min_success"], 2) + (" (this run)" if st["is_run_setting"] else ""), *cells])
+    return Table(f"Sensitivity of the headline routing figures (oracle policy) to the availability rule, its threshold and the bucket "
+                 f"size: the change against the official provider with its {CI} interval, and the requests excluded because the "
+                 "official provider counts as down or cannot serve them (marts.routing_sensitivity). The evidence rule marks a provider "
+                 "down only when its probes show success below the threshold at that one-sided confidence; the point rule reads "
+                 "the bucket's success rate as it is.",
+                 ["Bucket", "Availability rule", "Threshold", *(f"{m}, {o}" for m, o in cases)], rows, align="lll" + "r" * len(cases))
 
 
 SECTIONS = (coverage, demand, inertia, supply_use, heterogeneity, reliability, verification, regimes, routing)

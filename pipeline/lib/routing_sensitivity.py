@@ -1,0 +1,105 @@
+"""How much the headline routing figures move with the availability rule, the threshold and the
+bucket size (issue 14): marts.routing_sensitivity.
+
+The headline models (RoutingParams.sensitivity_models) are replayed again, in the same pass over
+the request files as the main replay, under a grid of settings:
+
+- at the run's bucket size, each availability rule (the evidence rule at 95 % one-sided
+  confidence, and the contract's point rule) x each threshold in MIN_SUCCESS: the pass's request
+  groups are reused (the fit masks and cost orders do not depend on availability), only the
+  slots' availability and the policies' decisions are redone;
+- at each other bucket size in BUCKETS, the run's rule and threshold: a replay of the headline
+  models' requests at that size.
+
+Each variant's day sums (the rows of core_routing__daily) go to the per-day partial
+core/core_routing__sensitivity/date=D/, and the mart is the contract counterfactual of every
+variant, with the same paired day-bootstrap intervals as marts.routing_counterfactual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.lib.routing import (
+    COUNTERFACTUAL_SCHEMA,
+    DAILY_SCHEMA,
+    RoutingParams,
+    Scenario,
+    _has,
+    _replay_pass,
+    counterfactual,
+    make_table,
+    read_partials,
+    slot_values,
+)
+from pipeline.sql import load_sql
+
+CONFIDENCES = (0.95, 0.0)  # the evidence rule, the contract's point rule
+MIN_SUCCESS = (0.8, 0.9, 0.95)
+BUCKETS = (30, 60, 120)  # minutes
+VARIANT_SCHEMA = {"bucket_minutes": pl.Int64, "availability_confidence": pl.Float64, "min_success": pl.Float64}
+
+
+def _day_sums(con: duckdb.DuckDBPyConnection, variant: RoutingParams, run: RoutingParams) -> pl.DataFrame:
+    return con.execute(load_sql("core/core_routing__daily")).pl().with_columns(
+        pl.lit(variant.bucket_minutes, pl.Int64).alias("bucket_minutes"),
+        pl.lit(variant.availability_confidence, pl.Float64).alias("availability_confidence"),
+        pl.lit(variant.min_success, pl.Float64).alias("min_success"),
+        pl.lit(all(getattr(variant, k) == getattr(run, k) for k in VARIANT_SCHEMA)).alias("is_run_setting"),
+    )
+
+
+def sensitivity_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
+                     models: list[str]) -> pl.DataFrame:
+    """After a replay pass whose partials are written (its tables are replaced here): the
+    headline models' day sums under every variant, with the variant's columns."""
+    headline = [m for m in models if m in params.sensitivity_models]
+    if not headline or not _has(con, "request_groups"):
+        return pl.DataFrame(schema={**DAILY_SCHEMA, **VARIANT_SCHEMA, "is_run_setting": pl.Boolean})
+    only = {"m": headline}
+    con.execute("create or replace temp table request_groups as select * from request_groups where list_contains($m, model)", only)
+    con.execute("create or replace temp table pieces as select * from pieces where list_contains($m, model)", only)
+    frames = []
+    for confidence in CONFIDENCES:
+        for min_success in MIN_SUCCESS:
+            variant = replace(params, availability_confidence=confidence, min_success=min_success)
+            make_table(con, "slots", "core/core_routing__slots", slot_values(variant))
+            make_table(con, "groups", "core/core_routing__groups")
+            frames.append(_day_sums(con, variant, params))
+    for minutes in BUCKETS:
+        if minutes != params.bucket_minutes:
+            variant = replace(params, bucket_minutes=minutes)
+            _replay_pass(con, root, days, scenario, variant, headline)
+            if _has(con, "groups"):
+                frames.append(_day_sums(con, variant, params))
+    return pl.concat(frames, how="vertical_relaxed")
+
+
+def build_sensitivity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.routing_sensitivity: the contract counterfactual (both objectives, oracle and
+    causal, quarters and months) of every variant, from every day's partials; `is_run_setting`
+    marks the variant the replay itself used (so its rows repeat marts.routing_counterfactual's).
+    `params` gives the bootstrap's resamples and seed."""
+    daily = read_partials(root, "sensitivity")
+    keys = ["period_type", "period", "model", "objective", "policy", *VARIANT_SCHEMA]
+    if not daily.height:  # no headline model replayed: the mart's columns, no rows
+        schema = {**{k: COUNTERFACTUAL_SCHEMA[k] for k in keys[:5]}, **VARIANT_SCHEMA, "is_run_setting": pl.Boolean,
+                  **{k: v for k, v in COUNTERFACTUAL_SCHEMA.items() if k not in keys}}
+        return pl.DataFrame(schema=schema)
+    frames = []
+    for (minutes, confidence, min_success), part in daily.group_by(list(VARIANT_SCHEMA), maintain_order=True):
+        cf = counterfactual(part.select(list(DAILY_SCHEMA)), params)
+        frames.append(cf.with_columns(
+            pl.lit(minutes, pl.Int64).alias("bucket_minutes"),
+            pl.lit(confidence, pl.Float64).alias("availability_confidence"),
+            pl.lit(min_success, pl.Float64).alias("min_success"),
+            pl.lit(bool(part["is_run_setting"].all())).alias("is_run_setting"),
+        ))
+    out = pl.concat(frames, how="vertical_relaxed")
+    return out.select(*keys[:5], *VARIANT_SCHEMA, "is_run_setting", pl.exclude(*keys, "is_run_setting")).sort(
+        keys, descending=[True] + [False] * (len(keys) - 1))
