@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv fuzz scale-test
+.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv fuzz scale-test validate-methods
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -64,6 +64,11 @@ scale-test: $(STAMP)
 	@command -v redis-server >/dev/null || (apt-get install -y redis-server >/dev/null 2>&1 || sudo apt-get install -y redis-server)
 	$(BIN)/pip install --quiet -e '.[dev,celery]'
 	$(BIN)/python -m tests.scale.celery_scale --requests $(SCALE_REQUESTS)
+
+## Coverage of every published interval type and bias of every point estimate, on simulated
+## logs with a known truth (issue 14): writes docs/methods-validation.md (a few minutes).
+validate-methods: $(STAMP)
+	$(BIN)/python -m pipeline.validate_methods --out docs/methods-validation.md
 
 ## Every stage at 1M and 10M beside its floor, one more day, simulate; then 100M end to end
 ## (about 45 minutes in all; BENCH_E2E= skips the 100M run).

@@ -1,14 +1,27 @@
-"""Demand concentration: shares, top-k, Gini, HHI, Lorenz curves, and bootstrap intervals
-that resample days (data contract, section 3).
+"""Demand concentration: shares, top-k, Gini, HHI, Lorenz curves, and their intervals (data
+contract, section 3).
 
 Pure numpy. The statistics take a vector of unit demands as given; which units count (the
 contract: units with demand > 0 in the period) is decided by the callers, and the
 bootstrap applies the same rule to every resample.
+
+Intervals (issue 14) resample the logged requests, as the sample design drew them: a unit's
+weighted total T = sum of w over its logged requests (w = 1 / sample_rate) with V = sum of w^2.
+A replicate redraws each logged request Poisson(1) times; the unit's replicate total is taken
+as (V / T) x Poisson(T^2 / V), the same mean and variance as that redraw with one effective
+weight (exact when the unit's requests share a sample rate; Kish's effective sample size
+T^2 / V). Days stay as they are, so a trend (a successor taking over) is not read as noise, as
+resampling whole days did. The plug-in Gini and top-k share are biased upward at small samples
+(noise spreads the units apart), and a percentile interval shifts the same way; the interval
+is instead centred on the bias-corrected estimate 2 x estimate - mean(replicates), +-1.96
+replicate standard deviations. Coverage measured on generated worlds is in
+docs/methods-validation.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -98,32 +111,55 @@ class Concentration:
     top5_ci_high: float
 
 
-def concentration(daily: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Concentration:
-    """Concentration of the demand in `daily` (days x units), with percentile bootstrap
-    intervals that resample whole days with replacement.
+def replicate_totals(totals: np.ndarray, squares: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """n_boot x units replicate totals: (V / T) x Poisson(T^2 / V) per unit (see the module
+    docstring); a unit with V = 0 keeps its total; a unit whose V is not a finite float (demand
+    near 1e308) gives NaN replicates, hence no interval."""
+    t, v = np.asarray(totals, dtype=float), np.asarray(squares, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scale, n_eff = v / t, t * t / v
+    sampled = v != 0  # NaN too: not a zero
+    # a sum of squares past the float range (or made NaN by it): no interval
+    usable = np.isfinite(v) & np.isfinite(scale) & np.isfinite(n_eff) & (n_eff < 2**62)
+    lam = np.where(sampled & usable, n_eff, 0.0)
+    draws = rng.poisson(lam[None, :], size=(n_boot, t.size)) * np.where(sampled & usable, scale, 0.0)[None, :]
+    out = np.where(sampled[None, :], draws, t[None, :])
+    return np.where((usable | ~sampled)[None, :], out, np.nan)
 
-    Days are the resampling unit because demand is correlated within a day (one client's
-    burst, one outage); resampling requests would understate the uncertainty.
-    """
-    daily = scaled(daily)
-    totals = daily.sum(axis=0)
-    x = totals[totals > 0]
-    n_days = daily.shape[0]
-    rng = np.random.default_rng(seed)
-    # counts[b, d]: how often day d is drawn in resample b; totals of a resample = counts @ daily
-    counts = rng.multinomial(n_days, np.full(n_days, 1.0 / n_days), size=n_boot)
-    boot = counts @ daily
-    alpha = (1 - level) / 2
-    g_lo, g_hi = np.nanquantile(gini_rows(boot), [alpha, 1 - alpha])
-    t_lo, t_hi = np.nanquantile(top_k_rows(boot, 5), [alpha, 1 - alpha])
+
+def bias_corrected_interval(point: float, replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """2 x point - mean(replicates) +- z x sd(replicates), clipped to [0, 1] (shares and Gini)."""
+    r = replicates[np.isfinite(replicates)]
+    if r.size < 2 or not np.isfinite(point):
+        return float("nan"), float("nan")
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    centre, sd = 2 * point - float(r.mean()), float(r.std(ddof=1))
+    return float(np.clip(centre - z * sd, 0.0, 1.0)), float(np.clip(centre + z * sd, 0.0, 1.0))
+
+
+def concentration(totals: np.ndarray, squares: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Concentration:
+    """Concentration of the units' weighted demand `totals` (sum of w per unit) with intervals
+    for Gini and top-5 from replicates of the logged requests (`squares`: sum of w^2 per unit,
+    for tokens sum of (w x tokens)^2)."""
+    raw, squares = np.asarray(totals, dtype=float), np.asarray(squares, dtype=float)
+    totals = scaled(raw)
+    keep = totals > 0
+    # the squares scale with the totals' power of two, squared (1 for ordinary data)
+    factor = float(totals[keep][0] / raw[keep][0]) if keep.any() else 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        x, v = totals[keep], squares[keep] * factor * factor  # in two steps: factor**2 may underflow to 0
+    boot = replicate_totals(x, v, n_boot, np.random.default_rng(seed))
+    g, t5 = gini(x), top_k_share(x, 5)
+    g_lo, g_hi = bias_corrected_interval(g, gini_rows(boot), level)
+    t_lo, t_hi = bias_corrected_interval(t5, top_k_rows(boot, 5), level)
     return Concentration(
         n=int(x.size),
         top1_share=top_k_share(x, 1),
-        top5_share=top_k_share(x, 5),
-        gini=gini(x),
+        top5_share=t5,
+        gini=g,
         hhi=hhi(x),
-        gini_ci_low=float(g_lo),
-        gini_ci_high=float(g_hi),
-        top5_ci_low=float(t_lo),
-        top5_ci_high=float(t_hi),
+        gini_ci_low=g_lo,
+        gini_ci_high=g_hi,
+        top5_ci_low=t_lo,
+        top5_ci_high=t_hi,
     )

@@ -93,22 +93,16 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
     for (period, period_type), part in periods.group_by(["period", "period_type"], maintain_order=True):
         for level in LEVELS:
             for measure in MEASURES:
-                # days x units matrix of demand; a unit with no demand that day is 0
-                wide = (
-                    part.group_by(["date", level])
-                    .agg(pl.col(measure).sum())
-                    .pivot(on=level, index="date", values=measure)
-                    .fill_null(0.0)
-                    .sort("date")
-                )
-                units = sorted(c for c in wide.columns if c != "date")  # an order that does not depend on hashing
-                matrix = wide.select(units).to_numpy()
-                c = concentration(matrix, n_boot=n_boot, seed=seed)
+                # per unit: the weighted total and the sum of squared weights the interval resamples
+                per_unit = part.group_by(level).agg(pl.col(measure).sum(), pl.col(f"{measure}_w2").sum()).sort(level)
+                units = per_unit[level].to_list()  # an order that does not depend on hashing
+                totals_all = per_unit[measure].to_numpy()
+                c = concentration(totals_all, per_unit[f"{measure}_w2"].to_numpy(), n_boot=n_boot, seed=seed)
                 rows.append(
                     {"period": period, "period_type": period_type, "level": level, "measure": measure,
-                     "n_days": matrix.shape[0], **c.__dict__}
+                     "n_days": part["date"].n_unique(), **c.__dict__}
                 )
-                totals = matrix.sum(axis=0)
+                totals = totals_all
                 keep = totals > 0
                 # poorest first; ties (to 12 significant digits: float sums differ in the last bits
                 # between runs) by name, so the curve's labels never depend on summation order

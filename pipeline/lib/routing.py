@@ -90,6 +90,9 @@ class RoutingParams:
     # models whose headline figures are also replayed under other availability rules, thresholds
     # and bucket sizes (marts.routing_sensitivity): the public study's headline cases
     sensitivity_models: tuple[str, ...] = ("qwen3-32b", "deepseek-v3.2")
+    # cache hits a log does not show are estimated from the day's requests that report them, in
+    # the finest cell (model x application, model, application, the day) with at least this many
+    cache_min_reporting: int = 10
     n_boot: int = 1000
     seed: int = 0
     models: tuple[str, ...] | None = field(default=None)
@@ -179,6 +182,7 @@ PARTIALS = {
     "policy_daily": ("core", "core_routing__policy_daily"),
     "groups": ("marts", "routing_groups"),
     "sensitivity": ("core", "core_routing__sensitivity"),  # pipeline/lib/routing_sensitivity.py
+    "cache_rates": ("marts", "routing_cache_rates"),  # published: what the view routing_decisions imputes with
 }
 DECISIONS = ("marts", "routing_decisions")  # per-request decisions, only when asked for
 SEGMENTS_MART = "routing_segments"  # marts/routing_segments.parquet
@@ -378,7 +382,7 @@ def slot_values(params: RoutingParams) -> dict:
             "availability_z": availability_z(params.availability_confidence)}
 
 
-PASS_TABLES = ("pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
+PASS_TABLES = ("cache_rates", "pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
 
 
 def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
@@ -405,6 +409,7 @@ def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date]
           {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
            "rate_limit_factor": scenario.rate_limit_factor})
     table("slots", "core/core_routing__slots", slot_values(params))
+    table("cache_rates", "core/core_routing__cache_rates", {"requests": request_files, "min_reporting": params.cache_min_reporting})
     table("request_groups", "core/core_routing__request_groups",
           {"requests": request_files, "model_filter": models, "bucket_minutes": bm})
     table("groups", "core/core_routing__groups")
@@ -426,6 +431,7 @@ def _write_pass(con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[s
     copy(load_sql("core/core_routing__daily"), tmp["daily"])
     copy(load_sql("core/core_routing__policy_daily"), tmp["policy_daily"])
     copy("select * from groups", tmp["groups"])
+    copy("select * from cache_rates", tmp["cache_rates"])
     if write_decisions:
         # the warehouse view's own SQL, over this pass's requests and groups
         con.execute("create schema if not exists staging")
@@ -433,6 +439,7 @@ def _write_pass(con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[s
         con.execute("create or replace view staging.requests as select * from pass_requests")
         con.execute("create or replace view marts.routing_segments as select * from segment_lists")
         con.execute("create or replace view marts.routing_groups as select * from groups")
+        con.execute("create or replace view marts.routing_cache_rates as select * from cache_rates")
         copy(load_sql("views/routing_decisions"), tmp["decisions"])
 
 
@@ -475,12 +482,12 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
 
 DAILY_SCHEMA = {
     "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
-    "baseline_provider": pl.String, "routed": pl.Float64, "excluded": pl.Float64, "routed_sum": pl.Float64, "base_sum": pl.Float64,
-    "output_tokens": pl.Float64, "routed_decode_s": pl.Float64, "base_decode_s": pl.Float64,
+    "baseline_provider": pl.String, "routed": pl.Float64, "excluded": pl.Float64, "imputed": pl.Float64, "routed_sum": pl.Float64,
+    "base_sum": pl.Float64, "output_tokens": pl.Float64, "routed_decode_s": pl.Float64, "base_decode_s": pl.Float64,
 }
 COUNTERFACTUAL_SCHEMA = {
     "period": pl.String, "period_type": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
-    "baseline_provider": pl.String, "requests_routed": pl.Float64, "requests_excluded": pl.Float64,
+    "baseline_provider": pl.String, "requests_routed": pl.Float64, "requests_excluded": pl.Float64, "requests_imputed": pl.Float64,
     "baseline_value": pl.Float64, "routed_value": pl.Float64, "change_pct": pl.Float64, "ci_low": pl.Float64,
     "ci_high": pl.Float64, "n_days": pl.Int64, "tokens_per_s_baseline": pl.Float64, "tokens_per_s_routed": pl.Float64,
     "tokens_per_s_change_pct": pl.Float64, "tokens_per_s_change_pct_ci_low": pl.Float64, "tokens_per_s_change_pct_ci_high": pl.Float64,
@@ -500,6 +507,7 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
             break
         for (period, model, objective, policy), g in daily.group_by([period_col, "model", "objective", "policy"], maintain_order=True):
             routed, excluded = float(g["routed"].sum()), float(g["excluded"].sum())
+            imputed = float(g["imputed"].sum()) if "imputed" in g.columns else None
             base_sum, routed_sum = float(g["base_sum"].sum()), float(g["routed_sum"].sum())
             if objective == "cost":
                 baseline_value, routed_value = base_sum, routed_sum
@@ -511,7 +519,7 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
             rows.append({
                 "period": period, "period_type": period_type, "model": model, "objective": objective, "policy": policy,
                 "baseline_provider": g["baseline_provider"].drop_nulls().first(), "requests_routed": routed, "requests_excluded": excluded,
-                "baseline_value": baseline_value, "routed_value": routed_value, "change_pct": 100 * (ratio - 1),
+                "requests_imputed": imputed, "baseline_value": baseline_value, "routed_value": routed_value, "change_pct": 100 * (ratio - 1),
                 "ci_low": 100 * (lo - 1), "ci_high": 100 * (hi - 1), "n_days": g.height, **_tokens_per_s(g, objective, params),
             })
     out = pl.DataFrame(rows, schema=COUNTERFACTUAL_SCHEMA).with_columns(

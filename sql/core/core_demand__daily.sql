@@ -1,5 +1,7 @@
 -- core_demand__daily: one row per (date, family, model, provider): sample-weighted demand.
 -- requests = sum of 1 / sample_rate; tokens = sum of (input_tokens + output_tokens) / sample_rate.
+-- requests_w2 = sum of (1 / sample_rate)^2 and tokens_w2 = sum of ((input + output) / sample_rate)^2:
+-- what the concentration intervals resample from (pipeline/lib/concentration.py).
 -- Every logged request is demand, failed ones included (the caller asked for the model).
 -- `month` (2025-11) and `quarter` (2025Q4) are the period labels every demand mart uses:
 -- derived here once, so no mart spells them differently.
@@ -12,7 +14,9 @@ with daily as (
         model,
         provider,
         sum(1.0 / sample_rate) as requests,
-        sum((cast(input_tokens as double) + output_tokens) / sample_rate) as tokens
+        sum((cast(input_tokens as double) + output_tokens) / sample_rate) as tokens,
+        sum(1.0 / (sample_rate * sample_rate)) as requests_w2,
+        sum(((cast(input_tokens as double) + output_tokens) / sample_rate) ** 2) as tokens_w2
     from read_parquet($requests, hive_partitioning = true)
     group by all
 )
@@ -25,7 +29,9 @@ select
     d.model,
     d.provider,
     d.requests,
-    d.tokens
+    d.tokens,
+    d.requests_w2,
+    d.tokens_w2
 from daily as d
 inner join read_parquet($models) as m on m.model = d.model
 order by all

@@ -6,7 +6,8 @@
 -- weight x its value).
 -- The contract's policies map onto the replayed ones (pipeline/lib/routing.py CONTRACT_POLICIES):
 -- cost/oracle = cost_oracle, cost/causal = cheapest, throughput/oracle = throughput_oracle,
--- throughput/causal = fastest; the baseline is `official`.
+-- throughput/causal = fastest; the baseline is `official`. imputed: the routed requests
+-- (weighted) whose cache hits were estimated (core_routing__cache_rates).
 -- cost: routed_sum and base_sum are total USD; throughput: weighted sums of decode tok/s, so
 -- their ratio is the ratio of weighted means over the same requests (the contract's
 -- per-request mean). For throughput also the totals: output_tokens (weighted) and the decode
@@ -15,21 +16,21 @@
 -- Every sum adds its terms in ascending order (list_sum of a sorted list), so a day's sums are the
 -- same bits whichever other days are replayed with it and whichever thread saw which group.
 with pairs as (
-    select date, model, official_provider, w_requests as w, excluded, 'cost' as objective, 'oracle' as policy,
-           cost_oracle_cost_usd as routed, official_cost_usd as base,
+    select date, model, official_provider, w_requests as w, w_imputed_requests as w_imputed, excluded, 'cost' as objective,
+           'oracle' as policy, cost_oracle_cost_usd as routed, official_cost_usd as base,
            null::double as tokens, null::double as routed_s, null::double as base_s
     from groups
     union all
-    select date, model, official_provider, w_requests, excluded, 'cost', 'causal', cheapest_cost_usd, official_cost_usd,
+    select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'cost', 'causal', cheapest_cost_usd, official_cost_usd,
            null, null, null
     from groups
     union all
-    select date, model, official_provider, w_requests, excluded, 'throughput', 'oracle',
+    select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'throughput', 'oracle',
            w_requests * throughput_oracle_decode_tps, w_requests * official_decode_tps,
            w_output_tokens, w_output_tokens / nullif(throughput_oracle_decode_tps, 0), w_output_tokens / nullif(official_decode_tps, 0)
     from groups
     union all
-    select date, model, official_provider, w_requests, excluded, 'throughput', 'causal',
+    select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'throughput', 'causal',
            w_requests * fastest_decode_tps, w_requests * official_decode_tps,
            w_output_tokens, w_output_tokens / nullif(fastest_decode_tps, 0), w_output_tokens / nullif(official_decode_tps, 0)
     from groups
@@ -49,6 +50,7 @@ select
     max(official_provider) filter (where not excluded) as baseline_provider,
     coalesce(list_sum(list_sort(list(w) filter (where paired))), 0) as routed,
     coalesce(list_sum(list_sort(list(w) filter (where not paired))), 0) as excluded,
+    coalesce(list_sum(list_sort(list(w_imputed) filter (where paired))), 0) as imputed,
     coalesce(list_sum(list_sort(list(routed) filter (where paired))), 0) as routed_sum,
     coalesce(list_sum(list_sort(list(base) filter (where paired))), 0) as base_sum,
     list_sum(list_sort(list(tokens) filter (where paired))) as output_tokens,

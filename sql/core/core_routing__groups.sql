@@ -49,7 +49,8 @@ with groups as (
         list_sum(list_sort(list(requests * (1.0 / sample_rate)))) as w_requests,
         list_sum(list_sort(list(cast(uncached_tokens as double) * (1.0 / sample_rate)))) as w_uncached_tokens,
         list_sum(list_sort(list(cast(cached_tokens as double) * (1.0 / sample_rate)))) as w_cached_tokens,
-        list_sum(list_sort(list(cast(output_tokens as double) * (1.0 / sample_rate)))) as w_output_tokens
+        list_sum(list_sort(list(cast(output_tokens as double) * (1.0 / sample_rate)))) as w_output_tokens,
+        list_sum(list_sort(list(imputed_requests * (1.0 / sample_rate)))) as w_imputed_requests
     from request_groups
     group by date, model, seg_start, bucket, mask, ord
 ),
@@ -165,7 +166,7 @@ chosen as (
 outcomes as (
     select
         date, model, seg_start, bucket, mask, ord, requests, w_requests, w_uncached_tokens, w_cached_tokens, w_output_tokens,
-        not coalesce(official_ok, false) as excluded,
+        w_imputed_requests, not coalesce(official_ok, false) as excluded,
         -- one struct per policy: provider, effective prices, throughput, TTFT, success
         {'provider': provider[off], 'input': input_price[off], 'cached': cached_price[off],
          'output': output_price[off], 'tps': own_tps[off], 'ttft': own_ttft[off],
@@ -209,7 +210,7 @@ outcomes as (
 
 select
     date, model, seg_start, bucket, mask, ord, requests, w_requests,
-    w_uncached_tokens, w_cached_tokens, w_output_tokens, excluded,
+    w_uncached_tokens, w_cached_tokens, w_output_tokens, w_imputed_requests, excluded,
     if(excluded, null, official.provider) as official_provider,
     if(excluded, null, official.input) as official_input_usd_per_mtok,
     if(excluded, null, official.cached) as official_cached_input_usd_per_mtok,

@@ -16,22 +16,28 @@
 -- endpoint and a price) keeps null seg_start, mask and ord: it is excluded.
 -- The same mask and ord are computed per request by the view marts.routing_decisions
 -- (sql/views/routing_decisions.sql): keep the two expressions identical.
--- Reads the temporary table `pieces`. Parameters: $requests (files), $model_filter (list),
--- $bucket_minutes.
+-- A request whose cached_input_tokens is null has its cache hits estimated (issue 14):
+-- round(input_tokens x cached_share) of its day, model and application (core_routing__cache_rates);
+-- imputed_requests counts them.
+-- Reads the temporary tables `pieces` and `cache_rates`. Parameters: $requests (files),
+-- $model_filter (list), $bucket_minutes.
 with requests as (
     select
         r.date,
         r.model,
         r.ts,
         r.sample_rate,
-        r.input_tokens - least(coalesce(r.cached_input_tokens, 0), r.input_tokens) as uncached_tokens,
-        least(coalesce(r.cached_input_tokens, 0), r.input_tokens) as cached_tokens,
+        r.input_tokens - least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens)
+            as uncached_tokens,
+        least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens) as cached_tokens,
+        r.cached_input_tokens is null as imputed,
         r.output_tokens,
         r.tools,
         r.json_mode,
         r.stream,
         time_bucket(to_minutes(cast($bucket_minutes as integer)), r.ts) as bucket
     from read_parquet($requests, hive_partitioning = true) as r
+    left join cache_rates as c on c.date = r.date and c.model = r.model and c.application = coalesce(r.application, '')
     where list_contains($model_filter, r.model)
 ),
 
@@ -53,6 +59,7 @@ keyed as (
         uncached_tokens,
         cached_tokens,
         output_tokens,
+        imputed,
         case when seg_start is not null then
             case
                 when cast(uncached_tokens as hugeint) + cached_tokens + output_tokens <= min_context_length
@@ -80,6 +87,7 @@ select
     mask,
     ord,
     count(*) as requests,
+    count(*) filter (where imputed) as imputed_requests,
     sum(uncached_tokens) as uncached_tokens,
     sum(cached_tokens) as cached_tokens,
     sum(output_tokens) as output_tokens

@@ -9,6 +9,8 @@
 -- are the request's, and its cost is the group's effective prices applied to its own tokens.
 -- A filter on request_id, date or model is pushed into the staged requests, so one request is
 -- quick; the whole quarter recomputes every request's keys (minutes at 100M requests x 8 policies).
+-- Cache hits a request's log does not show are estimated as the replay did, from the day's rates
+-- in marts.routing_cache_rates.
 -- A cost past the float range (2^62 tokens at 1e308 USD/Mtok) is null, as in every mart.
 with segments as (
     select * from marts.routing_segments
@@ -22,14 +24,16 @@ requests as (
         r.ts,
         r.sample_rate,
         1.0 / r.sample_rate as w,
-        r.input_tokens - least(coalesce(r.cached_input_tokens, 0), r.input_tokens) as uncached_tokens,
-        least(coalesce(r.cached_input_tokens, 0), r.input_tokens) as cached_tokens,
+        r.input_tokens - least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens)
+            as uncached_tokens,
+        least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens) as cached_tokens,
         r.output_tokens,
         r.tools,
         r.json_mode,
         r.stream,
         time_bucket(to_minutes((select any_value(bucket_minutes) from segments)), r.ts) as bucket
     from staging.requests as r
+    left join marts.routing_cache_rates as c on c.date = r.date and c.model = r.model and c.application = coalesce(r.application, '')
     where r.model in (select model from segments)
 ),
 

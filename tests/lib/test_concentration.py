@@ -11,6 +11,7 @@ from pipeline.lib.concentration import (
     gini_rows,
     hhi,
     lorenz,
+    replicate_totals,
     top_k_rows,
     top_k_share,
 )
@@ -60,35 +61,53 @@ class TestShares:
         assert demand.tolist() == [0.0, 0.25, 1.0]
 
 
-class TestBootstrap:
+class TestIntervals:
+    """Intervals that resample the logged requests (pipeline/lib/concentration.py)."""
+
     @staticmethod
-    def world(n_days: int, seed: int = 0) -> np.ndarray:
-        # 6 units with fixed expected shares and day-to-day noise
-        rng = np.random.default_rng(seed)
-        base = np.array([40, 25, 15, 10, 6, 4], dtype=float)
-        return base * rng.lognormal(0.0, 0.4, size=(n_days, base.size))
+    def log(n: int, rng: np.random.Generator, shares: np.ndarray, rates: np.ndarray, rate_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """n logged requests: a unit by `shares` (the truth), a sample rate by `rate_p`; the
+        units' weighted totals and sums of squared weights."""
+        unit = rng.choice(shares.size, size=n, p=shares)
+        w = 1 / rates[rng.choice(rates.size, size=n, p=rate_p)]
+        return np.bincount(unit, weights=w, minlength=shares.size), np.bincount(unit, weights=w * w, minlength=shares.size)
 
-    def test_interval_contains_the_point_estimate(self):
-        c = concentration(self.world(60), n_boot=500, seed=3)
-        assert c.gini_ci_low <= c.gini <= c.gini_ci_high
-        assert c.top5_ci_low <= c.top5_share <= c.top5_ci_high
+    def test_replicates_have_the_units_mean_and_variance(self):
+        # 20 requests at rate 0.2 (w = 5): T = 100, V = 500; and 50 at rate 1: T = V = 50
+        boot = replicate_totals(np.array([100.0, 50.0]), np.array([500.0, 50.0]), 20_000, np.random.default_rng(1))
+        assert boot.mean(axis=0) == pytest.approx([100.0, 50.0], rel=0.01)
+        assert boot.var(axis=0) == pytest.approx([500.0, 50.0], rel=0.04)
+        assert (boot[:, 0] % 5 == 0).all()  # whole requests of weight 5
 
-    def test_interval_narrows_as_days_are_added(self):
-        widths = [
-            np.mean([
-                (lambda c: c.gini_ci_high - c.gini_ci_low)(concentration(self.world(days, seed), n_boot=400, seed=seed))
-                for seed in range(5)
-            ])
-            for days in (15, 60, 240)
-        ]
+    def test_gini_interval_covers_the_truth_despite_the_bias(self):
+        # 12 units with unequal shares, 20k requests logged at rates 1, 0.25 and 0.05: the plug-in
+        # Gini is biased up at this size; 200 logs of the same world, truth = Gini of the shares
+        shares = np.array([30, 20, 12, 9, 7, 6, 5, 4, 3, 2, 1.5, 0.5])
+        shares = shares / shares.sum()
+        truth = gini(shares), top_k_share(shares, 5)
+        rng = np.random.default_rng(5)
+        hits = np.zeros(2)
+        for b in range(200):
+            t, v = self.log(20_000, rng, shares, np.array([1.0, 0.25, 0.05]), np.array([0.6, 0.3, 0.1]))
+            c = concentration(t, v, n_boot=400, seed=b)
+            hits += (c.gini_ci_low <= truth[0] <= c.gini_ci_high, c.top5_ci_low <= truth[1] <= c.top5_ci_high)
+        # 95 % nominal; 200 replications: a 99 % binomial band of about +-4 points
+        assert all(0.90 <= h / 200 <= 0.99 for h in hits), hits / 200
+
+    def test_interval_narrows_as_requests_are_added(self):
+        shares = np.array([0.4, 0.25, 0.15, 0.1, 0.06, 0.04])
+        widths = []
+        for n in (1_000, 10_000, 100_000):
+            rng = np.random.default_rng(n)
+            w = [(lambda c: c.gini_ci_high - c.gini_ci_low)(concentration(*self.log(n, rng, shares, np.array([1.0, 0.1]), np.array([0.5, 0.5])),
+                                                                          n_boot=300, seed=s)) for s in range(3)]
+            widths.append(np.mean(w))
         assert widths[0] > widths[1] > widths[2]
 
     def test_units_without_demand_do_not_count(self):
-        daily = np.array([[5.0, 5.0, 0.0], [5.0, 5.0, 0.0]])
-        c = concentration(daily, n_boot=50)
+        c = concentration(np.array([10.0, 10.0, 0.0]), np.array([10.0, 10.0, 0.0]), n_boot=50)
         assert c.n == 2 and c.gini == pytest.approx(0.0) and c.hhi == pytest.approx(0.5)
 
     def test_seeded(self):
-        a = concentration(self.world(30), n_boot=200, seed=9)
-        b = concentration(self.world(30), n_boot=200, seed=9)
-        assert a == b
+        t, v = np.array([40.0, 25.0, 15.0, 10.0, 6.0, 4.0]), np.array([80.0, 50.0, 30.0, 20.0, 12.0, 8.0])
+        assert concentration(t, v, n_boot=200, seed=9) == concentration(t, v, n_boot=200, seed=9)

@@ -281,6 +281,7 @@ def _median(xs: list[float]) -> float:
 class Reference:
     def __init__(self, world: dict):
         self.official = {m["model"]: m["official_provider"] for m in world["models"]}
+        self.cache_share = self.cache_shares(world["requests"])
         self.endpoints = defaultdict(list)
         for e in world["endpoints"]:
             self.endpoints[(e["provider"], e["model"])].append(e)
@@ -324,6 +325,44 @@ class Reference:
         self.seen["down on the evidence"] = sum(st["upper"] < MIN_SUCCESS for st in self.stats.values())
 
     @staticmethod
+    def cache_shares(requests: list[dict]) -> dict:
+        """README: a request that does not report its cache hits gets round(input x share), the
+        share of input tokens served from cache (weighted by 1 / sample_rate) among the same day's
+        requests that report it, in the first of (model, application), model, application, the day
+        with at least 10 reporting requests; else 0. Keyed by (day, model, application)."""
+        cells = {k: defaultdict(lambda: [0, 0.0, 0.0]) for k in ("ma", "m", "a", "d")}
+        for r in requests:
+            if r["cached_input_tokens"] is None or r["input_tokens"] <= 0:
+                continue
+            day, w, app = r["ts"].date(), 1 / r["sample_rate"], r["application"] or ""
+            for kind, key in (("ma", (day, r["model"], app)), ("m", (day, r["model"])), ("a", (day, app)), ("d", day)):
+                c = cells[kind][key]
+                c[0] += 1
+                c[1] += w * min(r["cached_input_tokens"], r["input_tokens"])
+                c[2] += w * r["input_tokens"]
+        out = {}
+        for r in requests:
+            day, app = r["ts"].date(), r["application"] or ""
+            share = 0.0
+            for kind, key in (("ma", (day, r["model"], app)), ("m", (day, r["model"])), ("a", (day, app)), ("d", day)):
+                c = cells[kind].get(key)
+                if c is not None and c[0] >= 10:
+                    share = c[1] / c[2]
+                    break
+            out[(day, r["model"], app)] = share
+        return out
+
+    def cached_tokens(self, r: dict) -> tuple[int, bool]:
+        """The request's cached input tokens (estimated when its log does not show them) and whether
+        they were estimated."""
+        if r["cached_input_tokens"] is not None:
+            return min(r["cached_input_tokens"], r["input_tokens"]), False
+        share = self.cache_share[(r["ts"].date(), r["model"], r["application"] or "")]
+        cached = min(math.floor(r["input_tokens"] * share + 0.5), r["input_tokens"])  # DuckDB rounds half away from 0
+        self.seen["estimated cache hits"] += cached > 0
+        return cached, True
+
+    @staticmethod
     def bucket(t: dt.datetime) -> dt.datetime:
         return t.replace(minute=0, second=0, microsecond=0)
 
@@ -345,7 +384,7 @@ class Reference:
         b, prev = self.bucket(t), self.bucket(t) - BUCKET
         off = self.official[m]
         inp, out = r["input_tokens"], r["output_tokens"]
-        cached = r["cached_input_tokens"] or 0
+        cached, _ = self.cached_tokens(r)
         cost, blended, fits = {}, {}, set()
         for p in self.lineup[m]:
             e, price = self.endpoint_at(p, m, t), self.price_at(p, m, t)
@@ -441,7 +480,7 @@ class Reference:
 
     def run(self, requests: list[dict]) -> tuple[dict, pl.DataFrame]:
         decisions = {}
-        sums = defaultdict(lambda: {"routed": 0.0, "excluded": 0.0, "base": 0.0, "value": 0.0})
+        sums = defaultdict(lambda: {"routed": 0.0, "excluded": 0.0, "imputed": 0.0, "base": 0.0, "value": 0.0})
         contract = {("cost", "oracle"): ("cost_oracle", "cost_usd"), ("cost", "causal"): ("cheapest", "cost_usd"),
                     ("throughput", "oracle"): ("throughput_oracle", "decode_tps"), ("throughput", "causal"): ("fastest", "decode_tps")}
         for r in requests:
@@ -458,6 +497,7 @@ class Reference:
                         s["excluded"] += w
                         continue
                     s["routed"] += w
+                    s["imputed"] += w * self.cached_tokens(r)[1]
                     s["base"] += w * d["official"][field_]
                     s["value"] += w * d[col][field_]
         rows = []
@@ -468,7 +508,7 @@ class Reference:
                 base, value = s["base"] / s["routed"], s["value"] / s["routed"]
             rows.append({"period": period, "period_type": ptype, "model": m, "objective": objective, "policy": policy,
                          "baseline_provider": self.official[m], "requests_routed": s["routed"], "requests_excluded": s["excluded"],
-                         "baseline_value": base, "routed_value": value, "change_pct": 100 * (value / base - 1)})
+                         "requests_imputed": s["imputed"], "baseline_value": base, "routed_value": value, "change_pct": 100 * (value / base - 1)})
         return decisions, pl.DataFrame(rows)
 
 
@@ -489,6 +529,8 @@ def read_decisions(root: Path) -> pl.DataFrame:
     con.execute(f"create view staging.requests as select * from read_parquet({requests}, hive_partitioning = true)")
     con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
     con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
+    rates = lit(str(root / "marts" / "routing_cache_rates" / "**" / "*.parquet"))
+    con.execute(f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)")
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -561,7 +603,7 @@ def test_the_worlds_exercise_what_they_should(runs):
         mid_snaps = {s["snapshot_ts"] for s in world["prices"] if s["snapshot_ts"] > first}
         assert {r["ts"] for r in world["requests"]} & mid_snaps, seed  # a request exactly at a price change
         assert {r["sample_rate"] for r in world["requests"]} == {1.0, 0.5, 0.1}
-    for what in ("CNY provider cheapest", "up on the evidence, down on the point rule", "down on the evidence", "buckets without a success", "tie", "tie at zero cost", "causal fallback", "causal: nothing available before", "an attempt may fail",
+    for what in ("CNY provider cheapest", "estimated cache hits", "up on the evidence, down on the point rule", "down on the evidence", "buckets without a success", "tie", "tie at zero cost", "causal fallback", "causal: nothing available before", "an attempt may fail",
                  "causal pick without probes in its own bucket", "first attempt without probes"):
         assert seen[what] > 0, what
 
@@ -575,7 +617,7 @@ def test_counterfactual_changes_equal_the_true_ones(runs, seed):
     bad = []
     for r in want.join(got, on=key, suffix="_got").iter_rows(named=True):
         assert r["baseline_provider_got"] == r["baseline_provider"]
-        for col in ("requests_routed", "requests_excluded", "baseline_value", "routed_value", "change_pct"):
+        for col in ("requests_routed", "requests_excluded", "requests_imputed", "baseline_value", "routed_value", "change_pct"):
             if not close(r[f"{col}_got"], r[col]):
                 bad.append((r["period"], r["model"], r["objective"], r["policy"], col, r[col], r[f"{col}_got"]))
     assert not bad, f"seed {seed}: {len(bad)} mismatches (period, model, objective, policy, column, want, got): {bad[:8]}"

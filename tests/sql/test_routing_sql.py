@@ -24,7 +24,7 @@ from pipeline.lib.routing import (
 from pipeline.sql import load_sql
 
 DAY = dt.datetime(2025, 10, 1)
-BASE = {"ctx": 100_000, "max_out": None, "tools": True, "json": True, "stream": True, "ttft": 300.0}
+BASE = {"ctx": 100_000, "max_out": None, "tools": True, "json": True, "stream": True, "ttft": 300.0, "price_cached": None}
 
 
 def _write(raw: Path, dataset: str, rows: list[dict]) -> None:
@@ -53,7 +53,7 @@ def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: di
     ])
     _write(raw, "prices", [
         {"snapshot_ts": _iso(DAY), "provider": p, "model": "m1", "input_per_mtok": s["price_in"],
-         "output_per_mtok": s["price_out"], "cached_input_per_mtok": None, "currency": "USD"}
+         "output_per_mtok": s["price_out"], "cached_input_per_mtok": s["price_cached"], "currency": "USD"}
         for p, s in spec.items()
     ] + (extra_prices or []))
     probes = []
@@ -71,7 +71,8 @@ def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: di
     _write(raw, "requests", [
         {"request_id": r["id"], "ts": _iso(r.get("at", DAY + dt.timedelta(hours=2, minutes=30))), "model": "m1", "provider": "off",
          "input_tokens": r["input"], "output_tokens": r["output"], "status": "ok", "error_type": None,
-         "stream": r.get("stream", False), "tools": r.get("tools", False), "json_mode": False, "sample_rate": r.get("sample_rate", 1.0)}
+         "stream": r.get("stream", False), "tools": r.get("tools", False), "json_mode": False, "sample_rate": r.get("sample_rate", 1.0),
+         "cached_input_tokens": r.get("cached"), "application": r.get("app")}
         for r in requests
     ])
     for spec_ in DATASETS.values():
@@ -92,6 +93,8 @@ def decisions(root: Path) -> pl.DataFrame:
     con.execute(f"create view staging.requests as select * from read_parquet({requests}, hive_partitioning = true)")
     con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
     con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
+    rates = lit(str(root / "marts" / "routing_cache_rates" / "**" / "*.parquet"))
+    con.execute(f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)")
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -279,6 +282,36 @@ def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
     assert row(build_counterfactual(root, ("cost",), params), period="2025Q4", policy="oracle")["change_pct"] == up
 
 
+def test_cache_hits_a_log_does_not_show_are_estimated(tmp_path):
+    # off bills cached input at 0.1 (input 1.0); alt does not bill cache hits (input 0.5 for every
+    # input token). r1 reports 600 of 1,000 input tokens cached; r2 (chat) and r3 (rag) report
+    # nothing. Estimated: r2 from chat's share that day (600 / 1000), r3 from the model's (no rag
+    # request reports): 600 cached each. On off a request then costs (400 x 1.0 + 600 x 0.1) / 1e6
+    # = 460e-6, on alt 1000 x 0.5 / 1e6 = 500e-6: off stays cheapest for all three, no saving.
+    # Costed as 0 hits (the method before; below, with too little evidence to estimate), r2 and
+    # r3 cost 1000e-6 on off and move to alt: a saving of 1 - (460 + 500 + 500) / (460 + 1000 + 1000)
+    # = 40.7 %.
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
+                 "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    requests = [{"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
+                {"id": "r2", "input": 1000, "output": 0, "app": "chat"},
+                {"id": "r3", "input": 1000, "output": 0, "app": "rag"}]
+    root = world(tmp_path, providers, requests)
+    params = RoutingParams(n_boot=50, cache_min_reporting=1)
+    cf, _ = build_routing(root, params=params)
+    cost = row(cf, period="2025Q4", objective="cost", policy="oracle")
+    assert (cost["baseline_value"], cost["routed_value"], cost["change_pct"]) == (pytest.approx(3 * 460e-6), pytest.approx(3 * 460e-6), pytest.approx(0.0))
+    assert (cost["requests_routed"], cost["requests_imputed"]) == (pytest.approx(3.0), pytest.approx(2.0))
+    rates = pl.read_parquet(root / "marts" / "routing_cache_rates" / "**" / "*.parquet").sort("application")
+    assert rates.select("application", "cached_share", "basis").rows() == [("chat", 0.6, "model_application"), ("rag", 0.6, "model")]
+    # the per-request view imputes the same way: r2 on off at 460e-6
+    assert pick(decisions(root), "r2", "official")["cost_usd"] == pytest.approx(460e-6)
+    # with too few reporting requests for any cell (10 by default), no hits are assumed
+    cf, _ = build_routing(root, params=RoutingParams(n_boot=50), out_root=tmp_path / "strict")
+    strict = row(cf, period="2025Q4", objective="cost", policy="oracle")
+    assert strict["change_pct"] == pytest.approx(100 * ((460 + 500 + 500) / (460 + 1000 + 1000) - 1))
+
+
 def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
     # alt's price halves at exactly 02:30:00, the moment r_at starts: the new price applies to it
     cut = [{"snapshot_ts": "2025-10-01T02:30:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
@@ -321,7 +354,7 @@ def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():
     daily = pl.DataFrame(
         {"date": days, "month": [d.strftime("%Y-%m") for d in days], "quarter": ["2025Q4"] * 30, "model": ["m"] * 30,
          "objective": ["cost"] * 30, "policy": ["cost_oracle"] * 30, "baseline_provider": ["off"] * 30,
-         "routed": [1.0] * 30, "excluded": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30),
+         "routed": [1.0] * 30, "excluded": [0.0] * 30, "imputed": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30),
          "output_tokens": [None] * 30, "routed_decode_s": [None] * 30, "base_decode_s": [None] * 30},
         schema=DAILY_SCHEMA,
     )

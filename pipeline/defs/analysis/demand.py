@@ -66,7 +66,7 @@ def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
     group_name="marts",
     specs=[
         dg.AssetSpec("concentration", deps=[core_demand__daily], kinds={"parquet"}, description="One row per period x level (family/model/provider) x measure "
-                     "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % day-bootstrap intervals for Gini and top-5."),
+                     "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % intervals for Gini and top-5 (logged requests resampled, bias-corrected)."),
         dg.AssetSpec("concentration_lorenz", deps=[core_demand__daily], kinds={"parquet"}, description="Lorenz curve points per period x level x measure, for charts."),
     ],
 )

@@ -54,8 +54,10 @@ def methods(ctx: Context) -> Section:
                         "output tokens, weighted the same way."))
     s.add(Paragraph(lead="Concentration.", text=
         "Shares, top-k shares, the Gini coefficient G = sum_i sum_j |x_i - x_j| / (2 n^2 mean x) and the HHI (sum of squared "
-        "shares) are taken over the units with demand in the period. Intervals are "
-        f"{CI} percentile intervals of {fmt.count(n_boot)} bootstrap resamples of whole days, since demand is correlated within a day."
+        "shares) are taken over the units with demand in the period. Intervals come from "
+        f"{fmt.count(n_boot)} resamples of the logged requests as the sample design drew them (each weighs 1 / sample_rate), centred "
+        f"on the bias-corrected estimate: at small samples the plug-in Gini and top-k share are biased upward. They are {CI} intervals "
+        "for sampling noise; demand correlated within a day beyond it is not in them."
     ))
     window = None
     if ctx.wh.has("marts.version_inertia"):
@@ -63,7 +65,9 @@ def methods(ctx: Context) -> Section:
     s.add(Paragraph(lead="Version inertia.", text=
         "For a successor released on day t0, the old variant's share is its demand over the pair's demand on day t0 + d"
         + (f" (d from {window['lo']} to {window['hi']})" if window and window["lo"] is not None else "")
-        + "; the half-life is the first day on which it falls to half its mean over the 7 days before the release."
+        + "; the half-life is the day on which a decay fitted to that share (old share = a exp(-lambda d), by "
+        "quasi-likelihood on each day's demand) reaches half its mean over the 7 days before the release, with a "
+        f"{CI} interval. The first day the noisy daily share dips below half is biased short, and is kept only beside it."
     ))
     s.add(Paragraph(lead="Supply vs use.", text=
         "Listing breadth is the number of providers with a valid endpoint row, averaged over the period's days; its rank "
@@ -83,7 +87,8 @@ def methods(ctx: Context) -> Section:
     s.add(Paragraph(lead="Vendor verification.", text=
         "Per provider and model, over the cases both answered: a positive is a tool_calls finish; F1 = 2TP / (2TP + FP + FN) "
         "against the official API; schema accuracy is the share of tool calls whose arguments validate; the bar is the lowest F1 of the official "
-        "API's own reruns against its first answer."
+        f"API's own reruns against its first answer. A provider fails only when the {CI} interval of its F1 (resampling cases) lies "
+        "below the bar, passes only when it lies at or above it, and is undecided otherwise."
     ))
     s.add(Paragraph(lead="Task regimes.", text=
         f"In this order: long-context when the median input is at least {fmt.count(regime_rule.LONG_CONTEXT_INPUT_P50)} tokens; "
@@ -94,7 +99,9 @@ def methods(ctx: Context) -> Section:
         "Each request of a model is re-routed to the best feasible provider (an endpoint valid at the time with a price "
         "in force, enough context and output length, the features the request used, and available in its time bucket); the baseline is the "
         "model's official provider, and requests it cannot serve are excluded from both sides. The oracle policy chooses with the bucket's own "
-        "measurements, the causal policy with the previous bucket's."
+        "measurements, the causal policy with the previous bucket's. A provider is down in a bucket only when its probes show a success "
+        "rate below the threshold with 95 % one-sided confidence (one failed probe of six is not an outage). A request whose log shows no "
+        "cached input count is costed with the cache hits of the same day's requests of its model and application that report them."
     ))
     return s
 
