@@ -16,8 +16,9 @@ documented there). Step 2, here, turns counts into rates:
   in the period (K2VV sets its pass bar from repeated official runs: lowest 75.81 % -> bar
   73 %; we take the lowest observed as is rather than a rounded-down bar), and
   below_threshold = tool_call_f1 < f1_threshold (null when either is null);
-- tool_call_f1_ci_low / _high: a 95 % percentile interval from resampling cases (a case_id
-  with all its rounds is the unit, see sql/marts/vendor_verification_cases.sql), and
+- tool_call_f1_ci_low / _high: a 95 % interval, Wilson's on the share of disagreements among
+  the answers with a tool call, with the design effect of resampling cases (a case_id with all
+  its rounds is the unit, see sql/marts/vendor_verification_cases.sql); see f1_case_interval; and
   verdict: 'fail' only when the whole interval lies below the threshold, 'pass' only when it
   lies at or above it, else 'undecided' (also without a threshold or an F1); null for the
   official itself, which is the reference.
@@ -28,10 +29,11 @@ against K2VV's published numbers run the same code.
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
-
-import zlib
+from statistics import NormalDist
 
 import numpy as np
 import polars as pl
@@ -81,26 +83,48 @@ def below_threshold(f1_value: pl.Expr, threshold: pl.Expr) -> pl.Expr:
     return f1_value < threshold
 
 
+def wilson(p: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion p on an (effective) sample of n."""
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def f1_case_interval(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, n_cases: np.ndarray, n_boot: int = 2000,
                      seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of F1 = 2TP / (2TP + FP + FN) resampling cases with replacement. A
-    case is given by its profile (tp, fp, fn over its answers) and n_cases[k] cases have profile
-    k, so a resample is a multinomial draw of profile counts: the same distribution as drawing
-    cases one by one, at the cost of the (few) distinct profiles. NaN without cases or when
-    no resample has a tool call."""
+    """Interval of F1 = 2TP / (2TP + FP + FN) over cases given by their profiles (n_cases[k]
+    cases have tp[k], fp[k], fn[k] over their answers).
+
+    F1 = 2 (1 - r) / (2 - r), r = (FP + FN) / (TP + FP + FN) the share of disagreements among
+    the answers where someone called a tool: a proportion, so its interval is Wilson's, on the
+    effective number of those answers (their count over the design effect: answers of one case
+    are not independent, and resampling cases measures by how much; a multinomial draw of
+    profile counts is a draw of cases). The interval of r maps to F1's through the decreasing
+    function above. A percentile interval of resampled F1s undercovers near F1 = 1, where a
+    handful of disagreements decides it (92 % at 200 cases and F1 0.97, docs/methods-validation.md).
+    NaN when no answer called a tool."""
+    tp, fp, fn = (np.asarray(v, dtype=float) for v in (tp, fp, fn))
     n_cases = np.asarray(n_cases, dtype=np.int64)
-    total = int(n_cases.sum())
-    if total == 0:
+    pos, dis = tp + fp + fn, fp + fn
+    m, e = float(n_cases @ pos), float(n_cases @ dis)
+    if m == 0:
         return float("nan"), float("nan")
-    draws = np.random.default_rng(seed).multinomial(total, n_cases / total, size=n_boot)
-    tp2 = 2 * np.asarray(tp, dtype=float)
-    num, den = draws @ tp2, draws @ (tp2 + np.asarray(fp, dtype=float) + np.asarray(fn, dtype=float))
-    boot = num[den > 0] / den[den > 0]
-    if boot.size == 0:
-        return float("nan"), float("nan")
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(boot, [alpha, 1 - alpha])
-    return float(lo), float(hi)
+    r = e / m
+    deff = 1.0
+    if 0 < r < 1:
+        total = int(n_cases.sum())
+        draws = np.random.default_rng(seed).multinomial(total, n_cases / total, size=n_boot)
+        mb, eb = draws @ pos, draws @ dis
+        rb = eb[mb > 0] / mb[mb > 0]
+        if rb.size > 1:
+            deff = max(float(rb.var(ddof=1)) / (r * (1 - r) / m), 1e-9)
+    lo, hi = wilson(r, m / deff, level)
+
+    def to_f1(x: float) -> float:
+        return 2 * (1 - x) / (2 - x)
+
+    return to_f1(hi), to_f1(lo)
 
 
 def f1_intervals(cases: pl.DataFrame, keys: Sequence[str], n_boot: int = 2000) -> pl.DataFrame:

@@ -132,7 +132,8 @@ def routing_frames(period: str) -> dict[str, pl.DataFrame]:
             for policy, shift in (("oracle", 0.0), ("causal", 2.5)):
                 change = 100 * (routed_v / base_v - 1) + shift
                 rc.append({"period": period, "model": model, "objective": objective, "policy": policy, "baseline_provider": "ok-provider",
-                           "requests_routed": routed, "requests_excluded": 17, "baseline_value": base_v, "routed_value": routed_v,
+                           "requests_routed": routed, "requests_excluded": 17, "requests_imputed": routed / 4,
+                           "baseline_value": base_v, "routed_value": routed_v,
                            "change_pct": change, "ci_low": change - 1.23456, "ci_high": change + 1.3456789})
     rp = [{"period": period, "model": m, "policy": p, "scenario": "default", "requests_routed": 1200, "requests_excluded": 17,
            "total_cost_usd": 98.7654321, "mean_decode_tps": 61.2345678, "p90_ttft_ms": 812.345678, "expected_success_rate": 0.991234567,
@@ -409,6 +410,8 @@ class TestRouting:
         row = re.search(r"<tr>\s*<td[^>]*>cost</td><td[^>]*>causal</td>(.*?)</tr>", totals, re.S).group(1)
         assert re.findall(r">([^<]+)</td>", row) == ["2", "1,500", "34", "-20.0 %"]  # 1,200 + 300 routed, 17 + 17 excluded
         assert not LONG_FLOAT.findall(visible_text(html))
+        # a quarter of each model's routed requests had their cache hits estimated: 375 of 1,500
+        assert "Cache hits: 25.0 % of the routed requests (375 of 1,500, weighted)" in visible_text(section)
 
 
 class TestPreviousQuarter:

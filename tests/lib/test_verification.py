@@ -43,19 +43,28 @@ def test_metrics_by_hand():
 
 
 def test_f1_interval_closed_forms():
-    # every case has the same profile: every resample is the sample, a zero-width interval at F1
-    assert f1_case_interval([2], [1], [0], [50]) == pytest.approx((0.8, 0.8))  # 4 / (4 + 1)
+    # every case has the same profile: resampling cases shows no spread, a zero-width interval at F1
+    assert f1_case_interval([2], [1], [0], [50]) == pytest.approx((0.8, 0.8), abs=1e-5)  # 4 / (4 + 1)
     # nobody ever calls a tool: no resample has an F1
     lo, hi = f1_case_interval([0], [0], [0], [30])
     assert np.isnan(lo) and np.isnan(hi)
     # one-answer cases, P(TP) = p, P(FP or FN) = q: the delta method gives
-    # Var(F1) = 4 p q (p + q) / (n (2p + q)^4); the percentile interval's half-width is 1.96 sd
+    # Var(F1) = 4 p q (p + q) / (n (2p + q)^4); the interval's half-width is about 1.96 sd
     n, p, q = 4000, 0.4, 0.1
     counts = [int(n * p), int(n * q / 2), int(n * q / 2), int(n * (1 - p - q))]  # TP, FP, FN, TN
     lo, hi = f1_case_interval([1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], counts, n_boot=4000)
     sd = (4 * p * q * (p + q) / (n * (2 * p + q) ** 4)) ** 0.5
     assert (hi - lo) / 2 == pytest.approx(1.96 * sd, rel=0.08)
     assert lo < 2 * p / (2 * p + q) < hi
+
+
+def test_f1_interval_without_a_disagreement_is_wilsons():
+    # 4 cases, each a TP: no disagreement among 4 answers with a tool call; Wilson's interval for
+    # the disagreement share (scipy's) is [0, h], F1 = 2 (1 - r) / (2 - r) maps it to [f(h), 1]
+    from scipy.stats import binomtest
+
+    h = binomtest(0, 4).proportion_ci(confidence_level=0.95, method="wilson").high
+    assert f1_case_interval([1], [0], [0], [4]) == pytest.approx((2 * (1 - h) / (2 - h), 1.0))
 
 
 def test_verdict_needs_the_whole_interval_on_one_side():

@@ -125,13 +125,16 @@ def test_pairing_reruns_and_threshold(tmp_path):
     assert p["f1_threshold"] == pytest.approx(6 / 7) and q["f1_threshold"] == pytest.approx(6 / 7)
     assert q["tool_call_f1"] == 1.0 and q["distance_from_official"] == 0.0
     assert (p["below_threshold"], q["below_threshold"], o["below_threshold"]) == (True, False, None)
-    # verdicts from the case-resampled interval: q agrees on every case, so every resample
-    # (cases drawn from its TP x4 and TN x2) has F1 1 and its interval [1, 1] passes the bar;
-    # p's six cases give resamples from all-TP (F1 1) down to F1 below 6/7: undecided, although
-    # its point F1 is below the bar; the official is the reference and gets none
-    assert (q["tool_call_f1_ci_low"], q["tool_call_f1_ci_high"]) == (1.0, 1.0)
+    # verdicts: q agrees on its 4 tool-call answers, no disagreement of 4: Wilson's [0, h] for the
+    # disagreement share maps to F1 [2 (1 - h) / (2 - h), 1] = [0.676, 1], across the bar 6/7;
+    # p (F1 0.75, 2 disagreements of 5) is across it too: four or five cases decide nothing,
+    # although p's point F1 is below the bar. The official is the reference and gets none
+    from scipy.stats import binomtest
+
+    h = binomtest(0, 4).proportion_ci(confidence_level=0.95, method="wilson").high
+    assert (q["tool_call_f1_ci_low"], q["tool_call_f1_ci_high"]) == (pytest.approx(2 * (1 - h) / (2 - h)), 1.0)
     assert p["tool_call_f1_ci_low"] < 6 / 7 < p["tool_call_f1_ci_high"]
-    assert (p["verdict"], q["verdict"], o["verdict"]) == ("undecided", "pass", None)
+    assert (p["verdict"], q["verdict"], o["verdict"]) == ("undecided", "undecided", None)
     # November alone: no pair, no rerun
     nov = rows_of(df, "2025-11")["p"]
     assert (nov["cases"], nov["cases_compared"], nov["tool_call_f1"], nov["f1_threshold"]) == (1, 0, None, None)

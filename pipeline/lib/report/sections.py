@@ -682,6 +682,15 @@ def routing(ctx: Context) -> Section:
                             ["Objective", "Policy", "Models", "Requests routed", "Excluded", "Change, all models"],
                             [[r["objective"], r["policy"], fmt.count(r["n"]), fmt.count(r["routed"]), fmt.count(r["excluded"]),
                               fmt.pct_value(r["change_pct"])] for r in totals.iter_rows(named=True)], align="llrrrr"))
+            if "requests_imputed" in per_model.columns:
+                cost = per_model.filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
+                routed, imputed = cost["requests_routed"].sum(), cost["requests_imputed"].sum()
+                if routed and imputed:
+                    s.add(Paragraph(
+                        f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
+                        "weighted) come from providers whose logs show no cached input count. Their cache hits are estimated from the "
+                        "same day's requests of the model and application that report them (marts.routing_cache_rates); costing them "
+                        "as no hits would overstate what routing saves."))
             top_models = (per_model.group_by("model").agg(pl.col("requests_routed").max().alias("r"))
                           .sort(["r", "model"], descending=[True, False]).head(ROUTING_MODELS)["model"].to_list())
             shown = per_model.filter(pl.col("model").is_in(top_models)).with_columns(
