@@ -382,37 +382,40 @@ def slot_values(params: RoutingParams) -> dict:
             "availability_z": availability_z(params.availability_confidence)}
 
 
-PASS_TABLES = ("cache_rates", "pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
+PASS_TABLES = ("cache_rates", "request_groups_fine", "pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
+
+
+def slot_tables(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
+                models: list[str]) -> None:
+    """The pass tables that do not read requests: pieces, buckets (from the probes), bucket_state
+    (after the scenario) and slots (availability at the params' rule), at the params' bucket size."""
+    bm = params.bucket_minutes
+    make_table(con, "pieces", "core/core_routing__pieces", {"days": days, "bucket_minutes": bm})
+    # own buckets and the buckets before: the probes of the day before (and after, for buckets
+    # that straddle midnight)
+    probe_files = _day_files(root, "latency_probes", {d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)})
+    if probe_files:
+        make_table(con, "buckets", "core/core_routing__buckets", {"probes": probe_files, "bucket_minutes": bm, "model_filter": models})
+    else:
+        con.execute(EMPTY_BUCKETS)
+    make_table(con, "bucket_state", "core/core_routing__bucket_state",
+               {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
+                "rate_limit_factor": scenario.rate_limit_factor})
+    make_table(con, "slots", "core/core_routing__slots", slot_values(params))
 
 
 def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
                  models: list[str]) -> tuple[int, int]:
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
     decisions). Returns (requests, groups)."""
-
-    def table(name: str, sql: str, values: dict | None = None) -> None:
-        make_table(con, name, sql, values)
-
-    bm = params.bucket_minutes
     request_files = _day_files(root, "requests", days)
     if not request_files or not models:
         return 0, 0
-    table("pieces", "core/core_routing__pieces", {"days": days, "bucket_minutes": bm})
-    # own buckets and the buckets before: the probes of the day before (and after, for buckets
-    # that straddle midnight)
-    probe_files = _day_files(root, "latency_probes", {d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)})
-    if probe_files:
-        table("buckets", "core/core_routing__buckets", {"probes": probe_files, "bucket_minutes": bm, "model_filter": models})
-    else:
-        con.execute(EMPTY_BUCKETS)
-    table("bucket_state", "core/core_routing__bucket_state",
-          {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
-           "rate_limit_factor": scenario.rate_limit_factor})
-    table("slots", "core/core_routing__slots", slot_values(params))
-    table("cache_rates", "core/core_routing__cache_rates", {"requests": request_files, "min_reporting": params.cache_min_reporting})
-    table("request_groups", "core/core_routing__request_groups",
-          {"requests": request_files, "model_filter": models, "bucket_minutes": bm})
-    table("groups", "core/core_routing__groups")
+    slot_tables(con, root, days, scenario, params, models)
+    make_table(con, "cache_rates", "core/core_routing__cache_rates", {"requests": request_files, "min_reporting": params.cache_min_reporting})
+    make_table(con, "request_groups", "core/core_routing__request_groups",
+               {"requests": request_files, "model_filter": models, "bucket_minutes": params.bucket_minutes})
+    make_table(con, "groups", "core/core_routing__groups")
     con.execute("create or replace temp view pass_requests as select * from read_parquet("
                 + "[" + ", ".join(lit(f) for f in request_files) + "], hive_partitioning = true)")  # no parameters in a view
     n_requests, n_groups = con.execute("select sum(requests), count(*) from groups").fetchone()

@@ -8,8 +8,9 @@ the request files as the main replay, under a grid of settings:
   confidence, and the contract's point rule) x each threshold in MIN_SUCCESS: the pass's request
   groups are reused (the fit masks and cost orders do not depend on availability), only the
   slots' availability and the policies' decisions are redone;
-- at each other bucket size in BUCKETS, the run's rule and threshold: a replay of the headline
-  models' requests at that size.
+- at 2 and 4 times the run's bucket size (BUCKET_FACTORS), the run's rule and threshold: the
+  pass's request groups rolled up to the coarser buckets (sql/core/
+  core_routing__request_groups_coarser.sql), the requests are not read again.
 
 Each variant's day sums (the rows of core_routing__daily) go to the per-day partial
 core/core_routing__sensitivity/date=D/, and the mart is the contract counterfactual of every
@@ -31,17 +32,17 @@ from pipeline.lib.routing import (
     RoutingParams,
     Scenario,
     _has,
-    _replay_pass,
     counterfactual,
     make_table,
     read_partials,
+    slot_tables,
     slot_values,
 )
 from pipeline.sql import load_sql
 
 CONFIDENCES = (0.95, 0.0)  # the evidence rule, the contract's point rule
 MIN_SUCCESS = (0.8, 0.9, 0.95)
-BUCKETS = (30, 60, 120)  # minutes
+BUCKET_FACTORS = (2, 4)  # coarser buckets: whole multiples of the run's, so groups roll up
 VARIANT_SCHEMA = {"bucket_minutes": pl.Int64, "availability_confidence": pl.Float64, "min_success": pl.Float64}
 
 
@@ -71,12 +72,13 @@ def sensitivity_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.d
             make_table(con, "slots", "core/core_routing__slots", slot_values(variant))
             make_table(con, "groups", "core/core_routing__groups")
             frames.append(_day_sums(con, variant, params))
-    for minutes in BUCKETS:
-        if minutes != params.bucket_minutes:
-            variant = replace(params, bucket_minutes=minutes)
-            _replay_pass(con, root, days, scenario, variant, headline)
-            if _has(con, "groups"):
-                frames.append(_day_sums(con, variant, params))
+    con.execute("create or replace temp table request_groups_fine as select * from request_groups")
+    for factor in BUCKET_FACTORS:
+        variant = replace(params, bucket_minutes=params.bucket_minutes * factor)
+        slot_tables(con, root, days, scenario, variant, headline)
+        make_table(con, "request_groups", "core/core_routing__request_groups_coarser", {"bucket_minutes": variant.bucket_minutes})
+        make_table(con, "groups", "core/core_routing__groups")
+        frames.append(_day_sums(con, variant, params))
     return pl.concat(frames, how="vertical_relaxed")
 
 

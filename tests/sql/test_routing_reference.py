@@ -751,3 +751,25 @@ def test_hand_balance_weighs_by_the_price_not_by_the_requests_cost(tmp_path):
     got = read_decisions(root).filter(pl.col("policy") == "price_weighted_balance").to_dicts()
     assert len(got) == 1
     assert {k: got[0][k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
+
+
+def test_coarser_buckets_rolled_up_equal_a_replay_at_that_size(tmp_path):
+    # marts.routing_sensitivity's coarser buckets come from the pass's request groups rolled up;
+    # on a random world (every model a headline case) they must equal a replay at that size
+    from pipeline.lib.routing_sensitivity import build_sensitivity
+
+    world = random_world(1)
+    root = stage(world, tmp_path / "w")
+    models = tuple(sorted({m["model"] for m in world["models"]}))
+    params = RoutingParams(n_boot=20, sensitivity_models=models)
+    build_routing(root, params=params)
+    sens = build_sensitivity(root, params)
+    for minutes in (120, 240):
+        direct, _ = build_routing(root, params=RoutingParams(n_boot=20, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}")
+        key = ["period_type", "period", "model", "objective", "policy"]
+        got = sens.filter(pl.col("bucket_minutes") == minutes).select(direct.columns).sort(key)
+        want = direct.sort(key)
+        assert got.height == want.height > 0
+        for col in ("requests_routed", "requests_excluded", "requests_imputed", "baseline_value", "routed_value", "change_pct", "ci_low", "ci_high"):
+            bad = [(a, b) for a, b in zip(got[col].to_list(), want[col].to_list(), strict=True) if not close(a, b)]
+            assert not bad, (minutes, col, bad[:3])

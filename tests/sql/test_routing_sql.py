@@ -261,8 +261,8 @@ def test_availability_needs_evidence_of_an_outage(tmp_path):
 def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
     # alt (half price) fails 2 of its 10 probes at 02:00 and 02:06; the request is at 02:30.
     # 60-min bucket: success 0.8, Wilson one-sided 95 % upper bound 0.931: the evidence rule keeps
-    # alt up at thresholds 0.8 and 0.9, not 0.95; the point rule keeps it up at 0.8 only. 30-min bucket (02:30-03:00):
-    # no failure, up. 120-min bucket (02:00-04:00): 18 of 20, 0.9, up.
+    # alt up at thresholds 0.8 and 0.9, not 0.95; the point rule keeps it up at 0.8 only. 120-min bucket
+    # (02:00-04:00): 18 of 20, upper bound 0.966, up; 240-min bucket (00:00-04:00): 38 of 40, up.
     from pipeline.lib.routing_sensitivity import build_sensitivity
 
     providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
@@ -276,10 +276,16 @@ def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
     assert table == {
         (60, 0.95, 0.8): (up, False), (60, 0.95, 0.9): (up, True), (60, 0.95, 0.95): (down, False),
         (60, 0.0, 0.8): (up, False), (60, 0.0, 0.9): (down, False), (60, 0.0, 0.95): (down, False),
-        (30, 0.95, 0.9): (up, False), (120, 0.95, 0.9): (up, False),
+        (120, 0.95, 0.9): (up, False), (240, 0.95, 0.9): (up, False),
     }
     # the run's own setting repeats marts.routing_counterfactual
     assert row(build_counterfactual(root, ("cost",), params), period="2025Q4", policy="oracle")["change_pct"] == up
+    # a rolled-up bucket equals a replay at that bucket size, every figure of the row
+    for minutes in (120, 240):
+        direct, _ = build_routing(root, params=RoutingParams(n_boot=50, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}")
+        want = direct.filter(pl.col("period") == "2025Q4").sort("objective", "policy")
+        got = build_sensitivity(root, params).filter((pl.col("period") == "2025Q4") & (pl.col("bucket_minutes") == minutes)).sort("objective", "policy")
+        assert got.select(want.columns).equals(want), minutes
 
 
 def test_cache_hits_a_log_does_not_show_are_estimated(tmp_path):

@@ -110,7 +110,7 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
 
 @dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"},
           description="The headline routing figures under other availability rules (evidence / point), thresholds "
-          "(0.8, 0.9, 0.95) and bucket sizes (30, 60, 120 min): the contract counterfactual of each, with its 95 % "
+          "(0.8, 0.9, 0.95) and bucket sizes (1, 2 and 4 times the run's, 60 / 120 / 240 min by default): the contract counterfactual of each, with its 95 % "
           "paired day-bootstrap interval, merged from every day's partials.")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing_sensitivity import build_sensitivity
