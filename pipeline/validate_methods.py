@@ -79,7 +79,8 @@ def concentration_cases(reps: int, sizes: tuple[int, ...], rng: np.random.Genera
     w = np.tile(1 / rates, shares.size)
     cases = []
     for n in sizes:
-        g, t5 = Case("Gini (family, requests)", f"{n:,} requests", gini(shares)), Case("top-5 share (family, requests)", f"{n:,} requests", top_k_share(shares, 5))
+        g = Case("Gini (family, requests)", f"{n:,} requests", gini(shares))
+        t5 = Case("top-5 share (family, requests)", f"{n:,} requests", top_k_share(shares, 5))
         for b in range(reps):
             counts = rng.multinomial(n, joint).reshape(shares.size, -1)
             wide = counts * w.reshape(shares.size, -1)
@@ -93,8 +94,9 @@ def concentration_cases(reps: int, sizes: tuple[int, ...], rng: np.random.Genera
 # ------------------------------------------------------------------------------- half-life
 
 def half_life_cases(reps: int, rng: np.random.Generator) -> list[Case]:
-    """A pair whose old variant keeps 0.5 ** (d / h) of its requests, 70 days of logs, a Poisson
-    number of logged requests a day weighted 1, 10 or 20."""
+    """A pair whose old variant keeps 0.5 ** (t / h) of its requests at time t (days since the start
+    of the release day), 70 days of logs, a Poisson number of logged requests a day at uniform
+    times, weighted 1, 10 or 20."""
     cases = []
     for h, per_day in ((10.0, 30), (14.0, 30), (21.0, 30), (14.0, 300)):
         case = Case("half-life (days)", f"truth {h:g} days, {per_day} logged requests a day", h)
@@ -103,7 +105,7 @@ def half_life_cases(reps: int, rng: np.random.Generator) -> list[Case]:
             old, new = np.zeros(d.size), np.zeros(d.size)
             for i, k in enumerate(rng.poisson(per_day, d.size)):
                 wt = rng.choice([1.0, 10.0, 20.0], size=k, p=[0.6, 0.3, 0.1])
-                is_old = rng.random(k) < 0.5 ** (d[i] / h)
+                is_old = rng.random(k) < 0.5 ** ((d[i] + rng.random(k)) / h)
                 old[i], new[i] = wt[is_old].sum(), wt[~is_old].sum()
             f = fit_half_life(d, old, new, 1.0)
             case.add(f.days if f.days is not None else np.nan, f.ci_low if f.ci_low is not None else np.nan,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-
 from pipeline.validate_methods import Case, main
 
 

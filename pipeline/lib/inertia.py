@@ -4,14 +4,17 @@ The contract: old_share(d) = demand(old) / (demand(old) + demand(new)) over day 
 half-life is the d at which a decay fitted to old_share after t0 reaches half its mean over the
 7 days before t0, with a 95 % interval.
 
-The decay is old_share(d) = a * exp(-lam * d), d >= 0, fitted by quasi-likelihood: each day's
-old demand is binomial-like in the pair's demand that day (a log-link GLM, estimated by
-maximising the binomial log-likelihood of the weighted counts). Weighted counts are not counts:
+The decay is old_share(t) = a * exp(-lam * t) in continuous time t (days since the start of the
+release day), and day d's share is its mean over the day, a exp(-lam d) (1 - exp(-lam)) / lam:
+fitted by quasi-likelihood, each day's old demand binomial-like in the pair's demand that day (a
+log-link GLM, estimated by maximising the binomial log-likelihood of the weighted counts). Taking
+day d's share as the curve's value at d would put the half-life half a day early: a day's share
+is the average of a decay that runs through the day. Weighted counts are not counts:
 the dispersion phi (Pearson chi-square over the residual degrees of freedom) rescales the
 variance, which also absorbs day-to-day swings beyond sampling noise. The half-life solves
 a * exp(-lam * d) = pre / 2:
 
-    d* = (ln 2 + ln a - ln pre) / lam
+    d* = (ln 2 + ln a - ln pre) / lam   (days since the start of the release day)
 
 and its interval is a Wald interval on log d* (delta method with phi times the inverse Fisher
 information, t quantile on the residual degrees of freedom), which keeps it positive and
@@ -25,6 +28,7 @@ the data cannot support it (e.g. the successor never takes over).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,14 +53,26 @@ class HalfLife:
 NO_FIT = HalfLife(None, None, None, 0, None, None)
 
 
+def _day_mean(lam: float) -> float:
+    """The mean of exp(-lam t) over a day, t in [0, 1): (1 - exp(-lam)) / lam."""
+    return -math.expm1(-lam) / lam if lam > 1e-12 else 1.0
+
+
+def _day_share(theta: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Day d's mean share under a exp(-lam t): log a - lam d + log of the day's mean factor."""
+    return np.exp(theta[0] - theta[1] * d + math.log(_day_mean(float(theta[1]))))
+
+
 def _loglik(theta: np.ndarray, d: np.ndarray, y: np.ndarray, n: np.ndarray) -> float:
-    p = np.clip(np.exp(theta[0] - theta[1] * d), _EPS, 1 - _EPS)
+    p = np.clip(_day_share(theta, d), _EPS, 1 - _EPS)
     return float(np.sum(y * np.log(p) + (n - y) * np.log1p(-p)))
 
 
 def fit_half_life(days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share: float | None, level: float = 0.95) -> HalfLife:
-    """Fit old_share(d) = a exp(-lam d) to the days d >= 0 (old, new: that day's weighted demand
-    of each variant) and return the day the fit reaches pre_share / 2, with its interval."""
+    """Fit old_share(t) = a exp(-lam t) to the days d >= 0 (old, new: that day's weighted demand
+    of each variant; day d's share is the curve's mean over [d, d + 1)) and return the time, in
+    days since the start of the release day, at which the curve reaches pre_share / 2, with its
+    interval."""
     from scipy import optimize, stats  # here: the import costs most of a second
 
     d, y, n = (np.asarray(v, dtype=float) for v in (days, old, new))
@@ -81,12 +97,15 @@ def fit_half_life(days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share:
         return HalfLife(0.0, None, None, int(d.size), a, lam)
     if half > MAX_EXTRAPOLATION * max(float(d.max()), 1.0):  # (no) decay too slow for the data to time
         return HalfLife(None, None, None, int(d.size), a, lam)
-    p = np.clip(np.exp(alpha - lam * d), _EPS, 1 - _EPS)
+    p = np.clip(_day_share(res.x, d), _EPS, 1 - _EPS)
     dof = d.size - 2
     phi = max(float(np.sum((y - n * p) ** 2 / (n * p * (1 - p)))) / dof, _EPS)
-    # Fisher information of (alpha, lam) for the log link: X' W X, X = [1, -d], W = n p / (1 - p)
+    # Fisher information of (alpha, lam) for the log link: J' W J, J = d log p / d(alpha, lam)
+    # = [1, -(d + c)] with c = -d log(day mean) / d lam, W = n p / (1 - p)
+    c = 1 / lam - math.exp(-lam) / -math.expm1(-lam)  # 1/lam - 1/(e^lam - 1)
+    x = d + c
     w = n * p / (1 - p)
-    info = np.array([[w.sum(), -(w * d).sum()], [-(w * d).sum(), (w * d * d).sum()]])
+    info = np.array([[w.sum(), -(w * x).sum()], [-(w * x).sum(), (w * x * x).sum()]])
     try:
         cov = phi * np.linalg.inv(info)
     except np.linalg.LinAlgError:

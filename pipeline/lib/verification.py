@@ -51,7 +51,8 @@ ROW_KEYS = ("period", "period_type", "provider", "model", "suite")
 COLUMNS = (
     "period", "period_type", "provider", "model", "suite", "is_official", "rounds", "cases", "errors",
     "finish_stop", "finish_tool_calls", "finish_others", "tool_calls", "schema_errors", "successful_tool_calls",
-    "tool_call_f1", "tool_call_f1_ci_low", "tool_call_f1_ci_high", "verdict", "schema_accuracy", "distance_from_official", "similarity_to_official", "f1_threshold", "below_threshold",
+    "tool_call_f1", "tool_call_f1_ci_low", "tool_call_f1_ci_high", "verdict",
+    "schema_accuracy", "distance_from_official", "similarity_to_official", "f1_threshold", "below_threshold",
     "cases_compared", "tp", "fp", "fn", *(f"cmp_{c}" for c in COUNT_VECTOR), *(f"off_{c}" for c in COUNT_VECTOR),
 )
 

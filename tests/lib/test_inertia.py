@@ -10,13 +10,14 @@ from pipeline.lib.inertia import MIN_FIT_DAYS, fit_half_life
 
 
 def noisy_pair(rng: np.random.Generator, h: float, per_day: float, days: int = 70) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A pair whose old variant keeps 0.5 ** (d / h) of the pair's requests: a Poisson number of
-    logged requests a day, each weighted 1, 10 or 20 (1 / sample_rate), each old with that chance."""
+    """A pair whose old variant keeps 0.5 ** (t / h) of the pair's requests at time t (days since
+    the start of the release day): a Poisson number of logged requests a day at uniform times,
+    each weighted 1, 10 or 20 (1 / sample_rate), each old with the chance at its time."""
     d = np.arange(days)
     old, new = np.zeros(days), np.zeros(days)
     for i, k in enumerate(rng.poisson(per_day, days)):
         w = rng.choice([1.0, 10.0, 20.0], size=k, p=[0.6, 0.3, 0.1])
-        is_old = rng.random(k) < 0.5 ** (d[i] / h)
+        is_old = rng.random(k) < 0.5 ** ((d[i] + rng.random(k)) / h)
         old[i], new[i] = w[is_old].sum(), w[~is_old].sum()
     return d, old, new
 

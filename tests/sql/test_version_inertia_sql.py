@@ -5,6 +5,7 @@ width; a fit on noisy shares is checked in tests/lib/test_inertia.py."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import polars as pl
 import pytest
@@ -16,16 +17,28 @@ from pipeline.sql import load_sql
 T0 = dt.date(2025, 11, 1)
 
 
+def day_mean(d: int, h: float) -> float:
+    """The mean of 0.5 ** (t / h) over t in [d, d + 1): (0.5 ** (d / h) - 0.5 ** ((d + 1) / h)) h / ln 2."""
+    return (0.5 ** (d / h) - 0.5 ** ((d + 1) / h)) * h / math.log(2)
+
+
+def first_below(level: float, h: float) -> int:
+    """The first day whose mean share is at or below `level`."""
+    return next(d for d in range(10_000) if day_mean(d, h) <= level)
+
+
 def world(tmp_path, half_life: float | None, pre_new: float = 0.0, t0: dt.date = T0,
           first: dt.date = dt.date(2025, 10, 1), last: dt.date = dt.date(2025, 12, 31)):
-    """Old variant demand 1000 * 0.5 ** (d / h) after release t0 (1000 before), the new one
-    takes the rest, on the days first..last; `half_life=None`: the new variant never takes over."""
+    """The old variant keeps 0.5 ** (t / h) of the pair's demand at time t (days since the start
+    of the release day t0): its demand on day d is 1000 x the mean of that over the day (1000
+    before the release), the new one takes the rest, on the days first..last; `half_life=None`:
+    the new variant never takes over."""
     rows = []
     for d in range(-200, 200):
         day = t0 + dt.timedelta(days=d)
         if not (first <= day <= last):
             continue
-        old = 1000.0 if d < 0 or half_life is None else 1000.0 * 0.5 ** (d / half_life)
+        old = 1000.0 if d < 0 or half_life is None else 1000.0 * day_mean(d, half_life)
         new = pre_new if d < 0 else (0.0 if half_life is None else 1000.0 - old)
         rows += [(day, "fam", "old", "p", old, 0.0), (day, "fam", "new", "p", new, 0.0)]
     daily = pl.DataFrame(rows, schema=["date", "family", "model", "provider", "requests", "tokens"], orient="row")
@@ -52,11 +65,11 @@ def test_half_life_of_an_exponential_decay(tmp_path, h):
     got = world(tmp_path, h)
     assert one(got, "half_life_days") == pytest.approx(h, rel=1e-5)
     assert (one(got, "half_life_ci_low"), one(got, "half_life_ci_high")) == (pytest.approx(h, rel=1e-4), pytest.approx(h, rel=1e-4))
-    assert one(got, "half_life_first_below_days") == h
+    assert one(got, "half_life_first_below_days") == first_below(0.5, h)
     assert one(got, "half_life_fit_days") == 61  # days 0..60, the last day of the data
-    # the share follows the constructed curve: 0.5 ** (d / h)
+    # the share follows the constructed curve: day 2h holds the mean of 0.5 ** (t / h) over the day
     row = got.filter(pl.col("days_since_release") == 2 * h)
-    assert row["old_share"][0] == pytest.approx(0.25)
+    assert row["old_share"][0] == pytest.approx(day_mean(2 * h, h))
 
 
 def test_window_is_minus_14_to_plus_60_within_the_data(tmp_path):
@@ -73,21 +86,18 @@ def test_no_half_life_when_the_successor_never_takes_over(tmp_path):
 
 def test_half_of_the_pre_release_mean_not_of_one(tmp_path):
     # before the release the "new" model already has early-access demand: old share 0.8,
-    # so the half-life is where 0.5 ** (d / 10) = 0.4: d = 10 log2(2.5) = 13.22; the first
-    # day at or below it is day 14
+    # so the half-life is where 0.5 ** (t / 10) = 0.4: t = 10 log2(2.5) = 13.22 days
     got = world(tmp_path, 10, pre_new=250.0)
     assert got["pre_release_old_share"][0] == pytest.approx(0.8)
-    import math
-
     assert one(got, "half_life_days") == pytest.approx(10 * math.log2(2.5), rel=1e-5)
-    assert one(got, "half_life_first_below_days") == math.ceil(10 * math.log2(1 / 0.4))
+    assert one(got, "half_life_first_below_days") == first_below(0.4, 10)
 
 
 def test_half_life_found_past_the_published_window(tmp_path):
     # h = 70 > the +60 rows published: the search runs on to the end of the data (Dec 31 is
     # day 91 after an Oct 1 release), so the half-life is 70, not null
     got = world(tmp_path, 70, t0=dt.date(2025, 10, 1), first=dt.date(2025, 9, 1))
-    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(got, "half_life_first_below_days") == 70
+    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(got, "half_life_first_below_days") == first_below(0.5, 70)
     assert got["days_since_release"].max() == 60 and one(got, "half_life_fit_days") == 92
 
 
@@ -105,7 +115,7 @@ def test_pair_released_before_the_data_has_shares_but_no_half_life(tmp_path):
     got = world(tmp_path, 10, t0=dt.date(2025, 9, 21))
     days = got["days_since_release"].to_list()
     assert (min(days), max(days)) == (10, 60)
-    assert got.filter(pl.col("days_since_release") == 20)["old_share"][0] == pytest.approx(0.25)
+    assert got.filter(pl.col("days_since_release") == 20)["old_share"][0] == pytest.approx(day_mean(20, 10))
     assert got["pre_release_old_share"].unique().to_list() == [None]
     assert (one(got, "half_life_days"), one(got, "half_life_first_below_days")) == (None, None)
 
