@@ -41,6 +41,22 @@ class Plan:
     inputs: dict = field(default_factory=dict)  # day_inputs
 
 
+# Everything the published tables and the report come from: a change of any of it (an upgrade of
+# servicelens) rebuilds the marts, the warehouse and the report even when the drop is unchanged.
+# The days are rebuilt only when the code they are staged and aggregated with (_code_hash) changed.
+OUTPUT_CODE = ((Path(__file__).resolve().parents[1], "*.py"), (SQL_DIR, "*.sql"))
+
+
+def output_code_hash(roots: tuple[tuple[Path, str], ...] = OUTPUT_CODE) -> str:
+    """One hash of every file under `roots` matching its pattern (relative path and bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for root, pattern in roots:
+        for p in sorted(root.rglob(pattern)):
+            if "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
 def _code_hash() -> str:
     h = hashlib.blake2b(digest_size=16)
     for folder in ("staging", "core"):
@@ -219,11 +235,12 @@ def parse_day_spans(text: str) -> set[str]:
 
 def drop_fingerprint(root: Path) -> str:
     """One hash of everything a generation is built from: every time-series file's content (and
-    the parse version), every staged dimension's rows, and the code. Equal fingerprints: the
-    published generation already holds this drop."""
+    the parse version), every staged dimension's rows, and the code (all of it: see
+    OUTPUT_CODE). Equal fingerprints: the published generation already holds this drop."""
     root = Path(root)
     h = hashlib.blake2b(digest_size=16)
     h.update(_code_hash().encode())
+    h.update(output_code_hash().encode())
     for name in TS_DATASETS:
         manifest = load_manifest(root, name)
         h.update(f"\n{name}\0{manifest.get('version')}\0".encode())

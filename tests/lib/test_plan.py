@@ -50,3 +50,20 @@ def test_the_build_run_gets_the_plan_days_and_the_recounted_days():
     assert with_build_days(cfg, only)["resources"]["paths"]["config"]["build_days"] == NO_DAYS
     assert build_range(only) == ["2025-11-07"]
     assert with_build_days(cfg, Plan(days=[], dirty=[])) == cfg
+
+
+def test_the_output_code_hash_sees_any_module_or_sql_file_change(tmp_path):
+    # a change to a mart's module or SQL (an upgrade) must not leave an unchanged drop "nothing to build"
+    from pipeline.lib.plan import output_code_hash
+
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "pkg" / "sub" / "marts.py").write_text("A = 1\n")
+    (tmp_path / "sql" / "t.sql").write_text("select 1\n")
+    roots = ((tmp_path / "pkg", "*.py"), (tmp_path / "sql", "*.sql"))
+    first = output_code_hash(roots)
+    assert output_code_hash(roots) == first
+    (tmp_path / "pkg" / "sub" / "marts.py").write_text("A = 2\n")
+    second = output_code_hash(roots)
+    (tmp_path / "sql" / "t.sql").write_text("select 2\n")
+    assert len({first, second, output_code_hash(roots)}) == 3
