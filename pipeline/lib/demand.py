@@ -96,13 +96,12 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                 # per unit: the weighted total and the sum of squared weights the interval resamples
                 per_unit = part.group_by(level).agg(pl.col(measure).sum(), pl.col(f"{measure}_w2").sum()).sort(level)
                 units = per_unit[level].to_list()  # an order that does not depend on hashing
-                totals_all = per_unit[measure].to_numpy()
-                c = concentration(totals_all, per_unit[f"{measure}_w2"].to_numpy(), n_boot=n_boot, seed=seed)
+                totals = per_unit[measure].to_numpy()
+                c = concentration(totals, per_unit[f"{measure}_w2"].to_numpy(), n_boot=n_boot, seed=seed)
                 rows.append(
                     {"period": period, "period_type": period_type, "level": level, "measure": measure,
                      "n_days": part["date"].n_unique(), **c.__dict__}
                 )
-                totals = totals_all
                 keep = totals > 0
                 # poorest first; ties (to 12 significant digits: float sums differ in the last bits
                 # between runs) by name, so the curve's labels never depend on summation order

@@ -510,7 +510,7 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
             break
         for (period, model, objective, policy), g in daily.group_by([period_col, "model", "objective", "policy"], maintain_order=True):
             routed, excluded = float(g["routed"].sum()), float(g["excluded"].sum())
-            imputed = float(g["imputed"].sum()) if "imputed" in g.columns else None
+            imputed = float(g["imputed"].sum())
             base_sum, routed_sum = float(g["base_sum"].sum()), float(g["routed_sum"].sum())
             if objective == "cost":
                 baseline_value, routed_value = base_sum, routed_sum
@@ -538,7 +538,7 @@ def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dic
     the same paired day-bootstrap (the ratio of totals is base seconds over routed seconds).
     Null for cost."""
     none = dict.fromkeys(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s"))
-    if objective != "throughput" or "output_tokens" not in g.columns:
+    if objective != "throughput":
         return none
     tokens, routed_s, base_s = (float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s"))
     if not (routed_s > 0 and base_s > 0):
