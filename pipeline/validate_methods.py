@@ -28,6 +28,7 @@ from pipeline.lib.concentration import concentration, gini, top_k_share
 from pipeline.lib.generate import world as W
 from pipeline.lib.inertia import fit_half_life
 from pipeline.lib.ingest import connect
+from pipeline.lib.routing import imputation_var
 from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.lib.verification import f1_case_interval
 from pipeline.sql import load_sql
@@ -47,22 +48,27 @@ class Case:
         self.lo: list[float] = []
         self.hi: list[float] = []
 
-    def add(self, est: float, lo: float, hi: float) -> None:
+        self.truths: list[float] = []
+
+    def add(self, est: float, lo: float, hi: float, truth: float | None = None) -> None:
+        """One replication; `truth` when it has its own (else the case's)."""
         self.est.append(est)
         self.lo.append(lo)
         self.hi.append(hi)
+        self.truths.append(self.truth if truth is None else truth)
 
     def row(self) -> dict:
-        est, lo, hi = (np.array(v, dtype=float) for v in (self.est, self.lo, self.hi))
+        est, lo, hi, truth = (np.array(v, dtype=float) for v in (self.est, self.lo, self.hi, self.truths))
         ok = np.isfinite(lo) & np.isfinite(hi)
-        hits = int(((lo <= self.truth) & (self.truth <= hi))[ok].sum())
+        hits = int(((lo <= truth) & (truth <= hi))[ok].sum())
         n = int(ok.sum())
         c_lo, c_hi = binomial_interval(hits, n) if n else (float("nan"), float("nan"))
-        bias = float(np.nanmean(est) - self.truth)
+        bias = float(np.nanmean(est - truth))
+        mean_truth = float(np.mean(truth)) if truth.size else self.truth
         return {"interval": self.interval, "setting": self.setting, "replications": len(est), "with interval": n,
-                "truth": self.truth, "coverage": hits / n if n else float("nan"), "coverage_low": c_lo, "coverage_high": c_hi,
+                "truth": mean_truth, "coverage": hits / n if n else float("nan"), "coverage_low": c_lo, "coverage_high": c_hi,
                 "mean width": float(np.mean((hi - lo)[ok])) if n else float("nan"), "bias": bias,
-                "relative bias": bias / self.truth if self.truth else float("nan")}
+                "relative bias": bias / mean_truth if mean_truth else float("nan")}
 
 
 # ------------------------------------------------------------------------------- concentration
@@ -162,13 +168,16 @@ def rate_cases(reps: int, rng: np.random.Generator) -> list[Case]:
 
 # ------------------------------------------------------------------------------- routing
 
-def routing_cases(reps: int, rng: np.random.Generator, days: int = 30, per_day: int = 400) -> list[Case]:
+def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, int], ...] = ((30, 400), (30, 4_000))) -> list[Case]:
     """Cost change of the cost oracle against the official provider when 45 % of the requests come
     from a provider that does not report cache hits. Official: input 1.0, cached input 0.1 USD /
-    Mtok; the other provider 0.5 for every input token. Two applications hit the cache for 60 %
-    and 10 % of their input. The estimate imputes hits with the pipeline's cache-rate SQL and
-    takes the paired day-bootstrap interval of the routing marts; the truth is the change with
-    every hit known, over a very large log of the same world."""
+    Mtok; the other provider 0.5 for every input token. Two applications hit the cache on 70 % of
+    their requests, for 30-60 % and 5-10 % of their input. The estimate takes the pipeline's
+    cache rates (its SQL) and, as the replay does, each request without a count as a hit (chance
+    hit_share) and a miss, with the variance the unknown hits add (routing.imputation_var) on top
+    of the paired day-bootstrap. Two truths: the change with every hit known over a very large log
+    of the same world (what the interval claims to cover), and the same log's change with its own
+    hits known (what an analyst with the full log would have found)."""
     apps = np.array(["chat", "rag"])
     frac = np.array([0.6, 0.1])
 
@@ -184,28 +193,55 @@ def routing_cases(reps: int, rng: np.random.Generator, days: int = 30, per_day: 
                              "true_cached": cached, "masked": masked}).with_columns(
             cached_input_tokens=pl.when(pl.col("masked")).then(None).otherwise(pl.col("true_cached"))).drop("masked")
 
+    def off(cached: pl.Expr) -> pl.Expr:
+        return (pl.col("input_tokens") - cached) * 1.0 + cached * 0.1
+
+    alt = pl.col("input_tokens") * 0.5
+
     def day_sums(df: pl.DataFrame, cached: pl.Expr) -> pl.DataFrame:
-        off = (pl.col("input_tokens") - cached) * 1.0 + cached * 0.1
-        alt = pl.col("input_tokens") * 0.5
-        return df.group_by("date").agg(base=off.sum(), routed=pl.min_horizontal(off, alt).sum()).sort("date")
+        return df.group_by("date").agg(base=off(cached).sum(), routed=pl.min_horizontal(off(cached), alt).sum()).sort("date")
+
+    def interval(sums: pl.DataFrame, seed: int) -> tuple[float, float, float]:
+        extra = imputation_var(sums, ("var_routed", "cov", "var_base"), float(sums["routed"].sum()), float(sums["base"].sum()))
+        ratio, lo, hi = ratio_of_means_ci(sums["routed"].to_numpy(), sums["base"].to_numpy(), n_boot=1000, seed=seed, extra_var=extra)
+        return 100 * (ratio - 1), 100 * (lo - 1), 100 * (hi - 1)
 
     big = day_sums(draw(100, 50_000), pl.col("true_cached"))  # 5M requests: the truth to about 0.01 points
     truth = 100 * (big["routed"].sum() / big["base"].sum() - 1)
-    case = Case("routing cost change (masked cache hits)", f"{days} days x {per_day} requests, 45 % without a cached count", truth)
     con = connect()
     sql = load_sql("core/core_routing__cache_rates")
+    cases = []
     with tempfile.TemporaryDirectory() as tmp:
-        for b in range(reps):
-            log = draw(days, per_day)
-            path = str(Path(tmp) / f"requests-{b}.parquet")  # a new name: DuckDB may cache a file it read
-            log.drop("true_cached").write_parquet(path)
-            rates = con.execute(sql, {"requests": [path], "min_reporting": 10}).pl()
-            est = (log.join(rates.select("date", "model", "application", "cached_share"), on=["date", "model", "application"], how="left")
-                   .with_columns(c=pl.coalesce(pl.col("cached_input_tokens"), (pl.col("input_tokens") * pl.col("cached_share")).round(0).cast(pl.Int64))))
-            sums = day_sums(est, pl.col("c"))
-            ratio, lo, hi = ratio_of_means_ci(sums["routed"].to_numpy(), sums["base"].to_numpy(), n_boot=1000, seed=b)
-            case.add(100 * (ratio - 1), 100 * (lo - 1), 100 * (hi - 1))
-    return [case]
+        for days, per_day in sizes:
+            world = Case("routing cost change (masked cache hits)", f"{days} days x {per_day} requests, 45 % without a cached count", truth)
+            same = Case("routing cost change (masked cache hits), against the same log with every hit known",
+                        f"{days} days x {per_day} requests, 45 % without a cached count", float("nan"))
+            for b in range(reps):
+                log = draw(days, per_day)
+                path = str(Path(tmp) / f"requests-{days}-{per_day}-{b}.parquet")  # a new name: DuckDB may cache a file it read
+                log.drop("true_cached").write_parquet(path)
+                rates = con.execute(sql, {"requests": [path], "min_reporting": 10}).pl()
+                est = log.join(rates.select("date", "model", "application", "hit_share", "hit_cached_shares"),
+                               on=["date", "model", "application"], how="left").with_columns(
+                    # the replay's stratum comes from the request id's hash: any draw independent of the request
+                    share=pl.col("hit_cached_shares").list.get(pl.Series(rng.integers(0, 20, log.height)), null_on_oob=True))
+                c, pi = pl.col("cached_input_tokens"), pl.col("hit_share").fill_null(0.0)
+                c_hit = pl.min_horizontal((pl.col("input_tokens") * pl.col("share").fill_null(0.0) + 0.5).floor(), pl.col("input_tokens"))
+                known = c.is_not_null()
+                base = pl.when(known).then(off(c)).otherwise(pi * off(c_hit) + (1 - pi) * off(pl.lit(0)))
+                routed = pl.when(known).then(pl.min_horizontal(off(c), alt)).otherwise(
+                    pi * pl.min_horizontal(off(c_hit), alt) + (1 - pi) * pl.min_horizontal(off(pl.lit(0)), alt))
+                f = pl.when(known).then(0.0).otherwise(pi * (1 - pi))
+                d_r = pl.min_horizontal(off(c_hit), alt) - pl.min_horizontal(off(pl.lit(0)), alt)
+                d_b = off(c_hit) - off(pl.lit(0))
+                sums = est.group_by("date").agg(base=base.sum(), routed=routed.sum(), var_routed=(f * d_r * d_r).sum(),
+                                                cov=(f * d_r * d_b).sum(), var_base=(f * d_b * d_b).sum()).sort("date")
+                point, lo, hi = interval(sums, b)
+                own = day_sums(log, pl.col("true_cached"))
+                world.add(point, lo, hi)
+                same.add(point, lo, hi, truth=100 * (own["routed"].sum() / own["base"].sum() - 1))
+            cases += [world, same]
+    return cases
 
 
 # ------------------------------------------------------------------------------- report

@@ -418,7 +418,8 @@ def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date]
     make_table(con, "groups", "core/core_routing__groups")
     con.execute("create or replace temp view pass_requests as select * from read_parquet("
                 + "[" + ", ".join(lit(f) for f in request_files) + "], hive_partitioning = true)")  # no parameters in a view
-    n_requests, n_groups = con.execute("select sum(requests), count(*) from groups").fetchone()
+    n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
+    n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
 
 
@@ -487,6 +488,8 @@ DAILY_SCHEMA = {
     "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
     "baseline_provider": pl.String, "routed": pl.Float64, "excluded": pl.Float64, "imputed": pl.Float64, "routed_sum": pl.Float64,
     "base_sum": pl.Float64, "output_tokens": pl.Float64, "routed_decode_s": pl.Float64, "base_decode_s": pl.Float64,
+    "imputed_var_routed": pl.Float64, "imputed_cov": pl.Float64, "imputed_var_base": pl.Float64,
+    "imputed_var_routed_s": pl.Float64, "imputed_cov_s": pl.Float64, "imputed_var_base_s": pl.Float64,
 }
 COUNTERFACTUAL_SCHEMA = {
     "period": pl.String, "period_type": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
@@ -518,7 +521,9 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
                 baseline_value = base_sum / routed if routed else float("nan")
                 routed_value = routed_sum / routed if routed else float("nan")
             # the same resampled days on both sides: a ratio of day sums
-            ratio, lo, hi = ratio_of_means_ci(g["routed_sum"].to_numpy(), g["base_sum"].to_numpy(), n_boot=params.n_boot, seed=params.seed)
+            extra = imputation_var(g, ("imputed_var_routed", "imputed_cov", "imputed_var_base"), routed_sum, base_sum)
+            ratio, lo, hi = ratio_of_means_ci(g["routed_sum"].to_numpy(), g["base_sum"].to_numpy(), n_boot=params.n_boot, seed=params.seed,
+                                              extra_var=extra)
             rows.append({
                 "period": period, "period_type": period_type, "model": model, "objective": objective, "policy": policy,
                 "baseline_provider": g["baseline_provider"].drop_nulls().first(), "requests_routed": routed, "requests_excluded": excluded,
@@ -532,6 +537,17 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
     return out.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
 
 
+def imputation_var(g: pl.DataFrame, columns: tuple[str, str, str], num: float, den: float) -> float:
+    """The variance the estimated cache hits add to the ratio num / den of a period's day sums
+    (sql/core/core_routing__daily.sql, imputed_var_*): by the delta method,
+    (var_num - 2 rho cov + rho^2 var_den) / den^2 with rho = num / den. 0 without a denominator."""
+    if not den:
+        return 0.0
+    var_num, cov, var_den = (float(g[c].fill_null(0).sum()) for c in columns)
+    rho = num / den
+    return max((var_num - 2 * rho * cov + rho * rho * var_den) / (den * den), 0.0)
+
+
 def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dict:
     """Throughput as the traffic's total: weighted output tokens over the decode seconds they
     take (tokens / each group's decode tok/s), at the baseline and routed, and its change with
@@ -543,8 +559,10 @@ def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dic
     tokens, routed_s, base_s = (float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s"))
     if not (routed_s > 0 and base_s > 0):
         return none
+    # the ratio is base seconds over routed seconds: numerator and denominator swap sides
+    extra = imputation_var(g, ("imputed_var_base_s", "imputed_cov_s", "imputed_var_routed_s"), base_s, routed_s)
     ratio, lo, hi = ratio_of_means_ci(g["base_decode_s"].fill_null(0).to_numpy(), g["routed_decode_s"].fill_null(0).to_numpy(),
-                                      n_boot=params.n_boot, seed=params.seed)
+                                      n_boot=params.n_boot, seed=params.seed, extra_var=extra)
     return {"tokens_per_s_baseline": tokens / base_s, "tokens_per_s_routed": tokens / routed_s, "tokens_per_s_change_pct": 100 * (ratio - 1),
             "tokens_per_s_change_pct_ci_low": 100 * (lo - 1), "tokens_per_s_change_pct_ci_high": 100 * (hi - 1)}
 

@@ -48,9 +48,13 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0,
     return rho, float(lo), float(hi)
 
 
-def ratio_of_means_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def ratio_of_means_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
+                      extra_var: float = 0.0) -> tuple[float, float, float]:
     """mean(num) / mean(den) over paired units, and its percentile bootstrap interval resampling
-    the units (the same units on both sides). NaN with no units or a zero denominator."""
+    the units (the same units on both sides). NaN with no units or a zero denominator.
+    `extra_var`: the variance of an error the units do not show (the ratio's, e.g. from values
+    imputed within each unit), added to every resample as an independent normal draw, so the
+    interval is that of the sum of both errors; a non-finite one leaves the interval unknown."""
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     if num.size == 0 or den.mean() == 0:
         return float("nan"), float("nan"), float("nan")
@@ -58,6 +62,11 @@ def ratio_of_means_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed
     idx = np.random.default_rng(seed).integers(0, num.size, size=(n_boot, num.size))
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = num[idx].mean(axis=1) / den[idx].mean(axis=1)
+    if extra_var:
+        if not np.isfinite(extra_var) or extra_var < 0:
+            return point, float("nan"), float("nan")
+        # its own stream: the resampled units are the same with or without it
+        boot = boot + np.random.default_rng([seed, 1]).normal(0.0, np.sqrt(extra_var), boot.size)
     boot = boot[np.isfinite(boot)]
     alpha = (1 - level) / 2
     lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if boot.size else (float("nan"), float("nan"))

@@ -1,12 +1,21 @@
 -- core_routing__cache_rates: the cache hits a log cannot show, estimated (issue 14). A request
 -- whose cached_input_tokens is null (its provider does not report or bill cache hits) would
--- still hit the cache elsewhere: the replay costs it with cached = round(input_tokens x
--- cached_share), the weighted share of input tokens served from cache among the requests of the
--- same day that do report it, from the finest of these cells with at least $min_reporting
--- reporting requests: (model, application), then the model, then the application, then the
--- whole day; with none, no hits (basis 'none'). The day is the cell's time scope so that a day's replay reads only
--- that day's requests; the day bootstrap of the routing intervals then resamples the days'
--- estimates with their days, which carries their sampling noise into the intervals.
+-- still hit the cache elsewhere. Whether and how much it hits decides where it is cheapest, so
+-- it is not costed at the average share (that understates what routing saves): the replay takes
+-- it as a hit with chance hit_share and as a miss otherwise (core_routing__request_groups), from
+-- the requests of the same day that report a count:
+--   hit_share: the weighted share of them with cached_input_tokens > 0;
+--   hit_cached_share: the weighted cached / input tokens among those hits;
+--   hit_cached_shares: the spread of the hits' cached / input, 20 strata (the quantiles at their
+--     midpoints, unweighted), scaled so that their mean is hit_cached_share (at most 1); a hit
+--     part takes the stratum its request id's hash picks;
+--   cached_share: the weighted cached / input tokens among all of them (what the mixture
+--     reproduces on average), kept for the analyst.
+-- From the finest of these cells with at least $min_reporting reporting requests (with input):
+-- (model, application), then the model, then the application, then the whole day; with none, no
+-- hits (basis 'none'). The day is the cell's time scope so that a day's replay reads only that
+-- day's requests; the day bootstrap of the routing intervals then resamples the days' estimates
+-- with their days, which carries their sampling noise into the intervals.
 -- The rates read every model's requests of the day, not only the replayed ones, so a day's rates
 -- are the same whichever models a replay covers (simulate replays one).
 -- One row per (date, model, application) among the pass's requests.
@@ -23,61 +32,54 @@ with requests as (
     from read_parquet($requests, hive_partitioning = true)
 ),
 
-reporting as (
-    select * from requests where cached_tokens is not null and input_tokens > 0
-),
-
-by_cell as (
-    select date, model, application, count(*) as n, sum(w * cached_tokens) / sum(w * input_tokens) as share
-    from reporting group by all
-),
-
-by_model as (
-    select date, model, count(*) as n, sum(w * cached_tokens) / sum(w * input_tokens) as share
-    from reporting group by all
-),
-
-by_application as (
-    select date, application, count(*) as n, sum(w * cached_tokens) / sum(w * input_tokens) as share
-    from reporting group by all
-),
-
-by_day as (
-    select date, count(*) as n, sum(w * cached_tokens) / sum(w * input_tokens) as share
-    from reporting group by all
+-- one row per cell of every level; the level is which keys the cell leaves out (grouping_id's
+-- bits): 0 (model, application), 1 (model), 2 (application), 3 (the day)
+levels as (
+    select
+        date,
+        model,
+        application,
+        grouping_id(model, application) as level,
+        count(*) as n,
+        sum(w * cached_tokens) / sum(w * input_tokens) as cached_share,
+        sum(w) filter (where cached_tokens > 0) / sum(w) as hit_share,
+        sum(w * cached_tokens) filter (where cached_tokens > 0) / sum(w * input_tokens) filter (where cached_tokens > 0)
+            as hit_cached_share,
+        quantile_cont(cached_tokens / input_tokens, [0.025, 0.075, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475, 0.525, 0.575, 0.625, 0.675, 0.725, 0.775, 0.825, 0.875, 0.925, 0.975])
+            filter (where cached_tokens > 0) as hit_share_quantiles
+    from requests
+    where cached_tokens is not null and input_tokens > 0
+    group by grouping sets ((date, model, application), (date, model), (date, application), (date))
 ),
 
 cells as (
     select distinct date, model, application from requests
+),
+
+-- the finest level with enough reporting requests
+chosen as (
+    select c.date, c.model, c.application, arg_min(l, l.level) as pick
+    from cells as c
+    inner join levels as l
+        on l.date = c.date
+        and (l.model = c.model or l.level in (2, 3))
+        and (l.application = c.application or l.level in (1, 3))
+    where l.n >= $min_reporting
+    group by all
 )
 
 select
     c.date,
     c.model,
     c.application,
-    case
-        when bc.n >= $min_reporting then bc.share
-        when bm.n >= $min_reporting then bm.share
-        when ba.n >= $min_reporting then ba.share
-        when bd.n >= $min_reporting then bd.share
-        else 0.0
-    end as cached_share,
-    case
-        when bc.n >= $min_reporting then 'model_application'
-        when bm.n >= $min_reporting then 'model'
-        when ba.n >= $min_reporting then 'application'
-        when bd.n >= $min_reporting then 'day'
-        else 'none'
-    end as basis,
-    coalesce(case
-        when bc.n >= $min_reporting then bc.n
-        when bm.n >= $min_reporting then bm.n
-        when ba.n >= $min_reporting then ba.n
-        when bd.n >= $min_reporting then bd.n
-    end, 0) as reporting_requests
+    coalesce(ch.pick.cached_share, 0.0) as cached_share,
+    coalesce(ch.pick.hit_share, 0.0) as hit_share,
+    ch.pick.hit_cached_share as hit_cached_share,
+    -- the spread of the hits' shares (the midpoints of 20 equal strata), scaled to the weighted mean
+    list_transform(ch.pick.hit_share_quantiles,
+        q -> least(q * ch.pick.hit_cached_share / list_avg(ch.pick.hit_share_quantiles), 1.0)) as hit_cached_shares,
+    coalesce(['model_application', 'model', 'application', 'day'][ch.pick.level + 1], 'none') as basis,
+    coalesce(ch.pick.n, 0) as reporting_requests
 from cells as c
-left join by_cell as bc using (date, model, application)
-left join by_model as bm using (date, model)
-left join by_application as ba using (date, application)
-left join by_day as bd using (date)
+left join chosen as ch using (date, model, application)
 order by c.date, c.model, c.application

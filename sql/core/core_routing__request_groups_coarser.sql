@@ -12,10 +12,18 @@ select
     sample_rate,
     mask,
     ord,
+    pair_ord,
+    pair_hit_share,
     cast(sum(requests) as bigint) as requests,
     cast(sum(imputed_requests) as bigint) as imputed_requests,
     cast(sum(uncached_tokens) as bigint) as uncached_tokens,
     cast(sum(cached_tokens) as bigint) as cached_tokens,
-    cast(sum(output_tokens) as bigint) as output_tokens
+    cast(sum(output_tokens) as bigint) as output_tokens,
+    sum(pair_ii) as pair_ii,
+    sum(pair_ic) as pair_ic,
+    sum(pair_io) as pair_io,
+    sum(pair_cc) as pair_cc,
+    sum(pair_co) as pair_co,
+    sum(pair_oo) as pair_oo
 from request_groups_fine
 group by all

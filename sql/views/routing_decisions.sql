@@ -1,7 +1,8 @@
--- marts.routing_decisions (a view in the warehouse file): one row per (request, policy), computed on
--- demand from the staged requests and the grouped decisions. Columns: request_id, date, model, w
--- (1 / sample_rate), excluded, policy, provider, cost_usd, decode_tps, ttft_ms, success_prob, for
--- the policies of pipeline/lib/routing.py POLICIES (one row each per group in marts.routing_groups).
+-- marts.routing_decisions (a view in the warehouse file): one row per (request, cache part,
+-- policy), computed on demand from the staged requests and the grouped decisions. Columns:
+-- request_id, date, model, cache_part, w (1 / sample_rate, or the part's share of it), excluded,
+-- policy, provider, cost_usd, decode_tps, ttft_ms, success_prob, for the policies of
+-- pipeline/lib/routing.py POLICIES (one row each per group in marts.routing_groups).
 -- Each request of a replayed model finds its segment (marts.routing_segments: the candidates in
 -- force when it started) and time bucket, works out its fit mask and the cost order of the
 -- candidates with the same expressions as sql/core/core_routing__request_groups.sql, and
@@ -9,32 +10,58 @@
 -- are the request's, and its cost is the group's effective prices applied to its own tokens.
 -- A filter on request_id, date or model is pushed into the staged requests, so one request is
 -- quick; the whole quarter recomputes every request's keys (minutes at 100M requests x 8 policies).
--- Cache hits a request's log does not show are estimated as the replay did, from the day's rates
--- in marts.routing_cache_rates.
+-- Cache hits a request's log does not show are estimated as the replay does, from the day's rates
+-- in marts.routing_cache_rates: such a request has two rows per policy, cache_part 'hit' and
+-- 'miss', whose w (hit_share and 1 - hit_share of 1 / sample_rate) add up to the request's; a
+-- request that reports them has one, cache_part 'logged'. Sums of w x a value are the replay's.
 -- A cost past the float range (2^62 tokens at 1e308 USD/Mtok) is null, as in every mart.
 with segments as (
     select * from marts.routing_segments
 ),
 
-requests as (
+logged as (
     select
-        r.request_id,
-        r.date,
-        r.model,
-        r.ts,
-        r.sample_rate,
-        1.0 / r.sample_rate as w,
-        r.input_tokens - least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens)
-            as uncached_tokens,
-        least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens * c.cached_share) as bigint), 0), r.input_tokens) as cached_tokens,
-        r.output_tokens,
-        r.tools,
-        r.json_mode,
-        r.stream,
-        time_bucket(to_minutes((select any_value(bucket_minutes) from segments)), r.ts) as bucket
+        r.*,
+        coalesce(c.hit_share, 0.0) as hit_share,
+        -- a hit's share: the stratum the request id's hash picks, as in the replay
+        least(coalesce(r.cached_input_tokens, cast(round(r.input_tokens
+            * c.hit_cached_shares[cast(1 + cast(('0x' || left(md5(r.request_id), 8)) as ubigint) % len(c.hit_cached_shares) as bigint)]) as bigint), 0),
+            r.input_tokens) as hit_cached_tokens
     from staging.requests as r
     left join marts.routing_cache_rates as c on c.date = r.date and c.model = r.model and c.application = coalesce(r.application, '')
     where r.model in (select model from segments)
+),
+
+-- a request that reports its cache hits is one row; one that does not is its hit part and its miss
+-- part, each with its share of the request's weight (as the replay takes them)
+requests as (
+    select
+        request_id,
+        date,
+        model,
+        ts,
+        part.cache_part as cache_part,
+        part.w as w,
+        input_tokens - part.cached_tokens as uncached_tokens,
+        part.cached_tokens as cached_tokens,
+        output_tokens,
+        tools,
+        json_mode,
+        stream,
+        time_bucket(to_minutes((select any_value(bucket_minutes) from segments)), ts) as bucket
+    from (
+        select
+            *,
+            unnest(case
+                when cached_input_tokens is not null then
+                    [{'cache_part': 'logged', 'w': 1.0 / sample_rate, 'cached_tokens': hit_cached_tokens}]
+                else list_filter([
+                    {'cache_part': 'hit', 'w': if(hit_share > 0, 1.0 / (sample_rate / hit_share), null), 'cached_tokens': hit_cached_tokens},
+                    {'cache_part': 'miss', 'w': if(hit_share < 1, 1.0 / (sample_rate / (1 - hit_share)), null), 'cached_tokens': cast(0 as bigint)}
+                ], p -> p.w is not null)
+            end) as part
+        from logged
+    )
 ),
 
 placed as (
@@ -80,6 +107,7 @@ decided as (
         k.request_id,
         k.date,
         k.model,
+        k.cache_part,
         k.w,
         g.excluded,
         k.uncached_tokens,
@@ -119,6 +147,7 @@ select
     request_id,
     date,
     model,
+    cache_part,
     w,
     excluded,
     o.policy as policy,

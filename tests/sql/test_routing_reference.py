@@ -32,6 +32,7 @@ hand-sized regression case.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -326,41 +327,64 @@ class Reference:
 
     @staticmethod
     def cache_shares(requests: list[dict]) -> dict:
-        """README: a request that does not report its cache hits gets round(input x share), the
-        share of input tokens served from cache (weighted by 1 / sample_rate) among the same day's
-        requests that report it, in the first of (model, application), model, application, the day
-        with at least 10 reporting requests; else 0. Keyed by (day, model, application)."""
-        cells = {k: defaultdict(lambda: [0, 0.0, 0.0]) for k in ("ma", "m", "a", "d")}
+        """README: a request that does not report its cache hits is a hit with chance hit_share and
+        a miss otherwise. Among the same day's requests that report them (input > 0), weighted by
+        1 / sample_rate: hit_share is the share with a cached count above 0; a hit's share of cached
+        input is one of 20 strata of those requests' cached / input (the quantiles at the strata's
+        midpoints, unweighted), scaled so that their mean is the hits' weighted cached / input
+        tokens (at most 1). From the first of (model, application), model, application, the day with
+        at least 10 of them; else no hits. Keyed by (day, model, application): (hit_share, strata)."""
+        # per cell: [reporting requests, weight, weight of hits, weighted cached of hits, weighted input of hits, hit shares]
+        cells = {k: defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0, []]) for k in ("ma", "m", "a", "d")}
         for r in requests:
             if r["cached_input_tokens"] is None or r["input_tokens"] <= 0:
                 continue
             day, w, app = r["ts"].date(), 1 / r["sample_rate"], r["application"] or ""
+            cached = min(r["cached_input_tokens"], r["input_tokens"])
             for kind, key in (("ma", (day, r["model"], app)), ("m", (day, r["model"])), ("a", (day, app)), ("d", day)):
                 c = cells[kind][key]
                 c[0] += 1
-                c[1] += w * min(r["cached_input_tokens"], r["input_tokens"])
-                c[2] += w * r["input_tokens"]
+                c[1] += w
+                if cached > 0:
+                    c[2] += w
+                    c[3] += w * cached
+                    c[4] += w * r["input_tokens"]
+                    c[5].append(cached / r["input_tokens"])
         out = {}
+        midpoints = [(2 * i + 1) / 40 for i in range(20)]
         for r in requests:
             day, app = r["ts"].date(), r["application"] or ""
-            share = 0.0
+            rates = (0.0, None)
             for kind, key in (("ma", (day, r["model"], app)), ("m", (day, r["model"])), ("a", (day, app)), ("d", day)):
                 c = cells[kind].get(key)
                 if c is not None and c[0] >= 10:
-                    share = c[1] / c[2]
+                    strata = None
+                    if c[2] > 0:
+                        q = np.quantile(c[5], midpoints)  # linear between order statistics, as quantile_cont
+                        strata = [min(x * (c[3] / c[4]) / q.mean(), 1.0) for x in q]
+                    rates = (c[2] / c[1], strata)
                     break
-            out[(day, r["model"], app)] = share
+            out[(day, r["model"], app)] = rates
         return out
 
-    def cached_tokens(self, r: dict) -> tuple[int, bool]:
-        """The request's cached input tokens (estimated when its log does not show them) and whether
-        they were estimated."""
+    def parts(self, r: dict) -> list[tuple[str, float, int, bool]]:
+        """The request as the replay takes it: (cache part, weight, cached input tokens, estimated).
+        One part when its log shows its cache hits; else a hit and a miss weighing hit_share and
+        1 - hit_share of 1 / sample_rate (a part that weighs 0 left out); the hit's share of cached
+        input is the stratum numbered by the first 8 hex digits of the md5 of the request id."""
+        inp, rate = r["input_tokens"], r["sample_rate"]
         if r["cached_input_tokens"] is not None:
-            return min(r["cached_input_tokens"], r["input_tokens"]), False
-        share = self.cache_share[(r["ts"].date(), r["model"], r["application"] or "")]
-        cached = min(math.floor(r["input_tokens"] * share + 0.5), r["input_tokens"])  # DuckDB rounds half away from 0
-        self.seen["estimated cache hits"] += cached > 0
-        return cached, True
+            return [("logged", 1 / rate, min(r["cached_input_tokens"], inp), False)]
+        share, strata = self.cache_share[(r["ts"].date(), r["model"], r["application"] or "")]
+        out = []
+        if share > 0:
+            stratum = int(hashlib.md5(r["request_id"].encode()).hexdigest()[:8], 16) % len(strata)
+            cached = min(math.floor(inp * strata[stratum] + 0.5), inp)  # DuckDB rounds half away from 0
+            self.seen["estimated cache hits"] += cached > 0
+            out.append(("hit", 1 / (rate / share), cached, True))
+        if share < 1:
+            out.append(("miss", 1 / (rate / (1 - share)), 0, True))
+        return out
 
     @staticmethod
     def bucket(t: dt.datetime) -> dt.datetime:
@@ -379,12 +403,11 @@ class Reference:
         st = self.stats.get((p, m, b))
         return st is not None and st["upper"] >= MIN_SUCCESS  # no probes: unavailable
 
-    def decide(self, r: dict) -> dict[str, dict]:
+    def decide(self, r: dict, cached: int) -> dict[str, dict]:
         m, t = r["model"], r["ts"]
         b, prev = self.bucket(t), self.bucket(t) - BUCKET
         off = self.official[m]
         inp, out = r["input_tokens"], r["output_tokens"]
-        cached, _ = self.cached_tokens(r)
         cost, blended, fits = {}, {}, set()
         for p in self.lineup[m]:
             e, price = self.endpoint_at(p, m, t), self.price_at(p, m, t)
@@ -486,20 +509,20 @@ class Reference:
         for r in requests:
             if r["model"] not in self.routable:
                 continue
-            d = self.decide(r)
-            decisions[r["request_id"]] = d
-            w = 1 / r["sample_rate"]
             y, mo = r["ts"].year, r["ts"].month
-            for period, ptype in ((f"{y}Q{(mo - 1) // 3 + 1}", "quarter"), (f"{y}-{mo:02d}", "month")):
-                for (objective, policy), (col, field_) in contract.items():
-                    s = sums[(period, ptype, r["model"], objective, policy)]
-                    if d["official"] is None:
-                        s["excluded"] += w
-                        continue
-                    s["routed"] += w
-                    s["imputed"] += w * self.cached_tokens(r)[1]
-                    s["base"] += w * d["official"][field_]
-                    s["value"] += w * d[col][field_]
+            for part, w, cached, estimated in self.parts(r):
+                d = self.decide(r, cached)
+                decisions[(r["request_id"], part)] = {**d, "weight": w}
+                for period, ptype in ((f"{y}Q{(mo - 1) // 3 + 1}", "quarter"), (f"{y}-{mo:02d}", "month")):
+                    for (objective, policy), (col, field_) in contract.items():
+                        s = sums[(period, ptype, r["model"], objective, policy)]
+                        if d["official"] is None:
+                            s["excluded"] += w
+                            continue
+                        s["routed"] += w
+                        s["imputed"] += w * estimated
+                        s["base"] += w * d["official"][field_]
+                        s["value"] += w * d[col][field_]
         rows = []
         for (period, ptype, m, objective, policy), s in sums.items():
             if objective == "cost":
@@ -567,7 +590,10 @@ def zero_billed(world: dict) -> set[str]:
 def mismatches(got: pl.DataFrame, ref: dict) -> list[tuple]:
     bad = []
     for r in got.iter_rows(named=True):
-        want = ref[r["request_id"]][r["policy"]]
+        ref_part = ref[(r["request_id"], r["cache_part"])]
+        if not close(r["w"], ref_part["weight"]):
+            bad.append((r["request_id"], r["policy"], "w", ref_part["weight"], r["w"]))
+        want = ref_part[r["policy"]]
         if want is None:
             if not r["excluded"] or r["provider"] is not None:
                 bad.append((r["request_id"], r["policy"], "excluded", True, (r["excluded"], r["provider"])))
@@ -594,7 +620,8 @@ def test_the_worlds_exercise_what_they_should(runs):
         seen += run["seen"]
         routed = [d for d in ref.values() if d["official"] is not None]
         assert len(ref) > 200 and len(routed) > 100, seed
-        assert {r["model"] for r in world["requests"] if r["request_id"] not in ref} == {"m-solo"}  # not replayed
+        assert {r["model"] for r in world["requests"] if (r["request_id"], "logged") not in ref and (r["request_id"], "miss") not in ref
+                and (r["request_id"], "hit") not in ref} == {"m-solo"}  # not replayed
         assert any(d["official"] is None for d in ref.values()), seed  # exclusions
         for pol in ("cost_oracle", "cheapest", "fastest", "throughput_oracle", "lowest_p90_ttft"):
             assert any(d[pol]["provider"] != d["official"]["provider"] for d in routed), (seed, pol)
@@ -628,7 +655,8 @@ def test_per_request_decisions_equal_the_reference(runs, seed, policy):
     run = runs(seed)
     ref, zero = run["ref_decisions"], zero_billed(run["world"])
     got = run["decisions"].filter(pl.col("policy") == policy)
-    assert sorted(got["request_id"]) == sorted(ref)
+    assert sorted(got.select("request_id", "cache_part").rows()) == sorted(ref)
+    assert got["cache_part"].is_in(["hit", "miss"]).any()  # estimated cache hits are in the worlds
     bad = mismatches(got.filter(~pl.col("request_id").is_in(sorted(zero))), ref)
     assert not bad, f"seed {seed}, {policy}: {len(bad)} mismatches (request, policy, column, want, got): {bad[:8]}"
 
@@ -702,7 +730,7 @@ HAND = {
 
 def test_the_reference_agrees_with_the_hand_computation(gap_world):
     world, _ = gap_world
-    got = Reference(world).decide(world["requests"][0])
+    got = Reference(world).decide(world["requests"][0], 0)  # no request reports cache hits: no hits
     for policy, want in HAND.items():
         for col, value in want.items():
             assert got[policy][col] == (value if col == "provider" else pytest.approx(value, rel=REL)), (policy, col)
@@ -744,7 +772,7 @@ def test_hand_balance_weighs_by_the_price_not_by_the_requests_cost(tmp_path):
     world = tiny_world({"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 4.0, "tps": 100.0}}, [("r1", 1000, 10)])
     want = {"provider": "off", "cost_usd": (121 * 0.00102 + 100 * 0.00054) / 221, "decode_tps": (121 * 50 + 100 * 100) / 221,
             "ttft_ms": 300.0, "success_prob": 1.0}
-    ref = Reference(world).decide(world["requests"][0])["price_weighted_balance"]
+    ref = Reference(world).decide(world["requests"][0], 0)["price_weighted_balance"]
     assert {k: ref[k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
     root = stage(world, tmp_path)
     build_routing(root, params=PARAMS)

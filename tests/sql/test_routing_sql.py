@@ -20,6 +20,7 @@ from pipeline.lib.routing import (
     build_counterfactual,
     build_routing,
     parse_scenario,
+    read_partials,
 )
 from pipeline.sql import load_sql
 
@@ -318,6 +319,58 @@ def test_cache_hits_a_log_does_not_show_are_estimated(tmp_path):
     assert strict["change_pct"] == pytest.approx(100 * ((460 + 500 + 500) / (460 + 1000 + 1000) - 1))
 
 
+def test_a_request_without_a_cached_count_is_a_hit_or_a_miss(tmp_path):
+    # off bills cached input at 0.1 (input 1.0); alt does not bill cache hits (input 0.5). Of the
+    # chat requests that report, r1 hit 600 of 1,000 tokens and r1b missed: hit_share 0.5,
+    # hit_cached_share 0.6. r2 (chat, 1,000 in, nothing reported) is half a hit, 600 cached: 460e-6
+    # on off, 500e-6 on alt, so off; half a miss: 1000e-6 on off, 500e-6 on alt, so alt.
+    # Oracle cost: r1 460 (off), r1b 500 (alt), r2 0.5 x 460 + 0.5 x 500 = 480; baseline (off):
+    # 460 + 1000 + 0.5 x 460 + 0.5 x 1000 = 2190 (1e-6 USD). Costed at the mean share (300 cached:
+    # 730 on off, so alt for all of r2), the change would be (460 + 500 + 500) / 2190 - 1.
+    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
+                 "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    requests = [{"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
+                {"id": "r1b", "input": 1000, "output": 0, "cached": 0, "app": "chat"},
+                {"id": "r2", "input": 1000, "output": 0, "app": "chat"}]
+    root = world(tmp_path, providers, requests)
+    params = RoutingParams(n_boot=50, cache_min_reporting=1)
+    cf, _ = build_routing(root, params=params)
+    cost = row(cf, period="2025Q4", objective="cost", policy="oracle")
+    assert (cost["baseline_value"], cost["routed_value"]) == (pytest.approx(2190e-6), pytest.approx(1440e-6))
+    assert cost["change_pct"] == pytest.approx(100 * (1440 / 2190 - 1))
+    assert (cost["requests_routed"], cost["requests_imputed"]) == (pytest.approx(3.0), pytest.approx(1.0))
+    rates = pl.read_parquet(root / "marts" / "routing_cache_rates" / "**" / "*.parquet")
+    assert rates.select("application", "hit_share", "hit_cached_share", "cached_share").rows() == [("chat", 0.5, 0.6, 0.3)]
+    # the view: r2 is two rows per policy, weights 0.5 and 0.5
+    d = decisions(root).filter((pl.col("request_id") == "r2") & (pl.col("policy") == "cost_oracle")).sort("cache_part")
+    assert d.select("cache_part", "w", "provider").rows() == [("hit", 0.5, "off"), ("miss", 0.5, "alt")]
+    assert d["cost_usd"].to_list() == [pytest.approx(460e-6), pytest.approx(500e-6)]
+    # what the unknown hit adds: w^2 pi (1 - pi) = 0.25 times the products of the differences
+    # hit - miss, routed d_r = 460e-6 - 500e-6 and baseline d_b = 460e-6 - 1000e-6
+    day = read_partials(root, "daily").filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle")).to_dicts()[0]
+    d_r, d_b = -40e-6, -540e-6
+    assert day["imputed_var_routed"] == pytest.approx(0.25 * d_r * d_r)
+    assert day["imputed_cov"] == pytest.approx(0.25 * d_r * d_b)
+    assert day["imputed_var_base"] == pytest.approx(0.25 * d_b * d_b)
+    # throughput: both parts of r2 have the same candidates, the same choice: nothing added
+    tput = read_partials(root, "daily").filter((pl.col("objective") == "throughput") & (pl.col("policy") == "oracle")).to_dicts()[0]
+    assert (tput["imputed_var_routed"], tput["imputed_var_base"], tput["imputed_var_routed_s"]) == (0.0, 0.0, 0.0)
+
+
+def test_the_variance_of_estimated_hits_widens_the_interval():
+    # delta method for num / den: (var_num - 2 rho cov + rho^2 var_den) / den^2, rho = num / den
+    from pipeline.lib.routing import imputation_var
+    from pipeline.lib.stats import ratio_of_means_ci
+
+    g = pl.DataFrame({"a": [1.0, 3.0], "b": [0.5, 0.5], "c": [2.0, None]})
+    assert imputation_var(g, ("a", "b", "c"), 2.0, 4.0) == pytest.approx((4.0 - 2 * 0.5 * 1.0 + 0.25 * 2.0) / 16.0)
+    # all days alike: the bootstrap alone gives no width; the added variance gives the normal one
+    num, den = [0.8] * 30, [1.0] * 30
+    assert ratio_of_means_ci(num, den, n_boot=200)[1:] == (pytest.approx(0.8), pytest.approx(0.8))
+    _, lo, hi = ratio_of_means_ci(num, den, n_boot=20_000, extra_var=0.01)
+    assert (lo, hi) == (pytest.approx(0.8 - 1.96 * 0.1, abs=0.005), pytest.approx(0.8 + 1.96 * 0.1, abs=0.005))
+
+
 def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
     # alt's price halves at exactly 02:30:00, the moment r_at starts: the new price applies to it
     cut = [{"snapshot_ts": "2025-10-01T02:30:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
@@ -361,7 +414,9 @@ def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():
         {"date": days, "month": [d.strftime("%Y-%m") for d in days], "quarter": ["2025Q4"] * 30, "model": ["m"] * 30,
          "objective": ["cost"] * 30, "policy": ["cost_oracle"] * 30, "baseline_provider": ["off"] * 30,
          "routed": [1.0] * 30, "excluded": [0.0] * 30, "imputed": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30),
-         "output_tokens": [None] * 30, "routed_decode_s": [None] * 30, "base_decode_s": [None] * 30},
+         "output_tokens": [None] * 30, "routed_decode_s": [None] * 30, "base_decode_s": [None] * 30,
+         "imputed_var_routed": [0.0] * 30, "imputed_cov": [0.0] * 30, "imputed_var_base": [0.0] * 30,
+         "imputed_var_routed_s": [None] * 30, "imputed_cov_s": [None] * 30, "imputed_var_base_s": [None] * 30},
         schema=DAILY_SCHEMA,
     )
     params = RoutingParams(n_boot=200)

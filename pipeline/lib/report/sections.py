@@ -688,9 +688,10 @@ def routing(ctx: Context) -> Section:
                 if routed and imputed:
                     s.add(Paragraph(
                         f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
-                        "weighted) come from providers whose logs show no cached input count. Their cache hits are estimated from the "
-                        "same day's requests of the model and application that report them (marts.routing_cache_rates); costing them "
-                        "as no hits would overstate what routing saves."))
+                        "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
+                        "weighted by the hit rate of the same day's requests of the model and application that report it "
+                        "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
+                        "hits would overstate what routing saves, and costing them at the average hit too."))
             top_models = (per_model.group_by("model").agg(pl.col("requests_routed").max().alias("r"))
                           .sort(["r", "model"], descending=[True, False]).head(ROUTING_MODELS)["model"].to_list())
             shown = per_model.filter(pl.col("model").is_in(top_models)).with_columns(
