@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: real-data run test test-fast bench ui screenshots generate report clean venv fuzz scale-test validate-methods
+.PHONY: real-data run test test-fast lint bench ui screenshots generate report clean venv fuzz scale-test validate-methods
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -40,6 +40,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+## Lint: ruff (Python: rules and format) and sqlfluff (the DuckDB SQL), with the settings in
+## pyproject.toml and .sqlfluff. CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff format --check pipeline tests benchmarks
+	$(BIN)/sqlfluff lint sql
 
 ## The long fuzz campaign of the ingestion engine (tests/fuzz): FUZZ_EXAMPLES drops per dataset
 ## (default 600: about 4,200 drops, 14,000 files, 10-20 minutes); what was tried goes to $(FUZZ_STATS).

@@ -70,7 +70,9 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         base.mkdir(parents=True)
         raw, root, db = base / "raw", base / "wh", base / "floor.duckdb"
         print(f"[{n:,}] generate ...", flush=True)
-        g_s, g_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", str(n)], env)
+        g_s, g_rss, _ = measure_rss(
+            [PY, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", str(n)], env
+        )
         print(f"[{n:,}] floor ...", flush=True)
         f_s, f_rss, f_out = measure_rss([PY, "-m", "benchmarks.steps", "floor", str(raw), str(db)], env)
         print(f"[{n:,}] ingest ...", flush=True)
@@ -87,10 +89,25 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         rf_s, rf_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "routing_floor", str(root), "-"], env)
         ro_s, ro_rss, _ = measure_rss([PY, "-m", "benchmarks.steps", "routing", str(root), "-"], env)
         print(f"[{n:,}] full run (Dagster job + warehouse) ...", flush=True)
-        r_s, r_rss, r_out = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
+        r_s, r_rss, r_out = measure_rss(
+            [PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env
+        )
         print(f"[{n:,}] simulate one model x one policy ...", flush=True)
-        sim_s, sim_rss, _ = measure_rss([PY, "-m", "pipeline.cli", "simulate", "--model", SIMULATE_MODEL, "--policy", "cheapest",
-                                         "--warehouse", str(base / "warehouse.duckdb")], env)
+        sim_s, sim_rss, _ = measure_rss(
+            [
+                PY,
+                "-m",
+                "pipeline.cli",
+                "simulate",
+                "--model",
+                SIMULATE_MODEL,
+                "--policy",
+                "cheapest",
+                "--warehouse",
+                str(base / "warehouse.duckdb"),
+            ],
+            env,
+        )
         print(f"[{n:,}] one more day (incremental run) ...", flush=True)
         inc = one_more_day(raw, base / "warehouse.duckdb", env)
         print(f"[{n:,}] one more day on a clean drop (no planted cross-day duplicates) ...", flush=True)
@@ -98,15 +115,45 @@ def bench(sizes: list[int], work: Path) -> list[dict]:
         rows = json.loads(i_out.strip().splitlines()[-1])["rows"]
         floor_rows = json.loads(f_out.strip().splitlines()[-1])["rows"]
         results.append(
-            dict(n=n, rows=rows, floor_rows=floor_rows, gen_s=g_s, gen_rss=g_rss, floor_s=f_s, floor_rss=f_rss,
-                 ingest_s=i_s, ingest_rss=i_rss, run_s=r_s, run_rss=r_rss,
-                 demand_floor_s=df_s, demand_floor_rss=df_rss, demand_s=d_s, demand_rss=d_rss,
-                 family_s=fs_s, family_rss=fs_rss, demand_scan_s=ds_s, demand_scan_rss=ds_rss,
-                 demand_floor_work_s=work_seconds(df_out), demand_scan_work_s=work_seconds(ds_out),
-                 family_work_s=work_seconds(fs_out), demand_work_s=work_seconds(d_out), service_floor_s=sf_s, service_floor_rss=sf_rss,
-                 service_s=s_s, service_rss=s_rss, routing_floor_s=rf_s, routing_floor_rss=rf_rss,
-                 routing_s=ro_s, routing_rss=ro_rss, run_time=run_time(r_out), sim_s=sim_s, sim_rss=sim_rss,
-                 parse_s=json.loads(i_out.strip().splitlines()[-1])["parse_s"], **inc, **clean)
+            dict(
+                n=n,
+                rows=rows,
+                floor_rows=floor_rows,
+                gen_s=g_s,
+                gen_rss=g_rss,
+                floor_s=f_s,
+                floor_rss=f_rss,
+                ingest_s=i_s,
+                ingest_rss=i_rss,
+                run_s=r_s,
+                run_rss=r_rss,
+                demand_floor_s=df_s,
+                demand_floor_rss=df_rss,
+                demand_s=d_s,
+                demand_rss=d_rss,
+                family_s=fs_s,
+                family_rss=fs_rss,
+                demand_scan_s=ds_s,
+                demand_scan_rss=ds_rss,
+                demand_floor_work_s=work_seconds(df_out),
+                demand_scan_work_s=work_seconds(ds_out),
+                family_work_s=work_seconds(fs_out),
+                demand_work_s=work_seconds(d_out),
+                service_floor_s=sf_s,
+                service_floor_rss=sf_rss,
+                service_s=s_s,
+                service_rss=s_rss,
+                routing_floor_s=rf_s,
+                routing_floor_rss=rf_rss,
+                routing_s=ro_s,
+                routing_rss=ro_rss,
+                run_time=run_time(r_out),
+                sim_s=sim_s,
+                sim_rss=sim_rss,
+                parse_s=json.loads(i_out.strip().splitlines()[-1])["parse_s"],
+                **inc,
+                **clean,
+            )
         )
         print(json.dumps(results[-1]), flush=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -155,8 +202,12 @@ def clean_day(n: int, base: Path, env: dict) -> dict:
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     raw = base / "raw"
-    measure_rss([PY, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", str(n), "--bad-row-fraction", "0"], env)
-    full_s, _, _ = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
+    measure_rss(
+        [PY, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", str(n), "--bad-row-fraction", "0"], env
+    )
+    full_s, _, _ = measure_rss(
+        [PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env
+    )
     inc = one_more_day(raw, base / "warehouse.duckdb", env)
     shutil.rmtree(base, ignore_errors=True)
     return {"clean_full_s": full_s, "clean_inc_s": inc["inc_s"], "clean_inc_plan": inc["inc_plan"]}
@@ -174,12 +225,24 @@ def end_to_end(n: int, work: Path, env: dict) -> dict:
     f_s, f_rss, f_out = measure_rss([PY, "-m", "benchmarks.steps", "floor", str(raw), str(base / "floor.duckdb")], env)
     (base / "floor.duckdb").unlink(missing_ok=True)
     print(f"[{n:,}] full run ...", flush=True)
-    r_s, r_rss, r_out = measure_rss([PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env)
+    r_s, r_rss, r_out = measure_rss(
+        [PY, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(base / "warehouse.duckdb")], env
+    )
     print(f"[{n:,}] one more day ...", flush=True)
     inc = one_more_day(raw, base / "warehouse.duckdb", env)
-    result = dict(n=n, gen_s=g_s, gen_rss=g_rss, floor_s=f_s, floor_rss=f_rss, floor_rows=json.loads(f_out.strip().splitlines()[-1])["rows"],
-                  run_s=r_s, run_rss=r_rss, run_time=run_time(r_out), **inc,
-                  slowest=next((line for line in r_out.splitlines() if line.startswith("slowest steps:")), ""))
+    result = dict(
+        n=n,
+        gen_s=g_s,
+        gen_rss=g_rss,
+        floor_s=f_s,
+        floor_rss=f_rss,
+        floor_rows=json.loads(f_out.strip().splitlines()[-1])["rows"],
+        run_s=r_s,
+        run_rss=r_rss,
+        run_time=run_time(r_out),
+        **inc,
+        slowest=next((line for line in r_out.splitlines() if line.startswith("slowest steps:")), ""),
+    )
     print(json.dumps(result), flush=True)
     shutil.rmtree(base, ignore_errors=True)
     return result
@@ -197,7 +260,8 @@ def render_scale(results: list[dict], e2e: list[dict]) -> list[str]:
         "Simulate: `servicelens simulate --model "
         f"{SIMULATE_MODEL} --policy cheapest` on the warehouse. Floor: the bare DuckDB load of the drop (above).",
         "",
-        "| requests | full run s (RSS) | steps s + orchestration s | full / load floor | one more day s (RSS) | day / full | days rebuilt | clean drop: full s / one more day s (days) | simulate s (RSS) |",
+        "| requests | full run s (RSS) | steps s + orchestration s | full / load floor | one more day s (RSS) |"
+        "day / full | days rebuilt | clean drop: full s / one more day s (days) | simulate s (RSS) |",
         "|---:|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for r in results:
@@ -214,7 +278,8 @@ def render_scale(results: list[dict], e2e: list[dict]) -> list[str]:
             "End to end at scale: generate, the load floor, `servicelens run` (peak RSS of the run process; the generator's",
             "is reported apart).",
             "",
-            "| requests | generate s (RSS) | load floor s (RSS) | full run s (RSS) | steps s + orchestration s | full / floor | one more day s (RSS) | day / full | slowest steps of the full run |",
+            "| requests | generate s (RSS) | load floor s (RSS) | full run s (RSS) | steps s + orchestration s |"
+            "full / floor | one more day s (RSS) | day / full | slowest steps of the full run |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in e2e:
@@ -234,7 +299,8 @@ def render(results: list[dict], when: str, host: str, e2e: list[dict] | None = N
         "",
         f"Machine: {host}.",
         "",
-        "| requests | rows read (all datasets) | generate s (peak RSS MiB) | floor s (RSS) | ingest s (RSS) | ingest / floor | ingest rows/s | full `servicelens run` s (RSS) |",
+        "| requests | rows read (all datasets) | generate s (peak RSS MiB) | floor s (RSS) | ingest s (RSS) |"
+        "ingest / floor | ingest rows/s | full `servicelens run` s (RSS) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -333,7 +399,9 @@ one policy) on a 10M quarter within 5 s; each stage within 2x of its floor.
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000000,10000000")
-    ap.add_argument("--e2e-sizes", default="", help="sizes run end to end only (generate, floor, full run), e.g. 100000000")
+    ap.add_argument(
+        "--e2e-sizes", default="", help="sizes run end to end only (generate, floor, full run), e.g. 100000000"
+    )
     ap.add_argument("--work", default=str(REPO / "bench-work"))
     ap.add_argument("--out", default=str(REPO / "BENCHMARKS.md"))
     args = ap.parse_args()
@@ -344,7 +412,7 @@ def main() -> None:
     out = Path(args.out)
     previous = out.read_text(encoding="utf-8").split("\n", 1)[1] if out.exists() else ""
     previous = previous.replace(HEADER.split("\n", 1)[1], "")
-    section = render(results, dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), machine(), e2e)
+    section = render(results, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), machine(), e2e)
     out.write_text(HEADER + section + "\n" + previous.lstrip("\n"), encoding="utf-8")
     print(section)
 

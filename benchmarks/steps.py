@@ -1,15 +1,15 @@
 """The measured steps, each run in its own process by run_bench (so peak RSS is per step).
 
-    python -m benchmarks.steps floor  RAW DB     # bare DuckDB: read every file of the drop into tables
-    python -m benchmarks.steps ingest RAW ROOT   # servicelens staging of every dataset (no Dagster)
-    python -m benchmarks.steps demand_floor ROOT -      # one hand-written query: marts.family_demand's content
-    python -m benchmarks.steps demand_scan_floor ROOT - # bare DuckDB: the request scans all demand marts need
-    python -m benchmarks.steps family_shares ROOT -     # the pipeline's path to it (core_demand__daily + family_demand)
-    python -m benchmarks.steps demand ROOT -            # every demand mart (issue 3) from the staged data
-    python -m benchmarks.steps service_floor ROOT -     # one DuckDB quantile query over the staged probes
-    python -m benchmarks.steps service ROOT -           # every service-object mart (issue 4)
-    python -m benchmarks.steps routing_floor ROOT -     # bare DuckDB: the requests by model and hour, the probes' bucket medians
-    python -m benchmarks.steps routing ROOT -           # every policy replayed on every request, grouped (issues 5, 13)
+python -m benchmarks.steps floor  RAW DB     # bare DuckDB: read every file of the drop into tables
+python -m benchmarks.steps ingest RAW ROOT   # servicelens staging of every dataset (no Dagster)
+python -m benchmarks.steps demand_floor ROOT -      # one hand-written query: marts.family_demand's content
+python -m benchmarks.steps demand_scan_floor ROOT - # bare DuckDB: the request scans all demand marts need
+python -m benchmarks.steps family_shares ROOT -     # the pipeline's path to it (core_demand__daily + family_demand)
+python -m benchmarks.steps demand ROOT -            # every demand mart (issue 3) from the staged data
+python -m benchmarks.steps service_floor ROOT -     # one DuckDB quantile query over the staged probes
+python -m benchmarks.steps service ROOT -           # every service-object mart (issue 4)
+python -m benchmarks.steps routing_floor ROOT -     # bare DuckDB: the requests by model and hour, the probes' bucket medians
+python -m benchmarks.steps routing ROOT -           # every policy replayed on every request, grouped (issues 5, 13)
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ def floor(raw: Path, db: Path) -> dict:
     rows = 0
     for name in DATASETS:
         files = discover(raw, name)
-        for fmt, reader in (("parquet", "read_parquet(?, union_by_name = true)"),
-                            ("csv", "read_csv(?, union_by_name = true, all_varchar = true, ignore_errors = true)"),
-                            ("jsonl", "read_json(?, format = 'newline_delimited', ignore_errors = true)")):
+        for fmt, reader in (
+            ("parquet", "read_parquet(?, union_by_name = true)"),
+            ("csv", "read_csv(?, union_by_name = true, all_varchar = true, ignore_errors = true)"),
+            ("jsonl", "read_json(?, format = 'newline_delimited', ignore_errors = true)"),
+        ):
             paths = [str(f.path) for f in files if f.fmt == fmt]
             if paths:
                 table = f"{name}_{fmt}"
@@ -146,7 +148,9 @@ def demand_scan_floor(root: Path, _unused: Path) -> dict:
         """,
         {"r": r},
     )
-    return {"rows": con.execute("select (select count(*) from daily) + (select count(*) from token_counts)").fetchone()[0]}
+    return {
+        "rows": con.execute("select (select count(*) from daily) + (select count(*) from token_counts)").fetchone()[0]
+    }
 
 
 def family_shares(root: Path, _unused: Path) -> dict:
@@ -179,16 +183,20 @@ def service_floor(root: Path, _unused: Path) -> dict:
     from pipeline.lib.ingest import parquet_glob
     from pipeline.paths import staging_dir
 
-    rows = duckdb.connect().execute(
-        """
+    rows = (
+        duckdb.connect()
+        .execute(
+            """
         select coalesce(q, m) as period, provider, model,
                quantile_cont(ttft_ms, [0.5, 0.9, 0.99]), quantile_cont(decode_tps, [0.5, 0.9]), quantile_cont(e2e_tps, 0.5)
         from (select *, strftime(date, '%Y') || 'Q' || quarter(date) as q, strftime(date, '%Y-%m') as m
               from read_parquet($p, hive_partitioning = true))
         group by grouping sets ((q, provider, model), (m, provider, model))
         """,
-        {"p": parquet_glob(staging_dir(root, "latency_probes"))},
-    ).fetchall()
+            {"p": parquet_glob(staging_dir(root, "latency_probes"))},
+        )
+        .fetchall()
+    )
     return {"rows": len(rows)}
 
 
@@ -278,9 +286,18 @@ if __name__ == "__main__":
     import pipeline.lib.service  # noqa: F401
 
     started = time.perf_counter()
-    steps = {"floor": floor, "ingest": ingest, "demand_floor": demand_floor, "demand_scan_floor": demand_scan_floor,
-             "family_shares": family_shares, "demand": demand,
-             "service_floor": service_floor, "service": service, "routing_floor": routing_floor, "routing": routing}
+    steps = {
+        "floor": floor,
+        "ingest": ingest,
+        "demand_floor": demand_floor,
+        "demand_scan_floor": demand_scan_floor,
+        "family_shares": family_shares,
+        "demand": demand,
+        "service_floor": service_floor,
+        "service": service,
+        "routing_floor": routing_floor,
+        "routing": routing,
+    }
     out = steps[step](a, b)
     out["seconds"] = time.perf_counter() - started
     print(json.dumps(out))

@@ -64,14 +64,33 @@ def checked(check):
 def warehouse_option(help: str, check=cli_checks.warehouse_file):
     """--warehouse FILE: the option, then $SERVICELENS_WAREHOUSE, then data/warehouse.duckdb
     (as the Dagster resource, pipeline/defs/resources.py)."""
-    return click.option("--warehouse", type=click.Path(path_type=Path), metavar="FILE", default=DEFAULT_WAREHOUSE, envvar="SERVICELENS_WAREHOUSE",
-                        show_envvar=True, show_default=True, callback=checked(check), help=help)
+    return click.option(
+        "--warehouse",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        default=DEFAULT_WAREHOUSE,
+        envvar="SERVICELENS_WAREHOUSE",
+        show_envvar=True,
+        show_default=True,
+        callback=checked(check),
+        help=help,
+    )
 
 
 def raw_option(help: str, default: Path | None = DEFAULT_RAW_DIR, check=cli_checks.folder):
     """--raw DIR: the option, then $SERVICELENS_RAW_DIR, then data/raw."""
-    return click.option("--raw", "raw_dir", type=click.Path(path_type=Path), metavar="DIR", default=default, envvar="SERVICELENS_RAW_DIR",
-                        show_envvar=True, show_default=default is not None, callback=checked(check), help=help)
+    return click.option(
+        "--raw",
+        "raw_dir",
+        type=click.Path(path_type=Path),
+        metavar="DIR",
+        default=default,
+        envvar="SERVICELENS_RAW_DIR",
+        show_envvar=True,
+        show_default=default is not None,
+        callback=checked(check),
+        help=help,
+    )
 
 
 @click.group(cls=Servicelens)
@@ -81,10 +100,31 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=DEFAULT_RAW_DIR, show_default=True, help="Drop folder to write.")
-@click.option("--requests", "n_requests", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Sampled request rows.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    callback=checked(cli_checks.folder),
+    default=DEFAULT_RAW_DIR,
+    show_default=True,
+    help="Drop folder to write.",
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="Sampled request rows.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--bad-row-fraction", type=click.FloatRange(0, 0.5), default=0.0005, show_default=True, help="Share of request rows planted with a defect (0: a clean drop).")
+@click.option(
+    "--bad-row-fraction",
+    type=click.FloatRange(0, 0.5),
+    default=0.0005,
+    show_default=True,
+    help="Share of request rows planted with a defect (0: a clean drop).",
+)
 def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float) -> None:
     """Write a realistic sample quarter (2025-10-01..2025-12-31) as a contract drop."""
     from tqdm import tqdm
@@ -94,31 +134,63 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float)
     started = time.perf_counter()
     try:
         with tqdm(total=n_requests, unit="req", unit_scale=True, desc="generating requests", disable=None) as bar:
-            manifest = generate_drop(out_dir, n_requests=n_requests, seed=seed, bad_row_fraction=bad_row_fraction, progress=bar.update)
+            manifest = generate_drop(
+                out_dir, n_requests=n_requests, seed=seed, bad_row_fraction=bad_row_fraction, progress=bar.update
+            )
     except OSError as exc:
         raise Mistake(f"cannot write the drop to {out_dir}: {exc.strerror or exc}") from None
     rows = manifest.get("rows", {})
-    click.echo(f"wrote {out_dir} in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    click.echo(
+        f"wrote {out_dir} in {time.perf_counter() - started:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in rows.items())
+    )
 
 
 @main.command()
-@raw_option("Contract drop folder.", check=cli_checks.drop)  # checked before Dagster starts: a folder that is not a drop runs nothing
+@raw_option(
+    "Contract drop folder.", check=cli_checks.drop
+)  # checked before Dagster starts: a folder that is not a drop runs nothing
 @warehouse_option("DuckDB file to publish (Parquet goes beside it).", check=cli_checks.replaceable_warehouse)
-@click.option("--memory-limit", default="3GB", show_default=True, help="DuckDB memory cap per asset.", callback=checked(cli_checks.memory_limit))
+@click.option(
+    "--memory-limit",
+    default="3GB",
+    show_default=True,
+    help="DuckDB memory cap per asset.",
+    callback=checked(cli_checks.memory_limit),
+)
 @click.option("--full", is_flag=True, help="Rebuild every day, not only the days whose inputs changed.")
-@click.option("--days", "days", default=None, metavar="FROM..TO", callback=checked(cli_checks.day_span),
-              help="Also rebuild these days (a backfill), e.g. 2025-10-01..2025-10-31 or one day.")
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Run the build's steps on Dagster's multiprocess executor, this many at once (1: in this process).")
-def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None, processes: int) -> None:
+@click.option(
+    "--days",
+    "days",
+    default=None,
+    metavar="FROM..TO",
+    callback=checked(cli_checks.day_span),
+    help="Also rebuild these days (a backfill), e.g. 2025-10-01..2025-10-31 or one day.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Run the build's steps on Dagster's multiprocess executor, this many at once (1: in this process).",
+)
+def run(
+    raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None, processes: int
+) -> None:
     """Bring the warehouse up to the drop and publish a new generation: the Dagster jobs
     `servicelens_prepare` (inventory, dimensions, each new file read once), then
     `servicelens_build` for the days whose inputs changed, the marts, the report and the publish."""
     from pipeline.lib.runner import run_pipeline
 
     # absolute, symlinks not followed: the warehouse path is a link into its current generation
-    ok = run_pipeline(raw_dir.resolve(), Path(os.path.abspath(warehouse)), memory_limit=memory_limit, echo=click.echo,
-                      full=full, days=days, processes=processes)
+    ok = run_pipeline(
+        raw_dir.resolve(),
+        Path(os.path.abspath(warehouse)),
+        memory_limit=memory_limit,
+        echo=click.echo,
+        full=full,
+        days=days,
+        processes=processes,
+    )
     sys.exit(0 if ok else 1)
 
 
@@ -127,9 +199,12 @@ def run(raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tup
 @warehouse_option("Warehouse to query.", check=cli_checks.existing_warehouse)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
-@click.option("--allow-files", is_flag=True,
-              help="Let the query reach other files (read_csv, COPY ... TO, ATTACH, INSTALL/LOAD). Without it the query "
-              "reads only the warehouse and the Parquet its views read, and writes nothing.")
+@click.option(
+    "--allow-files",
+    is_flag=True,
+    help="Let the query reach other files (read_csv, COPY ... TO, ATTACH, INSTALL/LOAD). Without it the query "
+    "reads only the warehouse and the Parquet its views read, and writes nothing.",
+)
 def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool) -> None:
     """Run one SQL query against the warehouse (read-only), e.g.
     servicelens query "select * from marts.ingest_audit"."""
@@ -152,12 +227,23 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool)
 
 
 @main.command()
-@click.option("--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]")
+@click.option(
+    "--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]"
+)
 @warehouse_option("Warehouse to report on.", check=cli_checks.existing_warehouse)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=None,
-              help="Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]")
-@raw_option("The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "
-            "the ingest audit).  [default: data/raw for the default warehouse]", default=None)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    callback=checked(cli_checks.folder),
+    default=None,
+    help="Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]",
+)
+@raw_option(
+    "The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "
+    "the ingest audit).  [default: data/raw for the default warehouse]",
+    default=None,
+)
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also lay out the report as a PDF.")
 def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: Path | None, pdf: bool) -> None:
     """Write the quarterly report: one self-contained HTML file, a PNG per chart and a PDF,
@@ -171,15 +257,25 @@ def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: P
     if raw_dir is None and warehouse.resolve() == DEFAULT_WAREHOUSE.resolve() and DEFAULT_RAW_DIR.is_dir():
         raw_dir = DEFAULT_RAW_DIR
     started = time.perf_counter()
-    bars = StageBars({"loading": "reading the marts", "charts": "rendering charts (SVG, PNG)", "html": "writing HTML", "pdf": "laying out the PDF"})
+    bars = StageBars(
+        {
+            "loading": "reading the marts",
+            "charts": "rendering charts (SVG, PNG)",
+            "html": "writing HTML",
+            "pdf": "laying out the PDF",
+        }
+    )
     try:
         result = build_report(warehouse, period=period, out_dir=out_dir, raw_dir=raw_dir, pdf=pdf, progress=bars)
     except (ValueError, FileNotFoundError, duckdb.Error) as exc:
         raise Mistake(cli_checks.one_line(exc)) from exc
     finally:
         bars.close()
-    click.echo(f"report for {result.period}" + (f" (changes vs {result.previous})" if result.previous else "")
-               + f" in {time.perf_counter() - started:.1f} s:")
+    click.echo(
+        f"report for {result.period}"
+        + (f" (changes vs {result.previous})" if result.previous else "")
+        + f" in {time.perf_counter() - started:.1f} s:"
+    )
     click.echo(f"  html    {result.html}")
     if result.pdf:
         click.echo(f"  pdf     {result.pdf}")
@@ -193,10 +289,22 @@ def report(period: str | None, warehouse: Path, out_dir: Path | None, raw_dir: P
 @main.command("import")
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(IMPORT_FORMATS)))
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), callback=checked(cli_checks.folder), help="Drop folder to write into (created if absent).")
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="A format's option, e.g. --set seed=3 --set sample_rate=0.05 (servegen), --set epoch=2025-03-01T00:00:00 "
-              "(mooncake), --set utc_offset_hours=0 (burstgpt); repeatable.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    callback=checked(cli_checks.folder),
+    help="Drop folder to write into (created if absent).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A format's option, e.g. --set seed=3 --set sample_rate=0.05 (servegen), --set epoch=2025-03-01T00:00:00 "
+    "(mooncake), --set utc_offset_hours=0 (burstgpt); repeatable.",
+)
 def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: tuple[str, ...]) -> None:
     """Convert public benchmark results (FORMAT) into contract datasets in a drop, e.g.
     servicelens import llmperf ../shared/data/real/llmperf-leaderboard/raw_data --out data/llmperf.
@@ -219,20 +327,47 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
 
 
 @main.command()
-@click.option("--policy", required=True, help="official, cheapest, fastest, sort_price_with_retries, price_weighted_balance, "
-              "lowest_p90_ttft, cost_oracle or throughput_oracle.")
+@click.option(
+    "--policy",
+    required=True,
+    help="official, cheapest, fastest, sort_price_with_retries, price_weighted_balance, "
+    "lowest_p90_ttft, cost_oracle or throughput_oracle.",
+)
 @click.option("--model", required=True, help="Model to replay, e.g. qwen3-32b.")
-@click.option("--scenario", default="observed", show_default=True,
-              help="observed | provider_down:PROVIDER:START:END | rate_limits_x2 (any factor) | prices_asof:YYYY-MM-DD")
+@click.option(
+    "--scenario",
+    default="observed",
+    show_default=True,
+    help="observed | provider_down:PROVIDER:START:END | rate_limits_x2 (any factor) | prices_asof:YYYY-MM-DD",
+)
 @warehouse_option("Warehouse whose staged Parquet (beside the file) is replayed.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), callback=checked(cli_checks.folder), default=None,
-              help="Also write this case's per-request decisions and summaries here (Parquet).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    callback=checked(cli_checks.folder),
+    default=None,
+    help="Also write this case's per-request decisions and summaries here (Parquet).",
+)
 @click.option("--bucket-minutes", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--min-success", type=click.FloatRange(0, 1), default=0.9, show_default=True)
-@click.option("--availability-confidence", type=click.FloatRange(0, 1, max_open=True), default=0.95, show_default=True,
-              help="Down only when the bucket's probes show success below --min-success at this one-sided confidence; 0: the point rule.")
-def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: Path | None, bucket_minutes: int, min_success: float,
-             availability_confidence: float) -> None:
+@click.option(
+    "--availability-confidence",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Down only when the bucket's probes show success below --min-success at this one-sided confidence; 0: the point rule.",
+)
+def simulate(
+    policy: str,
+    model: str,
+    scenario: str,
+    warehouse: Path,
+    out_dir: Path | None,
+    bucket_minutes: int,
+    min_success: float,
+    availability_confidence: float,
+) -> None:
     """Replay one model's logged requests under a routing policy (and a what-if scenario) and
     print what the traffic would have cost and how fast it would have been, against the official
     provider, per quarter and month."""
@@ -250,29 +385,50 @@ def simulate(policy: str, model: str, scenario: str, warehouse: Path, out_dir: P
     if not (root / "staging" / "requests").exists():
         raise Mistake(f"no staged data under {root}: run `servicelens run --raw DROP --warehouse {warehouse}` first")
     cli_checks.check_simulate(root, model, case)  # model, provider and window against the staged data
-    params = RoutingParams(bucket_minutes=bucket_minutes, min_success=min_success, availability_confidence=availability_confidence)
+    params = RoutingParams(
+        bucket_minutes=bucket_minutes, min_success=min_success, availability_confidence=availability_confidence
+    )
     # only this model's requests and probes are replayed, into --out or a scratch folder: the
     # marts of a what-if never overwrite the warehouse's own
     counterfactual, policies = replay_one(root, model, policy, case, params, out_dir)
     rows = policies.filter(policies["policy"] == policy)
     if rows.is_empty():
-        raise click.ClickException(f"{model} has no routable requests (it needs two providers with an endpoint and a price)")
-    click.echo(f"{model} under {policy}, scenario {case.name} (bucket {bucket_minutes} min, "
-               + (f"down when probes show < {min_success:.0%} success at {availability_confidence:.0%} confidence):" if availability_confidence > 0.5
-                  else f"available at >= {min_success:.0%} probe success):"))
-    click.echo(f"{'period':<9} {'requests':>10} {'excluded':>9} {'cost USD':>11} {'vs official':>11} {'decode tok/s':>12} {'vs official':>11} {'p90 TTFT ms':>11} {'success':>8}")
+        raise click.ClickException(
+            f"{model} has no routable requests (it needs two providers with an endpoint and a price)"
+        )
+    click.echo(
+        f"{model} under {policy}, scenario {case.name} (bucket {bucket_minutes} min, "
+        + (
+            f"down when probes show < {min_success:.0%} success at {availability_confidence:.0%} confidence):"
+            if availability_confidence > 0.5
+            else f"available at >= {min_success:.0%} probe success):"
+        )
+    )
+    click.echo(
+        f"{'period':<9} {'requests':>10} {'excluded':>9} {'cost USD':>11} {'vs official':>11} "
+        f"{'decode tok/s':>12} {'vs official':>11} {'p90 TTFT ms':>11} {'success':>8}"
+    )
     for r in rows.iter_rows(named=True):
         click.echo(
             f"{r['period']:<9} {r['requests_routed']:>10,.0f} {r['requests_excluded']:>9,.0f} {r['total_cost_usd'] or 0:>11,.2f} "
             f"{r['cost_change_pct'] or 0:>+10.1f}% {r['mean_decode_tps'] or 0:>12,.1f} {r['tps_change_pct'] or 0:>+10.1f}% "
             f"{r['p90_ttft_ms'] or 0:>11,.0f} {r['expected_success_rate'] or 0:>8.1%}"
         )
-    contract = {"cost_oracle": ("cost", "oracle"), "cheapest": ("cost", "causal"), "throughput_oracle": ("throughput", "oracle"), "fastest": ("throughput", "causal")}
+    contract = {
+        "cost_oracle": ("cost", "oracle"),
+        "cheapest": ("cost", "causal"),
+        "throughput_oracle": ("throughput", "oracle"),
+        "fastest": ("throughput", "causal"),
+    }
     if policy in contract:
         objective, kind = contract[policy]
-        for r in counterfactual.filter((counterfactual["objective"] == objective) & (counterfactual["policy"] == kind)).iter_rows(named=True):
+        for r in counterfactual.filter(
+            (counterfactual["objective"] == objective) & (counterfactual["policy"] == kind)
+        ).iter_rows(named=True):
             if r["change_pct"] is not None:
-                click.echo(f"{r['period']:<9} {objective} change {r['change_pct']:+.1f} % (95 % day-bootstrap interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f})")
+                click.echo(
+                    f"{r['period']:<9} {objective} change {r['change_pct']:+.1f} % (95 % day-bootstrap interval {r['ci_low']:+.1f} to {r['ci_high']:+.1f})"
+                )
     if out_dir:
         click.echo(f"per-request decisions: {out_dir / 'marts' / 'routing_decisions'}")
 

@@ -11,8 +11,13 @@ import click
 from pipeline.paths import DEFAULT_WAREHOUSE
 
 WAREHOUSE = click.option(
-    "--warehouse", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_WAREHOUSE, show_default=True,
-    envvar="SERVICELENS_WAREHOUSE", show_envvar=True, help="The warehouse path readers open.",
+    "--warehouse",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_WAREHOUSE,
+    show_default=True,
+    envvar="SERVICELENS_WAREHOUSE",
+    show_envvar=True,
+    help="The warehouse path readers open.",
 )
 
 
@@ -45,8 +50,10 @@ def list_generations(warehouse: Path, fmt: str) -> None:
     click.echo(f"  {'generation':<32} {'built (UTC)':<21} {'published (UTC)':<21} {'requests':>12}  database")
     for r in rows:
         requests = r["rows"].get("staging.requests")
-        click.echo(f"{'*' if r['current'] else ' '} {r['generation']:<32} {r['built_at'] or '-':<21} {r['published_at'] or '-':<21} "
-                   f"{requests if requests is not None else '-':>12}  {r['db']}")
+        click.echo(
+            f"{'*' if r['current'] else ' '} {r['generation']:<32} {r['built_at'] or '-':<21} {r['published_at'] or '-':<21} "
+            f"{requests if requests is not None else '-':>12}  {r['db']}"
+        )
 
 
 @generations.command("rollback")

@@ -1,11 +1,11 @@
 """Where things live. The only module that knows the on-disk layout.
 
-    <raw>/                          a contract drop (input, never written)
-    <warehouse>.duckdb              the published DuckDB file (replaced atomically)
-    <warehouse>/                    Parquet beside it, the system of record:
-        staging/<dataset>/date=YYYY-MM-DD/*.parquet   (or data.parquet for dimensions)
-        ingest/<dataset>/{audit,quarantine}.parquet   per-dataset row accounting
-        marts/<table>.parquet
+<raw>/                          a contract drop (input, never written)
+<warehouse>.duckdb              the published DuckDB file (replaced atomically)
+<warehouse>/                    Parquet beside it, the system of record:
+    staging/<dataset>/date=YYYY-MM-DD/*.parquet   (or data.parquet for dimensions)
+    ingest/<dataset>/{audit,quarantine}.parquet   per-dataset row accounting
+    marts/<table>.parquet
 """
 
 from __future__ import annotations

@@ -65,13 +65,23 @@ class Case:
         c_lo, c_hi = binomial_interval(hits, n) if n else (float("nan"), float("nan"))
         bias = float(np.nanmean(est - truth))
         mean_truth = float(np.mean(truth)) if truth.size else self.truth
-        return {"interval": self.interval, "setting": self.setting, "replications": len(est), "with interval": n,
-                "truth": mean_truth, "coverage": hits / n if n else float("nan"), "coverage_low": c_lo, "coverage_high": c_hi,
-                "mean width": float(np.mean((hi - lo)[ok])) if n else float("nan"), "bias": bias,
-                "relative bias": bias / mean_truth if mean_truth else float("nan")}
+        return {
+            "interval": self.interval,
+            "setting": self.setting,
+            "replications": len(est),
+            "with interval": n,
+            "truth": mean_truth,
+            "coverage": hits / n if n else float("nan"),
+            "coverage_low": c_lo,
+            "coverage_high": c_hi,
+            "mean width": float(np.mean((hi - lo)[ok])) if n else float("nan"),
+            "bias": bias,
+            "relative bias": bias / mean_truth if mean_truth else float("nan"),
+        }
 
 
 # ------------------------------------------------------------------------------- concentration
+
 
 def concentration_cases(reps: int, sizes: tuple[int, ...], rng: np.random.Generator) -> list[Case]:
     """Family-level Gini and top-5 of requests: logged rows drawn from the world's family shares
@@ -99,6 +109,7 @@ def concentration_cases(reps: int, sizes: tuple[int, ...], rng: np.random.Genera
 
 # ------------------------------------------------------------------------------- half-life
 
+
 def half_life_cases(reps: int, rng: np.random.Generator) -> list[Case]:
     """A pair whose old variant keeps 0.5 ** (t / h) of its requests at time t (days since the start
     of the release day), 70 days of logs, a Poisson number of logged requests a day at uniform
@@ -114,13 +125,17 @@ def half_life_cases(reps: int, rng: np.random.Generator) -> list[Case]:
                 is_old = rng.random(k) < 0.5 ** ((d[i] + rng.random(k)) / h)
                 old[i], new[i] = wt[is_old].sum(), wt[~is_old].sum()
             f = fit_half_life(d, old, new, 1.0)
-            case.add(f.days if f.days is not None else np.nan, f.ci_low if f.ci_low is not None else np.nan,
-                     f.ci_high if f.ci_high is not None else np.nan)
+            case.add(
+                f.days if f.days is not None else np.nan,
+                f.ci_low if f.ci_low is not None else np.nan,
+                f.ci_high if f.ci_high is not None else np.nan,
+            )
         cases.append(case)
     return cases
 
 
 # ------------------------------------------------------------------------------- tool-call F1
+
 
 def f1_cases(reps: int, rng: np.random.Generator) -> list[Case]:
     """A provider missing a share of the official's tool calls (and adding as many), on cases
@@ -146,6 +161,7 @@ def f1_cases(reps: int, rng: np.random.Generator) -> list[Case]:
 
 # ------------------------------------------------------------------------------- rates
 
+
 def rate_cases(reps: int, rng: np.random.Generator) -> list[Case]:
     """An error rate on weighted requests (sample rates 1, 0.1, 0.05 as in the world): Wilson on
     the effective sample size, as marts.service_objects computes it."""
@@ -158,8 +174,10 @@ def rate_cases(reps: int, rng: np.random.Generator) -> list[Case]:
             w = 1 / rng.choice([1.0, 0.1, 0.05], size=n, p=[0.6, 0.3, 0.1])
             err = rng.random(n) < p
             rows.append((float((w * err).sum() / w.sum()), float(w.sum() ** 2 / (w * w).sum())))
-        got = con.execute("select p, wilson_low(p, n), wilson_high(p, n) from (select unnest($p) as p, unnest($n) as n)",
-                          {"p": [r[0] for r in rows], "n": [r[1] for r in rows]}).fetchall()
+        got = con.execute(
+            "select p, wilson_low(p, n), wilson_high(p, n) from (select unnest($p) as p, unnest($n) as n)",
+            {"p": [r[0] for r in rows], "n": [r[1] for r in rows]},
+        ).fetchall()
         for est, lo, hi in got:
             case.add(est, lo, hi)
         cases.append(case)
@@ -168,7 +186,10 @@ def rate_cases(reps: int, rng: np.random.Generator) -> list[Case]:
 
 # ------------------------------------------------------------------------------- routing
 
-def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, int], ...] = ((30, 400), (30, 4_000))) -> list[Case]:
+
+def routing_cases(
+    reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, int], ...] = ((30, 400), (30, 4_000))
+) -> list[Case]:
     """Cost change of the cost oracle against the official provider when 45 % of the requests come
     from a provider that does not report cache hits. Official: input 1.0, cached input 0.1 USD /
     Mtok; the other provider 0.5 for every input token. Two applications hit the cache on 70 % of
@@ -188,10 +209,22 @@ def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, i
         cached = np.floor(inp * frac[app] * rng.uniform(0.5, 1.0, k) * (rng.random(k) < 0.7)).astype(np.int64)
         masked = rng.random(k) < 0.45
         day = np.repeat(np.arange(n_days), n)
-        return pl.DataFrame({"date": [dt.date(2025, 10, 1) + dt.timedelta(days=int(d)) for d in day], "model": "m",
-                             "application": apps[app], "sample_rate": 1.0, "input_tokens": inp, "output_tokens": 0,
-                             "true_cached": cached, "masked": masked}).with_columns(
-            cached_input_tokens=pl.when(pl.col("masked")).then(None).otherwise(pl.col("true_cached"))).drop("masked")
+        return (
+            pl.DataFrame(
+                {
+                    "date": [dt.date(2025, 10, 1) + dt.timedelta(days=int(d)) for d in day],
+                    "model": "m",
+                    "application": apps[app],
+                    "sample_rate": 1.0,
+                    "input_tokens": inp,
+                    "output_tokens": 0,
+                    "true_cached": cached,
+                    "masked": masked,
+                }
+            )
+            .with_columns(cached_input_tokens=pl.when(pl.col("masked")).then(None).otherwise(pl.col("true_cached")))
+            .drop("masked")
+        )
 
     def off(cached: pl.Expr) -> pl.Expr:
         return (pl.col("input_tokens") - cached) * 1.0 + cached * 0.1
@@ -199,11 +232,19 @@ def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, i
     alt = pl.col("input_tokens") * 0.5
 
     def day_sums(df: pl.DataFrame, cached: pl.Expr) -> pl.DataFrame:
-        return df.group_by("date").agg(base=off(cached).sum(), routed=pl.min_horizontal(off(cached), alt).sum()).sort("date")
+        return (
+            df.group_by("date")
+            .agg(base=off(cached).sum(), routed=pl.min_horizontal(off(cached), alt).sum())
+            .sort("date")
+        )
 
     def interval(sums: pl.DataFrame, seed: int) -> tuple[float, float, float]:
-        extra = imputation_var(sums, ("var_routed", "cov", "var_base"), float(sums["routed"].sum()), float(sums["base"].sum()))
-        ratio, lo, hi = ratio_of_means_ci(sums["routed"].to_numpy(), sums["base"].to_numpy(), n_boot=1000, seed=seed, extra_var=extra)
+        extra = imputation_var(
+            sums, ("var_routed", "cov", "var_base"), float(sums["routed"].sum()), float(sums["base"].sum())
+        )
+        ratio, lo, hi = ratio_of_means_ci(
+            sums["routed"].to_numpy(), sums["base"].to_numpy(), n_boot=1000, seed=seed, extra_var=extra
+        )
         return 100 * (ratio - 1), 100 * (lo - 1), 100 * (hi - 1)
 
     big = day_sums(draw(100, 50_000), pl.col("true_cached"))  # 5M requests: the truth to about 0.01 points
@@ -213,29 +254,60 @@ def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, i
     cases = []
     with tempfile.TemporaryDirectory() as tmp:
         for days, per_day in sizes:
-            world = Case("routing cost change (masked cache hits)", f"{days} days x {per_day} requests, 45 % without a cached count", truth)
-            same = Case("routing cost change (masked cache hits), against the same log with every hit known",
-                        f"{days} days x {per_day} requests, 45 % without a cached count", float("nan"))
+            world = Case(
+                "routing cost change (masked cache hits)",
+                f"{days} days x {per_day} requests, 45 % without a cached count",
+                truth,
+            )
+            same = Case(
+                "routing cost change (masked cache hits), against the same log with every hit known",
+                f"{days} days x {per_day} requests, 45 % without a cached count",
+                float("nan"),
+            )
             for b in range(reps):
                 log = draw(days, per_day)
-                path = str(Path(tmp) / f"requests-{days}-{per_day}-{b}.parquet")  # a new name: DuckDB may cache a file it read
+                path = str(
+                    Path(tmp) / f"requests-{days}-{per_day}-{b}.parquet"
+                )  # a new name: DuckDB may cache a file it read
                 log.drop("true_cached").write_parquet(path)
                 rates = con.execute(sql, {"requests": [path], "min_reporting": 10}).pl()
-                est = log.join(rates.select("date", "model", "application", "hit_share", "hit_cached_shares"),
-                               on=["date", "model", "application"], how="left").with_columns(
+                est = log.join(
+                    rates.select("date", "model", "application", "hit_share", "hit_cached_shares"),
+                    on=["date", "model", "application"],
+                    how="left",
+                ).with_columns(
                     # the replay's stratum comes from the request id's hash: any draw independent of the request
-                    share=pl.col("hit_cached_shares").list.get(pl.Series(rng.integers(0, 20, log.height)), null_on_oob=True))
+                    share=pl.col("hit_cached_shares").list.get(
+                        pl.Series(rng.integers(0, 20, log.height)), null_on_oob=True
+                    )
+                )
                 c, pi = pl.col("cached_input_tokens"), pl.col("hit_share").fill_null(0.0)
-                c_hit = pl.min_horizontal((pl.col("input_tokens") * pl.col("share").fill_null(0.0) + 0.5).floor(), pl.col("input_tokens"))
+                c_hit = pl.min_horizontal(
+                    (pl.col("input_tokens") * pl.col("share").fill_null(0.0) + 0.5).floor(), pl.col("input_tokens")
+                )
                 known = c.is_not_null()
                 base = pl.when(known).then(off(c)).otherwise(pi * off(c_hit) + (1 - pi) * off(pl.lit(0)))
-                routed = pl.when(known).then(pl.min_horizontal(off(c), alt)).otherwise(
-                    pi * pl.min_horizontal(off(c_hit), alt) + (1 - pi) * pl.min_horizontal(off(pl.lit(0)), alt))
+                routed = (
+                    pl.when(known)
+                    .then(pl.min_horizontal(off(c), alt))
+                    .otherwise(
+                        pi * pl.min_horizontal(off(c_hit), alt) + (1 - pi) * pl.min_horizontal(off(pl.lit(0)), alt)
+                    )
+                )
                 f = pl.when(known).then(0.0).otherwise(pi * (1 - pi))
                 d_r = pl.min_horizontal(off(c_hit), alt) - pl.min_horizontal(off(pl.lit(0)), alt)
                 d_b = off(c_hit) - off(pl.lit(0))
-                sums = est.group_by("date").agg(base=base.sum(), routed=routed.sum(), var_routed=(f * d_r * d_r).sum(),
-                                                cov=(f * d_r * d_b).sum(), var_base=(f * d_b * d_b).sum()).sort("date")
+                sums = (
+                    est.group_by("date")
+                    .agg(
+                        base=base.sum(),
+                        routed=routed.sum(),
+                        var_routed=(f * d_r * d_r).sum(),
+                        cov=(f * d_r * d_b).sum(),
+                        var_base=(f * d_b * d_b).sum(),
+                    )
+                    .sort("date")
+                )
                 point, lo, hi = interval(sums, b)
                 own = day_sums(log, pl.col("true_cached"))
                 world.add(point, lo, hi)
@@ -246,6 +318,7 @@ def routing_cases(reps: int, rng: np.random.Generator, sizes: tuple[tuple[int, i
 
 # ------------------------------------------------------------------------------- report
 
+
 def render(rows: list[dict], seconds: float, quick: bool) -> str:
     def pct(x: float) -> str:
         return "-" if not np.isfinite(x) else f"{100 * x:.1f} %"
@@ -254,7 +327,7 @@ def render(rows: list[dict], seconds: float, quick: bool) -> str:
         "# Methods validation",
         "",
         f"Written by `make validate-methods` (`python -m pipeline.validate_methods`{' --quick' if quick else ''}) on "
-        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s. Each row draws many logs from a known truth and "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s. Each row draws many logs from a known truth and "
         "runs the pipeline's own estimator on each: coverage is the share of replications whose 95 % interval holds the truth, "
         "with its own 95 % (Wilson) interval; bias is the mean estimate minus the truth. See pipeline/validate_methods.py for "
         "each world.",
@@ -263,9 +336,11 @@ def render(rows: list[dict], seconds: float, quick: bool) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['interval']} | {r['setting']} | {r['with interval']:,} of {r['replications']:,} | {r['truth']:.4g} | "
-                     f"{pct(r['coverage'])} [{pct(r['coverage_low'])}, {pct(r['coverage_high'])}] | {r['mean width']:.4g} | "
-                     f"{r['bias']:+.3g} ({pct(r['relative bias'])}) |")
+        lines.append(
+            f"| {r['interval']} | {r['setting']} | {r['with interval']:,} of {r['replications']:,} | {r['truth']:.4g} | "
+            f"{pct(r['coverage'])} [{pct(r['coverage_low'])}, {pct(r['coverage_high'])}] | {r['mean width']:.4g} | "
+            f"{r['bias']:+.3g} ({pct(r['relative bias'])}) |"
+        )
     lines += ["", "Target (issue 14): coverage 93-97 % at the sample sizes the README names.", ""]
     return "\n".join(lines)
 
@@ -279,7 +354,10 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(20261205)
     started = time.time()
     steps: list[tuple[str, Callable[[], list[Case]]]] = [
-        ("Gini and top-5", lambda: concentration_cases(reps, (5_000, 30_000) if args.quick else (5_000, 30_000, 1_000_000), rng)),
+        (
+            "Gini and top-5",
+            lambda: concentration_cases(reps, (5_000, 30_000) if args.quick else (5_000, 30_000, 1_000_000), rng),
+        ),
         ("half-life", lambda: half_life_cases(reps // 2 if not args.quick else reps, rng)),
         ("tool-call F1", lambda: f1_cases(reps, rng)),
         ("rates", lambda: rate_cases(reps * 2, rng)),

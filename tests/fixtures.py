@@ -2,7 +2,8 @@
 
 EXPECTED maps (dataset, source_file) -> (rows_read, loaded, quarantined, duplicate) and
 EXPECTED_REASONS lists (dataset, source_file, row_number, reason code) for every
-quarantined row: the code must appear in the row's reason (a row may break several rules). The numbers come from reading the rows below, not from running the code.
+quarantined row: the code must appear in the row's reason (a row may break several rules). The
+numbers come from reading the rows below, not from running the code.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ p1,m9,2025-10-15T00:00:00Z,,131072,8192,bf16,true,true,true,false,us
         '{"ts": "2025-10-\n'
         "\n"
         '{"ts":"2025-10-01T00:00:00Z","provider":"p1","model":"m1","suite":"tool_calls","case_id":"c2","finish_reason":"stop","tool_calls":-1,"schema_valid":null,"status":"ok"}\n'
-        '[1, 2]\n'
+        "[1, 2]\n"
     ),
     "latency_probes/notes.txt": "not a data file\n",
     "latency_probes/broken.parquet": "PAR1 this is not parquet",
@@ -147,7 +148,7 @@ def write_tiny_drop(root: Path) -> Path:
         path.write_text(text, encoding="utf-8")
     data = dict(PARQUET_REQUESTS)
     data["ts"] = pa.array(
-        [dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc) for t in data["ts"]],
+        [dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC) for t in data["ts"]],
         pa.timestamp("us", tz="UTC"),
     )
     table = pa.table(data)

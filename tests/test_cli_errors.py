@@ -52,7 +52,9 @@ def replay_wh(generated_quarter, tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow  # the generated quarter
-@pytest.mark.parametrize(("model", "meant"), [("qwen3-32B", "qwen3-32b"), ("qwen3-33b", "qwen3-32b"), ("deepseek-v3-2", "deepseek-v3.2")])
+@pytest.mark.parametrize(
+    ("model", "meant"), [("qwen3-32B", "qwen3-32b"), ("qwen3-33b", "qwen3-32b"), ("deepseek-v3-2", "deepseek-v3.2")]
+)
 def test_unknown_model_names_the_closest(wh, model, meant):
     line = error_line(invoke("simulate", "--policy", "fastest", "--model", model, "--warehouse", wh))
     assert line == f"Error: unknown model {model!r}; did you mean {meant}?"
@@ -66,77 +68,137 @@ def test_unknown_model_with_no_close_name_lists_the_routable_ones(wh):
 
 @pytest.mark.slow  # the generated quarter
 def test_misspelt_provider_names_the_closest(wh):
-    res = invoke("simulate", "--policy", "fastest", "--model", "deepseek-v3.2", "--scenario",
-                 "provider_down:deepinfr:2025-12-08:2025-12-15", "--warehouse", wh)
+    res = invoke(
+        "simulate",
+        "--policy",
+        "fastest",
+        "--model",
+        "deepseek-v3.2",
+        "--scenario",
+        "provider_down:deepinfr:2025-12-08:2025-12-15",
+        "--warehouse",
+        wh,
+    )
     assert error_line(res) == "Error: unknown provider 'deepinfr'; did you mean deepinfra?"
 
 
 @pytest.mark.slow  # the generated quarter
 def test_provider_that_does_not_serve_the_model(wh):
-    res = invoke("simulate", "--policy", "fastest", "--model", "deepseek-v3.2", "--scenario",
-                 "provider_down:groq:2025-12-08:2025-12-15", "--warehouse", wh)
+    res = invoke(
+        "simulate",
+        "--policy",
+        "fastest",
+        "--model",
+        "deepseek-v3.2",
+        "--scenario",
+        "provider_down:groq:2025-12-08:2025-12-15",
+        "--warehouse",
+        wh,
+    )
     line = error_line(res)
     assert line.startswith("Error: groq does not serve deepseek-v3.2; its providers: ") and "fireworks" in line
 
 
 @pytest.mark.slow  # the generated quarter
-@pytest.mark.parametrize(("model", "scenario", "says"), [
-    # deepinfra lists deepseek-v3.2 from 2025-12-03 (the model is released 2025-12-01)
-    ("deepseek-v3.2", "provider_down:deepinfra:2025-11-01:2025-11-08", "deepinfra lists deepseek-v3.2 only from 2025-12-03"),
-    ("qwen3-32b", "provider_down:deepinfra:2026-01-01:2026-01-08", "no qwen3-32b requests between 2026-01-01 00:00 and 2026-01-08 00:00"),
-])
+@pytest.mark.parametrize(
+    ("model", "scenario", "says"),
+    [
+        # deepinfra lists deepseek-v3.2 from 2025-12-03 (the model is released 2025-12-01)
+        (
+            "deepseek-v3.2",
+            "provider_down:deepinfra:2025-11-01:2025-11-08",
+            "deepinfra lists deepseek-v3.2 only from 2025-12-03",
+        ),
+        (
+            "qwen3-32b",
+            "provider_down:deepinfra:2026-01-01:2026-01-08",
+            "no qwen3-32b requests between 2026-01-01 00:00 and 2026-01-08 00:00",
+        ),
+    ],
+)
 def test_provider_down_that_could_change_nothing(wh, model, scenario, says):
-    line = error_line(invoke("simulate", "--policy", "fastest", "--model", model, "--scenario", scenario, "--warehouse", wh))
+    line = error_line(
+        invoke("simulate", "--policy", "fastest", "--model", model, "--scenario", scenario, "--warehouse", wh)
+    )
     assert says in line
 
 
 @pytest.mark.slow  # the generated quarter
-@pytest.mark.parametrize(("scenario", "says"), [
-    ("provider_down:fireworks:2025-12-15:2025-12-08", "END 2025-12-08 00:00 must be after START 2025-12-15 00:00"),
-    ("provider_down:fireworks:2025-12-08:2025-12-08", "must be after START"),
-    ("provider_down:fireworks:2025-12-08:2025-12-32", "END '2025-12-32' is not a date"),
-    ("provider_down:fireworks:soon:2025-12-15", "START 'soon' is not a date"),
-    ("provider_down:fireworks", "use provider_down:PROVIDER:START:END"),
-    ("provider_down::2025-12-08:2025-12-15", "use provider_down:PROVIDER:START:END"),
-    ("rate_limits_x-1", "the factor after rate_limits_x must be a number >= 0"),
-    ("rate_limits_xabc", "the factor after rate_limits_x must be a number >= 0"),
-    ("rate_limits_xinf", "the factor after rate_limits_x must be a number >= 0"),
-    ("prices_asof:notadate", "DATE 'notadate' is not a date"),
-    ("prices_asof:", "DATE '' is not a date"),
-    ("banana", "unknown scenario 'banana': use observed, provider_down:PROVIDER:START:END"),
-])
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("provider_down:fireworks:2025-12-15:2025-12-08", "END 2025-12-08 00:00 must be after START 2025-12-15 00:00"),
+        ("provider_down:fireworks:2025-12-08:2025-12-08", "must be after START"),
+        ("provider_down:fireworks:2025-12-08:2025-12-32", "END '2025-12-32' is not a date"),
+        ("provider_down:fireworks:soon:2025-12-15", "START 'soon' is not a date"),
+        ("provider_down:fireworks", "use provider_down:PROVIDER:START:END"),
+        ("provider_down::2025-12-08:2025-12-15", "use provider_down:PROVIDER:START:END"),
+        ("rate_limits_x-1", "the factor after rate_limits_x must be a number >= 0"),
+        ("rate_limits_xabc", "the factor after rate_limits_x must be a number >= 0"),
+        ("rate_limits_xinf", "the factor after rate_limits_x must be a number >= 0"),
+        ("prices_asof:notadate", "DATE 'notadate' is not a date"),
+        ("prices_asof:", "DATE '' is not a date"),
+        ("banana", "unknown scenario 'banana': use observed, provider_down:PROVIDER:START:END"),
+    ],
+)
 def test_bad_scenario(wh, scenario, says):
-    line = error_line(invoke("simulate", "--policy", "fastest", "--model", "deepseek-v3.2", "--scenario", scenario, "--warehouse", wh))
+    line = error_line(
+        invoke("simulate", "--policy", "fastest", "--model", "deepseek-v3.2", "--scenario", scenario, "--warehouse", wh)
+    )
     assert says in line
 
 
 @pytest.mark.slow  # the generated quarter
 def test_prices_asof_before_the_model_had_two_prices(wh):
-    line = error_line(invoke("simulate", "--policy", "cheapest", "--model", "deepseek-v3.2", "--scenario", "prices_asof:2025-10-01",
-                             "--warehouse", wh))
+    line = error_line(
+        invoke(
+            "simulate",
+            "--policy",
+            "cheapest",
+            "--model",
+            "deepseek-v3.2",
+            "--scenario",
+            "prices_asof:2025-10-01",
+            "--warehouse",
+            wh,
+        )
+    )
     assert "deepseek-v3.2 cannot be routed at the prices of 2025-10-01" in line and "prices_asof:2025-12-0" in line
 
 
 def test_unknown_policy_names_the_closest(tmp_path):
-    assert error_line(invoke("simulate", "--policy", "fast", "--model", "qwen3-32b", "--warehouse", tmp_path / "w.duckdb")) == \
-        "Error: unknown policy 'fast'; did you mean fastest?"
+    assert (
+        error_line(invoke("simulate", "--policy", "fast", "--model", "qwen3-32b", "--warehouse", tmp_path / "w.duckdb"))
+        == "Error: unknown policy 'fast'; did you mean fastest?"
+    )
 
 
 def test_simulate_without_a_warehouse(tmp_path):
-    line = error_line(invoke("simulate", "--policy", "fastest", "--model", "qwen3-32b", "--warehouse", tmp_path / "none.duckdb"))
+    line = error_line(
+        invoke("simulate", "--policy", "fastest", "--model", "qwen3-32b", "--warehouse", tmp_path / "none.duckdb")
+    )
     assert "no staged data" in line
 
 
 def test_missing_option_is_one_line(tmp_path):
-    assert error_line(invoke("simulate", "--model", "qwen3-32b", "--warehouse", tmp_path / "w.duckdb")) == "Error: Missing option '--policy'."
+    assert (
+        error_line(invoke("simulate", "--model", "qwen3-32b", "--warehouse", tmp_path / "w.duckdb"))
+        == "Error: Missing option '--policy'."
+    )
 
 
 # ---------------------------------------------------------------------------------- report
 
 
 @pytest.mark.slow  # the generated quarter
-@pytest.mark.parametrize(("period", "says"), [("2025Q9", "is not a quarter like 2025Q4"), ("2025Q3", "is not in this warehouse"),
-                                              ("Q4", "is not a quarter like 2025Q4")])
+@pytest.mark.parametrize(
+    ("period", "says"),
+    [
+        ("2025Q9", "is not a quarter like 2025Q4"),
+        ("2025Q3", "is not in this warehouse"),
+        ("Q4", "is not a quarter like 2025Q4"),
+    ],
+)
 def test_report_period_lists_the_periods_held(wh, tmp_path, period, says):
     line = error_line(invoke("report", "--period", period, "--warehouse", wh, "--out", tmp_path / "r", "--no-pdf"))
     assert says in line and line.endswith(f"{wh} holds 2025Q4")
@@ -169,22 +231,32 @@ def test_run_refuses_what_is_not_a_drop_before_anything_runs(tmp_path, layout):
         (raw / "requests" / "notes.txt").write_text("x\n")
     warehouse = tmp_path / "out" / "wh.duckdb"
     line = error_line(invoke("run", "--raw", raw, "--warehouse", warehouse))
-    expected = {"missing": "does not exist", "a_file": "is a file"}.get(layout, "is not a drop: a drop has one or more dataset folders")
+    expected = {"missing": "does not exist", "a_file": "is a file"}.get(
+        layout, "is not a drop: a drop has one or more dataset folders"
+    )
     assert expected in line
     assert not (tmp_path / "out").exists()  # nothing run, nothing published
 
 
 def test_run_refuses_a_bad_memory_limit_and_a_file_that_is_no_warehouse(tiny_drop, tmp_path):
-    assert "is not a memory size" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--memory-limit", "lots"))
+    assert "is not a memory size" in error_line(
+        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--memory-limit", "lots")
+    )
     (tmp_path / "notes.txt").write_text("keep me\n")
-    assert "is not a DuckDB warehouse" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "notes.txt"))
+    assert "is not a DuckDB warehouse" in error_line(
+        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "notes.txt")
+    )
     assert (tmp_path / "notes.txt").read_text() == "keep me\n"
     assert "is a folder" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path))
 
 
 def test_run_refuses_a_bad_day_span_and_process_count(tiny_drop, tmp_path):
-    assert "--processes" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--processes", "0"))
-    assert "--days" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--days", "2025-10-05..2025-10-01"))
+    assert "--processes" in error_line(
+        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--processes", "0")
+    )
+    assert "--days" in error_line(
+        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--days", "2025-10-05..2025-10-01")
+    )
     assert not (tmp_path / "w.duckdb").exists()
 
 
@@ -199,11 +271,17 @@ def test_run_reads_the_drop_from_the_environment(tmp_path):
 
 def test_generate_onto_a_file(tmp_path):
     (tmp_path / "f").write_text("x\n")
-    assert error_line(invoke("generate", "--out", tmp_path / "f", "--requests", "10")) == f"Error: {tmp_path / 'f'} (--out) is a file; it should name a folder"
+    assert (
+        error_line(invoke("generate", "--out", tmp_path / "f", "--requests", "10"))
+        == f"Error: {tmp_path / 'f'} (--out) is a file; it should name a folder"
+    )
 
 
 def test_import_of_a_missing_path(tmp_path):
-    assert error_line(invoke("import", "llmperf", tmp_path / "nope", "--out", tmp_path / "drop")) == f"Error: no such file or folder: {tmp_path / 'nope'}"
+    assert (
+        error_line(invoke("import", "llmperf", tmp_path / "nope", "--out", tmp_path / "drop"))
+        == f"Error: no such file or folder: {tmp_path / 'nope'}"
+    )
 
 
 def test_unknown_command_and_option():
@@ -236,7 +314,9 @@ def test_query_without_a_warehouse(tmp_path):
 
 @pytest.mark.slow  # the generated quarter
 def test_query_takes_the_warehouse_from_the_environment(wh, tmp_path):
-    res = invoke("query", "select count(*) as n from staging.requests", "--format", "csv", env={"SERVICELENS_WAREHOUSE": str(wh)})
+    res = invoke(
+        "query", "select count(*) as n from staging.requests", "--format", "csv", env={"SERVICELENS_WAREHOUSE": str(wh)}
+    )
     assert res.exit_code == 0 and res.output.splitlines() == ["n", "20000"], res.output
     res = invoke("query", "select 1", env={"SERVICELENS_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert "($SERVICELENS_WAREHOUSE) does not exist" in error_line(res)
@@ -244,40 +324,51 @@ def test_query_takes_the_warehouse_from_the_environment(wh, tmp_path):
 
 @pytest.mark.slow  # the generated quarter
 def test_query_errors_are_one_line(wh):
-    assert "no_such_table does not exist" in error_line(invoke("query", "select * from no_such_table", "--warehouse", wh))
+    assert "no_such_table does not exist" in error_line(
+        invoke("query", "select * from no_such_table", "--warehouse", wh)
+    )
     assert "syntax error" in error_line(invoke("query", "selec 1", "--warehouse", wh))
 
 
 @pytest.mark.slow  # the generated quarter
 def test_query_reads_the_views_over_the_warehouse_parquet(wh):
     res = invoke("query", "select policy from marts.routing_decisions limit 1", "--warehouse", wh, "--format", "csv")
-    assert res.exit_code == 0 and res.output.splitlines()[0] == "policy" and len(res.output.splitlines()) == 2, res.output
+    assert res.exit_code == 0 and res.output.splitlines()[0] == "policy" and len(res.output.splitlines()) == 2, (
+        res.output
+    )
 
 
 @pytest.mark.slow  # the generated quarter
-@pytest.mark.parametrize("sql", [
-    "copy (select 1) to '{tmp}/x.csv'",
-    "copy (select 1) to '{parquet}/x.csv'",  # the one folder left readable is not writable either
-    "explain analyze copy (select 1) to '{parquet}/x.csv'",
-    "prepare p as copy (select 1) to '{parquet}/x.csv'; execute p",
-    "export database '{tmp}/export'",
-    "select * from read_csv('/etc/passwd')",
-    "select * from read_text('{tmp}/secret.txt')",
-    "select * from glob('/etc/*')",
-    "attach '{tmp}/other.duckdb' as other",
-    "install httpfs",
-    "load httpfs",
-    "set enable_external_access = true",
-    "reset enable_external_access",
-    "set allowed_directories = ['/']",
-    "set lock_configuration = false",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "copy (select 1) to '{tmp}/x.csv'",
+        "copy (select 1) to '{parquet}/x.csv'",  # the one folder left readable is not writable either
+        "explain analyze copy (select 1) to '{parquet}/x.csv'",
+        "prepare p as copy (select 1) to '{parquet}/x.csv'; execute p",
+        "export database '{tmp}/export'",
+        "select * from read_csv('/etc/passwd')",
+        "select * from read_text('{tmp}/secret.txt')",
+        "select * from glob('/etc/*')",
+        "attach '{tmp}/other.duckdb' as other",
+        "install httpfs",
+        "load httpfs",
+        "set enable_external_access = true",
+        "reset enable_external_access",
+        "set allowed_directories = ['/']",
+        "set lock_configuration = false",
+    ],
+)
 def test_query_cannot_touch_the_file_system(wh, tmp_path, sql):
     (tmp_path / "secret.txt").write_text("secret\n")
     sql = sql.format(tmp=tmp_path, parquet=parquet_root(wh))
     line = error_line(invoke("query", sql, "--warehouse", wh))
     assert "--allow-files" in line
-    assert not (tmp_path / "x.csv").exists() and not (parquet_root(wh) / "x.csv").exists() and not (tmp_path / "export").exists()
+    assert (
+        not (tmp_path / "x.csv").exists()
+        and not (parquet_root(wh) / "x.csv").exists()
+        and not (tmp_path / "export").exists()
+    )
 
 
 @pytest.mark.slow  # the generated quarter
@@ -285,7 +376,9 @@ def test_allow_files_lifts_the_sandbox(wh, tmp_path):
     res = invoke("query", f"copy (select 42 as n) to '{tmp_path}/x.csv'", "--warehouse", wh, "--allow-files")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "x.csv").read_text().split() == ["n", "42"]
-    res = invoke("query", f"select * from read_csv('{tmp_path}/x.csv')", "--warehouse", wh, "--allow-files", "--format", "csv")
+    res = invoke(
+        "query", f"select * from read_csv('{tmp_path}/x.csv')", "--warehouse", wh, "--allow-files", "--format", "csv"
+    )
     assert res.exit_code == 0 and res.output.split() == ["n", "42"]
 
 
@@ -299,20 +392,31 @@ def readme_simulate_examples() -> list[list[str]]:
 
 def printed_numbers(output: str) -> list[str]:
     """The numbers of the result lines (those starting with a period), as printed."""
-    return [n for line in output.splitlines() if re.match(r"^\d{4}(Q\d|-\d\d) ", line) for n in re.findall(r"[-+]?[\d,]+\.?\d*", line)]
+    return [
+        n
+        for line in output.splitlines()
+        if re.match(r"^\d{4}(Q\d|-\d\d) ", line)
+        for n in re.findall(r"[-+]?[\d,]+\.?\d*", line)
+    ]
 
 
 def without(args: list[str], option: str) -> list[str]:
     i = args.index(option)
-    return args[:i] + args[i + 2:]
+    return args[:i] + args[i + 2 :]
 
 
 @pytest.mark.slow
 def test_every_readme_scenario_example_changes_the_result(replay_wh, tmp_path):
     examples = [args for args in readme_simulate_examples() if "--scenario" in args]
-    kinds = {args[args.index("--scenario") + 1].split(":")[0].rstrip("0123456789.").removesuffix("_x") for args in examples}
+    kinds = {
+        args[args.index("--scenario") + 1].split(":")[0].rstrip("0123456789.").removesuffix("_x") for args in examples
+    }
     assert kinds == {"provider_down", "rate_limits", "prices_asof"}, examples
-    fastest_down = [a for a in examples if a[a.index("--scenario") + 1].startswith("provider_down:") and a[a.index("--policy") + 1] == "fastest"]
+    fastest_down = [
+        a
+        for a in examples
+        if a[a.index("--scenario") + 1].startswith("provider_down:") and a[a.index("--policy") + 1] == "fastest"
+    ]
     assert fastest_down, "the README shows provider_down with the fastest policy"
     for args in examples:
         if "--out" in args:

@@ -25,8 +25,14 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"supply_use", "supply_use_summary"}
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
         | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
-        | {"routing_decisions", "routing_policies", "routing_cost", "routing_throughput", "routing_counterfactual",
-           "routing_sensitivity"}
+        | {
+            "routing_decisions",
+            "routing_policies",
+            "routing_cost",
+            "routing_throughput",
+            "routing_counterfactual",
+            "routing_sensitivity",
+        }
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected
@@ -35,14 +41,19 @@ def test_definitions_load_with_every_asset_and_the_job():
     assert {groups[f"stg_{n}"] for n in DATASETS} == {"staging"}
     assert groups["warehouse"] == "marts"
     assert groups["quarterly_report"] == "report"
-    assert {groups[k] for k in ("core_demand__daily", "family_demand", "concentration", "concentration_lorenz")} == {"marts"}
+    assert {groups[k] for k in ("core_demand__daily", "family_demand", "concentration", "concentration_lorenz")} == {
+        "marts"
+    }
     # the warehouse publishes every mart, so it must come after them
     wh_parents = {p.to_user_string() for p in graph.get(dg.AssetKey("warehouse")).parent_keys}
     assert {"family_demand", "concentration", "concentration_lorenz", "ingest_audit", "quarantine"} <= wh_parents
     assert {"service_objects", "provider_dispersion", "vendor_verification", "service_pareto"} <= wh_parents
     assert {"routing_decisions", "routing_policies", "routing_counterfactual"} <= wh_parents
     # publishing comes last: after the warehouse file and the report written from it
-    assert {p.to_user_string() for p in graph.get(dg.AssetKey("published_warehouse")).parent_keys} == {"warehouse", "quarterly_report"}
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("published_warehouse")).parent_keys} == {
+        "warehouse",
+        "quarterly_report",
+    }
     assert {groups["published_warehouse"]} == {"report"}
     job_keys = {k.to_user_string() for k in d.resolve_job_def("servicelens_all").asset_layer.executable_asset_keys}
     assert job_keys == keys
@@ -68,15 +79,25 @@ def test_the_time_series_and_their_aggregates_are_partitioned_by_day():
     d = defs()
     graph = d.resolve_asset_graph()
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == DAYS}
-    assert partitioned == {"stg_requests", "stg_latency_probes", "stg_compat_probes", "core_demand__daily", "core_tokens__daily",
-                           "core_requests__hourly", "routing_decisions"}
+    assert partitioned == {
+        "stg_requests",
+        "stg_latency_probes",
+        "stg_compat_probes",
+        "core_demand__daily",
+        "core_tokens__daily",
+        "core_requests__hourly",
+        "routing_decisions",
+    }
     # everything else is unpartitioned: dimensions, the parse cache, the marts
     others = {graph.get(k).partitions_def for k in graph.get_all_asset_keys() if k.to_user_string() not in partitioned}
     assert others == {None}
     # the CLI's two runs: what decides the days, then the days and everything after them
     prepare = {k.to_user_string() for k in d.resolve_job_def("servicelens_prepare").asset_layer.executable_asset_keys}
     assert prepare == {f"raw_{n}" for n in DATASETS} | {"stg_models", "stg_endpoints", "stg_fx_rates", "stg_prices"} | {
-        "parsed_requests", "parsed_latency_probes", "parsed_compat_probes"}
+        "parsed_requests",
+        "parsed_latency_probes",
+        "parsed_compat_probes",
+    }
     build = {k.to_user_string() for k in d.resolve_job_def("servicelens_build").asset_layer.executable_asset_keys}
     assert prepare | build == {k.to_user_string() for k in graph.get_all_asset_keys()} and not prepare & build
 

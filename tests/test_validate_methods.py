@@ -22,5 +22,12 @@ def test_quick_run_writes_a_row_per_interval_type(tmp_path):
     out = tmp_path / "mv.md"
     main(["--quick", "--out", str(out)])
     text = out.read_text()
-    for kind in ("Gini (family, requests)", "top-5 share", "half-life (days)", "tool-call F1", "request error rate", "routing cost change"):
+    for kind in (
+        "Gini (family, requests)",
+        "top-5 share",
+        "half-life (days)",
+        "tool-call F1",
+        "request error rate",
+        "routing cost change",
+    ):
         assert f"| {kind}" in text, kind

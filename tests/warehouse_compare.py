@@ -19,7 +19,7 @@ def _close(x, y) -> bool:
             return math.isnan(x) and math.isnan(y)
         return x == y or abs(x - y) <= REL * max(abs(x), abs(y)) + ABS
     if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
-        return len(x) == len(y) and all(_close(a, b) for a, b in zip(x, y))
+        return len(x) == len(y) and all(_close(a, b) for a, b in zip(x, y, strict=False))
     if isinstance(x, dict) and isinstance(y, dict):
         return x.keys() == y.keys() and all(_close(x[k], y[k]) for k in x)
     return x == y
@@ -31,10 +31,18 @@ def _key(row) -> str:
 
 
 def relations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    tables = [f"{s}.{t}" for s, t in con.execute(
-        "select schema_name, table_name from duckdb_tables() where schema_name in ('staging', 'marts')").fetchall()]
-    views = [f"{s}.{v}" for s, v in con.execute(
-        "select schema_name, view_name from duckdb_views() where not internal and schema_name in ('staging', 'marts')").fetchall()]
+    tables = [
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('staging', 'marts')"
+        ).fetchall()
+    ]
+    views = [
+        f"{s}.{v}"
+        for s, v in con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal and schema_name in ('staging', 'marts')"
+        ).fetchall()
+    ]
     # the per-request decisions view recomputes what marts.routing_groups holds, request by request
     return sorted(set(tables + views) - {"marts.routing_decisions"})
 
@@ -60,7 +68,7 @@ def differences(a: Path, b: Path) -> list[str]:
                 out.append(f"{rel}: {len(rows_a)} rows vs {len(rows_b)}")
                 continue
             if rows_a != rows_b:
-                bad = [(x, y) for x, y in zip(rows_a, rows_b) if not _close(x, y)]
+                bad = [(x, y) for x, y in zip(rows_a, rows_b, strict=False) if not _close(x, y)]
                 if bad:
                     out.append(f"{rel}: {len(bad)} rows differ, e.g. {bad[0][0]!r} vs {bad[0][1]!r}")
         return out

@@ -73,7 +73,9 @@ def new_drop_sensor(context: dg.SensorEvaluationContext, paths: ServicelensPaths
         return dg.SkipReason(f"no new drop in {raw} ({count} files, unchanged since the last run request)")
     age = time.time() - newest
     if age < SETTLE_SECONDS:
-        return dg.SkipReason(f"drop in {raw} changed {age:.0f} s ago; waiting until it has been still for {SETTLE_SECONDS} s")
+        return dg.SkipReason(
+            f"drop in {raw} changed {age:.0f} s ago; waiting until it has been still for {SETTLE_SECONDS} s"
+        )
     context.update_cursor(fingerprint)
     return dg.RunRequest(
         run_key=f"drop-{fingerprint}",
@@ -102,7 +104,9 @@ def build_request(prepare_run, instance) -> dg.SensorResult | dg.SkipReason:
     from pipeline.lib.runner import build_range, with_build_days
 
     cfg = prepare_run.run_config or {}
-    warehouse = ((cfg.get("resources", {}).get("paths", {}) or {}).get("config", {}) or {}).get("warehouse") or default_paths().warehouse
+    warehouse = ((cfg.get("resources", {}).get("paths", {}) or {}).get("config", {}) or {}).get(
+        "warehouse"
+    ) or default_paths().warehouse
     store = Store(Path(warehouse))
     current = store.current()
     built = store.meta(current) if current else {}
@@ -115,16 +119,25 @@ def build_request(prepare_run, instance) -> dg.SensorResult | dg.SkipReason:
     new = sorted(set(days) - known)
     order = {k: i for i, k in enumerate([*instance.get_dynamic_partitions(DAYS.name), *new])}
     if days:
-        tags |= {"dagster/asset_partition_range_start": min(days, key=order.__getitem__),
-                 "dagster/asset_partition_range_end": max(days, key=order.__getitem__)}
+        tags |= {
+            "dagster/asset_partition_range_start": min(days, key=order.__getitem__),
+            "dagster/asset_partition_range_end": max(days, key=order.__getitem__),
+        }
     selection = None
     if not days:  # only the dimensions changed: the marts and what follows them
         from pipeline.lib.runner import job, unpartitioned_keys
 
         selection = unpartitioned_keys(job(BUILD_JOB))
-    request = dg.RunRequest(run_key=f"build-{prepare_run.run_id}", job_name=BUILD_JOB, run_config=with_build_days(cfg, todo), tags=tags,
-                            asset_selection=selection)
-    return dg.SensorResult(run_requests=[request], dynamic_partitions_requests=[DAYS.build_add_request(new)] if new else [])
+    request = dg.RunRequest(
+        run_key=f"build-{prepare_run.run_id}",
+        job_name=BUILD_JOB,
+        run_config=with_build_days(cfg, todo),
+        tags=tags,
+        asset_selection=selection,
+    )
+    return dg.SensorResult(
+        run_requests=[request], dynamic_partitions_requests=[DAYS.build_add_request(new)] if new else []
+    )
 
 
 @dg.definitions

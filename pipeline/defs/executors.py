@@ -32,7 +32,9 @@ def chosen_executor(kind: str | None = None) -> dg.ExecutorDefinition | None:
         try:
             from dagster_celery import celery_executor
         except ImportError as exc:
-            raise RuntimeError("SERVICELENS_EXECUTOR=celery needs dagster-celery: pip install 'servicelens[celery]'") from exc
+            raise RuntimeError(
+                "SERVICELENS_EXECUTOR=celery needs dagster-celery: pip install 'servicelens[celery]'"
+            ) from exc
         return celery_executor.configured(
             {"broker": {"env": "SERVICELENS_CELERY_BROKER"}, "backend": {"env": "SERVICELENS_CELERY_BACKEND"}},
             name="servicelens_celery_executor",

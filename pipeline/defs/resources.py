@@ -3,7 +3,6 @@ config in the UI or the CLI's --raw/--warehouse), defaulting to SERVICELENS_RAW_
 SERVICELENS_WAREHOUSE and then to data/raw and data/warehouse.duckdb; how many published
 generations to keep from SERVICELENS_KEEP_GENERATIONS (default 3)."""
 
-
 import os
 from pathlib import Path
 

@@ -27,7 +27,13 @@ CONFIG = {
     "background": "white",
     "padding": 4,
     "view": {"stroke": None},
-    "axis": {"labelFontSize": 9, "titleFontSize": 9, "titleFontWeight": "normal", "labelLimit": 110, "gridColor": "#eee"},
+    "axis": {
+        "labelFontSize": 9,
+        "titleFontSize": 9,
+        "titleFontWeight": "normal",
+        "labelLimit": 110,
+        "gridColor": "#eee",
+    },
     "title": {"fontSize": 10, "fontWeight": "normal", "anchor": "start"},
     "mark": {"color": "#0072B2"},
 }
@@ -67,7 +73,9 @@ def _thumbnail(df: pl.DataFrame, latest: str | None, title: str, pick, chart) ->
         return {}
 
 
-def bars(df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | None = None, top: int = 8, fmt: str = ".0%") -> dict[str, dg.MetadataValue]:
+def bars(
+    df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | None = None, top: int = 8, fmt: str = ".0%"
+) -> dict[str, dg.MetadataValue]:
     """Horizontal bars of `value` per `label`, largest first, at most `top` of them; with
     `latest`, only the rows of the last value of that period column."""
 
@@ -77,20 +85,31 @@ def bars(df: pl.DataFrame, label: str, value: str, title: str, *, latest: str | 
         return (
             alt.Chart(rows, title=full_title)
             .mark_bar()
-            .encode(x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=4)), y=alt.Y(f"{label}:N", sort="-x", title=None))
+            .encode(
+                x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt, tickCount=4)),
+                y=alt.Y(f"{label}:N", sort="-x", title=None),
+            )
             .properties(width=WIDTH - 110, height=min(HEIGHT, 14 * rows.height))
         )
 
     def pick(d: pl.DataFrame) -> pl.DataFrame:
         from pipeline.lib.labels import label_columns
 
-        rows = d.select(label, value).drop_nulls().filter(pl.col(value).cast(pl.Float64).is_finite()).sort(value, descending=True).head(top)
+        rows = (
+            d.select(label, value)
+            .drop_nulls()
+            .filter(pl.col(value).cast(pl.Float64).is_finite())
+            .sort(value, descending=True)
+            .head(top)
+        )
         return label_columns(rows, label) if rows.schema[label] == pl.String else rows
 
     return _thumbnail(df, latest, title, pick, chart)
 
 
-def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", latest: str | None = None, bins: int = 12) -> dict[str, dg.MetadataValue]:
+def histogram(
+    df: pl.DataFrame, value: str, title: str, *, unit: str = "", latest: str | None = None, bins: int = 12
+) -> dict[str, dg.MetadataValue]:
     """A histogram of `value` (rows are counted, not weighted); with `latest`, only the rows of
     the last value of that period column."""
 
@@ -107,7 +126,13 @@ def histogram(df: pl.DataFrame, value: str, title: str, *, unit: str = "", lates
             .properties(width=WIDTH, height=HEIGHT - 40)
         )
 
-    return _thumbnail(df, latest, title, lambda d: d.select(value).drop_nulls().filter(pl.col(value).cast(pl.Float64).is_finite()), chart)
+    return _thumbnail(
+        df,
+        latest,
+        title,
+        lambda d: d.select(value).drop_nulls().filter(pl.col(value).cast(pl.Float64).is_finite()),
+        chart,
+    )
 
 
 # ---------------------------------------------------------------------------- metadata from data
@@ -152,4 +177,3 @@ def safe_metadata(metadata: dict) -> dict:
         key = key if key.startswith("dagster/") else label(key, 120)
         out[key] = value
     return out
-

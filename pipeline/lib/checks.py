@@ -38,25 +38,33 @@ def duplicate_keys(root: Path, spec: Dataset, days: list[str] | None = None) -> 
             {"f": files},
         ).fetchone()[0]
         index = ingest_dir(root, spec.name) / "keys"
-        others = [str(p) for p in sorted(index.glob("day=*/*.parquet")) if p.parent.name.removeprefix("day=") not in set(days)]
+        others = [
+            str(p) for p in sorted(index.glob("day=*/*.parquet")) if p.parent.name.removeprefix("day=") not in set(days)
+        ]
         if not others:
             return within
-        shared = [h for (h,) in con.execute(
-            f"select distinct h from read_parquet($o) where h in (select hash({key}) from read_parquet($f, union_by_name = true))",
-            {"o": others, "f": files},
-        ).fetchall()]
+        shared = [
+            h
+            for (h,) in con.execute(
+                f"select distinct h from read_parquet($o) where h in (select hash({key}) from read_parquet($f, union_by_name = true))",
+                {"o": others, "f": files},
+            ).fetchall()
+        ]
         if not shared:
             return within
         # a hash of these days' keys seen on another day: count exactly, over the whole table, the
         # keys with those hashes held once on these days and again elsewhere (held twice or more
         # on these days, a key was counted above)
-        return within + con.execute(
-            f"""select count(*) from (
+        return (
+            within
+            + con.execute(
+                f"""select count(*) from (
                 select {key}, count(*) filter (where not (date::varchar in (select unnest($d)))) as elsewhere
                 from read_parquet($g, hive_partitioning = true) where hash({key}) in (select unnest($h))
                 group by all having elsewhere > 0 and count(*) - elsewhere = 1)""",
-            {"g": glob, "h": shared, "d": sorted(days)},
-        ).fetchone()[0]
+                {"g": glob, "h": shared, "d": sorted(days)},
+            ).fetchone()[0]
+        )
     finally:
         con.close()
 
@@ -79,14 +87,16 @@ def accounting_problems(root: Path, spec: Dataset, raw_dir: Path) -> list[str]:
     con = connect()
     try:
         problems = [
-            f"{f}: rows_read {r} != loaded {l} + quarantined {qn} + duplicate {d}"
-            for f, r, l, qn, d in con.execute(
+            f"{f}: rows_read {r} != loaded {loaded} + quarantined {qn} + duplicate {d}"
+            for f, r, loaded, qn, d in con.execute(
                 "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate from read_parquet($a) "
                 "where rows_read <> rows_loaded + rows_quarantined + rows_duplicate",
                 {"a": str(audit)},
             ).fetchall()
         ]
-        loaded = con.execute("select coalesce(sum(rows_loaded), 0) from read_parquet($a)", {"a": str(audit)}).fetchone()[0]
+        loaded = con.execute(
+            "select coalesce(sum(rows_loaded), 0) from read_parquet($a)", {"a": str(audit)}
+        ).fetchone()[0]
         staged = (
             con.execute("select count(*) from read_parquet($g, hive_partitioning = true)", {"g": glob}).fetchone()[0]
             if glob
@@ -100,17 +110,26 @@ def accounting_problems(root: Path, spec: Dataset, raw_dir: Path) -> list[str]:
                 {"q": str(quarantine)},
             ).fetchall()
         )
-        for f, n in con.execute("select source_file, rows_quarantined from read_parquet($a)", {"a": str(audit)}).fetchall():
+        for f, n in con.execute(
+            "select source_file, rows_quarantined from read_parquet($a)", {"a": str(audit)}
+        ).fetchall():
             if per_file.get(f, 0) != n:
                 problems.append(f"{f}: audit says {n} quarantined, quarantine has {per_file.get(f, 0)} rows")
         # Parquet footers carry their own row count: an independent rows_read.
         # (one metadata query for all readable files; unreadable ones have no footer to read)
-        read = dict(con.execute("select source_file, rows_read from read_parquet($a) where file_error is null", {"a": str(audit)}).fetchall())
-        parquet = {str(sf.path): sf.rel for sf in discover(raw_dir, spec.name) if sf.fmt == "parquet" and sf.rel in read}
+        read = dict(
+            con.execute(
+                "select source_file, rows_read from read_parquet($a) where file_error is null", {"a": str(audit)}
+            ).fetchall()
+        )
+        parquet = {
+            str(sf.path): sf.rel for sf in discover(raw_dir, spec.name) if sf.fmt == "parquet" and sf.rel in read
+        }
         if parquet:
             try:
                 footers = con.execute(
-                    "select file_name, sum(num_rows) from parquet_file_metadata($files) group by all", {"files": list(parquet)}
+                    "select file_name, sum(num_rows) from parquet_file_metadata($files) group by all",
+                    {"files": list(parquet)},
                 ).fetchall()
             except duckdb.Error:
                 # DuckDB builds every footer string (created_by, ...) as text and stops at one

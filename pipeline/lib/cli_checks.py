@@ -45,7 +45,10 @@ def closest(name: str, names: list[str] | set[str] | tuple[str, ...], n: int = 3
     exact = [k for k in names if k.lower() == name.lower()]
     if exact:
         return exact[:n]
-    scored = sorted(((difflib.SequenceMatcher(None, name.lower(), k.lower()).ratio(), k) for k in names), key=lambda x: (-x[0], x[1]))
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, name.lower(), k.lower()).ratio(), k) for k in names),
+        key=lambda x: (-x[0], x[1]),
+    )
     best = scored[0][0] if scored else 0.0
     return [k for score, k in scored if score >= 0.6 and score >= best - 0.05][:n]
 
@@ -85,15 +88,19 @@ def warehouse_file(path: Path, source: str = "--warehouse") -> Path:
 def existing_warehouse(path: Path, source: str = "--warehouse") -> Path:
     """A warehouse file that exists; says how to build one when it does not."""
     if not warehouse_file(path, source).exists():
-        raise BadValue(f"warehouse {path} ({source}) does not exist: build one with `servicelens run --raw DROP --warehouse {path}`")
+        raise BadValue(
+            f"warehouse {path} ({source}) does not exist: build one with `servicelens run --raw DROP --warehouse {path}`"
+        )
     return path
 
 
 def replaceable_warehouse(path: Path, source: str = "--warehouse") -> Path:
     """`run` publishes over its warehouse: refuse a file there that is not a DuckDB database."""
     if warehouse_file(path, source).is_file() and path.stat().st_size and not _is_duckdb(path):
-        raise BadValue(f"{path} ({source}) exists and is not a DuckDB warehouse: `servicelens run` would replace it; "
-                       "choose another --warehouse")
+        raise BadValue(
+            f"{path} ({source}) exists and is not a DuckDB warehouse: `servicelens run` would replace it; "
+            "choose another --warehouse"
+        )
     return path
 
 
@@ -126,7 +133,9 @@ def drop(raw: Path, source: str = "--raw") -> Path:
         return raw
     folders = ", ".join(f"{name}/" for name in DATASETS)
     kinds = ", ".join(f"*{s}" for s in FORMATS)
-    raise BadValue(f"{raw} ({source}) is not a drop: a drop has one or more dataset folders ({folders}) holding {kinds} files")
+    raise BadValue(
+        f"{raw} ({source}) is not a drop: a drop has one or more dataset folders ({folders}) holding {kinds} files"
+    )
 
 
 # ------------------------------------------------------------------------------ report
@@ -171,7 +180,9 @@ def readable_dirs(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None)
             for path in re.findall(r"read_parquet\(\s*'([^']+)'", sql or ""):
                 base = Path(re.split(r"[*?\[{]", path, maxsplit=1)[0])
                 base = base if base.is_dir() else base.parent
-                if base.is_absolute() and base.resolve().is_relative_to(real):  # never wider than the warehouse's Parquet
+                if base.is_absolute() and base.resolve().is_relative_to(
+                    real
+                ):  # never wider than the warehouse's Parquet
                     dirs.add(base)
     return sorted(str(d).rstrip(os.sep) + os.sep for d in dirs)
 
@@ -209,8 +220,14 @@ def query_connection(warehouse: Path, sql: str, allow_files: bool) -> duckdb.Duc
 
 def query_error(exc: duckdb.Error, allow_files: bool) -> Mistake:
     message = one_line(exc)
-    if not allow_files and isinstance(exc, duckdb.PermissionException | duckdb.InvalidInputException) and (
-        "disabled by configuration" in message or "disabled through configuration" in message or "configuration has been locked" in message
+    if (
+        not allow_files
+        and isinstance(exc, duckdb.PermissionException | duckdb.InvalidInputException)
+        and (
+            "disabled by configuration" in message
+            or "disabled through configuration" in message
+            or "configuration has been locked" in message
+        )
     ):
         message += " (servicelens query reads only the warehouse; pass --allow-files to reach other files)"
     return Mistake(message)
@@ -236,8 +253,10 @@ def check_simulate(root: Path, model: str, scenario) -> None:
         models = [m for (m,) in con.execute("select model from read_parquet($f)", {"f": files["models"]}).fetchall()]
 
         def routable_at(price_asof: dt.datetime | None) -> list[str]:
-            con.execute("create or replace temp table segments as " + load_sql("core/core_routing__segments"),
-                        {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": price_asof})
+            con.execute(
+                "create or replace temp table segments as " + load_sql("core/core_routing__segments"),
+                {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": price_asof},
+            )
             return routable_models(con)
 
         routable = routable_at(None)
@@ -252,13 +271,27 @@ def check_simulate(root: Path, model: str, scenario) -> None:
             hint = f"; did you mean {' or '.join(near)}?" if near else f"; routable models: {_names(routable, 40)}"
             raise Mistake(f"{model} cannot be routed: it never has two providers with an endpoint and a price{hint}")
         if scenario.price_asof and model not in routable_at(scenario.price_asof):
-            firsts = [t for (t,) in con.execute("select min(snapshot_ts) as t from read_parquet($f, hive_partitioning = true) "
-                                                  "where model = $m group by provider order by t", {"f": files["prices"], "m": model}).fetchall()]
-            second = firsts[1] if firsts[1].time() == dt.time() else dt.datetime.combine(firsts[1].date() + dt.timedelta(days=1), dt.time())
-            raise Mistake(f"{model} cannot be routed at the prices of {scenario.price_asof:%Y-%m-%d %H:%M}: fewer than two of its "
-                          f"providers had a price then; use prices_asof:{second:%Y-%m-%d} or later")
-        first, last, n = con.execute("select min(ts), max(ts), count(*) from read_parquet($f, hive_partitioning = true) where model = $m",
-                                     {"f": files["requests"], "m": model}).fetchone()
+            firsts = [
+                t
+                for (t,) in con.execute(
+                    "select min(snapshot_ts) as t from read_parquet($f, hive_partitioning = true) "
+                    "where model = $m group by provider order by t",
+                    {"f": files["prices"], "m": model},
+                ).fetchall()
+            ]
+            second = (
+                firsts[1]
+                if firsts[1].time() == dt.time()
+                else dt.datetime.combine(firsts[1].date() + dt.timedelta(days=1), dt.time())
+            )
+            raise Mistake(
+                f"{model} cannot be routed at the prices of {scenario.price_asof:%Y-%m-%d %H:%M}: fewer than two of its "
+                f"providers had a price then; use prices_asof:{second:%Y-%m-%d} or later"
+            )
+        first, last, n = con.execute(
+            "select min(ts), max(ts), count(*) from read_parquet($f, hive_partitioning = true) where model = $m",
+            {"f": files["requests"], "m": model},
+        ).fetchone()
         if not n:
             raise Mistake(f"{model} has no logged requests to replay")
         if scenario.down_provider:
@@ -267,9 +300,13 @@ def check_simulate(root: Path, model: str, scenario) -> None:
         con.close()
 
 
-def _check_down(con, endpoints: str, requests: str, model: str, scenario, first: dt.datetime, last: dt.datetime) -> None:
+def _check_down(
+    con, endpoints: str, requests: str, model: str, scenario, first: dt.datetime, last: dt.datetime
+) -> None:
     provider, start, end = scenario.down_provider, scenario.down_start, scenario.down_end
-    listed = con.execute("select provider, model, valid_from, valid_to from read_parquet($f)", {"f": endpoints}).fetchall()
+    listed = con.execute(
+        "select provider, model, valid_from, valid_to from read_parquet($f)", {"f": endpoints}
+    ).fetchall()
     providers = {p for p, *_ in listed}
     serving = {p for p, m, *_ in listed if m == model}
     if provider not in providers:
@@ -283,12 +320,18 @@ def _check_down(con, endpoints: str, requests: str, model: str, scenario, first:
         since = min(f for f, _ in spans)
         until = max((t for _, t in spans), default=None) if all(t is not None for _, t in spans) else None
         listed_when = f"from {since:%Y-%m-%d}" + (f" to {until:%Y-%m-%d}" if until else "")
-        raise Mistake(f"{provider} lists {model} only {listed_when}, not between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M}")
-    n = con.execute("select count(*) from read_parquet($f, hive_partitioning = true) where model = $m and ts >= $s and ts < $e",
-                    {"f": requests, "m": model, "s": start, "e": end}).fetchone()[0]
+        raise Mistake(
+            f"{provider} lists {model} only {listed_when}, not between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M}"
+        )
+    n = con.execute(
+        "select count(*) from read_parquet($f, hive_partitioning = true) where model = $m and ts >= $s and ts < $e",
+        {"f": requests, "m": model, "s": start, "e": end},
+    ).fetchone()[0]
     if not n:
-        raise Mistake(f"no {model} requests between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} (they run from "
-                      f"{first:%Y-%m-%d} to {last:%Y-%m-%d}): taking {provider} down then changes nothing")
+        raise Mistake(
+            f"no {model} requests between {start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} (they run from "
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d}): taking {provider} down then changes nothing"
+        )
 
 
 def day_span(text: str, source: str = "--days") -> tuple[str, str]:

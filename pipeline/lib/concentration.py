@@ -137,7 +137,9 @@ def bias_corrected_interval(point: float, replicates: np.ndarray, level: float =
     return float(np.clip(centre - z * sd, 0.0, 1.0)), float(np.clip(centre + z * sd, 0.0, 1.0))
 
 
-def concentration(totals: np.ndarray, squares: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Concentration:
+def concentration(
+    totals: np.ndarray, squares: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> Concentration:
     """Concentration of the units' weighted demand `totals` (sum of w per unit) with intervals
     for Gini and top-5 from replicates of the logged requests (`squares`: sum of w^2 per unit,
     for tokens sum of (w x tokens)^2)."""

@@ -177,9 +177,7 @@ REQUESTS = Dataset(
         Column("stream", BOOL, required=True),
         Column("tools", BOOL, required=True),
         Column("json_mode", BOOL, required=True),
-        Column(
-            "sample_rate", FLOAT, required=True, min_value=0, min_exclusive=True, max_value=1
-        ),
+        Column("sample_rate", FLOAT, required=True, min_value=0, min_exclusive=True, max_value=1),
     ),
     key=("request_id",),
     model_refs=("model",),
@@ -252,6 +250,5 @@ COMPAT_PROBES = Dataset(
 
 # Load order matters: references are checked against what earlier datasets loaded.
 DATASETS: dict[str, Dataset] = {
-    d.name: d
-    for d in (MODELS, ENDPOINTS, FX_RATES, PRICES, REQUESTS, LATENCY_PROBES, COMPAT_PROBES)
+    d.name: d for d in (MODELS, ENDPOINTS, FX_RATES, PRICES, REQUESTS, LATENCY_PROBES, COMPAT_PROBES)
 }

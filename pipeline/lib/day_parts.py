@@ -39,8 +39,12 @@ def key_hash(spec: Dataset) -> str:
 
 def part_files(root: Path, dataset: str, manifest: dict, day: str, rels: Iterable[str]) -> list[str]:
     base = parsed_dir(root, dataset)
-    return [str(p) for rel in rels if manifest.get(rel, {}).get("key")
-            for p in sorted((base / f"file={manifest[rel]['key']}" / f"day={day}").glob("*.parquet"))]
+    return [
+        str(p)
+        for rel in rels
+        if manifest.get(rel, {}).get("key")
+        for p in sorted((base / f"file={manifest[rel]['key']}" / f"day={day}").glob("*.parquet"))
+    ]
 
 
 def index_files(root: Path, dataset: str, days: Iterable[str] | None = None) -> list[str]:

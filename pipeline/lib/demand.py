@@ -51,7 +51,9 @@ def build_core_days(root: Path, name: str, days: list[str] | None, params: dict 
     files = staged_day_files(root, "requests", days)
     with empty_requests_like(root) as empty:
         # with no file to read, an empty one with the staged columns lets the SQL bind
-        return sql_to_day_partitions(f"core/{name}", {"requests": files or [str(empty)], **(params or {})}, core_dir(root, name), days)
+        return sql_to_day_partitions(
+            f"core/{name}", {"requests": files or [str(empty)], **(params or {})}, core_dir(root, name), days
+        )
 
 
 @contextmanager
@@ -62,8 +64,10 @@ def empty_requests_like(root: Path) -> Iterator[Path]:
     tmp.parent.mkdir(parents=True, exist_ok=True)
     con = connect()
     try:
-        con.execute(f"copy (select * from read_parquet($g, hive_partitioning = true) limit 0) to {lit(str(tmp))} (format parquet)",
-                    {"g": staged_glob(root, "requests")})
+        con.execute(
+            f"copy (select * from read_parquet($g, hive_partitioning = true) limit 0) to {lit(str(tmp))} (format parquet)",
+            {"g": staged_glob(root, "requests")},
+        )
         yield tmp
     finally:
         con.close()
@@ -71,7 +75,9 @@ def empty_requests_like(root: Path) -> Iterator[Path]:
 
 
 def build_family_demand(root: Path) -> pl.DataFrame:
-    return sql_to_parquet("marts/family_demand", {"daily": core_glob(root, "core_demand__daily")}, marts_file(root, "family_demand"))
+    return sql_to_parquet(
+        "marts/family_demand", {"daily": core_glob(root, "core_demand__daily")}, marts_file(root, "family_demand")
+    )
 
 
 def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
@@ -99,8 +105,14 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                 totals = per_unit[measure].to_numpy()
                 c = concentration(totals, per_unit[f"{measure}_w2"].to_numpy(), n_boot=n_boot, seed=seed)
                 rows.append(
-                    {"period": period, "period_type": period_type, "level": level, "measure": measure,
-                     "n_days": part["date"].n_unique(), **c.__dict__}
+                    {
+                        "period": period,
+                        "period_type": period_type,
+                        "level": level,
+                        "measure": measure,
+                        "n_days": part["date"].n_unique(),
+                        **c.__dict__,
+                    }
                 )
                 keep = totals > 0
                 # poorest first; ties (to 12 significant digits: float sums differ in the last bits
@@ -111,7 +123,10 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                 curves.append(
                     pl.DataFrame(
                         {
-                            "period": period, "period_type": period_type, "level": level, "measure": measure,
+                            "period": period,
+                            "period_type": period_type,
+                            "level": level,
+                            "measure": measure,
                             "point": np.arange(unit_share.size),
                             "unit": [None, *names.tolist()],
                             "unit_share": unit_share,
@@ -121,11 +136,29 @@ def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[
                     )
                 )
     # A drop without requests (prices or probes only) gives empty tables with their columns.
-    conc_schema = {"period": pl.String, "period_type": pl.String, "level": pl.String, "measure": pl.String, "n_days": pl.Int64,
-                   **{f.name: (pl.Int64 if f.type in (int, "int") else pl.Float64) for f in fields(Concentration)}}
-    curve_schema = {"period": pl.String, "period_type": pl.String, "level": pl.String, "measure": pl.String, "point": pl.Int64,
-                    "unit": pl.String, "unit_share": pl.Float64, "demand_share": pl.Float64}
-    conc = finite_or_null(pl.DataFrame(rows, schema=conc_schema).sort(["period_type", "period", "level", "measure"], descending=[True, False, False, False]))
+    conc_schema = {
+        "period": pl.String,
+        "period_type": pl.String,
+        "level": pl.String,
+        "measure": pl.String,
+        "n_days": pl.Int64,
+        **{f.name: (pl.Int64 if f.type in (int, "int") else pl.Float64) for f in fields(Concentration)},
+    }
+    curve_schema = {
+        "period": pl.String,
+        "period_type": pl.String,
+        "level": pl.String,
+        "measure": pl.String,
+        "point": pl.Int64,
+        "unit": pl.String,
+        "unit_share": pl.Float64,
+        "demand_share": pl.Float64,
+    }
+    conc = finite_or_null(
+        pl.DataFrame(rows, schema=conc_schema).sort(
+            ["period_type", "period", "level", "measure"], descending=[True, False, False, False]
+        )
+    )
     curve = finite_or_null(pl.concat(curves, how="vertical_relaxed") if curves else pl.DataFrame(schema=curve_schema))
     frame_to_parquet(conc, marts_file(root, "concentration"))
     frame_to_parquet(curve, marts_file(root, "concentration_lorenz"))
@@ -143,10 +176,14 @@ def build_task_regimes(root: Path) -> tuple[pl.DataFrame, int]:
     from pipeline.lib.regimes import rule_params
 
     regimes = sql_to_parquet(
-        "marts/task_regimes", {"tokens": core_glob(root, "core_tokens__daily"), **rule_params()}, marts_file(root, "task_regimes")
+        "marts/task_regimes",
+        {"tokens": core_glob(root, "core_tokens__daily"), **rule_params()},
+        marts_file(root, "task_regimes"),
     )
     hist = sql_to_parquet(
-        "marts/task_regimes_histogram", {"tokens": core_glob(root, "core_tokens__daily")}, marts_file(root, "task_regimes_histogram")
+        "marts/task_regimes_histogram",
+        {"tokens": core_glob(root, "core_tokens__daily")},
+        marts_file(root, "task_regimes_histogram"),
     )
     return regimes, hist.height
 
@@ -155,8 +192,12 @@ INERTIA_DAYS_BEFORE = 14
 INERTIA_DAYS_AFTER = 60
 
 
-HALF_LIFE_COLUMNS = {"half_life_days": pl.Float64, "half_life_ci_low": pl.Float64, "half_life_ci_high": pl.Float64,
-                     "half_life_fit_days": pl.Int64}
+HALF_LIFE_COLUMNS = {
+    "half_life_days": pl.Float64,
+    "half_life_ci_low": pl.Float64,
+    "half_life_ci_high": pl.Float64,
+    "half_life_fit_days": pl.Int64,
+}
 
 
 def with_fitted_half_lives(series: pl.DataFrame) -> pl.DataFrame:
@@ -168,10 +209,16 @@ def with_fitted_half_lives(series: pl.DataFrame) -> pl.DataFrame:
     fits = []
     for key, pair in series.group_by(keys, maintain_order=True):
         after = pair.filter(pl.col("days_since_release") >= 0)
-        f = fit_half_life(after["days_since_release"].to_numpy(), after["old_requests"].to_numpy(), after["new_requests"].to_numpy(),
-                          pair["pre_release_old_share"][0])
+        f = fit_half_life(
+            after["days_since_release"].to_numpy(),
+            after["old_requests"].to_numpy(),
+            after["new_requests"].to_numpy(),
+            pair["pre_release_old_share"][0],
+        )
         fits.append((*key, f.days, f.ci_low, f.ci_high, f.fit_days))
-    fitted = pl.DataFrame(fits, schema={"old_model": pl.String, "new_model": pl.String, **HALF_LIFE_COLUMNS}, orient="row")
+    fitted = pl.DataFrame(
+        fits, schema={"old_model": pl.String, "new_model": pl.String, **HALF_LIFE_COLUMNS}, orient="row"
+    )
     return series.join(fitted, on=keys, how="left", maintain_order="left")
 
 
@@ -193,7 +240,8 @@ def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     inertia = publish_inertia(series)
     frame_to_parquet(inertia, inertia_file)
     summary = sql_to_parquet(
-        "marts/version_inertia_summary", {"daily": daily, "models": models, "inertia": str(inertia_file)},
+        "marts/version_inertia_summary",
+        {"daily": daily, "models": models, "inertia": str(inertia_file)},
         marts_file(root, "version_inertia_summary"),
     )
     return inertia, summary
@@ -215,11 +263,34 @@ def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.
         # models in name order and shares to 12 significant digits: the resampled units and the
         # ranks must not depend on row order or on the last bits of a float sum
         part = part.sort("model")
-        rho, lo, hi = spearman_ci(significant(part["listing_breadth"].to_numpy()), significant(part["demand_share"].to_numpy()),
-                                  n_boot=n_boot, seed=seed)
-        rows.append({"period": period, "period_type": period_type, "n_models": part.height,
-                     "spearman_rho": rho, "rho_ci_low": lo, "rho_ci_high": hi})
-    summary = finite_or_null(pl.DataFrame(rows, schema={"period": pl.String, "period_type": pl.String, "n_models": pl.Int64,
-                                                        "spearman_rho": pl.Float64, "rho_ci_low": pl.Float64, "rho_ci_high": pl.Float64}))
+        rho, lo, hi = spearman_ci(
+            significant(part["listing_breadth"].to_numpy()),
+            significant(part["demand_share"].to_numpy()),
+            n_boot=n_boot,
+            seed=seed,
+        )
+        rows.append(
+            {
+                "period": period,
+                "period_type": period_type,
+                "n_models": part.height,
+                "spearman_rho": rho,
+                "rho_ci_low": lo,
+                "rho_ci_high": hi,
+            }
+        )
+    summary = finite_or_null(
+        pl.DataFrame(
+            rows,
+            schema={
+                "period": pl.String,
+                "period_type": pl.String,
+                "n_models": pl.Int64,
+                "spearman_rho": pl.Float64,
+                "rho_ci_low": pl.Float64,
+                "rho_ci_high": pl.Float64,
+            },
+        )
+    )
     frame_to_parquet(summary, marts_file(root, "supply_use_summary"))
     return supply, summary

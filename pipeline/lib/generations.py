@@ -145,16 +145,18 @@ class Store:
                 if not self.is_complete(d.name):
                     continue
                 meta = self.meta(d.name)
-                rows.append({
-                    "generation": d.name,
-                    "current": d.name == current,
-                    "built_at": meta.get("built_at"),
-                    "published_at": (published.get(d.name) or [None])[-1],
-                    "run_id": meta.get("run_id"),
-                    "raw_dir": meta.get("raw_dir"),
-                    "rows": meta.get("rows", {}),
-                    "db": str(self.gen_db(d.name)),
-                })
+                rows.append(
+                    {
+                        "generation": d.name,
+                        "current": d.name == current,
+                        "built_at": meta.get("built_at"),
+                        "published_at": (published.get(d.name) or [None])[-1],
+                        "run_id": meta.get("run_id"),
+                        "raw_dir": meta.get("raw_dir"),
+                        "rows": meta.get("rows", {}),
+                        "db": str(self.gen_db(d.name)),
+                    }
+                )
         return rows
 
 
@@ -173,7 +175,9 @@ def start_generation(store: Store, run_id: str) -> str:
     while store.gen_dir(name).exists():  # two builds in one second of one run
         name = f"{name}-{uuid.uuid4().hex[:4]}"
     store.gen_dir(name).mkdir(parents=True)
-    _write_json(store.gen_dir(name) / ".builder.json", {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id})
+    _write_json(
+        store.gen_dir(name) / ".builder.json", {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+    )
     return name
 
 
@@ -292,7 +296,11 @@ def rollback(store: Store, name: str | None = None) -> dict:
     before the current one). Nothing is deleted."""
     cur = store.current()
     if name is None:
-        earlier = [h["generation"] for h in store.history() if h.get("generation") not in (None, cur) and store.is_complete(h["generation"])]
+        earlier = [
+            h["generation"]
+            for h in store.history()
+            if h.get("generation") not in (None, cur) and store.is_complete(h["generation"])
+        ]
         if not earlier:
             raise GenerationError("no earlier generation is kept to roll back to")
         name = earlier[-1]
@@ -384,8 +392,10 @@ def _point(link: Path, target: Path) -> None:
 def _ensure_links(store: Store) -> None:
     """The two paths readers open, as relative symlinks through `current` (made once)."""
     base = store.base.name
-    for link, target in ((store.warehouse, Path(base) / "current" / Path(store.warehouse).name),
-                         (store.parquet_link, Path(base) / "current" / "parquet")):
+    for link, target in (
+        (store.warehouse, Path(base) / "current" / Path(store.warehouse).name),
+        (store.parquet_link, Path(base) / "current" / "parquet"),
+    ):
         if link.is_symlink() and os.readlink(link) == str(target):
             continue
         _point(link, target)
@@ -399,14 +409,18 @@ def _adopt_legacy(store: Store) -> None:
     legacy_dir = p.is_dir() and not p.is_symlink()
     if not (legacy_db or legacy_dir):
         return
-    name = "legacy-" + dt.datetime.fromtimestamp((w if legacy_db else p).stat().st_mtime, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = "legacy-" + dt.datetime.fromtimestamp((w if legacy_db else p).stat().st_mtime, dt.UTC).strftime(
+        "%Y%m%dT%H%M%SZ"
+    )
     d = store.gen_dir(name)
     d.mkdir(parents=True, exist_ok=True)
     if legacy_dir:
         p.rename(d / "parquet")
     if legacy_db:
         w.rename(d / w.name)
-    _write_json(d / GENERATION_META, {"generation": name, "built_at": None, "note": "warehouse from before generations"})
+    _write_json(
+        d / GENERATION_META, {"generation": name, "built_at": None, "note": "warehouse from before generations"}
+    )
     if store.current() is None:
         _point(store.current_link, Path("generations") / name)
         _append_history(store, name, note="adopted")

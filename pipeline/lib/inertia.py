@@ -68,7 +68,9 @@ def _loglik(theta: np.ndarray, d: np.ndarray, y: np.ndarray, n: np.ndarray) -> f
     return float(np.sum(y * np.log(p) + (n - y) * np.log1p(-p)))
 
 
-def fit_half_life(days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share: float | None, level: float = 0.95) -> HalfLife:
+def fit_half_life(
+    days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share: float | None, level: float = 0.95
+) -> HalfLife:
     """Fit old_share(t) = a exp(-lam t) to the days d >= 0 (old, new: that day's weighted demand
     of each variant; day d's share is the curve's mean over [d, d + 1)) and return the time, in
     days since the start of the release day, at which the curve reaches pre_share / 2, with its
@@ -86,8 +88,12 @@ def fit_half_life(days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share:
     a0 = float(np.clip(share[: max(3, d.size // 10)].mean(), 0.05, 1 - 1e-6))
     below = d[share <= a0 / 2]
     lam0 = np.log(2) / (float(below[0]) if below.size and below[0] > 0 else max(float(d.max()), 1.0))
-    res = optimize.minimize(lambda t: -_loglik(t, d, y, n), x0=np.array([np.log(a0), lam0]), method="L-BFGS-B",
-                            bounds=[(np.log(_EPS), 0.0), (1e-6, 10.0)])
+    res = optimize.minimize(
+        lambda t: -_loglik(t, d, y, n),
+        x0=np.array([np.log(a0), lam0]),
+        method="L-BFGS-B",
+        bounds=[(np.log(_EPS), 0.0), (1e-6, 10.0)],
+    )
     if not res.success and not np.isfinite(res.fun):
         return HalfLife(None, None, None, int(d.size), None, None)
     alpha, lam = (float(v) for v in res.x)
@@ -116,4 +122,6 @@ def fit_half_life(days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share:
         return HalfLife(float(half), None, None, int(d.size), a, lam)
     se_log = np.sqrt(var) / half
     t = float(stats.t.ppf(0.5 + level / 2, dof))
-    return HalfLife(float(half), float(half * np.exp(-t * se_log)), float(half * np.exp(t * se_log)), int(d.size), a, lam)
+    return HalfLife(
+        float(half), float(half * np.exp(-t * se_log)), float(half * np.exp(t * se_log)), int(d.size), a, lam
+    )

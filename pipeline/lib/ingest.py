@@ -53,12 +53,29 @@ LINE_OPTS = "<line-opts>"  # placeholder in read SQL for the reader options, see
 SYMLINK_ERROR = "symbolic link: not followed"
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # DuckDB type families of a source column, for choosing a cast
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+_INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 _TYPE_WORDS = {INT: "integer", FLOAT: "number", BOOL: "boolean", TS: "timestamp", DATE: "date", STR: "string"}
 # Columns the staging SQL (sql/staging/*.sql) adds to contract columns.
 RESERVED_OUTPUT_COLUMNS = {
-    "date", "usd_per_unit", "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok", "decode_tps", "e2e_tps",
+    "date",
+    "usd_per_unit",
+    "input_usd_per_mtok",
+    "output_usd_per_mtok",
+    "cached_input_usd_per_mtok",
+    "decode_tps",
+    "e2e_tps",
 }
 
 
@@ -124,9 +141,11 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
     # wilson_bound(p, n, z) is the upper bound for z > 0, the lower for z < 0; null without p or
     # a sample. At p = 0 (p = 1) the lower (upper) bound is exactly 0 (1), which the formula
     # reaches only up to rounding. wilson_low / wilson_high: the 95 % two-sided interval.
-    con.execute("create macro wilson_bound(p, n, z) as case when p is null or n is null or n <= 0 then null "
-                "when z < 0 and p <= 0 then 0.0 when z > 0 and p >= 1 then 1.0 "
-                "else greatest(0.0, least(1.0, (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n))) end")
+    con.execute(
+        "create macro wilson_bound(p, n, z) as case when p is null or n is null or n <= 0 then null "
+        "when z < 0 and p <= 0 then 0.0 when z > 0 and p >= 1 then 1.0 "
+        "else greatest(0.0, least(1.0, (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n))) / (1 + z * z / n))) end"
+    )
     con.execute("create macro wilson_low(p, n) as wilson_bound(p, n, -1.959963984540054)")
     con.execute("create macro wilson_high(p, n) as wilson_bound(p, n, 1.959963984540054)")
     return con
@@ -292,8 +311,12 @@ def _calendar_rule(col: Column, v: str) -> list[tuple[str, str]]:
     294247 would name hive partitions that do not read back as dates."""
     if col.type not in (TS, DATE):
         return []
-    return [(f"not ({v} >= {col.type.lower()} '0001-01-01' and {v} < {col.type.lower()} '10000-01-01')",
-             f"bad_type: {col.name} is not a valid {_TYPE_WORDS[col.type]}")]
+    return [
+        (
+            f"not ({v} >= {col.type.lower()} '0001-01-01' and {v} < {col.type.lower()} '10000-01-01')",
+            f"bad_type: {col.name} is not a valid {_TYPE_WORDS[col.type]}",
+        )
+    ]
 
 
 def _range_rules(col: Column, v: str) -> list[tuple[str, str]]:
@@ -366,12 +389,16 @@ def validate_select(
                 rules.append((f"{t[c.name]} is null", f"missing: {c.name}"))
         else:
             present = _present(s[c.name], columns[c.name][1])
-            rules.append((f"{present} and {t[c.name]} is null", f"bad_type: {c.name} is not a valid {_TYPE_WORDS[c.type]}"))
+            rules.append(
+                (f"{present} and {t[c.name]} is null", f"bad_type: {c.name} is not a valid {_TYPE_WORDS[c.type]}")
+            )
             rules += _calendar_rule(c, t[c.name])
             if c.required:
                 rules.append((f"not {present}", f"missing: {c.name}"))
         rules += _range_rules(c, t[c.name])
-    l3 = [f"{t[c.name]} as {q(c.name)}" for c in spec.columns] + [f"__pre is not null or {_any_broken(rules)} as __type_bad"]
+    l3 = [f"{t[c.name]} as {q(c.name)}" for c in spec.columns] + [
+        f"__pre is not null or {_any_broken(rules)} as __type_bad"
+    ]
 
     # L4: references to other datasets and row rules, on typed values only (row alias v).
     more: list[tuple[str, str]] = []
@@ -382,7 +409,10 @@ def validate_select(
         ]
     if "known_providers" in ref_tables:
         more += [
-            (f"v.{q(c)} is not null and v.{q(c)} not in (select provider from known_providers)", f"unknown_provider: {c}")
+            (
+                f"v.{q(c)} is not null and v.{q(c)} not in (select provider from known_providers)",
+                f"unknown_provider: {c}",
+            )
             for c in spec.provider_refs
         ]
     for chk in spec.checks:
@@ -432,11 +462,7 @@ class _Source:
 def _hive_columns(sf: SourceFile, present: set[str], spec: Dataset) -> dict[str, tuple[str, str]]:
     # Partition values in the path stand in for contract columns missing from the file;
     # other path keys (date=...) only organise files and are not data.
-    return {
-        k: (lit(v), "VARCHAR")
-        for k, v in sf.hive.items()
-        if k in spec.column_names and k not in present
-    }
+    return {k: (lit(v), "VARCHAR") for k, v in sf.hive.items() if k in spec.column_names and k not in present}
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -465,10 +491,12 @@ def _sql_str(value: str) -> str:
 
 
 def _positional(names: list[str], types: list[str]) -> dict[str, tuple[str, str]]:
-    return {n: (f"__sl_c{i}", t) for i, (n, t) in enumerate(zip(names, types))}
+    return {n: (f"__sl_c{i}", t) for i, (n, t) in enumerate(zip(names, types, strict=False))}
 
 
-def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str], one_by_one: bool = False) -> list[_Source]:
+def _parquet_sources(
+    con, spec: Dataset, files: list[SourceFile], errors: dict[str, str], one_by_one: bool = False
+) -> list[_Source]:
     groups: dict[tuple, list[SourceFile]] = {}
     try:
         schemas = _parquet_schemas(con, files)
@@ -483,7 +511,9 @@ def _parquet_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[s
             # Columns are read by position: files share a scan only when their columns are
             # the same in the same order.
             if schema not in described:
-                desc = con.execute(f"describe select * from read_parquet({lit(str(sf.path))}, hive_partitioning = false)").fetchall()
+                desc = con.execute(
+                    f"describe select * from read_parquet({lit(str(sf.path))}, hive_partitioning = false)"
+                ).fetchall()
                 names = _top_level_names(schema, [n for n, *_ in desc]) or [n for n, *_ in desc]
                 described[schema] = (tuple(_dedupe(names)), tuple(t for _, t, *_ in desc))
             names, types = described[schema]
@@ -542,7 +572,7 @@ def _top_level_names(schema: tuple, described: list[str]) -> list[str] | None:
             i += 1
     if len(names) != len(described):
         return None
-    for own, seen in zip(names, described):
+    for own, seen in zip(names, described, strict=False):
         if own != seen and not re.fullmatch(re.escape(own) + r"_\d+", seen, flags=re.IGNORECASE):
             return None
     return names
@@ -575,14 +605,16 @@ def _arrow_source(con, spec: Dataset, sf: SourceFile) -> _Source:
 
     table = pq.ParquetFile(sf.path).read()  # not read_table: it refuses repeated column names
     arrays, conv, checks = [], {}, []
-    for i, (fld, col) in enumerate(zip(table.schema, table.columns)):
+    for i, (fld, col) in enumerate(zip(table.schema, table.columns, strict=False)):
         c, t, label = f"__sl_c{i}", fld.type, fld.name.replace("\x00", "\ufffd")
         if pa.types.is_dictionary(t):
             col, t = col.cast(t.value_type), t.value_type
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             col = col.cast(pa.large_binary())
             conv[c] = (f"coalesce(try(decode({c})), cast({c} as varchar))", "VARCHAR")
-            checks.append(f"case when {c} is not null and try(decode({c})) is null then {_sql_str(f'bad_encoding: {label} is not valid UTF-8')} end")
+            checks.append(
+                f"case when {c} is not null and try(decode({c})) is null then {_sql_str(f'bad_encoding: {label} is not valid UTF-8')} end"
+            )
         elif pa.types.is_timestamp(t):
             col = col.cast(pa.int64())
             scale = {"s": " * 1000000", "ms": " * 1000", "us": "", "ns": " // 1000"}[t.unit]
@@ -595,7 +627,9 @@ def _arrow_source(con, spec: Dataset, sf: SourceFile) -> _Source:
             conv[c] = (f"try(cast(make_timestamp({c} * 1000) as date))", "DATE")
         if c in conv and conv[c][1] != "VARCHAR":
             word = "timestamp" if conv[c][1] == "TIMESTAMP" else "date"
-            checks.append(f"case when {c} is not null and {conv[c][0]} is null then {_sql_str(f'bad_type: {label} is not a valid {word}')} end")
+            checks.append(
+                f"case when {c} is not null and {conv[c][0]} is null then {_sql_str(f'bad_type: {label} is not a valid {word}')} end"
+            )
         arrays.append(col)
     arrays.append(pa.array(range(1, table.num_rows + 1), pa.int64()))
     view = f"__arrow_{next(_arrow_ids)}"
@@ -603,7 +637,7 @@ def _arrow_source(con, spec: Dataset, sf: SourceFile) -> _Source:
     types = [t for _, t, *_ in con.execute(f"describe select * exclude (__sl_rn) from {view}").fetchall()]
     names = _dedupe([f.name for f in table.schema])
     columns = {}
-    for i, (n, t) in enumerate(zip(names, types)):
+    for i, (n, t) in enumerate(zip(names, types, strict=False)):
         columns[n] = conv.get(f"__sl_c{i}", (f"__sl_c{i}", t))
     columns.update(_hive_columns(sf, set(columns), spec))
     sql = f"select *, {lit(sf.rel)} as __sl_source_file, __sl_rn as __sl_row_number from {view}"
@@ -668,7 +702,9 @@ def _csv_sources(con, spec: Dataset, files: list[SourceFile], errors: dict[str, 
         try:
             text = _prepare(sf, work, quotes=True)
             if text.layout.long_lines and text.layout.long_lines[0].line == 1:
-                errors[sf.rel] = f"the header line is {text.layout.long_lines[0].size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"
+                errors[sf.rel] = (
+                    f"the header line is {text.layout.long_lines[0].size:,} bytes, over the {MAX_LINE_BYTES:,}-byte limit"
+                )
                 continue
             names = _csv_header(text.path)
             if names is None:
@@ -718,10 +754,15 @@ def _reject_tables(con, rej: str, scan: str, out: str, members: list[_Text], bla
         parts = [(str(t.path), t.layout.blank_records) for t in members if t.layout.blank_records.size]
         if parts:
             paths = np.array([p for p, _ in parts], dtype=object)
-            con.register(f"{out}_blank_arrow", pa.table({
-                "f": pa.array(np.repeat(paths, [len(b) for _, b in parts]), pa.string()),
-                "line": pa.array(np.concatenate([b for _, b in parts]), pa.int64()),
-            }))
+            con.register(
+                f"{out}_blank_arrow",
+                pa.table(
+                    {
+                        "f": pa.array(np.repeat(paths, [len(b) for _, b in parts]), pa.string()),
+                        "line": pa.array(np.concatenate([b for _, b in parts]), pa.int64()),
+                    }
+                ),
+            )
             con.execute(f"insert into {out}_blank select * from {out}_blank_arrow")
             con.unregister(f"{out}_blank_arrow")
     et = "cast(e.error_type as varchar)"
@@ -764,11 +805,13 @@ def _insert_too_long(con, spec: Dataset, members: list[_Text], out: str) -> None
     the reject holding its marker, or the reject of the record it sits in (DuckDB may cut a
     long reject's text before the marker). One per reject: a record with two long lines
     is one row."""
-    con.execute(f"create or replace temp table {out}_long (f varchar, marker varchar, record bigint, reason varchar, raw varchar)")
+    con.execute(
+        f"create or replace temp table {out}_long (f varchar, marker varchar, record bigint, reason varchar, raw varchar)"
+    )
     rows = [
         (str(t.path), textprep.marker(i), ll.record, reason, raw)
         for t in members
-        for i, (ll, (_, reason, raw)) in enumerate(zip(t.layout.long_lines, t.too_long))
+        for i, (ll, (_, reason, raw)) in enumerate(zip(t.layout.long_lines, t.too_long, strict=False))
     ]
     if rows:
         con.executemany(f"insert into {out}_long values (?, ?, ?, ?, ?)", rows)
@@ -796,7 +839,12 @@ def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: in
     need = max(t.layout.need for t in group)
     opts = _line_opts(need)
     con.execute(read.replace(LINE_OPTS, opts))
-    if not opts and con.execute(f"select count(*) from {rej} where cast(error_type as varchar) = 'LINE SIZE OVER MAXIMUM'").fetchone()[0]:
+    if (
+        not opts
+        and con.execute(
+            f"select count(*) from {rej} where cast(error_type as varchar) = 'LINE SIZE OVER MAXIMUM'"
+        ).fetchone()[0]
+    ):
         # A record over DuckDB's default limit (a long quoted value over many short lines):
         # read again with the larger limit rather than lose a valid row.
         con.execute(f"drop table if exists {rej}; drop table if exists {scan}")
@@ -813,7 +861,7 @@ def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: in
     con.execute(
         f"""insert into malformed
         select {lit(spec.name)}, m.rel, r.row,
-               coalesce(lg.reason, {_reject_reason('malformed_row')}),
+               coalesce(lg.reason, {_reject_reason("malformed_row")}),
                coalesce(lg.raw, case when r.size then {_truncated("ltrim(r.raw, chr(13) || chr(10))")} else ltrim(r.raw, chr(13) || chr(10)) end),
                {idx}
         from __rj_{idx} r join __rj_{idx}_rel m using (f)
@@ -825,7 +873,9 @@ def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: in
     columns = _positional(names, ["VARCHAR"] * len(names))
     columns.update(_hive_columns(group[0].sf, set(names), spec))
     k = f"(c.{_CSV_K} - o.off)"
-    gap = f" + coalesce((select max(j) from __rj_{idx} g where g.f = c.{q(_FILE_COL)} and g.g < {k}), 0)" if n_rej else ""
+    gap = (
+        f" + coalesce((select max(j) from __rj_{idx} g where g.f = c.{q(_FILE_COL)} and g.g < {k}), 0)" if n_rej else ""
+    )
     if len(group) == 1:
         source_file = lit(group[0].sf.rel)
     else:
@@ -854,7 +904,9 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
         text = _prepare(sf, work, quotes=False)
         if text.layout.long_lines:
             text.too_long = [_too_long(text, ll) for ll in text.layout.long_lines]
-            text.path = textprep.write_sanitised(text.layout, work / f"long-{uuid.uuid4().hex[:12]}.jsonl", lambda i, ll: textprep.marker(i).encode())
+            text.path = textprep.write_sanitised(
+                text.layout, work / f"long-{uuid.uuid4().hex[:12]}.jsonl", lambda i, ll: textprep.marker(i).encode()
+            )
         # Read lines as text (no delimiter, no quoting) so a malformed line is one bad row,
         # not a failed file; a line with bytes that are not UTF-8 is a reject, numbered.
         con.execute(
@@ -867,19 +919,25 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
         n_rej = _reject_tables(con, rej, scan, f"__jrj_{idx}", [text], blank_rows=False)
         n_read = con.execute(f"select count(*) from {table}_r").fetchone()[0]
         if n_read + n_rej != text.layout.lines:
-            errors[sf.rel] = f"read {n_read + n_rej:,} of the file's {text.layout.lines:,} lines: not loaded rather than loaded in part"
+            errors[sf.rel] = (
+                f"read {n_read + n_rej:,} of the file's {text.layout.lines:,} lines: not loaded rather than loaded in part"
+            )
             return None
         # A line's number is its place in the scan plus the rejected lines before it.
         # Validity is computed once and stored, so later scans filter on it before any
         # JSON function sees the line.
         gap = f" + coalesce((select max(j) from __jrj_{idx} g where g.g < r.__k), 0)" if n_rej else ""
-        long_rows = f"_row_number in ({', '.join(str(line) for line, _, _ in text.too_long)})" if text.too_long else "false"
+        long_rows = (
+            f"_row_number in ({', '.join(str(line) for line, _, _ in text.too_long)})" if text.too_long else "false"
+        )
         con.execute(
             f"create temp table {table} as select line, _row_number, {_IS_OBJECT} as __ok, "
             f"nullif(trim(line), '') is null as __blank, {long_rows} as __long "
             f"from (select line, r.__k{gap} as _row_number from {table}_r r)"
         )
-        keys = sorted(k for (k,) in con.execute(f"select distinct unnest(json_keys(line)) from {table} where __ok").fetchall())
+        keys = sorted(
+            k for (k,) in con.execute(f"select distinct unnest(json_keys(line)) from {table} where __ok").fetchall()
+        )
     except (duckdb.Error, OSError) as exc:
         errors[sf.rel] = _short(exc)
         return None
@@ -892,7 +950,9 @@ def _jsonl_source(con, spec: Dataset, sf: SourceFile, idx: int, errors: dict[str
         f"ltrim(r.raw, chr(13) || chr(10)), null from __jrj_{idx} r"
     )
     if text.too_long:
-        con.executemany("insert into malformed values (?, ?, ?, ?, ?, null)", [(spec.name, sf.rel, *t) for t in text.too_long])
+        con.executemany(
+            "insert into malformed values (?, ?, ?, ?, ?, null)", [(spec.name, sf.rel, *t) for t in text.too_long]
+        )
     # One parse per line for all keys: json_extract_string with a list of JSON pointers
     # (RFC 6901: any key, '' and '*' included, names itself; '~' and '/' are escaped).
     paths = "[" + ", ".join(_sql_str("/" + k.replace("~", "~0").replace("/", "~1")) for k in keys) + "]"
@@ -956,10 +1016,22 @@ def _load_refs(con, spec: Dataset, root: Path) -> frozenset[str]:
         _table_from(con, "known_models", models, "select distinct model from t", "model varchar")
         tables.add("known_models")
     if spec.provider_refs:
-        _table_from(con, "known_providers", staging_dir(root, "endpoints"), "select distinct provider from t", "provider varchar")
+        _table_from(
+            con,
+            "known_providers",
+            staging_dir(root, "endpoints"),
+            "select distinct provider from t",
+            "provider varchar",
+        )
         tables.add("known_providers")
     if spec.name == "prices":
-        _table_from(con, "known_fx", staging_dir(root, "fx_rates"), "select date, currency, usd_per_unit from t", "date date, currency varchar, usd_per_unit double")
+        _table_from(
+            con,
+            "known_fx",
+            staging_dir(root, "fx_rates"),
+            "select date, currency, usd_per_unit from t",
+            "date date, currency varchar, usd_per_unit double",
+        )
         tables.add("known_fx")
     return frozenset(tables)
 
@@ -967,7 +1039,9 @@ def _load_refs(con, spec: Dataset, root: Path) -> frozenset[str]:
 def _table_from(con, name: str, path: Path, select: str, empty_schema: str) -> None:
     files = parquet_glob(path)
     if files:
-        con.execute(f"create or replace temp table {name} as {select.replace(' from t', f' from read_parquet({lit(files)}, hive_partitioning = true)')}")
+        con.execute(
+            f"create or replace temp table {name} as {select.replace(' from t', f' from read_parquet({lit(files)}, hive_partitioning = true)')}"
+        )
     else:
         con.execute(f"create or replace temp table {name} ({empty_schema})")
 
@@ -1024,8 +1098,9 @@ def swap_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log,
-                   sink: Callable[[str], None] | None = None) -> tuple[list[SourceFile], dict[str, str]]:
+def read_validated(
+    con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log, sink: Callable[[str], None] | None = None
+) -> tuple[list[SourceFile], dict[str, str]]:
     """Read `files` into the temporary table `v` (one row per data row: contract columns typed,
     extra columns as text, `_source_file`, `_row_number`, `_reason` when the row breaks a rule,
     `_raw` for such rows) and `malformed` (records that could not be read as rows). References
@@ -1059,7 +1134,11 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
         if src:
             sources.append(src)
 
-    formats = ", ".join(f"{sum(f.fmt == k for f in files)} {k}" for k in ("parquet", "csv", "jsonl", "symlink", "unknown") if any(f.fmt == k for f in files))
+    formats = ", ".join(
+        f"{sum(f.fmt == k for f in files)} {k}"
+        for k in ("parquet", "csv", "jsonl", "symlink", "unknown")
+        if any(f.fmt == k for f in files)
+    )
     log(f"{spec.name}: validating {len(files)} files ({formats or 'none'})")
     refs = _load_refs(con, spec, root)
     contract = set(spec.column_names)
@@ -1070,7 +1149,8 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
         src.columns = _unify_extras(_safe_columns(src.columns, spec), contract, spelling)
     extras = sorted(spelling.values())
     cols_sql = ", ".join(
-        [f"{q(c.name)} {c.type}" for c in spec.columns] + [f"{q(n)} varchar" for n in extras]
+        [f"{q(c.name)} {c.type}" for c in spec.columns]
+        + [f"{q(n)} varchar" for n in extras]
         + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
     )
     if sink is None:
@@ -1078,6 +1158,7 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
 
         def sink(sql: str) -> None:
             con.execute(f"insert into v by name {sql}")
+
     pending = list(sources)
     while pending:
         src = pending.pop(0)
@@ -1092,7 +1173,13 @@ def read_validated(con, spec: Dataset, files: list[SourceFile], root: Path, tmp:
                     retry = _parquet_sources(con, spec, src.files, errors, one_by_one=True)
                 else:
                     retry = [
-                        _Source(f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}", src.columns, [sf], src.raw_sql, src.reject_sql)
+                        _Source(
+                            f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}",
+                            src.columns,
+                            [sf],
+                            src.raw_sql,
+                            src.reject_sql,
+                        )
                         for sf in src.files
                     ]
                 for s in retry:
@@ -1154,7 +1241,9 @@ def classify_duplicates(con, spec: Dataset) -> None:
 
 def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, log) -> StageResult:
     files, errors = read_validated(con, spec, files, root, tmp, log)
-    log(f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts")
+    log(
+        f"{spec.name}: {con.execute('select count(*) from v').fetchone()[0]:,} rows read; classifying duplicates and conflicts"
+    )
     classify_duplicates(con, spec)
 
     log(f"{spec.name}: writing staging Parquet")
@@ -1173,14 +1262,16 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
                 "(format parquet, compression zstd, compression_level 1, partition_by (date), overwrite_or_ignore true)"
             )
         else:
-            con.execute(f"copy ({select} order by all) to {lit(str(table_dir / 'data.parquet'))} (format parquet, compression zstd, compression_level 1)")
+            con.execute(
+                f"copy ({select} order by all) to {lit(str(table_dir / 'data.parquet'))} (format parquet, compression zstd, compression_level 1)"
+            )
 
     quarantine_sql = f"""
         select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw
         from v where _reason is not null
         union all
         select {lit(spec.name)}, _source_file, _row_number,
-               'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || _first_file || ' row ' || _first_row || ' with other values',
+               'conflict: key (' || {lit(", ".join(spec.key))} || ') already loaded from ' || _first_file || ' row ' || _first_row || ' with other values',
                _raw
         from dupclass where _class = 'conflict'
         union all
@@ -1222,11 +1313,10 @@ def _stage(con, spec: Dataset, files: list[SourceFile], root: Path, tmp: Path, l
         left join per_dup d using (source_file)
         left join per_bad b using (source_file)
         left join file_errors e using (source_file)
-        order by f.source_file) to {lit(str(ingest / 'audit.parquet'))} (format parquet)"""
+        order by f.source_file) to {lit(str(ingest / "audit.parquet"))} (format parquet)"""
     )
     totals = con.execute(
         f"select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0), "
         f"coalesce(sum(rows_duplicate), 0) from read_parquet({lit(str(ingest / 'audit.parquet'))})"
     ).fetchone()
     return StageResult(spec.name, *map(int, totals), files=len(files), unreadable_files=len(errors))
-

@@ -41,7 +41,9 @@ def sql_to_parquet_rows(sql_name: str, params: dict, out: Path) -> int:
     with replacing(out) as tmp:
         con = connect()
         try:
-            return con.execute(f"copy ({load_sql(sql_name)}) to $out (format parquet)", {**params, "out": str(tmp)}).fetchone()[0]
+            return con.execute(
+                f"copy ({load_sql(sql_name)}) to $out (format parquet)", {**params, "out": str(tmp)}
+            ).fetchone()[0]
         finally:
             con.close()
 
@@ -77,7 +79,10 @@ def sql_to_day_partitions(sql_name: str, params: dict, out_dir: Path, days, day_
             empty.unlink(missing_ok=True)
         else:
             with replacing(empty) as t:
-                con.execute(f"copy (select * from ({load_sql(sql_name)}) limit 0) to $out (format parquet)", {**params, "out": str(t)})
+                con.execute(
+                    f"copy (select * from ({load_sql(sql_name)}) limit 0) to $out (format parquet)",
+                    {**params, "out": str(t)},
+                )
         return n
     finally:
         con.close()

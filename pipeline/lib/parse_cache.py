@@ -29,7 +29,15 @@ from pipeline.paths import ingest_dir, staging_dir
 
 TS_DATASETS = ("requests", "latency_probes", "compat_probes")
 UNDATED = "undated"
-_ENGINE_FILES = ("ingest.py", "textprep.py", "contract.py", "parse_cache.py", "staging.py", "recount.py", "day_parts.py")
+_ENGINE_FILES = (
+    "ingest.py",
+    "textprep.py",
+    "contract.py",
+    "parse_cache.py",
+    "staging.py",
+    "recount.py",
+    "day_parts.py",
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ def parsed_dir(root: Path, dataset: str) -> Path:
 
 def _manifest_path(root: Path, dataset: str) -> Path:
     return parsed_dir(root, dataset) / "manifest.json"
+
 
 # ------------------------------------------------------------------ fingerprints
 
@@ -82,7 +91,9 @@ def fingerprint(raw_dir: Path, dataset: str, previous: dict[str, dict]) -> list[
             try:
                 content = _content_hash(sf.path)
             except OSError as exc:
-                out.append(FileEntry(sf.rel, sf.fmt, st.st_size, st.st_mtime_ns, "", f"cannot be read: {exc.strerror or exc}"))
+                out.append(
+                    FileEntry(sf.rel, sf.fmt, st.st_size, st.st_mtime_ns, "", f"cannot be read: {exc.strerror or exc}")
+                )
                 continue
         out.append(FileEntry(sf.rel, sf.fmt, st.st_size, st.st_mtime_ns, content))
     return out
@@ -101,7 +112,9 @@ def _engine_version(root: Path, spec: Dataset) -> str:
         for dataset, col in (("models", "model"), ("endpoints", "provider")):
             glob = parquet_glob(staging_dir(root, dataset))
             if glob and ((dataset == "models" and spec.model_refs) or (dataset == "endpoints" and spec.provider_refs)):
-                names = con.execute(f"select string_agg(distinct {col}, chr(0) order by {col}) from read_parquet($g)", {"g": glob}).fetchone()[0]
+                names = con.execute(
+                    f"select string_agg(distinct {col}, chr(0) order by {col}) from read_parquet($g)", {"g": glob}
+                ).fetchone()[0]
                 h.update(f"{dataset}\0{names or ''}\n".encode())
     finally:
         con.close()
@@ -131,8 +144,9 @@ def load_manifest(root: Path, dataset: str) -> dict:
         return {"version": None, "files": {}}
 
 
-def update_parse_cache(spec: Dataset, raw_dir: Path, root: Path, log: Callable[[str], None] = lambda _m: None,
-                       memory_limit: str = "3GB") -> ParseResult:
+def update_parse_cache(
+    spec: Dataset, raw_dir: Path, root: Path, log: Callable[[str], None] = lambda _m: None, memory_limit: str = "3GB"
+) -> ParseResult:
     """Bring the parse cache of one time-series dataset up to the drop; returns the days whose
     rows may have changed (the days of every new, changed or removed file)."""
     root = Path(root)
@@ -165,7 +179,14 @@ def update_parse_cache(spec: Dataset, raw_dir: Path, root: Path, log: Callable[[
                     days |= set(meta["days"])
             for e in entries:
                 if e.error is not None:
-                    new_meta[e.rel] = {**asdict(e), "days": {}, "key": None, "file_error": e.error, "malformed": 0, "undated": 0}
+                    new_meta[e.rel] = {
+                        **asdict(e),
+                        "days": {},
+                        "key": None,
+                        "file_error": e.error,
+                        "malformed": 0,
+                        "undated": 0,
+                    }
         finally:
             con.close()
         # caches of removed or changed files go (a file's key is its path's hash, so a changed
@@ -187,10 +208,14 @@ def update_parse_cache(spec: Dataset, raw_dir: Path, root: Path, log: Callable[[
 
 
 def _changed(old: dict | None, e: FileEntry) -> bool:
-    return old is None or old.get("content") != e.content or old.get("fmt") != e.fmt or old.get("file_error") is not None
+    return (
+        old is None or old.get("content") != e.content or old.get("fmt") != e.fmt or old.get("file_error") is not None
+    )
 
 
-def _parse(con, spec: Dataset, raw_dir: Path, root: Path, entries: list[FileEntry], tmp: Path) -> tuple[int, dict[str, dict]]:
+def _parse(
+    con, spec: Dataset, raw_dir: Path, root: Path, entries: list[FileEntry], tmp: Path
+) -> tuple[int, dict[str, dict]]:
     """Read and validate `entries` (ingest.read_validated) into tmp/out/file=<key>/day=<D>/."""
     by_rel = {sf.rel: sf for sf in ingest.discover_all(raw_dir, spec.name)}
     files = [by_rel[e.rel] for e in entries if e.rel in by_rel]
@@ -224,7 +249,8 @@ def _parse(con, spec: Dataset, raw_dir: Path, root: Path, entries: list[FileEntr
     counts: dict[str, dict[str, int]] = {}
     if any(out.rglob("*.parquet")):
         for rel, day, k in con.execute(
-            f"select _source_file, day, count(*) from read_parquet({lit(str(out / '**' / '*.parquet'))}, hive_partitioning = true, hive_types_autocast = false) group by all"
+            f"select _source_file, day, count(*) from read_parquet({lit(str(out / '**' / '*.parquet'))}, "
+            "hive_partitioning = true, hive_types_autocast = false) group by all"
         ).fetchall():
             counts.setdefault(rel, {})[day] = k
     malformed = con.execute("select source_file, count(*) from malformed group by all").fetchall()
@@ -250,12 +276,14 @@ def _parse(con, spec: Dataset, raw_dir: Path, root: Path, entries: list[FileEntr
             shutil.rmtree(out / f"file={parsed[sf.rel]['key']}", ignore_errors=True)
     return total, parsed
 
+
 def known_days(root: Path, dataset: str) -> list[str]:
     """Every UTC day some current file of the dataset has rows on."""
     days: set[str] = set()
     for meta in load_manifest(root, dataset)["files"].values():
         days |= set(meta.get("days", {}))
     return sorted(days)
+
 
 def _write_json(path: Path, obj: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)

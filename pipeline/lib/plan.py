@@ -28,7 +28,19 @@ from pipeline.lib.ingest import connect, parquet_glob
 from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
-_CODE = ("parse_cache.py", "staging.py", "recount.py", "day_parts.py", "ingest.py", "textprep.py", "contract.py", "routing.py", "routing_sensitivity.py", "demand.py", "service.py")
+_CODE = (
+    "parse_cache.py",
+    "staging.py",
+    "recount.py",
+    "day_parts.py",
+    "ingest.py",
+    "textprep.py",
+    "contract.py",
+    "routing.py",
+    "routing_sensitivity.py",
+    "demand.py",
+    "service.py",
+)
 
 
 @dataclass
@@ -78,7 +90,11 @@ def _dims_by_day(root: Path, days: list[str]) -> dict[str, str]:
     try:
         con.execute("create temp table days as select cast(unnest($d) as date) as day", {"d": days})
         models = parquet_glob(staging_dir(root, "models"))
-        models_hash = con.execute("select coalesce(sum(hash(m)), 0) from read_parquet($g) as m", {"g": models}).fetchone()[0] if models else 0
+        models_hash = (
+            con.execute("select coalesce(sum(hash(m)), 0) from read_parquet($g) as m", {"g": models}).fetchone()[0]
+            if models
+            else 0
+        )
         parts = {d: [str(models_hash)] for d in days}
         endpoints = parquet_glob(staging_dir(root, "endpoints"))
         if endpoints:
@@ -114,7 +130,9 @@ def day_inputs(root: Path) -> dict[str, tuple[str, list[str]]]:
     for name, manifest in manifests.items():
         for rel, meta in manifest["files"].items():
             for day in meta.get("days", {}):
-                files_by_day.setdefault(day, {}).setdefault(name, []).append(f"{rel}\0{meta['content']}\0{meta['days'][day]}")
+                files_by_day.setdefault(day, {}).setdefault(name, []).append(
+                    f"{rel}\0{meta['content']}\0{meta['days'][day]}"
+                )
     days = sorted(files_by_day)
     code = _code_hash()
     dims = _dims_by_day(root, days)
@@ -127,7 +145,9 @@ def day_inputs(root: Path) -> dict[str, tuple[str, list[str]]]:
             if name != "requests":
                 h.update("\n".join(sorted(files_by_day[day].get(name, []))).encode())
         before = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
-        h.update(b"\nprobes before\0" + "\n".join(sorted(files_by_day.get(before, {}).get("latency_probes", []))).encode())
+        h.update(
+            b"\nprobes before\0" + "\n".join(sorted(files_by_day.get(before, {}).get("latency_probes", []))).encode()
+        )
         h.update(b"\ndims\0" + dims[day].encode())
         out[day] = (h.hexdigest(), sorted(files_by_day[day].get("requests", [])))
     return out
@@ -155,8 +175,13 @@ def _added_request_files(before: tuple[str, list[str]] | list, now: tuple[str, l
     return None if any(p in old_paths for p in added) else added
 
 
-def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tuple[str, str] | None = None,
-         built_inputs: dict | None = None) -> Plan:
+def plan(
+    root: Path,
+    built: dict[str, str] | None,
+    full: bool = False,
+    force: tuple[str, str] | None = None,
+    built_inputs: dict | None = None,
+) -> Plan:
     """The days to rebuild, against the signatures `built` (those of the published generation;
     None: nothing was built yet), plus the days with rows in the span `force` (a backfill).
 
@@ -204,7 +229,14 @@ def plan(root: Path, built: dict[str, str] | None, full: bool = False, force: tu
         if not failed:
             break
         dirty |= failed
-    return Plan(days=sorted(set(now) | dirty), dirty=sorted(dirty), signatures=now, reasons=reasons, recount=recount, inputs=inputs)
+    return Plan(
+        days=sorted(set(now) | dirty),
+        dirty=sorted(dirty),
+        signatures=now,
+        reasons=reasons,
+        recount=recount,
+        inputs=inputs,
+    )
 
 
 def day_spans(days: list[str]) -> str:
@@ -252,8 +284,14 @@ def drop_fingerprint(root: Path) -> str:
             if name in TS_DATASETS:
                 continue
             glob = parquet_glob(staging_dir(root, name))
-            value = con.execute("select count(*), coalesce(sum(hash(t)), 0) from read_parquet($g, hive_partitioning = true) as t",
-                                {"g": glob}).fetchone() if glob else (0, 0)
+            value = (
+                con.execute(
+                    "select count(*), coalesce(sum(hash(t)), 0) from read_parquet($g, hive_partitioning = true) as t",
+                    {"g": glob},
+                ).fetchone()
+                if glob
+                else (0, 0)
+            )
             h.update(f"\n{name}\0{value}".encode())
     finally:
         con.close()

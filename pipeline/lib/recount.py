@@ -33,8 +33,13 @@ from pipeline.lib.parse_cache import load_manifest
 from pipeline.paths import ingest_dir, staging_dir
 
 
-def count_new_files(spec: Dataset, root: Path, days: Iterable[str], log: Callable[[str], None] = lambda _m: None,
-                    memory_limit: str = "3GB") -> list[str]:
+def count_new_files(
+    spec: Dataset,
+    root: Path,
+    days: Iterable[str],
+    log: Callable[[str], None] = lambda _m: None,
+    memory_limit: str = "3GB",
+) -> list[str]:
     """Count the not yet counted files' rows of `days` (see `_recount`); returns the days done."""
     days = sorted(set(days))
     if not days:
@@ -72,7 +77,12 @@ def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], r
         widened = set()
 
         def cols(files: list[str]) -> set[str]:
-            return {r[0] for r in con.execute(f"describe select * from read_parquet({path_list(files)}, union_by_name = true)").fetchall()}
+            return {
+                r[0]
+                for r in con.execute(
+                    f"describe select * from read_parquet({path_list(files)}, union_by_name = true)"
+                ).fetchall()
+            }
 
         for d, rels in recount.items():
             parts = part_files(root, spec.name, manifest, d, rels)
@@ -81,27 +91,40 @@ def recount_failures(spec: Dataset, root: Path, recount: dict[str, list[str]], r
                 widened.add(d)
         con.execute("create temp table added_pairs (day varchar, f varchar)")
         con.executemany("insert into added_pairs values (?, ?)", added)
-        con.execute(f"create temp table a as select {key_hash(spec)} as h, day, {{'f': _source_file, 'r': _row_number}} as fr "
-                    f"from read_parquet({path_list(files)}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false) "
-                    "where _reason is null")
+        con.execute(
+            f"create temp table a as select {key_hash(spec)} as h, day, {{'f': _source_file, 'r': _row_number}} as fr "
+            f"from read_parquet({path_list(files)}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false) "
+            "where _reason is null"
+        )
         hive = "hive_partitioning = true, hive_types_autocast = false"
         unchanged = index_files(root, spec.name, [d for d in _index_days(root, spec.name) if d not in rebuilt])
         old = index_files(root, spec.name, rebuilt)
         new = day_files(root, spec.name, manifest, sorted(rebuilt))
         sources = {
             "u": f"select o.h, {{'f': o._source_file, 'r': o._row_number}} as fr from read_parquet({path_list(unchanged)}, {hive}) o "
-                 "semi join a using (h) anti join added_pairs p on p.day = o.day and p.f = o._source_file" if unchanged else None,
-            "ro": f"select h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({path_list(old)}) semi join a using (h)" if old else None,
+            "semi join a using (h) anti join added_pairs p on p.day = o.day and p.f = o._source_file"
+            if unchanged
+            else None,
+            "ro": f"select h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({path_list(old)}) semi join a using (h)"
+            if old
+            else None,
             "rn": f"select {key_hash(spec)} as h, {{'f': _source_file, 'r': _row_number}} as fr from read_parquet({path_list(new)}, union_by_name = true) "
-                  f"where _reason is null and {key_hash(spec)} in (select h from a)" if new else None,
+            f"where _reason is null and {key_hash(spec)} in (select h from a)"
+            if new
+            else None,
         }
         empty = "select null::ubigint as h, null::struct(f varchar, r bigint) as fr where false"
-        ctes = ", ".join(f"{k} as (select h, min(fr) as first from ({v or empty}) group by h)" for k, v in sources.items())
-        return widened | {str(d) for (d,) in con.execute(
-            f"""with {ctes}, first_added as (select h, min(fr) as first from a group by h)
+        ctes = ", ".join(
+            f"{k} as (select h, min(fr) as first from ({v or empty}) group by h)" for k, v in sources.items()
+        )
+        return widened | {
+            str(d)
+            for (d,) in con.execute(
+                f"""with {ctes}, first_added as (select h, min(fr) as first from a group by h)
             select distinct a.day from a join first_added fa using (h) left join u using (h) left join ro using (h) left join rn using (h)
             where u.first is null or u.first >= fa.first or u.first >= ro.first or u.first >= rn.first"""
-        ).fetchall()}
+            ).fetchall()
+        }
     finally:
         con.close()
 
@@ -119,11 +142,16 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
     todo: list[tuple[str, str]] = []
     for day in days:
         counted = _counted_files(con, root, spec.name, day)
-        todo += [(day, rel) for rel, meta in sorted(manifest.items())
-                 if meta.get("key") and day in meta.get("days", {}) and rel not in counted]
+        todo += [
+            (day, rel)
+            for rel, meta in sorted(manifest.items())
+            if meta.get("key") and day in meta.get("days", {}) and rel not in counted
+        ]
     if not todo:
         return 0
-    log(f"{spec.name}: counting {len(todo):,} new files' rows on {len({d for d, _ in todo}):,} days without restaging them")
+    log(
+        f"{spec.name}: counting {len(todo):,} new files' rows on {len({d for d, _ in todo}):,} days without restaging them"
+    )
     hive = "hive_partitioning = true, hive_types_autocast = false"
     added = [f for d, rel in todo for f in part_files(root, spec.name, manifest, d, [rel])]
     index = index_files(root, spec.name)
@@ -133,11 +161,15 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
         select * exclude (file, day), day as _day, {key_hash(spec)} as _h, hash({row_struct(spec)}) as _c,
                cast(to_json({row_struct(spec)}) as varchar) as _json
         from read_parquet({path_list(added)}, union_by_name = true, {hive})""")
-    winner = (f"""select o.h, arg_min({{'f': o._source_file, 'r': o._row_number, 'c': o.c}}, {{'f': o._source_file, 'r': o._row_number}}) as w
+    winner = (
+        f"""select o.h, arg_min({{'f': o._source_file, 'r': o._row_number, 'c': o.c}}, {{'f': o._source_file, 'r': o._row_number}}) as w
         from read_parquet({path_list(index)}, {hive}) o
         where o.h in (select _h from v where _reason is null)
           and not exists (select 1 from added_pairs p where p.day = o.day and p.f = o._source_file)
-        group by o.h""" if index else "select null::ubigint as h, null::struct(f varchar, r bigint, c ubigint) as w where false")
+        group by o.h"""
+        if index
+        else "select null::ubigint as h, null::struct(f varchar, r bigint, c ubigint) as w where false"
+    )
     con.execute(f"""create or replace temp table cls as
         select v._source_file, v._row_number, win.w.f as _first_file, win.w.r as _first_row,
                case when win.w is null or {{'f': win.w.f, 'r': win.w.r}} > {{'f': v._source_file, 'r': v._row_number}} then 'loaded'
@@ -145,8 +177,10 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
         from v left join ({winner}) win on win.h = v._h where v._reason is null""")
     loaded = con.execute("select count(*) from cls where _class = 'loaded'").fetchone()[0]
     if loaded:  # the plan's check failed to see it: counting would leave a loaded row unstaged
-        raise RuntimeError(f"{spec.name}: {loaded:,} rows of files counted without restaging would be loaded; "
-                           f"run again with --days {todo[0][0]}..{todo[-1][0]}")
+        raise RuntimeError(
+            f"{spec.name}: {loaded:,} rows of files counted without restaging would be loaded; "
+            f"run again with --days {todo[0][0]}..{todo[-1][0]}"
+        )
     for day, rel in todo:
         key = manifest[rel]["key"]
         where = f"v._source_file = {lit(rel)} and v._day = {lit(day)}"
@@ -159,10 +193,11 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
             from v where {where} and _reason is not null
             union all
             select {lit(spec.name)}, v._source_file, v._row_number,
-                   'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || c._first_file || ' row ' || c._first_row || ' with other values',
+                   'conflict: key (' || {lit(", ".join(spec.key))} || ') already loaded from '
+                       || c._first_file || ' row ' || c._first_row || ' with other values',
                    v._json
             from v join cls c using (_source_file, _row_number) where {where} and c._class = 'conflict'
-            ) to {lit(str(out['quarantine']))} (format parquet)"""
+            ) to {lit(str(out["quarantine"]))} (format parquet)"""
         )
         con.execute(
             f"""copy (
@@ -170,10 +205,12 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
                    count(*) filter (where v._reason is not null or c._class = 'conflict') as rows_quarantined,
                    count(*) filter (where c._class = 'duplicate') as rows_duplicate
             from v left join cls c using (_source_file, _row_number) where {where}
-            ) to {lit(str(out['audit']))} (format parquet)"""
+            ) to {lit(str(out["audit"]))} (format parquet)"""
         )
-        con.execute(f"copy (select _h as h, _c as c, _source_file, _row_number from v where {where} and _reason is null) "
-                    f"to {lit(str(out['keys']))} (format parquet)")
+        con.execute(
+            f"copy (select _h as h, _c as c, _source_file, _row_number from v where {where} and _reason is null) "
+            f"to {lit(str(out['keys']))} (format parquet)"
+        )
         # the audit part last: its presence is what marks the file counted on that day
         keys = keys_dir(root, spec.name, day)
         keys.mkdir(parents=True, exist_ok=True)
@@ -187,4 +224,8 @@ def _recount(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tm
 
 def _counted_files(con, root: Path, dataset: str, day: str) -> set[str]:
     parts = sorted(str(p) for p in day_dir(root, dataset, day).glob("audit_*.parquet"))
-    return {r for (r,) in con.execute(f"select distinct source_file from read_parquet({path_list(parts)})").fetchall()} if parts else set()
+    return (
+        {r for (r,) in con.execute(f"select distinct source_file from read_parquet({path_list(parts)})").fetchall()}
+        if parts
+        else set()
+    )

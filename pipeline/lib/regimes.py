@@ -27,4 +27,8 @@ def regime(input_p50: float, output_share: float) -> str:
 
 
 def rule_params() -> dict[str, float]:
-    return {"long_context_p50": LONG_CONTEXT_INPUT_P50, "generation_share": GENERATION_SHARE, "prompt_share": PROMPT_SHARE}
+    return {
+        "long_context_p50": LONG_CONTEXT_INPUT_P50,
+        "generation_share": GENERATION_SHARE,
+        "prompt_share": PROMPT_SHARE,
+    }

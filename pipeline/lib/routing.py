@@ -109,7 +109,9 @@ def availability_z(confidence: float) -> float:
     return NormalDist().inv_cdf(confidence) if confidence > 0.5 else 0.0
 
 
-SCENARIO_FORMS = "observed, provider_down:PROVIDER:START:END, rate_limits_xF (e.g. rate_limits_x2) or prices_asof:YYYY-MM-DD"
+SCENARIO_FORMS = (
+    "observed, provider_down:PROVIDER:START:END, rate_limits_xF (e.g. rate_limits_x2) or prices_asof:YYYY-MM-DD"
+)
 
 
 def _ts(text: str, what: str, scenario: str) -> dt.datetime:
@@ -117,8 +119,10 @@ def _ts(text: str, what: str, scenario: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"scenario {scenario!r}: {what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)") from None
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        raise ValueError(
+            f"scenario {scenario!r}: {what} {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _window(span: str, scenario: str) -> tuple[dt.datetime, dt.datetime]:
@@ -126,13 +130,15 @@ def _window(span: str, scenario: str) -> tuple[dt.datetime, dt.datetime]:
     the first split at a colon where both sides parse."""
     cuts = [i for i, ch in enumerate(span) if ch == ":"]
     if not cuts:
-        raise ValueError(f"unknown scenario {scenario!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15")
+        raise ValueError(
+            f"unknown scenario {scenario!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15"
+        )
     for i in cuts:
         try:
-            return _ts(span[:i], "START", scenario), _ts(span[i + 1:], "END", scenario)
+            return _ts(span[:i], "START", scenario), _ts(span[i + 1 :], "END", scenario)
         except ValueError:
             continue
-    start, end = span[:cuts[0]], span[cuts[0] + 1:]  # no split parses: name the first side that does not
+    start, end = span[: cuts[0]], span[cuts[0] + 1 :]  # no split parses: name the first side that does not
     return _ts(start, "START", scenario), _ts(end, "END", scenario)
 
 
@@ -148,10 +154,14 @@ def parse_scenario(text: str | None) -> Scenario:
     if kind == "provider_down":
         provider, _, span = rest.partition(":")
         if not provider.strip() or not span:
-            raise ValueError(f"unknown scenario {text!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15")
+            raise ValueError(
+                f"unknown scenario {text!r}: use provider_down:PROVIDER:START:END, e.g. provider_down:fireworks:2025-12-08:2025-12-15"
+            )
         start, end = _window(span, text)
         if end <= start:
-            raise ValueError(f"scenario {text!r}: END {end:%Y-%m-%d %H:%M} must be after START {start:%Y-%m-%d %H:%M} (END is exclusive)")
+            raise ValueError(
+                f"scenario {text!r}: END {end:%Y-%m-%d %H:%M} must be after START {start:%Y-%m-%d %H:%M} (END is exclusive)"
+            )
         return Scenario(text, down_provider=provider.strip(), down_start=start, down_end=end)
     if kind.startswith("rate_limits_x") and not sep:
         factor_text = kind.removeprefix("rate_limits_x")
@@ -160,7 +170,9 @@ def parse_scenario(text: str | None) -> Scenario:
         except ValueError:
             factor = float("nan")
         if not math.isfinite(factor) or factor < 0:
-            raise ValueError(f"scenario {text!r}: the factor after rate_limits_x must be a number >= 0, e.g. rate_limits_x2")
+            raise ValueError(
+                f"scenario {text!r}: the factor after rate_limits_x must be a number >= 0, e.g. rate_limits_x2"
+            )
         return Scenario(text, rate_limit_factor=factor)
     if kind == "prices_asof":
         return Scenario(text, price_asof=_ts(rest, "DATE", text))
@@ -169,9 +181,12 @@ def parse_scenario(text: str | None) -> Scenario:
 
 def routable_models(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Models with at least two providers that had an endpoint and a price at some time."""
-    return [m for (m,) in con.execute(
-        "select model from segments group by model having count(distinct provider) >= 2 order by model"
-    ).fetchall()]
+    return [
+        m
+        for (m,) in con.execute(
+            "select model from segments group by model having count(distinct provider) >= 2 order by model"
+        ).fetchall()
+    ]
 
 
 # ------------------------------------------------------------------------------------ layout
@@ -251,8 +266,10 @@ def replace_dir(new: Path | None, target: Path) -> None:
 
 # ------------------------------------------------------------------------------------ replay
 
-EMPTY_BUCKETS = ("create or replace temp table buckets (model varchar, provider varchar, bucket timestamp, probes bigint, "
-                 "success_rate double, rate_limit_rate double, decode_tps_p50 double, ttft_p50_ms double, ttft_p90_ms double)")
+EMPTY_BUCKETS = (
+    "create or replace temp table buckets (model varchar, provider varchar, bucket timestamp, probes bigint, "
+    "success_rate double, rate_limit_rate double, decode_tps_p50 double, ttft_p50_ms double, ttft_p90_ms double)"
+)
 
 
 @dataclass
@@ -273,7 +290,9 @@ def _passes(root: Path, days: list[dt.date], max_rows: int) -> list[list[dt.date
     if files:
         con = connect()
         try:
-            for f, n in con.execute("select file_name, num_rows from parquet_file_metadata($f)", {"f": files}).fetchall():
+            for f, n in con.execute(
+                "select file_name, num_rows from parquet_file_metadata($f)", {"f": files}
+            ).fetchall():
                 day = next((p.removeprefix("date=") for p in Path(f).parts if p.startswith("date=")), None)
                 if day is not None:
                     rows[dt.date.fromisoformat(day)] = rows.get(dt.date.fromisoformat(day), 0) + n
@@ -293,22 +312,34 @@ def _passes(root: Path, days: list[dt.date], max_rows: int) -> list[list[dt.date
 def _setup(con: duckdb.DuckDBPyConnection, root: Path, scenario: Scenario, params: RoutingParams) -> list[str]:
     """The small shared tables of a replay (segments, segment_lists); returns the models replayed."""
     files = {name: staged_glob(root, name) for name in ("models", "endpoints", "prices")}
-    con.execute(f"create temp table segments as {load_sql('core/core_routing__segments')}",
-                {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof})
+    con.execute(
+        f"create temp table segments as {load_sql('core/core_routing__segments')}",
+        {"endpoints": files["endpoints"], "prices": files["prices"], "price_asof": scenario.price_asof},
+    )
     models = routable_models(con)
     if params.models is not None:
         models = [m for m in models if m in params.models]
-    con.execute(f"create temp table segment_lists as {load_sql('core/core_routing__segment_lists')}",
-                {"models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes})
+    con.execute(
+        f"create temp table segment_lists as {load_sql('core/core_routing__segment_lists')}",
+        {"models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes},
+    )
     widest = con.execute("select max(n_providers) from segment_lists").fetchone()[0] or 0
     if widest > MAX_CANDIDATES:
-        raise ValueError(f"a segment has {widest} candidate providers; the replay handles at most {MAX_CANDIDATES} per model")
+        raise ValueError(
+            f"a segment has {widest} candidate providers; the replay handles at most {MAX_CANDIDATES} per model"
+        )
     return models
 
 
-def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Scenario = Scenario(),
-                params: RoutingParams = RoutingParams(), out_root: Path | None = None, write_decisions: bool = False,
-                progress: Callable[[str], None] | None = None) -> ReplayResult:
+def replay_days(
+    root: Path,
+    days: Iterable[dt.date] | None = None,
+    scenario: Scenario = Scenario(),
+    params: RoutingParams = RoutingParams(),
+    out_root: Path | None = None,
+    write_decisions: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> ReplayResult:
     """Replay the staged requests of `days` (None: every staged day) under every policy and
     replace those days' partials under `out_root` (default `root`), each day's folder atomically.
     A day's partials depend only on its own requests, the probes of its buckets and the bucket
@@ -330,14 +361,19 @@ def replay_days(root: Path, days: Iterable[dt.date] | None = None, scenario: Sce
     # scratch beside the outputs, never under `root`: that may be a published generation
     scratch = out_root / ".tmp_duckdb" / f"routing-{uuid.uuid4().hex[:8]}"
     scratch.mkdir(parents=True)
-    tmp = {name: partial_dir(out_root, name).with_name(f".{partial_dir(out_root, name).name}.tmp-{uuid.uuid4().hex[:8]}")
-           for name in (*PARTIALS, "decisions")}
+    tmp = {
+        name: partial_dir(out_root, name).with_name(f".{partial_dir(out_root, name).name}.tmp-{uuid.uuid4().hex[:8]}")
+        for name in (*PARTIALS, "decisions")
+    }
     say = progress or (lambda _msg: None)
     con = connect(temp_dir=scratch / "spill", memory_limit=params.memory_limit)
     try:
         models = _setup(con, root, scenario, params)
         with replacing(marts_file(out_root, SEGMENTS_MART)) as out:
-            con.execute("copy (select * from segment_lists order by model, seg_start) to $out (format parquet)", {"out": str(out)})
+            con.execute(
+                "copy (select * from segment_lists order by model, seg_start) to $out (format parquet)",
+                {"out": str(out)},
+            )
         n_requests = n_groups = 0
         for batch in _passes(root, days, params.chunk_rows):
             say(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
@@ -378,15 +414,33 @@ def make_table(con: duckdb.DuckDBPyConnection, name: str, sql: str, values: dict
 
 def slot_values(params: RoutingParams) -> dict:
     """The values core_routing__slots binds: bucket size and the availability rule."""
-    return {"bucket_minutes": params.bucket_minutes, "min_success": params.min_success,
-            "availability_z": availability_z(params.availability_confidence)}
+    return {
+        "bucket_minutes": params.bucket_minutes,
+        "min_success": params.min_success,
+        "availability_z": availability_z(params.availability_confidence),
+    }
 
 
-PASS_TABLES = ("cache_rates", "request_groups_fine", "pieces", "buckets", "bucket_state", "slots", "request_groups", "groups")
+PASS_TABLES = (
+    "cache_rates",
+    "request_groups_fine",
+    "pieces",
+    "buckets",
+    "bucket_state",
+    "slots",
+    "request_groups",
+    "groups",
+)
 
 
-def slot_tables(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
-                models: list[str]) -> None:
+def slot_tables(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    days: list[dt.date],
+    scenario: Scenario,
+    params: RoutingParams,
+    models: list[str],
+) -> None:
     """The pass tables that do not read requests: pieces, buckets (from the probes), bucket_state
     (after the scenario) and slots (availability at the params' rule), at the params' bucket size."""
     bm = params.bucket_minutes
@@ -395,42 +449,78 @@ def slot_tables(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date],
     # that straddle midnight)
     probe_files = _day_files(root, "latency_probes", {d + dt.timedelta(days=k) for d in days for k in (-1, 0, 1)})
     if probe_files:
-        make_table(con, "buckets", "core/core_routing__buckets", {"probes": probe_files, "bucket_minutes": bm, "model_filter": models})
+        make_table(
+            con,
+            "buckets",
+            "core/core_routing__buckets",
+            {"probes": probe_files, "bucket_minutes": bm, "model_filter": models},
+        )
     else:
         con.execute(EMPTY_BUCKETS)
-    make_table(con, "bucket_state", "core/core_routing__bucket_state",
-               {"down_provider": scenario.down_provider, "down_start": scenario.down_start, "down_end": scenario.down_end,
-                "rate_limit_factor": scenario.rate_limit_factor})
+    make_table(
+        con,
+        "bucket_state",
+        "core/core_routing__bucket_state",
+        {
+            "down_provider": scenario.down_provider,
+            "down_start": scenario.down_start,
+            "down_end": scenario.down_end,
+            "rate_limit_factor": scenario.rate_limit_factor,
+        },
+    )
     make_table(con, "slots", "core/core_routing__slots", slot_values(params))
 
 
-def _replay_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
-                 models: list[str]) -> tuple[int, int]:
+def _replay_pass(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    days: list[dt.date],
+    scenario: Scenario,
+    params: RoutingParams,
+    models: list[str],
+) -> tuple[int, int]:
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
     decisions). Returns (requests, groups)."""
     request_files = _day_files(root, "requests", days)
     if not request_files or not models:
         return 0, 0
     slot_tables(con, root, days, scenario, params, models)
-    make_table(con, "cache_rates", "core/core_routing__cache_rates", {"requests": request_files, "min_reporting": params.cache_min_reporting})
-    make_table(con, "request_groups", "core/core_routing__request_groups",
-               {"requests": request_files, "model_filter": models, "bucket_minutes": params.bucket_minutes})
+    make_table(
+        con,
+        "cache_rates",
+        "core/core_routing__cache_rates",
+        {"requests": request_files, "min_reporting": params.cache_min_reporting},
+    )
+    make_table(
+        con,
+        "request_groups",
+        "core/core_routing__request_groups",
+        {"requests": request_files, "model_filter": models, "bucket_minutes": params.bucket_minutes},
+    )
     make_table(con, "groups", "core/core_routing__groups")
-    con.execute("create or replace temp view pass_requests as select * from read_parquet("
-                + "[" + ", ".join(lit(f) for f in request_files) + "], hive_partitioning = true)")  # no parameters in a view
+    con.execute(
+        "create or replace temp view pass_requests as select * from read_parquet("
+        + "["
+        + ", ".join(lit(f) for f in request_files)
+        + "], hive_partitioning = true)"
+    )  # no parameters in a view
     n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
     n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
 
 
-def _write_pass(con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[str, Path], write_decisions: bool) -> None:
+def _write_pass(
+    con: duckdb.DuckDBPyConnection, days: list[dt.date], tmp: dict[str, Path], write_decisions: bool
+) -> None:
     """The pass's partials as hive folders (one per day) under the `tmp` folders."""
     if not _has(con, "groups"):
         return
 
     def copy(sql: str, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy ({sql}) to $out (format parquet, partition_by (date), overwrite_or_ignore true)", {"out": str(out)})
+        con.execute(
+            f"copy ({sql}) to $out (format parquet, partition_by (date), overwrite_or_ignore true)", {"out": str(out)}
+        )
 
     copy(load_sql("core/core_routing__daily"), tmp["daily"])
     copy(load_sql("core/core_routing__policy_daily"), tmp["policy_daily"])
@@ -485,18 +575,49 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
 
 
 DAILY_SCHEMA = {
-    "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
-    "baseline_provider": pl.String, "routed": pl.Float64, "excluded": pl.Float64, "imputed": pl.Float64, "routed_sum": pl.Float64,
-    "base_sum": pl.Float64, "output_tokens": pl.Float64, "routed_decode_s": pl.Float64, "base_decode_s": pl.Float64,
-    "imputed_var_routed": pl.Float64, "imputed_cov": pl.Float64, "imputed_var_base": pl.Float64,
-    "imputed_var_routed_s": pl.Float64, "imputed_cov_s": pl.Float64, "imputed_var_base_s": pl.Float64,
+    "date": pl.Date,
+    "month": pl.String,
+    "quarter": pl.String,
+    "model": pl.String,
+    "objective": pl.String,
+    "policy": pl.String,
+    "baseline_provider": pl.String,
+    "routed": pl.Float64,
+    "excluded": pl.Float64,
+    "imputed": pl.Float64,
+    "routed_sum": pl.Float64,
+    "base_sum": pl.Float64,
+    "output_tokens": pl.Float64,
+    "routed_decode_s": pl.Float64,
+    "base_decode_s": pl.Float64,
+    "imputed_var_routed": pl.Float64,
+    "imputed_cov": pl.Float64,
+    "imputed_var_base": pl.Float64,
+    "imputed_var_routed_s": pl.Float64,
+    "imputed_cov_s": pl.Float64,
+    "imputed_var_base_s": pl.Float64,
 }
 COUNTERFACTUAL_SCHEMA = {
-    "period": pl.String, "period_type": pl.String, "model": pl.String, "objective": pl.String, "policy": pl.String,
-    "baseline_provider": pl.String, "requests_routed": pl.Float64, "requests_excluded": pl.Float64, "requests_imputed": pl.Float64,
-    "baseline_value": pl.Float64, "routed_value": pl.Float64, "change_pct": pl.Float64, "ci_low": pl.Float64,
-    "ci_high": pl.Float64, "n_days": pl.Int64, "tokens_per_s_baseline": pl.Float64, "tokens_per_s_routed": pl.Float64,
-    "tokens_per_s_change_pct": pl.Float64, "tokens_per_s_change_pct_ci_low": pl.Float64, "tokens_per_s_change_pct_ci_high": pl.Float64,
+    "period": pl.String,
+    "period_type": pl.String,
+    "model": pl.String,
+    "objective": pl.String,
+    "policy": pl.String,
+    "baseline_provider": pl.String,
+    "requests_routed": pl.Float64,
+    "requests_excluded": pl.Float64,
+    "requests_imputed": pl.Float64,
+    "baseline_value": pl.Float64,
+    "routed_value": pl.Float64,
+    "change_pct": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n_days": pl.Int64,
+    "tokens_per_s_baseline": pl.Float64,
+    "tokens_per_s_routed": pl.Float64,
+    "tokens_per_s_change_pct": pl.Float64,
+    "tokens_per_s_change_pct_ci_low": pl.Float64,
+    "tokens_per_s_change_pct_ci_high": pl.Float64,
 }
 
 
@@ -511,7 +632,9 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
     for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
         if not daily.height:
             break
-        for (period, model, objective, policy), g in daily.group_by([period_col, "model", "objective", "policy"], maintain_order=True):
+        for (period, model, objective, policy), g in daily.group_by(
+            [period_col, "model", "objective", "policy"], maintain_order=True
+        ):
             routed, excluded = float(g["routed"].sum()), float(g["excluded"].sum())
             imputed = float(g["imputed"].sum())
             base_sum, routed_sum = float(g["base_sum"].sum()), float(g["routed_sum"].sum())
@@ -522,19 +645,47 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
                 routed_value = routed_sum / routed if routed else float("nan")
             # the same resampled days on both sides: a ratio of day sums
             extra = imputation_var(g, ("imputed_var_routed", "imputed_cov", "imputed_var_base"), routed_sum, base_sum)
-            ratio, lo, hi = ratio_of_means_ci(g["routed_sum"].to_numpy(), g["base_sum"].to_numpy(), n_boot=params.n_boot, seed=params.seed,
-                                              extra_var=extra)
-            rows.append({
-                "period": period, "period_type": period_type, "model": model, "objective": objective, "policy": policy,
-                "baseline_provider": g["baseline_provider"].drop_nulls().first(), "requests_routed": routed, "requests_excluded": excluded,
-                "requests_imputed": imputed, "baseline_value": baseline_value, "routed_value": routed_value, "change_pct": 100 * (ratio - 1),
-                "ci_low": 100 * (lo - 1), "ci_high": 100 * (hi - 1), "n_days": g.height, **_tokens_per_s(g, objective, params),
-            })
+            ratio, lo, hi = ratio_of_means_ci(
+                g["routed_sum"].to_numpy(),
+                g["base_sum"].to_numpy(),
+                n_boot=params.n_boot,
+                seed=params.seed,
+                extra_var=extra,
+            )
+            rows.append(
+                {
+                    "period": period,
+                    "period_type": period_type,
+                    "model": model,
+                    "objective": objective,
+                    "policy": policy,
+                    "baseline_provider": g["baseline_provider"].drop_nulls().first(),
+                    "requests_routed": routed,
+                    "requests_excluded": excluded,
+                    "requests_imputed": imputed,
+                    "baseline_value": baseline_value,
+                    "routed_value": routed_value,
+                    "change_pct": 100 * (ratio - 1),
+                    "ci_low": 100 * (lo - 1),
+                    "ci_high": 100 * (hi - 1),
+                    "n_days": g.height,
+                    **_tokens_per_s(g, objective, params),
+                }
+            )
     out = pl.DataFrame(rows, schema=COUNTERFACTUAL_SCHEMA).with_columns(
         pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c)
-        for c in ("baseline_value", "routed_value", "change_pct", "ci_low", "ci_high", *(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s")))
+        for c in (
+            "baseline_value",
+            "routed_value",
+            "change_pct",
+            "ci_low",
+            "ci_high",
+            *(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s")),
+        )
     )
-    return out.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
+    return out.sort(
+        ["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False]
+    )
 
 
 def imputation_var(g: pl.DataFrame, columns: tuple[str, str, str], num: float, den: float) -> float:
@@ -556,20 +707,41 @@ def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dic
     none = dict.fromkeys(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s"))
     if objective != "throughput":
         return none
-    tokens, routed_s, base_s = (float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s"))
+    tokens, routed_s, base_s = (
+        float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s")
+    )
     if not (routed_s > 0 and base_s > 0):
         return none
     # the ratio is base seconds over routed seconds: numerator and denominator swap sides
     extra = imputation_var(g, ("imputed_var_base_s", "imputed_cov_s", "imputed_var_routed_s"), base_s, routed_s)
-    ratio, lo, hi = ratio_of_means_ci(g["base_decode_s"].fill_null(0).to_numpy(), g["routed_decode_s"].fill_null(0).to_numpy(),
-                                      n_boot=params.n_boot, seed=params.seed, extra_var=extra)
-    return {"tokens_per_s_baseline": tokens / base_s, "tokens_per_s_routed": tokens / routed_s, "tokens_per_s_change_pct": 100 * (ratio - 1),
-            "tokens_per_s_change_pct_ci_low": 100 * (lo - 1), "tokens_per_s_change_pct_ci_high": 100 * (hi - 1)}
+    ratio, lo, hi = ratio_of_means_ci(
+        g["base_decode_s"].fill_null(0).to_numpy(),
+        g["routed_decode_s"].fill_null(0).to_numpy(),
+        n_boot=params.n_boot,
+        seed=params.seed,
+        extra_var=extra,
+    )
+    return {
+        "tokens_per_s_baseline": tokens / base_s,
+        "tokens_per_s_routed": tokens / routed_s,
+        "tokens_per_s_change_pct": 100 * (ratio - 1),
+        "tokens_per_s_change_pct_ci_low": 100 * (lo - 1),
+        "tokens_per_s_change_pct_ci_high": 100 * (hi - 1),
+    }
 
 
 POLICY_DAILY_SCHEMA = {
-    "date": pl.Date, "month": pl.String, "quarter": pl.String, "model": pl.String, "policy": pl.String, "ttft_ms": pl.Float64,
-    "routed": pl.Float64, "excluded": pl.Float64, "cost_sum": pl.Float64, "tps_sum": pl.Float64, "tps_weight": pl.Float64,
+    "date": pl.Date,
+    "month": pl.String,
+    "quarter": pl.String,
+    "model": pl.String,
+    "policy": pl.String,
+    "ttft_ms": pl.Float64,
+    "routed": pl.Float64,
+    "excluded": pl.Float64,
+    "cost_sum": pl.Float64,
+    "tps_sum": pl.Float64,
+    "tps_weight": pl.Float64,
     "success_sum": pl.Float64,
 }
 
@@ -602,9 +774,15 @@ def build_policies(root: Path, scenario: str = "observed") -> pl.DataFrame:
     return policies
 
 
-def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-                 out_root: Path | None = None, progress: Callable[[str], None] | None = None,
-                 days: Iterable[dt.date] | None = None, write_decisions: bool = False) -> tuple[ReplayResult, pl.DataFrame]:
+def build_replay(
+    root: Path,
+    scenario: Scenario = Scenario(),
+    params: RoutingParams = RoutingParams(),
+    out_root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    days: Iterable[dt.date] | None = None,
+    write_decisions: bool = False,
+) -> tuple[ReplayResult, pl.DataFrame]:
     """The replay behind the routing marts (the asset routing_decisions): replay_days, then
     marts/routing_policies from all days' partials. Returns the replay and the policy summary."""
     out_root = Path(out_root or root)
@@ -612,8 +790,12 @@ def build_replay(root: Path, scenario: Scenario = Scenario(), params: RoutingPar
     return run, build_policies(out_root, scenario.name)
 
 
-def build_counterfactual(root: Path, objectives: tuple[str, ...] = ("cost", "throughput"), params: RoutingParams = RoutingParams(),
-                         policies: tuple[str, ...] | None = None) -> pl.DataFrame:
+def build_counterfactual(
+    root: Path,
+    objectives: tuple[str, ...] = ("cost", "throughput"),
+    params: RoutingParams = RoutingParams(),
+    policies: tuple[str, ...] | None = None,
+) -> pl.DataFrame:
     """The contract's counterfactual rows for `objectives` (and contract `policies`, oracle /
     causal; default both), from every day's core_routing__daily."""
     daily = read_daily(root).filter(pl.col("objective").is_in(list(objectives)))
@@ -622,9 +804,15 @@ def build_counterfactual(root: Path, objectives: tuple[str, ...] = ("cost", "thr
     return counterfactual(daily, params)
 
 
-def build_routing(root: Path, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-                  out_root: Path | None = None, progress: Callable[[str], None] | None = None,
-                  days: Iterable[dt.date] | None = None, write_decisions: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_routing(
+    root: Path,
+    scenario: Scenario = Scenario(),
+    params: RoutingParams = RoutingParams(),
+    out_root: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    days: Iterable[dt.date] | None = None,
+    write_decisions: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Everything at once (the CLI, the benchmark and the tests): replay `days` (default all),
     then both marts from every day's partials: marts.routing_policies and
     marts.routing_counterfactual."""
@@ -635,8 +823,15 @@ def build_routing(root: Path, scenario: Scenario = Scenario(), params: RoutingPa
     return cf, policies
 
 
-def simulate(root: Path, model: str, policy: str, scenario: Scenario = Scenario(), params: RoutingParams = RoutingParams(),
-             out_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def simulate(
+    root: Path,
+    model: str,
+    policy: str,
+    scenario: Scenario = Scenario(),
+    params: RoutingParams = RoutingParams(),
+    out_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`servicelens simulate`: replay one model (its requests and probes only) under a scenario and
     summarise it: the rows of marts.routing_policies for that model, and the contract
     counterfactual of `policy` when it implements one (cost_oracle, cheapest, throughput_oracle,
@@ -660,13 +855,23 @@ def simulate(root: Path, model: str, policy: str, scenario: Scenario = Scenario(
                     progress(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
                 _replay_pass(con, Path(root), batch, scenario, params, models)
                 if _has(con, "groups"):
-                    pieces.append((con.execute(load_sql("core/core_routing__daily")).pl(),
-                                   con.execute(load_sql("core/core_routing__policy_daily")).pl()))
+                    pieces.append(
+                        (
+                            con.execute(load_sql("core/core_routing__daily")).pl(),
+                            con.execute(load_sql("core/core_routing__policy_daily")).pl(),
+                        )
+                    )
                 _drop_pass(con)
         finally:
             con.close()
-        daily = pl.concat([d for d, _ in pieces], how="vertical_relaxed") if pieces else pl.DataFrame(schema=DAILY_SCHEMA)
-        policy_daily = pl.concat([p for _, p in pieces], how="vertical_relaxed") if pieces else pl.DataFrame(schema=POLICY_DAILY_SCHEMA)
+        daily = (
+            pl.concat([d for d, _ in pieces], how="vertical_relaxed") if pieces else pl.DataFrame(schema=DAILY_SCHEMA)
+        )
+        policy_daily = (
+            pl.concat([p for _, p in pieces], how="vertical_relaxed")
+            if pieces
+            else pl.DataFrame(schema=POLICY_DAILY_SCHEMA)
+        )
         policies = policy_summary(policy_daily, scenario.name)
     if policy in contract:
         objective, kind = contract[policy]

@@ -47,23 +47,36 @@ VARIANT_SCHEMA = {"bucket_minutes": pl.Int64, "availability_confidence": pl.Floa
 
 
 def _day_sums(con: duckdb.DuckDBPyConnection, variant: RoutingParams, run: RoutingParams) -> pl.DataFrame:
-    return con.execute(load_sql("core/core_routing__daily")).pl().with_columns(
-        pl.lit(variant.bucket_minutes, pl.Int64).alias("bucket_minutes"),
-        pl.lit(variant.availability_confidence, pl.Float64).alias("availability_confidence"),
-        pl.lit(variant.min_success, pl.Float64).alias("min_success"),
-        pl.lit(all(getattr(variant, k) == getattr(run, k) for k in VARIANT_SCHEMA)).alias("is_run_setting"),
+    return (
+        con.execute(load_sql("core/core_routing__daily"))
+        .pl()
+        .with_columns(
+            pl.lit(variant.bucket_minutes, pl.Int64).alias("bucket_minutes"),
+            pl.lit(variant.availability_confidence, pl.Float64).alias("availability_confidence"),
+            pl.lit(variant.min_success, pl.Float64).alias("min_success"),
+            pl.lit(all(getattr(variant, k) == getattr(run, k) for k in VARIANT_SCHEMA)).alias("is_run_setting"),
+        )
     )
 
 
-def sensitivity_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.date], scenario: Scenario, params: RoutingParams,
-                     models: list[str]) -> pl.DataFrame:
+def sensitivity_pass(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    days: list[dt.date],
+    scenario: Scenario,
+    params: RoutingParams,
+    models: list[str],
+) -> pl.DataFrame:
     """After a replay pass whose partials are written (its tables are replaced here): the
     headline models' day sums under every variant, with the variant's columns."""
     headline = [m for m in models if m in params.sensitivity_models]
     if not headline or not _has(con, "request_groups"):
         return pl.DataFrame(schema={**DAILY_SCHEMA, **VARIANT_SCHEMA, "is_run_setting": pl.Boolean})
     only = {"m": headline}
-    con.execute("create or replace temp table request_groups as select * from request_groups where list_contains($m, model)", only)
+    con.execute(
+        "create or replace temp table request_groups as select * from request_groups where list_contains($m, model)",
+        only,
+    )
     con.execute("create or replace temp table pieces as select * from pieces where list_contains($m, model)", only)
     frames = []
     for confidence in CONFIDENCES:
@@ -76,7 +89,12 @@ def sensitivity_pass(con: duckdb.DuckDBPyConnection, root: Path, days: list[dt.d
     for factor in BUCKET_FACTORS:
         variant = replace(params, bucket_minutes=params.bucket_minutes * factor)
         slot_tables(con, root, days, scenario, variant, headline)
-        make_table(con, "request_groups", "core/core_routing__request_groups_coarser", {"bucket_minutes": variant.bucket_minutes})
+        make_table(
+            con,
+            "request_groups",
+            "core/core_routing__request_groups_coarser",
+            {"bucket_minutes": variant.bucket_minutes},
+        )
         make_table(con, "groups", "core/core_routing__groups")
         frames.append(_day_sums(con, variant, params))
     return pl.concat(frames, how="vertical_relaxed")
@@ -90,18 +108,25 @@ def build_sensitivity(root: Path, params: RoutingParams = RoutingParams()) -> pl
     daily = read_partials(root, "sensitivity")
     keys = ["period_type", "period", "model", "objective", "policy", *VARIANT_SCHEMA]
     if not daily.height:  # no headline model replayed: the mart's columns, no rows
-        schema = {**{k: COUNTERFACTUAL_SCHEMA[k] for k in keys[:5]}, **VARIANT_SCHEMA, "is_run_setting": pl.Boolean,
-                  **{k: v for k, v in COUNTERFACTUAL_SCHEMA.items() if k not in keys}}
+        schema = {
+            **{k: COUNTERFACTUAL_SCHEMA[k] for k in keys[:5]},
+            **VARIANT_SCHEMA,
+            "is_run_setting": pl.Boolean,
+            **{k: v for k, v in COUNTERFACTUAL_SCHEMA.items() if k not in keys},
+        }
         return pl.DataFrame(schema=schema)
     frames = []
     for (minutes, confidence, min_success), part in daily.group_by(list(VARIANT_SCHEMA), maintain_order=True):
         cf = counterfactual(part.select(list(DAILY_SCHEMA)), params)
-        frames.append(cf.with_columns(
-            pl.lit(minutes, pl.Int64).alias("bucket_minutes"),
-            pl.lit(confidence, pl.Float64).alias("availability_confidence"),
-            pl.lit(min_success, pl.Float64).alias("min_success"),
-            pl.lit(bool(part["is_run_setting"].all())).alias("is_run_setting"),
-        ))
+        frames.append(
+            cf.with_columns(
+                pl.lit(minutes, pl.Int64).alias("bucket_minutes"),
+                pl.lit(confidence, pl.Float64).alias("availability_confidence"),
+                pl.lit(min_success, pl.Float64).alias("min_success"),
+                pl.lit(bool(part["is_run_setting"].all())).alias("is_run_setting"),
+            )
+        )
     out = pl.concat(frames, how="vertical_relaxed")
     return out.select(*keys[:5], *VARIANT_SCHEMA, "is_run_setting", pl.exclude(*keys, "is_run_setting")).sort(
-        keys, descending=[True] + [False] * (len(keys) - 1))
+        keys, descending=[True] + [False] * (len(keys) - 1)
+    )

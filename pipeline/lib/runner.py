@@ -34,7 +34,9 @@ def _instance(processes: int = 1):
     import dagster as dg
 
     if cluster_executor() and not os.environ.get("DAGSTER_HOME"):
-        raise RunRefused(f"SERVICELENS_EXECUTOR={cluster_executor()} needs DAGSTER_HOME: the workers report to that instance")
+        raise RunRefused(
+            f"SERVICELENS_EXECUTOR={cluster_executor()} needs DAGSTER_HOME: the workers report to that instance"
+        )
 
     # With DAGSTER_HOME set (the Makefile sets it), runs land in the same history that
     # `dagster dev` shows; without it they are ephemeral (on disk for several processes, which
@@ -64,8 +66,13 @@ def build_job():
 REPOSITORY_LABEL = "__repository__@servicelens"
 
 
-def run_config(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", log_level: str = "INFO",
-               keep_generations: int | None = None) -> dict:
+def run_config(
+    raw_dir: Path,
+    warehouse: Path,
+    memory_limit: str = "3GB",
+    log_level: str = "INFO",
+    keep_generations: int | None = None,
+) -> dict:
     paths = {"raw_dir": str(raw_dir), "warehouse": str(warehouse), "memory_limit": memory_limit}
     if keep_generations is not None:
         paths["keep_generations"] = keep_generations
@@ -88,8 +95,10 @@ def run_lock(store: Store) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            raise WarehouseBusy(f"another servicelens run ({fh.read().strip() or 'unknown process'}) is building "
-                                f"{store.warehouse}: wait for it to finish") from None
+            raise WarehouseBusy(
+                f"another servicelens run ({fh.read().strip() or 'unknown process'}) is building "
+                f"{store.warehouse}: wait for it to finish"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"PID {os.getpid()}")
@@ -99,9 +108,17 @@ def run_lock(store: Store) -> Iterator[None]:
         fh.close()
 
 
-def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo: Callable[[str], None] = print,
-                 log_level: str = "INFO", keep_generations: int | None = None, full: bool = False,
-                 days: tuple[str, str] | None = None, processes: int = 1) -> bool:
+def run_pipeline(
+    raw_dir: Path,
+    warehouse: Path,
+    memory_limit: str = "3GB",
+    echo: Callable[[str], None] = print,
+    log_level: str = "INFO",
+    keep_generations: int | None = None,
+    full: bool = False,
+    days: tuple[str, str] | None = None,
+    processes: int = 1,
+) -> bool:
     """Bring the warehouse up to the drop and publish the result as a new generation. Two
     Dagster runs: `servicelens_prepare` (inventory, dimensions, the parse cache), then
     `servicelens_build` for the days whose inputs changed since the published generation (all of
@@ -123,12 +140,18 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
             fingerprint = drop_fingerprint(store.work)
             if not full and days is None and built.get("drop_fingerprint") == fingerprint:
                 clean_work(store)  # what killed runs left; publishing would have done it
-                echo(f"the drop is unchanged since generation {before}: nothing to build "
-                     f"({time.perf_counter() - started:.1f} s; `servicelens run --full` rebuilds every day)")
+                echo(
+                    f"the drop is unchanged since generation {before}: nothing to build "
+                    f"({time.perf_counter() - started:.1f} s; `servicelens run --full` rebuilds every day)"
+                )
                 return True
-            todo = plan(store.work, built.get("day_signatures"), full=full, force=days, built_inputs=built.get("day_inputs"))
+            todo = plan(
+                store.work, built.get("day_signatures"), full=full, force=days, built_inputs=built.get("day_inputs")
+            )
             echo(describe(todo))
-            result = _execute("servicelens_build", with_build_days(cfg, todo), instance, days=build_range(todo), processes=processes)
+            result = _execute(
+                "servicelens_build", with_build_days(cfg, todo), instance, days=build_range(todo), processes=processes
+            )
     except (WarehouseBusy, RunRefused) as exc:
         echo(f"Error: {exc}")
         return False
@@ -143,19 +166,29 @@ def run_pipeline(raw_dir: Path, warehouse: Path, memory_limit: str = "3GB", echo
     value = lambda k: meta[k].value if hasattr(meta[k], "value") else meta[k]  # noqa: E731
     elapsed = time.perf_counter() - started
     work = step_seconds(prepared) + step_seconds(result)
-    if processes == 1 and not cluster_executor():  # steps in one process run one after the other: the rest is orchestration
-        echo(f"time: {elapsed:.1f} s = {work:.1f} s in asset steps + {elapsed - work:.1f} s orchestration (two Dagster runs, "
-             f"{len(todo.dirty)} of {len(todo.days)} days)")
+    if (
+        processes == 1 and not cluster_executor()
+    ):  # steps in one process run one after the other: the rest is orchestration
+        echo(
+            f"time: {elapsed:.1f} s = {work:.1f} s in asset steps + {elapsed - work:.1f} s orchestration (two Dagster runs, "
+            f"{len(todo.dirty)} of {len(todo.days)} days)"
+        )
     slowest = sorted(step_durations(prepared) + step_durations(result), key=lambda kv: -kv[1])[:5]
     echo("slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
-    echo(f"done in {elapsed:.1f} s. Warehouse: {warehouse} "
-         f"(generation {value('generation')}; previous: {value('previous generation')})")
+    echo(
+        f"done in {elapsed:.1f} s. Warehouse: {warehouse} "
+        f"(generation {value('generation')}; previous: {value('previous generation')})"
+    )
     for label in ("html", "pdf"):
         if f"report {label}" in meta:
             echo(f"  report {label}: {value(f'report {label}')}")
-    echo(f"  query it:   servicelens query \"select * from marts.ingest_audit\" --warehouse {warehouse}   (or: duckdb -readonly {warehouse})")
+    echo(
+        f'  query it:   servicelens query "select * from marts.ingest_audit" --warehouse {warehouse}   (or: duckdb -readonly {warehouse})'
+    )
     echo("  see it:     make ui   (Dagster UI at http://127.0.0.1:3000, every asset materialized)")
-    echo(f"  roll back:  servicelens generations rollback --warehouse {warehouse}   ({value('generations kept')} generations kept)")
+    echo(
+        f"  roll back:  servicelens generations rollback --warehouse {warehouse}   ({value('generations kept')} generations kept)"
+    )
     return not any(c.severity.value == "ERROR" for c in failed_checks)
 
 
@@ -164,8 +197,11 @@ def with_build_days(cfg: dict, todo: Plan) -> dict:
     to recount: the range runs from the first to the last of them, they may be scattered over it."""
     if not todo.dirty and not todo.recount:
         return cfg
-    paths = {**cfg.get("resources", {}).get("paths", {}).get("config", {}),
-             "build_days": day_spans(todo.dirty) or NO_DAYS, "recount_days": day_spans(list(todo.recount))}
+    paths = {
+        **cfg.get("resources", {}).get("paths", {}).get("config", {}),
+        "build_days": day_spans(todo.dirty) or NO_DAYS,
+        "recount_days": day_spans(list(todo.recount)),
+    }
     return {**cfg, "resources": {**cfg.get("resources", {}), "paths": {"config": paths}}}
 
 
@@ -177,17 +213,26 @@ def build_range(todo: Plan) -> list[str]:
 
 def describe(todo: Plan) -> str:
     """One line: how many days the build takes, of how many, and why."""
-    recounted = (f"; {len(todo.recount)} days recounted, not rebuilt (their new rows repeat rows already loaded)"
-                 if todo.recount else "")
+    recounted = (
+        f"; {len(todo.recount)} days recounted, not rebuilt (their new rows repeat rows already loaded)"
+        if todo.recount
+        else ""
+    )
     if not todo.dirty:
-        return f"plan: no day to build of {len(todo.days)}{recounted}; rebuilding the marts, the warehouse and the report"
+        return (
+            f"plan: no day to build of {len(todo.days)}{recounted}; rebuilding the marts, the warehouse and the report"
+        )
     why: dict[str, int] = {}
     for d in todo.dirty:
         why[todo.reasons.get(d, "changed")] = why.get(todo.reasons.get(d, "changed"), 0) + 1
     spans = day_spans(todo.dirty).split(",")
     span = ", ".join(spans) if len(spans) <= 4 else f"{', '.join(spans[:3])}, ... {spans[-1]}"
-    return (f"plan: {len(todo.dirty)} of {len(todo.days)} days to build ({span}; "
-            + ", ".join(f"{n} {reason}" for reason, n in why.items()) + ")" + recounted)
+    return (
+        f"plan: {len(todo.dirty)} of {len(todo.days)} days to build ({span}; "
+        + ", ".join(f"{n} {reason}" for reason, n in why.items())
+        + ")"
+        + recounted
+    )
 
 
 def _execute(name: str, cfg: dict, instance, days: list[str] | None = None, processes: int = 1):
@@ -214,17 +259,25 @@ def _execute(name: str, cfg: dict, instance, days: list[str] | None = None, proc
     cfg = {**cfg, "loggers": {**cfg["loggers"], "progress": {"config": {"total_steps": steps}}}}
     if processes > 1 or cluster_executor():
         target = dg.reconstructable(prepare_job if name == "servicelens_prepare" else build_job)
-        run_config = cfg if cluster_executor() else {**cfg, "execution": {"config": {"multiprocess": {"max_concurrent": processes}}}}
+        run_config = (
+            cfg
+            if cluster_executor()
+            else {**cfg, "execution": {"config": {"multiprocess": {"max_concurrent": processes}}}}
+        )
         return dg.execute_job(target, instance, run_config=run_config, tags=tags, asset_selection=selection)
-    return job_def.execute_in_process(run_config=cfg, instance=instance, raise_on_error=False, tags=tags, asset_selection=selection)
+    return job_def.execute_in_process(
+        run_config=cfg, instance=instance, raise_on_error=False, tags=tags, asset_selection=selection
+    )
 
 
 def unpartitioned_keys(job_def) -> list:
     """The assets of a job that take no partition: the build when no day changed (the dimensions
     did: the marts, the warehouse, the report and the publish still run)."""
     graph = job_def.asset_layer.asset_graph
-    return sorted((k for k in job_def.asset_layer.executable_asset_keys if graph.get(k).partitions_def is None),
-                  key=lambda k: k.to_user_string())
+    return sorted(
+        (k for k in job_def.asset_layer.executable_asset_keys if graph.get(k).partitions_def is None),
+        key=lambda k: k.to_user_string(),
+    )
 
 
 def step_durations(result) -> list[tuple[str, float]]:
@@ -245,7 +298,9 @@ def _failed_checks(result) -> list:
     ]
 
 
-def _failed(result, store: Store, before: str | None, warehouse: Path, started: float, echo: Callable[[str], None]) -> bool:
+def _failed(
+    result, store: Store, before: str | None, warehouse: Path, started: float, echo: Callable[[str], None]
+) -> bool:
     for ev in result.all_events:
         if ev.is_step_failure:
             error = ev.step_failure_data.error
@@ -254,8 +309,10 @@ def _failed(result, store: Store, before: str | None, warehouse: Path, started: 
         echo(f"check {chk.check_name} on {chk.asset_key.to_user_string()} FAILED ({chk.severity.value})")
     now = store.current()
     seen = f"generation {now}" if now else "no warehouse (none was ever published)"
-    echo(f"run failed after {time.perf_counter() - started:.1f} s; nothing was published: readers of {warehouse} still see {seen}"
-         + ("" if now == before else f" (published by another process meanwhile; was {before})"))
+    echo(
+        f"run failed after {time.perf_counter() - started:.1f} s; nothing was published: readers of {warehouse} still see {seen}"
+        + ("" if now == before else f" (published by another process meanwhile; was {before})")
+    )
     return False
 
 
@@ -276,14 +333,18 @@ def summary(warehouse: Path) -> str:
         ).fetchall()
     finally:
         con.close()
-    lines = [f"{'dataset':<16}{'files':>6}{'read':>13}{'loaded':>13}{'quarantined':>13}{'duplicate':>11}{'unreadable':>11}"]
-    lines += [f"{d:<16}{f:>6}{r:>13,}{l:>13,}{q:>13,}{du:>11,}{e:>11}" for d, f, r, l, q, du, e in rows]
+    lines = [
+        f"{'dataset':<16}{'files':>6}{'read':>13}{'loaded':>13}{'quarantined':>13}{'duplicate':>11}{'unreadable':>11}"
+    ]
+    lines += [f"{d:<16}{f:>6}{r:>13,}{ld:>13,}{q:>13,}{du:>11,}{e:>11}" for d, f, r, ld, q, du, e in rows]
     if reasons:
         lines.append("quarantined by reason: " + "; ".join(f"{d}/{c} {n:,}" for d, c, n in reasons))
     for source_file, error in unreadable[:UNREADABLE_SHOWN]:
         lines.append(f"unreadable: {printable(source_file)}: {printable(error)}")
     if len(unreadable) > UNREADABLE_SHOWN:
-        lines.append(f"unreadable: {len(unreadable) - UNREADABLE_SHOWN} more (select * from marts.ingest_audit where file_error is not null)")
+        lines.append(
+            f"unreadable: {len(unreadable) - UNREADABLE_SHOWN} more (select * from marts.ingest_audit where file_error is not null)"
+        )
     return "\n".join(lines)
 
 

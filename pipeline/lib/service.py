@@ -22,7 +22,12 @@ PRICE_TOLERANCE = 0.005
 PERFORMANCE_ATTRIBUTES = ("decode_tps_p50", "ttft_p50_ms")
 PRICE_ATTRIBUTE = "blended_price"
 # Pareto axes: (column, True when more is better)
-PARETO_AXES = (("blended_usd_per_mtok", False), ("decode_tps_p50", True), ("probe_success_rate", True), ("schema_accuracy", True))
+PARETO_AXES = (
+    ("blended_usd_per_mtok", False),
+    ("decode_tps_p50", True),
+    ("probe_success_rate", True),
+    ("schema_accuracy", True),
+)
 
 
 def build_requests_hourly(root: Path, days: list[str] | None = None) -> int:
@@ -47,7 +52,9 @@ def build_service_objects(root: Path) -> pl.DataFrame:
 
 
 def build_service_diurnal(root: Path) -> pl.DataFrame:
-    return sql_to_parquet("marts/service_diurnal", {"probes": staged_glob(root, "latency_probes")}, marts_file(root, "service_diurnal"))
+    return sql_to_parquet(
+        "marts/service_diurnal", {"probes": staged_glob(root, "latency_probes")}, marts_file(root, "service_diurnal")
+    )
 
 
 def build_error_matrix(root: Path) -> pl.DataFrame:
@@ -60,26 +67,51 @@ def price_anchoring(dispersion: pl.DataFrame, n_boot: int = 1000, seed: int = 0)
     ratio = mean over models of the performance attribute's cv / mean of the blended price's cv,
     over models with both (at least two providers); above 1, performance varies more than price.
     The interval resamples models (the same models on both sides)."""
-    cv = dispersion.filter(pl.col("cv").is_not_null()).select("period", "period_type", "model", "attribute", "cv", "share_at_official")
+    cv = dispersion.filter(pl.col("cv").is_not_null()).select(
+        "period", "period_type", "model", "attribute", "cv", "share_at_official"
+    )
     price = cv.filter(pl.col("attribute") == PRICE_ATTRIBUTE).select(
         "period", "period_type", "model", pl.col("cv").alias("price_cv"), "share_at_official"
     )
     rows = []
     for attribute in PERFORMANCE_ATTRIBUTES:
-        perf = cv.filter(pl.col("attribute") == attribute).select("period", "model", pl.col("cv").alias("performance_cv"))
+        perf = cv.filter(pl.col("attribute") == attribute).select(
+            "period", "model", pl.col("cv").alias("performance_cv")
+        )
         paired = price.join(perf, on=["period", "model"], how="inner")
         for (period, period_type), part in paired.group_by(["period", "period_type"], maintain_order=True):
-            ratio, lo, hi = ratio_of_means_ci(part["performance_cv"].to_numpy(), part["price_cv"].to_numpy(), n_boot=n_boot, seed=seed)
-            rows.append({
-                "period": period, "period_type": period_type, "performance_attribute": attribute, "n_models": part.height,
-                "price_cv_mean": part["price_cv"].mean(), "performance_cv_mean": part["performance_cv"].mean(),
-                "share_at_official_price_mean": part["share_at_official"].mean(),
-                "dispersion_ratio": ratio, "ratio_ci_low": lo, "ratio_ci_high": hi,
-            })
-    schema = {"period": pl.String, "period_type": pl.String, "performance_attribute": pl.String, "n_models": pl.Int64,
-              "price_cv_mean": pl.Float64, "performance_cv_mean": pl.Float64, "share_at_official_price_mean": pl.Float64,
-              "dispersion_ratio": pl.Float64, "ratio_ci_low": pl.Float64, "ratio_ci_high": pl.Float64}
-    frame = pl.DataFrame(rows, schema=schema).sort(["period_type", "period", "performance_attribute"], descending=[True, False, False])
+            ratio, lo, hi = ratio_of_means_ci(
+                part["performance_cv"].to_numpy(), part["price_cv"].to_numpy(), n_boot=n_boot, seed=seed
+            )
+            rows.append(
+                {
+                    "period": period,
+                    "period_type": period_type,
+                    "performance_attribute": attribute,
+                    "n_models": part.height,
+                    "price_cv_mean": part["price_cv"].mean(),
+                    "performance_cv_mean": part["performance_cv"].mean(),
+                    "share_at_official_price_mean": part["share_at_official"].mean(),
+                    "dispersion_ratio": ratio,
+                    "ratio_ci_low": lo,
+                    "ratio_ci_high": hi,
+                }
+            )
+    schema = {
+        "period": pl.String,
+        "period_type": pl.String,
+        "performance_attribute": pl.String,
+        "n_models": pl.Int64,
+        "price_cv_mean": pl.Float64,
+        "performance_cv_mean": pl.Float64,
+        "share_at_official_price_mean": pl.Float64,
+        "dispersion_ratio": pl.Float64,
+        "ratio_ci_low": pl.Float64,
+        "ratio_ci_high": pl.Float64,
+    }
+    frame = pl.DataFrame(rows, schema=schema).sort(
+        ["period_type", "period", "performance_attribute"], descending=[True, False, False]
+    )
     return finite_or_null(frame)  # marts publish no inf or nan (a zero price cv gives no ratio: null)
 
 
@@ -112,8 +144,10 @@ def pareto(objects: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("provider_q").sort().str.join(", ").alias("dominated_by"), pl.len().alias("n_dominating"))
     )
     out = df.join(dominating, on=[*keys, "provider"], how="left").with_columns(
-        pl.when(pl.any_horizontal([pl.col(c).is_null() for c in cols])).then(None)
-        .otherwise(pl.col("n_dominating").is_not_null()).alias("dominated"),
+        pl.when(pl.any_horizontal([pl.col(c).is_null() for c in cols]))
+        .then(None)
+        .otherwise(pl.col("n_dominating").is_not_null())
+        .alias("dominated"),
         pl.col("n_dominating").fill_null(0).cast(pl.Int64),
     )
     return out.sort(["period_type", "period", "model", "provider"], descending=[True, False, False, False])
@@ -125,7 +159,11 @@ def build_service_pareto(root: Path) -> pl.DataFrame:
     objects = pl.read_parquet(marts_file(root, "service_objects")).filter(pl.col("listed_days") > 0)
     verification = marts_file(root, "vendor_verification")
     if verification.exists():
-        acc = pl.read_parquet(verification).filter(pl.col("suite") == "tool_calls").select("period", "provider", "model", "schema_accuracy")
+        acc = (
+            pl.read_parquet(verification)
+            .filter(pl.col("suite") == "tool_calls")
+            .select("period", "provider", "model", "schema_accuracy")
+        )
         objects = objects.join(acc, on=["period", "provider", "model"], how="left")
     else:
         objects = objects.with_columns(schema_accuracy=pl.lit(None, pl.Float64))

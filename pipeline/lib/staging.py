@@ -63,8 +63,14 @@ class StageDaysResult:
     recounted: list[str] = field(default_factory=list)  # new files' rows counted, the day not restaged
 
 
-def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log: Callable[[str], None] = lambda _m: None,
-               memory_limit: str = "3GB", recount: Iterable[str] = ()) -> StageDaysResult:
+def stage_days(
+    spec: Dataset,
+    root: Path,
+    days: Iterable[str] | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+    memory_limit: str = "3GB",
+    recount: Iterable[str] = (),
+) -> StageDaysResult:
     """Stage `days` (default: every day) of a time-series dataset from its parse cache, then merge
     the dataset's audit and quarantine. Days with no rows left lose their staged folder. The
     `recount` days are not restaged: only their files not yet counted are (the plan has checked
@@ -86,8 +92,11 @@ def stage_days(spec: Dataset, root: Path, days: Iterable[str] | None = None, log
             # no day to stage: nothing to do, unless the dataset has no staged folder yet (it
             # gets its columns, so downstream SQL binds)
             staged = staging_dir(root, spec.name)
-            loaded = (_stage(con, spec, root, manifest, sorted(target), tmp, log, sorted(context))
-                      if target or days is None or not (staged.is_dir() and any(staged.iterdir())) else 0)
+            loaded = (
+                _stage(con, spec, root, manifest, sorted(target), tmp, log, sorted(context))
+                if target or days is None or not (staged.is_dir() and any(staged.iterdir()))
+                else 0
+            )
             _merge_accounting(con, spec, root, manifest)
         finally:
             con.close()
@@ -112,7 +121,9 @@ def widen_to_shared_keys(spec: Dataset, root: Path, days: Iterable[str]) -> set[
 WIDEN_CHUNK_DAYS = 8
 
 
-def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target: set[str]) -> tuple[set[str], set[str]]:
+def _widen_to_shared_keys(
+    con, spec: Dataset, root: Path, manifest: dict, target: set[str]
+) -> tuple[set[str], set[str]]:
     """Split the other days holding a key found (now or when last staged) on the target days:
 
     - a day whose row of such a key is, or was, beaten by a target row (the first row by file
@@ -137,14 +148,24 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
         # a few days' keys at a time: the lookup's hash table holds one chunk (10^7 hashes of
         # 8 days at 100M requests), never the keys of a whole quarter
         for i in range(0, len(todo), WIDEN_CHUNK_DAYS):
-            chunk = todo[i:i + WIDEN_CHUNK_DAYS]
+            chunk = todo[i : i + WIDEN_CHUNK_DAYS]
             files = day_files(root, spec.name, manifest, chunk)
-            now = (f"select {key_hash(spec)} as h, min({{'f': _source_file, 'r': _row_number}}) as first_now from "
-                   f"read_parquet({path_list(files)}, union_by_name = true) where _reason is null group by h") if files else \
-                "select null::ubigint as h, null::struct(f varchar, r bigint) as first_now where false"
+            now = (
+                (
+                    f"select {key_hash(spec)} as h, min({{'f': _source_file, 'r': _row_number}}) as first_now from "
+                    f"read_parquet({path_list(files)}, union_by_name = true) where _reason is null group by h"
+                )
+                if files
+                else "select null::ubigint as h, null::struct(f varchar, r bigint) as first_now where false"
+            )
             old_files = [p for d in chunk for p in index.get(d, [])]
-            old = (f"select h, min({{'f': _source_file, 'r': _row_number}}) as first_old from read_parquet({path_list(old_files)}) group by h") if old_files else \
-                "select null::ubigint as h, null::struct(f varchar, r bigint) as first_old where false"
+            old = (
+                (
+                    f"select h, min({{'f': _source_file, 'r': _row_number}}) as first_old from read_parquet({path_list(old_files)}) group by h"
+                )
+                if old_files
+                else "select null::ubigint as h, null::struct(f varchar, r bigint) as first_old where false"
+            )
             # a key's other-day rows keep their classes when the key's first row outside the
             # target comes before its first target row, as staged before and as read now
             for day, changes in con.execute(
@@ -164,10 +185,14 @@ def _widen_to_shared_keys(con, spec: Dataset, root: Path, manifest: dict, target
         target |= more
 
 
-def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log, context: list[str] = ()) -> int:
+def _stage(
+    con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log, context: list[str] = ()
+) -> int:
     files = day_files(root, spec.name, manifest, days)
-    log(f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
-        + (f", repeats classified against {len(context):,} other days" if context else ""))
+    log(
+        f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
+        + (f", repeats classified against {len(context):,} other days" if context else "")
+    )
     if files:
         read = "select * exclude (file, day) from read_parquet({}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
         sql = read.format(path_list(files))
@@ -175,11 +200,16 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
         if context_files:
             # the context days' rows of the keys staged here: they decide which row is loaded;
             # they fall on other days, whose outputs below are never moved into place
-            sql += (f" union all by name select * from ({read.format(path_list(context_files))}) where _reason is null and "
-                    f"{key_hash(spec)} in (select {key_hash(spec)} from ({read.format(path_list(files))}) where _reason is null)")
+            sql += (
+                f" union all by name select * from ({read.format(path_list(context_files))}) where _reason is null and "
+                f"{key_hash(spec)} in (select {key_hash(spec)} from ({read.format(path_list(files))}) where _reason is null)"
+            )
         con.execute(f"create temp view v as {sql}")
     else:
-        cols = ", ".join([f"{q(c.name)} {c.type}" for c in spec.columns] + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"])
+        cols = ", ".join(
+            [f"{q(c.name)} {c.type}" for c in spec.columns]
+            + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
+        )
         con.execute(f"create temp table v ({cols})")
     classify_duplicates(con, spec)
     part = spec.partition_by
@@ -200,10 +230,10 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
         from v where _reason is not null
         union all
         select {lit(spec.name)}, d._source_file, d._row_number,
-               'conflict: key (' || {lit(', '.join(spec.key))} || ') already loaded from ' || d._first_file || ' row ' || d._first_row || ' with other values',
-               d._raw, {day_of.replace(q(part), 'v.' + q(part))}
+               'conflict: key (' || {lit(", ".join(spec.key))} || ') already loaded from ' || d._first_file || ' row ' || d._first_row || ' with other values',
+               d._raw, {day_of.replace(q(part), "v." + q(part))}
         from dupclass d join v using (_source_file, _row_number) where d._class = 'conflict'
-        ) to {lit(str(parts / 'quarantine'))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
+        ) to {lit(str(parts / "quarantine"))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
     )
     con.execute(
         f"""copy (
@@ -211,13 +241,13 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
             select _source_file as source_file, {day_of} as day, count(*) as n, count(*) filter (where _reason is not null) as q
             from v group by all),
         per_dup as (
-            select d._source_file as source_file, {day_of.replace(q(part), 'v.' + q(part))} as day,
+            select d._source_file as source_file, {day_of.replace(q(part), "v." + q(part))} as day,
                    count(*) filter (where d._class = 'duplicate') as d, count(*) filter (where d._class = 'conflict') as c
             from dupclass d join v using (_source_file, _row_number) group by all)
         select r.source_file, r.day, r.n as rows_read, r.n - r.q - coalesce(p.d, 0) - coalesce(p.c, 0) as rows_loaded,
                r.q + coalesce(p.c, 0) as rows_quarantined, coalesce(p.d, 0) as rows_duplicate
         from per_row r left join per_dup p using (source_file, day)
-        ) to {lit(str(parts / 'audit'))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
+        ) to {lit(str(parts / "audit"))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
     )
     if spec.name == "requests":
         con.execute(
@@ -243,7 +273,9 @@ def _stage(con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp:
         empty.unlink(missing_ok=True)
     else:
         staging_dir(root, spec.name).mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy (select * exclude (_source_file, _row_number) from ok_shaped limit 0) to {lit(str(tmp / 'empty.parquet'))} (format parquet)")
+        con.execute(
+            f"copy (select * exclude (_source_file, _row_number) from ok_shaped limit 0) to {lit(str(tmp / 'empty.parquet'))} (format parquet)"
+        )
         os.replace(tmp / "empty.parquet", empty)
     return n_loaded
 
@@ -264,17 +296,35 @@ def _merge_accounting(con, spec: Dataset, root: Path, manifest: dict) -> None:
     idir = ingest_dir(root, spec.name)
     audits = sorted(str(p) for p in idir.glob("day=*/audit_*.parquet"))
     quarantines = sorted(str(p) for p in idir.glob("day=*/quarantine_*.parquet"))
-    undated = [str(p) for m in manifest.values() if m.get("key") and m.get("undated")
-               for p in sorted((base / f"file={m['key']}" / f"day={UNDATED}").glob("*.parquet"))]
-    malformed = [str(p) for m in manifest.values() if m.get("key") and m.get("malformed")
-                 for p in sorted((base / f"file={m['key']}").glob("malformed_*.parquet"))]
-    con.execute("create or replace temp table files (source_file varchar, file_format varchar, file_error varchar, undated bigint, malformed bigint)")
-    rows = [(rel, m["fmt"], m.get("file_error"), m.get("undated", 0), m.get("malformed", 0)) for rel, m in sorted(manifest.items())]
+    undated = [
+        str(p)
+        for m in manifest.values()
+        if m.get("key") and m.get("undated")
+        for p in sorted((base / f"file={m['key']}" / f"day={UNDATED}").glob("*.parquet"))
+    ]
+    malformed = [
+        str(p)
+        for m in manifest.values()
+        if m.get("key") and m.get("malformed")
+        for p in sorted((base / f"file={m['key']}").glob("malformed_*.parquet"))
+    ]
+    con.execute(
+        "create or replace temp table files (source_file varchar, file_format varchar, file_error varchar, undated bigint, malformed bigint)"
+    )
+    rows = [
+        (rel, m["fmt"], m.get("file_error"), m.get("undated", 0), m.get("malformed", 0))
+        for rel, m in sorted(manifest.items())
+    ]
     if rows:
         con.executemany("insert into files values (?, ?, ?, ?, ?)", rows)
-    per_day = (f"select source_file, sum(rows_read) as n, sum(rows_loaded) as l, sum(rows_quarantined) as q, sum(rows_duplicate) as d "
-               f"from read_parquet({path_list(audits)}) group by all") if audits else \
-        "select null::varchar as source_file, 0 as n, 0 as l, 0 as q, 0 as d where false"
+    per_day = (
+        (
+            f"select source_file, sum(rows_read) as n, sum(rows_loaded) as l, sum(rows_quarantined) as q, sum(rows_duplicate) as d "
+            f"from read_parquet({path_list(audits)}) group by all"
+        )
+        if audits
+        else "select null::varchar as source_file, 0 as n, 0 as l, 0 as q, 0 as d where false"
+    )
     tmp_audit, tmp_quar = idir / f".audit.{uuid.uuid4().hex[:8]}", idir / f".quarantine.{uuid.uuid4().hex[:8]}"
     con.execute(
         f"""copy (
@@ -289,13 +339,21 @@ def _merge_accounting(con, spec: Dataset, root: Path, manifest: dict) -> None:
     )
     parts = []
     if quarantines:
-        parts.append(f"select dataset, source_file, row_number, reason, raw from read_parquet({path_list(quarantines)})")
+        parts.append(
+            f"select dataset, source_file, row_number, reason, raw from read_parquet({path_list(quarantines)})"
+        )
     if undated:
-        parts.append(f"select {lit(spec.name)}, _source_file, _row_number, _reason, _raw from read_parquet({path_list(undated)}, union_by_name = true)")
+        parts.append(
+            f"select {lit(spec.name)}, _source_file, _row_number, _reason, _raw from read_parquet({path_list(undated)}, union_by_name = true)"
+        )
     if malformed:
-        parts.append(f"select {lit(spec.name)}, source_file, row_number, reason, raw from read_parquet({path_list(malformed)})")
-    parts = parts or ["select null::varchar as dataset, null::varchar as source_file, null::bigint as row_number, "
-                      "null::varchar as reason, null::varchar as raw where false"]
+        parts.append(
+            f"select {lit(spec.name)}, source_file, row_number, reason, raw from read_parquet({path_list(malformed)})"
+        )
+    parts = parts or [
+        "select null::varchar as dataset, null::varchar as source_file, null::bigint as row_number, "
+        "null::varchar as reason, null::varchar as raw where false"
+    ]
     con.execute(
         f"copy (select * from ({' union all '.join(parts)}) order by source_file, row_number) to {lit(str(tmp_quar))} (format parquet)"
     )
@@ -303,8 +361,14 @@ def _merge_accounting(con, spec: Dataset, root: Path, manifest: dict) -> None:
     os.replace(tmp_quar, idir / "quarantine.parquet")
 
 
-def stage_time_series(spec: Dataset, raw_dir: Path, root: Path, days: Iterable[str] | None = None,
-                      log: Callable[[str], None] = lambda _m: None, memory_limit: str = "3GB") -> tuple[ParseResult, StageDaysResult]:
+def stage_time_series(
+    spec: Dataset,
+    raw_dir: Path,
+    root: Path,
+    days: Iterable[str] | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+    memory_limit: str = "3GB",
+) -> tuple[ParseResult, StageDaysResult]:
     """Both steps: the parse cache brought up to the drop, then `days` staged (default: the days
     whose files changed)."""
     parsed = update_parse_cache(spec, raw_dir, root, log, memory_limit)
@@ -312,4 +376,12 @@ def stage_time_series(spec: Dataset, raw_dir: Path, root: Path, days: Iterable[s
     return parsed, stage_days(spec, root, sorted(target), log, memory_limit)
 
 
-__all__ = ["DATASETS", "TS_DATASETS", "StageDaysResult", "known_days", "stage_days", "stage_time_series", "widen_to_shared_keys"]
+__all__ = [
+    "DATASETS",
+    "TS_DATASETS",
+    "StageDaysResult",
+    "known_days",
+    "stage_days",
+    "stage_time_series",
+    "widen_to_shared_keys",
+]

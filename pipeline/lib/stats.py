@@ -34,7 +34,9 @@ def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (rx * ry).sum(axis=1) / np.sqrt((rx**2).sum(axis=1) * (ry**2).sum(axis=1))
 
 
-def spearman_ci(x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+def spearman_ci(
+    x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
     """rho and its percentile bootstrap interval, resampling the units (pairs) with replacement.
     NaN where there are fewer than 3 units; resamples with no spread in x or y are dropped."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -48,8 +50,9 @@ def spearman_ci(x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0,
     return rho, float(lo), float(hi)
 
 
-def ratio_of_means_ci(num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95,
-                      extra_var: float = 0.0) -> tuple[float, float, float]:
+def ratio_of_means_ci(
+    num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95, extra_var: float = 0.0
+) -> tuple[float, float, float]:
     """mean(num) / mean(den) over paired units, and its percentile bootstrap interval resampling
     the units (the same units on both sides). NaN with no units or a zero denominator.
     `extra_var`: the variance of an error the units do not show (the ratio's, e.g. from values

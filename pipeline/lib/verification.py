@@ -49,11 +49,36 @@ PERIOD_KEYS = ("period", "period_type", "model", "suite")
 ROW_KEYS = ("period", "period_type", "provider", "model", "suite")
 # marts.vendor_verification: counts, rates, then the pairing counts the rates come from.
 COLUMNS = (
-    "period", "period_type", "provider", "model", "suite", "is_official", "rounds", "cases", "errors",
-    "finish_stop", "finish_tool_calls", "finish_others", "tool_calls", "schema_errors", "successful_tool_calls",
-    "tool_call_f1", "tool_call_f1_ci_low", "tool_call_f1_ci_high", "verdict",
-    "schema_accuracy", "distance_from_official", "similarity_to_official", "f1_threshold", "below_threshold",
-    "cases_compared", "tp", "fp", "fn", *(f"cmp_{c}" for c in COUNT_VECTOR), *(f"off_{c}" for c in COUNT_VECTOR),
+    "period",
+    "period_type",
+    "provider",
+    "model",
+    "suite",
+    "is_official",
+    "rounds",
+    "cases",
+    "errors",
+    "finish_stop",
+    "finish_tool_calls",
+    "finish_others",
+    "tool_calls",
+    "schema_errors",
+    "successful_tool_calls",
+    "tool_call_f1",
+    "tool_call_f1_ci_low",
+    "tool_call_f1_ci_high",
+    "verdict",
+    "schema_accuracy",
+    "distance_from_official",
+    "similarity_to_official",
+    "f1_threshold",
+    "below_threshold",
+    "cases_compared",
+    "tp",
+    "fp",
+    "fn",
+    *(f"cmp_{c}" for c in COUNT_VECTOR),
+    *(f"off_{c}" for c in COUNT_VECTOR),
 )
 
 
@@ -92,8 +117,15 @@ def wilson(p: float, n: float, level: float = 0.95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def f1_case_interval(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, n_cases: np.ndarray, n_boot: int = 2000,
-                     seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def f1_case_interval(
+    tp: np.ndarray,
+    fp: np.ndarray,
+    fn: np.ndarray,
+    n_cases: np.ndarray,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Interval of F1 = 2TP / (2TP + FP + FN) over cases given by their profiles (n_cases[k]
     cases have tp[k], fp[k], fn[k] over their answers).
 
@@ -135,10 +167,20 @@ def f1_intervals(cases: pl.DataFrame, keys: Sequence[str], n_boot: int = 2000) -
     rows = []
     for key, part in cases.group_by(keys, maintain_order=True):
         seed = zlib.crc32("\x1f".join(map(str, key)).encode())
-        lo, hi = f1_case_interval(part["tp"].to_numpy(), part["fp"].to_numpy(), part["fn"].to_numpy(),
-                                  part["n_cases"].to_numpy(), n_boot=n_boot, seed=seed)
+        lo, hi = f1_case_interval(
+            part["tp"].to_numpy(),
+            part["fp"].to_numpy(),
+            part["fn"].to_numpy(),
+            part["n_cases"].to_numpy(),
+            n_boot=n_boot,
+            seed=seed,
+        )
         rows.append((*key, lo, hi))
-    schema = {**{k: cases.schema[k] for k in keys}, "tool_call_f1_ci_low": pl.Float64, "tool_call_f1_ci_high": pl.Float64}
+    schema = {
+        **{k: cases.schema[k] for k in keys},
+        "tool_call_f1_ci_low": pl.Float64,
+        "tool_call_f1_ci_high": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row").with_columns(pl.col("^tool_call_f1_ci_.*$").fill_nan(None))
 
 
@@ -146,9 +188,12 @@ def verdict(is_official: pl.Expr, ci_low: pl.Expr, ci_high: pl.Expr, threshold: 
     """'fail' when the interval lies below the threshold, 'pass' when it lies at or above it,
     'undecided' when it straddles it or either is missing; null for the official (the reference)."""
     return (
-        pl.when(is_official).then(pl.lit(None, pl.String))
-        .when(ci_high < threshold).then(pl.lit("fail"))
-        .when(ci_low >= threshold).then(pl.lit("pass"))
+        pl.when(is_official)
+        .then(pl.lit(None, pl.String))
+        .when(ci_high < threshold)
+        .then(pl.lit("fail"))
+        .when(ci_low >= threshold)
+        .then(pl.lit("pass"))
         .otherwise(pl.lit("undecided"))
     )
 
@@ -182,12 +227,18 @@ def with_thresholds(metrics: pl.DataFrame, reruns: pl.DataFrame, intervals: pl.D
     return (
         metrics.join(f1_thresholds(reruns), on=PERIOD_KEYS, how="left")
         .join(intervals, on=list(ROW_KEYS), how="left")
-        .with_columns(below_threshold=below_threshold(pl.col("tool_call_f1"), pl.col("f1_threshold")),
-                      verdict=verdict(pl.col("is_official"), pl.col("tool_call_f1_ci_low"), pl.col("tool_call_f1_ci_high"), pl.col("f1_threshold")))
+        .with_columns(
+            below_threshold=below_threshold(pl.col("tool_call_f1"), pl.col("f1_threshold")),
+            verdict=verdict(
+                pl.col("is_official"),
+                pl.col("tool_call_f1_ci_low"),
+                pl.col("tool_call_f1_ci_high"),
+                pl.col("f1_threshold"),
+            ),
+        )
         .select(COLUMNS)
         .sort(["period_type", "period", "model", "suite", "provider"], descending=[True, False, False, False, False])
     )
-
 
 
 def build_vendor_verification(root: Path) -> pl.DataFrame:
@@ -209,4 +260,8 @@ def build_vendor_verification(root: Path) -> pl.DataFrame:
 
 def build_context_limit_behaviour(root: Path) -> pl.DataFrame:
     """marts/context_limit_behaviour from the staged 'context_limit' suite."""
-    return sql_to_parquet("marts/context_limit_behaviour", {"probes": staged_glob(root, "compat_probes")}, marts_file(root, "context_limit_behaviour"))
+    return sql_to_parquet(
+        "marts/context_limit_behaviour",
+        {"probes": staged_glob(root, "compat_probes")},
+        marts_file(root, "context_limit_behaviour"),
+    )

@@ -49,11 +49,17 @@ def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> d
             con.execute("create schema wh.marts")
             # the dimensions are copied in; the time series (10^8 rows a quarter) are views over the
             # generation's own day-partitioned Parquet, so writing the file costs the same every day
-            tables = [(f"staging.{name}", parquet_glob(staging_dir(root, name)), True) for name in DATASETS if name not in TS_DATASETS]
+            tables = [
+                (f"staging.{name}", parquet_glob(staging_dir(root, name)), True)
+                for name in DATASETS
+                if name not in TS_DATASETS
+            ]
             for name in TS_DATASETS:
                 glob = parquet_glob(staging_dir(root, name))
                 if glob is not None:
-                    con.execute(f"create view wh.staging.{name} as select * from read_parquet({lit(glob)}, hive_partitioning = true, union_by_name = true)")
+                    con.execute(
+                        f"create view wh.staging.{name} as select * from read_parquet({lit(glob)}, hive_partitioning = true, union_by_name = true)"
+                    )
                     counts[f"staging.{name}"] = con.execute(f"select count(*) from wh.staging.{name}").fetchone()[0]
             tables += [(f"marts.{mart.stem}", str(mart), False) for mart in sorted((root / "marts").glob("*.parquet"))]
             for table, source, hive in tables:
@@ -67,11 +73,17 @@ def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> d
             # per-request tables (routing_decisions: requests x policies) stay in Parquet, too big
             # to copy into the file: a view reads them in place (CREATE VIEW takes no parameters)
             folders = (root / "marts").glob("*")
-            for folder in sorted(p for p in folders if p.is_dir() and p.name.replace("_", "").isalnum() and p.name.islower()):
+            for folder in sorted(
+                p for p in folders if p.is_dir() and p.name.replace("_", "").isalnum() and p.name.islower()
+            ):
                 glob = str(folder / "**" / "*.parquet")
                 if any(folder.rglob("*.parquet")):
-                    con.execute(f"create view wh.marts.{folder.name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)")
-                    counts[f"marts.{folder.name}"] = con.execute(f"select count(*) from wh.marts.{folder.name}").fetchone()[0]
+                    con.execute(
+                        f"create view wh.marts.{folder.name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)"
+                    )
+                    counts[f"marts.{folder.name}"] = con.execute(
+                        f"select count(*) from wh.marts.{folder.name}"
+                    ).fetchone()[0]
             # views over the marts (sql/views/<name>.sql), where the marts they read are present
             con.execute("use wh")
             for view in sorted(SQL_DIR.joinpath("views").glob("*.sql")):

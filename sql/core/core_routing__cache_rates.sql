@@ -45,7 +45,10 @@ levels as (
         sum(w) filter (where cached_tokens > 0) / sum(w) as hit_share,
         sum(w * cached_tokens) filter (where cached_tokens > 0) / sum(w * input_tokens) filter (where cached_tokens > 0)
             as hit_cached_share,
-        quantile_cont(cached_tokens / input_tokens, [0.025, 0.075, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475, 0.525, 0.575, 0.625, 0.675, 0.725, 0.775, 0.825, 0.875, 0.925, 0.975])
+        quantile_cont(cached_tokens / input_tokens, [
+            0.025, 0.075, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475,
+            0.525, 0.575, 0.625, 0.675, 0.725, 0.775, 0.825, 0.875, 0.925, 0.975
+        ])
             filter (where cached_tokens > 0) as hit_share_quantiles
     from requests
     where cached_tokens is not null and input_tokens > 0
@@ -74,12 +77,13 @@ select
     c.application,
     coalesce(ch.pick.cached_share, 0.0) as cached_share,
     coalesce(ch.pick.hit_share, 0.0) as hit_share,
-    ch.pick.hit_cached_share as hit_cached_share,
+    ch.pick.hit_cached_share,
     -- the spread of the hits' shares (the midpoints of 20 equal strata), scaled to the weighted mean
     list_transform(ch.pick.hit_share_quantiles,
         q -> least(q * ch.pick.hit_cached_share / list_avg(ch.pick.hit_share_quantiles), 1.0)) as hit_cached_shares,
     coalesce(['model_application', 'model', 'application', 'day'][ch.pick.level + 1], 'none') as basis,
     coalesce(ch.pick.n, 0) as reporting_requests
 from cells as c
-left join chosen as ch using (date, model, application)
+-- (sqlfluff reads ch.pick.x as schema.table.column, so ch as unused)
+left join chosen as ch using (date, model, application)  -- noqa: AL05
 order by c.date, c.model, c.application

@@ -111,8 +111,8 @@ imputed_terms as (
     select
         date,
         model,
-        d.objective as objective,
-        d.policy as policy,
+        d.objective,
+        d.policy,
         case when d.objective = 'cost' then
             f * (d.r1 * d.r1 * ii + 2 * d.r1 * d.r2 * ic + 2 * d.r1 * d.r3 * io + d.r2 * d.r2 * cc + 2 * d.r2 * d.r3 * co + d.r3 * d.r3 * oo) / 1e12
         else f * d.r1 * d.r1 * n end as var_routed,

@@ -99,12 +99,24 @@ balance as (
         *,
         list_sum(bal_weight) as bal_total,
         list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, 0.0, bal_weight[k]))) as bal_fallback,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * input_price[prev_set[k]], null))) as bal_input,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * cached_price[prev_set[k]], null))) as bal_cached,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * output_price[prev_set[k]], null))) as bal_output,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * own_tps[prev_set[k]], null))) as bal_tps,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * own_ttft[prev_set[k]], null))) as bal_ttft,
-        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if((own_ok_bits >> (prev_set[k] - 1)) & 1 = 1, bal_weight[k] * own_success[prev_set[k]], null))) as bal_success
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * input_price[prev_set[k]], null))) as bal_input,
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * cached_price[prev_set[k]], null))) as bal_cached,
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * output_price[prev_set[k]], null))) as bal_output,
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * own_tps[prev_set[k]], null))) as bal_tps,
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * own_ttft[prev_set[k]], null))) as bal_ttft,
+        list_sum(list_transform(range(1, len(prev_set) + 1), k -> if(
+            (own_ok_bits >> (prev_set[k] - 1)) & 1 = 1,
+            bal_weight[k] * own_success[prev_set[k]], null))) as bal_success
     from balance_weights
 ),
 
@@ -226,7 +238,8 @@ select
     if(excluded, null, cost_oracle.tps) as cost_oracle_decode_tps,
     if(excluded, null, cost_oracle.ttft) as cost_oracle_ttft_ms,
     if(excluded, null, cost_oracle.success) as cost_oracle_success_prob,
-    if(excluded, null, (cost_oracle.input * w_uncached_tokens + cost_oracle.cached * w_cached_tokens + cost_oracle.output * w_output_tokens) / 1e6) as cost_oracle_cost_usd,
+    if(excluded, null, (cost_oracle.input * w_uncached_tokens + cost_oracle.cached * w_cached_tokens
+        + cost_oracle.output * w_output_tokens) / 1e6) as cost_oracle_cost_usd,
     if(excluded, null, throughput_oracle.provider) as throughput_oracle_provider,
     if(excluded, null, throughput_oracle.input) as throughput_oracle_input_usd_per_mtok,
     if(excluded, null, throughput_oracle.cached) as throughput_oracle_cached_input_usd_per_mtok,
@@ -234,7 +247,8 @@ select
     if(excluded, null, throughput_oracle.tps) as throughput_oracle_decode_tps,
     if(excluded, null, throughput_oracle.ttft) as throughput_oracle_ttft_ms,
     if(excluded, null, throughput_oracle.success) as throughput_oracle_success_prob,
-    if(excluded, null, (throughput_oracle.input * w_uncached_tokens + throughput_oracle.cached * w_cached_tokens + throughput_oracle.output * w_output_tokens) / 1e6) as throughput_oracle_cost_usd,
+    if(excluded, null, (throughput_oracle.input * w_uncached_tokens + throughput_oracle.cached * w_cached_tokens
+        + throughput_oracle.output * w_output_tokens) / 1e6) as throughput_oracle_cost_usd,
     if(excluded, null, cheapest.provider) as cheapest_provider,
     if(excluded, null, cheapest.input) as cheapest_input_usd_per_mtok,
     if(excluded, null, cheapest.cached) as cheapest_cached_input_usd_per_mtok,
@@ -258,7 +272,8 @@ select
     if(excluded, null, lowest_p90_ttft.tps) as lowest_p90_ttft_decode_tps,
     if(excluded, null, lowest_p90_ttft.ttft) as lowest_p90_ttft_ttft_ms,
     if(excluded, null, lowest_p90_ttft.success) as lowest_p90_ttft_success_prob,
-    if(excluded, null, (lowest_p90_ttft.input * w_uncached_tokens + lowest_p90_ttft.cached * w_cached_tokens + lowest_p90_ttft.output * w_output_tokens) / 1e6) as lowest_p90_ttft_cost_usd,
+    if(excluded, null, (lowest_p90_ttft.input * w_uncached_tokens + lowest_p90_ttft.cached * w_cached_tokens
+        + lowest_p90_ttft.output * w_output_tokens) / 1e6) as lowest_p90_ttft_cost_usd,
     if(excluded, null, sort_price_with_retries.provider) as sort_price_with_retries_provider,
     if(excluded, null, sort_price_with_retries.input) as sort_price_with_retries_input_usd_per_mtok,
     if(excluded, null, sort_price_with_retries.cached) as sort_price_with_retries_cached_input_usd_per_mtok,
@@ -266,7 +281,8 @@ select
     if(excluded, null, sort_price_with_retries.tps) as sort_price_with_retries_decode_tps,
     if(excluded, null, sort_price_with_retries.ttft) as sort_price_with_retries_ttft_ms,
     if(excluded, null, sort_price_with_retries.success) as sort_price_with_retries_success_prob,
-    if(excluded, null, (sort_price_with_retries.input * w_uncached_tokens + sort_price_with_retries.cached * w_cached_tokens + sort_price_with_retries.output * w_output_tokens) / 1e6) as sort_price_with_retries_cost_usd,
+    if(excluded, null, (sort_price_with_retries.input * w_uncached_tokens + sort_price_with_retries.cached * w_cached_tokens
+        + sort_price_with_retries.output * w_output_tokens) / 1e6) as sort_price_with_retries_cost_usd,
     if(excluded, null, price_weighted_balance.provider) as price_weighted_balance_provider,
     if(excluded, null, price_weighted_balance.input) as price_weighted_balance_input_usd_per_mtok,
     if(excluded, null, price_weighted_balance.cached) as price_weighted_balance_cached_input_usd_per_mtok,
@@ -274,5 +290,6 @@ select
     if(excluded, null, price_weighted_balance.tps) as price_weighted_balance_decode_tps,
     if(excluded, null, price_weighted_balance.ttft) as price_weighted_balance_ttft_ms,
     if(excluded, null, price_weighted_balance.success) as price_weighted_balance_success_prob,
-    if(excluded, null, (price_weighted_balance.input * w_uncached_tokens + price_weighted_balance.cached * w_cached_tokens + price_weighted_balance.output * w_output_tokens) / 1e6) as price_weighted_balance_cost_usd
+    if(excluded, null, (price_weighted_balance.input * w_uncached_tokens + price_weighted_balance.cached * w_cached_tokens
+        + price_weighted_balance.output * w_output_tokens) / 1e6) as price_weighted_balance_cost_usd
 from outcomes

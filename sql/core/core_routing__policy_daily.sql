@@ -10,13 +10,18 @@
 with per_policy as (
     select date, model, excluded, w_requests, unnest([
         {'policy': 'official', 'cost': official_cost_usd, 'tps': official_decode_tps, 'ttft': official_ttft_ms, 'success': official_success_prob},
-        {'policy': 'cost_oracle', 'cost': cost_oracle_cost_usd, 'tps': cost_oracle_decode_tps, 'ttft': cost_oracle_ttft_ms, 'success': cost_oracle_success_prob},
-        {'policy': 'throughput_oracle', 'cost': throughput_oracle_cost_usd, 'tps': throughput_oracle_decode_tps, 'ttft': throughput_oracle_ttft_ms, 'success': throughput_oracle_success_prob},
+        {'policy': 'cost_oracle', 'cost': cost_oracle_cost_usd, 'tps': cost_oracle_decode_tps, 'ttft': cost_oracle_ttft_ms,
+         'success': cost_oracle_success_prob},
+        {'policy': 'throughput_oracle', 'cost': throughput_oracle_cost_usd, 'tps': throughput_oracle_decode_tps, 'ttft': throughput_oracle_ttft_ms,
+         'success': throughput_oracle_success_prob},
         {'policy': 'cheapest', 'cost': cheapest_cost_usd, 'tps': cheapest_decode_tps, 'ttft': cheapest_ttft_ms, 'success': cheapest_success_prob},
         {'policy': 'fastest', 'cost': fastest_cost_usd, 'tps': fastest_decode_tps, 'ttft': fastest_ttft_ms, 'success': fastest_success_prob},
-        {'policy': 'lowest_p90_ttft', 'cost': lowest_p90_ttft_cost_usd, 'tps': lowest_p90_ttft_decode_tps, 'ttft': lowest_p90_ttft_ttft_ms, 'success': lowest_p90_ttft_success_prob},
-        {'policy': 'sort_price_with_retries', 'cost': sort_price_with_retries_cost_usd, 'tps': sort_price_with_retries_decode_tps, 'ttft': sort_price_with_retries_ttft_ms, 'success': sort_price_with_retries_success_prob},
-        {'policy': 'price_weighted_balance', 'cost': price_weighted_balance_cost_usd, 'tps': price_weighted_balance_decode_tps, 'ttft': price_weighted_balance_ttft_ms, 'success': price_weighted_balance_success_prob}
+        {'policy': 'lowest_p90_ttft', 'cost': lowest_p90_ttft_cost_usd, 'tps': lowest_p90_ttft_decode_tps, 'ttft': lowest_p90_ttft_ttft_ms,
+         'success': lowest_p90_ttft_success_prob},
+        {'policy': 'sort_price_with_retries', 'cost': sort_price_with_retries_cost_usd, 'tps': sort_price_with_retries_decode_tps,
+         'ttft': sort_price_with_retries_ttft_ms, 'success': sort_price_with_retries_success_prob},
+        {'policy': 'price_weighted_balance', 'cost': price_weighted_balance_cost_usd, 'tps': price_weighted_balance_decode_tps,
+         'ttft': price_weighted_balance_ttft_ms, 'success': price_weighted_balance_success_prob}
     ]) as o
     from groups
 ),
@@ -27,7 +32,7 @@ terms as (
     select
         date,
         model,
-        o.policy as policy,
+        o.policy,
         round(o.ttft) as ttft_ms,
         list_sort(list({'excluded': excluded, 'w': w_requests, 'cost': o.cost, 'tps': o.tps, 'success': o.success})) as terms
     from per_policy

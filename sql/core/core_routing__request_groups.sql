@@ -105,7 +105,8 @@ keyed as (
 parts as (
     select
         * exclude (part, sample_rate, cached_tokens, ord, miss_ord),
-        part.*
+        -- part is a struct column: its fields (sqlfluff reads part.* as a table's)
+        part.*  -- noqa: RF01
     from (
         select
             *,
@@ -121,7 +122,7 @@ parts as (
                 ], p -> p.sample_rate is not null)
             end) as part
         from keyed
-    )
+    ) as unnested
 )
 
 select

@@ -37,7 +37,7 @@ ttft_p90 as (
             *,
             sum(w) over (partition by period, model, policy order by ttft_ms) / sum(w) over (partition by period, model, policy) as cum
         from ttft_weights
-    )
+    ) as ranked
     where cum >= 0.9 - 1e-12
     group by all
 ),

@@ -43,11 +43,18 @@ days as (
     -- prices in force but no traffic (a price-history-only drop) is still a period
     select cast(unnest(range(min(d), max(d) + interval 1 day, interval 1 day)) as date) as date
     from (
-        select min(date) as d from probes union all select max(date) from probes
-        union all select min(date) from hourly union all select max(date) from hourly
-        union all select cast(min(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
-        union all select cast(max(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
-    )
+        select min(date) as d from probes
+        union all
+        select max(date) from probes
+        union all
+        select min(date) from hourly
+        union all
+        select max(date) from hourly
+        union all
+        select cast(min(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
+        union all
+        select cast(max(snapshot_ts) as date) from read_parquet($prices, hive_partitioning = true)
+    ) as bounds
 ),
 
 periods as (
@@ -145,7 +152,7 @@ price_parts as (
         max(s.output_usd_per_mtok) over obj as output_max
     from periods as pe
     inner join price_spans as s on s.span_start < pe.period_end and s.span_end > pe.period_start,
-        lateral (select epoch(least(s.span_end, pe.period_end)) - epoch(greatest(s.span_start, pe.period_start)) as secs)
+        lateral (select epoch(least(s.span_end, pe.period_end)) - epoch(greatest(s.span_start, pe.period_start)) as secs) as span
     window obj as (partition by pe.period, s.provider, s.model)
 ),
 

@@ -23,7 +23,7 @@ by_period as (
         select quarter as period, 'quarter' as period_type, application, side, tokens, sum(weight) as weight
         from monthly
         group by all
-    )
+    ) as sides
 ),
 
 coarse as (

@@ -15,4 +15,4 @@ from (
             then output_tokens / (latency_ms / 1000.0) end as e2e_tps_raw,
         cast(ts as date) as date
     from ok
-)
+) as probes

@@ -40,10 +40,11 @@ requests as (
         date,
         model,
         ts,
-        part.cache_part as cache_part,
-        part.w as w,
-        input_tokens - part.cached_tokens as uncached_tokens,
-        part.cached_tokens as cached_tokens,
+        -- part is a struct column (sqlfluff reads part.x as a table's column)
+        part.cache_part,  -- noqa: RF01
+        part.w,  -- noqa: RF01
+        input_tokens - part.cached_tokens as uncached_tokens,  -- noqa: RF01
+        part.cached_tokens,  -- noqa: RF01
         output_tokens,
         tools,
         json_mode,
@@ -61,7 +62,7 @@ requests as (
                 ], p -> p.w is not null)
             end) as part
         from logged
-    )
+    ) as parts
 ),
 
 placed as (
@@ -116,20 +117,30 @@ decided as (
         unnest([
             {'policy': 'official', 'provider': g.official_provider, 'input': g.official_input_usd_per_mtok, 'cached': g.official_cached_input_usd_per_mtok,
              'output': g.official_output_usd_per_mtok, 'tps': g.official_decode_tps, 'ttft': g.official_ttft_ms, 'success': g.official_success_prob},
-            {'policy': 'cost_oracle', 'provider': g.cost_oracle_provider, 'input': g.cost_oracle_input_usd_per_mtok, 'cached': g.cost_oracle_cached_input_usd_per_mtok,
-             'output': g.cost_oracle_output_usd_per_mtok, 'tps': g.cost_oracle_decode_tps, 'ttft': g.cost_oracle_ttft_ms, 'success': g.cost_oracle_success_prob},
-            {'policy': 'throughput_oracle', 'provider': g.throughput_oracle_provider, 'input': g.throughput_oracle_input_usd_per_mtok, 'cached': g.throughput_oracle_cached_input_usd_per_mtok,
-             'output': g.throughput_oracle_output_usd_per_mtok, 'tps': g.throughput_oracle_decode_tps, 'ttft': g.throughput_oracle_ttft_ms, 'success': g.throughput_oracle_success_prob},
+            {'policy': 'cost_oracle', 'provider': g.cost_oracle_provider, 'input': g.cost_oracle_input_usd_per_mtok,
+             'cached': g.cost_oracle_cached_input_usd_per_mtok,
+             'output': g.cost_oracle_output_usd_per_mtok, 'tps': g.cost_oracle_decode_tps, 'ttft': g.cost_oracle_ttft_ms,
+                 'success': g.cost_oracle_success_prob},
+            {'policy': 'throughput_oracle', 'provider': g.throughput_oracle_provider, 'input': g.throughput_oracle_input_usd_per_mtok,
+             'cached': g.throughput_oracle_cached_input_usd_per_mtok,
+             'output': g.throughput_oracle_output_usd_per_mtok, 'tps': g.throughput_oracle_decode_tps, 'ttft': g.throughput_oracle_ttft_ms,
+                 'success': g.throughput_oracle_success_prob},
             {'policy': 'cheapest', 'provider': g.cheapest_provider, 'input': g.cheapest_input_usd_per_mtok, 'cached': g.cheapest_cached_input_usd_per_mtok,
              'output': g.cheapest_output_usd_per_mtok, 'tps': g.cheapest_decode_tps, 'ttft': g.cheapest_ttft_ms, 'success': g.cheapest_success_prob},
             {'policy': 'fastest', 'provider': g.fastest_provider, 'input': g.fastest_input_usd_per_mtok, 'cached': g.fastest_cached_input_usd_per_mtok,
              'output': g.fastest_output_usd_per_mtok, 'tps': g.fastest_decode_tps, 'ttft': g.fastest_ttft_ms, 'success': g.fastest_success_prob},
-            {'policy': 'lowest_p90_ttft', 'provider': g.lowest_p90_ttft_provider, 'input': g.lowest_p90_ttft_input_usd_per_mtok, 'cached': g.lowest_p90_ttft_cached_input_usd_per_mtok,
-             'output': g.lowest_p90_ttft_output_usd_per_mtok, 'tps': g.lowest_p90_ttft_decode_tps, 'ttft': g.lowest_p90_ttft_ttft_ms, 'success': g.lowest_p90_ttft_success_prob},
-            {'policy': 'sort_price_with_retries', 'provider': g.sort_price_with_retries_provider, 'input': g.sort_price_with_retries_input_usd_per_mtok, 'cached': g.sort_price_with_retries_cached_input_usd_per_mtok,
-             'output': g.sort_price_with_retries_output_usd_per_mtok, 'tps': g.sort_price_with_retries_decode_tps, 'ttft': g.sort_price_with_retries_ttft_ms, 'success': g.sort_price_with_retries_success_prob},
-            {'policy': 'price_weighted_balance', 'provider': g.price_weighted_balance_provider, 'input': g.price_weighted_balance_input_usd_per_mtok, 'cached': g.price_weighted_balance_cached_input_usd_per_mtok,
-             'output': g.price_weighted_balance_output_usd_per_mtok, 'tps': g.price_weighted_balance_decode_tps, 'ttft': g.price_weighted_balance_ttft_ms, 'success': g.price_weighted_balance_success_prob}
+            {'policy': 'lowest_p90_ttft', 'provider': g.lowest_p90_ttft_provider, 'input': g.lowest_p90_ttft_input_usd_per_mtok,
+             'cached': g.lowest_p90_ttft_cached_input_usd_per_mtok,
+             'output': g.lowest_p90_ttft_output_usd_per_mtok, 'tps': g.lowest_p90_ttft_decode_tps, 'ttft': g.lowest_p90_ttft_ttft_ms,
+                 'success': g.lowest_p90_ttft_success_prob},
+            {'policy': 'sort_price_with_retries', 'provider': g.sort_price_with_retries_provider,
+             'input': g.sort_price_with_retries_input_usd_per_mtok, 'cached': g.sort_price_with_retries_cached_input_usd_per_mtok,
+             'output': g.sort_price_with_retries_output_usd_per_mtok, 'tps': g.sort_price_with_retries_decode_tps,
+                 'ttft': g.sort_price_with_retries_ttft_ms, 'success': g.sort_price_with_retries_success_prob},
+            {'policy': 'price_weighted_balance', 'provider': g.price_weighted_balance_provider,
+             'input': g.price_weighted_balance_input_usd_per_mtok, 'cached': g.price_weighted_balance_cached_input_usd_per_mtok,
+             'output': g.price_weighted_balance_output_usd_per_mtok, 'tps': g.price_weighted_balance_decode_tps,
+                 'ttft': g.price_weighted_balance_ttft_ms, 'success': g.price_weighted_balance_success_prob}
         ]) as o
     from grouped as k
     inner join marts.routing_groups as g
@@ -150,8 +161,8 @@ select
     cache_part,
     w,
     excluded,
-    o.policy as policy,
-    o.provider as provider,
+    o.policy,
+    o.provider,
     case when isfinite(cost_usd) then cost_usd end as cost_usd,
     o.tps as decode_tps,
     o.ttft as ttft_ms,

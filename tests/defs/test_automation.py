@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC
 
 import dagster as dg
 import pytest
@@ -118,11 +119,11 @@ class TestQuarterlySchedule:
         assert (day, months, weekday) == ("1", "1,4,7,10", "*")
 
     def test_next_ticks_fall_on_quarter_starts(self):
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from dagster._utils.schedules import cron_string_iterator
 
-        start = datetime(2025, 11, 15, tzinfo=timezone.utc).timestamp()
+        start = datetime(2025, 11, 15, tzinfo=UTC).timestamp()
         ticks = cron_string_iterator(start, QUARTERLY_CRON, "UTC")
         got = [next(ticks).strftime("%Y-%m-%d %H:%M") for _ in range(4)]
         assert got == ["2026-01-01 06:00", "2026-04-01 06:00", "2026-07-01 06:00", "2026-10-01 06:00"]
@@ -144,8 +145,18 @@ class TestChangedDaysSensor:
             (request,) = result.run_requests
             paths = request.run_config["resources"]["paths"]["config"]
             assert request.job_name == "servicelens_build"
-            assert paths == {**cfg["resources"]["paths"]["config"], "build_days": "2025-09-30..2025-10-02", "recount_days": ""}
-            assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
-                "2025-09-30", "2025-10-02")
+            assert paths == {
+                **cfg["resources"]["paths"]["config"],
+                "build_days": "2025-09-30..2025-10-02",
+                "recount_days": "",
+            }
+            assert (
+                request.tags["dagster/asset_partition_range_start"],
+                request.tags["dagster/asset_partition_range_end"],
+            ) == ("2025-09-30", "2025-10-02")
             (add,) = result.dynamic_partitions_requests
-            assert add.partitions_def_name == DAYS.name and sorted(add.partition_keys) == ["2025-09-30", "2025-10-01", "2025-10-02"]
+            assert add.partitions_def_name == DAYS.name and sorted(add.partition_keys) == [
+                "2025-09-30",
+                "2025-10-01",
+                "2025-10-02",
+            ]

@@ -49,7 +49,9 @@ def reader_view(warehouse: Path) -> dict:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         # the routing groups are a view over the generation's own Parquet folder
-        decisions = con.execute("select count(*), sum(hash(model, seg_start, bucket, mask, ord, requests)) from marts.routing_groups").fetchone()
+        decisions = con.execute(
+            "select count(*), sum(hash(model, seg_start, bucket, mask, ord, requests)) from marts.routing_groups"
+        ).fetchone()
         requests = con.execute("select count(*) from staging.requests").fetchone()[0]
     finally:
         con.close()
@@ -67,7 +69,11 @@ def is_complete_publication(warehouse: Path, view: dict) -> bool:
     its row counts equal to what its own file and views hold)."""
     store = Store(warehouse)
     meta = store.meta(view["current"])
-    return bool(meta) and meta["rows"]["staging.requests"] == view["requests"] and meta["rows"]["marts.routing_groups"] == view["decisions"][0]
+    return (
+        bool(meta)
+        and meta["rows"]["staging.requests"] == view["requests"]
+        and meta["rows"]["marts.routing_groups"] == view["decisions"][0]
+    )
 
 
 def wait_then_kill(proc: subprocess.Popen, trigger) -> str:
@@ -83,8 +89,11 @@ def wait_then_kill(proc: subprocess.Popen, trigger) -> str:
 
 def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
     raw, warehouse = tmp_path / "raw", tmp_path / "wh.duckdb"
-    subprocess.run([sys.executable, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", "3000", "--seed", "5"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "generate", "--out", str(raw), "--requests", "3000", "--seed", "5"],
+        check=True,
+        capture_output=True,
+    )
     started = time.monotonic()
     first = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True)
     full = time.monotonic() - started
@@ -94,7 +103,11 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
 
     # a new drop arrives (one day fewer), and runs over it are killed
     day = sorted((raw / "requests").iterdir())[0]
-    removed = duckdb.sql(f"select count(*) from read_parquet('{day}/*.parquet')").fetchone()[0] if list(day.glob("*.parquet")) else None
+    removed = (
+        duckdb.sql(f"select count(*) from read_parquet('{day}/*.parquet')").fetchone()[0]
+        if list(day.glob("*.parquet"))
+        else None
+    )
     assert removed, f"expected Parquet request files in {day}"
     shutil.rmtree(day)
     store = Store(warehouse)
@@ -113,7 +126,9 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
 
     event_triggers = {
         "while the generation is written": lambda: any(new_generation_dir()),
-        "with the report rendered, before publishing": lambda: any((d / "reports" / "install.json").exists() for d in new_generation_dir()),
+        "with the report rendered, before publishing": lambda: any(
+            (d / "reports" / "install.json").exists() for d in new_generation_dir()
+        ),
     }
     for label, trigger in event_triggers.items():
         # leftovers of earlier kills would fire the trigger at once: start from none

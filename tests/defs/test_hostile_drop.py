@@ -17,7 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.lib.test_hostile_values import _request, hostile_probe_rows, hostile_request_rows, hostile_token_rows, write_hostile_files
+from tests.lib.test_hostile_values import (
+    _request,
+    hostile_probe_rows,
+    hostile_request_rows,
+    hostile_token_rows,
+    write_hostile_files,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +40,9 @@ def csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def values(rid: str, **extra) -> list:
-    return ["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in _request(rid, "chat", extra).values()]
+    return [
+        "" if v is None else str(v).lower() if isinstance(v, bool) else v for v in _request(rid, "chat", extra).values()
+    ]
 
 
 def write_hostile_drop(raw: Path) -> dict[str, tuple[int, int, int, int, str | None]]:
@@ -47,7 +55,9 @@ def write_hostile_drop(raw: Path) -> dict[str, tuple[int, int, int, int, str | N
     expected["latency_probes/zz_extreme.parquet"] = (len(hostile_probe_rows()), len(hostile_probe_rows()), 0, 0, None)
 
     # DuckDB's reader columns and the engine's helper name as user columns: kept as *_extra
-    t = pa.Table.from_pylist([{**_request("zz_frn", "chat", {}), "file_row_number": 7, "filename": "mine", "__sl_filename": "x"}])
+    t = pa.Table.from_pylist(
+        [{**_request("zz_frn", "chat", {}), "file_row_number": 7, "filename": "mine", "__sl_filename": "x"}]
+    )
     pq.write_table(t, raw / "requests" / "zz_reader_columns.parquet")
     expected["requests/zz_reader_columns.parquet"] = (1, 1, 0, 0, None)
 
@@ -57,12 +67,17 @@ def write_hostile_drop(raw: Path) -> dict[str, tuple[int, int, int, int, str | N
     (raw / "requests" / "zz_latin1.csv").write_bytes(good + bad_line)
     expected["requests/zz_latin1.csv"] = (3, 2, 1, 0, None)
     lines = [json.dumps(_request(r, "chat", {})).encode() for r in ("zz_j1", "zz_j2")]
-    lines.insert(1, json.dumps(_request("zz_j3", "chat", {})).replace("chat", "ch\\u00e9at").encode().replace(b"\\u00e9", b"\xe9"))
+    lines.insert(
+        1,
+        json.dumps(_request("zz_j3", "chat", {})).replace("chat", "ch\\u00e9at").encode().replace(b"\\u00e9", b"\xe9"),
+    )
     (raw / "requests" / "zz_latin1.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     expected["requests/zz_latin1.jsonl"] = (3, 2, 1, 0, None)
 
     # `model` beside `Model`, and the engine's helper name as a CSV header
-    (raw / "requests" / "zz_clash.csv").write_text(csv_text(COLUMNS + ["Model", "__sl_filename"], [values("zz_clash") + ["MiXeD", "f"]]))
+    (raw / "requests" / "zz_clash.csv").write_text(
+        csv_text(COLUMNS + ["Model", "__sl_filename"], [values("zz_clash") + ["MiXeD", "f"]])
+    )
     expected["requests/zz_clash.csv"] = (1, 1, 0, 0, None)
 
     # a record over 64 MB beside a good one: read 2, loaded 1, quarantined 1
@@ -98,8 +113,12 @@ def test_a_hostile_drop_is_ingested_with_exact_accounting(tmp_path):
     res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
     assert res.exit_code == 0, res.output[-3000:]
     con = duckdb.connect(str(warehouse), read_only=True)
-    audit = {f: (r, lo, q, d, e) for f, r, lo, q, d, e in con.execute(
-        "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, file_error from marts.ingest_audit").fetchall()}
+    audit = {
+        f: (r, lo, q, d, e)
+        for f, r, lo, q, d, e in con.execute(
+            "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, file_error from marts.ingest_audit"
+        ).fetchall()
+    }
     for source_file, counts in expected.items():
         assert audit[source_file] == counts, source_file
     # the generated files account exactly as the generator's manifest says
@@ -115,15 +134,34 @@ def test_a_hostile_drop_is_ingested_with_exact_accounting(tmp_path):
     assert generated == manifest["expected"]
     # every valid hostile request is staged with its value intact
     hostile_loaded = sum(v[1] for f, v in expected.items() if f.startswith("requests/"))
-    assert con.execute("select count(*) from staging.requests where request_id like 'zz_%'").fetchone()[0] == hostile_loaded
-    apps = dict(con.execute("select request_id, application from staging.requests where request_id like 'zz_hostile%'").fetchall())
+    assert (
+        con.execute("select count(*) from staging.requests where request_id like 'zz_%'").fetchone()[0]
+        == hostile_loaded
+    )
+    apps = dict(
+        con.execute(
+            "select request_id, application from staging.requests where request_id like 'zz_hostile%'"
+        ).fetchall()
+    )
     for rid, app, _ in [(r["request_id"], r["application"], None) for r in hostile_request_rows()]:
         assert apps[rid] == app
-    extras = con.execute("select file_row_number_extra, filename_extra, sl_filename_extra from staging.requests where request_id = 'zz_frn'").fetchone()
+    extras = con.execute(
+        "select file_row_number_extra, filename_extra, sl_filename_extra from staging.requests where request_id = 'zz_frn'"
+    ).fetchone()
     assert extras == ("7", "mine", "x")
-    assert con.execute("select \"Model_extra\" from staging.requests where request_id = 'zz_clash'").fetchone() == ("MiXeD",)
-    reasons = dict(con.execute("select source_file, split_part(reason, ':', 1) from marts.quarantine where source_file like '%zz_%'").fetchall())
-    assert reasons == {"requests/zz_latin1.csv": "bad_encoding", "requests/zz_latin1.jsonl": "bad_encoding",
-                       "requests/zz_long.csv": "too_long", "requests/zz_rates.csv": "out_of_range"}
+    assert con.execute("select \"Model_extra\" from staging.requests where request_id = 'zz_clash'").fetchone() == (
+        "MiXeD",
+    )
+    reasons = dict(
+        con.execute(
+            "select source_file, split_part(reason, ':', 1) from marts.quarantine where source_file like '%zz_%'"
+        ).fetchall()
+    )
+    assert reasons == {
+        "requests/zz_latin1.csv": "bad_encoding",
+        "requests/zz_latin1.jsonl": "bad_encoding",
+        "requests/zz_long.csv": "too_long",
+        "requests/zz_rates.csv": "out_of_range",
+    }
     con.close()
     assert "unreadable: requests/zz_passwd.csv: symbolic link: not followed" in res.output

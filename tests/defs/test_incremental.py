@@ -38,9 +38,14 @@ def _equals_a_full_rebuild(raw, incremental, tmp_path, file_name: str) -> tuple:
     full = tmp_path / "full" / "wh.duckdb"
     _run(raw, full)
     assert differences(incremental, full) == []
-    return duckdb.connect(str(full), read_only=True).execute(
-        "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit where source_file like $f",
-        {"f": f"%{file_name}"}).fetchone()
+    return (
+        duckdb.connect(str(full), read_only=True)
+        .execute(
+            "select rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit where source_file like $f",
+            {"f": f"%{file_name}"},
+        )
+        .fetchone()
+    )
 
 
 def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
@@ -76,10 +81,16 @@ def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebu
     incremental = tmp_path / "inc" / "wh.duckdb"
     _run(raw, incremental)
     con = duckdb.connect()
-    early = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet', hive_partitioning = false) "
-                        "where status = 'ok' order by request_id limit 2").pl()
-    repeats = pl.concat([early[:1], early[1:].with_columns(pl.lit("error").alias("status"), pl.lit("timeout").alias("error_type"))])
-    fresh = con.execute(f"select * from read_parquet('{raw}/requests/date=2025-12-31/*.parquet', hive_partitioning = false) limit 3").pl()
+    early = con.execute(
+        f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet', hive_partitioning = false) "
+        "where status = 'ok' order by request_id limit 2"
+    ).pl()
+    repeats = pl.concat(
+        [early[:1], early[1:].with_columns(pl.lit("error").alias("status"), pl.lit("timeout").alias("error_type"))]
+    )
+    fresh = con.execute(
+        f"select * from read_parquet('{raw}/requests/date=2025-12-31/*.parquet', hive_partitioning = false) limit 3"
+    ).pl()
     fresh = fresh.with_columns((pl.col("request_id") + "-late").alias("request_id"))
     (raw / "requests" / "date=2025-12-31" / "part-late.parquet").parent.mkdir(exist_ok=True)
     pl.concat([fresh, repeats]).write_parquet(raw / "requests" / "date=2025-12-31" / "part-late.parquet")
@@ -109,7 +120,11 @@ def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tm
     assert plan_line.startswith(f"plan: no day to build of 92; {days} days recounted, not rebuilt"), plan_line
     # repeats in a file with a column the staged days lack: a full rebuild stages that column for
     # their days, so those days are rebuilt
-    later = con.execute(read.format(f"{raw}/requests/date=2025-11-2[0-2]/*.parquet")).pl().with_columns(pl.lit("x").alias("note"))
+    later = (
+        con.execute(read.format(f"{raw}/requests/date=2025-11-2[0-2]/*.parquet"))
+        .pl()
+        .with_columns(pl.lit("x").alias("note"))
+    )
     later.write_parquet(raw / "requests" / "date=2025-12-31" / "part-resent-noted.parquet")
     third = _run(raw, incremental)
     plan_line = next(line for line in third if line.startswith("plan:"))
@@ -130,7 +145,10 @@ def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
     start, end = dt.datetime.fromisoformat(snaps[1]), dt.datetime.fromisoformat(snaps[2])
     corrected = prices.with_columns(
         pl.when((pl.col("provider") == obj[0]) & (pl.col("model") == obj[1]) & (pl.col("snapshot_ts") == snaps[1]))
-        .then((pl.col("input_per_mtok").cast(pl.Float64) * 2).cast(pl.String)).otherwise(pl.col("input_per_mtok")).alias("input_per_mtok"))
+        .then((pl.col("input_per_mtok").cast(pl.Float64) * 2).cast(pl.String))
+        .otherwise(pl.col("input_per_mtok"))
+        .alias("input_per_mtok")
+    )
     corrected.write_csv(prices_file)
     lines = _run(raw, warehouse)
     plan_line = next(line for line in lines if line.startswith("plan:"))

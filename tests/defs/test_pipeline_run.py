@@ -26,14 +26,24 @@ def test_job_materializes_and_publishes(tiny_drop, tmp_path):
     warehouse = tmp_path / "wh.duckdb"
     lines = []
     assert run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="WARNING")
-    audit = {(d, f): (r, l, q, du) for d, f, r, l, q, du in _query(warehouse, "select dataset, source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit")}
+    audit = {
+        (d, f): (r, ld, q, du)
+        for d, f, r, ld, q, du in _query(
+            warehouse,
+            "select dataset, source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate from marts.ingest_audit",
+        )
+    }
     assert audit == EXPECTED
-    assert _query(warehouse, "select count(*) from marts.quarantine where row_number is not null")[0][0] == sum(v[2] for v in EXPECTED.values())
+    assert _query(warehouse, "select count(*) from marts.quarantine where row_number is not null")[0][0] == sum(
+        v[2] for v in EXPECTED.values()
+    )
     loaded_requests = sum(v[1] for (d, _), v in EXPECTED.items() if d == "requests")
     assert _query(warehouse, "select count(*) from staging.requests")[0][0] == loaded_requests
     assert any("Warehouse:" in line for line in lines)
     # the Parquet beside the warehouse holds the same staged rows
-    n = duckdb.sql(f"select count(*) from read_parquet('{tmp_path / 'wh' / 'staging' / 'requests'}/**/*.parquet')").fetchone()[0]
+    n = duckdb.sql(
+        f"select count(*) from read_parquet('{tmp_path / 'wh' / 'staging' / 'requests'}/**/*.parquet')"
+    ).fetchone()[0]
     assert n == loaded_requests
 
 
@@ -70,9 +80,22 @@ def test_cli_run_then_query(tiny_drop, tmp_path):
     assert res.exit_code == 0, res.output
     assert "requests" in res.output and str(warehouse) in res.output
     # the tiny drop's two unreadable files are named on screen, not only counted
-    assert "unreadable: latency_probes/notes.txt: unsupported file type .txt: expected .parquet, .csv or .jsonl" in res.output
+    assert (
+        "unreadable: latency_probes/notes.txt: unsupported file type .txt: expected .parquet, .csv or .jsonl"
+        in res.output
+    )
     assert "unreadable: latency_probes/broken.parquet: " in res.output
-    res = runner.invoke(main, ["query", "select sum(rows_read) as n from marts.ingest_audit", "--warehouse", str(warehouse), "--format", "csv"])
+    res = runner.invoke(
+        main,
+        [
+            "query",
+            "select sum(rows_read) as n from marts.ingest_audit",
+            "--warehouse",
+            str(warehouse),
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert res.output.splitlines() == ["n", str(sum(v[0] for v in EXPECTED.values()))]
     res = runner.invoke(main, ["query", "select * from no_such_table", "--warehouse", str(warehouse)])
@@ -86,15 +109,18 @@ def test_cli_generate_then_run_accounts_for_every_planted_row(tmp_path):
 
     raw, warehouse = tmp_path / "raw", tmp_path / "wh.duckdb"
     runner = CliRunner()
-    res = runner.invoke(main, ["generate", "--out", str(raw), "--requests", "4000", "--seed", "3", "--bad-row-fraction", "0.01"])
+    res = runner.invoke(
+        main, ["generate", "--out", str(raw), "--requests", "4000", "--seed", "3", "--bad-row-fraction", "0.01"]
+    )
     assert res.exit_code == 0, res.output
     manifest = json.loads((raw / "_manifest.json").read_text())
     res = runner.invoke(main, ["run", "--raw", str(raw), "--warehouse", str(warehouse)])
     assert res.exit_code == 0, res.output
     got = {
-        d: {"loaded": l, "quarantined": q, "duplicate": du}
-        for d, l, q, du in _query(
-            warehouse, "select dataset, sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate) from marts.ingest_audit group by 1"
+        d: {"loaded": ld, "quarantined": q, "duplicate": du}
+        for d, ld, q, du in _query(
+            warehouse,
+            "select dataset, sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate) from marts.ingest_audit group by 1",
         )
     }
     assert got == manifest["expected"]
@@ -113,17 +139,30 @@ def test_demand_marts_are_published_and_consistent(tiny_drop, tmp_path):
     assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
     # tiny drop: loaded requests r1 (m1, weight 2), r2 (m1, weight 1, 2025-09-30 UTC), r11 (m1, weight 4), r12 (m1, weight 1)
     # all of family "fam": one family holds everything in each quarter
-    got = _query(warehouse, "select period, family, requests, request_share, rank from marts.family_demand where period_type = 'quarter' order by 1")
+    got = _query(
+        warehouse,
+        "select period, family, requests, request_share, rank from marts.family_demand where period_type = 'quarter' order by 1",
+    )
     assert got == [("2025Q3", "fam", 1.0, 1.0, 1), ("2025Q4", "fam", 7.0, 1.0, 1)]
-    conc = _query(warehouse, "select n, top1_share, gini, hhi from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'")
+    conc = _query(
+        warehouse,
+        "select n, top1_share, gini, hhi from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'",
+    )
     assert conc == [(1, 1.0, 0.0, 1.0)]
     # provider level in 2025Q4: p1 has r1 (2) + r11 (4) = 6, p2 has r12 (1): shares 6/7, 1/7
-    (n, top1, hhi_), = _query(warehouse, "select n, top1_share, hhi from marts.concentration where period = '2025Q4' and level = 'provider' and measure = 'requests'")
+    ((n, top1, hhi_),) = _query(
+        warehouse,
+        "select n, top1_share, hhi from marts.concentration where period = '2025Q4' and level = 'provider' and measure = 'requests'",
+    )
     assert (n, top1) == (2, pytest.approx(6 / 7)) and hhi_ == pytest.approx((6 / 7) ** 2 + (1 / 7) ** 2)
 
 
 def _tree_digest(folder) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_published_generation_never_changes_when_the_next_run_rewrites_the_working_parquet(tiny_drop, tmp_path):
@@ -152,14 +191,18 @@ def test_a_failed_contract_check_publishes_nothing_and_says_so(tiny_drop, tmp_pa
     assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
     first = Store(warehouse).current()
     before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
-    monkeypatch.setattr(ingest_assets, "accounting_problems", lambda root, spec, raw: ["made up"] if spec.name == "requests" else [])
+    monkeypatch.setattr(
+        ingest_assets, "accounting_problems", lambda root, spec, raw: ["made up"] if spec.name == "requests" else []
+    )
     lines = []
     # the same drop again, rebuilt in full (an unchanged drop is otherwise a no-op)
     assert not run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="CRITICAL", full=True)
     assert Store(warehouse).current() == first
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert "check rows_accounted on stg_requests FAILED (ERROR)" in lines
-    assert lines[-1].startswith("run failed after") and lines[-1].endswith(f"nothing was published: readers of {warehouse} still see generation {first}")
+    assert lines[-1].startswith("run failed after") and lines[-1].endswith(
+        f"nothing was published: readers of {warehouse} still see generation {first}"
+    )
 
 
 def test_a_run_refuses_to_publish_over_a_warehouse_open_for_writing(tiny_drop, tmp_path):
@@ -172,7 +215,9 @@ def test_a_run_refuses_to_publish_over_a_warehouse_open_for_writing(tiny_drop, t
     assert run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="ERROR")
     first = Store(warehouse).current()
     hold = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.readline(); con.close()"
-    proc = subprocess.Popen([sys.executable, "-c", hold, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", hold, str(warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout.readline().strip() == "open"
         lines = []

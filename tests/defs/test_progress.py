@@ -25,7 +25,8 @@ def _run(assets, total, capfd):
     job = dg.define_asset_job("two_steps", selection=dg.AssetSelection.all())
     defs = dg.Definitions(assets=assets, jobs=[job], loggers={"progress": step_progress_logger})
     result = defs.resolve_job_def("two_steps").execute_in_process(
-        run_config={"loggers": {"progress": {"config": {"total_steps": total}}}}, raise_on_error=False)
+        run_config={"loggers": {"progress": {"config": {"total_steps": total}}}}, raise_on_error=False
+    )
     err = capfd.readouterr().err
     return result, [line for line in err.splitlines() if line.startswith("progress:")]
 

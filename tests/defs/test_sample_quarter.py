@@ -55,13 +55,27 @@ def test_demand_assets_rebuild_from_staging_with_every_quarter_in_the_metadata(t
     days = staged_days(rebuilt.root, "requests")
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(DAYS.name, days)
-        result = dg.materialize(DEMAND_ASSETS, resources={"paths": rebuilt}, instance=instance,
-                                tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]})
+        result = dg.materialize(
+            DEMAND_ASSETS,
+            resources={"paths": rebuilt},
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]},
+        )
     assert result.success
-    conc = next(m for m in result.asset_materializations_for_node("concentration_marts") if m.asset_key == dg.AssetKey("concentration"))
+    conc = next(
+        m
+        for m in result.asset_materializations_for_node("concentration_marts")
+        if m.asset_key == dg.AssetKey("concentration")
+    )
     assert {"2025Q3 family Gini", "2025Q4 family Gini"} <= set(conc.metadata)
     # the rebuilt marts equal the ones the full run published
     con = duckdb.connect()
     for table in ("family_demand", "concentration"):
         a, b = (str(root / "marts" / f"{table}.parquet") for root in (parquet_root(warehouse), rebuilt.root))
-        assert con.execute("select count(*) from (select * from read_parquet($a) except select * from read_parquet($b))", {"a": a, "b": b}).fetchone()[0] == 0
+        assert (
+            con.execute(
+                "select count(*) from (select * from read_parquet($a) except select * from read_parquet($b))",
+                {"a": a, "b": b},
+            ).fetchone()[0]
+            == 0
+        )

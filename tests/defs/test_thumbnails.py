@@ -58,8 +58,12 @@ class TestBars:
     def test_plots_only_the_latest_period_largest_first(self, drawn):
         # 2025Q3's "old" (0.9) would be the largest bar if the earlier period leaked in
         bars(SHARES, "family", "request_share", "request share by family", latest="period", top=2)
-        assert drawn == [([{"family": "deepseek", "request_share": 0.5}, {"family": "qwen", "request_share": 0.3}],
-                          "request share by family, 2025Q4")]
+        assert drawn == [
+            (
+                [{"family": "deepseek", "request_share": 0.5}, {"family": "qwen", "request_share": 0.3}],
+                "request share by family, 2025Q4",
+            )
+        ]
 
     def test_no_rows_no_chart(self, caplog):
         with caplog.at_level(logging.WARNING):

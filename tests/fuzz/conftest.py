@@ -16,7 +16,11 @@ from hypothesis import HealthCheck, Phase, settings
 from tests.fuzz import model
 
 # database=None: no .hypothesis/ folder in the working tree (failures print their seed blob).
-_common = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+_common = dict(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **_common)
 settings.register_profile(
     "campaign",

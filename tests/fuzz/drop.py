@@ -14,9 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.lib import ingest
 from pipeline.lib.checks import accounting_problems, duplicate_keys
 from pipeline.lib.contract import DATASETS, STR
-from pipeline.lib import ingest
 from pipeline.lib.ingest import stage_dataset
 from tests.fuzz import model as M
 
@@ -102,7 +102,9 @@ class Planner:
         for _ in range(rnd.choice([0, 0, 0, 1, 2, 4])):
             kind = rnd.choice(["blank", "malformed", "bad_bytes", "empty_object"])
             if kind == "bad_bytes":
-                row = M.Row(self.fresh(), {"bad_encoding"}, {e: self.extra_value() for e in plan.extras}, bad_bytes=True)
+                row = M.Row(
+                    self.fresh(), {"bad_encoding"}, {e: self.extra_value() for e in plan.extras}, bad_bytes=True
+                )
                 plan.items.insert(rnd.randint(0, len(plan.items)), row)
             elif kind == "empty_object" and plan.fmt == "jsonl":
                 plan.items.insert(rnd.randint(0, len(plan.items)), ("empty_object", "{}"))
@@ -120,7 +122,12 @@ class Planner:
     def copies(self, plans: list[FilePlan]) -> None:
         """Exact copies (duplicates) and changed copies (conflicts) of valid rows, anywhere."""
         rnd = self.rnd
-        valid = [(p, r) for p in plans for r in p.items if isinstance(r, M.Row) and not r.codes and not r.bad_bytes and p.special is None]
+        valid = [
+            (p, r)
+            for p in plans
+            for r in p.items
+            if isinstance(r, M.Row) and not r.codes and not r.bad_bytes and p.special is None
+        ]
         targets = [p for p in plans if p.special is None]
         for _ in range(rnd.choice([0, 0, 1, 2, 4])):
             if not valid or not targets:
@@ -130,7 +137,9 @@ class Planner:
             if rnd.random() < 0.4:
                 values[M.CONFLICT_COL[self.ds]] = self.changed(values[M.CONFLICT_COL[self.ds]])
             dst = rnd.choice(targets)
-            dst.items.insert(rnd.randint(0, len(dst.items)), M.Row(values, set(), {e: self.extra_value() for e in dst.extras}))
+            dst.items.insert(
+                rnd.randint(0, len(dst.items)), M.Row(values, set(), {e: self.extra_value() for e in dst.extras})
+            )
 
     def changed(self, v):
         if isinstance(v, str):
@@ -146,7 +155,9 @@ class Planner:
 def _final(ds: str, plan: FilePlan, row: M.Row, normalised: bool) -> tuple[dict | None, set]:
     """The typed values the engine must see for a row in this file, and the codes it breaks."""
     spec = DATASETS[ds]
-    dropped_required = any(c.required and c.name not in plan.present and not (plan.fill and plan.fill[0] == c.name) for c in spec.columns)
+    dropped_required = any(
+        c.required and c.name not in plan.present and not (plan.fill and plan.fill[0] == c.name) for c in spec.columns
+    )
     if row.bad_bytes:
         return None, {"bad_encoding"}
     if row.codes:
@@ -165,7 +176,9 @@ def _final(ds: str, plan: FilePlan, row: M.Row, normalised: bool) -> tuple[dict 
 def _line_ends(rnd, ends: str, lines: list[bytes]) -> list[bytes]:
     """One line end per line. A lone \r is never followed by an empty line: \r then \n
     would be one line end (\r\n), not two."""
-    terms = [b"\n" if ends == "\n" else b"\r\n" if ends == "\r\n" else rnd.choice([b"\n", b"\r\n", b"\r"]) for _ in lines]
+    terms = [
+        b"\n" if ends == "\n" else b"\r\n" if ends == "\r\n" else rnd.choice([b"\n", b"\r\n", b"\r"]) for _ in lines
+    ]
     for i in range(len(lines) - 1):
         if terms[i] == b"\r" and lines[i + 1] == b"":
             terms[i] = b"\n"
@@ -248,7 +261,7 @@ def write_csv(ds: str, plan: FilePlan, rnd) -> M.FileOut:
     bom = b"\xef\xbb\xbf" if rnd.random() < 0.05 else b""
     terms = _line_ends(rnd, ends, [head] + [b for b, _, _ in lines])
     data = bom + head
-    for (b, _, _), t in zip(lines, terms):
+    for (b, _, _), t in zip(lines, terms, strict=False):
         data += t + b
     cut = None
     if plan.special == "truncated" and lines:
@@ -267,7 +280,7 @@ def write_csv(ds: str, plan: FilePlan, rnd) -> M.FileOut:
         elif rec.kind == "bad_bytes":
             rec.codes = {"bad_encoding"}
         records.append(rec)
-    first = data[len(bom):].split(b"\n")[0].split(b"\r")[0]
+    first = data[len(bom) :].split(b"\n")[0].split(b"\r")[0]
     if plan.special == "header_only":
         data, records = bom + head + rnd.choice([b"", b"\n", b"\r\n"]), []
     # a blank header line with rows after it is unreadable (no header to map them by)
@@ -275,7 +288,21 @@ def write_csv(ds: str, plan: FilePlan, rnd) -> M.FileOut:
     return M.FileOut(plan.rel, "csv", data, records, unreadable=unreadable, header=head)
 
 
-NON_OBJECTS = ["[1, 2]", '"text"', "123", "null", "true", '{"a":', "{bad}", "garbage", '{"a": 1}}', "\t", "}{", "[]", '{"a" 1}']
+NON_OBJECTS = [
+    "[1, 2]",
+    '"text"',
+    "123",
+    "null",
+    "true",
+    '{"a":',
+    "{bad}",
+    "garbage",
+    '{"a": 1}}',
+    "\t",
+    "}{",
+    "[]",
+    '{"a" 1}',
+]
 
 
 def write_jsonl(ds: str, plan: FilePlan, rnd) -> M.FileOut:
@@ -324,7 +351,7 @@ def write_jsonl(ds: str, plan: FilePlan, rnd) -> M.FileOut:
     ends = rnd.choice(["\n", "\n", "\r\n", "mixed"])
     terms = _line_ends(rnd, ends, [b for b, _, _ in lines])
     data = b"\xef\xbb\xbf" if rnd.random() < 0.05 and lines else b""
-    for i, ((b, rec, row), t) in enumerate(zip(lines, terms), 1):
+    for i, ((b, rec, _row), t) in enumerate(zip(lines, terms, strict=False), 1):
         if rec is not None:
             rec.row_number = i  # the physical line: \n, \r\n and \r each end one
         data += b + (t if i < len(lines) or plan.special != "truncated" else b"")
@@ -377,7 +404,8 @@ def write_parquet(ds: str, plan: FilePlan, rnd) -> M.FileOut:
     table = pa.Table.from_arrays([arrays[i] for i in order], names=[names[i] for i in order]) if names else pa.table({})
     buf = io.BytesIO()
     pq.write_table(
-        table, buf,
+        table,
+        buf,
         row_group_size=rnd.choice([None, None, 1, 2, 7]),
         compression=rnd.choice(["snappy", "zstd", "none", "gzip"]),
         use_dictionary=rnd.random() < 0.7,
@@ -402,11 +430,29 @@ def write_parquet(ds: str, plan: FilePlan, rnd) -> M.FileOut:
 
 def write_garbage(ds: str, plan: FilePlan, rnd) -> M.FileOut:
     if plan.fmt == "parquet":
-        data = rnd.choice([b"", b"PAR1", b"PAR1garbagePAR1", bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))])
+        data = rnd.choice(
+            [b"", b"PAR1", b"PAR1garbagePAR1", bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))]
+        )
         return M.FileOut(plan.rel, "parquet", data, [], unreadable=True)
     if plan.fmt == "jsonl":
         # lines without '{' cannot be JSON objects: every non-blank line is a quarantined row
-        alphabet = [b"a", b"1", b" ", b"[", b"]", b'"', b":", b",", b"\xff", b"\xc3\xa9", b"\x00", b"\t", b"\n", b"\r\n", b"\r"]
+        alphabet = [
+            b"a",
+            b"1",
+            b" ",
+            b"[",
+            b"]",
+            b'"',
+            b":",
+            b",",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\x00",
+            b"\t",
+            b"\n",
+            b"\r\n",
+            b"\r",
+        ]
         data = b"".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 200)))
         text_lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         if text_lines and text_lines[-1] == b"":
@@ -424,7 +470,7 @@ def write_garbage(ds: str, plan: FilePlan, rnd) -> M.FileOut:
 def plan_drop(ds: str, rnd, formats: list[str], specials: list[str | None]) -> list[M.FileOut]:
     planner = Planner(ds, rnd)
     plans = []
-    for i, (fmt, special) in enumerate(zip(formats, specials)):
+    for i, (fmt, special) in enumerate(zip(formats, specials, strict=False)):
         plan = planner.layout(fmt, i)
         plan.special = special
         if special in (None, "truncated", "corrupt", "header_only"):
@@ -546,10 +592,23 @@ def run_and_check(ds: str, files: list[M.FileOut], work: Path, limit: int | None
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     try:
-        audit = {r[0]: r[1:] for r in _rows(con, "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, file_error, file_format "
-                                                 "from read_parquet($p)", p=str(root / "ingest" / ds / "audit.parquet"))}
-        quarantine = {(f, n): reason for f, n, reason in _rows(con, "select source_file, row_number, reason from read_parquet($p)",
-                                                                 p=str(root / "ingest" / ds / "quarantine.parquet"))}
+        audit = {
+            r[0]: r[1:]
+            for r in _rows(
+                con,
+                "select source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate, file_error, file_format "
+                "from read_parquet($p)",
+                p=str(root / "ingest" / ds / "audit.parquet"),
+            )
+        }
+        quarantine = {
+            (f, n): reason
+            for f, n, reason in _rows(
+                con,
+                "select source_file, row_number, reason from read_parquet($p)",
+                p=str(root / "ingest" / ds / "quarantine.parquet"),
+            )
+        }
         assert set(audit) == {f.rel for f in files}, (sorted(audit), sorted(f.rel for f in files))
         unknown = 0
         expected_loaded: list[M.Rec] = []
@@ -558,7 +617,10 @@ def run_and_check(ds: str, files: list[M.FileOut], work: Path, limit: int | None
             where = f"{f.rel} ({f.fmt})"
             assert fmt == f.fmt, where
             if f.unreadable or (f.unreadable is None and error is not None):
-                assert error is not None and (read, loaded, quarantined, duplicate) == (0, 0, 0, 0), (where, audit[f.rel])
+                assert error is not None and (read, loaded, quarantined, duplicate) == (0, 0, 0, 0), (
+                    where,
+                    audit[f.rel],
+                )
                 continue
             assert error is None, (where, error)
             assert read == loaded + quarantined + duplicate, (where, audit[f.rel])
@@ -603,8 +665,16 @@ def run_and_check(ds: str, files: list[M.FileOut], work: Path, limit: int | None
                 assert _same(got[c.name], want), (c.name, got[c.name], want)
             if spec.partition_by:
                 part = r.final[spec.partition_by]
-                assert got["date"] == (part.date() if isinstance(part, dt.datetime) else part), ("partition", got["date"], part)
-        cols = {n for (n,) in _rows(con, "select distinct name from parquet_schema($p)", p=_staged_files(root, ds))} if staged else set()
+                assert got["date"] == (part.date() if isinstance(part, dt.datetime) else part), (
+                    "partition",
+                    got["date"],
+                    part,
+                )
+        cols = (
+            {n for (n,) in _rows(con, "select distinct name from parquet_schema($p)", p=_staged_files(root, ds))}
+            if staged
+            else set()
+        )
         assert not cols & {"filename", "file_row_number", "file_index"}, cols
         assert accounting_problems(root, spec, raw) == []
         assert duplicate_keys(root, spec) == 0
@@ -630,7 +700,7 @@ def _staged(con, root: Path, ds: str) -> list[dict]:
     files = _staged_files(root, ds)
     cur = con.execute("select * from read_parquet($p, hive_partitioning = true)", {"p": files})
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
 
 def _same(got, want) -> bool:

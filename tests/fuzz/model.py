@@ -20,10 +20,18 @@ import pyarrow as pa
 
 from pipeline.lib.contract import BOOL, DATASETS, DATE, ERROR_TYPES, FLOAT, INT, STR, TS
 
-STATS: dict = {"examples": 0, "files": 0, "rows": 0, "files_by_format": {}, "files_by_dataset": {}, "records_by_kind": {},
-               "unreadable_by_design": 0, "unpredictable_files": 0}
+STATS: dict = {
+    "examples": 0,
+    "files": 0,
+    "rows": 0,
+    "files_by_format": {},
+    "files_by_dataset": {},
+    "records_by_kind": {},
+    "unreadable_by_design": 0,
+    "unpredictable_files": 0,
+}
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BASE_MODELS = ("m1", "m2", "m3")
 BASE_PROVIDERS = ("p1", "p2")
 FX_FROM = {"CNY": dt.date(2000, 1, 1), "EUR": dt.date(2000, 1, 1)}  # the base fx_rates rows
@@ -36,23 +44,41 @@ BASE_FILES = {
     "m1,fam,dev,2020-01-01,,p1\nm2,fam,dev,2020-02-01,m1,p1\nm3,other,dev2,2021-01-01,,p2\n",
     "endpoints/base.csv": "provider,model,valid_from,valid_to,context_length,max_output_tokens,quantization,"
     "supports_tools,supports_json_mode,supports_streaming,supports_reasoning\n"
-    + "".join(f"{p},{m},2000-01-01T00:00:00Z,,131072,8192,bf16,true,true,true,false\n" for p in BASE_PROVIDERS for m in BASE_MODELS),
+    + "".join(
+        f"{p},{m},2000-01-01T00:00:00Z,,131072,8192,bf16,true,true,true,false\n"
+        for p in BASE_PROVIDERS
+        for m in BASE_MODELS
+    ),
     "fx_rates/base.csv": "date,currency,usd_per_unit\n2000-01-01,CNY,0.14\n2000-01-01,EUR,1.1\n",
 }
 NEEDS = {
-    "models": (), "endpoints": ("models",), "fx_rates": (), "prices": ("models", "endpoints", "fx_rates"),
-    "requests": ("models", "endpoints"), "latency_probes": ("models", "endpoints"), "compat_probes": ("models", "endpoints"),
+    "models": (),
+    "endpoints": ("models",),
+    "fx_rates": (),
+    "prices": ("models", "endpoints", "fx_rates"),
+    "requests": ("models", "endpoints"),
+    "latency_probes": ("models", "endpoints"),
+    "compat_probes": ("models", "endpoints"),
 }
 # A string column a hive folder may stand in for (`provider=p1/`), with the values it may take.
 HIVE_FILL = {
-    "models": ("family", ("fam", "other")), "endpoints": ("quantization", ("bf16", "fp8")), "fx_rates": None,
-    "prices": ("provider", BASE_PROVIDERS), "requests": ("provider", BASE_PROVIDERS),
-    "latency_probes": ("model", BASE_MODELS), "compat_probes": ("provider", BASE_PROVIDERS),
+    "models": ("family", ("fam", "other")),
+    "endpoints": ("quantization", ("bf16", "fp8")),
+    "fx_rates": None,
+    "prices": ("provider", BASE_PROVIDERS),
+    "requests": ("provider", BASE_PROVIDERS),
+    "latency_probes": ("model", BASE_MODELS),
+    "compat_probes": ("provider", BASE_PROVIDERS),
 }
 # The column a conflicting copy changes (keeping the row valid).
 CONFLICT_COL = {
-    "models": "developer", "endpoints": "context_length", "fx_rates": "usd_per_unit", "prices": "input_per_mtok",
-    "requests": "output_tokens", "latency_probes": "input_tokens", "compat_probes": "tool_calls",
+    "models": "developer",
+    "endpoints": "context_length",
+    "fx_rates": "usd_per_unit",
+    "prices": "input_per_mtok",
+    "requests": "output_tokens",
+    "latency_probes": "input_tokens",
+    "compat_probes": "tool_calls",
 }
 
 
@@ -172,7 +198,9 @@ def any_float(rnd, lo: float = 0.0, exclusive: bool = False, hi: float | None = 
 
 def any_ts(rnd, edges: bool = True) -> dt.datetime:
     if edges and rnd.random() < 0.05:
-        return rnd.choice([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.datetime(1970, 1, 1)])
+        return rnd.choice(
+            [dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999), dt.datetime(1970, 1, 1)]
+        )
     base = dt.datetime(1990, 1, 1) + dt.timedelta(seconds=rnd.randint(0, 120 * 365 * 86400))
     return base.replace(microsecond=rnd.choice([0, 0, rnd.randint(0, 999) * 1000, rnd.randint(0, 999_999)]))
 
@@ -194,65 +222,105 @@ def valid_row(ds: str, rnd, n: int, far: bool = False) -> dict:
     """A row that breaks no rule of the contract; `n` makes its key unique in the drop.
     `far`: key dates after 2150, so that no truncation of it can equal another row's key."""
     start = dt.datetime(2150, 1, 1) if far else dt.datetime(2001, 1, 1)
-    key_ts = start + dt.timedelta(seconds=n * 7919 % 1_500_000_000, microseconds=rnd.choice([0, n % 1000 * 1000, rnd.randint(0, 999_999)]))
+    key_ts = start + dt.timedelta(
+        seconds=n * 7919 % 1_500_000_000, microseconds=rnd.choice([0, n % 1000 * 1000, rnd.randint(0, 999_999)])
+    )
     uniq = f"#{n}~"
     model, provider = padded(rnd, rnd.choice(BASE_MODELS)), padded(rnd, rnd.choice(BASE_PROVIDERS))
     status = rnd.choice(["ok", "error"])
     err = None if rnd.random() < 0.5 else cased(rnd, rnd.choice(ERROR_TYPES))
     if ds == "models":
         return {
-            "model": padded(rnd, hostile_text(rnd) + uniq), "family": padded(rnd, hostile_text(rnd)),
-            "developer": padded(rnd, hostile_text(rnd)), "release_date": any_date(rnd),
+            "model": padded(rnd, hostile_text(rnd) + uniq),
+            "family": padded(rnd, hostile_text(rnd)),
+            "developer": padded(rnd, hostile_text(rnd)),
+            "release_date": any_date(rnd),
             "successor_of": None if rnd.random() < 0.5 else padded(rnd, hostile_text(rnd)),
             "official_provider": padded(rnd, hostile_text(rnd)),
         }
     if ds == "endpoints":
         return {
-            "provider": padded(rnd, hostile_text(rnd)), "model": model, "valid_from": key_ts,
+            "provider": padded(rnd, hostile_text(rnd)),
+            "model": model,
+            "valid_from": key_ts,
             "valid_to": None if rnd.random() < 0.5 else key_ts + dt.timedelta(microseconds=rnd.randint(1, 10**12)),
-            "context_length": any_int(rnd, 1), "max_output_tokens": None if rnd.random() < 0.3 else any_int(rnd, 1),
+            "context_length": any_int(rnd, 1),
+            "max_output_tokens": None if rnd.random() < 0.3 else any_int(rnd, 1),
             "quantization": cased(rnd, rnd.choice(("bf16", "fp16", "fp8", "int8", "int4", "fp4", "unknown"))),
-            "supports_tools": rnd.random() < 0.5, "supports_json_mode": rnd.random() < 0.5,
-            "supports_streaming": rnd.random() < 0.5, "supports_reasoning": rnd.random() < 0.5,
+            "supports_tools": rnd.random() < 0.5,
+            "supports_json_mode": rnd.random() < 0.5,
+            "supports_streaming": rnd.random() < 0.5,
+            "supports_reasoning": rnd.random() < 0.5,
         }
     if ds == "fx_rates":
         letters = "".join(chr(65 + (n // 26**i) % 26) for i in range(3))
         date = dt.date(2150, 1, 1) + dt.timedelta(days=n) if far else any_date(rnd)
-        return {"date": date, "currency": padded(rnd, cased(rnd, letters)), "usd_per_unit": any_float(rnd, 0.0, exclusive=True)}
+        return {
+            "date": date,
+            "currency": padded(rnd, cased(rnd, letters)),
+            "usd_per_unit": any_float(rnd, 0.0, exclusive=True),
+        }
     if ds == "prices":
         cur = rnd.choice(["USD", "usd", "CNY", "eur", "Eur"])
         return {
-            "snapshot_ts": key_ts, "provider": provider, "model": model, "input_per_mtok": any_float(rnd),
-            "output_per_mtok": any_float(rnd), "cached_input_per_mtok": None if rnd.random() < 0.4 else any_float(rnd),
+            "snapshot_ts": key_ts,
+            "provider": provider,
+            "model": model,
+            "input_per_mtok": any_float(rnd),
+            "output_per_mtok": any_float(rnd),
+            "cached_input_per_mtok": None if rnd.random() < 0.4 else any_float(rnd),
             "currency": padded(rnd, cur),
         }
     if ds == "requests":
         inp = any_int(rnd)
         return {
-            "request_id": padded(rnd, hostile_text(rnd) + uniq), "ts": any_ts(rnd),
+            "request_id": padded(rnd, hostile_text(rnd) + uniq),
+            "ts": any_ts(rnd),
             "application": None if rnd.random() < 0.3 else padded(rnd, hostile_text(rnd)),
             "client_id": None if rnd.random() < 0.3 else padded(rnd, hostile_text(rnd)),
-            "model": model, "provider": provider, "input_tokens": inp, "output_tokens": any_int(rnd),
+            "model": model,
+            "provider": provider,
+            "input_tokens": inp,
+            "output_tokens": any_int(rnd),
             "cached_input_tokens": None if rnd.random() < 0.4 else rnd.randint(0, inp),
-            "status": cased(rnd, status), "error_type": err,
+            "status": cased(rnd, status),
+            "error_type": err,
             "http_status": None if rnd.random() < 0.3 else rnd.randint(100, 599),
-            "ttft_ms": None if rnd.random() < 0.3 else any_float(rnd), "latency_ms": None if rnd.random() < 0.3 else any_float(rnd),
-            "stream": rnd.random() < 0.5, "tools": rnd.random() < 0.5, "json_mode": rnd.random() < 0.5,
+            "ttft_ms": None if rnd.random() < 0.3 else any_float(rnd),
+            "latency_ms": None if rnd.random() < 0.3 else any_float(rnd),
+            "stream": rnd.random() < 0.5,
+            "tools": rnd.random() < 0.5,
+            "json_mode": rnd.random() < 0.5,
             "sample_rate": any_float(rnd, 0.0, exclusive=True, hi=1.0),
         }
     if ds == "latency_probes":
         a, b = sorted([any_float(rnd), any_float(rnd)])
         timed = status == "ok" or rnd.random() < 0.5
         return {
-            "ts": key_ts, "provider": provider, "model": model, "input_tokens": any_int(rnd), "output_tokens": any_int(rnd),
-            "ttft_ms": a if timed else None, "latency_ms": b if timed else None, "status": cased(rnd, status), "error_type": err,
+            "ts": key_ts,
+            "provider": provider,
+            "model": model,
+            "input_tokens": any_int(rnd),
+            "output_tokens": any_int(rnd),
+            "ttft_ms": a if timed else None,
+            "latency_ms": b if timed else None,
+            "status": cased(rnd, status),
+            "error_type": err,
         }
     if ds == "compat_probes":
         return {
-            "ts": any_ts(rnd), "provider": provider, "model": model, "suite": padded(rnd, hostile_text(rnd)),
+            "ts": any_ts(rnd),
+            "provider": provider,
+            "model": model,
+            "suite": padded(rnd, hostile_text(rnd)),
             "case_id": padded(rnd, hostile_text(rnd) + uniq),
-            "finish_reason": None if rnd.random() < 0.3 else cased(rnd, rnd.choice(("stop", "tool_calls", "length", "content_filter", "error"))),
-            "tool_calls": any_int(rnd), "schema_valid": rnd.choice([None, True, False]), "status": cased(rnd, status), "error_type": err,
+            "finish_reason": None
+            if rnd.random() < 0.3
+            else cased(rnd, rnd.choice(("stop", "tool_calls", "length", "content_filter", "error"))),
+            "tool_calls": any_int(rnd),
+            "schema_valid": rnd.choice([None, True, False]),
+            "status": cased(rnd, status),
+            "error_type": err,
         }
     raise ValueError(ds)
 
@@ -261,7 +329,15 @@ BAD_TEXT = {
     INT: ["abc", "1.5", "1e400", "9223372036854775808", "nan", "--1", "1,000", "12abc"],
     FLOAT: ["abc", "nan", "inf", "-inf", "1e400", "--1", "1.2.3", "NaN"],
     BOOL: ["maybe", "2", "on", "tru", "-1"],
-    TS: ["garbage", "2025-13-01T00:00:00Z", "infinity", "0000-06-01T00:00:00Z", "10000-01-01T00:00:00Z", "2025-10-01T25:00:00Z", "-infinity"],
+    TS: [
+        "garbage",
+        "2025-13-01T00:00:00Z",
+        "infinity",
+        "0000-06-01T00:00:00Z",
+        "10000-01-01T00:00:00Z",
+        "2025-10-01T25:00:00Z",
+        "-infinity",
+    ],
     DATE: ["garbage", "2025-02-30", "infinity", "0000-01-01", "10000-01-01", "31/12/2025"],
 }
 
@@ -280,7 +356,15 @@ def mutate(ds: str, values: dict, rnd, present: list[str]) -> tuple[dict, str]:
         if c.min_value is not None and c.type == INT:
             options.append((c.name, int(c.min_value) - rnd.randint(1, 10**6), "out_of_range"))
         if c.min_value is not None and c.type == FLOAT:
-            options.append((c.name, -0.5 if c.min_exclusive and rnd.random() < 0.5 else (0.0 if c.min_exclusive else -rnd.choice([1e-300, 1.0, 1e308])), "out_of_range"))
+            options.append(
+                (
+                    c.name,
+                    -0.5
+                    if c.min_exclusive and rnd.random() < 0.5
+                    else (0.0 if c.min_exclusive else -rnd.choice([1e-300, 1.0, 1e308])),
+                    "out_of_range",
+                )
+            )
         if c.max_value is not None:
             options.append((c.name, c.max_value + (1 if c.type == INT else 0.5), "out_of_range"))
         if c.allowed is not None:
@@ -361,15 +445,28 @@ def violations(ds: str, vals: dict) -> set[str]:
             codes.add("unknown_provider")
     if ds == "models" and vals.get("successor_of") is not None and vals["successor_of"] == vals.get("model"):
         codes.add("self_successor")
-    if ds == "endpoints" and vals.get("valid_to") is not None and vals.get("valid_from") is not None and vals["valid_to"] <= vals["valid_from"]:
+    if (
+        ds == "endpoints"
+        and vals.get("valid_to") is not None
+        and vals.get("valid_from") is not None
+        and vals["valid_to"] <= vals["valid_from"]
+    ):
         codes.add("out_of_range")
-    if ds == "fx_rates" and vals.get("currency") is not None and not (len(vals["currency"]) == 3 and all("A" <= ch <= "Z" for ch in vals["currency"])):
+    if (
+        ds == "fx_rates"
+        and vals.get("currency") is not None
+        and not (len(vals["currency"]) == 3 and all("A" <= ch <= "Z" for ch in vals["currency"]))
+    ):
         codes.add("bad_value")
     if ds == "prices" and vals.get("currency") not in (None, "USD"):
         since = FX_FROM.get(vals["currency"])
         if since is None or vals.get("snapshot_ts") is None or vals["snapshot_ts"].date() < since:
             codes.add("no_fx_rate")
-    if ds == "requests" and None not in (vals.get("cached_input_tokens"), vals.get("input_tokens")) and vals["cached_input_tokens"] > vals["input_tokens"]:
+    if (
+        ds == "requests"
+        and None not in (vals.get("cached_input_tokens"), vals.get("input_tokens"))
+        and vals["cached_input_tokens"] > vals["input_tokens"]
+    ):
         codes.add("out_of_range")
     if ds == "requests" and vals.get("sample_rate") is not None and 0 < vals["sample_rate"] < 1e-100:
         codes.add("out_of_range")  # its weight 1 / sample_rate would overflow weighted sums
@@ -426,7 +523,7 @@ def text_of(rnd, col, v) -> str | None:
             return f"+{v}"
         return str(v)
     if t == FLOAT:
-        return rnd.choice([repr(v), "%.17g" % v, f" {v!r}"])
+        return rnd.choice([repr(v), f"{v:.17g}", f" {v!r}"])
     if t == TS:
         return ts_text(rnd, v)
     if t == DATE:
@@ -503,8 +600,12 @@ def binary_strings(values: list) -> pa.Array:
             valid.append(True)
         offsets.append(len(data))
     bitmap = pa.array(valid, pa.bool_()).buffers()[1]
-    return pa.Array.from_buffers(pa.string(), len(values), [bitmap, pa.array(offsets, pa.int32()).buffers()[1], pa.py_buffer(bytes(data))],
-                                 null_count=valid.count(False))
+    return pa.Array.from_buffers(
+        pa.string(),
+        len(values),
+        [bitmap, pa.array(offsets, pa.int32()).buffers()[1], pa.py_buffer(bytes(data))],
+        null_count=valid.count(False),
+    )
 
 
 def spoil_bytes(line: bytes, rnd) -> bytes:
@@ -515,7 +616,33 @@ def spoil_bytes(line: bytes, rnd) -> bytes:
 
 
 EXTRA_NAMES = [
-    "note", "Note", "filename", "file_row_number", "file_index", "rowid", "__sl_filename", "__sl_k", "_source_file", "_reason",
-    "date", "decode_tps", "line", "__vals", "", " ", "a\"b", "a,b", "x\x00y", "\u00e9t\u00e9", "\u202eevil", "*", "/", "~0",
-    "__s_model", "__bad", "MODEL", "Status", "column0",
+    "note",
+    "Note",
+    "filename",
+    "file_row_number",
+    "file_index",
+    "rowid",
+    "__sl_filename",
+    "__sl_k",
+    "_source_file",
+    "_reason",
+    "date",
+    "decode_tps",
+    "line",
+    "__vals",
+    "",
+    " ",
+    'a"b',
+    "a,b",
+    "x\x00y",
+    "\u00e9t\u00e9",
+    "\u202eevil",
+    "*",
+    "/",
+    "~0",
+    "__s_model",
+    "__bad",
+    "MODEL",
+    "Status",
+    "column0",
 ]

@@ -33,7 +33,10 @@ def drops(draw, ds: str):
     n = draw(st.integers(1, 5))
     formats = draw(st.lists(st.sampled_from(["parquet", "csv", "jsonl"]), min_size=n, max_size=n))
     specials = draw(st.lists(st.sampled_from(SPECIALS), min_size=n, max_size=n))
-    specials = [s if (s != "corrupt" or f == "parquet") and (s != "header_only" or f == "csv") else None for s, f in zip(specials, formats)]
+    specials = [
+        s if (s != "corrupt" or f == "parquet") and (s != "header_only" or f == "csv") else None
+        for s, f in zip(specials, formats, strict=False)
+    ]
     # The content comes from a seeded Random: hypothesis' own random stream leans towards
     # its simplest values (a, 0, the first choice), which would make the drops tame.
     rnd = random.Random(draw(st.integers(0, 2**64 - 1), label="seed"))
@@ -59,7 +62,14 @@ def test_hostile_drops_are_fully_accounted(ds, tmp_path_factory):
             if keep:  # the failing drop and the records expected from it, to replay by hand
                 dst = Path(keep) / f"{ds}-{work.name}"
                 shutil.copytree(work, dst, dirs_exist_ok=True)
-                (dst / "expected.txt").write_text(f"MAX_LINE_BYTES {limit}\n" + "\n".join(f"{f!r}\n" + "\n".join(f"  {r.row_number} {r.kind} {sorted(r.codes)} {r.final}" for r in f.records) for f in files))
+                (dst / "expected.txt").write_text(
+                    f"MAX_LINE_BYTES {limit}\n"
+                    + "\n".join(
+                        f"{f!r}\n"
+                        + "\n".join(f"  {r.row_number} {r.kind} {sorted(r.codes)} {r.final}" for r in f.records)
+                        for f in files
+                    )
+                )
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)

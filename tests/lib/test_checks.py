@@ -34,7 +34,9 @@ def test_a_lost_partition_breaks_the_accounting(tiny_drop, tmp_path):
 def test_a_repeated_key_is_found(tiny_drop, tmp_path):
     root = staged(tiny_drop, tmp_path)
     part = root / "staging" / "requests" / "date=2025-10-01"
-    duckdb.execute(f"copy (select * from read_parquet('{part}/data_0.parquet') limit 1) to '{part}/extra.parquet' (format parquet)")
+    duckdb.execute(
+        f"copy (select * from read_parquet('{part}/data_0.parquet') limit 1) to '{part}/extra.parquet' (format parquet)"
+    )
     assert duplicate_keys(root, DATASETS["requests"]) == 1
 
 

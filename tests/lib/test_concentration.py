@@ -65,12 +65,16 @@ class TestIntervals:
     """Intervals that resample the logged requests (pipeline/lib/concentration.py)."""
 
     @staticmethod
-    def log(n: int, rng: np.random.Generator, shares: np.ndarray, rates: np.ndarray, rate_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def log(
+        n: int, rng: np.random.Generator, shares: np.ndarray, rates: np.ndarray, rate_p: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """n logged requests: a unit by `shares` (the truth), a sample rate by `rate_p`; the
         units' weighted totals and sums of squared weights."""
         unit = rng.choice(shares.size, size=n, p=shares)
         w = 1 / rates[rng.choice(rates.size, size=n, p=rate_p)]
-        return np.bincount(unit, weights=w, minlength=shares.size), np.bincount(unit, weights=w * w, minlength=shares.size)
+        return np.bincount(unit, weights=w, minlength=shares.size), np.bincount(
+            unit, weights=w * w, minlength=shares.size
+        )
 
     def test_replicates_have_the_units_mean_and_variance(self):
         # 20 requests at rate 0.2 (w = 5): T = 100, V = 500; and 50 at rate 1: T = V = 50
@@ -99,8 +103,14 @@ class TestIntervals:
         widths = []
         for n in (1_000, 10_000, 100_000):
             rng = np.random.default_rng(n)
-            w = [(lambda c: c.gini_ci_high - c.gini_ci_low)(concentration(*self.log(n, rng, shares, np.array([1.0, 0.1]), np.array([0.5, 0.5])),
-                                                                          n_boot=300, seed=s)) for s in range(3)]
+            w = [
+                (lambda c: c.gini_ci_high - c.gini_ci_low)(
+                    concentration(
+                        *self.log(n, rng, shares, np.array([1.0, 0.1]), np.array([0.5, 0.5])), n_boot=300, seed=s
+                    )
+                )
+                for s in range(3)
+            ]
             widths.append(np.mean(w))
         assert widths[0] > widths[1] > widths[2]
 

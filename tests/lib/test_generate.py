@@ -38,16 +38,16 @@ def drop(tmp_path_factory) -> tuple[Path, dict]:
 def con(drop):
     root, _ = drop
     c = duckdb.connect()
-    c.execute(
-        f"create view req as select * from read_parquet('{root}/requests/*/*.parquet', hive_partitioning=false)"
-    )
+    c.execute(f"create view req as select * from read_parquet('{root}/requests/*/*.parquet', hive_partitioning=false)")
     c.execute(f"create view models as select * from read_csv('{root}/models/models.csv', header=true)")
     c.execute(
         f"create view endpoints as select * from read_csv('{root}/endpoints/endpoints.csv', header=true, "
         "types={'valid_from': 'TIMESTAMPTZ', 'valid_to': 'TIMESTAMPTZ'})"
     )
-    c.execute(f"create view prices as select * from read_csv('{root}/prices/prices.csv', header=true, "
-              "types={'snapshot_ts': 'TIMESTAMPTZ', 'input_per_mtok': 'DOUBLE'})")
+    c.execute(
+        f"create view prices as select * from read_csv('{root}/prices/prices.csv', header=true, "
+        "types={'snapshot_ts': 'TIMESTAMPTZ', 'input_per_mtok': 'DOUBLE'})"
+    )
     c.execute(f"create view fx as select * from read_csv('{root}/fx_rates/fx_rates.csv', header=true)")
     c.execute(f"create view probes as select * from read_parquet('{root}/latency_probes/*/*.parquet')")
     return c
@@ -95,8 +95,14 @@ def test_determinism(drop, tmp_path):
 
 def test_layout_and_partitions(drop):
     root, m = drop
-    for name in ("models/models.csv", "endpoints/endpoints.csv", "prices/prices.csv",
-                 "fx_rates/fx_rates.csv", "compat_probes/compat_probes.jsonl", "_manifest.json"):
+    for name in (
+        "models/models.csv",
+        "endpoints/endpoints.csv",
+        "prices/prices.csv",
+        "fx_rates/fx_rates.csv",
+        "compat_probes/compat_probes.jsonl",
+        "_manifest.json",
+    ):
         assert (root / name).is_file(), name
     want = {f"date={(dt.date(2025, 10, 1) + dt.timedelta(days=i)).isoformat()}" for i in range(92)}
     for ds in ("requests", "latency_probes"):
@@ -105,7 +111,9 @@ def test_layout_and_partitions(drop):
         for d in (root / ds).iterdir():
             assert (d / "part-00000.parquet").is_file()
     # no date column inside the parquet files
-    names = duckdb.sql(f"describe select * from read_parquet('{root}/requests/date=2025-10-01/part-00000.parquet', hive_partitioning=false)").fetchall()
+    names = duckdb.sql(
+        f"describe select * from read_parquet('{root}/requests/date=2025-10-01/part-00000.parquet', hive_partitioning=false)"
+    ).fetchall()
     assert "date" not in {r[0] for r in names}
     assert json.loads((root / "_manifest.json").read_text()) == {k: v for k, v in m.items() if not k.startswith("_")}
 
@@ -120,8 +128,12 @@ def test_row_counts_match_manifest(drop, con):
     assert n_csv == m["planted"]["requests"]["bad_ts"]
     assert con.execute("select count(*) from probes").fetchone()[0] == rows["latency_probes"]
     assert len((root / "compat_probes/compat_probes.jsonl").read_text().splitlines()) == rows["compat_probes"]
-    for ds, path in (("models", "models/models.csv"), ("endpoints", "endpoints/endpoints.csv"),
-                     ("prices", "prices/prices.csv"), ("fx_rates", "fx_rates/fx_rates.csv")):
+    for ds, path in (
+        ("models", "models/models.csv"),
+        ("endpoints", "endpoints/endpoints.csv"),
+        ("prices", "prices/prices.csv"),
+        ("fx_rates", "fx_rates/fx_rates.csv"),
+    ):
         assert len((root / path).read_text().splitlines()) - 1 == rows[ds], ds
     # expected = what was planted
     e = m["expected"]["requests"]
@@ -176,8 +188,11 @@ def test_models_and_endpoints(con):
                           where n.family = o.family and n.release_date between '2025-10-01' and '2025-12-31'""").fetchall()
     assert len(succ) >= 3
     # some endpoints change state mid-quarter
-    assert con.execute("""select count(*) from (select provider, model from endpoints
-                          group by all having count(*) > 1)""").fetchone()[0] >= 4
+    assert (
+        con.execute("""select count(*) from (select provider, model from endpoints
+                          group by all having count(*) > 1)""").fetchone()[0]
+        >= 4
+    )
     assert con.execute("select count(distinct provider) from endpoints").fetchone()[0] >= 12
 
 
@@ -193,11 +208,13 @@ def test_every_request_has_a_valid_endpoint(con):
 
 
 def test_weighted_family_shares(con):
-    got = dict(con.execute("""
+    got = dict(
+        con.execute("""
         select m.family, sum(1 / r.sample_rate) / (select sum(1 / sample_rate) from req
                where sample_rate > 0 and sample_rate <= 1 and model in (select model from models))
         from req r join models m using (model) where r.sample_rate > 0 and r.sample_rate <= 1
-        group by 1""").fetchall())
+        group by 1""").fetchall()
+    )
     top = max(got, key=got.get)
     assert top == "deepseek"
     for fam, share in W.FAMILY_SHARES.items():
@@ -214,7 +231,9 @@ def test_application_regimes(con):
     assert med["long_context"][0] > 32000
     assert med["rag"][0] > 3 * med["chat"][0] and med["rag"][1] < 400
     assert 800 < med["chat"][0] < 1300 and 90 < med["chat"][1] < 170
-    srs = con.execute("select count(distinct sample_rate) from req where sample_rate > 0 and sample_rate <= 1").fetchone()[0]
+    srs = con.execute(
+        "select count(distinct sample_rate) from req where sample_rate > 0 and sample_rate <= 1"
+    ).fetchone()[0]
     assert srs >= 4
     # feature flags are honoured by the serving endpoint except a small error fraction
     bad = con.execute("""select avg(case when r.tools and not e.supports_tools then 1 else 0 end)
@@ -227,7 +246,9 @@ def test_prices_and_fx(con):
     assert con.execute("select count(*) from prices where currency = 'CNY'").fetchone()[0] > 1000
     uncovered = con.execute("""select count(*) from (select distinct cast(snapshot_ts as date) d from prices
                                where currency = 'CNY') p
-                               where not exists (select 1 from fx where fx.currency = 'CNY' and fx.date = p.d)""").fetchone()[0]
+                               where not exists (select 1 from fx where fx.currency = 'CNY' and fx.date = p.d)""").fetchone()[
+        0
+    ]
     assert uncovered == 0
     assert con.execute("select count(distinct date) from fx where currency = 'USD'").fetchone()[0] == 92
     assert con.execute("select count(*) from prices where cached_input_per_mtok is not null").fetchone()[0] > 0

@@ -85,8 +85,14 @@ def test_snapshot_links_files_and_skips_hidden_ones(store):
     (store.work / ".tmp" / "requests-1" / "x.parquet").write_bytes(b"scratch")
     n = snapshot(store.work, store.base / "snap")
     assert n == 1
-    assert sorted(p.relative_to(store.base / "snap").as_posix() for p in (store.base / "snap").rglob("*")) == ["marts", "marts/m.parquet"]
-    assert os.stat(store.base / "snap" / "marts" / "m.parquet").st_ino == os.stat(store.work / "marts" / "m.parquet").st_ino
+    assert sorted(p.relative_to(store.base / "snap").as_posix() for p in (store.base / "snap").rglob("*")) == [
+        "marts",
+        "marts/m.parquet",
+    ]
+    assert (
+        os.stat(store.base / "snap" / "marts" / "m.parquet").st_ino
+        == os.stat(store.work / "marts" / "m.parquet").st_ino
+    )
 
 
 def test_prune_keeps_the_last_published_and_removes_leftovers(store, tmp_path):
@@ -160,7 +166,12 @@ def test_a_writer_holding_the_warehouse_blocks_publish_and_loses_nothing(store, 
     first = build(store, "run1", 1)
     publish(store, first)
     assert writer_holding(tmp_path / "wh.duckdb") is None
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "wh.duckdb")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "wh.duckdb")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "open"
         assert f"PID {proc.pid}" in writer_holding(tmp_path / "wh.duckdb")

@@ -32,7 +32,12 @@ TWIN_A = "twin_" + "x" * 95 + "A"
 TWIN_B = "twin_" + "x" * 95 + "B"
 CONTROL_APP = "tab\there\nnew\rline\x1bescape\x7fdel\u0085nel"
 BIG_TOKENS = 2**62
-INT_COLUMNS = {"input_tokens": pl.Int64, "output_tokens": pl.Int64, "cached_input_tokens": pl.Int64, "http_status": pl.Int64}
+INT_COLUMNS = {
+    "input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "cached_input_tokens": pl.Int64,
+    "http_status": pl.Int64,
+}
 
 HOSTILE_REQUESTS = [
     # request_id, application, extra fields
@@ -49,8 +54,16 @@ HOSTILE_REQUESTS = [
 # take integers through a double and keep only those below 9e15 (ingest.py). Input + output is
 # 2^63 - 1, the largest BIGINT: one more and sql/core's BIGINT sums overflow (not this file's scope).
 HOSTILE_TOKEN_REQUESTS = [
-    ("zz_hostile_tokens", "huge_tokens", {"input_tokens": BIG_TOKENS, "output_tokens": BIG_TOKENS - 1, "cached_input_tokens": BIG_TOKENS}),
-    ("zz_hostile_tokens2", "huge_tokens", {"input_tokens": BIG_TOKENS - 1, "output_tokens": BIG_TOKENS, "cached_input_tokens": 0}),
+    (
+        "zz_hostile_tokens",
+        "huge_tokens",
+        {"input_tokens": BIG_TOKENS, "output_tokens": BIG_TOKENS - 1, "cached_input_tokens": BIG_TOKENS},
+    ),
+    (
+        "zz_hostile_tokens2",
+        "huge_tokens",
+        {"input_tokens": BIG_TOKENS - 1, "output_tokens": BIG_TOKENS, "cached_input_tokens": 0},
+    ),
 ]
 
 # (provider, model, input, output, cached): snapshot at noon, beside the generator's midnight ones
@@ -72,10 +85,24 @@ HOSTILE_PROBES = [
 
 def _request(request_id: str, application: str, extra: dict) -> dict:
     row = {
-        "request_id": request_id, "ts": "2025-11-15T12:00:00Z", "application": application, "client_id": "c_hostile",
-        "model": "qwen3-32b", "provider": "groq", "input_tokens": 1000, "output_tokens": 100, "cached_input_tokens": None,
-        "status": "ok", "error_type": None, "http_status": 200, "ttft_ms": 300.0, "latency_ms": 2000.0,
-        "stream": True, "tools": False, "json_mode": False, "sample_rate": 1.0,
+        "request_id": request_id,
+        "ts": "2025-11-15T12:00:00Z",
+        "application": application,
+        "client_id": "c_hostile",
+        "model": "qwen3-32b",
+        "provider": "groq",
+        "input_tokens": 1000,
+        "output_tokens": 100,
+        "cached_input_tokens": None,
+        "status": "ok",
+        "error_type": None,
+        "http_status": 200,
+        "ttft_ms": 300.0,
+        "latency_ms": 2000.0,
+        "stream": True,
+        "tools": False,
+        "json_mode": False,
+        "sample_rate": 1.0,
     }
     row.update(extra)
     return row
@@ -90,7 +117,10 @@ def hostile_token_rows() -> list[dict]:
 
 
 def hostile_probe_rows() -> list[dict]:
-    return [{"provider": "groq", "model": "qwen3-32b", "input_tokens": 1000, "status": "ok", "error_type": None, **p} for p in HOSTILE_PROBES]
+    return [
+        {"provider": "groq", "model": "qwen3-32b", "input_tokens": 1000, "status": "ok", "error_type": None, **p}
+        for p in HOSTILE_PROBES
+    ]
 
 
 def write_hostile_files(drop: Path) -> list[Path]:
@@ -107,9 +137,29 @@ def write_hostile_files(drop: Path) -> list[Path]:
     prices = drop / "prices" / "zz_extreme.csv"
     with prices.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "currency"])
+        w.writerow(
+            [
+                "snapshot_ts",
+                "provider",
+                "model",
+                "input_per_mtok",
+                "output_per_mtok",
+                "cached_input_per_mtok",
+                "currency",
+            ]
+        )
         for provider, model, inp, outp, cached in HOSTILE_PRICES:
-            w.writerow(["2025-11-15T12:00:00Z", provider, model, repr(inp), repr(outp), repr(cached) if cached != "" else "", "USD"])
+            w.writerow(
+                [
+                    "2025-11-15T12:00:00Z",
+                    provider,
+                    model,
+                    repr(inp),
+                    repr(outp),
+                    repr(cached) if cached != "" else "",
+                    "USD",
+                ]
+            )
     out.append(prices)
 
     tokens = drop / "requests" / "zz_hostile_tokens.parquet"
@@ -120,7 +170,6 @@ def write_hostile_files(drop: Path) -> list[Path]:
     pl.DataFrame(hostile_probe_rows(), schema_overrides=INT_COLUMNS).write_parquet(probes)
     out.append(probes)
     return out
-
 
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
@@ -138,7 +187,15 @@ def _drawable(text: str) -> bool:
 
 class TestLabel:
     def test_ordinary_names_pass_unchanged(self):
-        for name in ("deepseek-v3.2", "qwen3-32b", "code_completion", "通义千问", "عربي", "Ünïcødé – naïve", "x" * LIMIT):
+        for name in (
+            "deepseek-v3.2",
+            "qwen3-32b",
+            "code_completion",
+            "通义千问",
+            "عربي",
+            "Ünïcødé – naïve",
+            "x" * LIMIT,
+        ):
             assert label(name) == name
         assert label(None) is None
 
@@ -218,10 +275,16 @@ class TestMetadata:
 
         from pipeline.defs.thumbnails import name, number, safe_metadata
 
-        meta = safe_metadata({
-            "dagster/row_count": 3, "ratio": math.nan, "top": math.inf, "share": 0.25,
-            f"2025Q4 {HUGE_APP}": f"{NUL_APP} value", "path": dg.MetadataValue.path("/tmp/x"),
-        })
+        meta = safe_metadata(
+            {
+                "dagster/row_count": 3,
+                "ratio": math.nan,
+                "top": math.inf,
+                "share": 0.25,
+                f"2025Q4 {HUGE_APP}": f"{NUL_APP} value",
+                "path": dg.MetadataValue.path("/tmp/x"),
+            }
+        )
         assert meta["dagster/row_count"] == 3 and meta["share"] == 0.25
         assert meta["ratio"] is None and meta["top"] is None  # Dagster records null, not nan/inf
         keys = [k for k in meta if k.startswith("2025Q4")]
@@ -238,14 +301,27 @@ def _objects(tmp_path: Path) -> Path:
     """A service_objects Parquet for one model and three listed providers (period 2025-11):
     input prices 1e308 (official), 5e307 and 0; output prices 1, 2, 3; blended 5e-324 on all three."""
     n = 3
-    df = pl.DataFrame({
-        "period": ["2025-11"] * n, "period_type": ["month"] * n, "model": ["m"] * n, "provider": ["off", "a", "b"],
-        "is_official": [True, False, False], "listed_days": [30.0] * n,
-        "input_usd_per_mtok": [1e308, 5e307, 0.0], "output_usd_per_mtok": [1.0, 2.0, 3.0], "blended_usd_per_mtok": [5e-324] * n,
-        "ttft_p50_ms": [DBL_MAX, DBL_MAX, None], "decode_tps_p50": [None, None, None], "context_length": [8192, 8192, 8192],
-        "request_error_rate": [0.0, 0.0, 0.0],
-        "supports_tools": [True] * n, "supports_json_mode": [True] * n, "supports_streaming": [True] * n, "supports_reasoning": [True] * n,
-    })
+    df = pl.DataFrame(
+        {
+            "period": ["2025-11"] * n,
+            "period_type": ["month"] * n,
+            "model": ["m"] * n,
+            "provider": ["off", "a", "b"],
+            "is_official": [True, False, False],
+            "listed_days": [30.0] * n,
+            "input_usd_per_mtok": [1e308, 5e307, 0.0],
+            "output_usd_per_mtok": [1.0, 2.0, 3.0],
+            "blended_usd_per_mtok": [5e-324] * n,
+            "ttft_p50_ms": [DBL_MAX, DBL_MAX, None],
+            "decode_tps_p50": [None, None, None],
+            "context_length": [8192, 8192, 8192],
+            "request_error_rate": [0.0, 0.0, 0.0],
+            "supports_tools": [True] * n,
+            "supports_json_mode": [True] * n,
+            "supports_streaming": [True] * n,
+            "supports_reasoning": [True] * n,
+        }
+    )
     out = tmp_path / "service_objects.parquet"
     df.write_parquet(out)
     return out
@@ -256,7 +332,10 @@ def test_provider_dispersion_at_the_edges_of_the_doubles(tmp_path):
     from pipeline.lib.service import PRICE_TOLERANCE
 
     params = {"objects": str(_objects(tmp_path)), "tolerance": PRICE_TOLERANCE}
-    rows = {r["attribute"]: r for r in sql_to_parquet("marts/provider_dispersion", params, tmp_path / "d.parquet").iter_rows(named=True)}
+    rows = {
+        r["attribute"]: r
+        for r in sql_to_parquet("marts/provider_dispersion", params, tmp_path / "d.parquet").iter_rows(named=True)
+    }
     # input: 1e308, 5e307, 0 = 1e308 x (1, 1/2, 0); mean 1e308 / 2; population variance of
     # (1, 1/2, 0) = (1/4 + 0 + 1/4) / 3 = 1/6, so cv = sqrt(1/6) / (1/2) = sqrt(2/3)
     inp = rows["input_price"]
@@ -299,7 +378,9 @@ def _run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """`code` in a fresh interpreter: a renderer that aborts (exit 134) or hangs fails this
     test instead of killing or stalling the test process. The timeout is generous (a hang,
     not a speed, is what it catches)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_regimes_chart_with_hostile_labels_is_drawn(tmp_path):
@@ -349,7 +430,11 @@ def test_safe_spec_guards_any_chart():
     numbers JSON cannot hold, whichever chart built it."""
     from pipeline.lib.report.charts import SPEC_LIMIT, safe_spec
 
-    spec = {"datasets": {"d": [{"a": NUL_APP, "b": math.inf, "c": 1.5}]}, "data": {"values": [{"a": HUGE_APP}]}, "title": "t"}
+    spec = {
+        "datasets": {"d": [{"a": NUL_APP, "b": math.inf, "c": 1.5}]},
+        "data": {"values": [{"a": HUGE_APP}]},
+        "title": "t",
+    }
     out = safe_spec(spec)
     row = out["datasets"]["d"][0]
     assert _drawable(row["a"]) and row["b"] is None and row["c"] == 1.5
@@ -368,34 +453,67 @@ def test_pipeline_and_report_on_a_hostile_drop(tmp_path):
 
     cli = Path(sys.executable).parent / "servicelens"
     raw, warehouse = tmp_path / "raw", tmp_path / "wh" / "wh.duckdb"
-    gen = subprocess.run([str(cli), "generate", "--out", str(raw), "--requests", "3000", "--seed", "1"],
-                         capture_output=True, text=True, timeout=600)
+    gen = subprocess.run(
+        [str(cli), "generate", "--out", str(raw), "--requests", "3000", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert gen.returncode == 0, gen.stderr[-2000:]
     write_hostile_files(raw)
-    run = subprocess.run([str(cli), "run", "--raw", str(raw), "--warehouse", str(warehouse)], capture_output=True, text=True, timeout=1200)
+    run = subprocess.run(
+        [str(cli), "run", "--raw", str(raw), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        staged = {r[0]: r[1:] for r in con.execute(
-            "select request_id, application, input_tokens, output_tokens, cached_input_tokens, ttft_ms, latency_ms "
-            "from staging.requests where request_id like 'zz_hostile%'").fetchall()}
+        staged = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select request_id, application, input_tokens, output_tokens, cached_input_tokens, ttft_ms, latency_ms "
+                "from staging.requests where request_id like 'zz_hostile%'"
+            ).fetchall()
+        }
         expected = hostile_request_rows() + hostile_token_rows()
         assert set(staged) == {r["request_id"] for r in expected}
         for r in expected:
-            assert staged[r["request_id"]] == (r["application"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"],
-                                               r["ttft_ms"], r["latency_ms"]), r["request_id"]
-        prices = {r[0]: r[1:] for r in con.execute(
-            "select provider, input_per_mtok, output_per_mtok from staging.prices where snapshot_ts = '2025-11-15 12:00:00'").fetchall()}
+            assert staged[r["request_id"]] == (
+                r["application"],
+                r["input_tokens"],
+                r["output_tokens"],
+                r["cached_input_tokens"],
+                r["ttft_ms"],
+                r["latency_ms"],
+            ), r["request_id"]
+        prices = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select provider, input_per_mtok, output_per_mtok from staging.prices where snapshot_ts = '2025-11-15 12:00:00'"
+            ).fetchall()
+        }
         assert prices == {p: (i, o) for p, _m, i, o, _c in HOSTILE_PRICES}
-        probes = con.execute("select ttft_ms, latency_ms, output_tokens from staging.latency_probes "
-                             "where provider = 'groq' and ts >= '2025-11-15 12:00' and ts < '2025-11-15 13:00' and second(ts) = 7 order by ts").fetchall()
+        probes = con.execute(
+            "select ttft_ms, latency_ms, output_tokens from staging.latency_probes "
+            "where provider = 'groq' and ts >= '2025-11-15 12:00' and ts < '2025-11-15 13:00' and second(ts) = 7 order by ts"
+        ).fetchall()
         assert probes == [(p["ttft_ms"], p["latency_ms"], p["output_tokens"]) for p in HOSTILE_PROBES]
         # the marts publish no inf or nan
-        for (table,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts' "
-                                    "and table_type = 'BASE TABLE'").fetchall():
-            cols = [c for c, t in con.execute(f"select column_name, data_type from information_schema.columns where table_schema = 'marts' "
-                                               f"and table_name = '{table}'").fetchall() if t in ("DOUBLE", "FLOAT")]
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "and table_type = 'BASE TABLE'"
+        ).fetchall():
+            cols = [
+                c
+                for c, t in con.execute(
+                    f"select column_name, data_type from information_schema.columns where table_schema = 'marts' "
+                    f"and table_name = '{table}'"
+                ).fetchall()
+                if t in ("DOUBLE", "FLOAT")
+            ]
             for c in cols:
                 bad = con.execute(f'select count(*) from marts."{table}" where not isfinite("{c}")').fetchone()[0]
                 assert bad == 0, f"marts.{table}.{c}: {bad} values not finite"

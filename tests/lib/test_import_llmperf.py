@@ -26,7 +26,17 @@ T7 = dt.datetime(2023, 12, 19, 15, 33, 20)  # acme_7b summary timestamp 17030000
 T70 = dt.datetime(2023, 12, 19, 15, 43, 20)  # acme_70b summary timestamp 1703000600
 S = dt.timedelta(seconds=1)
 
-PROBE_COLS = ["ts", "provider", "model", "input_tokens", "output_tokens", "ttft_ms", "latency_ms", "status", "error_type"]
+PROBE_COLS = [
+    "ts",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "ttft_ms",
+    "latency_ms",
+    "status",
+    "error_type",
+]
 # Worked out from tests/fixtures_llmperf/raw_data by hand; rows sorted by run name (acme_70b
 # before acme_7b as text), then array index. ts = run timestamp + (index - 1) s.
 EXPECTED_PROBES = [
@@ -75,8 +85,11 @@ def test_fixture_probe_rows_are_exactly_the_hand_mapped_ones(fixture_import):
     assert got.select(PROBE_COLS).rows() == EXPECTED_PROBES
     # provenance extras: run, 1-based index, raw code, and llmperf's own throughput on successes only
     assert got.select("llmperf_run", "llmperf_row", "llmperf_error_code", "llmperf_output_throughput_tps").rows() == [
-        ("acme_70b", 1, "-100", None), ("acme_70b", 2, "503", None),
-        ("acme_7b", 1, None, 20.0), ("acme_7b", 2, "429", None), ("acme_7b", 4, None, 50.0),
+        ("acme_70b", 1, "-100", None),
+        ("acme_70b", 2, "503", None),
+        ("acme_7b", 1, None, 20.0),
+        ("acme_7b", 2, "429", None),
+        ("acme_7b", 4, None, 50.0),
     ]
     assert report.rows_read == 7 and report.rows_written["latency_probes"] == 5 and report.rows_reported == 2
 
@@ -121,13 +134,20 @@ def test_fixture_drop_stages_every_written_row(fixture_import, tmp_path):
     _, out = fixture_import
     root = tmp_path / "wh"
     assert _stage(out, root) == {"models": (2, 2, 0, 0), "endpoints": (2, 2, 0, 0), "latency_probes": (5, 5, 0, 0)}
-    staged = connect().execute(
-        "select llmperf_row, e2e_tps, decode_tps from read_parquet($p, hive_partitioning = true) "
-        "where status = 'ok' order by ts",
-        {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
-    ).fetchall()
+    staged = (
+        connect()
+        .execute(
+            "select llmperf_row, e2e_tps, decode_tps from read_parquet($p, hive_partitioning = true) "
+            "where status = 'ok' order by ts",
+            {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
+        )
+        .fetchall()
+    )
     # acme_7b 1: 151 tok / 2.5 s, 151 / 2.25 s; acme_7b 4: 150 / 3.0 s, 150 / 2.5 s (extras stage as text)
-    assert staged == [("1", pytest.approx(60.4), pytest.approx(151 / 2.25)), ("4", pytest.approx(50.0), pytest.approx(60.0))]
+    assert staged == [
+        ("1", pytest.approx(60.4), pytest.approx(151 / 2.25)),
+        ("4", pytest.approx(50.0), pytest.approx(60.0)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -149,7 +169,9 @@ def test_every_way_of_naming_the_runs_imports_the_same_rows(paths, tmp_path):
 
 def test_one_file_imports_one_run(tmp_path):
     report = import_llmperf([FIXTURE / "summary" / "acme_7b.json"], tmp_path / "drop")
-    assert _probes(tmp_path / "drop").select(PROBE_COLS).rows() == [r for r in EXPECTED_PROBES if r[2] == "llama-2-7b-chat"]
+    assert _probes(tmp_path / "drop").select(PROBE_COLS).rows() == [
+        r for r in EXPECTED_PROBES if r[2] == "llama-2-7b-chat"
+    ]
     assert [(Path(i.file).name, i.row) for i in report.issues] == [("acme_7b.json", 3)]
     assert report.rows_written == {"models": 1, "endpoints": 1, "latency_probes": 3}
 
@@ -173,14 +195,20 @@ def test_unreadable_files_unknown_sizes_and_non_objects(tmp_path):
     ok = json.loads((FIXTURE / "individual" / "acme_7b.json").read_text())[0]
     (raw / "individual" / "beta_7b.json").write_text(json.dumps([ok, [1, 2], "x", {**ok, "error_code": "boom"}]))
     (raw / "individual" / "beta_8b.json").write_text(json.dumps([ok]))
-    (raw / "individual" / "gamma_7b.json").write_text("[{\"error_code\": nul")
+    (raw / "individual" / "gamma_7b.json").write_text('[{"error_code": nul')
     (raw / "summary" / "delta_7b.json").write_text(json.dumps({"timestamp": 1703000000}))
     for name in ("beta_7b", "beta_8b", "gamma_7b"):
         (raw / "summary" / f"{name}.json").write_text(json.dumps({"timestamp": 1703000000}))
     report = import_llmperf([raw], tmp_path / "drop")
     got = {(Path(i.file).name, i.row): i.reason for i in report.issues}
-    assert set(got) == {("beta_7b.json", 2), ("beta_7b.json", 3), ("beta_7b.json", 4), ("beta_8b.json", 1),
-                        ("gamma_7b.json", None), ("delta_7b.json", None)}
+    assert set(got) == {
+        ("beta_7b.json", 2),
+        ("beta_7b.json", 3),
+        ("beta_7b.json", 4),
+        ("beta_8b.json", 1),
+        ("gamma_7b.json", None),
+        ("delta_7b.json", None),
+    }
     assert got[("beta_7b.json", 2)] == got[("beta_7b.json", 3)] == "malformed_row: not a JSON object"
     assert got[("beta_7b.json", 4)] == "bad_type: error_code is not a whole number"
     assert got[("beta_8b.json", 1)].startswith("unmappable: model size '8b'")
@@ -192,8 +220,21 @@ def test_unreadable_files_unknown_sizes_and_non_objects(tmp_path):
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [(None, None), (429, "rate_limit"), (408, "timeout"), (504, "timeout"), (500, "server_error"), (503, "server_error"),
-     (599, "server_error"), (400, "other"), (401, "other"), (404, "other"), (-1, "other"), (-100, "other"), (200, "other")],
+    [
+        (None, None),
+        (429, "rate_limit"),
+        (408, "timeout"),
+        (504, "timeout"),
+        (500, "server_error"),
+        (503, "server_error"),
+        (599, "server_error"),
+        (400, "other"),
+        (401, "other"),
+        (404, "other"),
+        (-1, "other"),
+        (-100, "other"),
+        (200, "other"),
+    ],
 )
 def test_error_type_of_a_code(code, expected):
     df = pl.DataFrame({"c": [code]}, schema={"c": pl.Int64})
@@ -264,7 +305,10 @@ def _runs(base: Path) -> dict[tuple[str, str], tuple[list[dict], dict]]:
     out = {}
     for f in sorted((base / "individual").glob("*.json")):
         provider, size = f.stem.split("_")
-        out[(provider, SIZE_MODEL[size])] = (json.loads(f.read_text()), json.loads((base / "summary" / f.name).read_text()))
+        out[(provider, SIZE_MODEL[size])] = (
+            json.loads(f.read_text()),
+            json.loads((base / "summary" / f.name).read_text()),
+        )
     return out
 
 
@@ -311,24 +355,36 @@ def test_real_status_and_error_types_follow_the_codes(real_staged):
         expected[(provider, model, "ok")] = len(reqs) - n_err
         if n_err:
             expected[(provider, model, "error")] = n_err
-    got = connect().execute(
-        "select provider, model, status, count(*) from read_parquet($p, hive_partitioning = true) group by all",
-        {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
-    ).fetchall()
+    got = (
+        connect()
+        .execute(
+            "select provider, model, status, count(*) from read_parquet($p, hive_partitioning = true) group by all",
+            {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
+        )
+        .fetchall()
+    )
     assert {(p, m, s): n for p, m, s, n in got if n} == {k: v for k, v in expected.items() if v}
-    kinds = connect().execute(
-        "select llmperf_error_code, error_type, count(*) from read_parquet($p, hive_partitioning = true) "
-        "where status = 'error' group by all order by 1",
-        {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
-    ).fetchall()
+    kinds = (
+        connect()
+        .execute(
+            "select llmperf_error_code, error_type, count(*) from read_parquet($p, hive_partitioning = true) "
+            "where status = 'error' group by all order by 1",
+            {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
+        )
+        .fetchall()
+    )
     # SOURCE.md: lepton 3 x 130 and perplexity 2 HTTP 429; bedrock 97 + 49 and together-13b 1 client-side
     assert kinds == [("-1", "other", 1), ("-100", "other", 146), ("429", "rate_limit", 392)]
     # failed probes carry no timings (Bedrock's -100 failures had some in the source)
-    (timed_failures,) = connect().execute(
-        "select count(*) from read_parquet($p, hive_partitioning = true) "
-        "where status = 'error' and (ttft_ms is not null or latency_ms is not null or e2e_tps is not null)",
-        {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
-    ).fetchone()
+    (timed_failures,) = (
+        connect()
+        .execute(
+            "select count(*) from read_parquet($p, hive_partitioning = true) "
+            "where status = 'error' and (ttft_ms is not null or latency_ms is not null or e2e_tps is not null)",
+            {"p": str(staging_dir(root, "latency_probes") / "**" / "*.parquet")},
+        )
+        .fetchone()
+    )
     assert timed_failures == 0
 
 
@@ -380,11 +436,13 @@ def test_real_published_throughput_is_not_the_contract_e2e_throughput(real_stage
     p = str(staging_dir(root, "latency_probes") / "**" / "*.parquet")
     published_from_staged = {
         (pr, m): v
-        for pr, m, v in connect().execute(
+        for pr, m, v in connect()
+        .execute(
             "select provider, model, quantile_cont(cast(llmperf_output_throughput_tps as double), 0.5) "
             "from read_parquet($p, hive_partitioning = true) where status = 'ok' group by all",
             {"p": p},
-        ).fetchall()
+        )
+        .fetchall()
     }
     for key, (_, summary) in _runs(base).items():
         published = summary["results_request_output_throughput_token_per_s_quantiles_p50"]
@@ -392,11 +450,15 @@ def test_real_published_throughput_is_not_the_contract_e2e_throughput(real_stage
         assert abs(contract[key][1] / published - 1) > 5e-3, key
     # The per-request figure times the latency is a whole number (a count of events), and it
     # is not the token count: they agree on 1 of 2,306 successful requests.
-    chunks, tokens = connect().execute(
-        "select list(cast(llmperf_output_throughput_tps as double) * latency_ms / 1000.0), list(output_tokens) "
-        "from read_parquet($p, hive_partitioning = true) where status = 'ok'",
-        {"p": p},
-    ).fetchone()
+    chunks, tokens = (
+        connect()
+        .execute(
+            "select list(cast(llmperf_output_throughput_tps as double) * latency_ms / 1000.0), list(output_tokens) "
+            "from read_parquet($p, hive_partitioning = true) where status = 'ok'",
+            {"p": p},
+        )
+        .fetchone()
+    )
     chunks = np.array(chunks)
     assert len(chunks) == 2845 - 539
     assert np.max(np.abs(chunks - np.round(chunks))) < 1e-6

@@ -32,7 +32,11 @@ D1, D2, D3 = dt.datetime(2025, 10, 1), dt.datetime(2025, 11, 1), dt.datetime(202
 def _stage(drop: Path, root: Path, datasets=("models", "endpoints", "prices")) -> dict[str, tuple[int, int, int, int]]:
     """Stage every dataset of the contract; the accounting of the ones the import writes."""
     staged = {name: stage_dataset(spec, drop, root) for name, spec in DATASETS.items()}
-    return {n: (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate) for n, r in staged.items() if n in datasets}
+    return {
+        n: (r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_duplicate)
+        for n, r in staged.items()
+        if n in datasets
+    }
 
 
 def _report_rows(out: Path, fmt: str) -> list[dict]:
@@ -123,10 +127,16 @@ def test_spellings(name, route, model):
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("gpt-4o", "non_target"), ("dashscope/qwen-max", "closed"), ("moonshot/moonshot-v1-8k", "closed"),
-     ("mistral/mistral-medium-latest", "closed"), ("nousresearch/hermes-3-llama-3.1-70b", "derivative"),
-     ("groq/llama-guard-3-8b", "out_of_scope"), ("novita/qwen/qwen3-4b-fp8", "unmapped"),
-     ("text-embedding-3-small", "non_target")],
+    [
+        ("gpt-4o", "non_target"),
+        ("dashscope/qwen-max", "closed"),
+        ("moonshot/moonshot-v1-8k", "closed"),
+        ("mistral/mistral-medium-latest", "closed"),
+        ("nousresearch/hermes-3-llama-3.1-70b", "derivative"),
+        ("groq/llama-guard-3-8b", "out_of_scope"),
+        ("novita/qwen/qwen3-4b-fp8", "unmapped"),
+        ("text-embedding-3-small", "non_target"),
+    ],
 )
 def test_name_classes(name, status):
     assert resolve(name, None, dt.date(2025, 10, 1)).status == status
@@ -146,11 +156,24 @@ def test_markers_quantization_and_offering_rank():
 
 @pytest.mark.parametrize(
     ("route", "provider"),
-    [("together_ai", "together"), ("fireworks_ai", "fireworks"), ("zai", "zhipu"), ("zhipuai", "zhipu"),
-     ("dashscope", "alibaba"), ("moonshotai", "moonshot"), ("bedrock_converse", "bedrock"), ("aws", "bedrock"),
-     ("vertex_ai-deepseek_models", "vertex-ai"), ("huggingface_fireworks-ai", "huggingface-fireworks"),
-     ("NovitaAI", "novita"), ("Z.AI", "zhipu"), ("Moonshot AI", "moonshot"), ("lambda_ai", "lambda"),
-     ("Some Cloud", "some-cloud"), ("", None)],
+    [
+        ("together_ai", "together"),
+        ("fireworks_ai", "fireworks"),
+        ("zai", "zhipu"),
+        ("zhipuai", "zhipu"),
+        ("dashscope", "alibaba"),
+        ("moonshotai", "moonshot"),
+        ("bedrock_converse", "bedrock"),
+        ("aws", "bedrock"),
+        ("vertex_ai-deepseek_models", "vertex-ai"),
+        ("huggingface_fireworks-ai", "huggingface-fireworks"),
+        ("NovitaAI", "novita"),
+        ("Z.AI", "zhipu"),
+        ("Moonshot AI", "moonshot"),
+        ("lambda_ai", "lambda"),
+        ("Some Cloud", "some-cloud"),
+        ("", None),
+    ],
 )
 def test_provider_ids(route, provider):
     assert provider_id(route) == provider
@@ -163,7 +186,11 @@ def test_canonical_models_agree_with_the_sample_world():
     for m, (family, developer, release, successor, official, *_) in world.MODELS.items():
         c = CANONICAL[m]
         assert (c.family, c.developer, c.release_date, c.official_provider) == (
-            family, developer, dt.date.fromisoformat(release), official), m
+            family,
+            developer,
+            dt.date.fromisoformat(release),
+            official,
+        ), m
         if c.successor_of in world.MODELS or successor is not None:
             assert c.successor_of == successor, m
     for c in CANONICAL.values():
@@ -199,10 +226,27 @@ EXPECTED_LL_ENDPOINTS = [
     ("openrouter", "deepseek-v3", D1, D2, 163840, None, "unknown", False, False, True, False, "max_tokens"),
     ("openrouter", "deepseek-v3", D3, None, 163840, None, "unknown", False, False, True, False, "max_tokens"),
     ("together", "deepseek-v3", D1, None, 131072, 12288, "unknown", True, False, True, False, "max_input_tokens"),
-    ("together", "qwen3-235b-a22b-instruct-2507", D1, D3, 262144, None, "unknown", True, False, True, False, NATIVE_CONTEXT),
+    (
+        "together",
+        "qwen3-235b-a22b-instruct-2507",
+        D1,
+        D3,
+        262144,
+        None,
+        "unknown",
+        True,
+        False,
+        True,
+        False,
+        NATIVE_CONTEXT,
+    ),
 ]
 EXPECTED_LL_LISTED = [  # (snapshot folder prefix, row, reason start)
-    ("2025-10-01", 6, "duplicate_offering: key 'deepinfra/deepseek-ai/DeepSeek-V3-Turbo' and the kept key 'deepinfra/deepseek-ai/DeepSeek-V3'"),
+    (
+        "2025-10-01",
+        6,
+        "duplicate_offering: key 'deepinfra/deepseek-ai/DeepSeek-V3-Turbo' and the kept key 'deepinfra/deepseek-ai/DeepSeek-V3'",
+    ),
     ("2025-10-01", 12, "unmapped: target family, spelling 'qwen3-4b'"),
     ("2025-10-01", 13, "missing: input_cost_per_token"),
     ("2025-10-01", 14, "bad_type: max_input_tokens is not a whole number >= 1 ('lots')"),
@@ -225,28 +269,54 @@ def ll_fixture(tmp_path_factory):
 def test_litellm_fixture_prices_are_the_hand_worked_rows(ll_fixture):
     _, out = ll_fixture
     got = pl.read_parquet(out / "prices" / "litellm_prices.parquet")
-    assert got.select("snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok").rows() == EXPECTED_LL_PRICES
+    assert (
+        got.select(
+            "snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok"
+        ).rows()
+        == EXPECTED_LL_PRICES
+    )
     assert set(got["currency"]) == {"USD"}
 
 
 def test_litellm_fixture_price_change_appears_as_two_snapshots(ll_fixture):
     _, out = ll_fixture
     got = pl.read_parquet(out / "prices" / "litellm_prices.parquet").filter(
-        (pl.col("provider") == "fireworks") & (pl.col("model") == "deepseek-v3"))
+        (pl.col("provider") == "fireworks") & (pl.col("model") == "deepseek-v3")
+    )
     assert got.select("snapshot_ts", "input_per_mtok", "output_per_mtok", "litellm_snapshot").rows() == [
-        (D1, 0.9, 0.9, "2025-10-01_litellm-1.0.0"), (D2, 0.56, 1.68, "2025-11-01_litellm-1.1.0")]
+        (D1, 0.9, 0.9, "2025-10-01_litellm-1.0.0"),
+        (D2, 0.56, 1.68, "2025-11-01_litellm-1.1.0"),
+    ]
 
 
 def test_litellm_fixture_endpoint_states(ll_fixture):
     _, out = ll_fixture
     got = pl.read_parquet(out / "endpoints" / "litellm_prices.parquet")
-    cols = ["provider", "model", "valid_from", "valid_to", "context_length", "max_output_tokens", "quantization",
-            "supports_tools", "supports_json_mode", "supports_streaming", "supports_reasoning", "context_length_source"]
+    cols = [
+        "provider",
+        "model",
+        "valid_from",
+        "valid_to",
+        "context_length",
+        "max_output_tokens",
+        "quantization",
+        "supports_tools",
+        "supports_json_mode",
+        "supports_streaming",
+        "supports_reasoning",
+        "context_length_source",
+    ]
     assert got.select(cols).rows() == EXPECTED_LL_ENDPOINTS
     models = pl.read_parquet(out / "models" / "litellm_prices.parquet")
     assert models["model"].to_list() == sorted({e[1] for e in EXPECTED_LL_ENDPOINTS})
     assert models.filter(pl.col("model") == "deepseek-v3.2").row(0) == (
-        "deepseek-v3.2", "deepseek", "deepseek", dt.date(2025, 12, 1), "deepseek-v3.2-exp", "deepseek")
+        "deepseek-v3.2",
+        "deepseek",
+        "deepseek",
+        dt.date(2025, 12, 1),
+        "deepseek-v3.2-exp",
+        "deepseek",
+    )
 
 
 def test_litellm_fixture_every_key_is_written_or_reported(ll_fixture):
@@ -258,20 +328,25 @@ def test_litellm_fixture_every_key_is_written_or_reported(ll_fixture):
     assert {d: sum(c.values()) for d, c in fates.items()} == keys
     listed = sorted((Path(i.file).parent.name[:10], i.row, i.reason) for i in report.issues if i.row is not None)
     assert [(d, r) for d, r, _ in listed] == sorted((d, r) for d, r, _ in EXPECTED_LL_LISTED)
-    for (d, r, reason), (_, _, start) in zip(listed, sorted(EXPECTED_LL_LISTED)):
+    for (d, r, reason), (_, _, start) in zip(listed, sorted(EXPECTED_LL_LISTED), strict=False):
         assert reason.startswith(start), (d, r, reason)
     for d, c in EXPECTED_LL_FATES.items():
         assert _aggregates(report.issues, d) == {k: v for k, v in c.items() if k not in ("priced", "listed")}
     # the report file holds the same lines
     rows = _report_rows(out, "litellm-prices")
     assert [(r["file"], r["row"], r["reason"]) for r in rows] == [
-        (i.file, "" if i.row is None else str(i.row), i.reason) for i in report.issues]
+        (i.file, "" if i.row is None else str(i.row), i.reason) for i in report.issues
+    ]
     assert report.rows_written == {"models": 6, "endpoints": 11, "prices": 10}
 
 
 def test_litellm_fixture_drop_stages_every_written_row(ll_fixture, tmp_path):
     _, out = ll_fixture
-    assert _stage(out, tmp_path / "wh") == {"models": (6, 6, 0, 0), "endpoints": (11, 11, 0, 0), "prices": (10, 10, 0, 0)}
+    assert _stage(out, tmp_path / "wh") == {
+        "models": (6, 6, 0, 0),
+        "endpoints": (11, 11, 0, 0),
+        "prices": (10, 10, 0, 0),
+    }
 
 
 def test_litellm_file_problems_are_file_level_issues(tmp_path):
@@ -285,7 +360,11 @@ def test_litellm_file_problems_are_file_level_issues(tmp_path):
     undated.parent.mkdir()
     undated.write_text("{}")
     report = import_litellm_prices([tmp_path], tmp_path / "drop")
-    file_issues = {Path(i.file).parent.name: i.reason for i in report.issues if i.row is None and not re.match(r"\w+: \d+ keys, ", i.reason)}
+    file_issues = {
+        Path(i.file).parent.name: i.reason
+        for i in report.issues
+        if i.row is None and not re.match(r"\w+: \d+ keys, ", i.reason)
+    }
     assert file_issues["2025-11-01_x"].startswith("malformed_json:")
     assert file_issues["latest"].startswith("missing: snapshot date")
     assert report.rows_read == 15 and report.rows_written["prices"] == 7
@@ -322,8 +401,28 @@ EXPECTED_GP_PRICES = [
     (GS, "fireworks", "qwen3-coder-480b-a35b-instruct", 0.4, 1.6, None, None, None, "2025-10-27_aaaaaaaa"),
     (G1, "openai", "gpt-oss-120b", 0.15, 0.6, None, None, None, None),
     (G1, "together", "deepseek-v3", 1.25, 1.25, None, None, None, None),
-    (G1, "together", "kimi-k2-0905", 1.0, 3.0, None, [{"start": 128000, "input_mtok": 2.0, "output_mtok": 6.0}], None, None),
-    (G2, "together", "kimi-k2-0905", 1.0, 3.0, None, [{"start": 128000, "input_mtok": 2.5, "output_mtok": 6.0}], None, None),
+    (
+        G1,
+        "together",
+        "kimi-k2-0905",
+        1.0,
+        3.0,
+        None,
+        [{"start": 128000, "input_mtok": 2.0, "output_mtok": 6.0}],
+        None,
+        None,
+    ),
+    (
+        G2,
+        "together",
+        "kimi-k2-0905",
+        1.0,
+        3.0,
+        None,
+        [{"start": 128000, "input_mtok": 2.5, "output_mtok": 6.0}],
+        None,
+        None,
+    ),
 ]
 
 
@@ -338,8 +437,17 @@ def test_genai_fixture_prices_tiers_time_of_day_and_scheduled_changes(gp_fixture
     got = pl.read_parquet(out / "prices" / "genai_prices.parquet")
     rows = [
         (*r[:6], None if r[6] is None else json.loads(r[6]), None if r[7] is None else json.loads(r[7]), r[8])
-        for r in got.select("snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok",
-                            "tier_prices", "time_of_day_prices", "scheduled_in").rows()
+        for r in got.select(
+            "snapshot_ts",
+            "provider",
+            "model",
+            "input_per_mtok",
+            "output_per_mtok",
+            "cached_input_per_mtok",
+            "tier_prices",
+            "time_of_day_prices",
+            "scheduled_in",
+        ).rows()
     ]
     assert rows == EXPECTED_GP_PRICES
     assert report.scheduled_rows == 1
@@ -354,18 +462,29 @@ def test_genai_fixture_prices_tiers_time_of_day_and_scheduled_changes(gp_fixture
 
 def test_genai_fixture_every_entry_is_written_or_reported(gp_fixture, tmp_path):
     report, out = gp_fixture
-    entries = {p.parent.name[:10]: sum(len(pr["models"]) for pr in json.loads(p.read_text())) for p in GP.glob("*/data.json")}
+    entries = {
+        p.parent.name[:10]: sum(len(pr["models"]) for pr in json.loads(p.read_text())) for p in GP.glob("*/data.json")
+    }
     assert report.rows_read == sum(entries.values()) == 17
     fates = {Path(f).parent.name[:10]: {k: v for k, v in c.items() if v} for f, c in report.fates.items()}
     assert fates == {
         "2025-10-27": {"priced": 5, "listed": 4, "out_of_scope": 1, "non_target": 1, "closed": 1},
         "2025-11-27": {"priced": 1, "unchanged": 3, "listed": 1},
     }
-    listed = sorted((Path(i.file).parent.name[:10], i.row, i.reason.split(":")[0]) for i in report.issues if i.row is not None)
-    assert listed == [("2025-10-27", 2, "duplicate_offering"), ("2025-10-27", 7, "missing"), ("2025-10-27", 11, "unmapped"),
-                      ("2025-10-27", 12, "malformed_row"), ("2025-11-27", 5, "missing")]
+    listed = sorted(
+        (Path(i.file).parent.name[:10], i.row, i.reason.split(":")[0]) for i in report.issues if i.row is not None
+    )
+    assert listed == [
+        ("2025-10-27", 2, "duplicate_offering"),
+        ("2025-10-27", 7, "missing"),
+        ("2025-10-27", 11, "unmapped"),
+        ("2025-10-27", 12, "malformed_row"),
+        ("2025-11-27", 5, "missing"),
+    ]
     endpoints = pl.read_parquet(out / "endpoints" / "genai_prices.parquet")
-    assert endpoints.select("provider", "model", "valid_from", "valid_to", "context_length", "context_length_source").rows() == [
+    assert endpoints.select(
+        "provider", "model", "valid_from", "valid_to", "context_length", "context_length_source"
+    ).rows() == [
         ("deepseek", "deepseek-v3.2-exp", G1, None, 128000, "context_window"),
         ("fireworks", "qwen3-coder-480b-a35b-instruct", G1, None, 262144, NATIVE_CONTEXT),
         ("openai", "gpt-oss-120b", G1, G2, 131072, NATIVE_CONTEXT),
@@ -380,11 +499,17 @@ def test_time_of_day_base_is_the_price_of_most_hours():
     night = {"input_mtok": 1.0, "output_mtok": 2.0}
     day = {"input_mtok": 3.0, "output_mtok": 4.0}
     # the constrained window is the short one: the default holds 20 h
-    now, _ = resolve_prices([{"prices": night}, {"constraint": {"start_time": "22:00:00Z", "end_time": "02:00:00Z"}, "prices": day}],
-                            dt.date(2025, 10, 1), None)
+    now, _ = resolve_prices(
+        [{"prices": night}, {"constraint": {"start_time": "22:00:00Z", "end_time": "02:00:00Z"}, "prices": day}],
+        dt.date(2025, 10, 1),
+        None,
+    )
     assert (now["input_per_mtok"], now["output_per_mtok"]) == (1.0, 2.0)
     assert [(w["from_utc"], w["to_utc"], w["input_mtok"]) for w in json.loads(now["time_of_day_prices"])] == [
-        ("00:00", "02:00", 3.0), ("02:00", "22:00", 1.0), ("22:00", "24:00", 3.0)]
+        ("00:00", "02:00", 3.0),
+        ("02:00", "22:00", 1.0),
+        ("22:00", "24:00", 3.0),
+    ]
 
 
 # --------------------------------------------------------------------------- the public samples
@@ -401,20 +526,35 @@ def _winners(data: dict, on: dt.date) -> dict[tuple[str, str], tuple]:
             continue
         route = e.get("litellm_provider") or (key.split("/")[0] if "/" in key else None)
         r = resolve(key, route, on)
-        num = lambda v: v is not None and not isinstance(v, bool) and isinstance(v, (int, float))  # noqa: E731
-        cnt = lambda v: num(v) and v == int(v) and v >= 1  # noqa: E731
+
+        def num(v) -> bool:
+            return v is not None and not isinstance(v, bool) and isinstance(v, (int, float))
+
+        def cnt(v, num=num) -> bool:
+            return num(v) and v == int(v) and v >= 1
+
         if r.model is None or not (num(e.get("input_cost_per_token")) and num(e.get("output_cost_per_token"))):
             continue
         if e.get("cache_read_input_token_cost") is not None and not num(e.get("cache_read_input_token_cost")):
             continue
-        if any(e.get(f) is not None and not cnt(e.get(f)) for f in ("max_input_tokens", "max_tokens", "max_output_tokens")):
+        if any(
+            e.get(f) is not None and not cnt(e.get(f)) for f in ("max_input_tokens", "max_tokens", "max_output_tokens")
+        ):
             continue
         ctx = e.get("max_input_tokens") or e.get("max_tokens") or CANONICAL[r.model].context_length
         # $/Mtok to 12 decimals: 2.99999e-06 and 2.9999900000000002e-06 are one price
-        price = tuple(None if v is None else round(v * 1e6, 12) for v in
-                      (e["input_cost_per_token"], e["output_cost_per_token"], e.get("cache_read_input_token_cost")))
-        attrs = (int(ctx), e.get("max_output_tokens"), r.quantization, e.get("supports_function_calling") is True,
-                 e.get("supports_response_schema") is True, e.get("supports_reasoning") is True)
+        price = tuple(
+            None if v is None else round(v * 1e6, 12)
+            for v in (e["input_cost_per_token"], e["output_cost_per_token"], e.get("cache_read_input_token_cost"))
+        )
+        attrs = (
+            int(ctx),
+            e.get("max_output_tokens"),
+            r.quantization,
+            e.get("supports_function_calling") is True,
+            e.get("supports_response_schema") is True,
+            e.get("supports_reasoning") is True,
+        )
         pair = (provider_id(route), r.model)
         order = (r.rank, "/" not in key, len(key), key)
         if pair not in best or order < best[pair][0]:
@@ -446,8 +586,9 @@ def test_real_litellm_key_counts_are_reproduced(ll_real):
         fates = report.fates[str(p)]
         assert sum(fates.values()) == len(data), p.parent.name
         assert fates["not_a_model"] == int("sample_spec" in data)
-        assert fates["not_chat"] == sum(k != "sample_spec" and isinstance(v, dict) and v.get("mode") not in CHAT
-                                        for k, v in data.items())
+        assert fates["not_chat"] == sum(
+            k != "sample_spec" and isinstance(v, dict) and v.get("mode") not in CHAT for k, v in data.items()
+        )
         total += len(data)
     # SOURCE.md's entry counts exclude sample_spec: 727 ... 4552 entries, 14 snapshots
     assert report.rows_read == total == 21503
@@ -477,7 +618,11 @@ def test_real_litellm_prices_and_endpoints_match_a_plain_rederivation(ll_real):
         prev = {pair: attrs for pair, (_, attrs) in winners.items()}
     got = Counter(prices["snapshot_ts"].dt.date().to_list())
     assert got == want_prices
-    assert {dt.date.fromisoformat(Path(f).parent.name[:10]): c["unchanged"] for f, c in report.fates.items() if c["unchanged"]} == dict(want_unchanged)
+    assert {
+        dt.date.fromisoformat(Path(f).parent.name[:10]): c["unchanged"]
+        for f, c in report.fates.items()
+        if c["unchanged"]
+    } == dict(want_unchanged)
     assert endpoints.height == n_states
     assert prices.height == report.rows_written["prices"] == sum(want_prices.values())
 
@@ -498,11 +643,20 @@ def test_real_litellm_price_change_appears_as_two_snapshots_with_the_right_dates
     for p in sorted(base.glob("*/model_prices_and_context_window_backup.json")):
         e = json.loads(p.read_text()).get(key)
         if e:
-            seen.append((dt.datetime.fromisoformat(p.parent.name[:10]), e["input_cost_per_token"] * 1e6, e["output_cost_per_token"] * 1e6))
+            seen.append(
+                (
+                    dt.datetime.fromisoformat(p.parent.name[:10]),
+                    e["input_cost_per_token"] * 1e6,
+                    e["output_cost_per_token"] * 1e6,
+                )
+            )
     changes = [s for i, s in enumerate(seen) if i == 0 or s[1:] != seen[i - 1][1:]]
     assert len(changes) == 2 and changes[0][0] < changes[1][0]
-    got = pl.read_parquet(out / "prices" / "litellm_prices.parquet").filter(
-        (pl.col("provider") == provider) & (pl.col("model") == model)).sort("snapshot_ts")
+    got = (
+        pl.read_parquet(out / "prices" / "litellm_prices.parquet")
+        .filter((pl.col("provider") == provider) & (pl.col("model") == model))
+        .sort("snapshot_ts")
+    )
     assert got["litellm_key"].to_list() == [key, key]
     assert got["snapshot_ts"].to_list() == [c[0] for c in changes]
     assert got["input_per_mtok"].to_list() == pytest.approx([c[1] for c in changes], rel=1e-12)
@@ -514,12 +668,19 @@ def test_real_litellm_one_model_across_providers(ll_real):
     """DeepSeek-V3 under its provider spellings in the 2025-09-04 snapshot: one canonical model."""
     base, _, out, _ = ll_real
     data = json.loads((base / "2025-09-04_litellm-1.76.2" / "model_prices_and_context_window_backup.json").read_text())
-    keys = ["together_ai/deepseek-ai/DeepSeek-V3", "fireworks_ai/accounts/fireworks/models/deepseek-v3",
-            "deepinfra/deepseek-ai/DeepSeek-V3", "openrouter/deepseek/deepseek-chat", "deepseek/deepseek-v3"]
+    keys = [
+        "together_ai/deepseek-ai/DeepSeek-V3",
+        "fireworks_ai/accounts/fireworks/models/deepseek-v3",
+        "deepinfra/deepseek-ai/DeepSeek-V3",
+        "openrouter/deepseek/deepseek-chat",
+        "deepseek/deepseek-v3",
+    ]
     assert all(k in data for k in keys)
     eps = pl.read_parquet(out / "endpoints" / "litellm_prices.parquet").filter(
-        (pl.col("model") == "deepseek-v3") & (pl.col("valid_from") <= dt.datetime(2025, 9, 4))
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > dt.datetime(2025, 9, 4))))
+        (pl.col("model") == "deepseek-v3")
+        & (pl.col("valid_from") <= dt.datetime(2025, 9, 4))
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > dt.datetime(2025, 9, 4)))
+    )
     assert {"together", "fireworks", "deepinfra", "openrouter", "deepseek"} <= set(eps["provider"])
 
 
@@ -556,14 +717,24 @@ def test_real_genai_deepseek_time_of_day_prices(gp_real):
     window (16 h), read from the raw JSON; the windows kept cover the whole day."""
     base, _, out, _ = gp_real
     got = pl.read_parquet(out / "prices" / "genai_prices.parquet").filter(
-        (pl.col("provider") == "deepseek") & pl.col("time_of_day_prices").is_not_null())
+        (pl.col("provider") == "deepseek") & pl.col("time_of_day_prices").is_not_null()
+    )
     assert got.height >= 2
     for r in got.iter_rows(named=True):
         snap = base / r["genai_snapshot"] / "data.json"
-        (entry,) = [m for pr in json.loads(snap.read_text()) if pr["id"] == "deepseek" for m in pr["models"] if m["id"] == r["genai_model_id"]]
+        (entry,) = [
+            m
+            for pr in json.loads(snap.read_text())
+            if pr["id"] == "deepseek"
+            for m in pr["models"]
+            if m["id"] == r["genai_model_id"]
+        ]
         (standard,) = [p["prices"] for p in entry["prices"] if p.get("constraint", {}).get("start_time") == "00:30:00Z"]
         assert (r["input_per_mtok"], r["output_per_mtok"], r["cached_input_per_mtok"]) == (
-            standard["input_mtok"], standard["output_mtok"], standard.get("cache_read_mtok"))
+            standard["input_mtok"],
+            standard["output_mtok"],
+            standard.get("cache_read_mtok"),
+        )
         windows = json.loads(r["time_of_day_prices"])
         assert windows[0]["from_utc"] == "00:00" and windows[-1]["to_utc"] == "24:00"
-        assert all(a["to_utc"] == b["from_utc"] for a, b in zip(windows, windows[1:]))
+        assert all(a["to_utc"] == b["from_utc"] for a, b in zip(windows, windows[1:], strict=False))

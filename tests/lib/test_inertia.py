@@ -9,7 +9,9 @@ import pytest
 from pipeline.lib.inertia import MIN_FIT_DAYS, fit_half_life
 
 
-def noisy_pair(rng: np.random.Generator, h: float, per_day: float, days: int = 70) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def noisy_pair(
+    rng: np.random.Generator, h: float, per_day: float, days: int = 70
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A pair whose old variant keeps 0.5 ** (t / h) of the pair's requests at time t (days since
     the start of the release day): a Poisson number of logged requests a day at uniform times,
     each weighted 1, 10 or 20 (1 / sample_rate), each old with the chance at its time."""

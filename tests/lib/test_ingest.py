@@ -36,8 +36,8 @@ def staged(tiny_drop, tmp_path):
 class TestRowAccounting:
     def test_audit_matches_hand_count(self, staged):
         got = {
-            (d, f): (r, l, q, du)
-            for d, f, r, l, q, du in rows(
+            (d, f): (r, ld, q, du)
+            for d, f, r, ld, q, du in rows(
                 "select dataset, source_file, rows_read, rows_loaded, rows_quarantined, rows_duplicate "
                 "from read_parquet($p, union_by_name = true)",
                 {"p": str(staged / "ingest" / "*" / "audit.parquet")},
@@ -202,7 +202,9 @@ class TestCoercion:
         from pipeline.lib.ingest import coerce, connect
 
         con = connect()
-        (got,) = con.execute(f"select cast({coerce('x', 'VARCHAR', Column('c', TS))} as varchar) from (select $x as x)", {"x": text}).fetchone()
+        (got,) = con.execute(
+            f"select cast({coerce('x', 'VARCHAR', Column('c', TS))} as varchar) from (select $x as x)", {"x": text}
+        ).fetchone()
         assert got == expected
 
     def test_nan_is_not_a_number(self):

@@ -49,8 +49,8 @@ def _q(sql: str, **params):
 def test_audit_equals_the_generators_expectation(staged):
     root, manifest = staged
     got = {
-        d: {"loaded": l, "quarantined": q, "duplicate": du}
-        for d, l, q, du in _q(
+        d: {"loaded": ld, "quarantined": q, "duplicate": du}
+        for d, ld, q, du in _q(
             "select dataset, sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate) "
             "from read_parquet($p, union_by_name = true) group by 1",
             p=str(root / "ingest" / "*" / "audit.parquet"),

@@ -23,19 +23,48 @@ ENDPOINTS = (
     "p1,m1,2025-09-01T00:00:00Z,,131072,8192,bf16,true,true,true,false\n"
 )
 REQ_COLS = [
-    "request_id", "ts", "application", "client_id", "model", "provider", "input_tokens", "output_tokens",
-    "cached_input_tokens", "status", "error_type", "http_status", "ttft_ms", "latency_ms", "stream", "tools",
-    "json_mode", "sample_rate",
+    "request_id",
+    "ts",
+    "application",
+    "client_id",
+    "model",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "status",
+    "error_type",
+    "http_status",
+    "ttft_ms",
+    "latency_ms",
+    "stream",
+    "tools",
+    "json_mode",
+    "sample_rate",
 ]
 HEADER = ",".join(REQ_COLS)
 
 
 def req(rid: str, **over) -> dict:
     row = {
-        "request_id": rid, "ts": "2025-10-01T01:00:00Z", "application": "chat", "client_id": "c1", "model": "m1",
-        "provider": "p1", "input_tokens": "10", "output_tokens": "5", "cached_input_tokens": "", "status": "ok",
-        "error_type": "", "http_status": "200", "ttft_ms": "100", "latency_ms": "900", "stream": "true",
-        "tools": "false", "json_mode": "false", "sample_rate": "1",
+        "request_id": rid,
+        "ts": "2025-10-01T01:00:00Z",
+        "application": "chat",
+        "client_id": "c1",
+        "model": "m1",
+        "provider": "p1",
+        "input_tokens": "10",
+        "output_tokens": "5",
+        "cached_input_tokens": "",
+        "status": "ok",
+        "error_type": "",
+        "http_status": "200",
+        "ttft_ms": "100",
+        "latency_ms": "900",
+        "stream": "true",
+        "tools": "false",
+        "json_mode": "false",
+        "sample_rate": "1",
     }
     row.update(over)
     return row
@@ -89,7 +118,9 @@ def staged_files(root: Path, name: str = "requests") -> list[str]:
 
 
 def staged(root: Path, cols: str, name: str = "requests"):
-    return sql(f"select {cols} from read_parquet($p, hive_partitioning = true) order by all", p=staged_files(root, name))
+    return sql(
+        f"select {cols} from read_parquet($p, hive_partitioning = true) order by all", p=staged_files(root, name)
+    )
 
 
 def staged_columns(root: Path, name: str = "requests") -> set[str]:
@@ -120,8 +151,11 @@ def test_1_parquet_columns_named_like_duckdb_reader_columns_become_extras(tmp_pa
     got = staged(root, "request_id, file_row_number_extra, filename_extra, file_index_extra, sl_filename_extra")
     assert got == [("r1", "7", "a", "1", "x"), ("r2", "8", "b", "2", "y")]
     # the read the routing step makes of staging (sql/core/core_routing__requests.sql)
-    n = sql("select count(*), min(file_row_number), max(file_row_number) from read_parquet($p, hive_partitioning = true, "
-            "filename = true, file_row_number = true)", p=staged_files(root))
+    n = sql(
+        "select count(*), min(file_row_number), max(file_row_number) from read_parquet($p, hive_partitioning = true, "
+        "filename = true, file_row_number = true)",
+        p=staged_files(root),
+    )
     assert n == [(2, 0, 1)]
 
 
@@ -139,12 +173,15 @@ def test_1_csv_and_jsonl_columns_named_like_reader_columns_become_extras(tmp_pat
 
 
 def test_2_a_bad_byte_in_a_csv_row_quarantines_that_row_only(tmp_path):
-    text = (HEADER + "\n" + csv_line(req("r1")) + "\n").encode() + csv_line(req("r2", client_id="c\xff")).encode("latin-1") + (
-        "\n" + csv_line(req("r3")) + "\n").encode()
+    text = (
+        (HEADER + "\n" + csv_line(req("r1")) + "\n").encode()
+        + csv_line(req("r2", client_id="c\xff")).encode("latin-1")
+        + ("\n" + csv_line(req("r3")) + "\n").encode()
+    )
     root = stage(drop(tmp_path, {"requests/a.csv": text}), "requests")
     # 3 rows: r1 and r3 load, r2 (row 2) is quarantined
     assert audit(root) == [("requests/a.csv", 3, 2, 1, 0, None)]
-    (f, row, reason, raw), = quarantine(root)
+    ((f, row, reason, raw),) = quarantine(root)
     assert (f, row) == ("requests/a.csv", 2) and reason.startswith("bad_encoding:")
     assert raw.startswith("r2,")
     assert staged(root, "request_id") == [("r1",), ("r3",)]
@@ -152,12 +189,15 @@ def test_2_a_bad_byte_in_a_csv_row_quarantines_that_row_only(tmp_path):
 
 def test_2_a_bad_byte_in_a_jsonl_line_quarantines_that_line_only(tmp_path):
     good = lambda rid: json.dumps({k: v for k, v in req(rid).items() if v != ""})  # noqa: E731
-    text = (good("r1") + "\n\n").encode() + good("r2").replace('"c1"', '"c\\u00e9"').encode().replace(b"\\u00e9", b"\xe9") + (
-        "\n" + good("r3") + "\n").encode()
+    text = (
+        (good("r1") + "\n\n").encode()
+        + good("r2").replace('"c1"', '"c\\u00e9"').encode().replace(b"\\u00e9", b"\xe9")
+        + ("\n" + good("r3") + "\n").encode()
+    )
     root = stage(drop(tmp_path, {"requests/a.jsonl": text}), "requests")
     # lines: 1 r1, 2 blank (not a row), 3 r2 with a Latin-1 byte, 4 r3
     assert audit(root) == [("requests/a.jsonl", 3, 2, 1, 0, None)]
-    (f, row, reason, raw), = quarantine(root)
+    ((f, row, reason, raw),) = quarantine(root)
     assert (row, reason.split(":")[0]) == (3, "bad_encoding") and '"request_id": "r2"' in raw
     assert staged(root, "request_id") == [("r1",), ("r3",)]
 
@@ -189,7 +229,7 @@ def test_2_a_parquet_string_that_is_not_utf8_costs_its_row_only(tmp_path):
     pq.write_table(t, raw / "requests" / "a.parquet")
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 3, 2, 1, 0, None)]
-    (f, row, reason, _), = quarantine(root)
+    ((f, row, reason, _),) = quarantine(root)
     assert (row, reason) == (2, "bad_encoding: client_id is not valid UTF-8")
     assert staged(root, "request_id, client_id") == [("r1", "c1"), ("r3", "c3")]
 
@@ -201,7 +241,10 @@ def test_3_model_and_Model_in_one_csv_header(tmp_path):
     text = HEADER + ",Model,__sl_filename\n" + csv_line(req("r1")) + ",Other,x\n" + csv_line(req("r2")) + ",Else,y\n"
     root = stage(drop(tmp_path, {"requests/a.csv": text}), "requests")
     assert audit(root) == [("requests/a.csv", 2, 2, 0, 0, None)]
-    assert staged(root, "request_id, model, Model_extra, sl_filename_extra") == [("r1", "m1", "Other", "x"), ("r2", "m1", "Else", "y")]
+    assert staged(root, "request_id, model, Model_extra, sl_filename_extra") == [
+        ("r1", "m1", "Other", "x"),
+        ("r2", "m1", "Else", "y"),
+    ]
 
 
 def test_3_Model_before_model_and_an_exact_repeat(tmp_path):
@@ -229,7 +272,11 @@ def test_3_parquet_and_jsonl_case_clashes(tmp_path):
     t = requests_table([req("r1")]).append_column("Model", pa.array(["P"])).append_column("model", pa.array(["again"]))
     (raw / "requests").mkdir()
     pq.write_table(t, raw / "requests" / "a.parquet")
-    line = '{' + ", ".join(f'"{k}": "{v}"' for k, v in req("r2").items() if v) + ', "MODEL": "J", "*": "star", "": "empty", "a/b": "slash"}'
+    line = (
+        "{"
+        + ", ".join(f'"{k}": "{v}"' for k, v in req("r2").items() if v)
+        + ', "MODEL": "J", "*": "star", "": "empty", "a/b": "slash"}'
+    )
     (raw / "requests" / "b.jsonl").write_text(line + "\n")
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 1, 1, 0, 0, None), ("requests/b.jsonl", 1, 1, 0, 0, None)]
@@ -245,10 +292,19 @@ def test_3_parquet_and_jsonl_case_clashes(tmp_path):
 
 def test_4_a_csv_record_over_64_mib_is_quarantined_not_lost(tmp_path):
     big = "c" * (ingest.MAX_LINE_BYTES + 10)
-    text = HEADER + "\n" + csv_line(req("r1")) + "\n" + csv_line(req("r2", client_id=big)) + "\n" + csv_line(req("r3")) + "\n"
+    text = (
+        HEADER
+        + "\n"
+        + csv_line(req("r1"))
+        + "\n"
+        + csv_line(req("r2", client_id=big))
+        + "\n"
+        + csv_line(req("r3"))
+        + "\n"
+    )
     root = stage(drop(tmp_path, {"requests/a.csv": text}), "requests")
     assert audit(root) == [("requests/a.csv", 3, 2, 1, 0, None)]
-    (f, row, reason, raw), = quarantine(root)
+    ((f, row, reason, raw),) = quarantine(root)
     size = len(csv_line(req("r2", client_id=big)))
     assert (row, reason) == (2, f"too_long: the line is {size:,} bytes, over the {ingest.MAX_LINE_BYTES:,}-byte limit")
     prefix = csv_line(req("r2", client_id=big))[: ingest.TRUNCATED_RAW_BYTES]
@@ -258,10 +314,13 @@ def test_4_a_csv_record_over_64_mib_is_quarantined_not_lost(tmp_path):
 
 def test_4_a_jsonl_line_over_64_mib_is_quarantined_not_lost(tmp_path):
     big = "c" * (ingest.MAX_LINE_BYTES + 10)
-    lines = [json.dumps({k: v for k, v in req(r, client_id=c).items() if v}) for r, c in (("r1", "c1"), ("r2", big), ("r3", "c3"))]
+    lines = [
+        json.dumps({k: v for k, v in req(r, client_id=c).items() if v})
+        for r, c in (("r1", "c1"), ("r2", big), ("r3", "c3"))
+    ]
     root = stage(drop(tmp_path, {"requests/a.jsonl": "\n".join(lines) + "\n"}), "requests")
     assert audit(root) == [("requests/a.jsonl", 3, 2, 1, 0, None)]
-    (f, row, reason, raw), = quarantine(root)
+    ((f, row, reason, raw),) = quarantine(root)
     assert (row, reason.split(":")[0]) == (2, "too_long")
     assert raw.endswith(f"[... truncated: {len(lines[1]):,} bytes]") and raw.startswith(lines[1][:100])
 
@@ -279,8 +338,14 @@ def test_4_lines_longer_than_duckdbs_read_buffer_load(tmp_path):
 def test_4_with_a_small_limit_every_long_line_is_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 1000)
     long_value = "x" * 2000
-    lines = [csv_line(req("r1")), csv_line(req("r2", client_id=long_value)), "", csv_line(req("r3")),
-             csv_line(req("r4", application='"a' + "\n" + "y" * 1500 + '"')), csv_line(req("r5", status="BAD"))]
+    lines = [
+        csv_line(req("r1")),
+        csv_line(req("r2", client_id=long_value)),
+        "",
+        csv_line(req("r3")),
+        csv_line(req("r4", application='"a' + "\n" + "y" * 1500 + '"')),
+        csv_line(req("r5", status="BAD")),
+    ]
     root = stage(drop(tmp_path, {"requests/a.csv": HEADER + "\n" + "\n".join(lines) + "\n"}), "requests")
     # rows: r1 1, r2 2 (line over 1000 bytes), blank line (no row), r3 3, r4 4 (its second
     # line is over 1000 bytes), r5 5 (status not allowed)
@@ -314,8 +379,13 @@ def test_5_symlinks_are_never_followed_and_each_gets_an_audit_row(tmp_path):
     ]
     assert quarantine(root) == []
     assert err == "symbolic link: not followed"
-    assert sql("select file_format from read_parquet($p) where file_error is not null",
-               p=str(root / "ingest" / "requests" / "audit.parquet")) == [("symlink",)] * 4
+    assert (
+        sql(
+            "select file_format from read_parquet($p) where file_error is not null",
+            p=str(root / "ingest" / "requests" / "audit.parquet"),
+        )
+        == [("symlink",)] * 4
+    )
 
 
 def test_5_a_symlinked_dataset_folder_is_not_followed(tmp_path):
@@ -359,8 +429,13 @@ EDGE_ROWS = [
 def _edge_expectations(root: Path, source: str):
     loads = [r["request_id"] for r, ok in EDGE_ROWS if ok]
     assert audit(root) == [(source, 13, 7, 6, 0, None)]
-    got = dict(staged(root, "request_id, [client_id, application, cast(ttft_ms as varchar), cast(latency_ms as varchar), "
-                            "cast(sample_rate as varchar), cast(input_tokens as varchar)]"))
+    got = dict(
+        staged(
+            root,
+            "request_id, [client_id, application, cast(ttft_ms as varchar), cast(latency_ms as varchar), "
+            "cast(sample_rate as varchar), cast(input_tokens as varchar)]",
+        )
+    )
     assert sorted(got) == sorted(loads)
     assert got["e1"][0] == "a\x00b"
     assert got["e2"][:2] == ["\u05e9\u05dc\u05d5\u05dd", "\u202eabc\u200f"]
@@ -370,7 +445,14 @@ def _edge_expectations(root: Path, source: str):
     assert got["e6"][4] == "1e-100"
     assert got["e7"][5] == "9223372036854775807"
     reasons = {row: reason.split(":")[0] for _, row, reason, _ in quarantine(root)}
-    assert reasons == {8: "bad_type", 9: "bad_type", 10: "bad_type", 11: "bad_type", 12: "out_of_range", 13: "out_of_range"}
+    assert reasons == {
+        8: "bad_type",
+        9: "bad_type",
+        10: "bad_type",
+        11: "bad_type",
+        12: "out_of_range",
+        13: "out_of_range",
+    }
 
 
 def test_6_edge_values_in_csv(tmp_path):
@@ -392,7 +474,11 @@ def test_6_edge_values_in_typed_parquet(tmp_path):
     # typed columns where Parquet has a type for the value; the rest stays text
     t = t.set_column(REQ_COLS.index("ttft_ms"), "ttft_ms", pa.array([float(r["ttft_ms"]) for r in rows], pa.float64()))
     inputs = [int(r["input_tokens"]) for r in rows]
-    t = t.set_column(REQ_COLS.index("input_tokens"), "input_tokens", pa.array([min(v, 2**63 - 1) if v >= 0 else v for v in inputs], pa.int64()))
+    t = t.set_column(
+        REQ_COLS.index("input_tokens"),
+        "input_tokens",
+        pa.array([min(v, 2**63 - 1) if v >= 0 else v for v in inputs], pa.int64()),
+    )
     t = t.append_column("huge", pa.array([2**64 - 1] * len(rows), pa.uint64()))
     (raw / "requests").mkdir()
     pq.write_table(t, raw / "requests" / "a.parquet")
@@ -416,9 +502,12 @@ def test_6_a_parquet_timestamp_duckdb_cannot_convert_costs_its_row_only(tmp_path
     pq.write_table(t, raw / "requests" / "a.parquet")
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 3, 2, 1, 0, None)]
-    (_, row, reason, _), = quarantine(root)
+    ((_, row, reason, _),) = quarantine(root)
     assert row == 2 and reason.startswith("bad_type: ts is not a valid timestamp")
-    assert staged(root, "request_id, cast(ts as varchar)") == [("t1", "2025-10-01 01:00:00"), ("t3", "2025-10-01 02:00:00")]
+    assert staged(root, "request_id, cast(ts as varchar)") == [
+        ("t1", "2025-10-01 01:00:00"),
+        ("t3", "2025-10-01 02:00:00"),
+    ]
 
 
 @pytest.mark.parametrize("ending", ["\r\n", "\r", "mixed"])
@@ -466,9 +555,15 @@ def test_parquet_files_with_the_same_columns_in_another_order_keep_their_values(
 
 
 def test_integer_text_past_2_53_is_read_exactly(tmp_path):
-    rows = [req("i1", input_tokens="9002361135685409.0"), req("i2", input_tokens="9007199254740993"),
-            req("i3", input_tokens="9007199254740993.5"), req("i4", input_tokens="1e18")]
-    root = stage(drop(tmp_path, {"requests/a.csv": HEADER + "\n" + "\n".join(csv_line(r) for r in rows) + "\n"}), "requests")
+    rows = [
+        req("i1", input_tokens="9002361135685409.0"),
+        req("i2", input_tokens="9007199254740993"),
+        req("i3", input_tokens="9007199254740993.5"),
+        req("i4", input_tokens="1e18"),
+    ]
+    root = stage(
+        drop(tmp_path, {"requests/a.csv": HEADER + "\n" + "\n".join(csv_line(r) for r in rows) + "\n"}), "requests"
+    )
     # i1 and i2 are whole numbers written out in full; i3 is not whole; 1e18 past 2^53 is not exact
     assert audit(root) == [("requests/a.csv", 4, 2, 2, 0, None)]
     assert staged(root, "request_id, input_tokens") == [("i1", 9002361135685409), ("i2", 9007199254740993)]
@@ -482,6 +577,6 @@ def test_a_csv_record_with_two_over_long_lines_is_one_quarantined_row(tmp_path, 
     root = stage(drop(tmp_path, {"requests/a.csv": HEADER + "\n" + "\n".join(lines) + "\n"}), "requests")
     # three records: r2's quoted value spans three lines, two of them over the limit
     assert audit(root) == [("requests/a.csv", 3, 2, 1, 0, None)]
-    (_, row, reason, raw), = quarantine(root)
+    ((_, row, reason, raw),) = quarantine(root)
     assert row == 2 and reason.startswith("too_long: the line is ")
     assert staged(root, "request_id") == [("r1",), ("r3",)]

@@ -14,10 +14,15 @@ from pipeline.lib.runner import build_range, with_build_days
 
 
 def test_day_spans_join_consecutive_days():
-    assert day_spans(["2025-10-03", "2025-10-01", "2025-10-02", "2025-12-31", "2025-10-05"]) == \
-        "2025-10-01..2025-10-03,2025-10-05,2025-12-31"
+    assert (
+        day_spans(["2025-10-03", "2025-10-01", "2025-10-02", "2025-12-31", "2025-10-05"])
+        == "2025-10-01..2025-10-03,2025-10-05,2025-12-31"
+    )
     # across a month and a year end
-    assert day_spans(["2025-12-31", "2026-01-01", "2025-11-30", "2025-12-01"]) == "2025-11-30..2025-12-01,2025-12-31..2026-01-01"
+    assert (
+        day_spans(["2025-12-31", "2026-01-01", "2025-11-30", "2025-12-01"])
+        == "2025-11-30..2025-12-01,2025-12-31..2026-01-01"
+    )
     assert day_spans([]) == "" and parse_day_spans("") == set() and parse_day_spans(NO_DAYS) == set()
 
 
@@ -43,7 +48,12 @@ def test_the_build_run_gets_the_plan_days_and_the_recounted_days():
     cfg = {"resources": {"paths": {"config": {"raw_dir": "r", "warehouse": "w"}}}, "loggers": {}}
     todo = Plan(days=[], dirty=["2025-10-01", "2025-10-02", "2025-12-31"], recount={"2025-11-05": ["f"]})
     paths = with_build_days(cfg, todo)["resources"]["paths"]["config"]
-    assert paths == {"raw_dir": "r", "warehouse": "w", "build_days": "2025-10-01..2025-10-02,2025-12-31", "recount_days": "2025-11-05"}
+    assert paths == {
+        "raw_dir": "r",
+        "warehouse": "w",
+        "build_days": "2025-10-01..2025-10-02,2025-12-31",
+        "recount_days": "2025-11-05",
+    }
     assert build_range(todo) == ["2025-10-01", "2025-10-02", "2025-12-31"]
     # only recounts: one of their days carries the run (stg_requests counts them), no day is built
     only = Plan(days=[], dirty=[], recount={"2025-11-05": ["f"], "2025-11-07": ["f"]})

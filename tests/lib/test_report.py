@@ -73,9 +73,12 @@ def visible_text(html: str) -> str:
 
 def table_rows(html: str, caption: str) -> list[list[str]]:
     """The body cells of the table whose caption starts with `caption`, as the reader sees them."""
-    table = html[html.index(f"</span> {caption}"):]
-    body = table[table.index("<tbody>"):table.index("</tbody>")]
-    return [[unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+    table = html[html.index(f"</span> {caption}") :]
+    body = table[table.index("<tbody>") : table.index("</tbody>")]
+    return [
+        [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
 
 
 def assert_self_contained(html: str) -> None:
@@ -87,41 +90,118 @@ def assert_self_contained(html: str) -> None:
 
 
 def concentration_rows(period: str, top1: float, top5: float, gini: float, n: int = 20) -> list[dict]:
-    return [{"period": period, "period_type": "quarter", "level": level, "measure": measure, "n_days": 92, "n": n,
-             "top1_share": top1, "top5_share": top5, "gini": gini, "hhi": 0.19, "gini_ci_low": gini - 0.0012345,
-             "gini_ci_high": gini + 0.0011111, "top5_ci_low": top5 - 0.0009, "top5_ci_high": top5 + 0.0011}
-            for level in ("family", "model", "provider") for measure in ("requests", "tokens")]
+    return [
+        {
+            "period": period,
+            "period_type": "quarter",
+            "level": level,
+            "measure": measure,
+            "n_days": 92,
+            "n": n,
+            "top1_share": top1,
+            "top5_share": top5,
+            "gini": gini,
+            "hhi": 0.19,
+            "gini_ci_low": gini - 0.0012345,
+            "gini_ci_high": gini + 0.0011111,
+            "top5_ci_low": top5 - 0.0009,
+            "top5_ci_high": top5 + 0.0011,
+        }
+        for level in ("family", "model", "provider")
+        for measure in ("requests", "tokens")
+    ]
 
 
 def family_rows(period: str, requests: list[float]) -> list[dict]:
     total = sum(requests)
-    return [{"period": period, "period_type": "quarter", "family": f"fam{i}", "requests": r, "tokens": r * 1234.5,
-             "request_share": r / total, "token_share": r / total, "rank": i + 1} for i, r in enumerate(requests)]
+    return [
+        {
+            "period": period,
+            "period_type": "quarter",
+            "family": f"fam{i}",
+            "requests": r,
+            "tokens": r * 1234.5,
+            "request_share": r / total,
+            "token_share": r / total,
+            "rank": i + 1,
+        }
+        for i, r in enumerate(requests)
+    ]
 
 
 def service_rows(period: str) -> list[dict]:
     """Model m1 served by the official API `ok-provider` and by a provider whose name is a script tag."""
-    base = {"period": period, "period_type": "quarter", "model": "m1", "listed_days": 92.0, "probes": 13_000,
-            "uptime_min_day": 0.9012345678, "ttft_p90_ms": 900.123456}
+    base = {
+        "period": period,
+        "period_type": "quarter",
+        "model": "m1",
+        "listed_days": 92.0,
+        "probes": 13_000,
+        "uptime_min_day": 0.9012345678,
+        "ttft_p90_ms": 900.123456,
+    }
     return [
-        {**base, "provider": "ok-provider", "is_official": True, "blended_usd_per_mtok": 0.2834567891, "decode_tps_p50": 41.23456789,
-         "requests": 1000.0, "probe_success_rate": 0.99123456, "ttft_p50_ms": 612.3456789, "request_error_rate": 0.0071234567,
-         "requests_effective": 1000.0, "thin": False, "request_error_rate_ci_low": 0.0034, "request_error_rate_ci_high": 0.0145,
-         "rate_limit_rate": 0.003, "rate_limit_rate_ci_low": 0.001, "rate_limit_rate_ci_high": 0.0088},
-        {**base, "provider": EVIL, "is_official": False, "blended_usd_per_mtok": 0.0751234567, "decode_tps_p50": 88.7654321,
-         "requests": 500.0, "probe_success_rate": 0.98765432, "ttft_p50_ms": 402.9876543, "request_error_rate": 0.0123456789,
-         "requests_effective": 250.0, "thin": True, "request_error_rate_ci_low": 0.0043, "request_error_rate_ci_high": 0.0347,
-         "rate_limit_rate": 0.006, "rate_limit_rate_ci_low": 0.0011, "rate_limit_rate_ci_high": 0.0222},
+        {
+            **base,
+            "provider": "ok-provider",
+            "is_official": True,
+            "blended_usd_per_mtok": 0.2834567891,
+            "decode_tps_p50": 41.23456789,
+            "requests": 1000.0,
+            "probe_success_rate": 0.99123456,
+            "ttft_p50_ms": 612.3456789,
+            "request_error_rate": 0.0071234567,
+            "requests_effective": 1000.0,
+            "thin": False,
+            "request_error_rate_ci_low": 0.0034,
+            "request_error_rate_ci_high": 0.0145,
+            "rate_limit_rate": 0.003,
+            "rate_limit_rate_ci_low": 0.001,
+            "rate_limit_rate_ci_high": 0.0088,
+        },
+        {
+            **base,
+            "provider": EVIL,
+            "is_official": False,
+            "blended_usd_per_mtok": 0.0751234567,
+            "decode_tps_p50": 88.7654321,
+            "requests": 500.0,
+            "probe_success_rate": 0.98765432,
+            "ttft_p50_ms": 402.9876543,
+            "request_error_rate": 0.0123456789,
+            "requests_effective": 250.0,
+            "thin": True,
+            "request_error_rate_ci_low": 0.0043,
+            "request_error_rate_ci_high": 0.0347,
+            "rate_limit_rate": 0.006,
+            "rate_limit_rate_ci_low": 0.0011,
+            "rate_limit_rate_ci_high": 0.0222,
+        },
     ]
 
 
 def error_rows(period: str) -> list[dict]:
     rows = []
     for provider, attempts in (("ok-provider", 1000.0), (EVIL, 500.0)):
-        for error_type, cls, errors in (("timeout", "provider_fault", 7.0), ("rate_limit", "rate_limit", 3.0), ("auth", "client", 2.0)):
-            rows.append({"period": period, "period_type": "quarter", "provider": provider, "source": "requests", "error_type": error_type,
-                         "error_class": cls, "held_against_provider": cls != "client", "errors": errors, "attempts": attempts,
-                         "rate": errors / attempts})
+        for error_type, cls, errors in (
+            ("timeout", "provider_fault", 7.0),
+            ("rate_limit", "rate_limit", 3.0),
+            ("auth", "client", 2.0),
+        ):
+            rows.append(
+                {
+                    "period": period,
+                    "period_type": "quarter",
+                    "provider": provider,
+                    "source": "requests",
+                    "error_type": error_type,
+                    "error_class": cls,
+                    "held_against_provider": cls != "client",
+                    "errors": errors,
+                    "attempts": attempts,
+                    "rate": errors / attempts,
+                }
+            )
     return rows
 
 
@@ -131,30 +211,99 @@ def routing_frames(period: str) -> dict[str, pl.DataFrame]:
         for objective, base_v, routed_v in (("cost", 123.456789, 98.7654321), ("throughput", 45.678912, 61.2345678)):
             for policy, shift in (("oracle", 0.0), ("causal", 2.5)):
                 change = 100 * (routed_v / base_v - 1) + shift
-                rc.append({"period": period, "model": model, "objective": objective, "policy": policy, "baseline_provider": "ok-provider",
-                           "requests_routed": routed, "requests_excluded": 17, "requests_imputed": routed / 4,
-                           "baseline_value": base_v, "routed_value": routed_v,
-                           "change_pct": change, "ci_low": change - 1.23456, "ci_high": change + 1.3456789})
-    rp = [{"period": period, "model": m, "policy": p, "scenario": "default", "requests_routed": 1200, "requests_excluded": 17,
-           "total_cost_usd": 98.7654321, "mean_decode_tps": 61.2345678, "p90_ttft_ms": 812.345678, "expected_success_rate": 0.991234567,
-           "cost_change_pct": c, "tps_change_pct": t} for m, p, c, t in (("m1", "oracle", -20.0123456, 34.0567891), ("m1", "causal", -18.5432109, 30.1234567),
-                                                                       ("m2", "oracle", -5.4321098, 12.3456789), ("m2", "causal", -4.0987654, 10.9876543))]
+                rc.append(
+                    {
+                        "period": period,
+                        "model": model,
+                        "objective": objective,
+                        "policy": policy,
+                        "baseline_provider": "ok-provider",
+                        "requests_routed": routed,
+                        "requests_excluded": 17,
+                        "requests_imputed": routed / 4,
+                        "baseline_value": base_v,
+                        "routed_value": routed_v,
+                        "change_pct": change,
+                        "ci_low": change - 1.23456,
+                        "ci_high": change + 1.3456789,
+                    }
+                )
+    rp = [
+        {
+            "period": period,
+            "model": m,
+            "policy": p,
+            "scenario": "default",
+            "requests_routed": 1200,
+            "requests_excluded": 17,
+            "total_cost_usd": 98.7654321,
+            "mean_decode_tps": 61.2345678,
+            "p90_ttft_ms": 812.345678,
+            "expected_success_rate": 0.991234567,
+            "cost_change_pct": c,
+            "tps_change_pct": t,
+        }
+        for m, p, c, t in (
+            ("m1", "oracle", -20.0123456, 34.0567891),
+            ("m1", "causal", -18.5432109, 30.1234567),
+            ("m2", "oracle", -5.4321098, 12.3456789),
+            ("m2", "causal", -4.0987654, 10.9876543),
+        )
+    ]
     return {"marts.routing_counterfactual": pl.DataFrame(rc), "marts.routing_policies": pl.DataFrame(rp)}
 
 
 def base_tables(period: str = "2025Q4") -> dict[str, pl.DataFrame]:
     return {
-        "marts.ingest_audit": pl.DataFrame([
-            {"dataset": "requests", "source_file": "requests/a.csv", "file_format": "csv", "rows_read": 105, "rows_loaded": 100,
-             "rows_quarantined": 3, "rows_duplicate": 2, "file_error": None},
-            {"dataset": "prices", "source_file": "prices/p.csv", "file_format": "csv", "rows_read": 10, "rows_loaded": 10,
-             "rows_quarantined": 0, "rows_duplicate": 0, "file_error": None},
-        ]),
-        "marts.quarantine": pl.DataFrame([
-            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 3, "reason": f"unknown_provider: {EVIL}", "raw": EVIL},
-            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 4, "reason": "bad_type: ts is not a valid timestamp", "raw": "x"},
-            {"dataset": "requests", "source_file": "requests/a.csv", "row_number": 5, "reason": "bad_type: ts is not a valid timestamp", "raw": "y"},
-        ]),
+        "marts.ingest_audit": pl.DataFrame(
+            [
+                {
+                    "dataset": "requests",
+                    "source_file": "requests/a.csv",
+                    "file_format": "csv",
+                    "rows_read": 105,
+                    "rows_loaded": 100,
+                    "rows_quarantined": 3,
+                    "rows_duplicate": 2,
+                    "file_error": None,
+                },
+                {
+                    "dataset": "prices",
+                    "source_file": "prices/p.csv",
+                    "file_format": "csv",
+                    "rows_read": 10,
+                    "rows_loaded": 10,
+                    "rows_quarantined": 0,
+                    "rows_duplicate": 0,
+                    "file_error": None,
+                },
+            ]
+        ),
+        "marts.quarantine": pl.DataFrame(
+            [
+                {
+                    "dataset": "requests",
+                    "source_file": "requests/a.csv",
+                    "row_number": 3,
+                    "reason": f"unknown_provider: {EVIL}",
+                    "raw": EVIL,
+                },
+                {
+                    "dataset": "requests",
+                    "source_file": "requests/a.csv",
+                    "row_number": 4,
+                    "reason": "bad_type: ts is not a valid timestamp",
+                    "raw": "x",
+                },
+                {
+                    "dataset": "requests",
+                    "source_file": "requests/a.csv",
+                    "row_number": 5,
+                    "reason": "bad_type: ts is not a valid timestamp",
+                    "raw": "y",
+                },
+            ]
+        ),
         "marts.concentration": pl.DataFrame(concentration_rows(period, 0.3212345678, 0.8737654321, 0.6926705794951802)),
         "marts.family_demand": pl.DataFrame(family_rows(period, [330.0, 150.0, 120.0])),
         "marts.service_objects": pl.DataFrame(service_rows(period)),
@@ -175,12 +324,15 @@ def one_quarter(tmp_path_factory):
 
 
 class TestFormat:
-    @pytest.mark.parametrize(("value", "expected"), [
-        (0.3212345, "32.1 %"),
-        (0.0, "0.0 %"),
-        (None, fmt.DASH),
-        (float("nan"), fmt.DASH),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (0.3212345, "32.1 %"),
+            (0.0, "0.0 %"),
+            (None, fmt.DASH),
+            (float("nan"), fmt.DASH),
+        ],
+    )
     def test_pct(self, value, expected):
         assert fmt.pct(value) == expected
 
@@ -188,7 +340,9 @@ class TestFormat:
         assert fmt.pct_ci(0.321, 0.319, 0.323) == "32.1 % [31.9, 32.3]"
         assert fmt.num_ci(0.69267, 0.69147, 0.69391, 3) == "0.693 [0.691, 0.694]"
 
-    @pytest.mark.parametrize(("value", "expected"), [(2.19, "$2.19"), (0.2834, "$0.28"), (0.0751, "$0.075"), (1234.5, "$1,234.50")])
+    @pytest.mark.parametrize(
+        ("value", "expected"), [(2.19, "$2.19"), (0.2834, "$0.28"), (0.0751, "$0.075"), (1234.5, "$1,234.50")]
+    )
     def test_usd(self, value, expected):
         assert fmt.usd(value) == expected
 
@@ -202,15 +356,18 @@ class TestFormat:
         assert fmt.count(3511866.6) == "3,511,867"
         assert fmt.tokens(20_100_000_000) == "20.1 B"
 
-    @pytest.mark.parametrize(("cur", "prev", "kind", "expected"), [
-        (0.3212, 0.3049, "pp", "+1.6 pp"),   # (0.3212 - 0.3049) * 100 = 1.63
-        (0.30, 0.3004, "pp", "0.0 pp"),       # -0.04 pp rounds to zero: no "-0.0"
-        (0.693, 0.701, "abs3", "-0.008"),
-        (14.0, 10.5, "days", "+3.5 days"),
-        (600.0, 500.0, "rel", "+20.0 %"),
-        (55, 60, "count", "-5"),
-        (None, 0.3, "pp", None),
-    ])
+    @pytest.mark.parametrize(
+        ("cur", "prev", "kind", "expected"),
+        [
+            (0.3212, 0.3049, "pp", "+1.6 pp"),  # (0.3212 - 0.3049) * 100 = 1.63
+            (0.30, 0.3004, "pp", "0.0 pp"),  # -0.04 pp rounds to zero: no "-0.0"
+            (0.693, 0.701, "abs3", "-0.008"),
+            (14.0, 10.5, "days", "+3.5 days"),
+            (600.0, 500.0, "rel", "+20.0 %"),
+            (55, 60, "count", "-5"),
+            (None, 0.3, "pp", None),
+        ],
+    )
     def test_change(self, cur, prev, kind, expected):
         assert fmt.change(cur, prev, kind) == expected
 
@@ -235,7 +392,9 @@ class TestEscaping:
     def test_provider_named_like_a_script_renders_as_text(self, one_quarter):
         _result, html = one_quarter
         assert EVIL not in html
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # in the tables (Jinja) and in the chart SVG (vl-convert)
+        assert (
+            "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        )  # in the tables (Jinja) and in the chart SVG (vl-convert)
         assert "<script" not in html.lower()
         # the chart that names providers carries the escaped name too
         svgs = re.findall(r"<svg.*?</svg>", html, re.S)
@@ -275,8 +434,12 @@ class TestSelfContained:
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
         png = tmp_path / "3x2.png"
-        png.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0))
-                        + chunk(b"IDAT", zlib.compress(b"\x00" + b"\x00" * 9 + b"\x00" + b"\x00" * 9)) + chunk(b"IEND", b""))
+        png.write_bytes(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" + b"\x00" * 9 + b"\x00" + b"\x00" * 9))
+            + chunk(b"IEND", b"")
+        )
         assert png_size(png) == (3, 2)
 
 
@@ -300,31 +463,53 @@ class TestNumbers:
         html = one_quarter[1]
         text = visible_text(html)
         # ingest audit: read 105 + 10 = 115, loaded 100 + 10 = 110, quarantined 3 (3 / 115 = 2.609 %), duplicates 2
-        assert ("The drop held 2 files with 115 rows. 110 rows were loaded, 3 quarantined with their reason (2.609 % of the rows "
-                "read) and 2 recognised as duplicates; 0 files could not be read.") in text
+        assert (
+            "The drop held 2 files with 115 rows. 110 rows were loaded, 3 quarantined with their reason (2.609 % of the rows "
+            "read) and 2 recognised as duplicates; 0 files could not be read."
+        ) in text
         assert table_rows(html, "What the warehouse holds for 2025Q4.") == [
             ["Days with requests", "92 of 92"],  # n_days of marts.concentration; Oct-Dec has 92 days
-            ["Families with requests", "20"], ["Models with requests", "20"], ["Providers with requests", "20"],
+            ["Families with requests", "20"],
+            ["Models with requests", "20"],
+            ["Providers with requests", "20"],
             ["Requests (weighted by 1 / sample rate)", "600"],  # 330 + 150 + 120
             ["Tokens, input + output (weighted)", "740,700"],  # 600 x 1234.5
-            ["Service objects listed (provider x model)", "2"], ["Service objects with latency probes", "2"],
+            ["Service objects listed (provider x model)", "2"],
+            ["Service objects with latency probes", "2"],
             ["Latency probes", "26,000"],  # 2 x 13,000
         ]
         # family concentration: top-5 0.87377 (-0.0009, +0.0011), Gini 0.69267 (-0.0012345, +0.0011111), HHI 0.19
-        assert ("Across 20 model families, the largest took 32.1 % of requests and the five largest 87.4 % [87.3, 87.5]; "
-                "the Gini coefficient is 0.693 [0.691, 0.694] and the HHI 0.190.") in text
+        assert (
+            "Across 20 model families, the largest took 32.1 % of requests and the five largest 87.4 % [87.3, 87.5]; "
+            "the Gini coefficient is 0.693 [0.691, 0.694] and the HHI 0.190."
+        ) in text
 
     def test_request_rates_with_intervals_and_thin_cells(self, one_quarter):
         html = one_quarter[1]
         assert "1 of 2 service objects with requests rest on fewer than 1,000 effective requests" in visible_text(html)
         # sorted by error rate: the script-named provider (1.23 %) first, marked thin (250 effective requests)
-        assert table_rows(html, "The ten highest provider-fault rates")[0][1:] == ["m1", "250 (thin)", "1.23 % [0.43, 3.47]", "0.60 % [0.11, 2.22]"]
+        assert table_rows(html, "The ten highest provider-fault rates")[0][1:] == [
+            "m1",
+            "250 (thin)",
+            "1.23 % [0.43, 3.47]",
+            "0.60 % [0.11, 2.22]",
+        ]
 
     def test_sections_in_the_order_of_the_study(self, one_quarter):
         html = one_quarter[1]
-        titles = ["Data and coverage", "Demand concentration", "Version inertia", "Supply vs use", "Provider heterogeneity",
-                  "Reliability and error semantics", "Vendor verification", "Task regimes", "Routing counterfactuals",
-                  "Methods and definitions", "Threats to validity"]
+        titles = [
+            "Data and coverage",
+            "Demand concentration",
+            "Version inertia",
+            "Supply vs use",
+            "Provider heterogeneity",
+            "Reliability and error semantics",
+            "Vendor verification",
+            "Task regimes",
+            "Routing counterfactuals",
+            "Methods and definitions",
+            "Threats to validity",
+        ]
         positions = [html.index(f"{i}. {t}</h2>") for i, t in enumerate(titles, start=1)]
         assert positions == sorted(positions)
 
@@ -337,11 +522,20 @@ class TestNumbers:
 
 class TestSparseWarehouse:
     def test_a_warehouse_with_one_mart_names_every_other(self, tmp_path):
-        wh = make_warehouse(tmp_path / "wh.duckdb", {"marts.concentration": pl.DataFrame(concentration_rows("2025Q4", 0.5, 0.9, 0.4))})
+        wh = make_warehouse(
+            tmp_path / "wh.duckdb", {"marts.concentration": pl.DataFrame(concentration_rows("2025Q4", 0.5, 0.9, 0.4))}
+        )
         result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
         html = result.html.read_text(encoding="utf-8")
-        for table in ("marts.ingest_audit", "marts.family_demand", "marts.service_objects", "marts.error_matrix", "marts.task_regimes",
-                      "marts.vendor_verification", "marts.routing_counterfactual"):
+        for table in (
+            "marts.ingest_audit",
+            "marts.family_demand",
+            "marts.service_objects",
+            "marts.error_matrix",
+            "marts.task_regimes",
+            "marts.vendor_verification",
+            "marts.routing_counterfactual",
+        ):
             assert table in result.missing_tables and table in html
         assert {h.label: h.text for h in result.headlines}["Largest family's share of requests"] == "50.0 %"
         assert not LONG_FLOAT.findall(visible_text(html))
@@ -352,10 +546,22 @@ class TestVersionInertia:
     def pair(old, new, release, days, shares, pre):
         import datetime as dt
 
-        return [{"family": "fam", "old_model": old, "new_model": new, "release_date": release, "days_since_release": d,
-                 "date": release + dt.timedelta(days=d), "old_requests": 100 * x, "new_requests": 100 * (1 - x), "old_share": x,
-                 "pre_release_old_share": pre, "half_life_days": 2 if pre else None}
-                for d, x in zip(days, shares, strict=True)]
+        return [
+            {
+                "family": "fam",
+                "old_model": old,
+                "new_model": new,
+                "release_date": release,
+                "days_since_release": d,
+                "date": release + dt.timedelta(days=d),
+                "old_requests": 100 * x,
+                "new_requests": 100 * (1 - x),
+                "old_share": x,
+                "pre_release_old_share": pre,
+                "half_life_days": 2 if pre else None,
+            }
+            for d, x in zip(days, shares, strict=True)
+        ]
 
     def test_a_successor_released_before_the_quarter_is_named_with_its_last_share(self, tmp_path):
         import datetime as dt
@@ -366,8 +572,11 @@ class TestVersionInertia:
         rows += self.pair("<b1>", "b2", dt.date(2025, 9, 20), [10, 11, 12, 13], [0.35, 0.30, 0.25, 0.20], None)
         wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), "marts.version_inertia": pl.DataFrame(rows)})
         html = build_report(wh, out_dir=tmp_path / "out", pdf=False).html.read_text(encoding="utf-8")
-        section = visible_text(html[html.index("3. Version inertia"):html.index("4. Supply vs use")])
-        assert "1 successor variant was released in 2025Q4. Demand moved to the successor with a half-life of 2 days." in section
+        section = visible_text(html[html.index("3. Version inertia") : html.index("4. Supply vs use")])
+        assert (
+            "1 successor variant was released in 2025Q4. Demand moved to the successor with a half-life of 2 days."
+            in section
+        )
         assert "<b1> \u2192 b2 (released 2025-09-20): 20.0 % on day 13" in section
         assert "&lt;b1&gt;" in html and "<b1>" not in html  # a model name is data: escaped
 
@@ -375,7 +584,7 @@ class TestVersionInertia:
 class TestRouting:
     def test_without_the_routing_marts_the_section_says_so(self, one_quarter):
         result, html = one_quarter
-        section = html[html.index("9. Routing counterfactuals"):html.index("10. Methods and definitions")]
+        section = html[html.index("9. Routing counterfactuals") : html.index("10. Methods and definitions")]
         assert "Not available in this warehouse: marts.routing_counterfactual, marts.routing_policies." in section
         assert "routing marts are not in this warehouse" in section
         assert "<svg" not in section and "<table" not in section
@@ -385,7 +594,7 @@ class TestRouting:
         wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), **routing_frames("2025Q4")})
         result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
         html = result.html.read_text(encoding="utf-8")
-        section = html[html.index("9. Routing counterfactuals"):html.index("10. Methods and definitions")]
+        section = html[html.index("9. Routing counterfactuals") : html.index("10. Methods and definitions")]
         assert "Not available" not in section
         assert not any(t.startswith("marts.routing") for t in result.missing_tables)
         # m1, cost, causal: change = 100 * (98.7654321 / 123.456789 - 1) + 2.5 = -17.5 %, interval -1.23456 / +1.3456789
@@ -408,7 +617,12 @@ class TestRouting:
         assert heads["Throughput change from routing"].text == f"{100 * (61.2345678 / 45.678912 - 1):.1f} %" == "34.1 %"
         totals = re.search(r"all models together.*?</table>", section, re.S).group(0)
         row = re.search(r"<tr>\s*<td[^>]*>cost</td><td[^>]*>causal</td>(.*?)</tr>", totals, re.S).group(1)
-        assert re.findall(r">([^<]+)</td>", row) == ["2", "1,500", "34", "-20.0 %"]  # 1,200 + 300 routed, 17 + 17 excluded
+        assert re.findall(r">([^<]+)</td>", row) == [
+            "2",
+            "1,500",
+            "34",
+            "-20.0 %",
+        ]  # 1,200 + 300 routed, 17 + 17 excluded
         assert not LONG_FLOAT.findall(visible_text(html))
         # a quarter of each model's routed requests had their cache hits estimated: 375 of 1,500
         assert "Cache hits: 25.0 % of the routed requests (375 of 1,500, weighted)" in visible_text(section)
@@ -418,8 +632,11 @@ class TestPreviousQuarter:
     def test_changes_against_the_previous_quarter(self, tmp_path):
         tables = base_tables()
         tables["marts.concentration"] = pl.DataFrame(
-            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927))
-        tables["marts.family_demand"] = pl.DataFrame(family_rows("2025Q3", [300.0, 200.0]) + family_rows("2025Q4", [330.0, 150.0, 120.0]))
+            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927)
+        )
+        tables["marts.family_demand"] = pl.DataFrame(
+            family_rows("2025Q3", [300.0, 200.0]) + family_rows("2025Q4", [330.0, 150.0, 120.0])
+        )
         wh = make_warehouse(tmp_path / "wh.duckdb", tables)
         result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
         assert (result.period, result.previous) == ("2025Q4", "2025Q3")
@@ -444,7 +661,8 @@ class TestPreviousQuarter:
     def test_an_older_quarter_can_be_reported(self, tmp_path):
         tables = base_tables()
         tables["marts.concentration"] = pl.DataFrame(
-            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927))
+            concentration_rows("2025Q3", 0.3049, 0.8601, 0.6811) + concentration_rows("2025Q4", 0.3212, 0.8737, 0.6927)
+        )
         wh = make_warehouse(tmp_path / "wh.duckdb", tables)
         result = build_report(wh, period="2025Q3", out_dir=tmp_path / "out", pdf=False)
         assert result.period == "2025Q3" and result.previous is None
@@ -464,7 +682,9 @@ class TestWarehouseAccess:
 
     def test_latest_quarter(self, tmp_path):
         tables = base_tables()
-        tables["marts.concentration"] = pl.DataFrame(concentration_rows("2025Q3", 0.3, 0.8, 0.6) + concentration_rows("2025Q4", 0.3, 0.8, 0.6))
+        tables["marts.concentration"] = pl.DataFrame(
+            concentration_rows("2025Q3", 0.3, 0.8, 0.6) + concentration_rows("2025Q4", 0.3, 0.8, 0.6)
+        )
         with Warehouse(make_warehouse(tmp_path / "wh.duckdb", tables)) as w:
             assert w.quarters() == ["2025Q3", "2025Q4"] and w.latest_quarter() == "2025Q4"
 
@@ -478,7 +698,9 @@ class TestCliAndAsset:
 
         wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
         out = tmp_path / "out"
-        res = CliRunner().invoke(main, ["report", "--period", "2025Q4", "--warehouse", str(wh), "--out", str(out), "--no-pdf"])
+        res = CliRunner().invoke(
+            main, ["report", "--period", "2025Q4", "--warehouse", str(wh), "--out", str(out), "--no-pdf"]
+        )
         assert res.exit_code == 0, res.output
         assert str(out / "report.html") in res.output and "charts" in res.output
         assert "marts.routing_counterfactual" in res.output  # named as missing
@@ -488,7 +710,9 @@ class TestCliAndAsset:
         from pipeline.cli import main
 
         wh = make_warehouse(tmp_path / "wh.duckdb", base_tables())
-        res = CliRunner().invoke(main, ["report", "--period", "2025-11", "--warehouse", str(wh), "--out", str(tmp_path / "o")])
+        res = CliRunner().invoke(
+            main, ["report", "--period", "2025-11", "--warehouse", str(wh), "--out", str(tmp_path / "o")]
+        )
         assert res.exit_code != 0 and "not a quarter" in res.output
 
     def test_asset_materializes_with_metadata(self, tmp_path):
@@ -499,7 +723,9 @@ class TestCliAndAsset:
         result = dg.materialize(
             [quarterly_report],
             resources={"paths": ServicelensPaths(warehouse=str(wh), raw_dir=str(tmp_path / "no-drop"))},
-            run_config=dg.RunConfig({"quarterly_report": QuarterlyReportConfig(out_dir=str(tmp_path / "out"), pdf=False)}),
+            run_config=dg.RunConfig(
+                {"quarterly_report": QuarterlyReportConfig(out_dir=str(tmp_path / "out"), pdf=False)}
+            ),
         )
         assert result.success
         meta = result.asset_materializations_for_node("quarterly_report")[0].metadata
@@ -532,7 +758,9 @@ def test_report_on_a_generated_warehouse(tmp_path, generated_quarter):
     assert "Synthetic data" in html  # the generator's manifest matches the audit
     # a figure from the marts, formatted: the top family's share as in marts.concentration
     con = duckdb.connect(str(warehouse), read_only=True)
-    top1 = con.execute("select top1_share from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'").fetchone()[0]
+    top1 = con.execute(
+        "select top1_share from marts.concentration where period = '2025Q4' and level = 'family' and measure = 'requests'"
+    ).fetchone()[0]
     con.close()
     key_figure = re.search(r"Largest family's share of requests</a></td><td[^>]*>([^<]+)</td>", unescape(html)).group(1)
     assert key_figure == f"{100 * top1:.1f} %"

@@ -41,9 +41,21 @@ def tables(root: Path, name: str) -> dict[str, list]:
     con = duckdb.connect()
     out = {}
     glob = str(root / "staging" / name / "**" / "*.parquet")
-    out["staging"] = sorted(map(repr, con.execute(f"select * from read_parquet('{glob}', hive_partitioning = false, union_by_name = true)").fetchall()))
+    out["staging"] = sorted(
+        map(
+            repr,
+            con.execute(
+                f"select * from read_parquet('{glob}', hive_partitioning = false, union_by_name = true)"
+            ).fetchall(),
+        )
+    )
     for part in ("audit", "quarantine"):
-        out[part] = sorted(map(repr, con.execute(f"select * from read_parquet('{root / 'ingest' / name / (part + '.parquet')}')").fetchall()))
+        out[part] = sorted(
+            map(
+                repr,
+                con.execute(f"select * from read_parquet('{root / 'ingest' / name / (part + '.parquet')}')").fetchall(),
+            )
+        )
     return out
 
 
@@ -73,7 +85,11 @@ def raw(tmp_path) -> Path:
     (raw / "models" / "m.csv").write_text(MODELS)
     (raw / "endpoints").mkdir()
     (raw / "endpoints" / "e.csv").write_text(ENDPOINTS)
-    write(raw, "requests/date=2025-10-01/a.csv", [req("r1", "2025-10-01T01:00:00Z"), req("r2", "2025-10-01T23:30:00Z"), "bad,row"])
+    write(
+        raw,
+        "requests/date=2025-10-01/a.csv",
+        [req("r1", "2025-10-01T01:00:00Z"), req("r2", "2025-10-01T23:30:00Z"), "bad,row"],
+    )
     write(raw, "requests/date=2025-10-02/b.csv", [req("r3", "2025-10-02T05:00:00Z"), req("r1", "2025-10-01T01:00:00Z")])
     return raw
 
@@ -84,7 +100,11 @@ def test_every_step_equals_a_full_rebuild(raw, tmp_path):
     assert tables(root, "requests") == tables(full(raw, tmp_path / "ref"), "requests")
 
     # a new day's file: only that day is staged
-    write(raw, "requests/date=2025-10-03/c.csv", [req("r4", "2025-10-03T02:00:00Z"), req("r5", "2025-10-03T03:00:00Z", tokens=-1)])
+    write(
+        raw,
+        "requests/date=2025-10-03/c.csv",
+        [req("r4", "2025-10-03T02:00:00Z"), req("r5", "2025-10-03T03:00:00Z", tokens=-1)],
+    )
     assert incremental(raw, root) == {"2025-10-03"}
     assert tables(root, "requests") == tables(full(raw, tmp_path / "ref"), "requests")
 
@@ -107,13 +127,20 @@ def test_every_step_equals_a_full_rebuild(raw, tmp_path):
     assert tables(root, "requests") == tables(full(raw, tmp_path / "ref"), "requests")
     # the day that lost every row (r2 on 10-01 late evening is gone, r1 stays) keeps r1 only
     con = duckdb.connect()
-    assert con.execute(f"select request_id from read_parquet('{root}/staging/requests/date=2025-10-01/*.parquet')").fetchall() == [("r1",)]
+    assert con.execute(
+        f"select request_id from read_parquet('{root}/staging/requests/date=2025-10-01/*.parquet')"
+    ).fetchall() == [("r1",)]
 
 
 def test_a_dataset_with_no_rows_keeps_its_columns(raw, tmp_path):
     root = tmp_path / "inc"
     incremental(raw, root, names=("latency_probes",))
-    cols = [r[0] for r in duckdb.sql(f"describe select * from read_parquet('{root}/staging/latency_probes/data.parquet')").fetchall()]
+    cols = [
+        r[0]
+        for r in duckdb.sql(
+            f"describe select * from read_parquet('{root}/staging/latency_probes/data.parquet')"
+        ).fetchall()
+    ]
     assert "decode_tps" in cols and "ts" in cols
 
 
@@ -125,7 +152,9 @@ def test_a_parse_is_cached_by_content_and_by_what_the_drop_knows(raw, tmp_path):
     os.utime(raw / "requests" / "date=2025-10-01" / "a.csv", (1, 1))
     assert update_parse_cache(DATASETS["requests"], raw, root).files_parsed == 0
     # a new provider in endpoints changes which rows reference known providers: all parsed again
-    (raw / "endpoints" / "e.csv").write_text(ENDPOINTS + "p2,m1,2025-09-01T00:00:00Z,,65536,,fp8,false,true,true,false\n")
+    (raw / "endpoints" / "e.csv").write_text(
+        ENDPOINTS + "p2,m1,2025-09-01T00:00:00Z,,65536,,fp8,false,true,true,false\n"
+    )
     stage_dataset(DATASETS["endpoints"], raw, root)
     again = update_parse_cache(DATASETS["requests"], raw, root)
     assert again.files_parsed == 2 and again.changed_days == {"2025-10-01", "2025-10-02"}
@@ -149,11 +178,15 @@ def test_a_new_day_repeating_earlier_rows_restages_only_itself(raw, tmp_path):
     staging and are only read to classify the repeats."""
     root = tmp_path / "inc"
     incremental(raw, root)
-    write(raw, "requests/date=2025-10-03/c.csv", [
-        req("r4", "2025-10-03T02:00:00Z"),
-        req("r1", "2025-10-01T01:00:00Z"),  # identical to a.csv's r1: a duplicate
-        req("r3", "2025-10-03T04:00:00Z", tokens=7),  # r3 of b.csv with other values: a conflict
-    ])
+    write(
+        raw,
+        "requests/date=2025-10-03/c.csv",
+        [
+            req("r4", "2025-10-03T02:00:00Z"),
+            req("r1", "2025-10-01T01:00:00Z"),  # identical to a.csv's r1: a duplicate
+            req("r3", "2025-10-03T04:00:00Z", tokens=7),  # r3 of b.csv with other values: a conflict
+        ],
+    )
     before = {p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-0[12]/*.parquet")}
     parsed = update_parse_cache(DATASETS["requests"], raw, root)
     assert parsed.changed_days == {"2025-10-01", "2025-10-03"}  # r1's copy falls on 10-01
@@ -161,9 +194,15 @@ def test_a_new_day_repeating_earlier_rows_restages_only_itself(raw, tmp_path):
     assert result.days == ["2025-10-01", "2025-10-03"] and result.context_days == ["2025-10-02"]
     ref = tables(full(raw, tmp_path / "ref"), "requests")
     assert tables(root, "requests") == ref
-    assert {p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-02/*.parquet")} == \
-        {p: t for p, t in before.items() if "2025-10-02" in str(p)}
-    audit = {r[1]: r[3:7] for r in duckdb.connect().execute(f"select * from read_parquet('{root}/ingest/requests/audit.parquet')").fetchall()}
+    assert {p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-02/*.parquet")} == {
+        p: t for p, t in before.items() if "2025-10-02" in str(p)
+    }
+    audit = {
+        r[1]: r[3:7]
+        for r in duckdb.connect()
+        .execute(f"select * from read_parquet('{root}/ingest/requests/audit.parquet')")
+        .fetchall()
+    }
     assert audit["requests/date=2025-10-03/c.csv"] == (3, 1, 1, 1)  # read, loaded, quarantined (conflict), duplicate
 
 
@@ -187,7 +226,7 @@ def test_random_edits_with_cross_day_repeats_stage_as_a_full_rebuild(seed, tmp_p
     def a_file() -> list[str]:
         day = rng.randint(1, 10)
         out = [req(f"n{step}_{i}", f"2025-10-{day:02d}T0{i}:00:00Z") for i in range(3)]
-        for i in range(3):
+        for _ in range(3):
             # mostly ids already written (a log's repeats), sometimes one never seen
             rid = rng.choice(sorted(written)) if written and rng.random() < 0.8 else rng.choice(sorted(rows))
             written.add(rid)
@@ -232,19 +271,28 @@ def test_a_day_whose_new_rows_all_repeat_loaded_ones_is_recounted_not_restaged(r
     incremental(raw, root)
     built = day_inputs(root)
     staged_0102 = {p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-02/*.parquet")}
-    write(raw, "requests/date=2025-10-03/c.csv", [
-        req("r4", "2025-10-03T02:00:00Z"),
-        req("r1", "2025-10-01T01:00:00Z"),  # identical to a.csv's r1 (10-01): a duplicate
-        req("r3", "2025-10-02T05:00:00Z", tokens=7),  # b.csv's r3 (10-02) with other values: a conflict
-        "bad,row",
-    ])
+    write(
+        raw,
+        "requests/date=2025-10-03/c.csv",
+        [
+            req("r4", "2025-10-03T02:00:00Z"),
+            req("r1", "2025-10-01T01:00:00Z"),  # identical to a.csv's r1 (10-01): a duplicate
+            req("r3", "2025-10-02T05:00:00Z", tokens=7),  # b.csv's r3 (10-02) with other values: a conflict
+            "bad,row",
+        ],
+    )
     update_parse_cache(DATASETS["requests"], raw, root)
     todo = plan(root, signatures(root, built), built_inputs=built)
     assert todo.dirty == ["2025-10-03"]
-    assert todo.recount == {"2025-10-01": ["requests/date=2025-10-03/c.csv"], "2025-10-02": ["requests/date=2025-10-03/c.csv"]}
+    assert todo.recount == {
+        "2025-10-01": ["requests/date=2025-10-03/c.csv"],
+        "2025-10-02": ["requests/date=2025-10-03/c.csv"],
+    }
     stage_days(DATASETS["requests"], root, todo.dirty, recount=todo.recount)
     assert tables(root, "requests") == tables(full(raw, tmp_path / "ref"), "requests")
-    assert {p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-02/*.parquet")} == staged_0102
+    assert {
+        p: p.stat().st_mtime_ns for p in (root / "staging" / "requests").glob("date=2025-10-02/*.parquet")
+    } == staged_0102
     # counting again (a run killed before its publish, then run again) changes nothing
     stage_days(DATASETS["requests"], root, todo.dirty, recount=todo.recount)
     assert tables(root, "requests") == tables(tmp_path / "ref", "requests")

@@ -38,7 +38,10 @@ def test_metrics_by_hand():
     turbo, official = [pl.lit(x) for x in (1441, 513, 46, 0, 513)], [pl.lit(x) for x in (1437, 522, 41, 0, 522)]
     assert ev(similarity_v1(turbo, official, pl.lit(2000))) == pytest.approx(1 - 203**0.5 / 2000)
     assert ev(similarity_v1(turbo, official, pl.lit(0))) is None
-    assert (ev(below_threshold(pl.lit(0.7), pl.lit(0.73))), ev(below_threshold(pl.lit(0.73), pl.lit(0.73)))) == (True, False)
+    assert (ev(below_threshold(pl.lit(0.7), pl.lit(0.73))), ev(below_threshold(pl.lit(0.73), pl.lit(0.73)))) == (
+        True,
+        False,
+    )
     assert ev(below_threshold(pl.lit(0.7), pl.lit(None, pl.Float64))) is None
 
 
@@ -68,12 +71,14 @@ def test_f1_interval_without_a_disagreement_is_wilsons():
 
 
 def test_verdict_needs_the_whole_interval_on_one_side():
-    rows = pl.DataFrame({
-        "official": [False, False, False, False, False, True],
-        "lo": [0.60, 0.90, 0.80, 0.85, None, 0.99],
-        "hi": [0.84, 0.95, 0.90, 0.95, None, 1.00],
-        "bar": [0.85, 0.85, 0.85, None, 0.85, 0.85],
-    })
+    rows = pl.DataFrame(
+        {
+            "official": [False, False, False, False, False, True],
+            "lo": [0.60, 0.90, 0.80, 0.85, None, 0.99],
+            "hi": [0.84, 0.95, 0.90, 0.95, None, 1.00],
+            "bar": [0.85, 0.85, 0.85, None, 0.85, 0.85],
+        }
+    )
     got = rows.select(verdict(pl.col("official"), pl.col("lo"), pl.col("hi"), pl.col("bar"))).to_series().to_list()
     # below the bar; at or above it (lo 0.90 >= 0.85); across it; no bar; no F1; the reference
     assert got == ["fail", "pass", "undecided", "undecided", "undecided", None]
@@ -89,8 +94,18 @@ def test_empty_staging_gives_empty_marts_with_their_columns(tmp_path):
     assert pl.read_parquet(tmp_path / "wh" / "marts" / "vendor_verification.parquet").columns == list(COLUMNS)
     ctx = build_context_limit_behaviour(tmp_path / "wh")
     assert ctx.height == 0
-    assert ctx.columns == ["period", "period_type", "provider", "model", "cases", "errors", "truncations",
-                           "silent_acceptances", "behaviour", "error_code"]
+    assert ctx.columns == [
+        "period",
+        "period_type",
+        "provider",
+        "model",
+        "cases",
+        "errors",
+        "truncations",
+        "silent_acceptances",
+        "behaviour",
+        "error_code",
+    ]
 
 
 def test_unstaged_input_says_what_to_materialize(tmp_path):
@@ -101,8 +116,13 @@ def test_unstaged_input_says_what_to_materialize(tmp_path):
 # ------------------------------------------------------------------ the published K2VV tables
 
 K2VV = ("k2-vendor-verifier", "k2vv_results_by_readme_commit.csv")
-VECTOR = ["count_finish_reason_stop", "count_finish_reason_tool_calls", "count_finish_reason_others",
-          "schema_validation_error_count", "count_successful_tool_call"]
+VECTOR = [
+    "count_finish_reason_stop",
+    "count_finish_reason_tool_calls",
+    "count_finish_reason_others",
+    "schema_validation_error_count",
+    "count_successful_tool_call",
+]
 ROUND = ["readme_commit", "section", "test_time"]
 
 
@@ -120,7 +140,9 @@ def test_k2vv_schema_accuracy():
     df = k2vv().filter(pl.col("schema_accuracy").is_not_null())
     got = df.select(
         pl.col("schema_accuracy").alias("published"),
-        schema_accuracy(pl.col("count_successful_tool_call").cast(pl.Int64), pl.col("count_finish_reason_tool_calls").cast(pl.Int64)).alias("acc"),
+        schema_accuracy(
+            pl.col("count_successful_tool_call").cast(pl.Int64), pl.col("count_finish_reason_tool_calls").cast(pl.Int64)
+        ).alias("acc"),
     )
     checked = [(pub, pct(acc)) for pub, acc in got.iter_rows()]
     assert len(checked) == 175  # every v2 row of every README commit, the official's '100.00%' included
@@ -131,24 +153,33 @@ def test_k2vv_schema_accuracy():
 def test_k2vv_v1_similarity_and_its_divisor():
     v1 = k2vv().filter(pl.col("similarity_to_official_v1").is_not_null()).with_columns(pl.col(VECTOR).cast(pl.Int64))
     official = v1.filter(pl.col("similarity_to_official_v1") == "-").select(
-        *ROUND, *[pl.col(c).alias(f"off_{c}") for c in VECTOR], requests=pl.sum_horizontal(VECTOR[:3]))
+        *ROUND, *[pl.col(c).alias(f"off_{c}") for c in VECTOR], requests=pl.sum_horizontal(VECTOR[:3])
+    )
     vendors = v1.filter(pl.col("similarity_to_official_v1") != "-").join(official, on=ROUND, validate="m:1")
     vendor, off = [pl.col(c) for c in VECTOR], [pl.col(f"off_{c}") for c in VECTOR]
 
     def matches(scale: pl.Expr) -> pl.DataFrame:
-        return vendors.select("test_time", "provider", "similarity_to_official_v1", got=similarity_v1(vendor, off, scale)).with_columns(
-            got=pl.col("got").map_elements(pct, return_dtype=pl.String)).with_columns(ok=pl.col("got") == pl.col("similarity_to_official_v1"))
+        return (
+            vendors.select("test_time", "provider", "similarity_to_official_v1", got=similarity_v1(vendor, off, scale))
+            .with_columns(got=pl.col("got").map_elements(pct, return_dtype=pl.String))
+            .with_columns(ok=pl.col("got") == pl.col("similarity_to_official_v1"))
+        )
 
     # The divisor is the number of requests of the round, which is the official row's
     # stop + tool_calls + others: 2000 on 2025-09-22 and 4000 on 2025-10-10. The README's
     # "/ 2000" holds only for the first round; the 4,000-request round needs / 4000. A vendor's
     # own total does not work (some answered 3754 or 3997 of the 4000: those miss).
-    assert dict(official.group_by("test_time").agg(pl.col("requests").unique()).iter_rows()) == {"2025-09-22": [2000], "2025-10-10": [4000]}
+    assert dict(official.group_by("test_time").agg(pl.col("requests").unique()).iter_rows()) == {
+        "2025-09-22": [2000],
+        "2025-10-10": [4000],
+    }
     by_requests = matches(pl.col("requests"))
     # K2VV's Fireworks row of 2025-09-22 (both commits) prints 95.68 %; its counts give
     # 1 - sqrt(7483) / 2000 = 95.6748 %: an off-by-one in the last printed digit, nothing a divisor fixes.
     misprint = (pl.col("test_time") == "2025-09-22") & (pl.col("provider") == "Fireworks")
-    assert by_requests.filter(misprint).select("similarity_to_official_v1", "got").unique().rows() == [("95.68%", "95.67%")]
+    assert by_requests.filter(misprint).select("similarity_to_official_v1", "got").unique().rows() == [
+        ("95.68%", "95.67%")
+    ]
     checked = by_requests.filter(~misprint)
     assert checked.height == 44 and checked["ok"].all()  # 18 of the 2,000-request round + 26 of the 4,000
     counts = {scale: matches(pl.lit(scale)).group_by("test_time").agg(pl.col("ok").sum()) for scale in (2000, 4000)}
@@ -166,16 +197,27 @@ def test_k2vv_f1_cells():
     df = k2vv().filter(pl.col("tool_call_trigger_similarity_f1").is_not_null())
     cell = pl.col("tool_call_trigger_similarity_f1")
     official = df.filter(cell == "-").select(*ROUND, off_tc=pl.col("count_finish_reason_tool_calls").cast(pl.Int64))
-    bars = df.filter(cell.str.starts_with(">=")).group_by(ROUND).agg(bar=cell.str.strip_chars(">=%").cast(pl.Float64).unique().first() / 100)
+    bars = (
+        df.filter(cell.str.starts_with(">="))
+        .group_by(ROUND)
+        .agg(bar=cell.str.strip_chars(">=%").cast(pl.Float64).unique().first() / 100)
+    )
     thresholds = df.filter(cell.str.starts_with(">="))
     exact = (
-        df.filter(~cell.str.starts_with(">="), cell != "-")  # '>=..' cells are shared thresholds, not a vendor's F1: skipped
+        df.filter(
+            ~cell.str.starts_with(">="), cell != "-"
+        )  # '>=..' cells are shared thresholds, not a vendor's F1: skipped
         .join(official, on=ROUND, validate="m:1")
         .join(bars, on=ROUND, how="left")
-        .with_columns(published=cell.str.strip_chars("%").cast(pl.Float64) / 100, tc=pl.col("count_finish_reason_tool_calls").cast(pl.Int64))
+        .with_columns(
+            published=cell.str.strip_chars("%").cast(pl.Float64) / 100,
+            tc=pl.col("count_finish_reason_tool_calls").cast(pl.Int64),
+        )
         .with_columns(tp=pl.min_horizontal("tc", "off_tc"))
-        .with_columns(bound=f1(pl.col("tp"), pl.col("tc") - pl.col("tp"), pl.col("off_tc") - pl.col("tp")),
-                      below=below_threshold(pl.col("published"), pl.col("bar")))
+        .with_columns(
+            bound=f1(pl.col("tp"), pl.col("tc") - pl.col("tp"), pl.col("off_tc") - pl.col("tp")),
+            below=below_threshold(pl.col("published"), pl.col("bar")),
+        )
     )
     assert thresholds.height == 137 and (thresholds["tool_call_trigger_similarity_rowspan"].cast(pl.Int64) > 1).all()
     assert exact.height == 27  # checked values

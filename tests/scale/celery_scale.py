@@ -75,11 +75,15 @@ def main() -> int:
 
     redis = shutil.which("redis-server")
     if redis is None:
-        raise SystemExit("redis-server is not installed: `sudo apt-get install -y redis-server` (make scale-test does it)")
+        raise SystemExit(
+            "redis-server is not installed: `sudo apt-get install -y redis-server` (make scale-test does it)"
+        )
     try:
         import dagster_celery  # noqa: F401
     except ImportError:
-        raise SystemExit("dagster-celery is not installed: pip install -e '.[celery]' (make scale-test does it)") from None
+        raise SystemExit(
+            "dagster-celery is not installed: pip install -e '.[celery]' (make scale-test does it)"
+        ) from None
     sys.path.insert(0, str(REPO))
     from tests.warehouse_compare import differences
 
@@ -89,39 +93,82 @@ def main() -> int:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     broker, backend = f"redis://127.0.0.1:{port}/0", f"redis://127.0.0.1:{port}/1"
-    (tmp / "celery.yaml").write_text(f"execution:\n  config:\n    broker: \"{broker}\"\n    backend: \"{backend}\"\n")
+    (tmp / "celery.yaml").write_text(f'execution:\n  config:\n    broker: "{broker}"\n    backend: "{backend}"\n')
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "SERVICELENS_"))}
     base_env["PATH"] = f"{BIN}{os.pathsep}{base_env.get('PATH', '')}"
-    cluster_env = {**base_env, "DAGSTER_HOME": str(home), "SERVICELENS_EXECUTOR": "celery",
-                   "SERVICELENS_CELERY_BROKER": broker, "SERVICELENS_CELERY_BACKEND": backend}
+    cluster_env = {
+        **base_env,
+        "DAGSTER_HOME": str(home),
+        "SERVICELENS_EXECUTOR": "celery",
+        "SERVICELENS_CELERY_BROKER": broker,
+        "SERVICELENS_CELERY_BACKEND": backend,
+    }
     started = []
     timings: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        started.append(subprocess.Popen([redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                                        stdout=(tmp / "redis.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True))
+        started.append(
+            subprocess.Popen(
+                [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=(tmp / "redis.log").open("w"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         wait_for_port(port)
         workers = []
         for name in ("w1", "w2"):
             log = tmp / f"worker-{name}.log"
             workers.append(log)
-            started.append(subprocess.Popen(
-                [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(tmp / "celery.yaml"),
-                 "-n", f"{name}@%h", "--", "--concurrency", "1"],
-                env=cluster_env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO))
+            started.append(
+                subprocess.Popen(
+                    [
+                        str(BIN / "dagster-celery"),
+                        "worker",
+                        "start",
+                        "-A",
+                        "dagster_celery.app",
+                        "-y",
+                        str(tmp / "celery.yaml"),
+                        "-n",
+                        f"{name}@%h",
+                        "--",
+                        "--concurrency",
+                        "1",
+                    ],
+                    env=cluster_env,
+                    stdout=log.open("w"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=REPO,
+                )
+            )
         timings["broker and 2 workers started"] = time.perf_counter() - t0
         print(f"redis on port {port}, two Celery workers; logs in {tmp}", flush=True)
 
         raw = tmp / "raw"
-        run([str(BIN / "servicelens"), "generate", "--out", str(raw), "--requests", str(args.requests), "--seed", "3"], base_env, tmp / "generate.log")
+        run(
+            [str(BIN / "servicelens"), "generate", "--out", str(raw), "--requests", str(args.requests), "--seed", "3"],
+            base_env,
+            tmp / "generate.log",
+        )
         print(f"in-process run on {args.requests:,} requests ...", flush=True)
-        timings["in-process run"] = run([str(BIN / "servicelens"), "run", "--raw", str(raw), "--warehouse", str(tmp / "inproc.duckdb")],
-                                        base_env, tmp / "run-inproc.log")
+        timings["in-process run"] = run(
+            [str(BIN / "servicelens"), "run", "--raw", str(raw), "--warehouse", str(tmp / "inproc.duckdb")],
+            base_env,
+            tmp / "run-inproc.log",
+        )
         print("the same drop through Dagster's Celery executor ...", flush=True)
-        timings["Celery run"] = run([str(BIN / "servicelens"), "run", "--raw", str(raw), "--warehouse", str(tmp / "celery.duckdb")],
-                                    cluster_env, tmp / "run-celery.log")
+        timings["Celery run"] = run(
+            [str(BIN / "servicelens"), "run", "--raw", str(raw), "--warehouse", str(tmp / "celery.duckdb")],
+            cluster_env,
+            tmp / "run-celery.log",
+        )
         diff = differences(tmp / "inproc.duckdb", tmp / "celery.duckdb")
-        took = {log.stem: len(re.findall(r"Task execute_plan\[[^\]]+\] succeeded", log.read_text(errors="replace"))) for log in workers}
+        took = {
+            log.stem: len(re.findall(r"Task execute_plan\[[^\]]+\] succeeded", log.read_text(errors="replace")))
+            for log in workers
+        }
     finally:
         for proc in reversed(started):
             stop(proc)

@@ -35,9 +35,17 @@ def files(tmp_path):
 def test_daily_demand_is_sample_weighted(files):
     r, m, daily = files
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)", {"requests": str(r), "models": str(m), "out": str(daily)})
-    rows = con.execute("select date, month, quarter, model, provider, requests, tokens from read_parquet($p)", {"p": str(daily)}).fetchall()
-    assert {(str(d), mo, q) for d, mo, q, *_ in rows} == {("2025-10-01", "2025-10", "2025Q4"), ("2025-11-02", "2025-11", "2025Q4")}
+    con.execute(
+        f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)",
+        {"requests": str(r), "models": str(m), "out": str(daily)},
+    )
+    rows = con.execute(
+        "select date, month, quarter, model, provider, requests, tokens from read_parquet($p)", {"p": str(daily)}
+    ).fetchall()
+    assert {(str(d), mo, q) for d, mo, q, *_ in rows} == {
+        ("2025-10-01", "2025-10", "2025Q4"),
+        ("2025-11-02", "2025-11", "2025Q4"),
+    }
     got = {(str(d), m, p): (req, tok) for d, _, _, m, p, req, tok in rows}
     assert got == {
         ("2025-10-01", "m1", "p"): (pytest.approx(11.0), pytest.approx(100 / 0.1 + 20)),  # 10 + 1 requests
@@ -50,7 +58,10 @@ def test_daily_demand_is_sample_weighted(files):
 def test_family_demand_by_quarter_and_month(files):
     r, m, daily = files
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)", {"requests": str(r), "models": str(m), "out": str(daily)})
+    con.execute(
+        f"copy ({load_sql('core/core_demand__daily')}) to $out (format parquet)",
+        {"requests": str(r), "models": str(m), "out": str(daily)},
+    )
     rows = con.execute(load_sql("marts/family_demand"), {"daily": str(daily)}).fetchall()
     got = {(p, f): (req, share, rank) for p, _, f, req, _, share, _, rank in rows}
     # quarter: a = 12, b = 3 requests -> shares 0.8 / 0.2

@@ -47,36 +47,94 @@ def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def stage(tmp: Path, providers: dict[str, dict], requests: list[dict], days: int = 1, fails: dict | None = None,
-          models: tuple[str, ...] = ("m1",)) -> Path:
+def stage(
+    tmp: Path,
+    providers: dict[str, dict],
+    requests: list[dict],
+    days: int = 1,
+    fails: dict | None = None,
+    models: tuple[str, ...] = ("m1",),
+) -> Path:
     """A drop staged under tmp/wh. providers: name -> {in, out (USD/Mtok), tps, ctx}; probes every 6
     minutes over `days` days from 2025-10-01 (TTFT 300 ms), failing when fails[(provider, day,
     hour)] says so; requests: {id, at, input, output, [cached, sample_rate, model, tools]}."""
     fails = fails or {}
     raw, root = tmp / "raw", tmp / "wh"
     tables = {
-        "models": [{"model": m, "family": "f", "developer": "d", "release_date": "2025-01-01", "successor_of": None,
-                    "official_provider": "off"} for m in models],
-        "endpoints": [{"provider": p, "model": m, "valid_from": _iso(DAY - dt.timedelta(days=1)), "valid_to": None,
-                       "context_length": s.get("ctx", 100_000), "max_output_tokens": None, "quantization": "bf16",
-                       "supports_tools": s.get("tools", True), "supports_json_mode": True, "supports_streaming": True,
-                       "supports_reasoning": False} for m in models for p, s in providers.items()],
-        "prices": [{"snapshot_ts": _iso(DAY - dt.timedelta(days=1)), "provider": p, "model": m, "input_per_mtok": s["in"],
-                    "output_per_mtok": s["out"], "cached_input_per_mtok": s.get("cached"), "currency": "USD"}
-                   for m in models for p, s in providers.items()],
+        "models": [
+            {
+                "model": m,
+                "family": "f",
+                "developer": "d",
+                "release_date": "2025-01-01",
+                "successor_of": None,
+                "official_provider": "off",
+            }
+            for m in models
+        ],
+        "endpoints": [
+            {
+                "provider": p,
+                "model": m,
+                "valid_from": _iso(DAY - dt.timedelta(days=1)),
+                "valid_to": None,
+                "context_length": s.get("ctx", 100_000),
+                "max_output_tokens": None,
+                "quantization": "bf16",
+                "supports_tools": s.get("tools", True),
+                "supports_json_mode": True,
+                "supports_streaming": True,
+                "supports_reasoning": False,
+            }
+            for m in models
+            for p, s in providers.items()
+        ],
+        "prices": [
+            {
+                "snapshot_ts": _iso(DAY - dt.timedelta(days=1)),
+                "provider": p,
+                "model": m,
+                "input_per_mtok": s["in"],
+                "output_per_mtok": s["out"],
+                "cached_input_per_mtok": s.get("cached"),
+                "currency": "USD",
+            }
+            for m in models
+            for p, s in providers.items()
+        ],
         "latency_probes": [
-            {"ts": _iso(t), "provider": p, "model": m, "input_tokens": 1000, "output_tokens": 0 if failed else 100,
-             "ttft_ms": None if failed else 300.0, "latency_ms": None if failed else 300.0 + 100 / s["tps"] * 1000,
-             "status": "error" if failed else "ok", "error_type": "server_error" if failed else None}
-            for m in models for p, s in providers.items()
+            {
+                "ts": _iso(t),
+                "provider": p,
+                "model": m,
+                "input_tokens": 1000,
+                "output_tokens": 0 if failed else 100,
+                "ttft_ms": None if failed else 300.0,
+                "latency_ms": None if failed else 300.0 + 100 / s["tps"] * 1000,
+                "status": "error" if failed else "ok",
+                "error_type": "server_error" if failed else None,
+            }
+            for m in models
+            for p, s in providers.items()
             for t in (DAY + dt.timedelta(minutes=6 * i) for i in range(240 * days))
             for failed in [fails.get((p, (t - DAY).days, t.hour), False)]
         ],
         "requests": [
-            {"request_id": r["id"], "ts": _iso(r["at"]), "model": r.get("model", "m1"), "provider": "off",
-             "input_tokens": r["input"], "output_tokens": r["output"], "cached_input_tokens": r.get("cached"), "status": "ok",
-             "error_type": None, "stream": False, "tools": r.get("tools", False), "json_mode": False,
-             "sample_rate": r.get("sample_rate", 1.0)}
+            {
+                "request_id": r["id"],
+                "ts": _iso(r["at"]),
+                "model": r.get("model", "m1"),
+                "provider": "off",
+                "input_tokens": r["input"],
+                "output_tokens": r["output"],
+                "cached_input_tokens": r.get("cached"),
+                "status": "ok",
+                "error_type": None,
+                "stream": False,
+                "tools": r.get("tools", False),
+                "json_mode": False,
+                "sample_rate": r.get("sample_rate", 1.0),
+            }
             for r in requests
         ],
     }
@@ -120,13 +178,17 @@ CROSSING = {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out
 
 @pytest.fixture(scope="module")
 def crossing(tmp_path_factory) -> Path:
-    root = stage(tmp_path_factory.mktemp("crossing"), CROSSING, [
-        {"id": "r1", "at": AT, "input": 1000, "output": 10},  # off 0.00102, alt 0.00054
-        {"id": "r2", "at": AT + dt.timedelta(minutes=5), "input": 2000, "output": 20},  # off 0.00204, alt 0.00108
-        {"id": "r3", "at": AT, "input": 10, "output": 1000},  # off 0.00201, alt 0.004005
-        {"id": "r4", "at": AT, "input": 1000, "output": 10, "sample_rate": 0.5},
-        {"id": "r5", "at": AT, "input": 400, "output": 100},  # a tie: 0.0006 on both, alt first by name
-    ])
+    root = stage(
+        tmp_path_factory.mktemp("crossing"),
+        CROSSING,
+        [
+            {"id": "r1", "at": AT, "input": 1000, "output": 10},  # off 0.00102, alt 0.00054
+            {"id": "r2", "at": AT + dt.timedelta(minutes=5), "input": 2000, "output": 20},  # off 0.00204, alt 0.00108
+            {"id": "r3", "at": AT, "input": 10, "output": 1000},  # off 0.00201, alt 0.004005
+            {"id": "r4", "at": AT, "input": 1000, "output": 10, "sample_rate": 0.5},
+            {"id": "r5", "at": AT, "input": 400, "output": 100},  # a tie: 0.0006 on both, alt first by name
+        ],
+    )
     build_routing(root, params=PARAMS)
     return root
 
@@ -146,7 +208,9 @@ def test_requests_with_the_same_slot_mask_and_order_share_one_group(crossing):
     reversed_ = one(g, requests=1)
     assert reversed_["cost_oracle_provider"] == "off" and reversed_["cost_oracle_cost_usd"] == pytest.approx(0.00201)
     # retries try alt first for the big group (it never fails here): alt's prices and throughput
-    assert both["sort_price_with_retries_provider"] == "alt" and both["sort_price_with_retries_decode_tps"] == pytest.approx(100.0)
+    assert both["sort_price_with_retries_provider"] == "alt" and both[
+        "sort_price_with_retries_decode_tps"
+    ] == pytest.approx(100.0)
 
 
 def test_the_tie_goes_to_the_provider_first_by_name(crossing):
@@ -164,7 +228,9 @@ def test_the_marts_sum_the_groups(crossing):
     assert oracle["routed_value"] == pytest.approx(0.00054 + 0.00108 + 0.00201 + 0.00108 + 0.0006)
     assert oracle["requests_routed"] == pytest.approx(6.0)
     policies = pl.read_parquet(marts_file(crossing, "routing_policies"))
-    assert one(policies, period="2025Q4", policy="official")["total_cost_usd"] == pytest.approx(oracle["baseline_value"])
+    assert one(policies, period="2025Q4", policy="official")["total_cost_usd"] == pytest.approx(
+        oracle["baseline_value"]
+    )
 
 
 def test_the_view_places_each_request_in_its_group(crossing):
@@ -199,10 +265,18 @@ def test_a_request_that_fits_only_some_providers_is_grouped_by_its_mask(tmp_path
     # short lists a 1,500-token context and no tool calling: r_long (2,000 tokens) and r_tools fit
     # only off (bit 1: candidates are numbered by name, off before short), r_small fits both (mask
     # 3). All three cost less on short, so r_long and r_tools share a group whatever kept them off it
-    root = stage(tmp_path, {"off": {"in": 1.0, "out": 2.0, "tps": 50.0},
-                            "short": {"in": 0.1, "out": 0.1, "tps": 300.0, "ctx": 1500, "tools": False}},
-                 [{"id": "r_long", "at": AT, "input": 1000, "output": 1000}, {"id": "r_small", "at": AT, "input": 100, "output": 100},
-                  {"id": "r_tools", "at": AT, "input": 100, "output": 100, "tools": True}])
+    root = stage(
+        tmp_path,
+        {
+            "off": {"in": 1.0, "out": 2.0, "tps": 50.0},
+            "short": {"in": 0.1, "out": 0.1, "tps": 300.0, "ctx": 1500, "tools": False},
+        },
+        [
+            {"id": "r_long", "at": AT, "input": 1000, "output": 1000},
+            {"id": "r_small", "at": AT, "input": 100, "output": 100},
+            {"id": "r_tools", "at": AT, "input": 100, "output": 100, "tools": True},
+        ],
+    )
     build_routing(root, params=PARAMS)
     g = groups(root).sort("mask")
     assert (g["mask"].to_list(), g["requests"].to_list()) == ([1, 3], [2, 1])
@@ -221,22 +295,39 @@ def random_world(tmp: Path, seed: int = 7, days: int = 3) -> Path:
     random failures, a few hundred requests over `days` days with sample rates whose weights are
     not exact in binary (1 / 0.3), some right after midnight."""
     rng = np.random.default_rng(seed)
-    providers = {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 4.0, "tps": 100.0},
-                 "bolt": {"in": 0.7, "out": 2.5, "tps": 80.0, "cached": 0.1}, "cove": {"in": 1.5, "out": 1.0, "tps": 40.0, "ctx": 8000}}
-    fails = {(p, d, h): True for p in providers for d in range(days) for h in range(24) if p != "off" and rng.random() < 0.15}
+    providers = {
+        "off": {"in": 1.0, "out": 2.0, "tps": 50.0},
+        "alt": {"in": 0.5, "out": 4.0, "tps": 100.0},
+        "bolt": {"in": 0.7, "out": 2.5, "tps": 80.0, "cached": 0.1},
+        "cove": {"in": 1.5, "out": 1.0, "tps": 40.0, "ctx": 8000},
+    }
+    fails = {
+        (p, d, h): True for p in providers for d in range(days) for h in range(24) if p != "off" and rng.random() < 0.15
+    }
     requests = []
     for i in range(400):
         day = int(rng.integers(0, days))
         at = DAY + dt.timedelta(days=day, seconds=int(rng.integers(0, 3600 if i % 5 == 0 else 86400)))
         inp, out = int(np.exp(rng.normal(6.5, 1.5))) + 1, int(np.exp(rng.normal(5, 1.5)))
-        requests.append({"id": f"q{i:03d}", "at": at, "input": inp, "output": out, "model": str(rng.choice(["m1", "m2"])),
-                         "cached": int(rng.integers(0, inp)) if rng.random() < 0.3 else None,
-                         "sample_rate": float(rng.choice([1.0, 0.3, 0.1])), "tools": bool(rng.random() < 0.2)})
+        requests.append(
+            {
+                "id": f"q{i:03d}",
+                "at": at,
+                "input": inp,
+                "output": out,
+                "model": str(rng.choice(["m1", "m2"])),
+                "cached": int(rng.integers(0, inp)) if rng.random() < 0.3 else None,
+                "sample_rate": float(rng.choice([1.0, 0.3, 0.1])),
+                "tools": bool(rng.random() < 0.2),
+            }
+        )
     return stage(tmp, providers, requests, days=days, fails=fails, models=("m1", "m2"))
 
 
 def marts(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return pl.read_parquet(marts_file(root, "routing_counterfactual")), pl.read_parquet(marts_file(root, "routing_policies"))
+    return pl.read_parquet(marts_file(root, "routing_counterfactual")), pl.read_parquet(
+        marts_file(root, "routing_policies")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +340,10 @@ def three_days(tmp_path_factory) -> Path:
 def test_each_day_has_its_folder_of_partials(three_days):
     for name in ("daily", "policy_daily", "groups"):
         assert sorted(p.name for p in partial_dir(three_days, name).iterdir()) == [
-            "date=2025-10-01", "date=2025-10-02", "date=2025-10-03"], name
+            "date=2025-10-01",
+            "date=2025-10-02",
+            "date=2025-10-03",
+        ], name
 
 
 def test_replaying_one_day_again_gives_the_same_marts_bit_for_bit(three_days):
@@ -257,7 +351,7 @@ def test_replaying_one_day_again_gives_the_same_marts_bit_for_bit(three_days):
     untouched = {p: p.stat().st_ino for p in partial_dir(three_days, "groups").glob("date=2025-10-0[13]/*.parquet")}
     replaced = [p.stat().st_ino for p in partial_dir(three_days, "groups").glob("date=2025-10-02/*.parquet")]
     build_routing(three_days, params=PARAMS, days=[dt.date(2025, 10, 2)])
-    for a, b in zip(before, marts(three_days)):
+    for a, b in zip(before, marts(three_days), strict=False):
         assert_frame_equal(a, b, check_exact=True)
     # only the day replayed was rewritten
     assert {p: p.stat().st_ino for p in untouched} == untouched
@@ -267,7 +361,9 @@ def test_replaying_one_day_again_gives_the_same_marts_bit_for_bit(three_days):
 def in_order(df: pl.DataFrame) -> pl.DataFrame:
     """Rows in a fixed order (a partial's row order carries no meaning)."""
     keys = [c for c in df.columns if df[c].dtype != pl.List(pl.Int64)]
-    return df.with_columns(pl.col(pl.List(pl.Int64)).cast(pl.List(pl.String)).list.join(",")).sort(keys, nulls_last=True)
+    return df.with_columns(pl.col(pl.List(pl.Int64)).cast(pl.List(pl.String)).list.join(",")).sort(
+        keys, nulls_last=True
+    )
 
 
 def test_a_day_replayed_alone_has_the_partials_of_the_full_replay(three_days, tmp_path):
@@ -280,7 +376,7 @@ def test_a_day_replayed_alone_has_the_partials_of_the_full_replay(three_days, tm
 
 def test_one_pass_per_day_gives_the_same_marts(three_days, tmp_path):
     build_routing(three_days, params=RoutingParams(n_boot=50, chunk_rows=1), out_root=tmp_path / "passes")
-    for a, b in zip(marts(three_days), marts(tmp_path / "passes")):
+    for a, b in zip(marts(three_days), marts(tmp_path / "passes"), strict=False):
         assert_frame_equal(a, b, check_exact=True)
 
 
@@ -307,16 +403,24 @@ def test_midnight_reads_the_previous_days_probes_not_its_requests(tmp_path):
     # request at all. Its previous bucket (23:00 on 2025-10-01) lies in day 1: replaying day 2 alone,
     # the causal policies still see alt available there and pick it (with no probes before, they
     # would fall back to off)
-    root = stage(tmp_path, {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0}},
-                 [{"id": "night", "at": DAY + dt.timedelta(days=1, minutes=30), "input": 1000, "output": 1000}], days=2)
+    root = stage(
+        tmp_path,
+        {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0}},
+        [{"id": "night", "at": DAY + dt.timedelta(days=1, minutes=30), "input": 1000, "output": 1000}],
+        days=2,
+    )
     out = tmp_path / "day2"
     replay_days(root, [dt.date(2025, 10, 2)], params=PARAMS, out_root=out)
     g = read_partials(out, "groups")
     assert (g["cheapest_provider"].to_list(), g["fastest_provider"].to_list()) == (["alt"], ["alt"])
     # and without a successful probe of alt at 23:00, cheapest falls back to what was up then: off
-    down = stage(tmp_path / "down", {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0}},
-                 [{"id": "night", "at": DAY + dt.timedelta(days=1, minutes=30), "input": 1000, "output": 1000}], days=2,
-                 fails={("alt", 0, 23): True})
+    down = stage(
+        tmp_path / "down",
+        {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0}},
+        [{"id": "night", "at": DAY + dt.timedelta(days=1, minutes=30), "input": 1000, "output": 1000}],
+        days=2,
+        fails={("alt", 0, 23): True},
+    )
     replay_days(down, [dt.date(2025, 10, 2)], params=PARAMS, out_root=tmp_path / "down-out")
     assert read_partials(tmp_path / "down-out", "groups")["cheapest_provider"].to_list() == ["off"]
 
@@ -350,9 +454,14 @@ def test_a_folder_is_replaced_whole(tmp_path):
 def test_extreme_values_go_through_as_nulls_never_inf(tmp_path):
     # a price of 1e308 USD/Mtok and 2^62 tokens: costs past the float range are null in every
     # published figure (README, "Extreme values"), and nothing fails on the way
-    root = stage(tmp_path, {"off": {"in": 1e308, "out": 1e308, "tps": 50.0}, "alt": {"in": 5e-324, "out": 1.0, "tps": 100.0}},
-                 [{"id": "huge", "at": AT, "input": 2**62, "output": 1, "sample_rate": 1.0},
-                  {"id": "tiny", "at": AT, "input": 1, "output": 1, "sample_rate": 1e-99}])
+    root = stage(
+        tmp_path,
+        {"off": {"in": 1e308, "out": 1e308, "tps": 50.0}, "alt": {"in": 5e-324, "out": 1.0, "tps": 100.0}},
+        [
+            {"id": "huge", "at": AT, "input": 2**62, "output": 1, "sample_rate": 1.0},
+            {"id": "tiny", "at": AT, "input": 1, "output": 1, "sample_rate": 1e-99},
+        ],
+    )
     cf, policies = build_routing(root, params=PARAMS)
     for df in (cf, policies):
         for c, dtype in df.schema.items():
@@ -370,10 +479,16 @@ def test_buckets_that_straddle_midnight_read_both_days_probes(tmp_path):
     # 23:40 on day 1 and the one at 00:20 on day 2 alike; replaying each day alone must give the
     # full replay's partials
     params = RoutingParams(n_boot=20, bucket_minutes=100)
-    root = stage(tmp_path, CROSSING, [
-        {"id": "late", "at": DAY + dt.timedelta(hours=23, minutes=40), "input": 1000, "output": 10},
-        {"id": "early", "at": DAY + dt.timedelta(days=1, minutes=20), "input": 1000, "output": 10},
-    ], days=2, fails={("alt", 1, 0): True})
+    root = stage(
+        tmp_path,
+        CROSSING,
+        [
+            {"id": "late", "at": DAY + dt.timedelta(hours=23, minutes=40), "input": 1000, "output": 10},
+            {"id": "early", "at": DAY + dt.timedelta(days=1, minutes=20), "input": 1000, "output": 10},
+        ],
+        days=2,
+        fails={("alt", 1, 0): True},
+    )
     replay_days(root, None, params=params)
     g = groups(root)
     assert g["cost_oracle_provider"].to_list() == ["off", "off"]  # alt unavailable in the shared bucket

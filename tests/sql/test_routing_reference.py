@@ -79,20 +79,41 @@ def random_world(seed: int) -> dict:
         others = [p for p in POOL if p != officials[m]]
         k = int(rng.integers(2, 5))
         if m == "m-alpha":  # the CNY provider and the identical twins
-            lineup[m] = [officials[m], "hanzo", "twin-a", "twin-b"] + list(rng.choice(others, size=int(rng.integers(0, 2)), replace=False))
+            lineup[m] = [officials[m], "hanzo", "twin-a", "twin-b"] + list(
+                rng.choice(others, size=int(rng.integers(0, 2)), replace=False)
+            )
         else:
             lineup[m] = [officials[m]] + list(rng.choice(others, size=k, replace=False))
-    models = [{"model": m, "family": m.split("-")[1], "developer": officials[m], "release_date": dt.date(2025, 1, 1),
-               "successor_of": None, "official_provider": officials[m]} for m in names]
-    models.append({"model": "m-solo", "family": "solo", "developer": "acme", "release_date": dt.date(2025, 1, 1),
-                   "successor_of": None, "official_provider": "acme"})
+    models = [
+        {
+            "model": m,
+            "family": m.split("-")[1],
+            "developer": officials[m],
+            "release_date": dt.date(2025, 1, 1),
+            "successor_of": None,
+            "official_provider": officials[m],
+        }
+        for m in names
+    ]
+    models.append(
+        {
+            "model": "m-solo",
+            "family": "solo",
+            "developer": "acme",
+            "release_date": dt.date(2025, 1, 1),
+            "successor_of": None,
+            "official_provider": "acme",
+        }
+    )
 
     special: list[tuple[str, dt.datetime]] = []  # (model, time) at which a request must start
     endpoints: list[dict] = []
 
     def state(official: bool) -> dict:
         return {
-            "context_length": int(rng.choice([32768, 65536, 131072] if official else [8192, 16384, 32768, 65536, 131072])),
+            "context_length": int(
+                rng.choice([32768, 65536, 131072] if official else [8192, 16384, 32768, 65536, 131072])
+            ),
             "max_output_tokens": None if rng.random() < 0.5 else int(rng.choice([2048, 4096, 8192])),
             "quantization": str(rng.choice(["bf16", "fp8", "int4"])),
             "supports_tools": bool(rng.random() < (0.9 if official else 0.7)),
@@ -145,12 +166,20 @@ def random_world(seed: int) -> dict:
                 continue
             first = long_ago + dt.timedelta(days=5)
             if m == "m-beta" and i == 0:
-                first = start + dt.timedelta(seconds=int(rng.integers(3600, 5 * 3600)))  # official priced late: excluded before
+                first = start + dt.timedelta(
+                    seconds=int(rng.integers(3600, 5 * 3600))
+                )  # official priced late: excluded before
             elif i > 0 and rng.random() < 0.2:
                 first = when(0.05, 0.4)
             scale = 7.0 if p == "hanzo" else 1.0
             # the twins and the CNY provider are often cheapest
-            pin = float(rng.uniform(0.05, 0.3) if p == "twin-a" else rng.uniform(0.1, 0.8) if p == "hanzo" else rng.uniform(0.1, 3.0))
+            pin = float(
+                rng.uniform(0.05, 0.3)
+                if p == "twin-a"
+                else rng.uniform(0.1, 0.8)
+                if p == "hanzo"
+                else rng.uniform(0.1, 3.0)
+            )
             pout = pin * float(rng.uniform(1.5, 5.0))
             cached = pin * float(rng.uniform(0.1, 0.5)) if rng.random() < 0.5 else None
             times = [first] + sorted(when() for _ in range(int(rng.integers(1 if p in ("hanzo", "twin-a") else 0, 4))))
@@ -163,20 +192,39 @@ def random_world(seed: int) -> dict:
                     pout *= float(rng.uniform(0.6, 1.4))
                     if rng.random() < 0.3:
                         cached = None if cached is not None else pin * 0.25
-                snaps.append({"snapshot_ts": t, "provider": p, "model": m, "input_per_mtok": round(pin * scale, 6),
-                              "output_per_mtok": round(pout * scale, 6),
-                              "cached_input_per_mtok": None if cached is None else round(cached * scale, 6),
-                              "currency": "CNY" if p == "hanzo" else "USD"})
+                snaps.append(
+                    {
+                        "snapshot_ts": t,
+                        "provider": p,
+                        "model": m,
+                        "input_per_mtok": round(pin * scale, 6),
+                        "output_per_mtok": round(pout * scale, 6),
+                        "cached_input_per_mtok": None if cached is None else round(cached * scale, 6),
+                        "currency": "CNY" if p == "hanzo" else "USD",
+                    }
+                )
             schedules[(p, m)] = snaps
             prices += snaps
             if p == "twin-a":
                 prices += [{**s, "provider": "twin-b"} for s in snaps]
     # daily CNY rates, but none on the day of hanzo's first change: the rate of the day before applies
     gap_day = next(x["snapshot_ts"].date() for x in schedules[("hanzo", "m-alpha")] if x["snapshot_ts"] > start)
-    fx_rates = [{"date": d, "currency": "CNY", "usd_per_unit": round(0.14 * (1 + rng.normal(0, 0.02)), 6)}
-                for d in (start.date() + dt.timedelta(days=k) for k in range(-7, (end - start).days)) if d != gap_day]
-    prices.append({"snapshot_ts": long_ago, "provider": "acme", "model": "m-solo", "input_per_mtok": 1.0,
-                   "output_per_mtok": 2.0, "cached_input_per_mtok": None, "currency": "USD"})
+    fx_rates = [
+        {"date": d, "currency": "CNY", "usd_per_unit": round(0.14 * (1 + rng.normal(0, 0.02)), 6)}
+        for d in (start.date() + dt.timedelta(days=k) for k in range(-7, (end - start).days))
+        if d != gap_day
+    ]
+    prices.append(
+        {
+            "snapshot_ts": long_ago,
+            "provider": "acme",
+            "model": "m-solo",
+            "input_per_mtok": 1.0,
+            "output_per_mtok": 2.0,
+            "cached_input_per_mtok": None,
+            "currency": "USD",
+        }
+    )
     for key in (("hanzo", "m-alpha"), ("twin-a", "m-alpha")):  # a request exactly at a mid-drop price change
         mid = [s["snapshot_ts"] for s in schedules[key] if s["snapshot_ts"] > start]
         if mid:
@@ -184,7 +232,7 @@ def random_world(seed: int) -> dict:
 
     probes: list[dict] = []
     for m in names + ["m-solo"]:
-        for p in (lineup[m] if m != "m-solo" else ["acme", "zeta"]):
+        for p in lineup[m] if m != "m-solo" else ["acme", "zeta"]:
             if p == "twin-b":
                 continue
             step = int(rng.choice([10, 10, 10, 5, 6]))
@@ -205,11 +253,25 @@ def random_world(seed: int) -> dict:
                 if not gap[0] <= t < gap[1]:
                     failed = rng.random() < (0.5 if outage[0] <= t < outage[1] else fail)
                     out = int(rng.integers(64, 512))
-                    tps = base_tps * (1 + 0.3 * math.sin(2 * math.pi * t.hour / 24 + phase)) * math.exp(rng.normal(0, 0.15))
+                    tps = (
+                        base_tps
+                        * (1 + 0.3 * math.sin(2 * math.pi * t.hour / 24 + phase))
+                        * math.exp(rng.normal(0, 0.15))
+                    )
                     ttft = round(base_ttft * math.exp(rng.normal(0, 0.3)), 3)
-                    rows.append({"ts": t, "provider": p, "model": m, "input_tokens": 1000, "output_tokens": 0 if failed else out,
-                                 "ttft_ms": None if failed else ttft, "latency_ms": None if failed else round(ttft + out / tps * 1000, 3),
-                                 "status": "error" if failed else "ok", "error_type": str(rng.choice(ERRORS)) if failed else None})
+                    rows.append(
+                        {
+                            "ts": t,
+                            "provider": p,
+                            "model": m,
+                            "input_tokens": 1000,
+                            "output_tokens": 0 if failed else out,
+                            "ttft_ms": None if failed else ttft,
+                            "latency_ms": None if failed else round(ttft + out / tps * 1000, 3),
+                            "status": "error" if failed else "ok",
+                            "error_type": str(rng.choice(ERRORS)) if failed else None,
+                        }
+                    )
                 t += dt.timedelta(minutes=step)
             probes += rows
             if p == "twin-a":
@@ -218,8 +280,12 @@ def random_world(seed: int) -> dict:
     requests: list[dict] = []
     times = [(m, when(0, 1)) for m in names for _ in range(int(rng.integers(90, 160)))]
     times += [("m-solo", when(0, 1)) for _ in range(8)]
-    times += [(names[0], start + dt.timedelta(seconds=int(rng.integers(0, 3600)))) for _ in range(4)]  # no previous bucket
-    times += [(names[-1], start + dt.timedelta(hours=int(rng.integers(1, 24)))) for _ in range(3)]  # on a bucket boundary
+    times += [
+        (names[0], start + dt.timedelta(seconds=int(rng.integers(0, 3600)))) for _ in range(4)
+    ]  # no previous bucket
+    times += [
+        (names[-1], start + dt.timedelta(hours=int(rng.integers(1, 24)))) for _ in range(3)
+    ]  # on a bucket boundary
     times += [(m, t) for m, t in special if start <= t < end]
     for i, (m, t) in enumerate(times):
         inp = int(np.clip(math.exp(rng.normal(7.5, 1.6)), 1, 150_000))
@@ -231,19 +297,37 @@ def random_world(seed: int) -> dict:
             inp, out = 0, 0  # billed nothing: every provider costs 0, the tie goes to the first by name
         u = rng.random()
         cached = None if u < 0.4 else 0 if u < 0.55 else int(rng.integers(0, inp + 1))
-        requests.append({
-            "request_id": f"r{seed}-{i:04d}", "ts": t, "application": str(rng.choice(["chat", "rag", "agent"])) if rng.random() < 0.8 else None,
-            "client_id": f"c{int(rng.integers(0, 20))}", "model": m,
-            "provider": str(rng.choice(lineup[m])) if m != "m-solo" else "acme",
-            "input_tokens": inp, "output_tokens": out, "cached_input_tokens": cached,
-            "status": "ok" if ok else "error", "error_type": None if ok else str(rng.choice(ERRORS)),
-            "http_status": 200 if ok else 500, "ttft_ms": float(rng.uniform(100, 900)) if ok else None,
-            "latency_ms": float(rng.uniform(1000, 9000)) if ok else None,
-            "stream": bool(rng.random() < 0.6), "tools": bool(rng.random() < 0.3), "json_mode": bool(rng.random() < 0.2),
-            "sample_rate": float(rng.choice([1.0, 0.5, 0.1])),
-        })
-    return {"models": models, "endpoints": endpoints, "prices": prices, "fx_rates": fx_rates,
-            "latency_probes": probes, "requests": requests, "compat_probes": []}
+        requests.append(
+            {
+                "request_id": f"r{seed}-{i:04d}",
+                "ts": t,
+                "application": str(rng.choice(["chat", "rag", "agent"])) if rng.random() < 0.8 else None,
+                "client_id": f"c{int(rng.integers(0, 20))}",
+                "model": m,
+                "provider": str(rng.choice(lineup[m])) if m != "m-solo" else "acme",
+                "input_tokens": inp,
+                "output_tokens": out,
+                "cached_input_tokens": cached,
+                "status": "ok" if ok else "error",
+                "error_type": None if ok else str(rng.choice(ERRORS)),
+                "http_status": 200 if ok else 500,
+                "ttft_ms": float(rng.uniform(100, 900)) if ok else None,
+                "latency_ms": float(rng.uniform(1000, 9000)) if ok else None,
+                "stream": bool(rng.random() < 0.6),
+                "tools": bool(rng.random() < 0.3),
+                "json_mode": bool(rng.random() < 0.2),
+                "sample_rate": float(rng.choice([1.0, 0.5, 0.1])),
+            }
+        )
+    return {
+        "models": models,
+        "endpoints": endpoints,
+        "prices": prices,
+        "fx_rates": fx_rates,
+        "latency_probes": probes,
+        "requests": requests,
+        "compat_probes": [],
+    }
 
 
 def _text(v):
@@ -260,11 +344,24 @@ def stage(world: dict, tmp: Path) -> Path:
         if not rows:
             continue
         (raw / name).mkdir(parents=True, exist_ok=True)
-        pl.DataFrame([{k: _text(v) for k, v in r.items()} for r in rows], infer_schema_length=None).write_csv(raw / name / f"{name}.csv")
+        pl.DataFrame([{k: _text(v) for k, v in r.items()} for r in rows], infer_schema_length=None).write_csv(
+            raw / name / f"{name}.csv"
+        )
     (raw / "compat_probes").mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(schema={"ts": pl.String, "provider": pl.String, "model": pl.String, "suite": pl.String, "case_id": pl.String,
-                         "finish_reason": pl.String, "tool_calls": pl.Int64, "schema_valid": pl.Boolean, "status": pl.String,
-                         "error_type": pl.String}).write_csv(raw / "compat_probes" / "compat_probes.csv")
+    pl.DataFrame(
+        schema={
+            "ts": pl.String,
+            "provider": pl.String,
+            "model": pl.String,
+            "suite": pl.String,
+            "case_id": pl.String,
+            "finish_reason": pl.String,
+            "tool_calls": pl.Int64,
+            "schema_valid": pl.Boolean,
+            "status": pl.String,
+            "error_type": pl.String,
+        }
+    ).write_csv(raw / "compat_probes" / "compat_probes.csv")
     for spec in DATASETS.values():
         res = stage_dataset(spec, raw, root)
         assert res.rows_quarantined == 0 and res.rows_duplicate == 0, spec.name
@@ -293,7 +390,13 @@ class Reference:
             k = 1.0 if s["currency"] == "USD" else [r for d, r in fx if d <= s["snapshot_ts"].date()][-1]
             cached = s["cached_input_per_mtok"]
             self.prices[(s["provider"], s["model"])].append(
-                (s["snapshot_ts"], s["input_per_mtok"] * k, s["output_per_mtok"] * k, None if cached is None else cached * k))
+                (
+                    s["snapshot_ts"],
+                    s["input_per_mtok"] * k,
+                    s["output_per_mtok"] * k,
+                    None if cached is None else cached * k,
+                )
+            )
         for v in self.prices.values():
             v.sort(key=lambda x: x[0])
         groups = defaultdict(list)
@@ -312,7 +415,7 @@ class Reference:
                 "ttft_p90": float(np.quantile(ttft, 0.9)) if ok else None,
             }
         providers = defaultdict(set)
-        for (p, m) in self.endpoints:
+        for p, m in self.endpoints:
             if self.prices.get((p, m)):
                 providers[m].add(p)
         # README: models with at least two providers that had an endpoint and a price at some time
@@ -322,7 +425,8 @@ class Reference:
         self.seen["buckets without a success"] = sum(st["tps"] is None for st in self.stats.values())
         # failures that a point rule would call an outage and the evidence does not
         self.seen["up on the evidence, down on the point rule"] = sum(
-            st["success"] < MIN_SUCCESS <= st["upper"] for st in self.stats.values())
+            st["success"] < MIN_SUCCESS <= st["upper"] for st in self.stats.values()
+        )
         self.seen["down on the evidence"] = sum(st["upper"] < MIN_SUCCESS for st in self.stats.values())
 
     @staticmethod
@@ -391,7 +495,9 @@ class Reference:
         return t.replace(minute=0, second=0, microsecond=0)
 
     def endpoint_at(self, p, m, t):
-        rows = [e for e in self.endpoints[(p, m)] if e["valid_from"] <= t and (e["valid_to"] is None or t < e["valid_to"])]
+        rows = [
+            e for e in self.endpoints[(p, m)] if e["valid_from"] <= t and (e["valid_to"] is None or t < e["valid_to"])
+        ]
         assert len(rows) <= 1
         return rows[0] if rows else None
 
@@ -417,16 +523,26 @@ class Reference:
             cost[p] = ((inp - cached) * pin + cached * (pin if pcached is None else pcached) + out * pout) / 1e6
             # README: price_weighted_balance weighs by the price per token at a fixed 3:1 input:output mix
             blended[p] = 0.75 * pin + 0.25 * pout
-            if (e["context_length"] >= inp + out and (e["max_output_tokens"] is None or out <= e["max_output_tokens"])
-                    and (e["supports_tools"] or not r["tools"]) and (e["supports_json_mode"] or not r["json_mode"])
-                    and (e["supports_streaming"] or not r["stream"])):
+            if (
+                e["context_length"] >= inp + out
+                and (e["max_output_tokens"] is None or out <= e["max_output_tokens"])
+                and (e["supports_tools"] or not r["tools"])
+                and (e["supports_json_mode"] or not r["json_mode"])
+                and (e["supports_streaming"] or not r["stream"])
+            ):
                 fits.add(p)
         if off not in fits or not self.available(off, m, b):
             return {pol: None for pol in POLICIES}  # excluded from every policy
 
         def at(p: str) -> dict:  # a request on provider p, scored with its own bucket
             st = self.stats[(p, m, b)]
-            return {"provider": p, "cost_usd": cost[p], "decode_tps": st["tps"], "ttft_ms": st["ttft"], "success_prob": st["success"]}
+            return {
+                "provider": p,
+                "cost_usd": cost[p],
+                "decode_tps": st["tps"],
+                "ttft_ms": st["ttft"],
+                "success_prob": st["success"],
+            }
 
         own = sorted(p for p in fits if self.available(p, m, b))
         before = sorted(p for p in fits if self.available(p, m, prev))
@@ -476,8 +592,11 @@ class Reference:
             success += q
             reach *= 1 - s
         out_["sort_price_with_retries"] = {
-            "provider": tries[0], "cost_usd": exp_cost, "success_prob": 1 - reach,
-            "decode_tps": exp_tps / success if success else None, "ttft_ms": exp_ttft / success if success else None,
+            "provider": tries[0],
+            "cost_usd": exp_cost,
+            "success_prob": 1 - reach,
+            "decode_tps": exp_tps / success if success else None,
+            "ttft_ms": exp_ttft / success if success else None,
         }
 
         # shares blended price^-2 (OpenRouter's inverse square of the price; the price at 3:1
@@ -504,8 +623,12 @@ class Reference:
     def run(self, requests: list[dict]) -> tuple[dict, pl.DataFrame]:
         decisions = {}
         sums = defaultdict(lambda: {"routed": 0.0, "excluded": 0.0, "imputed": 0.0, "base": 0.0, "value": 0.0})
-        contract = {("cost", "oracle"): ("cost_oracle", "cost_usd"), ("cost", "causal"): ("cheapest", "cost_usd"),
-                    ("throughput", "oracle"): ("throughput_oracle", "decode_tps"), ("throughput", "causal"): ("fastest", "decode_tps")}
+        contract = {
+            ("cost", "oracle"): ("cost_oracle", "cost_usd"),
+            ("cost", "causal"): ("cheapest", "cost_usd"),
+            ("throughput", "oracle"): ("throughput_oracle", "decode_tps"),
+            ("throughput", "causal"): ("fastest", "decode_tps"),
+        }
         for r in requests:
             if r["model"] not in self.routable:
                 continue
@@ -529,9 +652,22 @@ class Reference:
                 base, value = s["base"], s["value"]
             else:  # weighted means over the same requests
                 base, value = s["base"] / s["routed"], s["value"] / s["routed"]
-            rows.append({"period": period, "period_type": ptype, "model": m, "objective": objective, "policy": policy,
-                         "baseline_provider": self.official[m], "requests_routed": s["routed"], "requests_excluded": s["excluded"],
-                         "requests_imputed": s["imputed"], "baseline_value": base, "routed_value": value, "change_pct": 100 * (value / base - 1)})
+            rows.append(
+                {
+                    "period": period,
+                    "period_type": ptype,
+                    "model": m,
+                    "objective": objective,
+                    "policy": policy,
+                    "baseline_provider": self.official[m],
+                    "requests_routed": s["routed"],
+                    "requests_excluded": s["excluded"],
+                    "requests_imputed": s["imputed"],
+                    "baseline_value": base,
+                    "routed_value": value,
+                    "change_pct": 100 * (value / base - 1),
+                }
+            )
         return decisions, pl.DataFrame(rows)
 
 
@@ -553,7 +689,9 @@ def read_decisions(root: Path) -> pl.DataFrame:
     con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
     con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
     rates = lit(str(root / "marts" / "routing_cache_rates" / "**" / "*.parquet"))
-    con.execute(f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)")
+    con.execute(
+        f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)"
+    )
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -569,9 +707,16 @@ def runs(tmp_path_factory):
             cf, _ = build_routing(root, params=PARAMS)
             ref = Reference(world)
             ref_decisions, ref_cf = ref.run(world["requests"])
-            _CACHE[seed] = {"world": world, "cf": cf, "decisions": read_decisions(root), "ref_decisions": ref_decisions,
-                            "ref_cf": ref_cf, "seen": ref.seen}
+            _CACHE[seed] = {
+                "world": world,
+                "cf": cf,
+                "decisions": read_decisions(root),
+                "ref_decisions": ref_decisions,
+                "ref_cf": ref_cf,
+                "seen": ref.seen,
+            }
         return _CACHE[seed]
+
     yield get
     _CACHE.clear()
 
@@ -609,9 +754,6 @@ def mismatches(got: pl.DataFrame, ref: dict) -> list[tuple]:
     return bad
 
 
-
-
-
 def test_the_worlds_exercise_what_they_should(runs):
     seen = Counter()
     for seed in SEEDS:
@@ -620,8 +762,13 @@ def test_the_worlds_exercise_what_they_should(runs):
         seen += run["seen"]
         routed = [d for d in ref.values() if d["official"] is not None]
         assert len(ref) > 200 and len(routed) > 100, seed
-        assert {r["model"] for r in world["requests"] if (r["request_id"], "logged") not in ref and (r["request_id"], "miss") not in ref
-                and (r["request_id"], "hit") not in ref} == {"m-solo"}  # not replayed
+        assert {
+            r["model"]
+            for r in world["requests"]
+            if (r["request_id"], "logged") not in ref
+            and (r["request_id"], "miss") not in ref
+            and (r["request_id"], "hit") not in ref
+        } == {"m-solo"}  # not replayed
         assert any(d["official"] is None for d in ref.values()), seed  # exclusions
         for pol in ("cost_oracle", "cheapest", "fastest", "throughput_oracle", "lowest_p90_ttft"):
             assert any(d[pol]["provider"] != d["official"]["provider"] for d in routed), (seed, pol)
@@ -630,8 +777,20 @@ def test_the_worlds_exercise_what_they_should(runs):
         mid_snaps = {s["snapshot_ts"] for s in world["prices"] if s["snapshot_ts"] > first}
         assert {r["ts"] for r in world["requests"]} & mid_snaps, seed  # a request exactly at a price change
         assert {r["sample_rate"] for r in world["requests"]} == {1.0, 0.5, 0.1}
-    for what in ("CNY provider cheapest", "estimated cache hits", "up on the evidence, down on the point rule", "down on the evidence", "buckets without a success", "tie", "tie at zero cost", "causal fallback", "causal: nothing available before", "an attempt may fail",
-                 "causal pick without probes in its own bucket", "first attempt without probes"):
+    for what in (
+        "CNY provider cheapest",
+        "estimated cache hits",
+        "up on the evidence, down on the point rule",
+        "down on the evidence",
+        "buckets without a success",
+        "tie",
+        "tie at zero cost",
+        "causal fallback",
+        "causal: nothing available before",
+        "an attempt may fail",
+        "causal pick without probes in its own bucket",
+        "first attempt without probes",
+    ):
         assert seen[what] > 0, what
 
 
@@ -644,10 +803,19 @@ def test_counterfactual_changes_equal_the_true_ones(runs, seed):
     bad = []
     for r in want.join(got, on=key, suffix="_got").iter_rows(named=True):
         assert r["baseline_provider_got"] == r["baseline_provider"]
-        for col in ("requests_routed", "requests_excluded", "requests_imputed", "baseline_value", "routed_value", "change_pct"):
+        for col in (
+            "requests_routed",
+            "requests_excluded",
+            "requests_imputed",
+            "baseline_value",
+            "routed_value",
+            "change_pct",
+        ):
             if not close(r[f"{col}_got"], r[col]):
                 bad.append((r["period"], r["model"], r["objective"], r["policy"], col, r[col], r[f"{col}_got"]))
-    assert not bad, f"seed {seed}: {len(bad)} mismatches (period, model, objective, policy, column, want, got): {bad[:8]}"
+    assert not bad, (
+        f"seed {seed}: {len(bad)} mismatches (period, model, objective, policy, column, want, got): {bad[:8]}"
+    )
 
 
 @pytest.mark.parametrize(("seed", "policy"), [(s, p) for s in SEEDS for p in POLICIES])
@@ -681,35 +849,104 @@ def tiny_world(spec: dict[str, dict], requests: list[tuple[str, int, int]]) -> d
     """One model m1 (official `off`) on 2025-10-01. spec: provider -> {in, out (USD/Mtok), tps, gap (hours
     without probes)}; probes every 6 minutes 00:00-03:59 (10 a bucket, 100 output tokens, TTFT 300 ms, all
     successful); requests (id, input, output) at 02:30, so the previous bucket is 01:00."""
-    world = {"models": [{"model": "m1", "family": "f", "developer": "d", "release_date": dt.date(2025, 1, 1),
-                         "successor_of": None, "official_provider": "off"}],
-             "endpoints": [], "prices": [], "fx_rates": [], "latency_probes": [], "compat_probes": [], "requests": []}
+    world = {
+        "models": [
+            {
+                "model": "m1",
+                "family": "f",
+                "developer": "d",
+                "release_date": dt.date(2025, 1, 1),
+                "successor_of": None,
+                "official_provider": "off",
+            }
+        ],
+        "endpoints": [],
+        "prices": [],
+        "fx_rates": [],
+        "latency_probes": [],
+        "compat_probes": [],
+        "requests": [],
+    }
     for p, s in spec.items():
-        world["endpoints"].append({"provider": p, "model": "m1", "valid_from": DAY, "valid_to": None, "context_length": 100_000,
-                                   "max_output_tokens": None, "quantization": "bf16", "supports_tools": True,
-                                   "supports_json_mode": True, "supports_streaming": True, "supports_reasoning": False})
-        world["prices"].append({"snapshot_ts": DAY, "provider": p, "model": "m1", "input_per_mtok": s["in"],
-                                "output_per_mtok": s["out"], "cached_input_per_mtok": None, "currency": "USD"})
+        world["endpoints"].append(
+            {
+                "provider": p,
+                "model": "m1",
+                "valid_from": DAY,
+                "valid_to": None,
+                "context_length": 100_000,
+                "max_output_tokens": None,
+                "quantization": "bf16",
+                "supports_tools": True,
+                "supports_json_mode": True,
+                "supports_streaming": True,
+                "supports_reasoning": False,
+            }
+        )
+        world["prices"].append(
+            {
+                "snapshot_ts": DAY,
+                "provider": p,
+                "model": "m1",
+                "input_per_mtok": s["in"],
+                "output_per_mtok": s["out"],
+                "cached_input_per_mtok": None,
+                "currency": "USD",
+            }
+        )
         for i in range(40):
             t = DAY + dt.timedelta(minutes=6 * i)
             if t.hour not in s.get("gap", ()):
-                world["latency_probes"].append({"ts": t, "provider": p, "model": "m1", "input_tokens": 1000, "output_tokens": 100,
-                                                "ttft_ms": 300.0, "latency_ms": 300.0 + 100 / s["tps"] * 1000,
-                                                "status": "ok", "error_type": None})
+                world["latency_probes"].append(
+                    {
+                        "ts": t,
+                        "provider": p,
+                        "model": "m1",
+                        "input_tokens": 1000,
+                        "output_tokens": 100,
+                        "ttft_ms": 300.0,
+                        "latency_ms": 300.0 + 100 / s["tps"] * 1000,
+                        "status": "ok",
+                        "error_type": None,
+                    }
+                )
     for rid, inp, out in requests:
-        world["requests"].append({"request_id": rid, "ts": DAY + dt.timedelta(hours=2, minutes=30), "application": None,
-                                  "client_id": None, "model": "m1", "provider": "off", "input_tokens": inp, "output_tokens": out,
-                                  "cached_input_tokens": None, "status": "ok", "error_type": None, "http_status": None,
-                                  "ttft_ms": None, "latency_ms": None, "stream": False, "tools": False, "json_mode": False,
-                                  "sample_rate": 1.0})
+        world["requests"].append(
+            {
+                "request_id": rid,
+                "ts": DAY + dt.timedelta(hours=2, minutes=30),
+                "application": None,
+                "client_id": None,
+                "model": "m1",
+                "provider": "off",
+                "input_tokens": inp,
+                "output_tokens": out,
+                "cached_input_tokens": None,
+                "status": "ok",
+                "error_type": None,
+                "http_status": None,
+                "ttft_ms": None,
+                "latency_ms": None,
+                "stream": False,
+                "tools": False,
+                "json_mode": False,
+                "sample_rate": 1.0,
+            }
+        )
     return world
 
 
 @pytest.fixture(scope="module")
 def gap_world(tmp_path_factory):
     # `cheap` is the cheapest and was up at 01:00, but sends no probes at 02:00: unavailable there
-    world = tiny_world({"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0},
-                        "cheap": {"in": 0.25, "out": 0.5, "tps": 40.0, "gap": (2,)}}, [("r1", 1000, 1000)])
+    world = tiny_world(
+        {
+            "off": {"in": 1.0, "out": 2.0, "tps": 50.0},
+            "alt": {"in": 0.5, "out": 1.0, "tps": 100.0},
+            "cheap": {"in": 0.25, "out": 0.5, "tps": 40.0, "gap": (2,)},
+        },
+        [("r1", 1000, 1000)],
+    )
     root = stage(world, tmp_path_factory.mktemp("gap-world"))
     build_routing(root, params=PARAMS)
     return world, read_decisions(root)
@@ -721,10 +958,19 @@ HAND = {
     "cheapest": {"provider": "off", "cost_usd": 0.003, "decode_tps": 50.0},
     # blended prices 0.75 x in + 0.25 x out are 1.25, 0.625, 0.3125: weights price^-2 are 1 : 4 : 16
     # (off, alt, cheap); cheap's share falls back to off
-    "price_weighted_balance": {"provider": "cheap", "cost_usd": (0.003 + 4 * 0.0015 + 16 * 0.003) / 21,
-                               "decode_tps": (50 + 4 * 100 + 16 * 50) / 21},
+    "price_weighted_balance": {
+        "provider": "cheap",
+        "cost_usd": (0.003 + 4 * 0.0015 + 16 * 0.003) / 21,
+        "decode_tps": (50 + 4 * 100 + 16 * 50) / 21,
+    },
     # attempt 1 (cheap) cannot succeed, attempt 2 (alt) always does
-    "sort_price_with_retries": {"provider": "cheap", "cost_usd": 0.0015, "decode_tps": 100.0, "ttft_ms": 300.0, "success_prob": 1.0},
+    "sort_price_with_retries": {
+        "provider": "cheap",
+        "cost_usd": 0.0015,
+        "decode_tps": 100.0,
+        "ttft_ms": 300.0,
+        "success_prob": 1.0,
+    },
 }
 
 
@@ -741,7 +987,9 @@ def test_hand_causal_choice_does_not_know_the_own_bucket(gap_world, policy):
     _, d = gap_world
     got = d.filter((pl.col("request_id") == "r1") & (pl.col("policy") == policy)).to_dicts()[0]
     # the pipeline gives cheapest: alt at 0.0015 and 100 tok/s; balance: 0.0018 (shares 1/5 off, 4/5 alt)
-    assert {k: got[k] for k in HAND[policy]} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in HAND[policy].items()}
+    assert {k: got[k] for k in HAND[policy]} == {
+        k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in HAND[policy].items()
+    }
 
 
 def test_hand_retries_past_a_first_attempt_without_probes(gap_world):
@@ -749,13 +997,21 @@ def test_hand_retries_past_a_first_attempt_without_probes(gap_world):
     got = d.filter((pl.col("request_id") == "r1") & (pl.col("policy") == "sort_price_with_retries")).to_dicts()[0]
     want = HAND["sort_price_with_retries"]
     # the pipeline gives the right cost and success_prob but decode_tps and ttft_ms null
-    assert {k: got[k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
+    assert {k: got[k] for k in want} == {
+        k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()
+    }
 
 
 def test_hand_a_request_billed_nothing_goes_to_the_first_provider_by_name(tmp_path):
     # every provider costs 0 for r0: cost_oracle, cheapest and the first attempt tie, and `alt` comes first
-    world = tiny_world({"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 1.0, "tps": 100.0},
-                        "zed": {"in": 0.25, "out": 0.5, "tps": 40.0}}, [("r0", 0, 0)])
+    world = tiny_world(
+        {
+            "off": {"in": 1.0, "out": 2.0, "tps": 50.0},
+            "alt": {"in": 0.5, "out": 1.0, "tps": 100.0},
+            "zed": {"in": 0.25, "out": 0.5, "tps": 40.0},
+        },
+        [("r0", 0, 0)],
+    )
     root = stage(world, tmp_path)
     build_routing(root, params=PARAMS)
     d = read_decisions(root)
@@ -769,16 +1025,27 @@ def test_hand_balance_weighs_by_the_price_not_by_the_requests_cost(tmp_path):
     # 11/8, so the weights price^-2 are 16/25 : 64/121 = 121 : 100 whatever the request. r1 (1,000
     # in, 10 out) costs 0.00102 on off and 0.00054 on alt: its own costs^-2 would favour alt
     # instead (the definition before issue 13)
-    world = tiny_world({"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 4.0, "tps": 100.0}}, [("r1", 1000, 10)])
-    want = {"provider": "off", "cost_usd": (121 * 0.00102 + 100 * 0.00054) / 221, "decode_tps": (121 * 50 + 100 * 100) / 221,
-            "ttft_ms": 300.0, "success_prob": 1.0}
+    world = tiny_world(
+        {"off": {"in": 1.0, "out": 2.0, "tps": 50.0}, "alt": {"in": 0.5, "out": 4.0, "tps": 100.0}}, [("r1", 1000, 10)]
+    )
+    want = {
+        "provider": "off",
+        "cost_usd": (121 * 0.00102 + 100 * 0.00054) / 221,
+        "decode_tps": (121 * 50 + 100 * 100) / 221,
+        "ttft_ms": 300.0,
+        "success_prob": 1.0,
+    }
     ref = Reference(world).decide(world["requests"][0], 0)["price_weighted_balance"]
-    assert {k: ref[k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
+    assert {k: ref[k] for k in want} == {
+        k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()
+    }
     root = stage(world, tmp_path)
     build_routing(root, params=PARAMS)
     got = read_decisions(root).filter(pl.col("policy") == "price_weighted_balance").to_dicts()
     assert len(got) == 1
-    assert {k: got[0][k] for k in want} == {k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()}
+    assert {k: got[0][k] for k in want} == {
+        k: v if k == "provider" else pytest.approx(v, rel=REL) for k, v in want.items()
+    }
 
 
 def test_coarser_buckets_rolled_up_equal_a_replay_at_that_size(tmp_path):
@@ -793,11 +1060,22 @@ def test_coarser_buckets_rolled_up_equal_a_replay_at_that_size(tmp_path):
     build_routing(root, params=params)
     sens = build_sensitivity(root, params)
     for minutes in (120, 240):
-        direct, _ = build_routing(root, params=RoutingParams(n_boot=20, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}")
+        direct, _ = build_routing(
+            root, params=RoutingParams(n_boot=20, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}"
+        )
         key = ["period_type", "period", "model", "objective", "policy"]
         got = sens.filter(pl.col("bucket_minutes") == minutes).select(direct.columns).sort(key)
         want = direct.sort(key)
         assert got.height == want.height > 0
-        for col in ("requests_routed", "requests_excluded", "requests_imputed", "baseline_value", "routed_value", "change_pct", "ci_low", "ci_high"):
+        for col in (
+            "requests_routed",
+            "requests_excluded",
+            "requests_imputed",
+            "baseline_value",
+            "routed_value",
+            "change_pct",
+            "ci_low",
+            "ci_high",
+        ):
             bad = [(a, b) for a, b in zip(got[col].to_list(), want[col].to_list(), strict=True) if not close(a, b)]
             assert not bad, (minutes, col, bad[:3])

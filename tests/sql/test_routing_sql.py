@@ -25,7 +25,15 @@ from pipeline.lib.routing import (
 from pipeline.sql import load_sql
 
 DAY = dt.datetime(2025, 10, 1)
-BASE = {"ctx": 100_000, "max_out": None, "tools": True, "json": True, "stream": True, "ttft": 300.0, "price_cached": None}
+BASE = {
+    "ctx": 100_000,
+    "max_out": None,
+    "tools": True,
+    "json": True,
+    "stream": True,
+    "ttft": 300.0,
+    "price_cached": None,
+}
 
 
 def _write(raw: Path, dataset: str, rows: list[dict]) -> None:
@@ -37,26 +45,70 @@ def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: dict | None = None,
-          tps_at: dict | None = None, extra_prices: list[dict] | None = None) -> Path:
+def world(
+    tmp: Path,
+    providers: dict[str, dict],
+    requests: list[dict],
+    fails: dict | None = None,
+    tps_at: dict | None = None,
+    extra_prices: list[dict] | None = None,
+) -> Path:
     """providers: name -> {price_in, price_out, tps, and BASE overrides}; fails: (provider, hour) ->
     (failed probes of 10, error_type); tps_at: (provider, hour) -> decode tok/s in that hour."""
     fails, tps_at = fails or {}, tps_at or {}
     raw, root = tmp / "raw", tmp / "wh"
-    _write(raw, "models", [{"model": "m1", "family": "f", "developer": "d", "release_date": "2025-01-01",
-                            "successor_of": None, "official_provider": "off"}])
+    _write(
+        raw,
+        "models",
+        [
+            {
+                "model": "m1",
+                "family": "f",
+                "developer": "d",
+                "release_date": "2025-01-01",
+                "successor_of": None,
+                "official_provider": "off",
+            }
+        ],
+    )
     spec = {p: {**BASE, **v} for p, v in providers.items()}
-    _write(raw, "endpoints", [
-        {"provider": p, "model": "m1", "valid_from": _iso(DAY), "valid_to": None, "context_length": s["ctx"],
-         "max_output_tokens": s["max_out"], "quantization": "bf16", "supports_tools": s["tools"],
-         "supports_json_mode": s["json"], "supports_streaming": s["stream"], "supports_reasoning": False}
-        for p, s in spec.items()
-    ])
-    _write(raw, "prices", [
-        {"snapshot_ts": _iso(DAY), "provider": p, "model": "m1", "input_per_mtok": s["price_in"],
-         "output_per_mtok": s["price_out"], "cached_input_per_mtok": s["price_cached"], "currency": "USD"}
-        for p, s in spec.items()
-    ] + (extra_prices or []))
+    _write(
+        raw,
+        "endpoints",
+        [
+            {
+                "provider": p,
+                "model": "m1",
+                "valid_from": _iso(DAY),
+                "valid_to": None,
+                "context_length": s["ctx"],
+                "max_output_tokens": s["max_out"],
+                "quantization": "bf16",
+                "supports_tools": s["tools"],
+                "supports_json_mode": s["json"],
+                "supports_streaming": s["stream"],
+                "supports_reasoning": False,
+            }
+            for p, s in spec.items()
+        ],
+    )
+    _write(
+        raw,
+        "prices",
+        [
+            {
+                "snapshot_ts": _iso(DAY),
+                "provider": p,
+                "model": "m1",
+                "input_per_mtok": s["price_in"],
+                "output_per_mtok": s["price_out"],
+                "cached_input_per_mtok": s["price_cached"],
+                "currency": "USD",
+            }
+            for p, s in spec.items()
+        ]
+        + (extra_prices or []),
+    )
     probes = []
     for p, s in spec.items():
         for hour in range(4):
@@ -65,17 +117,43 @@ def world(tmp: Path, providers: dict[str, dict], requests: list[dict], fails: di
             for i in range(10):
                 ts = DAY + dt.timedelta(hours=hour, minutes=6 * i)
                 ok = i >= n_fail
-                probes.append({"ts": _iso(ts), "provider": p, "model": "m1", "input_tokens": 1000, "output_tokens": 100 if ok else 0,
-                               "ttft_ms": s["ttft"] if ok else None, "latency_ms": s["ttft"] + 100 / tps * 1000 if ok else None,
-                               "status": "ok" if ok else "error", "error_type": None if ok else etype})
+                probes.append(
+                    {
+                        "ts": _iso(ts),
+                        "provider": p,
+                        "model": "m1",
+                        "input_tokens": 1000,
+                        "output_tokens": 100 if ok else 0,
+                        "ttft_ms": s["ttft"] if ok else None,
+                        "latency_ms": s["ttft"] + 100 / tps * 1000 if ok else None,
+                        "status": "ok" if ok else "error",
+                        "error_type": None if ok else etype,
+                    }
+                )
     _write(raw, "latency_probes", probes)
-    _write(raw, "requests", [
-        {"request_id": r["id"], "ts": _iso(r.get("at", DAY + dt.timedelta(hours=2, minutes=30))), "model": "m1", "provider": "off",
-         "input_tokens": r["input"], "output_tokens": r["output"], "status": "ok", "error_type": None,
-         "stream": r.get("stream", False), "tools": r.get("tools", False), "json_mode": False, "sample_rate": r.get("sample_rate", 1.0),
-         "cached_input_tokens": r.get("cached"), "application": r.get("app")}
-        for r in requests
-    ])
+    _write(
+        raw,
+        "requests",
+        [
+            {
+                "request_id": r["id"],
+                "ts": _iso(r.get("at", DAY + dt.timedelta(hours=2, minutes=30))),
+                "model": "m1",
+                "provider": "off",
+                "input_tokens": r["input"],
+                "output_tokens": r["output"],
+                "status": "ok",
+                "error_type": None,
+                "stream": r.get("stream", False),
+                "tools": r.get("tools", False),
+                "json_mode": False,
+                "sample_rate": r.get("sample_rate", 1.0),
+                "cached_input_tokens": r.get("cached"),
+                "application": r.get("app"),
+            }
+            for r in requests
+        ],
+    )
     for spec_ in DATASETS.values():
         assert stage_dataset(spec_, raw, root).rows_quarantined == 0, spec_.name
     return root
@@ -95,7 +173,9 @@ def decisions(root: Path) -> pl.DataFrame:
     con.execute(f"create view marts.routing_segments as select * from read_parquet({segments})")
     con.execute(f"create view marts.routing_groups as select * from read_parquet({groups}, hive_partitioning = true)")
     rates = lit(str(root / "marts" / "routing_cache_rates" / "**" / "*.parquet"))
-    con.execute(f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)")
+    con.execute(
+        f"create view marts.routing_cache_rates as select * from read_parquet({rates}, hive_partitioning = true)"
+    )
     return con.execute(load_sql("views/routing_decisions")).pl()
 
 
@@ -116,8 +196,14 @@ PARAMS = RoutingParams(n_boot=200)
 
 def test_two_providers_give_the_exact_saving_with_sample_weights(tmp_path):
     # alt costs exactly half of off on both token kinds and decodes twice as fast
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
-                 [{"id": "r1", "input": 1000, "output": 1000}, {"id": "r2", "input": 500, "output": 100, "sample_rate": 0.25}])
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+        },
+        [{"id": "r1", "input": 1000, "output": 1000}, {"id": "r2", "input": 500, "output": 100, "sample_rate": 0.25}],
+    )
     cf, policies = build_routing(root, params=PARAMS)
     q = cf.filter(pl.col("period") == "2025Q4")
     # baseline: r1 (1000 x 1 + 1000 x 2) / 1e6 = 0.003, r2 weighs 4 x (500 + 200) / 1e6 = 0.0028
@@ -128,27 +214,43 @@ def test_two_providers_give_the_exact_saving_with_sample_weights(tmp_path):
         assert cost["ci_low"] <= cost["change_pct"] <= cost["ci_high"]
         assert cost["baseline_provider"] == "off" and cost["requests_excluded"] == 0
         tps = row(q, objective="throughput", policy=policy)
-        assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
+        assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (
+            pytest.approx(50.0),
+            pytest.approx(100.0),
+            pytest.approx(100.0),
+        )
         # one decode speed per side: the traffic's tokens per second equal the per-request means
         assert (tps["tokens_per_s_baseline"], tps["tokens_per_s_routed"], tps["tokens_per_s_change_pct"]) == (
-            pytest.approx(50.0), pytest.approx(100.0), pytest.approx(100.0))
+            pytest.approx(50.0),
+            pytest.approx(100.0),
+            pytest.approx(100.0),
+        )
         assert cost["tokens_per_s_change_pct"] is None
     # price-weighted balance: prices at 3:1 are 1.25 (off) and 0.625 (alt), weights price^-2 1 and
     # 4: shares 0.2 and 0.8, so the expected cost is 0.2 c + 0.8 c / 2 = 0.6 c and the throughput
     # 0.2 x 50 + 0.8 x 100 = 90
     balance = row(policies, period="2025Q4", policy="price_weighted_balance")
-    assert balance["total_cost_usd"] == pytest.approx(0.6 * 0.0058) and balance["cost_change_pct"] == pytest.approx(-40.0)
+    assert balance["total_cost_usd"] == pytest.approx(0.6 * 0.0058) and balance["cost_change_pct"] == pytest.approx(
+        -40.0
+    )
     assert balance["mean_decode_tps"] == pytest.approx(90.0)
     assert row(policies, period="2025Q4", policy="official")["total_cost_usd"] == pytest.approx(0.0058)
     d = decisions(root)
     assert set(d["policy"]) == set(POLICIES) and d.height == 2 * len(POLICIES)
-    assert pick(d, "r2", "cheapest")["provider"] == "alt" and pick(d, "r2", "cheapest")["cost_usd"] == pytest.approx(0.00035)
+    assert pick(d, "r2", "cheapest")["provider"] == "alt" and pick(d, "r2", "cheapest")["cost_usd"] == pytest.approx(
+        0.00035
+    )
 
 
 def test_a_provider_with_a_short_context_is_never_chosen_for_long_requests(tmp_path):
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
-                            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000}},
-                 [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}])
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000},
+        },
+        [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}],
+    )
     build_routing(root, params=PARAMS)
     d = decisions(root)
     # 2,000 tokens do not fit a 1,000-token context: every policy keeps `long` on off
@@ -160,21 +262,35 @@ def test_throughput_as_a_per_request_mean_and_as_the_traffic_total(tmp_path):
     # `long` fits only off (50 tok/s); `small` moves to short (300 tok/s). Per-request mean, the
     # contract's objective: (50 + 300) / 2 = 175 vs 50, +250 %. The traffic's total: 1,100 output
     # tokens over 1000/50 + 100/300 = 20.333 s = 54.098 tok/s vs 1100 / 22 = 50, +8.197 %
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
-                            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000}},
-                 [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}])
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "short": {"price_in": 0.1, "price_out": 0.1, "tps": 300.0, "ctx": 1000},
+        },
+        [{"id": "long", "input": 1000, "output": 1000}, {"id": "small", "input": 100, "output": 100}],
+    )
     cf, _ = build_routing(root, params=PARAMS)
     tps = row(cf, period="2025Q4", objective="throughput", policy="oracle")
-    assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (pytest.approx(50.0), pytest.approx(175.0), pytest.approx(250.0))
+    assert (tps["baseline_value"], tps["routed_value"], tps["change_pct"]) == (
+        pytest.approx(50.0),
+        pytest.approx(175.0),
+        pytest.approx(250.0),
+    )
     total = 1100 / (1000 / 50 + 100 / 300)
     assert (tps["tokens_per_s_baseline"], tps["tokens_per_s_routed"]) == (pytest.approx(50.0), pytest.approx(total))
     assert tps["tokens_per_s_change_pct"] == pytest.approx(100 * (total / 50 - 1))
 
 
 def test_a_request_the_official_provider_cannot_serve_is_excluded_from_both_sides(tmp_path):
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "max_out": 1500},
-                            "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
-                 [{"id": "r1", "input": 1000, "output": 1000}, {"id": "big", "input": 100, "output": 2000, "sample_rate": 0.5}])
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "max_out": 1500},
+            "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+        },
+        [{"id": "r1", "input": 1000, "output": 1000}, {"id": "big", "input": 100, "output": 2000, "sample_rate": 0.5}],
+    )
     cf, policies = build_routing(root, params=PARAMS)
     cost = row(cf, period="2025Q4", objective="cost", policy="oracle")
     # `big` needs 2,000 output tokens, above off's 1,500 cap: out of both sides, counted with weight 2
@@ -186,7 +302,10 @@ def test_a_request_the_official_provider_cannot_serve_is_excluded_from_both_side
 
 
 def test_causal_policies_never_read_their_own_bucket(tmp_path):
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 1.0, "price_out": 2.0, "tps": 100.0}}
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+        "alt": {"price_in": 1.0, "price_out": 2.0, "tps": 100.0},
+    }
     requests = [{"id": "r1", "input": 1000, "output": 1000}]
     calm = world(tmp_path / "calm", providers, requests)
     # the same world with a slump of alt in the requests' own bucket only (02:00)
@@ -198,7 +317,10 @@ def test_causal_policies_never_read_their_own_bucket(tmp_path):
     assert pick(a, "r1", "fastest")["provider"] == pick(b, "r1", "fastest")["provider"] == "alt"
     assert pick(b, "r1", "fastest")["decode_tps"] == pytest.approx(10.0)
     # the oracle saw the slump and stayed with off
-    assert pick(a, "r1", "throughput_oracle")["provider"] == "alt" and pick(b, "r1", "throughput_oracle")["provider"] == "off"
+    assert (
+        pick(a, "r1", "throughput_oracle")["provider"] == "alt"
+        and pick(b, "r1", "throughput_oracle")["provider"] == "off"
+    )
     # a failure spike in the own bucket: causal still picks alt, finds it down and falls back to off
     spike = world(tmp_path / "spike", providers, requests, fails={("alt", 2): (6, "server_error")})
     build_routing(spike, params=PARAMS)
@@ -207,11 +329,16 @@ def test_causal_policies_never_read_their_own_bucket(tmp_path):
 
 def test_retries_raise_the_expected_success_by_the_amount_worked_out_by_hand(tmp_path):
     # in the 02:00 bucket: cheap succeeds 5/10, off 9/10, fast 8/10; by price: cheap, off, fast
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
-                            "cheap": {"price_in": 0.5, "price_out": 1.0, "tps": 40.0},
-                            "fast": {"price_in": 2.0, "price_out": 4.0, "tps": 200.0}},
-                 [{"id": "r1", "input": 1000, "output": 1000}],
-                 fails={("cheap", 2): (5, "server_error"), ("off", 2): (1, "timeout"), ("fast", 2): (2, "rate_limit")})
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "cheap": {"price_in": 0.5, "price_out": 1.0, "tps": 40.0},
+            "fast": {"price_in": 2.0, "price_out": 4.0, "tps": 200.0},
+        },
+        [{"id": "r1", "input": 1000, "output": 1000}],
+        fails={("cheap", 2): (5, "server_error"), ("off", 2): (1, "timeout"), ("fast", 2): (2, "rate_limit")},
+    )
     build_routing(root, params=PARAMS)
     got = pick(decisions(root), "r1", "sort_price_with_retries")
     # P(served by attempt k): 0.5; 0.5 x 0.9 = 0.45; 0.5 x 0.1 x 0.8 = 0.04 -> success 0.99, up 0.49
@@ -223,12 +350,30 @@ def test_retries_raise_the_expected_success_by_the_amount_worked_out_by_hand(tmp
 
 
 def test_what_if_scenarios(tmp_path):
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
-    later = [{"snapshot_ts": "2025-10-01T03:00:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
-              "output_per_mtok": 0.5, "cached_input_per_mtok": None, "currency": "USD"}]
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+        "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+    }
+    later = [
+        {
+            "snapshot_ts": "2025-10-01T03:00:00Z",
+            "provider": "alt",
+            "model": "m1",
+            "input_per_mtok": 0.25,
+            "output_per_mtok": 0.5,
+            "cached_input_per_mtok": None,
+            "currency": "USD",
+        }
+    ]
     # one rate-limited probe of 10 in 02:00: under the point rule alt stays available (0.9) unless
     # rate limits double (0.8)
-    root = world(tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (1, "rate_limit")}, extra_prices=later)
+    root = world(
+        tmp_path,
+        providers,
+        [{"id": "r1", "input": 1000, "output": 1000}],
+        fails={("alt", 2): (1, "rate_limit")},
+        extra_prices=later,
+    )
     point_rule = RoutingParams(n_boot=200, availability_confidence=0)
 
     def change(scenario: Scenario) -> float:
@@ -249,14 +394,28 @@ def test_availability_needs_evidence_of_an_outage(tmp_path):
     # is below 0.9: up at 8 of 10, down at 6 of 10
     from scipy.stats import binomtest
 
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+        "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+    }
     for k, up in ((2, True), (4, False)):
         assert (binomtest(10 - k, 10).proportion_ci(confidence_level=0.9, method="wilson").high >= 0.9) == up
-        root = world(tmp_path / f"k{k}", providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (k, "server_error")})
+        root = world(
+            tmp_path / f"k{k}",
+            providers,
+            [{"id": "r1", "input": 1000, "output": 1000}],
+            fails={("alt", 2): (k, "server_error")},
+        )
         cf, _ = build_routing(root, params=PARAMS)
-        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(-50.0 if up else 0.0), k
-        cf, _ = build_routing(root, params=RoutingParams(n_boot=200, availability_confidence=0), out_root=tmp_path / f"k{k}-point")
-        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(0.0), k  # 0.8, 0.6 < 0.9
+        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(
+            -50.0 if up else 0.0
+        ), k
+        cf, _ = build_routing(
+            root, params=RoutingParams(n_boot=200, availability_confidence=0), out_root=tmp_path / f"k{k}-point"
+        )
+        assert row(cf, period="2025Q4", objective="cost", policy="oracle")["change_pct"] == pytest.approx(0.0), (
+            k
+        )  # 0.8, 0.6 < 0.9
 
 
 def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
@@ -266,26 +425,46 @@ def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
     # (02:00-04:00): 18 of 20, upper bound 0.966, up; 240-min bucket (00:00-04:00): 38 of 40, up.
     from pipeline.lib.routing_sensitivity import build_sensitivity
 
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
-    root = world(tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (2, "server_error")})
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+        "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+    }
+    root = world(
+        tmp_path, providers, [{"id": "r1", "input": 1000, "output": 1000}], fails={("alt", 2): (2, "server_error")}
+    )
     params = RoutingParams(n_boot=50, sensitivity_models=("m1",))
     build_routing(root, params=params)
-    got = build_sensitivity(root, params).filter((pl.col("period") == "2025Q4") & (pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
-    table = {(r["bucket_minutes"], r["availability_confidence"], r["min_success"]): (r["change_pct"], r["is_run_setting"])
-             for r in got.iter_rows(named=True)}
+    got = build_sensitivity(root, params).filter(
+        (pl.col("period") == "2025Q4") & (pl.col("objective") == "cost") & (pl.col("policy") == "oracle")
+    )
+    table = {
+        (r["bucket_minutes"], r["availability_confidence"], r["min_success"]): (r["change_pct"], r["is_run_setting"])
+        for r in got.iter_rows(named=True)
+    }
     up, down = pytest.approx(-50.0), pytest.approx(0.0)
     assert table == {
-        (60, 0.95, 0.8): (up, False), (60, 0.95, 0.9): (up, True), (60, 0.95, 0.95): (down, False),
-        (60, 0.0, 0.8): (up, False), (60, 0.0, 0.9): (down, False), (60, 0.0, 0.95): (down, False),
-        (120, 0.95, 0.9): (up, False), (240, 0.95, 0.9): (up, False),
+        (60, 0.95, 0.8): (up, False),
+        (60, 0.95, 0.9): (up, True),
+        (60, 0.95, 0.95): (down, False),
+        (60, 0.0, 0.8): (up, False),
+        (60, 0.0, 0.9): (down, False),
+        (60, 0.0, 0.95): (down, False),
+        (120, 0.95, 0.9): (up, False),
+        (240, 0.95, 0.9): (up, False),
     }
     # the run's own setting repeats marts.routing_counterfactual
     assert row(build_counterfactual(root, ("cost",), params), period="2025Q4", policy="oracle")["change_pct"] == up
     # a rolled-up bucket equals a replay at that bucket size, every figure of the row
     for minutes in (120, 240):
-        direct, _ = build_routing(root, params=RoutingParams(n_boot=50, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}")
+        direct, _ = build_routing(
+            root, params=RoutingParams(n_boot=50, bucket_minutes=minutes), out_root=tmp_path / f"b{minutes}"
+        )
         want = direct.filter(pl.col("period") == "2025Q4").sort("objective", "policy")
-        got = build_sensitivity(root, params).filter((pl.col("period") == "2025Q4") & (pl.col("bucket_minutes") == minutes)).sort("objective", "policy")
+        got = (
+            build_sensitivity(root, params)
+            .filter((pl.col("period") == "2025Q4") & (pl.col("bucket_minutes") == minutes))
+            .sort("objective", "policy")
+        )
         assert got.select(want.columns).equals(want), minutes
 
 
@@ -298,19 +477,30 @@ def test_cache_hits_a_log_does_not_show_are_estimated(tmp_path):
     # Costed as 0 hits (the method before; below, with too little evidence to estimate), r2 and
     # r3 cost 1000e-6 on off and move to alt: a saving of 1 - (460 + 500 + 500) / (460 + 1000 + 1000)
     # = 40.7 %.
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
-                 "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
-    requests = [{"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
-                {"id": "r2", "input": 1000, "output": 0, "app": "chat"},
-                {"id": "r3", "input": 1000, "output": 0, "app": "rag"}]
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
+        "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+    }
+    requests = [
+        {"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
+        {"id": "r2", "input": 1000, "output": 0, "app": "chat"},
+        {"id": "r3", "input": 1000, "output": 0, "app": "rag"},
+    ]
     root = world(tmp_path, providers, requests)
     params = RoutingParams(n_boot=50, cache_min_reporting=1)
     cf, _ = build_routing(root, params=params)
     cost = row(cf, period="2025Q4", objective="cost", policy="oracle")
-    assert (cost["baseline_value"], cost["routed_value"], cost["change_pct"]) == (pytest.approx(3 * 460e-6), pytest.approx(3 * 460e-6), pytest.approx(0.0))
+    assert (cost["baseline_value"], cost["routed_value"], cost["change_pct"]) == (
+        pytest.approx(3 * 460e-6),
+        pytest.approx(3 * 460e-6),
+        pytest.approx(0.0),
+    )
     assert (cost["requests_routed"], cost["requests_imputed"]) == (pytest.approx(3.0), pytest.approx(2.0))
     rates = pl.read_parquet(root / "marts" / "routing_cache_rates" / "**" / "*.parquet").sort("application")
-    assert rates.select("application", "cached_share", "basis").rows() == [("chat", 0.6, "model_application"), ("rag", 0.6, "model")]
+    assert rates.select("application", "cached_share", "basis").rows() == [
+        ("chat", 0.6, "model_application"),
+        ("rag", 0.6, "model"),
+    ]
     # the per-request view imputes the same way: r2 on off at 460e-6
     assert pick(decisions(root), "r2", "official")["cost_usd"] == pytest.approx(460e-6)
     # with too few reporting requests for any cell (10 by default), no hits are assumed
@@ -327,11 +517,15 @@ def test_a_request_without_a_cached_count_is_a_hit_or_a_miss(tmp_path):
     # Oracle cost: r1 460 (off), r1b 500 (alt), r2 0.5 x 460 + 0.5 x 500 = 480; baseline (off):
     # 460 + 1000 + 0.5 x 460 + 0.5 x 1000 = 2190 (1e-6 USD). Costed at the mean share (300 cached:
     # 730 on off, so alt for all of r2), the change would be (460 + 500 + 500) / 2190 - 1.
-    providers = {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
-                 "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}}
-    requests = [{"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
-                {"id": "r1b", "input": 1000, "output": 0, "cached": 0, "app": "chat"},
-                {"id": "r2", "input": 1000, "output": 0, "app": "chat"}]
+    providers = {
+        "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0, "price_cached": 0.1},
+        "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+    }
+    requests = [
+        {"id": "r1", "input": 1000, "output": 0, "cached": 600, "app": "chat"},
+        {"id": "r1b", "input": 1000, "output": 0, "cached": 0, "app": "chat"},
+        {"id": "r2", "input": 1000, "output": 0, "app": "chat"},
+    ]
     root = world(tmp_path, providers, requests)
     params = RoutingParams(n_boot=50, cache_min_reporting=1)
     cf, _ = build_routing(root, params=params)
@@ -340,20 +534,30 @@ def test_a_request_without_a_cached_count_is_a_hit_or_a_miss(tmp_path):
     assert cost["change_pct"] == pytest.approx(100 * (1440 / 2190 - 1))
     assert (cost["requests_routed"], cost["requests_imputed"]) == (pytest.approx(3.0), pytest.approx(1.0))
     rates = pl.read_parquet(root / "marts" / "routing_cache_rates" / "**" / "*.parquet")
-    assert rates.select("application", "hit_share", "hit_cached_share", "cached_share").rows() == [("chat", 0.5, 0.6, 0.3)]
+    assert rates.select("application", "hit_share", "hit_cached_share", "cached_share").rows() == [
+        ("chat", 0.5, 0.6, 0.3)
+    ]
     # the view: r2 is two rows per policy, weights 0.5 and 0.5
     d = decisions(root).filter((pl.col("request_id") == "r2") & (pl.col("policy") == "cost_oracle")).sort("cache_part")
     assert d.select("cache_part", "w", "provider").rows() == [("hit", 0.5, "off"), ("miss", 0.5, "alt")]
     assert d["cost_usd"].to_list() == [pytest.approx(460e-6), pytest.approx(500e-6)]
     # what the unknown hit adds: w^2 pi (1 - pi) = 0.25 times the products of the differences
     # hit - miss, routed d_r = 460e-6 - 500e-6 and baseline d_b = 460e-6 - 1000e-6
-    day = read_partials(root, "daily").filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle")).to_dicts()[0]
+    day = (
+        read_partials(root, "daily")
+        .filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
+        .to_dicts()[0]
+    )
     d_r, d_b = -40e-6, -540e-6
     assert day["imputed_var_routed"] == pytest.approx(0.25 * d_r * d_r)
     assert day["imputed_cov"] == pytest.approx(0.25 * d_r * d_b)
     assert day["imputed_var_base"] == pytest.approx(0.25 * d_b * d_b)
     # throughput: both parts of r2 have the same candidates, the same choice: nothing added
-    tput = read_partials(root, "daily").filter((pl.col("objective") == "throughput") & (pl.col("policy") == "oracle")).to_dicts()[0]
+    tput = (
+        read_partials(root, "daily")
+        .filter((pl.col("objective") == "throughput") & (pl.col("policy") == "oracle"))
+        .to_dicts()[0]
+    )
     assert (tput["imputed_var_routed"], tput["imputed_var_base"], tput["imputed_var_routed_s"]) == (0.0, 0.0, 0.0)
 
 
@@ -373,12 +577,34 @@ def test_the_variance_of_estimated_hits_widens_the_interval():
 
 def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
     # alt's price halves at exactly 02:30:00, the moment r_at starts: the new price applies to it
-    cut = [{"snapshot_ts": "2025-10-01T02:30:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 0.25,
-            "output_per_mtok": 0.5, "cached_input_per_mtok": None, "currency": "USD"}]
-    root = world(tmp_path, {"off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0}, "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0}},
-                 [{"id": "r_at", "input": 1000, "output": 1000, "at": DAY + dt.timedelta(hours=2, minutes=30)},
-                  {"id": "r_before", "input": 1000, "output": 1000, "at": DAY + dt.timedelta(hours=2, minutes=29, seconds=59)}],
-                 extra_prices=cut)
+    cut = [
+        {
+            "snapshot_ts": "2025-10-01T02:30:00Z",
+            "provider": "alt",
+            "model": "m1",
+            "input_per_mtok": 0.25,
+            "output_per_mtok": 0.5,
+            "cached_input_per_mtok": None,
+            "currency": "USD",
+        }
+    ]
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "alt": {"price_in": 0.5, "price_out": 1.0, "tps": 100.0},
+        },
+        [
+            {"id": "r_at", "input": 1000, "output": 1000, "at": DAY + dt.timedelta(hours=2, minutes=30)},
+            {
+                "id": "r_before",
+                "input": 1000,
+                "output": 1000,
+                "at": DAY + dt.timedelta(hours=2, minutes=29, seconds=59),
+            },
+        ],
+        extra_prices=cut,
+    )
     build_routing(root, params=PARAMS)
     d = decisions(root)
     assert pick(d, "r_at", "cost_oracle")["cost_usd"] == pytest.approx(0.00075)
@@ -388,7 +614,11 @@ def test_the_price_in_force_at_a_snapshot_boundary(tmp_path):
 def test_scenario_parsing():
     assert parse_scenario(None) == Scenario()
     down = parse_scenario("provider_down:together:2025-11-01:2025-11-08")
-    assert (down.down_provider, down.down_start, down.down_end) == ("together", dt.datetime(2025, 11, 1), dt.datetime(2025, 11, 8))
+    assert (down.down_provider, down.down_start, down.down_end) == (
+        "together",
+        dt.datetime(2025, 11, 1),
+        dt.datetime(2025, 11, 8),
+    )
     assert parse_scenario("rate_limits_x3").rate_limit_factor == 3.0
     with pytest.raises(ValueError, match="unknown scenario"):
         parse_scenario("provider_down:x")
@@ -411,12 +641,29 @@ def test_the_interval_does_not_depend_on_the_order_the_day_sums_arrive_in():
     rng = np.random.default_rng(3)
     days = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(30)]
     daily = pl.DataFrame(
-        {"date": days, "month": [d.strftime("%Y-%m") for d in days], "quarter": ["2025Q4"] * 30, "model": ["m"] * 30,
-         "objective": ["cost"] * 30, "policy": ["cost_oracle"] * 30, "baseline_provider": ["off"] * 30,
-         "routed": [1.0] * 30, "excluded": [0.0] * 30, "imputed": [0.0] * 30, "routed_sum": rng.uniform(1, 2, 30), "base_sum": rng.uniform(2, 3, 30),
-         "output_tokens": [None] * 30, "routed_decode_s": [None] * 30, "base_decode_s": [None] * 30,
-         "imputed_var_routed": [0.0] * 30, "imputed_cov": [0.0] * 30, "imputed_var_base": [0.0] * 30,
-         "imputed_var_routed_s": [None] * 30, "imputed_cov_s": [None] * 30, "imputed_var_base_s": [None] * 30},
+        {
+            "date": days,
+            "month": [d.strftime("%Y-%m") for d in days],
+            "quarter": ["2025Q4"] * 30,
+            "model": ["m"] * 30,
+            "objective": ["cost"] * 30,
+            "policy": ["cost_oracle"] * 30,
+            "baseline_provider": ["off"] * 30,
+            "routed": [1.0] * 30,
+            "excluded": [0.0] * 30,
+            "imputed": [0.0] * 30,
+            "routed_sum": rng.uniform(1, 2, 30),
+            "base_sum": rng.uniform(2, 3, 30),
+            "output_tokens": [None] * 30,
+            "routed_decode_s": [None] * 30,
+            "base_decode_s": [None] * 30,
+            "imputed_var_routed": [0.0] * 30,
+            "imputed_cov": [0.0] * 30,
+            "imputed_var_base": [0.0] * 30,
+            "imputed_var_routed_s": [None] * 30,
+            "imputed_cov_s": [None] * 30,
+            "imputed_var_base_s": [None] * 30,
+        },
         schema=DAILY_SCHEMA,
     )
     params = RoutingParams(n_boot=200)

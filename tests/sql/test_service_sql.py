@@ -33,40 +33,157 @@ def _write(raw: Path, dataset: str, rows: list[dict]) -> None:
 
 def _world(tmp_path: Path) -> Path:
     raw, root = tmp_path / "raw", tmp_path / "wh"
-    _write(raw, "models", [{"model": "m1", "family": "f", "developer": "d", "release_date": "2025-01-01",
-                            "successor_of": None, "official_provider": "off"}])
-    _write(raw, "endpoints", [
-        {"provider": "off", "model": "m1", "valid_from": "2025-10-01T00:00:00Z", "valid_to": None, "context_length": 8192,
-         "max_output_tokens": None, "quantization": "fp8", **FEATURES},
-        {"provider": "alt", "model": "m1", "valid_from": "2025-10-01T00:00:00Z", "valid_to": None, "context_length": 4096,
-         "max_output_tokens": 1024, "quantization": "int4", "supports_tools": False, "supports_json_mode": False,
-         "supports_streaming": True, "supports_reasoning": False},
-    ])
+    _write(
+        raw,
+        "models",
+        [
+            {
+                "model": "m1",
+                "family": "f",
+                "developer": "d",
+                "release_date": "2025-01-01",
+                "successor_of": None,
+                "official_provider": "off",
+            }
+        ],
+    )
+    _write(
+        raw,
+        "endpoints",
+        [
+            {
+                "provider": "off",
+                "model": "m1",
+                "valid_from": "2025-10-01T00:00:00Z",
+                "valid_to": None,
+                "context_length": 8192,
+                "max_output_tokens": None,
+                "quantization": "fp8",
+                **FEATURES,
+            },
+            {
+                "provider": "alt",
+                "model": "m1",
+                "valid_from": "2025-10-01T00:00:00Z",
+                "valid_to": None,
+                "context_length": 4096,
+                "max_output_tokens": 1024,
+                "quantization": "int4",
+                "supports_tools": False,
+                "supports_json_mode": False,
+                "supports_streaming": True,
+                "supports_reasoning": False,
+            },
+        ],
+    )
     _write(raw, "fx_rates", [{"date": "2025-10-01", "currency": "CNY", "usd_per_unit": 0.14}])
-    _write(raw, "prices", [
-        {"snapshot_ts": "2025-10-01T00:00:00Z", "provider": "off", "model": "m1", "input_per_mtok": 1.0, "output_per_mtok": 2.0, "cached_input_per_mtok": None, "currency": "USD"},
-        {"snapshot_ts": "2025-11-01T00:00:00Z", "provider": "off", "model": "m1", "input_per_mtok": 2.0, "output_per_mtok": 4.0, "cached_input_per_mtok": None, "currency": "USD"},
-        {"snapshot_ts": "2025-10-01T00:00:00Z", "provider": "alt", "model": "m1", "input_per_mtok": 7.0, "output_per_mtok": 14.0, "cached_input_per_mtok": None, "currency": "CNY"},
-    ])
+    _write(
+        raw,
+        "prices",
+        [
+            {
+                "snapshot_ts": "2025-10-01T00:00:00Z",
+                "provider": "off",
+                "model": "m1",
+                "input_per_mtok": 1.0,
+                "output_per_mtok": 2.0,
+                "cached_input_per_mtok": None,
+                "currency": "USD",
+            },
+            {
+                "snapshot_ts": "2025-11-01T00:00:00Z",
+                "provider": "off",
+                "model": "m1",
+                "input_per_mtok": 2.0,
+                "output_per_mtok": 4.0,
+                "cached_input_per_mtok": None,
+                "currency": "USD",
+            },
+            {
+                "snapshot_ts": "2025-10-01T00:00:00Z",
+                "provider": "alt",
+                "model": "m1",
+                "input_per_mtok": 7.0,
+                "output_per_mtok": 14.0,
+                "cached_input_per_mtok": None,
+                "currency": "CNY",
+            },
+        ],
+    )
     probes = [
-        {"ts": f"2025-10-01T00:{10 * i:02d}:00Z", "provider": "off", "model": "m1", "input_tokens": 1000, "output_tokens": 100,
-         "ttft_ms": ttft, "latency_ms": ttft + 1000.0, "status": "ok", "error_type": None}
+        {
+            "ts": f"2025-10-01T00:{10 * i:02d}:00Z",
+            "provider": "off",
+            "model": "m1",
+            "input_tokens": 1000,
+            "output_tokens": 100,
+            "ttft_ms": ttft,
+            "latency_ms": ttft + 1000.0,
+            "status": "ok",
+            "error_type": None,
+        }
         for i, ttft in enumerate([100.0, 200.0, 300.0, 400.0])
     ]
-    probes.append({"ts": "2025-10-01T00:40:00Z", "provider": "off", "model": "m1", "input_tokens": 1000, "output_tokens": 0,
-                   "ttft_ms": None, "latency_ms": None, "status": "error", "error_type": "timeout"})
-    probes.append({"ts": "2025-11-01T00:00:00Z", "provider": "off", "model": "m1", "input_tokens": 1000, "output_tokens": 100,
-                   "ttft_ms": 250.0, "latency_ms": 1250.0, "status": "ok", "error_type": None})
+    probes.append(
+        {
+            "ts": "2025-10-01T00:40:00Z",
+            "provider": "off",
+            "model": "m1",
+            "input_tokens": 1000,
+            "output_tokens": 0,
+            "ttft_ms": None,
+            "latency_ms": None,
+            "status": "error",
+            "error_type": "timeout",
+        }
+    )
+    probes.append(
+        {
+            "ts": "2025-11-01T00:00:00Z",
+            "provider": "off",
+            "model": "m1",
+            "input_tokens": 1000,
+            "output_tokens": 100,
+            "ttft_ms": 250.0,
+            "latency_ms": 1250.0,
+            "status": "ok",
+            "error_type": None,
+        }
+    )
     _write(raw, "latency_probes", probes)
     errors = [None] * 7 + ["auth", "server_error", "rate_limit"]
     reqs = [
-        {"request_id": f"o{i}", "ts": "2025-10-02T12:00:00Z", "model": "m1", "provider": "off", "input_tokens": 300, "output_tokens": 100,
-         "status": "ok" if e is None else "error", "error_type": e, "stream": True, "tools": False, "json_mode": False, "sample_rate": 1.0}
+        {
+            "request_id": f"o{i}",
+            "ts": "2025-10-02T12:00:00Z",
+            "model": "m1",
+            "provider": "off",
+            "input_tokens": 300,
+            "output_tokens": 100,
+            "status": "ok" if e is None else "error",
+            "error_type": e,
+            "stream": True,
+            "tools": False,
+            "json_mode": False,
+            "sample_rate": 1.0,
+        }
         for i, e in enumerate(errors)
     ]
     reqs += [
-        {"request_id": f"a{i}", "ts": "2025-10-02T12:30:00Z", "model": "m1", "provider": "alt", "input_tokens": 100, "output_tokens": 300,
-         "status": "ok", "error_type": None, "stream": True, "tools": False, "json_mode": False, "sample_rate": 0.5}
+        {
+            "request_id": f"a{i}",
+            "ts": "2025-10-02T12:30:00Z",
+            "model": "m1",
+            "provider": "alt",
+            "input_tokens": 100,
+            "output_tokens": 300,
+            "status": "ok",
+            "error_type": None,
+            "stream": True,
+            "tools": False,
+            "json_mode": False,
+            "sample_rate": 0.5,
+        }
         for i in range(2)
     ]
     _write(raw, "requests", reqs)
@@ -126,24 +243,38 @@ def test_client_errors_are_not_held_against_the_provider(world):
     assert (october["requests_effective"], alt["requests_effective"]) == (pytest.approx(9.0), pytest.approx(2.0))
     ref = binomtest(1, 9).proportion_ci(confidence_level=0.95, method="wilson")
     for rate in ("request_error_rate", "rate_limit_rate"):
-        assert (october[f"{rate}_ci_low"], october[f"{rate}_ci_high"]) == (pytest.approx(ref.low), pytest.approx(ref.high))
+        assert (october[f"{rate}_ci_low"], october[f"{rate}_ci_high"]) == (
+            pytest.approx(ref.low),
+            pytest.approx(ref.high),
+        )
     ref0 = binomtest(0, 2).proportion_ci(confidence_level=0.95, method="wilson")
     assert (alt["request_error_rate_ci_low"], alt["request_error_rate_ci_high"]) == (0.0, pytest.approx(ref0.high))
     probe_ref = binomtest(4, 5).proportion_ci(confidence_level=0.95, method="wilson")  # 4 of 5 probes ok
-    assert (october["probe_success_rate_ci_low"], october["probe_success_rate_ci_high"]) == (pytest.approx(probe_ref.low), pytest.approx(probe_ref.high))
+    assert (october["probe_success_rate_ci_low"], october["probe_success_rate_ci_high"]) == (
+        pytest.approx(probe_ref.low),
+        pytest.approx(probe_ref.high),
+    )
     assert october["thin"] and alt["thin"]  # under 1,000 effective requests
     matrix = service.build_error_matrix(world)
     auth = _row(matrix, period="2025-10", provider="off", source="requests", error_type="auth")
     assert (auth["held_against_provider"], auth["rate"]) == (False, pytest.approx(0.1))
-    assert _row(matrix, period="2025-10", provider="off", source="probes", error_type="timeout")["rate"] == pytest.approx(1 / 5)
-    assert _row(matrix, period="2025-10", provider="off", source="requests", error_type="rate_limit")["error_class"] == "rate_limit"
+    assert _row(matrix, period="2025-10", provider="off", source="probes", error_type="timeout")[
+        "rate"
+    ] == pytest.approx(1 / 5)
+    assert (
+        _row(matrix, period="2025-10", provider="off", source="requests", error_type="rate_limit")["error_class"]
+        == "rate_limit"
+    )
 
 
 def test_prices_in_force_at_a_snapshot_boundary_and_currency(world):
     objects = service.build_service_objects(world)
     # the 2.00 snapshot starts exactly at 2025-11-01 00:00: none of it falls in October
     october = _row(objects, period="2025-10", provider="off")
-    assert (october["input_usd_per_mtok"], october["input_usd_per_mtok_last"]) == (pytest.approx(1.0), pytest.approx(1.0))
+    assert (october["input_usd_per_mtok"], october["input_usd_per_mtok_last"]) == (
+        pytest.approx(1.0),
+        pytest.approx(1.0),
+    )
     assert _row(objects, period="2025-11", provider="off")["input_usd_per_mtok"] == pytest.approx(2.0)
     quarter = _row(objects, period="2025Q4", provider="off")
     # 31 days at 1.00 and 61 at 2.00 of the 92-day quarter; the last price is 2.00
@@ -169,7 +300,11 @@ def test_dispersion_against_the_official_provider(world):
     # off 1.00, alt 0.98: mean 0.99, population sd 0.01
     assert price["n_providers"] == 2 and price["mean"] == pytest.approx(0.99)
     assert price["cv"] == pytest.approx(0.01 / 0.99)
-    assert (price["min"], price["max"], price["official_value"]) == (pytest.approx(0.98), pytest.approx(1.0), pytest.approx(1.0))
+    assert (price["min"], price["max"], price["official_value"]) == (
+        pytest.approx(0.98),
+        pytest.approx(1.0),
+        pytest.approx(1.0),
+    )
     assert price["share_at_official"] == pytest.approx(0.5)  # 0.98 is 2 % away: only off itself
     features = _row(dispersion, period="2025-10", model="m1", attribute="feature_support")
     assert (features["min"], features["max"], features["share_at_official"]) == (0.25, 0.75, None)
@@ -183,7 +318,12 @@ def test_dispersion_against_the_official_provider(world):
 def test_hourly_series(world):
     series = service.build_service_timeseries(world)
     hour = _row(series, provider="off", hour=pl.datetime(2025, 10, 1, 0).cast(pl.Datetime("us")))
-    assert (hour["probes"], hour["probe_success_rate"], hour["ttft_p50_ms"], hour["ttft_p90_ms"]) == (5, pytest.approx(0.8), pytest.approx(250.0), pytest.approx(370.0))
+    assert (hour["probes"], hour["probe_success_rate"], hour["ttft_p50_ms"], hour["ttft_p90_ms"]) == (
+        5,
+        pytest.approx(0.8),
+        pytest.approx(250.0),
+        pytest.approx(370.0),
+    )
     noon = _row(series, provider="off", hour=pl.datetime(2025, 10, 2, 12).cast(pl.Datetime("us")))
     assert (noon["probes"], noon["probe_success_rate"], noon["request_error_rate"]) == (0, None, pytest.approx(1 / 9))
     diurnal = service.build_service_diurnal(world)
@@ -192,15 +332,59 @@ def test_hourly_series(world):
 
 def test_pareto_dominance():
     base = {"period": "2025Q4", "period_type": "quarter", "model": "m"}
-    objects = pl.DataFrame([
-        {**base, "provider": "a", "blended_usd_per_mtok": 1.0, "decode_tps_p50": 100.0, "probe_success_rate": 0.99, "schema_accuracy": 0.9},
-        {**base, "provider": "b", "blended_usd_per_mtok": 2.0, "decode_tps_p50": 50.0, "probe_success_rate": 0.99, "schema_accuracy": 0.9},
-        {**base, "provider": "c", "blended_usd_per_mtok": 3.0, "decode_tps_p50": 200.0, "probe_success_rate": 0.99, "schema_accuracy": 0.9},
-        {**base, "provider": "e", "blended_usd_per_mtok": 1.0, "decode_tps_p50": 100.0, "probe_success_rate": 0.99, "schema_accuracy": 0.9},
-        {**base, "provider": "n", "blended_usd_per_mtok": None, "decode_tps_p50": 300.0, "probe_success_rate": 1.0, "schema_accuracy": 1.0},
-        # no tool answers: schema accuracy counts as 0, so a (equal elsewhere, cheaper) dominates it
-        {**base, "provider": "t", "blended_usd_per_mtok": 1.0, "decode_tps_p50": 100.0, "probe_success_rate": 0.99, "schema_accuracy": None},
-    ])
+    objects = pl.DataFrame(
+        [
+            {
+                **base,
+                "provider": "a",
+                "blended_usd_per_mtok": 1.0,
+                "decode_tps_p50": 100.0,
+                "probe_success_rate": 0.99,
+                "schema_accuracy": 0.9,
+            },
+            {
+                **base,
+                "provider": "b",
+                "blended_usd_per_mtok": 2.0,
+                "decode_tps_p50": 50.0,
+                "probe_success_rate": 0.99,
+                "schema_accuracy": 0.9,
+            },
+            {
+                **base,
+                "provider": "c",
+                "blended_usd_per_mtok": 3.0,
+                "decode_tps_p50": 200.0,
+                "probe_success_rate": 0.99,
+                "schema_accuracy": 0.9,
+            },
+            {
+                **base,
+                "provider": "e",
+                "blended_usd_per_mtok": 1.0,
+                "decode_tps_p50": 100.0,
+                "probe_success_rate": 0.99,
+                "schema_accuracy": 0.9,
+            },
+            {
+                **base,
+                "provider": "n",
+                "blended_usd_per_mtok": None,
+                "decode_tps_p50": 300.0,
+                "probe_success_rate": 1.0,
+                "schema_accuracy": 1.0,
+            },
+            # no tool answers: schema accuracy counts as 0, so a (equal elsewhere, cheaper) dominates it
+            {
+                **base,
+                "provider": "t",
+                "blended_usd_per_mtok": 1.0,
+                "decode_tps_p50": 100.0,
+                "probe_success_rate": 0.99,
+                "schema_accuracy": None,
+            },
+        ]
+    )
     got = {r["provider"]: r for r in service.pareto(objects).iter_rows(named=True)}
     assert (got["b"]["dominated"], got["b"]["dominated_by"]) == (True, "a, e")  # c is dearer than b
     assert got["a"]["dominated"] is False and got["e"]["dominated"] is False  # equals never dominate
@@ -222,8 +406,20 @@ def test_a_drop_without_requests_gives_empty_demand_and_service_tables(tmp_path)
     from pipeline.lib import demand
 
     raw, root = tmp_path / "raw", tmp_path / "wh"
-    _write(raw, "models", [{"model": "m1", "family": "f", "developer": "d", "release_date": "2025-01-01",
-                            "successor_of": None, "official_provider": "off"}])
+    _write(
+        raw,
+        "models",
+        [
+            {
+                "model": "m1",
+                "family": "f",
+                "developer": "d",
+                "release_date": "2025-01-01",
+                "successor_of": None,
+                "official_provider": "off",
+            }
+        ],
+    )
     for spec in DATASETS.values():
         stage_dataset(spec, raw, root)
     assert demand.build_demand_daily(root) == 0

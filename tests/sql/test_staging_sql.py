@@ -15,7 +15,9 @@ def test_latency_probe_throughputs_follow_the_contract():
         "(timestamp '2025-10-01 00:10:00', 'ok', 256, 200.0, 2760.0), "
         "(timestamp '2025-10-01 00:20:00', 'error', 256, null, null)) v(ts, status, output_tokens, ttft_ms, latency_ms)"
     )
-    got = con.execute(f"select decode_tps, e2e_tps, date from ({load_sql('staging/stg_latency_probes')}) order by ts").fetchall()
+    got = con.execute(
+        f"select decode_tps, e2e_tps, date from ({load_sql('staging/stg_latency_probes')}) order by ts"
+    ).fetchall()
     # decode: 256 tokens / ((2760 - 200) / 1000 s) = 100 tok/s; end to end: 256 / 2.76 s
     assert got[0][0] == pytest.approx(100.0)
     assert got[0][1] == pytest.approx(256 / 2.76)
@@ -27,7 +29,8 @@ def test_prices_take_the_latest_rate_on_or_before_the_snapshot():
     con = connect()
     con.execute(
         "create temp table known_fx as select * from (values "
-        "(date '2025-10-01', 'CNY', 0.14::double), (date '2025-10-05', 'CNY', 0.16::double), (date '2025-10-01', 'EUR', 1.10::double)) v(date, currency, usd_per_unit)"
+        "(date '2025-10-01', 'CNY', 0.14::double), (date '2025-10-05', 'CNY', 0.16::double), "
+        "(date '2025-10-01', 'EUR', 1.10::double)) v(date, currency, usd_per_unit)"
     )
     con.execute(
         "create temp view ok as select * from (values "
@@ -53,7 +56,9 @@ def test_requests_default_application_and_partition_date():
         "create temp view ok as select * from (values ('r1', timestamp '2025-12-31 23:59:59', null), "
         "('r2', timestamp '2026-01-01 00:00:00', 'chat')) v(request_id, ts, application)"
     )
-    got = con.execute(f"select request_id, application, cast(date as varchar) from ({load_sql('staging/stg_requests')}) order by 1").fetchall()
+    got = con.execute(
+        f"select request_id, application, cast(date as varchar) from ({load_sql('staging/stg_requests')}) order by 1"
+    ).fetchall()
     assert got == [("r1", "unknown", "2025-12-31"), ("r2", "chat", "2026-01-01")]
 
 

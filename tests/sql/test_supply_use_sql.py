@@ -22,14 +22,25 @@ def test_breadth_adoption_and_provider_concentration(tmp_path):
     # m3: no listing at all but 2 requests via p (a listing gap) -> breadth 0
     ts = lambda d: dt.datetime.combine(d, dt.time())  # noqa: E731
     endpoints = pl.DataFrame(
-        {"provider": ["p", "q", "r", "p"], "model": ["m1", "m1", "m1", "m2"],
-         "valid_from": [ts(D1), ts(D1), ts(D2) + dt.timedelta(hours=20), ts(D1)], "valid_to": [None, None, None, None]},
+        {
+            "provider": ["p", "q", "r", "p"],
+            "model": ["m1", "m1", "m1", "m2"],
+            "valid_from": [ts(D1), ts(D1), ts(D2) + dt.timedelta(hours=20), ts(D1)],
+            "valid_to": [None, None, None, None],
+        },
         schema_overrides={"valid_to": pl.Datetime("us")},
     )
     daily = pl.DataFrame(
-        {"date": [D1, D2, D1, D2], "month": ["2025-10"] * 4, "quarter": ["2025Q4"] * 4,
-         "family": ["a", "a", "a", "b"], "model": ["m1", "m1", "m1", "m3"],
-         "provider": ["p", "p", "q", "p"], "requests": [3.0, 3.0, 2.0, 2.0], "tokens": [0.0] * 4}
+        {
+            "date": [D1, D2, D1, D2],
+            "month": ["2025-10"] * 4,
+            "quarter": ["2025Q4"] * 4,
+            "family": ["a", "a", "a", "b"],
+            "model": ["m1", "m1", "m1", "m3"],
+            "provider": ["p", "p", "q", "p"],
+            "requests": [3.0, 3.0, 2.0, 2.0],
+            "tokens": [0.0] * 4,
+        }
     )
     models = pl.DataFrame({"model": ["m1", "m2", "m3"], "family": ["a", "a", "b"]})
     paths = {k: tmp_path / f"{k}.parquet" for k in ("endpoints", "daily", "models")}

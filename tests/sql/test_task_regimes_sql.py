@@ -18,7 +18,10 @@ def run_regimes(tmp_path, requests: pl.DataFrame) -> dict[str, dict]:
     r, tokens = tmp_path / "requests.parquet", tmp_path / "tokens.parquet"
     requests.write_parquet(r)
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
+    con.execute(
+        f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)",
+        {"requests": str(r), "out": str(tokens)},
+    )
     df = con.execute(load_sql("marts/task_regimes"), {"tokens": str(tokens), **rule_params()}).pl()
     return {row["application"]: row for row in df.filter(pl.col("period_type") == "quarter").iter_rows(named=True)}
 
@@ -26,16 +29,28 @@ def run_regimes(tmp_path, requests: pl.DataFrame) -> dict[str, dict]:
 def requests_frame(app: list[str], inp: list[int], out: list[int], rate: list[float] | None = None) -> pl.DataFrame:
     n = len(app)
     return pl.DataFrame(
-        {"date": [dt.date(2025, 10, 1)] * n, "application": app, "input_tokens": inp, "output_tokens": out,
-         "sample_rate": rate or [1.0] * n}
+        {
+            "date": [dt.date(2025, 10, 1)] * n,
+            "application": app,
+            "input_tokens": inp,
+            "output_tokens": out,
+            "sample_rate": rate or [1.0] * n,
+        }
     )
 
 
 class TestRegimeRule:
     @pytest.mark.parametrize(
         ("input_p50", "output_share", "expected"),
-        [(20_000, 0.01, "long-context"), (20_000, 0.9, "long-context"), (500, 0.8, "generation-heavy"),
-         (1500, 0.01, "prompt-heavy"), (1000, 0.12, "balanced"), (1000, 0.05, "balanced"), (1000, 0.5, "generation-heavy")],
+        [
+            (20_000, 0.01, "long-context"),
+            (20_000, 0.9, "long-context"),
+            (500, 0.8, "generation-heavy"),
+            (1500, 0.01, "prompt-heavy"),
+            (1000, 0.12, "balanced"),
+            (1000, 0.05, "balanced"),
+            (1000, 0.5, "generation-heavy"),
+        ],
     )
     def test_rule(self, input_p50, output_share, expected):
         assert regime(input_p50, output_share) == expected
@@ -52,7 +67,11 @@ class TestRegimeRule:
         for app, row in got.items():
             assert row["regime"] == regime(row["input_p50"], row["output_share"]), app
         assert {a: r["regime"] for a, r in got.items()} == {
-            "summarise": "long-context", "think": "generation-heavy", "complete": "prompt-heavy", "chat": "balanced"}
+            "summarise": "long-context",
+            "think": "generation-heavy",
+            "complete": "prompt-heavy",
+            "chat": "balanced",
+        }
 
 
 class TestQuantiles:
@@ -85,7 +104,9 @@ def test_quantiles_equal_a_sorted_reference_across_months_and_bins(tmp_path, see
     out = rng.integers(0, 40, n)
     rate = rng.choice([1.0, 0.5, 0.25, 0.1, 0.01], n)
     dates = [dt.date(2025, 10 + int(m), 5) for m in rng.integers(0, 3, n)]
-    frame = pl.DataFrame({"date": dates, "application": ["a"] * n, "input_tokens": inp, "output_tokens": out, "sample_rate": rate})
+    frame = pl.DataFrame(
+        {"date": dates, "application": ["a"] * n, "input_tokens": inp, "output_tokens": out, "sample_rate": rate}
+    )
     got = run_regimes(tmp_path, frame)["a"]
 
     def reference(values, weights, q):
@@ -137,7 +158,10 @@ def test_histogram_log2_bins(tmp_path):
     r, tokens = tmp_path / "r.parquet", tmp_path / "tokens.parquet"
     requests_frame(["a"] * 6, [0, 1, 3, 4, 1023, 1024], [1, 1, 1, 1, 1, 1]).write_parquet(r)
     con = connect()
-    con.execute(f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)", {"requests": str(r), "out": str(tokens)})
+    con.execute(
+        f"copy ({load_sql('core/core_tokens__daily')}) to $out (format parquet)",
+        {"requests": str(r), "out": str(tokens)},
+    )
     rows = con.execute(
         f"select input_bin, output_bin, requests from ({load_sql('marts/task_regimes_histogram')}) "
         "where period_type = 'quarter' order by 1",
@@ -164,7 +188,9 @@ def test_azure_code_and_conversation_land_in_different_regimes(tmp_path):
             np.quantile(raw["output_tokens"].to_numpy(), 0.5, method="inverted_cdf"),
         )
         frames.append(raw.with_columns(application=pl.lit(app), sample_rate=pl.lit(1.0)))
-    got = run_regimes(tmp_path, pl.concat(frames).select("date", "application", "input_tokens", "output_tokens", "sample_rate"))
+    got = run_regimes(
+        tmp_path, pl.concat(frames).select("date", "application", "input_tokens", "output_tokens", "sample_rate")
+    )
     for app in ("code", "conversation"):
         assert (got[app]["input_p50"], got[app]["output_p50"]) == medians[app]
     # SOURCE.md: code 1469 / 13, conversation 1020 / 129 (input / output medians)

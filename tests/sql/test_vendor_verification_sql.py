@@ -17,24 +17,51 @@ from pipeline.lib.verification import (
 
 OCT, NOV = "2025-10-15", "2025-11-12"
 SCHEMA = {
-    "ts": pl.Datetime("us"), "provider": pl.String, "model": pl.String, "suite": pl.String, "case_id": pl.String,
-    "finish_reason": pl.String, "tool_calls": pl.Int64, "schema_valid": pl.Boolean, "status": pl.String, "error_type": pl.String,
+    "ts": pl.Datetime("us"),
+    "provider": pl.String,
+    "model": pl.String,
+    "suite": pl.String,
+    "case_id": pl.String,
+    "finish_reason": pl.String,
+    "tool_calls": pl.Int64,
+    "schema_valid": pl.Boolean,
+    "status": pl.String,
+    "error_type": pl.String,
 }
 
 
-def probe(provider: str, case: str, finish: str | None, *, valid: bool | None = None, calls: int | None = None,
-          at: str = OCT + " 02:00", suite: str = "tool_calls", status: str | None = None, error_type: str | None = None) -> dict:
+def probe(
+    provider: str,
+    case: str,
+    finish: str | None,
+    *,
+    valid: bool | None = None,
+    calls: int | None = None,
+    at: str = OCT + " 02:00",
+    suite: str = "tool_calls",
+    status: str | None = None,
+    error_type: str | None = None,
+) -> dict:
     return {
-        "ts": dt.datetime.fromisoformat(at), "provider": provider, "model": "m", "suite": suite, "case_id": case,
-        "finish_reason": finish, "tool_calls": (1 if finish == "tool_calls" else 0) if calls is None else calls,
-        "schema_valid": valid, "status": status or ("error" if finish == "error" or error_type else "ok"), "error_type": error_type,
+        "ts": dt.datetime.fromisoformat(at),
+        "provider": provider,
+        "model": "m",
+        "suite": suite,
+        "case_id": case,
+        "finish_reason": finish,
+        "tool_calls": (1 if finish == "tool_calls" else 0) if calls is None else calls,
+        "schema_valid": valid,
+        "status": status or ("error" if finish == "error" or error_type else "ok"),
+        "error_type": error_type,
     }
 
 
 def stage(root: Path, rows: list[dict]) -> Path:
     """The staging layout build_* reads: compat_probes and models (official of m: 'off')."""
-    for name, df in (("compat_probes", pl.DataFrame(rows, schema=SCHEMA)),
-                     ("models", pl.DataFrame({"model": ["m"], "official_provider": ["off"]}))):
+    for name, df in (
+        ("compat_probes", pl.DataFrame(rows, schema=SCHEMA)),
+        ("models", pl.DataFrame({"model": ["m"], "official_provider": ["off"]})),
+    ):
         (root / "staging" / name).mkdir(parents=True)
         df.write_parquet(root / "staging" / name / "data.parquet")
     return root
@@ -48,7 +75,9 @@ def stage(root: Path, rows: list[dict]) -> Path:
 #   c4 tc invalid          FP  schema error   (official: stop)
 #   c5 error               TN  'others', an error (official: stop)
 #   c6 tc valid            TP  successful
-OFFICIAL = [probe("off", c, "tool_calls", valid=True) for c in ("c1", "c2", "c3", "c6")] + [probe("off", c, "stop") for c in ("c4", "c5")]
+OFFICIAL = [probe("off", c, "tool_calls", valid=True) for c in ("c1", "c2", "c3", "c6")] + [
+    probe("off", c, "stop") for c in ("c4", "c5")
+]
 PROVIDER = [
     probe("p", "c1", "tool_calls", valid=True),
     probe("p", "c2", "tool_calls", valid=False, calls=2),
@@ -75,7 +104,13 @@ def test_f1_schema_accuracy_and_distance_by_hand(tmp_path):
     assert p["schema_accuracy"] == pytest.approx(2 / 4)
     # provider (stop, tc, others, schema_err, ok) = (1, 4, 1, 2, 2), official (2, 4, 0, 0, 4):
     # squared differences 1 + 0 + 1 + 4 + 4 = 10, over 6 compared cases
-    assert (p["off_stop"], p["off_tool_calls"], p["off_others"], p["off_schema_errors"], p["off_successful"]) == (2, 4, 0, 0, 4)
+    assert (p["off_stop"], p["off_tool_calls"], p["off_others"], p["off_schema_errors"], p["off_successful"]) == (
+        2,
+        4,
+        0,
+        0,
+        4,
+    )
     assert p["distance_from_official"] == pytest.approx(math.sqrt(10) / 6)
     assert p["similarity_to_official"] == pytest.approx(1 - math.sqrt(10) / 6)
     # the official is the reference, not compared with itself
@@ -140,28 +175,48 @@ def test_pairing_reruns_and_threshold(tmp_path):
     assert (nov["cases"], nov["cases_compared"], nov["tool_call_f1"], nov["f1_threshold"]) == (1, 0, None, None)
 
 
-def ctx(provider: str, case: str, finish: str | None, error_type: str | None = None, status: str | None = None, at: str = OCT + " 02:00") -> dict:
+def ctx(
+    provider: str,
+    case: str,
+    finish: str | None,
+    error_type: str | None = None,
+    status: str | None = None,
+    at: str = OCT + " 02:00",
+) -> dict:
     return probe(provider, case, finish, suite="context_limit", error_type=error_type, status=status, at=at)
 
 
 def test_context_limit_behaviour(tmp_path):
     rows = [
         # a: 3 of 4 errors -> error; context_overflow twice, invalid_request once
-        ctx("a", "x1", "error", "context_overflow"), ctx("a", "x2", "error", "context_overflow"),
-        ctx("a", "x3", "error", "invalid_request"), ctx("a", "x4", "stop"),
+        ctx("a", "x1", "error", "context_overflow"),
+        ctx("a", "x2", "error", "context_overflow"),
+        ctx("a", "x3", "error", "invalid_request"),
+        ctx("a", "x4", "stop"),
         # b: 3 of 4 truncated
-        ctx("b", "x1", "length"), ctx("b", "x2", "length"), ctx("b", "x3", "length"), ctx("b", "x4", "stop"),
+        ctx("b", "x1", "length"),
+        ctx("b", "x2", "length"),
+        ctx("b", "x3", "length"),
+        ctx("b", "x4", "stop"),
         # c: all answered as if they fit; a later error on x1 the same day is a rerun, not counted
-        *[ctx("c", x, "stop") for x in ("x1", "x2", "x3", "x4")], ctx("c", "x1", "error", "timeout", at=OCT + " 05:00"),
+        *[ctx("c", x, "stop") for x in ("x1", "x2", "x3", "x4")],
+        ctx("c", "x1", "error", "timeout", at=OCT + " 05:00"),
         # d: 2 errors and 2 truncations: no majority; error codes tie -> rate_limit before timeout
-        ctx("d", "x1", "error", "timeout"), ctx("d", "x2", "error", "rate_limit"), ctx("d", "x3", "length"), ctx("d", "x4", "length"),
+        ctx("d", "x1", "error", "timeout"),
+        ctx("d", "x2", "error", "rate_limit"),
+        ctx("d", "x3", "length"),
+        ctx("d", "x4", "length"),
         # e: finish 'error' with status ok and no error_type counts as an error, with no code
-        *[ctx("e", x, "error", status="ok") for x in ("x1", "x2", "x3")], ctx("e", "x4", "stop"),
+        *[ctx("e", x, "error", status="ok") for x in ("x1", "x2", "x3")],
+        ctx("e", "x4", "stop"),
         # tool_calls rows are another suite: ignored
         probe("a", "c1", "stop"),
     ]
     got = rows_of(build_context_limit_behaviour(stage(tmp_path, rows)))
-    assert {k: (r["cases"], r["errors"], r["truncations"], r["silent_acceptances"], r["behaviour"], r["error_code"]) for k, r in got.items()} == {
+    assert {
+        k: (r["cases"], r["errors"], r["truncations"], r["silent_acceptances"], r["behaviour"], r["error_code"])
+        for k, r in got.items()
+    } == {
         "a": (4, 3, 0, 1, "error", "context_overflow"),
         "b": (4, 0, 3, 1, "truncation", None),
         "c": (4, 0, 0, 4, "silent_acceptance", None),

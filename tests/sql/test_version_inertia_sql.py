@@ -27,8 +27,14 @@ def first_below(level: float, h: float) -> int:
     return next(d for d in range(10_000) if day_mean(d, h) <= level)
 
 
-def world(tmp_path, half_life: float | None, pre_new: float = 0.0, t0: dt.date = T0,
-          first: dt.date = dt.date(2025, 10, 1), last: dt.date = dt.date(2025, 12, 31)):
+def world(
+    tmp_path,
+    half_life: float | None,
+    pre_new: float = 0.0,
+    t0: dt.date = T0,
+    first: dt.date = dt.date(2025, 10, 1),
+    last: dt.date = dt.date(2025, 12, 31),
+):
     """The old variant keeps 0.5 ** (t / h) of the pair's demand at time t (days since the start
     of the release day t0): its demand on day d is 1000 x the mean of that over the day (1000
     before the release), the new one takes the rest, on the days first..last; `half_life=None`:
@@ -43,14 +49,20 @@ def world(tmp_path, half_life: float | None, pre_new: float = 0.0, t0: dt.date =
         rows += [(day, "fam", "old", "p", old, 0.0), (day, "fam", "new", "p", new, 0.0)]
     daily = pl.DataFrame(rows, schema=["date", "family", "model", "provider", "requests", "tokens"], orient="row")
     models = pl.DataFrame(
-        {"model": ["old", "new", "older"], "family": ["fam"] * 3, "release_date": [dt.date(2025, 5, 1), t0, dt.date(2025, 1, 1)],
-         "successor_of": [None, "old", None]}
+        {
+            "model": ["old", "new", "older"],
+            "family": ["fam"] * 3,
+            "release_date": [dt.date(2025, 5, 1), t0, dt.date(2025, 1, 1)],
+            "successor_of": [None, "old", None],
+        }
     )
     d, m = tmp_path / "daily.parquet", tmp_path / "models.parquet"
     daily.write_parquet(d)
     models.write_parquet(m)
     con = connect()
-    series = con.execute(load_sql("marts/version_inertia"), {"daily": str(d), "models": str(m), "before": 14, "after": 60}).pl()
+    series = con.execute(
+        load_sql("marts/version_inertia"), {"daily": str(d), "models": str(m), "before": 14, "after": 60}
+    ).pl()
     return publish_inertia(series, after=60)
 
 
@@ -64,7 +76,10 @@ def one(got: pl.DataFrame, column: str):
 def test_half_life_of_an_exponential_decay(tmp_path, h):
     got = world(tmp_path, h)
     assert one(got, "half_life_days") == pytest.approx(h, rel=1e-5)
-    assert (one(got, "half_life_ci_low"), one(got, "half_life_ci_high")) == (pytest.approx(h, rel=1e-4), pytest.approx(h, rel=1e-4))
+    assert (one(got, "half_life_ci_low"), one(got, "half_life_ci_high")) == (
+        pytest.approx(h, rel=1e-4),
+        pytest.approx(h, rel=1e-4),
+    )
     assert one(got, "half_life_first_below_days") == first_below(0.5, h)
     assert one(got, "half_life_fit_days") == 61  # days 0..60, the last day of the data
     # the share follows the constructed curve: day 2h holds the mean of 0.5 ** (t / h) over the day
@@ -81,7 +96,11 @@ def test_window_is_minus_14_to_plus_60_within_the_data(tmp_path):
 
 def test_no_half_life_when_the_successor_never_takes_over(tmp_path):
     got = world(tmp_path, None)
-    assert (one(got, "half_life_days"), one(got, "half_life_ci_low"), one(got, "half_life_first_below_days")) == (None, None, None)
+    assert (one(got, "half_life_days"), one(got, "half_life_ci_low"), one(got, "half_life_first_below_days")) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_half_of_the_pre_release_mean_not_of_one(tmp_path):
@@ -97,7 +116,9 @@ def test_half_life_found_past_the_published_window(tmp_path):
     # h = 70 > the +60 rows published: the search runs on to the end of the data (Dec 31 is
     # day 91 after an Oct 1 release), so the half-life is 70, not null
     got = world(tmp_path, 70, t0=dt.date(2025, 10, 1), first=dt.date(2025, 9, 1))
-    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(got, "half_life_first_below_days") == first_below(0.5, 70)
+    assert one(got, "half_life_days") == pytest.approx(70, rel=1e-5) and one(
+        got, "half_life_first_below_days"
+    ) == first_below(0.5, 70)
     assert got["days_since_release"].max() == 60 and one(got, "half_life_fit_days") == 92
 
 

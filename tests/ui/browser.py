@@ -40,23 +40,32 @@ def ensure_chromium(log=print) -> str:
     if found:
         return found
     if shutil.which("apt-get") is None:
-        raise ChromiumUnavailable("chromium is not installed and there is no apt-get to install it (install Chromium, or set CHROMIUM=/path/to/chrome)")
+        raise ChromiumUnavailable(
+            "chromium is not installed and there is no apt-get to install it (install Chromium, or set CHROMIUM=/path/to/chrome)"
+        )
     sudo: list[str] = []
     if os.geteuid() != 0:
         if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
             sudo = ["sudo", "-n"]
         else:
-            raise ChromiumUnavailable("chromium is not installed, and installing it needs root: run `apt-get install -y chromium` as root")
+            raise ChromiumUnavailable(
+                "chromium is not installed, and installing it needs root: run `apt-get install -y chromium` as root"
+            )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     log("chromium not found: installing Debian's chromium package with apt-get (one-off, about a minute)")
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+    for cmd in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+    ):
         try:
             res = subprocess.run(sudo + cmd, capture_output=True, text=True, env=env, timeout=APT_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise ChromiumUnavailable(f"`{' '.join(cmd)}` timed out after {APT_TIMEOUT_S} s (no network?)") from None
         if res.returncode != 0:
             tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
-            raise ChromiumUnavailable(f"`{' '.join(cmd)}` failed (no network or no package source?): {' | '.join(tail)}")
+            raise ChromiumUnavailable(
+                f"`{' '.join(cmd)}` failed (no network or no package source?): {' | '.join(tail)}"
+            )
     found = find_chromium()
     if not found:
         raise ChromiumUnavailable("apt-get installed chromium, but no chromium binary is on PATH")
@@ -79,10 +88,21 @@ class Browser:
         # Chromium logs (D-Bus noise on servers) go to a file: an unread pipe could fill and stall it.
         self._log = tempfile.TemporaryFile()
         args = [
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-            "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--mute-audio",
-            "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={self._profile.name}",
-            f"--window-size={width},{height}", "about:blank",
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--mute-audio",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+            f"--user-data-dir={self._profile.name}",
+            f"--window-size={width},{height}",
+            "about:blank",
         ]
         # Its own session, so that closing it ends its renderer and helper processes too.
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True)
@@ -100,7 +120,9 @@ class Browser:
         while not (port_file.exists() and port_file.read_text().strip()):
             if self._proc.poll() is not None:
                 self._log.seek(0)
-                raise RuntimeError(f"chromium exited with {self._proc.returncode}: {self._log.read().decode(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"chromium exited with {self._proc.returncode}: {self._log.read().decode(errors='replace')[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"chromium did not open its DevTools port within {startup_timeout} s")
             time.sleep(0.1)
@@ -126,7 +148,10 @@ class Browser:
 
     def resize(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def goto(self, url: str, timeout: float = 30) -> None:
         """Navigate and wait for the document to load (the app then renders client-side)."""

@@ -26,11 +26,15 @@ def seed_instance(home) -> None:
 
     from pipeline.defs.thumbnails import bars
 
-    shares = pl.DataFrame({"period": ["2025Q4"] * 3, "family": ["deepseek", "qwen", "glm"], "request_share": [0.5, 0.3, 0.2]})
+    shares = pl.DataFrame(
+        {"period": ["2025Q4"] * 3, "family": ["deepseek", "qwen", "glm"], "request_share": [0.5, 0.3, 0.2]}
+    )
     chart = bars(shares, "family", "request_share", "request share by family", latest="period")
     assert chart, "the thumbnail helper drew nothing"
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        instance.report_runless_asset_event(dg.AssetMaterialization("family_demand", metadata={"dagster/row_count": 3, **chart}))
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("family_demand", metadata={"dagster/row_count": 3, **chart})
+        )
 
 
 @pytest.fixture(scope="module")

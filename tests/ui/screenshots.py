@@ -46,7 +46,10 @@ def asset_metadata(browser: Browser, base: str, out: Path, asset: str = "family_
     browser.goto(f"{base}/assets/{asset}")
     for _ in range(3):  # a click while the page settles can miss
         browser.click(SHOW_CHART, timeout=30)
-        if browser.wait_for("(() => { const i = document.querySelector('img[src^=\"data:image/png\"]'); return i && i.complete && i.naturalWidth > 0; })()", 5):
+        if browser.wait_for(
+            "(() => { const i = document.querySelector('img[src^=\"data:image/png\"]'); return i && i.complete && i.naturalWidth > 0; })()",
+            5,
+        ):
             break
     time.sleep(0.5)
     return browser.screenshot(out / "dagster-asset-metadata.png")
@@ -59,7 +62,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=1000)
     args = parser.parse_args()
-    with dagster_webserver(args.dagster_home.resolve()) as base, Browser(ensure_chromium(), args.width, args.height) as browser:
+    with (
+        dagster_webserver(args.dagster_home.resolve()) as base,
+        Browser(ensure_chromium(), args.width, args.height) as browser,
+    ):
         skip_community_dialog(base)
         for shot in (asset_graph(browser, base, args.out), asset_metadata(browser, base, args.out)):
             print(f"wrote {shot}")

@@ -110,7 +110,9 @@ def test_asset_catalog_lists_every_asset_key(dagster_ui, browser, tmp_path):
     missing = sorted(keys - listed)
     if missing:
         _fail(browser, tmp_path, f"the asset catalog does not list {missing}")
-    assert not {k for k in listed - keys if k}, f"the catalog lists assets the definitions lack: {sorted(listed - keys)}"
+    assert not {k for k in listed - keys if k}, (
+        f"the catalog lists assets the definitions lack: {sorted(listed - keys)}"
+    )
 
 
 def test_chart_thumbnail_in_metadata_renders_as_an_image(dagster_ui, browser, tmp_path):

@@ -53,7 +53,9 @@ def test_installs_debians_chromium_with_apt_when_missing(no_chromium):
 
 def test_says_why_when_apt_cannot_install(no_chromium, monkeypatch):
     def offline(cmd, **kwargs):
-        return subprocess.CompletedProcess(cmd, 100, "", "E: Failed to fetch http://deb.debian.org/... Temporary failure resolving")
+        return subprocess.CompletedProcess(
+            cmd, 100, "", "E: Failed to fetch http://deb.debian.org/... Temporary failure resolving"
+        )
 
     monkeypatch.setattr(browser.subprocess, "run", offline)
     with pytest.raises(ChromiumUnavailable, match="no network.*Temporary failure resolving"):

@@ -36,7 +36,11 @@ def test_a_cli_run_appears_under_the_job(tiny_drop, tmp_path, monkeypatch):
     assert sorted(runs) == ["servicelens_build", "servicelens_prepare"]
     with dagster_webserver(home) as base:
         for job, run_id in runs.items():
-            selector = {"pipelineName": job, "repositoryName": "__repository__", "repositoryLocationName": "servicelens"}
+            selector = {
+                "pipelineName": job,
+                "repositoryName": "__repository__",
+                "repositoryLocationName": "servicelens",
+            }
             data = graphql(base, JOB_RUNS, {"selector": selector})["pipelineOrError"]
             assert data["__typename"] == "Pipeline"
             assert [(r["runId"], r["status"]) for r in data["runs"]] == [(run_id, "SUCCESS")]

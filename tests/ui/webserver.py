@@ -56,8 +56,12 @@ def dagster_webserver(dagster_home: Path, timeout: float = 60, env: dict | None 
     log = tempfile.TemporaryFile()
     cmd = [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {}), "DAGSTER_HOME": str(dagster_home)},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cmd,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {}), "DAGSTER_HOME": str(dagster_home)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
 

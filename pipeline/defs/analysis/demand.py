@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.thumbnails import bars, name, number, safe_metadata
 from pipeline.lib.demand import (
@@ -14,7 +15,6 @@ from pipeline.lib.demand import (
     build_tokens_daily,
     build_version_inertia,
 )
-from pipeline.defs.partitions import partitioned
 from pipeline.paths import core_dir, marts_file
 
 SHARES_SUM_TO_ONE = "shares_sum_to_one"
@@ -46,33 +46,63 @@ def core_demand__daily(context: dg.AssetExecutionContext, paths: ServicelensPath
     group_name="marts",
     deps=[core_demand__daily],
     kinds={"duckdb", "parquet"},
-    check_specs=[dg.AssetCheckSpec(SHARES_SUM_TO_ONE, asset="family_demand", description="request and token shares sum to 1 in every period")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            SHARES_SUM_TO_ONE, asset="family_demand", description="request and token shares sum to 1 in every period"
+        )
+    ],
 )
 def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x family (quarters and months): weighted requests and tokens,
     their shares of the period, and the rank by requests."""
     df = build_family_demand(paths.root)
     sums = df.group_by("period").agg(pl.col("request_share").sum(), pl.col("token_share").sum())
-    worst = float(max((sums["request_share"] - 1).abs().max(), (sums["token_share"] - 1).abs().max())) if df.height else 0.0
+    worst = (
+        float(max((sums["request_share"] - 1).abs().max(), (sums["token_share"] - 1).abs().max())) if df.height else 0.0
+    )
     quarter = df.filter(pl.col("period_type") == "quarter").sort("rank")
-    top = {f"top family {r['period']}": f"{name(r['family'])} {number(_pct(r['request_share']), '.1f')} %" for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    top = {
+        f"top family {r['period']}": f"{name(r['family'])} {number(_pct(r['request_share']), '.1f')} %"
+        for r in quarter.filter(pl.col("rank") == 1).iter_rows(named=True)
+    }
     return dg.MaterializeResult(
-        metadata=safe_metadata({"dagster/row_count": df.height, **top, "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand"))), **bars(quarter, "family", "request_share", "request share by family", latest="period")}),
-        check_results=[dg.AssetCheckResult(check_name=SHARES_SUM_TO_ONE, passed=worst < 1e-9, metadata={"max_deviation": worst})],
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": df.height,
+                **top,
+                "path": dg.MetadataValue.path(str(marts_file(paths.root, "family_demand"))),
+                **bars(quarter, "family", "request_share", "request share by family", latest="period"),
+            }
+        ),
+        check_results=[
+            dg.AssetCheckResult(check_name=SHARES_SUM_TO_ONE, passed=worst < 1e-9, metadata={"max_deviation": worst})
+        ],
     )
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("concentration", deps=[core_demand__daily], kinds={"parquet"}, description="One row per period x level (family/model/provider) x measure "
-                     "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % intervals for Gini and top-5 (logged requests resampled, bias-corrected)."),
-        dg.AssetSpec("concentration_lorenz", deps=[core_demand__daily], kinds={"parquet"}, description="Lorenz curve points per period x level x measure, for charts."),
+        dg.AssetSpec(
+            "concentration",
+            deps=[core_demand__daily],
+            kinds={"parquet"},
+            description="One row per period x level (family/model/provider) x measure "
+            "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % intervals for Gini and top-5 (logged requests resampled, bias-corrected).",
+        ),
+        dg.AssetSpec(
+            "concentration_lorenz",
+            deps=[core_demand__daily],
+            kinds={"parquet"},
+            description="Lorenz curve points per period x level x measure, for charts.",
+        ),
     ],
 )
 def concentration_marts(paths: ServicelensPaths):
     conc, curve = build_concentration(paths.root)
-    q = conc.filter((pl.col("period_type") == "quarter") & (pl.col("level") == "family") & (pl.col("measure") == "requests"))
+    q = conc.filter(
+        (pl.col("period_type") == "quarter") & (pl.col("level") == "family") & (pl.col("measure") == "requests")
+    )
     figures = {}
     for r in q.iter_rows(named=True):
         figures |= {
@@ -81,7 +111,9 @@ def concentration_marts(paths: ServicelensPaths):
             f"{r['period']} family Gini": f"{number(r['gini'], '.3f')} [{number(r['gini_ci_low'], '.3f')}, {number(r['gini_ci_high'], '.3f')}]",
             f"{r['period']} family HHI": _round(r["hhi"], 4),
         }
-    yield dg.MaterializeResult(asset_key="concentration", metadata=safe_metadata({"dagster/row_count": conc.height, **figures}))
+    yield dg.MaterializeResult(
+        asset_key="concentration", metadata=safe_metadata({"dagster/row_count": conc.height, **figures})
+    )
     yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
 
 
@@ -99,10 +131,19 @@ def core_tokens__daily(context: dg.AssetExecutionContext, paths: ServicelensPath
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("task_regimes", deps=[core_tokens__daily], kinds={"parquet"}, description="One row per period x application: "
-                     "weighted requests, input/output token p10/p50/p90/p99, output share, regime label."),
-        dg.AssetSpec("task_regimes_histogram", deps=[core_tokens__daily], kinds={"parquet"},
-                     description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts."),
+        dg.AssetSpec(
+            "task_regimes",
+            deps=[core_tokens__daily],
+            kinds={"parquet"},
+            description="One row per period x application: "
+            "weighted requests, input/output token p10/p50/p90/p99, output share, regime label.",
+        ),
+        dg.AssetSpec(
+            "task_regimes_histogram",
+            deps=[core_tokens__daily],
+            kinds={"parquet"},
+            description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts.",
+        ),
     ],
 )
 def task_regime_marts(paths: ServicelensPaths):
@@ -113,67 +154,107 @@ def task_regime_marts(paths: ServicelensPaths):
         f"output share {number(r['output_share'], '.2f')}"
         for r in quarter.iter_rows(named=True)
     }
-    yield dg.MaterializeResult(asset_key="task_regimes", metadata=safe_metadata({"dagster/row_count": regimes.height, **figures}))
+    yield dg.MaterializeResult(
+        asset_key="task_regimes", metadata=safe_metadata({"dagster/row_count": regimes.height, **figures})
+    )
     yield dg.MaterializeResult(asset_key="task_regimes_histogram", metadata={"dagster/row_count": n_hist})
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("version_inertia", deps=[core_demand__daily, "stg_models"], kinds={"parquet"},
-                     description="One row per successor pair x day since release (-14..+60): the old variant's share of "
-                     "the pair's demand, and the pair's half-life in days."),
-        dg.AssetSpec("version_inertia_summary", deps=[core_demand__daily, "stg_models"], kinds={"parquet"},
-                     description="One row per quarter x family: successor releases, mean half-life, and the share of "
-                     "demand still on superseded variants in the quarter's last 7 days."),
+        dg.AssetSpec(
+            "version_inertia",
+            deps=[core_demand__daily, "stg_models"],
+            kinds={"parquet"},
+            description="One row per successor pair x day since release (-14..+60): the old variant's share of "
+            "the pair's demand, and the pair's half-life in days.",
+        ),
+        dg.AssetSpec(
+            "version_inertia_summary",
+            deps=[core_demand__daily, "stg_models"],
+            kinds={"parquet"},
+            description="One row per quarter x family: successor releases, mean half-life, and the share of "
+            "demand still on superseded variants in the quarter's last 7 days.",
+        ),
     ],
 )
 def version_inertia_marts(paths: ServicelensPaths):
     inertia, summary = build_version_inertia(paths.root)
-    pairs = inertia.select("old_model", "new_model", "release_date", "pre_release_old_share", "half_life_days").unique().sort("release_date")
+    pairs = (
+        inertia.select("old_model", "new_model", "release_date", "pre_release_old_share", "half_life_days")
+        .unique()
+        .sort("release_date")
+    )
 
     def said(r: dict) -> str:
         if r["pre_release_old_share"] is None:
             return "no pre-release days in the data: shares only, no half-life"
         return "no half-life in the data" if r["half_life_days"] is None else f"half-life {r['half_life_days']} d"
 
-    figures = {f"{name(r['old_model'])} -> {name(r['new_model'])} ({r['release_date']})": said(r) for r in pairs.iter_rows(named=True)}
-    yield dg.MaterializeResult(asset_key="version_inertia", metadata=safe_metadata({"dagster/row_count": inertia.height, **figures}))
+    figures = {
+        f"{name(r['old_model'])} -> {name(r['new_model'])} ({r['release_date']})": said(r)
+        for r in pairs.iter_rows(named=True)
+    }
+    yield dg.MaterializeResult(
+        asset_key="version_inertia", metadata=safe_metadata({"dagster/row_count": inertia.height, **figures})
+    )
     top = summary.sort("superseded_share_last_7_days", descending=True).head(3)
     yield dg.MaterializeResult(
         asset_key="version_inertia_summary",
-        metadata=safe_metadata({
-            "dagster/row_count": summary.height,
-            **{f"{r['period']} {name(r['family'])} still on superseded": f"{number(_pct(r['superseded_share_last_7_days']), '.1f')} %"
-               for r in top.iter_rows(named=True)},
-        }),
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": summary.height,
+                **{
+                    f"{r['period']} {name(r['family'])} still on superseded": f"{number(_pct(r['superseded_share_last_7_days']), '.1f')} %"
+                    for r in top.iter_rows(named=True)
+                },
+            }
+        ),
     )
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("supply_use", deps=[core_demand__daily, "stg_endpoints", "stg_models"], kinds={"parquet"},
-                     description="One row per period x model: listing breadth (providers listing it, averaged over days), "
-                     "demand share, and the provider-level top-1 share and HHI of its traffic."),
-        dg.AssetSpec("supply_use_summary", deps=[core_demand__daily, "stg_endpoints", "stg_models"], kinds={"parquet"},
-                     description="One row per period: Spearman rank correlation between listing breadth and demand share "
-                     "across models, with a 95 % bootstrap interval (resampling models)."),
+        dg.AssetSpec(
+            "supply_use",
+            deps=[core_demand__daily, "stg_endpoints", "stg_models"],
+            kinds={"parquet"},
+            description="One row per period x model: listing breadth (providers listing it, averaged over days), "
+            "demand share, and the provider-level top-1 share and HHI of its traffic.",
+        ),
+        dg.AssetSpec(
+            "supply_use_summary",
+            deps=[core_demand__daily, "stg_endpoints", "stg_models"],
+            kinds={"parquet"},
+            description="One row per period: Spearman rank correlation between listing breadth and demand share "
+            "across models, with a 95 % bootstrap interval (resampling models).",
+        ),
     ],
 )
 def supply_use_marts(paths: ServicelensPaths):
     supply, summary = build_supply_use(paths.root)
     figures = {
-        f"{r['period']} breadth vs adoption rho": f"{number(r['spearman_rho'])} [{number(r['rho_ci_low'])}, {number(r['rho_ci_high'])}] over {r['n_models']} models"
+        f"{r['period']} breadth vs adoption rho": (
+            f"{number(r['spearman_rho'])} [{number(r['rho_ci_low'])}, {number(r['rho_ci_high'])}] "
+            f"over {r['n_models']} models"
+        )
         for r in summary.filter(pl.col("period_type") == "quarter").iter_rows(named=True)
     }
     quarters = supply.filter(pl.col("period_type") == "quarter")
     widest = {
         f"{period} widest listing": f"{name(part.row(0, named=True)['model'])}: {number(part.row(0, named=True)['listing_breadth'], '.1f')} providers"
-        for (period,), part in quarters.sort("listing_breadth", descending=True).group_by(["period"], maintain_order=True)
+        for (period,), part in quarters.sort("listing_breadth", descending=True).group_by(
+            ["period"], maintain_order=True
+        )
     }
-    yield dg.MaterializeResult(asset_key="supply_use", metadata=safe_metadata({"dagster/row_count": supply.height, **widest}))
-    yield dg.MaterializeResult(asset_key="supply_use_summary", metadata=safe_metadata({"dagster/row_count": summary.height, **figures}))
+    yield dg.MaterializeResult(
+        asset_key="supply_use", metadata=safe_metadata({"dagster/row_count": supply.height, **widest})
+    )
+    yield dg.MaterializeResult(
+        asset_key="supply_use_summary", metadata=safe_metadata({"dagster/row_count": summary.height, **figures})
+    )
 
 
 DEMAND_ASSETS = [

@@ -40,55 +40,103 @@ class RoutingConfig(dg.Config):
 
 
 @dg.asset(
-    name="routing_decisions", group_name="marts", deps=REPLAY_DEPS, kinds={"duckdb", "parquet"},
+    name="routing_decisions",
+    group_name="marts",
+    deps=REPLAY_DEPS,
+    kinds={"duckdb", "parquet"},
     description="The grouped decisions (marts.routing_groups, one partition per UTC day): one row per group of requests "
     "that every policy treats alike (slot, fit mask, cost order, sample rate) with each policy's provider, effective "
     "prices, decode throughput, TTFT and success probability, and the per-day partials the routing marts merge. Per "
     "request: the warehouse view marts.routing_decisions (on demand), or Parquet with write_decisions.",
     **partitioned(),
 )
-def routing_decisions(context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
-    params = RoutingParams(bucket_minutes=config.bucket_minutes, min_success=config.min_success,
-                           availability_confidence=config.availability_confidence)
+def routing_decisions(
+    context: dg.AssetExecutionContext, config: RoutingConfig, paths: ServicelensPaths
+) -> dg.MaterializeResult:
+    params = RoutingParams(
+        bucket_minutes=config.bucket_minutes,
+        min_success=config.min_success,
+        availability_confidence=config.availability_confidence,
+    )
     days = [dt.date.fromisoformat(d) for d in paths.days_to_build(context.partition_keys)]
     if not days:  # the plan only recounted days: no day's replay changed
         return dg.MaterializeResult(metadata={"days": 0})
-    run = replay_days(paths.root, days, params=params, write_decisions=config.write_decisions,
-                      progress=lambda span: context.log.info(f"routing: replaying {span}"))
-    return dg.MaterializeResult(metadata={
-        "requests replayed": run.requests, "groups": run.groups, "days": len(run.days), "models": len(run.models),
-        "path": dg.MetadataValue.path(str(partial_dir(paths.root, "groups"))),
-    })
+    run = replay_days(
+        paths.root,
+        days,
+        params=params,
+        write_decisions=config.write_decisions,
+        progress=lambda span: context.log.info(f"routing: replaying {span}"),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "requests replayed": run.requests,
+            "groups": run.groups,
+            "days": len(run.days),
+            "models": len(run.models),
+            "path": dg.MetadataValue.path(str(partial_dir(paths.root, "groups"))),
+        }
+    )
 
 
-@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"},
-          description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
-          "success, requests routed and excluded, change of cost and throughput against the official provider, merged "
-          "from every day's partials.")
+@dg.asset(
+    group_name="marts",
+    deps=[routing_decisions],
+    kinds={"parquet"},
+    description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
+    "success, requests routed and excluded, change of cost and throughput against the official provider, merged "
+    "from every day's partials.",
+)
 def routing_policies(paths: ServicelensPaths) -> dg.MaterializeResult:
     policies = build_policies(paths.root)
-    best = (quarter_rows(policies).filter((pl.col("policy") != "official") & pl.col("cost_change_pct").is_not_null()
-                                          & pl.col("tps_change_pct").is_not_null()).sort("cost_change_pct").head(3))
-    return dg.MaterializeResult(metadata=safe_metadata({
-        "dagster/row_count": policies.height,
-        **{f"{r['period']} {name(r['model'])} {name(r['policy'])}": f"cost {number(r['cost_change_pct'], '+.1f')} %, throughput {number(r['tps_change_pct'], '+.1f')} %"
-           for r in best.iter_rows(named=True)},
-    }))
+    best = (
+        quarter_rows(policies)
+        .filter(
+            (pl.col("policy") != "official")
+            & pl.col("cost_change_pct").is_not_null()
+            & pl.col("tps_change_pct").is_not_null()
+        )
+        .sort("cost_change_pct")
+        .head(3)
+    )
+    return dg.MaterializeResult(
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": policies.height,
+                **{
+                    f"{r['period']} {name(r['model'])} {name(r['policy'])}": (
+                        f"cost {number(r['cost_change_pct'], '+.1f')} %, "
+                        f"throughput {number(r['tps_change_pct'], '+.1f')} %"
+                    )
+                    for r in best.iter_rows(named=True)
+                },
+            }
+        )
+    )
 
 
 def _objective_asset(objective: str):
-    @dg.asset(name=f"routing_{objective}", group_name="marts", deps=["routing_decisions"], kinds={"parquet"},
-              description=f"The contract's {objective} counterfactual (oracle and causal vs the official provider) per period "
-                          "and model, with 95 % paired day-bootstrap intervals.")
+    @dg.asset(
+        name=f"routing_{objective}",
+        group_name="marts",
+        deps=["routing_decisions"],
+        kinds={"parquet"},
+        description=f"The contract's {objective} counterfactual (oracle and causal vs the official provider) per period "
+        "and model, with 95 % paired day-bootstrap intervals.",
+    )
     def _asset(paths: ServicelensPaths) -> dg.MaterializeResult:
         df = build_counterfactual(paths.root, (objective,))
         frame_to_parquet(df, core_file(paths.root, f"core_routing__{objective}"))
         figures = {
-            f"{r['period']} {name(r['model'])} {name(r['policy'])}": f"{number(r['change_pct'], '+.1f')} % [{number(r['ci_low'], '+.1f')}, {number(r['ci_high'], '+.1f')}]"
+            f"{r['period']} {name(r['model'])} {name(r['policy'])}": (
+                f"{number(r['change_pct'], '+.1f')} % [{number(r['ci_low'], '+.1f')}, {number(r['ci_high'], '+.1f')}]"
+            )
             for r in quarter_rows(df).filter(pl.col("model") == HEADLINES[objective]).iter_rows(named=True)
             if r["change_pct"] is not None
         }
-        return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, "models": df["model"].n_unique(), **figures}))
+        return dg.MaterializeResult(
+            metadata=safe_metadata({"dagster/row_count": df.height, "models": df["model"].n_unique(), **figures})
+        )
 
     return _asset
 
@@ -103,15 +151,21 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     causal), the baseline official provider, requests routed and excluded (weighted), baseline and
     routed values, change in percent and its 95 % paired day-bootstrap interval."""
     df = pl.concat([pl.read_parquet(core_file(paths.root, f"core_routing__{o}")) for o in ("cost", "throughput")])
-    df = df.sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
+    df = df.sort(
+        ["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False]
+    )
     frame_to_parquet(df, marts_file(paths.root, "routing_counterfactual"))
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
-@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"},
-          description="The headline routing figures under other availability rules (evidence / point), thresholds "
-          "(0.8, 0.9, 0.95) and bucket sizes (1, 2 and 4 times the run's, 60 / 120 / 240 min by default): the contract counterfactual of each, with its 95 % "
-          "paired day-bootstrap interval, merged from every day's partials.")
+@dg.asset(
+    group_name="marts",
+    deps=[routing_decisions],
+    kinds={"parquet"},
+    description="The headline routing figures under other availability rules (evidence / point), thresholds "
+    "(0.8, 0.9, 0.95) and bucket sizes (1, 2 and 4 times the run's, 60 / 120 / 240 min by default): the contract counterfactual of each, with its 95 % "
+    "paired day-bootstrap interval, merged from every day's partials.",
+)
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing_sensitivity import build_sensitivity
 
@@ -124,11 +178,19 @@ def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
             part = q.filter((pl.col("objective") == objective) & (pl.col("model") == model))
             if part.height:
                 figures[f"{name(model)} {objective}: change across settings"] = (
-                    f"{number(part['change_pct'].min(), '+.1f')} % to {number(part['change_pct'].max(), '+.1f')} % over {part.height} settings")
+                    f"{number(part['change_pct'].min(), '+.1f')} % to {number(part['change_pct'].max(), '+.1f')} % over {part.height} settings"
+                )
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
-ROUTING_ASSETS = [routing_decisions, routing_policies, routing_cost, routing_throughput, routing_counterfactual, routing_sensitivity]
+ROUTING_ASSETS = [
+    routing_decisions,
+    routing_policies,
+    routing_cost,
+    routing_throughput,
+    routing_counterfactual,
+    routing_sensitivity,
+]
 
 
 @dg.definitions

@@ -20,15 +20,15 @@ from pipeline.lib.service import (
 PROBES = "stg_latency_probes"
 
 
-
-
 @dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"}, **partitioned())
 def core_requests__hourly(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per hour x provider x model: weighted requests, errors by type and class
     (client, rate limit, provider fault) and billed tokens, one partition per UTC day. The
     additive base of the service marts."""
     days = paths.days_to_build(context.partition_keys)
-    return dg.MaterializeResult(metadata={"days built": len(days), "rows written": build_requests_hourly(paths.root, days) if days else 0})
+    return dg.MaterializeResult(
+        metadata={"days built": len(days), "rows written": build_requests_hourly(paths.root, days) if days else 0}
+    )
 
 
 @dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})
@@ -40,11 +40,17 @@ def service_timeseries(paths: ServicelensPaths) -> dg.MaterializeResult:
     probed = df.filter(pl.col("probes") > 0)
     if probed.height:
         r = probed.sort("probe_success_rate").row(0, named=True)
-        figures["worst hour"] = f"{name(r['provider'])} / {name(r['model'])} {r['hour']:%Y-%m-%d %H:00}: {number(100 * r['probe_success_rate'], '.0f')} % of probes ok"
+        figures["worst hour"] = (
+            f"{name(r['provider'])} / {name(r['model'])} {r['hour']:%Y-%m-%d %H:00}: {number(100 * r['probe_success_rate'], '.0f')} % of probes ok"
+        )
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
-@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES, "stg_prices", "stg_endpoints", "stg_models"], kinds={"duckdb", "parquet"})
+@dg.asset(
+    group_name="marts",
+    deps=[core_requests__hourly, PROBES, "stg_prices", "stg_endpoints", "stg_models"],
+    kinds={"duckdb", "parquet"},
+)
 def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x model: prices in force (USD, time-weighted and last, blended
     at the model's token mix), endpoint state, TTFT p50/p90/p99, decode p50/p90 and end-to-end p50
@@ -56,11 +62,23 @@ def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
         figures[f"{period} service objects probed"] = part.height
         timed = part.filter(pl.col("decode_tps_p50").is_not_null())  # null: no successful probe, or not finite
         if timed.height:
-            fast, slow = timed.sort("decode_tps_p50", descending=True).row(0, named=True), timed.sort("decode_tps_p50").row(0, named=True)
-            figures[f"{period} decode p50 range"] = (f"{number(slow['decode_tps_p50'], '.0f')} tok/s ({name(slow['provider'])} / {name(slow['model'])}) to "
-                                                     f"{number(fast['decode_tps_p50'], '.0f')} tok/s ({name(fast['provider'])} / {name(fast['model'])})")
-    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures,
-                                                        **histogram(q, "decode_tps_p50", "decode p50 per provider x model", unit="tok/s", latest="period")}))
+            fast, slow = (
+                timed.sort("decode_tps_p50", descending=True).row(0, named=True),
+                timed.sort("decode_tps_p50").row(0, named=True),
+            )
+            figures[f"{period} decode p50 range"] = (
+                f"{number(slow['decode_tps_p50'], '.0f')} tok/s ({name(slow['provider'])} / {name(slow['model'])}) to "
+                f"{number(fast['decode_tps_p50'], '.0f')} tok/s ({name(fast['provider'])} / {name(fast['model'])})"
+            )
+    return dg.MaterializeResult(
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": df.height,
+                **figures,
+                **histogram(q, "decode_tps_p50", "decode p50 per provider x model", unit="tok/s", latest="period"),
+            }
+        )
+    )
 
 
 @dg.asset(group_name="marts", deps=[PROBES], kinds={"duckdb", "parquet"})
@@ -75,34 +93,67 @@ def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x source (requests / probes) x error type: errors,
     attempts, rate, and whether the error is held against the provider."""
     df = build_error_matrix(paths.root)
-    held = (quarter_rows(df).filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
-            .group_by("period", "provider").agg(pl.col("rate").sum()).sort("rate", descending=True).head(3))
-    figures = {f"{r['period']} {name(r['provider'])} request errors held against it": f"{number(None if r['rate'] is None else 100 * r['rate'])} %"
-               for r in held.iter_rows(named=True)}
+    held = (
+        quarter_rows(df)
+        .filter(pl.col("held_against_provider") & (pl.col("source") == "requests"))
+        .group_by("period", "provider")
+        .agg(pl.col("rate").sum())
+        .sort("rate", descending=True)
+        .head(3)
+    )
+    figures = {
+        f"{r['period']} {name(r['provider'])} request errors held against it": f"{number(None if r['rate'] is None else 100 * r['rate'])} %"
+        for r in held.iter_rows(named=True)
+    }
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("provider_dispersion", deps=[service_objects], kinds={"parquet"},
-                     description="One row per period x model x attribute (prices, blended price, TTFT p50, decode p50, context "
-                     "length, error rate, feature support): providers, cv, min, max, official value, share at the official price."),
-        dg.AssetSpec("price_anchoring", deps=[service_objects], kinds={"parquet"},
-                     description="One row per period x performance attribute: mean cv of performance / mean cv of the blended "
-                     "price across models, with a 95 % bootstrap interval (resampling models). Above 1: prices are more anchored."),
+        dg.AssetSpec(
+            "provider_dispersion",
+            deps=[service_objects],
+            kinds={"parquet"},
+            description="One row per period x model x attribute (prices, blended price, TTFT p50, decode p50, context "
+            "length, error rate, feature support): providers, cv, min, max, official value, share at the official price.",
+        ),
+        dg.AssetSpec(
+            "price_anchoring",
+            deps=[service_objects],
+            kinds={"parquet"},
+            description="One row per period x performance attribute: mean cv of performance / mean cv of the blended "
+            "price across models, with a 95 % bootstrap interval (resampling models). Above 1: prices are more anchored.",
+        ),
     ],
 )
 def dispersion_marts(paths: ServicelensPaths):
     dispersion, anchoring = build_provider_dispersion(paths.root)
     figures = {
-        f"{r['period']} {r['performance_attribute']} cv / price cv": f"{number(r['dispersion_ratio'])} [{number(r['ratio_ci_low'])}, {number(r['ratio_ci_high'])}] over {r['n_models']} models"
+        f"{r['period']} {r['performance_attribute']} cv / price cv": (
+            f"{number(r['dispersion_ratio'])} [{number(r['ratio_ci_low'])}, {number(r['ratio_ci_high'])}] "
+            f"over {r['n_models']} models"
+        )
         for r in quarter_rows(anchoring).iter_rows(named=True)
     }
     yield dg.MaterializeResult(asset_key="provider_dispersion", metadata={"dagster/row_count": dispersion.height})
-    yield dg.MaterializeResult(asset_key="price_anchoring", metadata=safe_metadata({
-        "dagster/row_count": anchoring.height, **figures,
-        **bars(quarter_rows(anchoring), "performance_attribute", "dispersion_ratio", "performance cv / price cv", latest="period", fmt=".1f")}))
+    yield dg.MaterializeResult(
+        asset_key="price_anchoring",
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": anchoring.height,
+                **figures,
+                **bars(
+                    quarter_rows(anchoring),
+                    "performance_attribute",
+                    "dispersion_ratio",
+                    "performance cv / price cv",
+                    latest="period",
+                    fmt=".1f",
+                ),
+            }
+        ),
+    )
 
 
 @dg.asset(group_name="marts", deps=[service_objects, "vendor_verification"], kinds={"parquet"})
@@ -111,7 +162,10 @@ def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
     p50, probe success rate, tool-call schema accuracy, and whether another provider dominates it."""
     df = build_service_pareto(paths.root)
     q = quarter_rows(df).filter(pl.col("dominated").is_not_null())
-    figures = {f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}" for (p,), part in q.group_by(["period"])}
+    figures = {
+        f"{p} dominated service objects": f"{part['dominated'].sum()} of {part.height}"
+        for (p,), part in q.group_by(["period"])
+    }
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 

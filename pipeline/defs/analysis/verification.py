@@ -16,18 +16,20 @@ from pipeline.paths import marts_file
 DEPS = ["stg_compat_probes", "stg_models"]
 
 
-
-
 def verification_figures(df: pl.DataFrame) -> dict[str, str]:
     """Per quarter and model (tool_calls suite): the lowest provider F1, the threshold, the
     verdicts; and the models whose official provider answered no case (nothing to compare with)."""
     tc = quarter_rows(df).filter(pl.col("suite") == "tool_calls")
     q = tc.filter(pl.col("tool_call_f1").is_not_null())
     out = {}
-    unpaired = tc.group_by("period", "model").agg(pl.col("is_official").any()).filter(~pl.col("is_official")).sort("model")
+    unpaired = (
+        tc.group_by("period", "model").agg(pl.col("is_official").any()).filter(~pl.col("is_official")).sort("model")
+    )
     for (period,), part in unpaired.group_by(["period"]):
         out[f"{period} models without official answers"] = ", ".join(name(m) for m in part["model"])
-    for (period, model), part in q.sort("period", "model", "tool_call_f1").group_by(["period", "model"], maintain_order=True):
+    for (period, model), part in q.sort("period", "model", "tool_call_f1").group_by(
+        ["period", "model"], maintain_order=True
+    ):
         low = part.row(0, named=True)
         thr = "no official rerun" if low["f1_threshold"] is None else f"threshold {number(low['f1_threshold'], '.3f')}"
         out[f"{period} {name(model)}"] = (
@@ -40,9 +42,16 @@ def verification_figures(df: pl.DataFrame) -> dict[str, str]:
 
 def context_figures(df: pl.DataFrame) -> dict[str, str]:
     """Per quarter and behaviour: the providers showing it, with how many of their models do."""
-    by = quarter_rows(df).group_by("period", "behaviour", "provider").agg(models=pl.len()).sort("period", "behaviour", "provider")
+    by = (
+        quarter_rows(df)
+        .group_by("period", "behaviour", "provider")
+        .agg(models=pl.len())
+        .sort("period", "behaviour", "provider")
+    )
     return {
-        f"{period} {name(behaviour)}": ", ".join(f"{name(p)} ({n} models)" for p, n in zip(part["provider"], part["models"], strict=True))
+        f"{period} {name(behaviour)}": ", ".join(
+            f"{name(p)} ({n} models)" for p, n in zip(part["provider"], part["models"], strict=True)
+        )
         for (period, behaviour), part in by.group_by(["period", "behaviour"], maintain_order=True)
     }
 
@@ -50,27 +59,45 @@ def context_figures(df: pl.DataFrame) -> dict[str, str]:
 @dg.multi_asset(
     group_name="marts",
     specs=[
-        dg.AssetSpec("vendor_verification", deps=DEPS, kinds={"parquet"},
-                     description="One row per period x provider x model x suite: finish-reason counts, tool calls, schema "
-                     "errors, and vs the official API on the same cases and round: tool-call trigger F1, schema accuracy, "
-                     "K2VV distance / similarity, and the F1 threshold from the official's own reruns."),
-        dg.AssetSpec("context_limit_behaviour", deps=DEPS, kinds={"parquet"},
-                     description="One row per period x provider x model from the context_limit suite: errors, truncations, "
-                     "silent acceptances, the majority behaviour and the most frequent error code."),
+        dg.AssetSpec(
+            "vendor_verification",
+            deps=DEPS,
+            kinds={"parquet"},
+            description="One row per period x provider x model x suite: finish-reason counts, tool calls, schema "
+            "errors, and vs the official API on the same cases and round: tool-call trigger F1, schema accuracy, "
+            "K2VV distance / similarity, and the F1 threshold from the official's own reruns.",
+        ),
+        dg.AssetSpec(
+            "context_limit_behaviour",
+            deps=DEPS,
+            kinds={"parquet"},
+            description="One row per period x provider x model from the context_limit suite: errors, truncations, "
+            "silent acceptances, the majority behaviour and the most frequent error code.",
+        ),
     ],
 )
 def verification_marts(paths: ServicelensPaths):
     vv = build_vendor_verification(paths.root)
     yield dg.MaterializeResult(
         asset_key="vendor_verification",
-        metadata=safe_metadata({"dagster/row_count": vv.height, **verification_figures(vv),
-                                "path": dg.MetadataValue.path(str(marts_file(paths.root, "vendor_verification")))}),
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": vv.height,
+                **verification_figures(vv),
+                "path": dg.MetadataValue.path(str(marts_file(paths.root, "vendor_verification"))),
+            }
+        ),
     )
     ctx = build_context_limit_behaviour(paths.root)
     yield dg.MaterializeResult(
         asset_key="context_limit_behaviour",
-        metadata=safe_metadata({"dagster/row_count": ctx.height, **context_figures(ctx),
-                                "path": dg.MetadataValue.path(str(marts_file(paths.root, "context_limit_behaviour")))}),
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": ctx.height,
+                **context_figures(ctx),
+                "path": dg.MetadataValue.path(str(marts_file(paths.root, "context_limit_behaviour"))),
+            }
+        ),
     )
 
 

@@ -9,7 +9,6 @@ stg_<dataset>:     typed, validated, deduplicated rows in staging/<dataset>/, pl
                    dimensions (models, endpoints, fx_rates, prices) are small and staged whole.
 """
 
-
 import dagster as dg
 import polars as pl
 
@@ -62,8 +61,12 @@ def _checks(spec: Dataset) -> list[dg.AssetCheckSpec]:
     # blocking: a table that breaks the contract stops everything downstream of it, so the run
     # publishes nothing rather than a warehouse built on it
     return [
-        dg.AssetCheckSpec(KEYS_UNIQUE, asset=f"stg_{spec.name}", blocking=True,
-                          description=f"no two staged rows share ({', '.join(spec.key)})"),
+        dg.AssetCheckSpec(
+            KEYS_UNIQUE,
+            asset=f"stg_{spec.name}",
+            blocking=True,
+            description=f"no two staged rows share ({', '.join(spec.key)})",
+        ),
         dg.AssetCheckSpec(
             ROWS_ACCOUNTED,
             asset=f"stg_{spec.name}",
@@ -74,11 +77,16 @@ def _checks(spec: Dataset) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _checked(spec: Dataset, paths: ServicelensPaths, metadata: dict, days: list[str] | None = None) -> dg.MaterializeResult:
+def _checked(
+    spec: Dataset, paths: ServicelensPaths, metadata: dict, days: list[str] | None = None
+) -> dg.MaterializeResult:
     dups = duplicate_keys(paths.root, spec, days)
     problems = accounting_problems(paths.root, spec, paths.raw)
     return dg.MaterializeResult(
-        metadata={**metadata, "quarantine": dg.MetadataValue.path(str(ingest_dir(paths.root, spec.name) / "quarantine.parquet"))},
+        metadata={
+            **metadata,
+            "quarantine": dg.MetadataValue.path(str(ingest_dir(paths.root, spec.name) / "quarantine.parquet")),
+        },
         check_results=[
             dg.AssetCheckResult(check_name=KEYS_UNIQUE, passed=dups == 0, metadata={"duplicate_keys": dups}),
             dg.AssetCheckResult(
@@ -139,11 +147,15 @@ def _parsed_asset(spec: Dataset) -> dg.AssetsDefinition:
     def _parsed(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
         result = update_parse_cache(spec, paths.raw, paths.root, log=context.log.info, memory_limit=paths.memory_limit)
         changed = sorted(result.changed_days)
-        return dg.MaterializeResult(metadata={
-            "files": result.files, "files read": result.files_parsed, "rows read": result.rows_parsed,
-            "days changed": len(changed),
-            "changed": ", ".join(changed[:5]) + (f" ... {changed[-1]}" if len(changed) > 5 else "") or "none",
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "files": result.files,
+                "files read": result.files_parsed,
+                "rows read": result.rows_parsed,
+                "days changed": len(changed),
+                "changed": ", ".join(changed[:5]) + (f" ... {changed[-1]}" if len(changed) > 5 else "") or "none",
+            }
+        )
 
     return _parsed
 
@@ -169,16 +181,36 @@ def _stg_days_asset(spec: Dataset) -> dg.AssetsDefinition:
         # the cache is brought up to the drop first (a no-op after parsed_<dataset>), so a
         # backfill launched alone from the UI never stages from stale parses
         update_parse_cache(spec, paths.raw, paths.root, log=context.log.info, memory_limit=paths.memory_limit)
-        result = stage_days(spec, paths.root, days, log=context.log.info, memory_limit=paths.memory_limit,
-                            recount=paths.days_to_recount() if spec.name == "requests" else ())
+        result = stage_days(
+            spec,
+            paths.root,
+            days,
+            log=context.log.info,
+            memory_limit=paths.memory_limit,
+            recount=paths.days_to_recount() if spec.name == "requests" else (),
+        )
         widened = sorted(set(result.days) - set(days))
-        return _checked(spec, paths, {
-            "days staged": len(result.days), "rows loaded on those days": result.rows_loaded,
-            **({"also restaged (a key shared with a changed day)": ", ".join(widened)} if widened else {}),
-            **({"repeats classified against (not restaged)": day_spans(result.context_days)} if result.context_days else {}),
-            **({"days recounted (new rows repeat loaded ones)": day_spans(result.recounted)} if result.recounted else {}),
-            **_audit_totals(paths, spec),
-        }, days=result.days)
+        return _checked(
+            spec,
+            paths,
+            {
+                "days staged": len(result.days),
+                "rows loaded on those days": result.rows_loaded,
+                **({"also restaged (a key shared with a changed day)": ", ".join(widened)} if widened else {}),
+                **(
+                    {"repeats classified against (not restaged)": day_spans(result.context_days)}
+                    if result.context_days
+                    else {}
+                ),
+                **(
+                    {"days recounted (new rows repeat loaded ones)": day_spans(result.recounted)}
+                    if result.recounted
+                    else {}
+                ),
+                **_audit_totals(paths, spec),
+            },
+            days=result.days,
+        )
 
     return _stg
 

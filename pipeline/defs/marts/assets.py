@@ -1,6 +1,5 @@
 """marts.ingest_audit, marts.quarantine, the warehouse generation and its publication."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -29,7 +28,12 @@ from pipeline.paths import marts_file
 STAGING = [f"stg_{d}" for d in DATASETS]
 # The warehouse publishes every marts/<name>.parquet, so it comes after every analysis mart
 # (the core_* aggregates live elsewhere and are not published).
-ANALYSIS_MARTS = [k for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS, *ROUTING_ASSETS) for k in a.keys if not k.to_user_string().startswith("core_")]
+ANALYSIS_MARTS = [
+    k
+    for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS, *ROUTING_ASSETS)
+    for k in a.keys
+    if not k.to_user_string().startswith("core_")
+]
 
 
 @dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})
@@ -59,8 +63,12 @@ OFFICIAL_KNOWN = "official_providers_have_endpoints"
     deps=[ingest_audit, quarantine, *STAGING, *ANALYSIS_MARTS],
     kinds={"duckdb"},
     check_specs=[
-        dg.AssetCheckSpec(REFS_KNOWN, asset="warehouse", blocking=True,
-                          description="every request's model is in models and its provider in endpoints"),
+        dg.AssetCheckSpec(
+            REFS_KNOWN,
+            asset="warehouse",
+            blocking=True,
+            description="every request's model is in models and its provider in endpoints",
+        ),
         dg.AssetCheckSpec(
             OFFICIAL_KNOWN,
             asset="warehouse",
@@ -79,27 +87,45 @@ def warehouse(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.
     counts = write_warehouse_file(store.gen_parquet(name), db, scratch=paths.root / ".tmp" / f"warehouse-{name}")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        unknown = con.execute(
-            "select count(*) from staging.requests r "
-            "where r.model not in (select model from staging.models) "
-            "or r.provider not in (select distinct provider from staging.endpoints)"
-        ).fetchone()[0] if "staging.requests" in counts and "staging.endpoints" in counts else 0
-        orphan = [
-            m
-            for (m,) in con.execute(
-                "select m.model from staging.models m anti join staging.endpoints e "
-                "on e.model = m.model and e.provider = m.official_provider order by 1"
-            ).fetchall()
-        ] if "staging.models" in counts and "staging.endpoints" in counts else []
+        unknown = (
+            con.execute(
+                "select count(*) from staging.requests r "
+                "where r.model not in (select model from staging.models) "
+                "or r.provider not in (select distinct provider from staging.endpoints)"
+            ).fetchone()[0]
+            if "staging.requests" in counts and "staging.endpoints" in counts
+            else 0
+        )
+        orphan = (
+            [
+                m
+                for (m,) in con.execute(
+                    "select m.model from staging.models m anti join staging.endpoints e "
+                    "on e.model = m.model and e.provider = m.official_provider order by 1"
+                ).fetchall()
+            ]
+            if "staging.models" in counts and "staging.endpoints" in counts
+            else []
+        )
     finally:
         con.close()
     if unknown == 0:
         inputs = day_inputs(paths.root)
         # only a generation that passed its blocking check may be published
         # the day signatures it was built from: the next run rebuilds only the days that differ
-        finish_generation(store, name, {"run_id": context.run.run_id, "raw_dir": str(paths.raw), "rows": counts, "files": files,
-                                        "day_signatures": signatures(paths.root, inputs), "day_inputs": inputs,
-                                        "drop_fingerprint": drop_fingerprint(paths.root)})
+        finish_generation(
+            store,
+            name,
+            {
+                "run_id": context.run.run_id,
+                "raw_dir": str(paths.raw),
+                "rows": counts,
+                "files": files,
+                "day_signatures": signatures(paths.root, inputs),
+                "day_inputs": inputs,
+                "drop_fingerprint": drop_fingerprint(paths.root),
+            },
+        )
     return dg.MaterializeResult(
         metadata={
             "generation": name,
@@ -176,4 +202,6 @@ everything_job = dg.define_asset_job(
 
 @dg.definitions
 def marts_defs() -> dg.Definitions:
-    return dg.Definitions(assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[prepare_job, build_job, everything_job])
+    return dg.Definitions(
+        assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[prepare_job, build_job, everything_job]
+    )

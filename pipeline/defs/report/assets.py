@@ -20,7 +20,9 @@ class QuarterlyReportConfig(dg.Config):
 
 
 @dg.asset(group_name="report", deps=["warehouse"], kinds={"altair", "html", "pdf"})
-def quarterly_report(context: dg.AssetExecutionContext, config: QuarterlyReportConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
+def quarterly_report(
+    context: dg.AssetExecutionContext, config: QuarterlyReportConfig, paths: ServicelensPaths
+) -> dg.MaterializeResult:
     """One report per quarter: report.html (self-contained, opens offline), report.pdf and
     charts/NN_<name>.png, with the study's sections from data coverage to threats to validity.
     Every figure is read from the warehouse's marts; a mart the warehouse lacks is named in the
@@ -42,14 +44,20 @@ def quarterly_report(context: dg.AssetExecutionContext, config: QuarterlyReportC
     raw = paths.raw if paths.raw.is_dir() else None
     # rendered inside the generation; `published_warehouse` copies it into place
     out_dir = store.gen_reports(name) / period if name else install_to
-    result = build_report(db, period=period, out_dir=out_dir, raw_dir=raw, pdf=config.pdf, warehouse_label=paths.warehouse_file.name)
+    result = build_report(
+        db, period=period, out_dir=out_dir, raw_dir=raw, pdf=config.pdf, warehouse_label=paths.warehouse_file.name
+    )
     if name:
         record_report(store, name, result.out_dir, install_to)
     if result.pdf_error:
         context.log.warning(result.pdf_error)
     figures = {}
     for h in result.headlines:
-        text = h.text + (f" {h.interval}" if h.interval else "") + (f" ({h.change} vs {result.previous})" if h.change else "")
+        text = (
+            h.text
+            + (f" {h.interval}" if h.interval else "")
+            + (f" ({h.change} vs {result.previous})" if h.change else "")
+        )
         figures[h.label] = text
     return dg.MaterializeResult(
         metadata={
@@ -57,7 +65,9 @@ def quarterly_report(context: dg.AssetExecutionContext, config: QuarterlyReportC
             "compared with": result.previous or "no previous quarter in the warehouse",
             "generation": name or "none (a warehouse file from before generations)",
             "html": dg.MetadataValue.path(str(install_to / result.html.name)),
-            "pdf": dg.MetadataValue.path(str(install_to / result.pdf.name)) if result.pdf else f"not written: {result.pdf_error or 'not asked for'}",
+            "pdf": dg.MetadataValue.path(str(install_to / result.pdf.name))
+            if result.pdf
+            else f"not written: {result.pdf_error or 'not asked for'}",
             "charts": len(result.pngs),
             "missing marts": ", ".join(result.missing_tables) or "none",
             **figures,

@@ -15,8 +15,8 @@ import csv
 import json
 import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -32,12 +32,26 @@ CHUNK = 1_000_000
 DATASETS = ("models", "endpoints", "prices", "fx_rates", "requests", "latency_probes", "compat_probes")
 # Planted request defects. All but bad_ts go into the parquet parts at random positions;
 # bad_ts rows (an unparseable ts needs a text column) go to requests/date=.../part-bad.csv.
-BAD_KINDS = ("negative_tokens", "bad_ts", "bad_sample_rate", "bad_status", "null_model",
-             "unknown_model", "unknown_provider", "duplicate", "conflict")
-INLINE_KINDS = ("negative_tokens", "bad_sample_rate", "bad_status", "null_model",
-                "unknown_model", "unknown_provider")
-BAD_TS_STRINGS = ("2025-13-45T25:61:00Z", "not-a-timestamp", "yesterday at noon", "2025/10/32 99:00",
-                  "1e99", "2025-11-31T00:00:00+25:00")
+BAD_KINDS = (
+    "negative_tokens",
+    "bad_ts",
+    "bad_sample_rate",
+    "bad_status",
+    "null_model",
+    "unknown_model",
+    "unknown_provider",
+    "duplicate",
+    "conflict",
+)
+INLINE_KINDS = ("negative_tokens", "bad_sample_rate", "bad_status", "null_model", "unknown_model", "unknown_provider")
+BAD_TS_STRINGS = (
+    "2025-13-45T25:61:00Z",
+    "not-a-timestamp",
+    "yesterday at noon",
+    "2025/10/32 99:00",
+    "1e99",
+    "2025-11-31T00:00:00+25:00",
+)
 PARQUET_OPTS = dict(compression="zstd", write_statistics=True)
 
 
@@ -46,7 +60,7 @@ def _rng(*key: int) -> np.random.Generator:
 
 
 def _mutate(rows: list[dict], kinds: list[str], rng: np.random.Generator) -> None:
-    for r, k in zip(rows, kinds):
+    for r, k in zip(rows, kinds, strict=False):
         if k == "negative_tokens":
             r["input_tokens"] = -int(rng.integers(1, 5000))
             r["cached_input_tokens"] = None
@@ -98,9 +112,15 @@ def generate_drop(
     plant = bad_row_fraction > 0
     c = compile_world(seed)
     clients = client_pool()
-    manifest: dict = {"seed": seed, "n_requests": n_requests, "bad_row_fraction": bad_row_fraction,
-                      "period": [W.QUARTER_START.isoformat(), W.QUARTER_END.isoformat()],
-                      "rows": {}, "planted": {}, "expected": {}}
+    manifest: dict = {
+        "seed": seed,
+        "n_requests": n_requests,
+        "bad_row_fraction": bad_row_fraction,
+        "period": [W.QUARTER_START.isoformat(), W.QUARTER_END.isoformat()],
+        "rows": {},
+        "planted": {},
+        "expected": {},
+    }
 
     # ------------------------------------------------------------------ small datasets
     rows, planted = {}, {}
@@ -145,11 +165,15 @@ def generate_drop(
         gen_counts = W.allocate(n_good + n_inline, caps)
         # which part gets which inline bad row
         kind_list = [k for k in INLINE_KINDS for _ in range(inline[k])]
-        part_of = plan.choice(n_parts, len(kind_list), p=gen_counts / max(gen_counts.sum(), 1)) if kind_list else np.array([], int)
+        part_of = (
+            plan.choice(n_parts, len(kind_list), p=gen_counts / max(gen_counts.sum(), 1))
+            if kind_list
+            else np.array([], int)
+        )
         kept_today: list[dict] = []
         for p in range(n_parts):
             rng = _rng(seed, d, p)
-            kinds_p = [k for k, q in zip(kind_list, part_of) if q == p]
+            kinds_p = [k for k, q in zip(kind_list, part_of, strict=False) if q == p]
             n_gen = int(gen_counts[p]) + (n_badts if p == 0 else 0)
             tbl = generate_rows(c, clients, rng, n_gen, d, id_next)
             id_next += n_gen
@@ -163,7 +187,7 @@ def generate_drop(
             _mutate(bad_inline, kinds_p, rng)
             extra_rows = list(bad_inline)
             if p == 0 and n_badts:
-                _write_bad_csv(folder / "part-bad.csv", special[len(kinds_p):], rng)
+                _write_bad_csv(folder / "part-bad.csv", special[len(kinds_p) :], rng)
                 req_rows += n_badts
                 if progress:
                     progress(n_badts)
@@ -181,7 +205,9 @@ def generate_drop(
                 k = min(keep_per_day - len(kept_today), main.num_rows)
                 kp = np.sort(rng.choice(main.num_rows, k, replace=False))
                 kept_today.extend(main.take(pa.array(kp)).to_pylist())
-            extra = pa.Table.from_pylist(extra_rows, schema=REQUEST_SCHEMA) if extra_rows else REQUEST_SCHEMA.empty_table()
+            extra = (
+                pa.Table.from_pylist(extra_rows, schema=REQUEST_SCHEMA) if extra_rows else REQUEST_SCHEMA.empty_table()
+            )
             final = _insert_random(main, extra, rng)
             pq.write_table(final, folder / f"part-{p:05d}.parquet", **PARQUET_OPTS)
             req_rows += final.num_rows
@@ -233,15 +259,19 @@ def generate_drop(
     manifest["rows"] = rows
     manifest["planted"] = planted
     manifest["expected"] = expected
-    manifest["where_planted"] = {
-        "requests": "negative_tokens/bad_sample_rate/bad_status/null_model/unknown_model/unknown_provider: "
-                    "random positions in requests parquet parts; bad_ts: requests/date=*/part-bad.csv; "
-                    "duplicate/conflict: copies of rows from an earlier day, in a later day's part-00000",
-        "prices": "prices.csv: currency XYZ (together/gpt-oss-120b 2025-10-20T12:00Z), negative input price "
-                  "(deepinfra/phi-4 2025-11-20T12:00Z)",
-        "endpoints": "endpoints.csv: groq/gemma-3-27b-it with quantization fp3",
-        "compat_probes": "compat_probes.jsonl: one truncated JSON line, one row with tool_calls = -1",
-    } if plant else {}
+    manifest["where_planted"] = (
+        {
+            "requests": "negative_tokens/bad_sample_rate/bad_status/null_model/unknown_model/unknown_provider: "
+            "random positions in requests parquet parts; bad_ts: requests/date=*/part-bad.csv; "
+            "duplicate/conflict: copies of rows from an earlier day, in a later day's part-00000",
+            "prices": "prices.csv: currency XYZ (together/gpt-oss-120b 2025-10-20T12:00Z), negative input price "
+            "(deepinfra/phi-4 2025-11-20T12:00Z)",
+            "endpoints": "endpoints.csv: groq/gemma-3-27b-it with quantization fp3",
+            "compat_probes": "compat_probes.jsonl: one truncated JSON line, one row with tool_calls = -1",
+        }
+        if plant
+        else {}
+    )
     with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
         fh.write("\n")

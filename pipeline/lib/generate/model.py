@@ -111,7 +111,10 @@ def make_incidents(seed: int) -> dict:
     hour = 3_600_000_000
     for pi, p in enumerate(W.PROVIDER_IDS):
         models = sorted({midx[e["model"]] for e in W.ENDPOINTS if e["provider"] == p})
-        for kind, lam, med, lo, hi in ((INCIDENT_OUTAGE, 2.5, 2.0, 0.5, 8.0), (INCIDENT_RATE_LIMIT, 4.0, 3.0, 1.0, 12.0)):
+        for kind, lam, med, lo, hi in (
+            (INCIDENT_OUTAGE, 2.5, 2.0, 0.5, 8.0),
+            (INCIDENT_RATE_LIMIT, 4.0, 3.0, 1.0, 12.0),
+        ):
             for _ in range(rng.poisson(lam)):
                 start = W.Q_START_US + int(rng.integers(0, span // 60_000_000)) * 60_000_000
                 dur = float(np.clip(med * np.exp(0.7 * rng.standard_normal()), lo, hi))

@@ -31,7 +31,12 @@ def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> p
     day0 = W.day_us(W.DAYS[day_idx])
     n_ep = c.ep_model.size
     # each endpoint probes at a fixed second offset within the 10-minute slot
-    offs = np.array([int(W._stable_unit(f"{p}/{m}") * 60) for p, m in zip(c.ep_prov, c.ep_model)], dtype=np.int64) * 1_000_000
+    offs = (
+        np.array(
+            [int(W._stable_unit(f"{p}/{m}") * 60) for p, m in zip(c.ep_prov, c.ep_model, strict=False)], dtype=np.int64
+        )
+        * 1_000_000
+    )
     slots = day0 + np.arange(144, dtype=np.int64) * SLOT_US
     ts = slots[None, :] + offs[:, None]
     ep = np.broadcast_to(np.arange(n_ep)[:, None], ts.shape)
@@ -68,7 +73,9 @@ def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> p
         pa.array(np.round(ttft, 3), mask=is_err),
         pa.array(np.round(lat, 3), mask=is_err),
         pa.DictionaryArray.from_arrays(pa.array(is_err.astype(np.int32)), pa.array(["ok", "error"])).cast(pa.string()),
-        pa.DictionaryArray.from_arrays(pa.array(np.maximum(err, 0).astype(np.int32), mask=~is_err), pa.array(PROBE_ERRORS)).cast(pa.string()),
+        pa.DictionaryArray.from_arrays(
+            pa.array(np.maximum(err, 0).astype(np.int32), mask=~is_err), pa.array(PROBE_ERRORS)
+        ).cast(pa.string()),
     ]
     return pa.Table.from_arrays(cols, schema=PROBE_SCHEMA)
 
@@ -107,8 +114,12 @@ def compat_rows(c: Compiled, seed: int) -> dict:
                     f1, schema = 1.0, 1.0
                     trig = off_trig ^ (rng.random(n_tc) < W.OFFICIAL_RERUN_FLIP) if rerun else off_trig
                 else:
-                    f1 = float(np.clip(P["f1"] - abs(0.03 * rng.standard_normal()) - (0.04 if thinking else 0.0), 0.6, 1.0))
-                    schema = float(np.clip(P["schema"] - abs(0.01 * rng.standard_normal()) - (0.02 if thinking else 0.0), 0.6, 1.0))
+                    f1 = float(
+                        np.clip(P["f1"] - abs(0.03 * rng.standard_normal()) - (0.04 if thinking else 0.0), 0.6, 1.0)
+                    )
+                    schema = float(
+                        np.clip(P["schema"] - abs(0.01 * rng.standard_normal()) - (0.02 if thinking else 0.0), 0.6, 1.0)
+                    )
                     miss = 1.0 - f1
                     fp = pi * miss / (1 - pi)
                     rr = rng.random(n_tc)
@@ -136,7 +147,9 @@ def _suite_rows(rows, rng, prov, m, e, base, trig, schema, rerun):
         valid[:] = -1
     else:
         is_err = u < 0.005
-        etype[is_err] = np.array(["server_error", "timeout", "rate_limit"], dtype=object)[rng.integers(0, 3, is_err.sum())]
+        etype[is_err] = np.array(["server_error", "timeout", "rate_limit"], dtype=object)[
+            rng.integers(0, 3, is_err.sum())
+        ]
     finish[is_err] = "error"
     calls[is_err] = 0
     valid[is_err] = -1
@@ -146,18 +159,24 @@ def _suite_rows(rows, rng, prov, m, e, base, trig, schema, rerun):
         is_err = (rng.random(k) < 0.6) & (not e["supports_json_mode"])
         finish = np.where(is_err, "error", np.where(rng.random(k) < 0.02, "length", "stop")).astype(object)
         et = np.where(is_err, "invalid_request", None).astype(object)
-        blocks.append(("json_mode", [f"json-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et))
+        blocks.append(
+            ("json_mode", [f"json-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et)
+        )
         k = W.COMPAT_SUITES["streaming"]
         is_err = np.full(k, not e["supports_streaming"])
         finish = np.where(is_err, "error", "stop").astype(object)
         et = np.where(is_err, "invalid_request", None).astype(object)
-        blocks.append(("streaming", [f"stream-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et))
+        blocks.append(
+            ("streaming", [f"stream-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et)
+        )
         k = W.COMPAT_SUITES["context_limit"]
         b = P["ctx"]
         is_err = np.full(k, b == "error")
         finish = np.full(k, {"error": "error", "truncate": "length", "accept": "stop"}[b], dtype=object)
         et = np.where(is_err, "context_overflow", None).astype(object)
-        blocks.append(("context_limit", [f"ctx-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et))
+        blocks.append(
+            ("context_limit", [f"ctx-{j:03d}" for j in range(k)], finish, np.zeros(k, int), np.full(k, -1), is_err, et)
+        )
     ts = base
     for suite, cases, finish, calls, valid, is_err, et in blocks:
         k = len(cases)
@@ -174,8 +193,18 @@ def _suite_rows(rows, rng, prov, m, e, base, trig, schema, rerun):
         rows["error_type"].extend(et.tolist())
 
 
-COMPAT_COLUMNS = ["ts", "provider", "model", "suite", "case_id", "finish_reason", "tool_calls",
-                  "schema_valid", "status", "error_type"]
+COMPAT_COLUMNS = [
+    "ts",
+    "provider",
+    "model",
+    "suite",
+    "case_id",
+    "finish_reason",
+    "tool_calls",
+    "schema_valid",
+    "status",
+    "error_type",
+]
 
 
 def _j(v) -> str:

@@ -34,12 +34,27 @@ REQUEST_SCHEMA = pa.schema(
     ]
 )
 
-ERROR_TYPES = ["rate_limit", "timeout", "server_error", "context_overflow", "invalid_request",
-               "auth", "content_filter", "other"]
+ERROR_TYPES = [
+    "rate_limit",
+    "timeout",
+    "server_error",
+    "context_overflow",
+    "invalid_request",
+    "auth",
+    "content_filter",
+    "other",
+]
 E = {e: i for i, e in enumerate(ERROR_TYPES)}
 # Background error rates per request (outside incidents).
-BASE_ERROR_P = {"rate_limit": 0.004, "server_error": 0.002, "timeout": 0.001,
-                "invalid_request": 0.002, "auth": 0.0005, "content_filter": 0.001, "other": 0.0005}
+BASE_ERROR_P = {
+    "rate_limit": 0.004,
+    "server_error": 0.002,
+    "timeout": 0.001,
+    "invalid_request": 0.002,
+    "auth": 0.0005,
+    "content_filter": 0.001,
+    "other": 0.0005,
+}
 
 
 def _app_arrays():
@@ -51,8 +66,17 @@ def _app_arrays():
     col = lambda j, null: np.array([W.APPLICATIONS[a][j] for a in apps] + [null])  # noqa: E731
     tin = np.array([W.TOKENS_IN[a] for a in apps] + [W.TOKENS_IN["chat"]], dtype=float)
     tout = np.array([W.TOKENS_OUT[a] for a in apps] + [W.TOKENS_OUT["chat"]], dtype=float)
-    return dict(row_p=row_p, sr=sr, stream=col(2, 0.9), tools=col(3, 0.05), json=col(4, 0.03),
-                hit=col(5, 0.3), frac=col(6, 0.5), tin=tin, tout=tout)
+    return dict(
+        row_p=row_p,
+        sr=sr,
+        stream=col(2, 0.9),
+        tools=col(3, 0.05),
+        json=col(4, 0.03),
+        hit=col(5, 0.3),
+        frac=col(6, 0.5),
+        tin=tin,
+        tout=tout,
+    )
 
 
 APP = _app_arrays()
@@ -64,8 +88,7 @@ def _dict_array(idx: np.ndarray, values: list[str], mask: np.ndarray | None = No
     return pa.DictionaryArray.from_arrays(ind, pa.array(values, pa.string())).cast(pa.string())
 
 
-def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_idx: int,
-                  id_offset: int) -> pa.Table:
+def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_idx: int, id_offset: int) -> pa.Table:
     """n good request rows of day `day_idx`, sorted by ts, ids id_offset .. id_offset+n-1."""
     day0 = W.day_us(W.DAYS[day_idx])
     # --- arrival times: diurnal hour, uniform within the hour
@@ -109,7 +132,7 @@ def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_id
     ok = cand >= 0
     ci = np.where(ok, cand, 0)
     valid = ok & (c.ep_vf[ci] <= ts[:, None]) & (ts[:, None] < c.ep_vt[ci])
-    feas = (c.ep_ctx[ci] >= (inp + out)[:, None])
+    feas = c.ep_ctx[ci] >= (inp + out)[:, None]
     feas &= ~tools[:, None] | c.ep_tools[ci]
     feas &= ~json_mode[:, None] | c.ep_json[ci]
     feas &= ~stream[:, None] | c.ep_stream[ci]
@@ -194,7 +217,9 @@ def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_id
     cl_null = is_null_app & (rng.random(n) < 0.5)
 
     rid = pc.binary_join_element_wise(
-        "req_", pc.utf8_lpad(pc.cast(pa.array(np.arange(id_offset, id_offset + n, dtype=np.int64)), pa.string()), 12, "0"), ""
+        "req_",
+        pc.utf8_lpad(pc.cast(pa.array(np.arange(id_offset, id_offset + n, dtype=np.int64)), pa.string()), 12, "0"),
+        "",
     )
     status_idx = is_err.astype(np.int32)
     cols = [

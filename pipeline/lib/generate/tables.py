@@ -32,27 +32,68 @@ def _write(path: Path, header: list[str], rows: list[list]) -> int:
 
 def write_models(out: Path) -> int:
     rows = [[m, v[0], v[1], v[2], v[3] or "", v[4]] for m, v in W.MODELS.items()]
-    return _write(out / "models" / "models.csv",
-                  ["model", "family", "developer", "release_date", "successor_of", "official_provider"], rows)
+    return _write(
+        out / "models" / "models.csv",
+        ["model", "family", "developer", "release_date", "successor_of", "official_provider"],
+        rows,
+    )
 
 
 def write_endpoints(out: Path, plant: bool) -> tuple[int, dict]:
     rows = []
     for e in W.ENDPOINTS:
-        rows.append([e["provider"], e["model"], _ts(e["valid_from"]), _ts(e["valid_to"]) if e["valid_to"] else "",
-                     e["context_length"], e["max_output_tokens"] if e["max_output_tokens"] else "",
-                     e["quantization"], _b(e["supports_tools"]), _b(e["supports_json_mode"]),
-                     _b(e["supports_streaming"]), _b(e["supports_reasoning"])])
+        rows.append(
+            [
+                e["provider"],
+                e["model"],
+                _ts(e["valid_from"]),
+                _ts(e["valid_to"]) if e["valid_to"] else "",
+                e["context_length"],
+                e["max_output_tokens"] if e["max_output_tokens"] else "",
+                e["quantization"],
+                _b(e["supports_tools"]),
+                _b(e["supports_json_mode"]),
+                _b(e["supports_streaming"]),
+                _b(e["supports_reasoning"]),
+            ]
+        )
     planted = {}
     if plant:
         # an endpoint nobody uses, with an impossible quantization
-        rows.insert(len(rows) // 2, ["groq", "gemma-3-27b-it", _ts(dt.date(2025, 9, 1)), "", 131072, 8192,
-                                     "fp3", "false", "true", "true", "false"])
+        rows.insert(
+            len(rows) // 2,
+            [
+                "groq",
+                "gemma-3-27b-it",
+                _ts(dt.date(2025, 9, 1)),
+                "",
+                131072,
+                8192,
+                "fp3",
+                "false",
+                "true",
+                "true",
+                "false",
+            ],
+        )
         planted = {"bad_quantization": 1}
-    n = _write(out / "endpoints" / "endpoints.csv",
-               ["provider", "model", "valid_from", "valid_to", "context_length", "max_output_tokens",
-                "quantization", "supports_tools", "supports_json_mode", "supports_streaming",
-                "supports_reasoning"], rows)
+    n = _write(
+        out / "endpoints" / "endpoints.csv",
+        [
+            "provider",
+            "model",
+            "valid_from",
+            "valid_to",
+            "context_length",
+            "max_output_tokens",
+            "quantization",
+            "supports_tools",
+            "supports_json_mode",
+            "supports_streaming",
+            "supports_reasoning",
+        ],
+        rows,
+    )
     return n, planted
 
 
@@ -100,12 +141,18 @@ def write_prices(out: Path, plant: bool) -> tuple[int, dict]:
     planted = {}
     if plant:
         # extra snapshots at 12:00 (distinct keys): an unconvertible currency, a negative price
-        rows.insert(len(rows) // 3, [_ts(dt.date(2025, 10, 20), 12), "together", "gpt-oss-120b", "0.15", "0.6", "", "XYZ"])
-        rows.insert(2 * len(rows) // 3, [_ts(dt.date(2025, 11, 20), 12), "deepinfra", "phi-4", "-0.07", "0.14", "", "USD"])
+        rows.insert(
+            len(rows) // 3, [_ts(dt.date(2025, 10, 20), 12), "together", "gpt-oss-120b", "0.15", "0.6", "", "XYZ"]
+        )
+        rows.insert(
+            2 * len(rows) // 3, [_ts(dt.date(2025, 11, 20), 12), "deepinfra", "phi-4", "-0.07", "0.14", "", "USD"]
+        )
         planted = {"unknown_currency": 1, "negative_price": 1}
-    n = _write(out / "prices" / "prices.csv",
-               ["snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok",
-                "cached_input_per_mtok", "currency"], rows)
+    n = _write(
+        out / "prices" / "prices.csv",
+        ["snapshot_ts", "provider", "model", "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "currency"],
+        rows,
+    )
     return n, planted
 
 

@@ -93,28 +93,45 @@ DEFAULT_HALF_LIFE = 18.0
 #   SiliconFlow >=80 % / 99.7 %; Together >=80 % / 71.4-72.0 %; Volc >=80 % / 71.6-72.9 %.
 #   Providers not in K2 (alibaba, zhipu, minimax, baidu, mistral, deepseek) are assumed.
 PROVIDERS: dict[str, dict] = {
-    "deepseek":      dict(region="cn", currency="USD", ttft=950, tps=32, quant="fp8",  ctx="error",    f1=1.00, schema=1.00),
-    "alibaba":       dict(region="cn", currency="CNY", ttft=550, tps=72, quant="bf16", ctx="error",    f1=1.00, schema=1.00),
-    "moonshot":      dict(region="cn", currency="USD", ttft=650, tps=45, quant="bf16", ctx="error",    f1=1.00, schema=1.00),
-    "zhipu":         dict(region="cn", currency="CNY", ttft=600, tps=58, quant="bf16", ctx="error",    f1=1.00, schema=1.00),
-    "minimax":       dict(region="cn", currency="USD", ttft=800, tps=62, quant="bf16", ctx="error",    f1=1.00, schema=1.00),
-    "baidu-qianfan": dict(region="cn", currency="CNY", ttft=700, tps=50, quant="bf16", ctx="accept",   f1=0.86, schema=0.90),
-    "volcengine":    dict(region="cn", currency="CNY", ttft=450, tps=66, quant="bf16", ctx="truncate", f1=0.88, schema=0.72),
-    "siliconflow":   dict(region="cn", currency="CNY", ttft=750, tps=45, quant="fp8",  ctx="accept",   f1=0.92, schema=0.997),
-    "together":      dict(region="us", currency="USD", ttft=450, tps=92, quant="fp8",  ctx="truncate", f1=0.84, schema=0.72),
-    "fireworks":     dict(region="us", currency="USD", ttft=350, tps=120, quant="fp8", ctx="error",    f1=0.80, schema=1.00),
-    "deepinfra":     dict(region="us", currency="USD", ttft=550, tps=60, quant="fp8",  ctx="truncate", f1=0.90, schema=0.98),
-    "novita":        dict(region="us", currency="USD", ttft=700, tps=50, quant="bf16", ctx="accept",   f1=0.88, schema=0.97),
-    "groq":          dict(region="us", currency="USD", ttft=220, tps=185, quant="unknown", ctx="error", f1=0.69, schema=1.00),
-    "mistral":       dict(region="eu", currency="USD", ttft=300, tps=130, quant="bf16", ctx="error",   f1=1.00, schema=1.00),
+    "deepseek": dict(region="cn", currency="USD", ttft=950, tps=32, quant="fp8", ctx="error", f1=1.00, schema=1.00),
+    "alibaba": dict(region="cn", currency="CNY", ttft=550, tps=72, quant="bf16", ctx="error", f1=1.00, schema=1.00),
+    "moonshot": dict(region="cn", currency="USD", ttft=650, tps=45, quant="bf16", ctx="error", f1=1.00, schema=1.00),
+    "zhipu": dict(region="cn", currency="CNY", ttft=600, tps=58, quant="bf16", ctx="error", f1=1.00, schema=1.00),
+    "minimax": dict(region="cn", currency="USD", ttft=800, tps=62, quant="bf16", ctx="error", f1=1.00, schema=1.00),
+    "baidu-qianfan": dict(
+        region="cn", currency="CNY", ttft=700, tps=50, quant="bf16", ctx="accept", f1=0.86, schema=0.90
+    ),
+    "volcengine": dict(
+        region="cn", currency="CNY", ttft=450, tps=66, quant="bf16", ctx="truncate", f1=0.88, schema=0.72
+    ),
+    "siliconflow": dict(
+        region="cn", currency="CNY", ttft=750, tps=45, quant="fp8", ctx="accept", f1=0.92, schema=0.997
+    ),
+    "together": dict(region="us", currency="USD", ttft=450, tps=92, quant="fp8", ctx="truncate", f1=0.84, schema=0.72),
+    "fireworks": dict(region="us", currency="USD", ttft=350, tps=120, quant="fp8", ctx="error", f1=0.80, schema=1.00),
+    "deepinfra": dict(region="us", currency="USD", ttft=550, tps=60, quant="fp8", ctx="truncate", f1=0.90, schema=0.98),
+    "novita": dict(region="us", currency="USD", ttft=700, tps=50, quant="bf16", ctx="accept", f1=0.88, schema=0.97),
+    "groq": dict(region="us", currency="USD", ttft=220, tps=185, quant="unknown", ctx="error", f1=0.69, schema=1.00),
+    "mistral": dict(region="eu", currency="USD", ttft=300, tps=130, quant="bf16", ctx="error", f1=1.00, schema=1.00),
 }
 PROVIDER_IDS = list(PROVIDERS)
 # Popularity of third-party hosts (relative routing weight); the official API gets
 # OFFICIAL_WEIGHT_FACTOR x the sum of the others, i.e. ~55 % of a model's requests.
 PROVIDER_POPULARITY = {
-    "siliconflow": 0.30, "volcengine": 0.22, "together": 0.16, "fireworks": 0.15,
-    "deepinfra": 0.13, "novita": 0.08, "groq": 0.10, "baidu-qianfan": 0.10, "alibaba": 0.25,
-    "deepseek": 0.2, "moonshot": 0.2, "zhipu": 0.2, "minimax": 0.2, "mistral": 0.2,
+    "siliconflow": 0.30,
+    "volcengine": 0.22,
+    "together": 0.16,
+    "fireworks": 0.15,
+    "deepinfra": 0.13,
+    "novita": 0.08,
+    "groq": 0.10,
+    "baidu-qianfan": 0.10,
+    "alibaba": 0.25,
+    "deepseek": 0.2,
+    "moonshot": 0.2,
+    "zhipu": 0.2,
+    "minimax": 0.2,
+    "mistral": 0.2,
 }
 OFFICIAL_WEIGHT_FACTOR = 1.2
 
@@ -127,43 +144,43 @@ OFFICIAL_WEIGHT_FACTOR = 1.2
 # hunyuan, step, baichuan, yi, internlm, ling, longcat -> siliconflow (the main Chinese
 # open-weight host). Release dates are the public HF / blog release dates.
 MODELS: dict[str, tuple] = {
-    "deepseek-r1-0528":              ("deepseek", "deepseek", "2025-05-28", None, "deepseek", 0.22, True, "l"),
-    "deepseek-v3.1-terminus":        ("deepseek", "deepseek", "2025-09-22", None, "deepseek", 0.78, True, "l"),
-    "deepseek-v3.2-exp":             ("deepseek", "deepseek", "2025-09-29", "deepseek-v3.1-terminus", "deepseek", 0, True, "l"),
-    "deepseek-v3.2":                 ("deepseek", "deepseek", "2025-12-01", "deepseek-v3.2-exp", "deepseek", 0, True, "l"),
-    "qwen3-32b":                     ("qwen", "alibaba", "2025-04-29", None, "alibaba", 0.15, True, "s"),
+    "deepseek-r1-0528": ("deepseek", "deepseek", "2025-05-28", None, "deepseek", 0.22, True, "l"),
+    "deepseek-v3.1-terminus": ("deepseek", "deepseek", "2025-09-22", None, "deepseek", 0.78, True, "l"),
+    "deepseek-v3.2-exp": ("deepseek", "deepseek", "2025-09-29", "deepseek-v3.1-terminus", "deepseek", 0, True, "l"),
+    "deepseek-v3.2": ("deepseek", "deepseek", "2025-12-01", "deepseek-v3.2-exp", "deepseek", 0, True, "l"),
+    "qwen3-32b": ("qwen", "alibaba", "2025-04-29", None, "alibaba", 0.15, True, "s"),
     "qwen3-235b-a22b-instruct-2507": ("qwen", "alibaba", "2025-07-21", None, "alibaba", 0.28, False, "m"),
     "qwen3-235b-a22b-thinking-2507": ("qwen", "alibaba", "2025-07-25", None, "alibaba", 0.10, True, "m"),
     "qwen3-coder-480b-a35b-instruct": ("qwen", "alibaba", "2025-07-22", None, "alibaba", 0.20, False, "l"),
-    "qwen3-next-80b-a3b-instruct":   ("qwen", "alibaba", "2025-09-11", None, "alibaba", 0.12, False, "s"),
-    "qwen3-30b-a3b-instruct-2507":   ("qwen", "alibaba", "2025-07-29", None, "alibaba", 0.15, False, "s"),
-    "glm-4.5":                       ("glm", "zhipu", "2025-07-28", None, "zhipu", 0.80, True, "m"),
-    "glm-4.6":                       ("glm", "zhipu", "2025-09-30", "glm-4.5", "zhipu", 0, True, "m"),
-    "glm-4.5-air":                   ("glm", "zhipu", "2025-07-28", None, "zhipu", 0.20, True, "s"),
-    "kimi-k2-0711":                  ("kimi", "moonshot", "2025-07-11", None, "moonshot", 1.0, False, "l"),
-    "kimi-k2-0905":                  ("kimi", "moonshot", "2025-09-05", "kimi-k2-0711", "moonshot", 0, False, "l"),
-    "kimi-k2-thinking":              ("kimi", "moonshot", "2025-11-06", "kimi-k2-0905", "moonshot", 0, True, "l"),
-    "minimax-m1":                    ("minimax", "minimax", "2025-06-16", None, "minimax", 1.0, True, "m"),
-    "minimax-m2":                    ("minimax", "minimax", "2025-10-27", "minimax-m1", "minimax", 0, True, "m"),
-    "gpt-oss-120b":                  ("gpt-oss", "openai", "2025-08-05", None, "together", 0.70, True, "m"),
-    "gpt-oss-20b":                   ("gpt-oss", "openai", "2025-08-05", None, "together", 0.30, True, "s"),
-    "ernie-4.5-300b-a47b":           ("ernie", "baidu", "2025-06-30", None, "baidu-qianfan", 0.60, False, "m"),
-    "ernie-4.5-21b-a3b":             ("ernie", "baidu", "2025-06-30", None, "baidu-qianfan", 0.40, False, "s"),
-    "llama-3.3-70b-instruct":        ("llama", "meta", "2024-12-06", None, "together", 0.50, False, "m"),
+    "qwen3-next-80b-a3b-instruct": ("qwen", "alibaba", "2025-09-11", None, "alibaba", 0.12, False, "s"),
+    "qwen3-30b-a3b-instruct-2507": ("qwen", "alibaba", "2025-07-29", None, "alibaba", 0.15, False, "s"),
+    "glm-4.5": ("glm", "zhipu", "2025-07-28", None, "zhipu", 0.80, True, "m"),
+    "glm-4.6": ("glm", "zhipu", "2025-09-30", "glm-4.5", "zhipu", 0, True, "m"),
+    "glm-4.5-air": ("glm", "zhipu", "2025-07-28", None, "zhipu", 0.20, True, "s"),
+    "kimi-k2-0711": ("kimi", "moonshot", "2025-07-11", None, "moonshot", 1.0, False, "l"),
+    "kimi-k2-0905": ("kimi", "moonshot", "2025-09-05", "kimi-k2-0711", "moonshot", 0, False, "l"),
+    "kimi-k2-thinking": ("kimi", "moonshot", "2025-11-06", "kimi-k2-0905", "moonshot", 0, True, "l"),
+    "minimax-m1": ("minimax", "minimax", "2025-06-16", None, "minimax", 1.0, True, "m"),
+    "minimax-m2": ("minimax", "minimax", "2025-10-27", "minimax-m1", "minimax", 0, True, "m"),
+    "gpt-oss-120b": ("gpt-oss", "openai", "2025-08-05", None, "together", 0.70, True, "m"),
+    "gpt-oss-20b": ("gpt-oss", "openai", "2025-08-05", None, "together", 0.30, True, "s"),
+    "ernie-4.5-300b-a47b": ("ernie", "baidu", "2025-06-30", None, "baidu-qianfan", 0.60, False, "m"),
+    "ernie-4.5-21b-a3b": ("ernie", "baidu", "2025-06-30", None, "baidu-qianfan", 0.40, False, "s"),
+    "llama-3.3-70b-instruct": ("llama", "meta", "2024-12-06", None, "together", 0.50, False, "m"),
     "llama-4-maverick-17b-128e-instruct": ("llama", "meta", "2025-04-05", None, "together", 0.30, False, "m"),
     "llama-4-scout-17b-16e-instruct": ("llama", "meta", "2025-04-05", None, "together", 0.20, False, "s"),
-    "hunyuan-a13b-instruct":         ("hunyuan", "tencent", "2025-06-27", None, "siliconflow", 1.0, True, "s"),
-    "seed-oss-36b-instruct":         ("seed-oss", "bytedance", "2025-08-20", None, "volcengine", 1.0, True, "s"),
-    "longcat-flash-chat":            ("longcat", "meituan", "2025-09-01", None, "siliconflow", 1.0, False, "l"),
+    "hunyuan-a13b-instruct": ("hunyuan", "tencent", "2025-06-27", None, "siliconflow", 1.0, True, "s"),
+    "seed-oss-36b-instruct": ("seed-oss", "bytedance", "2025-08-20", None, "volcengine", 1.0, True, "s"),
+    "longcat-flash-chat": ("longcat", "meituan", "2025-09-01", None, "siliconflow", 1.0, False, "l"),
     "mistral-small-3.2-24b-instruct": ("mistral", "mistral", "2025-06-20", None, "mistral", 1.0, False, "s"),
-    "step3":                         ("step", "stepfun", "2025-07-31", None, "siliconflow", 1.0, True, "m"),
-    "ling-flash-2.0":                ("ling", "inclusionai", "2025-09-17", None, "siliconflow", 1.0, False, "s"),
-    "baichuan-m2-32b":               ("baichuan", "baichuan", "2025-08-11", None, "siliconflow", 1.0, True, "s"),
-    "internlm3-8b-instruct":         ("internlm", "shanghai-ai-lab", "2025-01-15", None, "siliconflow", 1.0, False, "s"),
-    "gemma-3-27b-it":                ("gemma", "google", "2025-03-12", None, "deepinfra", 1.0, False, "s"),
+    "step3": ("step", "stepfun", "2025-07-31", None, "siliconflow", 1.0, True, "m"),
+    "ling-flash-2.0": ("ling", "inclusionai", "2025-09-17", None, "siliconflow", 1.0, False, "s"),
+    "baichuan-m2-32b": ("baichuan", "baichuan", "2025-08-11", None, "siliconflow", 1.0, True, "s"),
+    "internlm3-8b-instruct": ("internlm", "shanghai-ai-lab", "2025-01-15", None, "siliconflow", 1.0, False, "s"),
+    "gemma-3-27b-it": ("gemma", "google", "2025-03-12", None, "deepinfra", 1.0, False, "s"),
     "llama-3.3-nemotron-super-49b-v1.5": ("nemotron", "nvidia", "2025-07-25", None, "deepinfra", 1.0, True, "s"),
-    "yi-1.5-34b-chat":               ("yi", "01-ai", "2024-05-12", None, "siliconflow", 1.0, False, "s"),
-    "phi-4":                         ("phi", "microsoft", "2024-12-12", None, "deepinfra", 1.0, False, "s"),
+    "yi-1.5-34b-chat": ("yi", "01-ai", "2024-05-12", None, "siliconflow", 1.0, False, "s"),
+    "phi-4": ("phi", "microsoft", "2024-12-12", None, "deepinfra", 1.0, False, "s"),
 }
 MODEL_IDS = list(MODELS)
 SIZE_FACTORS = {"s": (0.7, 1.8), "m": (1.0, 1.0), "l": (1.2, 0.8)}  # (ttft x, tps x)
@@ -366,9 +383,7 @@ def _parse_endpoints() -> list[dict]:
                 supports_reasoning=flags[3] == "1",
                 valid_from=date_of(f[6]),
                 valid_to=date_of(f[7]) if f[7] else None,
-                price=None if f[8] == "-" else (
-                    float(f[8]), float(f[9]), float(f[10]) if f[10] else None
-                ),
+                price=None if f[8] == "-" else (float(f[8]), float(f[9]), float(f[10]) if f[10] else None),
                 source=f[11],
             )
         )
@@ -447,12 +462,12 @@ def within_family_weights(t_days: np.ndarray) -> np.ndarray:
 #        cached fraction of input on a hit)
 # Token regimes (lognormal: median, sigma, clip lo, clip hi) below.
 APPLICATIONS: dict[str, tuple] = {
-    "chat":            (0.40, 0.10, 0.92, 0.06, 0.03, 0.35, 0.6),
+    "chat": (0.40, 0.10, 0.92, 0.06, 0.03, 0.35, 0.6),
     "code_completion": (0.25, 0.05, 0.85, 0.00, 0.00, 0.50, 0.8),
-    "rag":             (0.12, 0.25, 0.60, 0.02, 0.15, 0.20, 0.3),
-    "agent":           (0.15, 1.00, 0.50, 0.93, 0.05, 0.70, 0.7),
-    "reasoning":       (0.06, 0.50, 0.85, 0.02, 0.02, 0.10, 0.3),
-    "long_context":    (0.02, 1.00, 0.40, 0.02, 0.02, 0.40, 0.8),
+    "rag": (0.12, 0.25, 0.60, 0.02, 0.15, 0.20, 0.3),
+    "agent": (0.15, 1.00, 0.50, 0.93, 0.05, 0.70, 0.7),
+    "reasoning": (0.06, 0.50, 0.85, 0.02, 0.02, 0.10, 0.3),
+    "long_context": (0.02, 1.00, 0.40, 0.02, 0.02, 0.40, 0.8),
 }
 APP_IDS = list(APPLICATIONS)
 NULL_APP_WEIGHTED_SHARE = 0.003  # application null -> 'unknown'; chat-like, sample_rate 1.0
@@ -462,24 +477,24 @@ NULL_APP_WEIGHTED_SHARE = 0.003  # application null -> 'unknown'; chat-like, sam
 # output median 13, p10 7, p90 55. conv: input median 1020, p10 207, p90 2734, max 14050;
 # output median 129, p10 54, p90 424, capped ~1000).
 TOKENS_IN = {
-    "chat":            (1020, 1.01, 8, 16384),
+    "chat": (1020, 1.01, 8, 16384),
     "code_completion": (1469, 1.39, 16, 8192),
-    "rag":             (6000, 0.50, 1000, 32000),
-    "agent":           (7000, 0.70, 500, 100000),   # median grows x1.8 over the quarter
-    "reasoning":       (400, 0.90, 20, 8000),
-    "long_context":    (60000, 0.35, 32000, 120000),
+    "rag": (6000, 0.50, 1000, 32000),
+    "agent": (7000, 0.70, 500, 100000),  # median grows x1.8 over the quarter
+    "reasoning": (400, 0.90, 20, 8000),
+    "long_context": (60000, 0.35, 32000, 120000),
 }
 TOKENS_OUT = {
-    "chat":            (129, 0.80, 1, 4096),
+    "chat": (129, 0.80, 1, 4096),
     "code_completion": (13, 0.80, 1, 2048),
-    "rag":             (180, 0.60, 5, 2048),
-    "agent":           (300, 0.80, 5, 8192),
-    "reasoning":       (3000, 0.70, 200, 32768),
-    "long_context":    (500, 0.70, 20, 8192),
+    "rag": (180, 0.60, 5, 2048),
+    "agent": (300, 0.80, 5, 8192),
+    "reasoning": (3000, 0.70, 200, 32768),
+    "long_context": (500, 0.70, 20, 8192),
 }
 AGENT_INPUT_GROWTH = 0.8  # median x (1 + 0.8 * t / quarter)
-CLIENTS_PER_APP = {"chat": 400, "code_completion": 300, "rag": 200, "agent": 250,
-                   "reasoning": 200, "long_context": 120}
+CLIENTS_PER_APP = {"chat": 400, "code_completion": 300, "rag": 200, "agent": 250, "reasoning": 200, "long_context": 120}
+
 
 # --------------------------------------------------------------------------- arrivals
 # Daily volume: linear growth (+60 % over the quarter), weekends at 80 %, China's Golden

@@ -60,7 +60,7 @@ def trace_name(path: Path) -> str:
     stem = path.stem.lower()
     for p in ("azurellminferencetrace_", "azurellminferencetrace"):
         if stem.startswith(p):
-            stem = stem[len(p):]
+            stem = stem[len(p) :]
             break
     return stem.replace("_", "-").strip("-") or "trace"
 
@@ -93,21 +93,28 @@ def map_file(path: Path, sample_rate: float) -> pl.DataFrame:
     if not file_reasons:
         rules += [
             (shape_ok & ~tc.present(ts_text), "missing: TIMESTAMP"),
-            (shape_ok & tc.present(ts_text) & ts.is_null(), "bad_type: TIMESTAMP is not a timestamp (YYYY-MM-DD HH:MM:SS[.f])"),
+            (
+                shape_ok & tc.present(ts_text) & ts.is_null(),
+                "bad_type: TIMESTAMP is not a timestamp (YYYY-MM-DD HH:MM:SS[.f])",
+            ),
             *tc.number_rules("ContextTokens", inp, shape_ok, whole_number=True),
             *tc.number_rules("GeneratedTokens", out, shape_ok, whole_number=True),
         ]
     trace = trace_name(path)
-    lf = tc.scan_lines(path).filter(pl.col("line") > header_line).select(
-        pl.col("line"),
-        tc.line_id(f"azure-{trace}-").alias("request_id"),
-        ts.alias("ts"),
-        pl.lit(app, dtype=pl.String).alias("application"),
-        *tc.served_columns(MODEL, PROVIDER, inp, out, sample_rate),
-        ts_text.alias("azure_timestamp"),
-        pl.lit(path.name).alias("trace_file"),
-        pl.col("line").alias("trace_line"),
-        reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+    lf = (
+        tc.scan_lines(path)
+        .filter(pl.col("line") > header_line)
+        .select(
+            pl.col("line"),
+            tc.line_id(f"azure-{trace}-").alias("request_id"),
+            ts.alias("ts"),
+            pl.lit(app, dtype=pl.String).alias("application"),
+            *tc.served_columns(MODEL, PROVIDER, inp, out, sample_rate),
+            ts_text.alias("azure_timestamp"),
+            pl.lit(path.name).alias("trace_file"),
+            pl.col("line").alias("trace_line"),
+            reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+        )
     )
     return tc.collect(lf)
 
@@ -116,6 +123,14 @@ def import_azure_trace(paths: list[Path], out: Path, *, sample_rate: float = 1.0
     """Write out/{models,endpoints,requests}/azure-llm-trace.parquet and the report; see the
     module docstring. FileNotFoundError for a missing path, ValueError when there is no file."""
     tc.check_sample_rate(sample_rate)
-    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="AzureLLMInferenceTrace*.csv",
-                           kind="Azure LLM inference trace", map_file=lambda p: map_file(p, sample_rate),
-                           extras=EXTRAS, known_models=KNOWN_MODELS)
+    return tc.import_trace(
+        FORMAT,
+        OUT_NAME,
+        paths,
+        out,
+        pattern="AzureLLMInferenceTrace*.csv",
+        kind="Azure LLM inference trace",
+        map_file=lambda p: map_file(p, sample_rate),
+        extras=EXTRAS,
+        known_models=KNOWN_MODELS,
+    )

@@ -70,7 +70,12 @@ KNOWN_MODELS = {
 }
 REQUIRED = ("Timestamp", "Model", "Request tokens", "Response tokens", "Log Type")
 OPTIONAL = ("Session ID", "Elapsed time", "Total tokens")
-EXTRAS = {"burstgpt_session_id": pl.String, "burstgpt_total_tokens": pl.String, "trace_file": pl.String, "trace_line": pl.Int64}
+EXTRAS = {
+    "burstgpt_session_id": pl.String,
+    "burstgpt_total_tokens": pl.String,
+    "trace_file": pl.String,
+    "trace_line": pl.Int64,
+}
 
 
 def trace_name(path: Path) -> str:
@@ -99,45 +104,68 @@ def map_file(path: Path, origin_utc: dt.datetime, sample_rate: float) -> pl.Data
         rules += [
             *tc.number_rules("Timestamp", f["Timestamp"], ok, whole_number=False),
             (ok & ~tc.present(f["Model"]), "missing: Model"),
-            (ok & tc.present(f["Model"]) & model_expr(f["Model"]).is_null(),
-             pl.format("unmappable: model '{}' (known: ChatGPT, GPT-4)", f["Model"])),
+            (
+                ok & tc.present(f["Model"]) & model_expr(f["Model"]).is_null(),
+                pl.format("unmappable: model '{}' (known: ChatGPT, GPT-4)", f["Model"]),
+            ),
             *tc.number_rules("Request tokens", f["Request tokens"], ok, whole_number=True),
             *tc.number_rules("Response tokens", f["Response tokens"], ok, whole_number=True),
-            (ok & tc.present(f["Elapsed time"]) & ~tc.is_number(f["Elapsed time"]), "bad_type: Elapsed time is not a number"),
+            (
+                ok & tc.present(f["Elapsed time"]) & ~tc.is_number(f["Elapsed time"]),
+                "bad_type: Elapsed time is not a number",
+            ),
         ]
     out_tokens = tc.whole(f["Response tokens"])
     failed = out_tokens == 0
     log_type = f["Log Type"].str.to_lowercase().str.replace_all(r"\s+", "_")
-    lf = tc.scan_lines(path).filter(pl.col("line") > header_line).select(
-        pl.col("line"),
-        tc.line_id(f"{trace_name(path)}-").alias("request_id"),
-        tc.seconds_after(origin_utc, tc.num(f["Timestamp"])).alias("ts"),
-        pl.when(tc.present(log_type)).then(log_type).alias("application"),
-        pl.lit(None, dtype=pl.String).alias("client_id"),
-        model_expr(f["Model"]).alias("model"),
-        pl.lit(PROVIDER).alias("provider"),
-        tc.whole(f["Request tokens"]).alias("input_tokens"),
-        out_tokens.alias("output_tokens"),
-        pl.when(failed).then(pl.lit("error")).otherwise(pl.lit("ok")).alias("status"),
-        pl.when(failed).then(pl.lit("other")).alias("error_type"),
-        (tc.num(f["Elapsed time"]) * 1000).alias("latency_ms"),
-        pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
-        pl.when(tc.present(f["Session ID"])).then(f["Session ID"]).alias("burstgpt_session_id"),
-        f["Total tokens"].alias("burstgpt_total_tokens"),
-        pl.lit(path.name).alias("trace_file"),
-        pl.col("line").alias("trace_line"),
-        reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+    lf = (
+        tc.scan_lines(path)
+        .filter(pl.col("line") > header_line)
+        .select(
+            pl.col("line"),
+            tc.line_id(f"{trace_name(path)}-").alias("request_id"),
+            tc.seconds_after(origin_utc, tc.num(f["Timestamp"])).alias("ts"),
+            pl.when(tc.present(log_type)).then(log_type).alias("application"),
+            pl.lit(None, dtype=pl.String).alias("client_id"),
+            model_expr(f["Model"]).alias("model"),
+            pl.lit(PROVIDER).alias("provider"),
+            tc.whole(f["Request tokens"]).alias("input_tokens"),
+            out_tokens.alias("output_tokens"),
+            pl.when(failed).then(pl.lit("error")).otherwise(pl.lit("ok")).alias("status"),
+            pl.when(failed).then(pl.lit("other")).alias("error_type"),
+            (tc.num(f["Elapsed time"]) * 1000).alias("latency_ms"),
+            pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+            pl.when(tc.present(f["Session ID"])).then(f["Session ID"]).alias("burstgpt_session_id"),
+            f["Total tokens"].alias("burstgpt_total_tokens"),
+            pl.lit(path.name).alias("trace_file"),
+            pl.col("line").alias("trace_line"),
+            reason_expr(rules, "; ".join(file_reasons) or None).alias("_reason"),
+        )
     )
     return tc.collect(lf)
 
 
-def import_burstgpt(paths: list[Path], out: Path, *, day0: dt.datetime = DAY0,
-                    utc_offset_hours: float = UTC_OFFSET_HOURS, sample_rate: float = 1.0) -> ImportReport:
+def import_burstgpt(
+    paths: list[Path],
+    out: Path,
+    *,
+    day0: dt.datetime = DAY0,
+    utc_offset_hours: float = UTC_OFFSET_HOURS,
+    sample_rate: float = 1.0,
+) -> ImportReport:
     """Write out/{models,endpoints,requests}/burstgpt.parquet and the report; see the module
     docstring. `day0` is the naive local midnight of trace day 0, `utc_offset_hours` the local
     zone's offset from UTC."""
     tc.check_sample_rate(sample_rate)
     origin_utc = day0 - dt.timedelta(hours=utc_offset_hours)
-    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="*.csv", kind="BurstGPT",
-                           map_file=lambda p: map_file(p, origin_utc, sample_rate), extras=EXTRAS,
-                           known_models=KNOWN_MODELS)
+    return tc.import_trace(
+        FORMAT,
+        OUT_NAME,
+        paths,
+        out,
+        pattern="*.csv",
+        kind="BurstGPT",
+        map_file=lambda p: map_file(p, origin_utc, sample_rate),
+        extras=EXTRAS,
+        known_models=KNOWN_MODELS,
+    )

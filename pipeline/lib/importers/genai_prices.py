@@ -95,7 +95,11 @@ from pipeline.lib.importers.snapshots import (
 FORMAT = "genai-prices"
 OUT_NAME = "genai_prices"
 JSON_NAME = re.compile(r"^data\.json$")
-FIELD_MAP = {"input_mtok": "input_per_mtok", "output_mtok": "output_per_mtok", "cache_read_mtok": "cached_input_per_mtok"}
+FIELD_MAP = {
+    "input_mtok": "input_per_mtok",
+    "output_mtok": "output_per_mtok",
+    "cache_read_mtok": "cached_input_per_mtok",
+}
 EXTRA_FIELDS = {"cache_write_mtok": "cache_write_per_mtok", "requests_kcount": "requests_per_1k_usd"}
 PRICE_EXTRAS = {
     "cache_write_per_mtok": pl.Float64,
@@ -123,8 +127,10 @@ def _value(field: str, v) -> tuple[float, list[tuple[int, float]]]:
             raise PriceError(f"bad_type: {field} tiered price without a numeric base ({v!r})")
         tiers = []
         for t in v.get("tiers") or []:
-            start, price = as_count(t.get("start")) if isinstance(t, dict) else "bad", \
-                as_number(t.get("price")) if isinstance(t, dict) else "bad"
+            start, price = (
+                as_count(t.get("start")) if isinstance(t, dict) else "bad",
+                as_number(t.get("price")) if isinstance(t, dict) else "bad",
+            )
             if start in (None, "bad") or price in (None, "bad"):
                 raise PriceError(f"bad_type: {field} tier is not {{start, price}} ({t!r})")
             tiers.append((start, price))
@@ -170,8 +176,11 @@ def _hhmm(t: str) -> int:
 
 
 def _window(p: dict, start: int, end: int) -> dict:
-    return {"from_utc": f"{start // 60:02d}:{start % 60:02d}", "to_utc": f"{end // 60:02d}:{end % 60:02d}",
-            **{f: p[f] for f in sorted(p) if f in FIELD_MAP or f in EXTRA_FIELDS}}
+    return {
+        "from_utc": f"{start // 60:02d}:{start % 60:02d}",
+        "to_utc": f"{end // 60:02d}:{end % 60:02d}",
+        **{f: p[f] for f in sorted(p) if f in FIELD_MAP or f in EXTRA_FIELDS},
+    }
 
 
 def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, list[tuple[dt.date, dict]]]:
@@ -228,7 +237,8 @@ def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, li
                 runs.append((start, m, minutes[start]))
                 start = m
         cols["time_of_day_prices"] = json.dumps(
-            [_window(p if i == 0 else tod[i - 1][2], s, e) for s, e, i in runs], sort_keys=True)
+            [_window(p if i == 0 else tod[i - 1][2], s, e) for s, e, i in runs], sort_keys=True
+        )
         return cols
 
     now = with_tod(on_date(on))
@@ -239,8 +249,9 @@ def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, li
 # --------------------------------------------------------------------------- one snapshot
 
 
-def map_snapshot(snap: Snapshot, data: list, until: dt.date | None, report: SnapshotImportReport
-                 ) -> tuple[list[dict], list[dict], Counter, int]:
+def map_snapshot(
+    snap: Snapshot, data: list, until: dt.date | None, report: SnapshotImportReport
+) -> tuple[list[dict], list[dict], Counter, int]:
     """-> (kept candidates, scheduled observations, skipped counts, rows read)."""
     file = str(snap.path)
     skipped: Counter = Counter()
@@ -250,14 +261,24 @@ def map_snapshot(snap: Snapshot, data: list, until: dt.date | None, report: Snap
     for pi, prov in enumerate(data, start=1):
         models = prov.get("models") if isinstance(prov, dict) else None
         if not isinstance(models, list):
-            report.issues.append(ImportIssue(file, None, f"malformed_json: provider #{pi} has no 'models' array; its models (if any) cannot be counted"))
+            report.issues.append(
+                ImportIssue(
+                    file,
+                    None,
+                    f"malformed_json: provider #{pi} has no 'models' array; its models (if any) cannot be counted",
+                )
+            )
             continue
         route = str(prov.get("id") or "")
         provider = provider_id(route)
         for m in models:
             row += 1
             if not isinstance(m, dict) or not isinstance(m.get("id"), str):
-                report.issues.append(ImportIssue(file, row, f"malformed_row: provider {route!r}: model entry is not an object with an 'id'"))
+                report.issues.append(
+                    ImportIssue(
+                        file, row, f"malformed_row: provider {route!r}: model entry is not an object with an 'id'"
+                    )
+                )
                 listed += 1
                 continue
             where = f"(provider {route!r}, model {m['id']!r})"
@@ -275,31 +296,54 @@ def map_snapshot(snap: Snapshot, data: list, until: dt.date | None, report: Snap
                 now, later = resolve_prices(m.get("prices"), snap.date, until)
                 ctx = as_count(m.get("context_window"))
                 if ctx == "bad":
-                    raise PriceError(f"bad_type: context_window is not a whole number >= 1 ({m.get('context_window')!r})")
+                    raise PriceError(
+                        f"bad_type: context_window is not a whole number >= 1 ({m.get('context_window')!r})"
+                    )
             except PriceError as exc:
                 report.issues.append(ImportIssue(file, row, f"{exc} {where} -> {res.model}"))
                 listed += 1
                 continue
             ctx_src = "context_window" if ctx is not None else NATIVE_CONTEXT
-            base = {"provider": provider, "model": res.model, "_key": m["id"], "_row": row, "_rank": res.rank,
-                    "genai_provider": route}
-            candidates.append({
-                **base, **now, "scheduled_in": None,
-                "context_length": ctx if ctx is not None else CANONICAL[res.model].context_length,
-                "context_length_source": ctx_src, "max_output_tokens": None, "quantization": res.quantization,
-                "supports_tools": False, "supports_json_mode": False, "supports_streaming": True,
-                "supports_reasoning": False,
-                "_later": later,
-            })
+            base = {
+                "provider": provider,
+                "model": res.model,
+                "_key": m["id"],
+                "_row": row,
+                "_rank": res.rank,
+                "genai_provider": route,
+            }
+            candidates.append(
+                {
+                    **base,
+                    **now,
+                    "scheduled_in": None,
+                    "context_length": ctx if ctx is not None else CANONICAL[res.model].context_length,
+                    "context_length_source": ctx_src,
+                    "max_output_tokens": None,
+                    "quantization": res.quantization,
+                    "supports_tools": False,
+                    "supports_json_mode": False,
+                    "supports_streaming": True,
+                    "supports_reasoning": False,
+                    "_later": later,
+                }
+            )
     kept, dropped = choose(candidates)
     for c, winner in dropped:
         report.issues.append(ImportIssue(file, c["_row"], dropped_reason(c, winner)))
     listed += len(dropped)
     for c in kept:
         for d, cols in c.pop("_later"):
-            scheduled.append({**{k: c[k] for k in ("provider", "model", "_key", "_row")}, **cols,
-                              "snapshot_ts": dt.datetime.combine(d, dt.time(0)), "_order": c["_row"],
-                              "scheduled_in": snap.label, "genai_snapshot": snap.label})
+            scheduled.append(
+                {
+                    **{k: c[k] for k in ("provider", "model", "_key", "_row")},
+                    **cols,
+                    "snapshot_ts": dt.datetime.combine(d, dt.time(0)),
+                    "_order": c["_row"],
+                    "scheduled_in": snap.label,
+                    "genai_snapshot": snap.label,
+                }
+            )
     skipped["listed"] = listed
     return kept, scheduled, skipped, row
 
@@ -330,15 +374,25 @@ def import_genai_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
         scheduled_all += scheduled
         report.fates[str(snap.path)] = skipped
     prices, endpoints, models = build_tables(
-        kept_all, read, report, key_col="genai_model_id", snapshot_col="genai_snapshot",
-        price_extras=COMPARED_EXTRAS, info_extras={"scheduled_in": pl.String}, scheduled=scheduled_all)
+        kept_all,
+        read,
+        report,
+        key_col="genai_model_id",
+        snapshot_col="genai_snapshot",
+        price_extras=COMPARED_EXTRAS,
+        info_extras={"scheduled_in": pl.String},
+        scheduled=scheduled_all,
+    )
     endpoints = endpoints.with_columns(pl.lit(False).alias("capabilities_known"))
     for snap in read:
         add_aggregates(report, str(snap.path), AGGREGATED_TEXT)
         rows = prices.filter(pl.col("genai_snapshot") == snap.label)
         for col, text in (
             ("tier_prices", "carry prompt-length tiers in column tier_prices (contract price = the base tier)"),
-            ("time_of_day_prices", "carry time-of-day prices in column time_of_day_prices (contract price = the one applying the most UTC hours)"),
+            (
+                "time_of_day_prices",
+                "carry time-of-day prices in column time_of_day_prices (contract price = the one applying the most UTC hours)",
+            ),
             ("scheduled_in", "are dated price changes announced in this snapshot, written at their start date"),
         ):
             n = rows.filter(pl.col(col).is_not_null()).height

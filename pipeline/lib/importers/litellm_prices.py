@@ -99,8 +99,15 @@ JSON_NAME = re.compile(r"model_prices_and_context_window.*\.json$")
 PRICE_SCHEMA = contract_schema("prices")
 ENDPOINT_SCHEMA = contract_schema("endpoints")
 MODEL_SCHEMA = contract_schema("models")
-STATE_COLUMNS = ("context_length", "max_output_tokens", "quantization", "supports_tools",
-                 "supports_json_mode", "supports_streaming", "supports_reasoning")
+STATE_COLUMNS = (
+    "context_length",
+    "max_output_tokens",
+    "quantization",
+    "supports_tools",
+    "supports_json_mode",
+    "supports_streaming",
+    "supports_reasoning",
+)
 PRICE_COLUMNS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 
@@ -139,8 +146,10 @@ def choose(candidates: list[dict]) -> tuple[list[dict], list[tuple[dict, dict]]]
 
 
 def dropped_reason(c: dict, winner: dict) -> str:
-    return (f"duplicate_offering: key {c['_key']!r} and the kept key {winner['_key']!r} both map to "
-            f"({c['provider']}, {c['model']}) in this snapshot; the kept one is the standard offering")
+    return (
+        f"duplicate_offering: key {c['_key']!r} and the kept key {winner['_key']!r} both map to "
+        f"({c['provider']}, {c['model']}) in this snapshot; the kept one is the standard offering"
+    )
 
 
 # --------------------------------------------------------------------------- series -> tables
@@ -171,8 +180,9 @@ def endpoint_states(obs: pl.DataFrame, snapshot_ts: list[dt.datetime], extra: tu
     for c in STATE_COLUMNS:
         new = new | pl.col(c).ne_missing(pl.col(c).shift(1).over("provider", "model"))
     obs = obs.with_columns(new.cum_sum().over("provider", "model").alias("_state"))
-    ts = pl.DataFrame({"_i": list(range(len(snapshot_ts))), "_ts": snapshot_ts},
-                      schema={"_i": pl.Int64, "_ts": pl.Datetime("us")})
+    ts = pl.DataFrame(
+        {"_i": list(range(len(snapshot_ts))), "_ts": snapshot_ts}, schema={"_i": pl.Int64, "_ts": pl.Datetime("us")}
+    )
     states = obs.group_by("provider", "model", "_state", maintain_order=True).agg(
         pl.col("_idx").min().alias("_first"),
         (pl.col("_idx").max() + 1).alias("_next"),
@@ -190,9 +200,14 @@ def endpoint_states(obs: pl.DataFrame, snapshot_ts: list[dt.datetime], extra: tu
 def model_rows(models: set[str]) -> pl.DataFrame:
     return pl.DataFrame(
         [
-            {"model": m, "family": CANONICAL[m].family, "developer": CANONICAL[m].developer,
-             "release_date": CANONICAL[m].release_date, "successor_of": CANONICAL[m].successor_of,
-             "official_provider": CANONICAL[m].official_provider}
+            {
+                "model": m,
+                "family": CANONICAL[m].family,
+                "developer": CANONICAL[m].developer,
+                "release_date": CANONICAL[m].release_date,
+                "successor_of": CANONICAL[m].successor_of,
+                "official_provider": CANONICAL[m].official_provider,
+            }
             for m in sorted(models)
         ],
         schema=MODEL_SCHEMA,
@@ -209,8 +224,10 @@ SKIP_TEXT = {
     "derivative": "skipped: third-party fine-tunes or merges of target models",
     "out_of_scope": "skipped: open weights but not a chat model studied (guard, embedding, base, OCR ...)",
 }
-UNCHANGED_TEXT = ("no new prices row: the price equals the one in force, written at an earlier snapshot "
-                  "(the endpoint state continues)")
+UNCHANGED_TEXT = (
+    "no new prices row: the price equals the one in force, written at an earlier snapshot "
+    "(the endpoint state continues)"
+)
 AGGREGATED_TEXT = {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT}  # fates reported as one line per snapshot
 
 
@@ -247,8 +264,11 @@ def map_snapshot(snap: Snapshot, data: dict, report: SnapshotImportReport) -> tu
         if provider is None:
             problems.append("missing: litellm_provider (no provider for the key)")
         prices = {}
-        for src, dst in (("input_cost_per_token", "input_per_mtok"), ("output_cost_per_token", "output_per_mtok"),
-                         ("cache_read_input_token_cost", "cached_input_per_mtok")):
+        for src, dst in (
+            ("input_cost_per_token", "input_per_mtok"),
+            ("output_cost_per_token", "output_per_mtok"),
+            ("cache_read_input_token_cost", "cached_input_per_mtok"),
+        ):
             v = as_number(entry.get(src))
             if v == "bad":
                 problems.append(f"bad_type: {src} is not a number ({entry.get(src)!r})")
@@ -271,17 +291,24 @@ def map_snapshot(snap: Snapshot, data: dict, report: SnapshotImportReport) -> tu
             listed += 1
             continue
         mo = limits["max_output_tokens"]
-        candidates.append({
-            "provider": provider, "model": res.model, "_key": key, "_row": row, "_rank": res.rank,
-            **{k: round(v, 12) if v is not None else None for k, v in prices.items()},
-            "context_length": ctx, "context_length_source": ctx_src,
-            "max_output_tokens": None if mo in (None, "bad") else mo,
-            "quantization": res.quantization,
-            "supports_tools": bool(entry.get("supports_function_calling") is True),
-            "supports_json_mode": bool(entry.get("supports_response_schema") is True),
-            "supports_streaming": True,
-            "supports_reasoning": bool(entry.get("supports_reasoning") is True),
-        })
+        candidates.append(
+            {
+                "provider": provider,
+                "model": res.model,
+                "_key": key,
+                "_row": row,
+                "_rank": res.rank,
+                **{k: round(v, 12) if v is not None else None for k, v in prices.items()},
+                "context_length": ctx,
+                "context_length_source": ctx_src,
+                "max_output_tokens": None if mo in (None, "bad") else mo,
+                "quantization": res.quantization,
+                "supports_tools": bool(entry.get("supports_function_calling") is True),
+                "supports_json_mode": bool(entry.get("supports_response_schema") is True),
+                "supports_streaming": True,
+                "supports_reasoning": bool(entry.get("supports_reasoning") is True),
+            }
+        )
     kept, dropped = choose(candidates)
     for c, winner in dropped:
         report.issues.append(ImportIssue(file, c["_row"], dropped_reason(c, winner)))
@@ -314,17 +341,24 @@ def import_litellm_prices(paths: list[Path], out: Path) -> SnapshotImportReport:
             c.update(_idx=idx, snapshot_ts=snap.ts, _order=c["_row"], litellm_snapshot=snap.label)
         kept_all += kept
         report.fates[str(snap.path)] = skipped
-    prices, endpoints, models = build_tables(kept_all, read, report, key_col="litellm_key",
-                                             snapshot_col="litellm_snapshot")
+    prices, endpoints, models = build_tables(
+        kept_all, read, report, key_col="litellm_key", snapshot_col="litellm_snapshot"
+    )
     for snap in read:  # aggregated lines after the listed ones of the same file
         add_aggregates(report, str(snap.path), AGGREGATED_TEXT)
     return write_prices_drop(report, OUT_NAME, prices, endpoints, models)
 
 
-def build_tables(kept: list[dict], read: list[Snapshot], report: SnapshotImportReport, key_col: str,
-                 snapshot_col: str, price_extras: dict[str, pl.DataType] | None = None,
-                 scheduled: list[dict] | None = None, info_extras: dict[str, pl.DataType] | None = None,
-                 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def build_tables(
+    kept: list[dict],
+    read: list[Snapshot],
+    report: SnapshotImportReport,
+    key_col: str,
+    snapshot_col: str,
+    price_extras: dict[str, pl.DataType] | None = None,
+    scheduled: list[dict] | None = None,
+    info_extras: dict[str, pl.DataType] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Kept candidates of every snapshot -> (prices, endpoints, models); records the
     priced / unchanged fates per file. `price_extras` are extra price columns (compared
     like the prices: a change in them is a new row). `scheduled` are extra price
@@ -332,18 +366,37 @@ def build_tables(kept: list[dict], read: list[Snapshot], report: SnapshotImportR
     the series. `info_extras` are extra columns carried along but not compared."""
     compared = dict(price_extras or {})
     extra_schema = {**compared, **(info_extras or {})}
-    base_schema = {**PRICE_SCHEMA, "_idx": pl.Int64, "_order": pl.Int64, "_file": pl.String, "_scheduled": pl.Boolean,
-                   key_col: pl.String, snapshot_col: pl.String, **extra_schema}
+    base_schema = {
+        **PRICE_SCHEMA,
+        "_idx": pl.Int64,
+        "_order": pl.Int64,
+        "_file": pl.String,
+        "_scheduled": pl.Boolean,
+        key_col: pl.String,
+        snapshot_col: pl.String,
+        **extra_schema,
+    }
     rows = [
-        {**{k: c.get(k) for k in base_schema}, "currency": "USD", "_file": str(read[c["_idx"]].path), "_scheduled": False,
-         key_col: c["_key"]}
+        {
+            **{k: c.get(k) for k in base_schema},
+            "currency": "USD",
+            "_file": str(read[c["_idx"]].path),
+            "_scheduled": False,
+            key_col: c["_key"],
+        }
         for c in kept
-    ] + [{**{k: s.get(k) for k in base_schema}, "currency": "USD", "_scheduled": True, key_col: s["_key"]}
-         for s in (scheduled or [])]
+    ] + [
+        {**{k: s.get(k) for k in base_schema}, "currency": "USD", "_scheduled": True, key_col: s["_key"]}
+        for s in (scheduled or [])
+    ]
     obs = pl.DataFrame(rows, schema=base_schema)
     marked = price_rows(obs, PRICE_COLUMNS + tuple(compared))
     for (file, written), n in Counter(
-        zip(marked.filter(~pl.col("_scheduled"))["_file"], marked.filter(~pl.col("_scheduled"))["_written"])
+        zip(
+            marked.filter(~pl.col("_scheduled"))["_file"],
+            marked.filter(~pl.col("_scheduled"))["_written"],
+            strict=False,
+        )
     ).items():
         report.fates.setdefault(file, Counter())["priced" if written else "unchanged"] += n
     report.scheduled_rows = marked.filter(pl.col("_scheduled") & pl.col("_written")).height
@@ -353,12 +406,25 @@ def build_tables(kept: list[dict], read: list[Snapshot], report: SnapshotImportR
         .select(*PRICE_SCHEMA, key_col, snapshot_col, *extra_schema)
     )
     ep_obs = pl.DataFrame(
-        [{k: c[k] for k in ("provider", "model", "_idx", *STATE_COLUMNS, "context_length_source")} | {key_col: c["_key"]}
-         for c in kept],
-        schema={"provider": pl.String, "model": pl.String, "_idx": pl.Int64, "context_length": pl.Int64,
-                "max_output_tokens": pl.Int64, "quantization": pl.String, "supports_tools": pl.Boolean,
-                "supports_json_mode": pl.Boolean, "supports_streaming": pl.Boolean, "supports_reasoning": pl.Boolean,
-                "context_length_source": pl.String, key_col: pl.String},
+        [
+            {k: c[k] for k in ("provider", "model", "_idx", *STATE_COLUMNS, "context_length_source")}
+            | {key_col: c["_key"]}
+            for c in kept
+        ],
+        schema={
+            "provider": pl.String,
+            "model": pl.String,
+            "_idx": pl.Int64,
+            "context_length": pl.Int64,
+            "max_output_tokens": pl.Int64,
+            "quantization": pl.String,
+            "supports_tools": pl.Boolean,
+            "supports_json_mode": pl.Boolean,
+            "supports_streaming": pl.Boolean,
+            "supports_reasoning": pl.Boolean,
+            "context_length_source": pl.String,
+            key_col: pl.String,
+        },
     )
     endpoints = endpoint_states(ep_obs, [s.ts for s in read], extra=("context_length_source", key_col))
     models = model_rows(set(endpoints["model"].to_list()))

@@ -98,27 +98,77 @@ from pipeline.lib.importers.aliases import provider_id as _provider_id
 FORMAT = "litellm-spend-logs"
 OUT_NAME = "litellm_spend_logs"
 
-COLUMNS = ("request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
-           "startTime", "endTime", "completionStartTime", "model", "model_id", "model_group", "custom_llm_provider",
-           "api_base", "user", "metadata", "cache_hit", "cache_key", "request_tags", "team_id", "end_user",
-           "requester_ip_address", "messages", "response", "session_id", "status", "proxy_server_request")
+COLUMNS = (
+    "request_id",
+    "call_type",
+    "api_key",
+    "spend",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "startTime",
+    "endTime",
+    "completionStartTime",
+    "model",
+    "model_id",
+    "model_group",
+    "custom_llm_provider",
+    "api_base",
+    "user",
+    "metadata",
+    "cache_hit",
+    "cache_key",
+    "request_tags",
+    "team_id",
+    "end_user",
+    "requester_ip_address",
+    "messages",
+    "response",
+    "session_id",
+    "status",
+    "proxy_server_request",
+)
 REQUIRED = ("request_id", "startTime", "model", "prompt_tokens", "completion_tokens")
 
 API_HOSTS = {
-    "api.deepseek.com": "deepseek", "api.together.xyz": "together", "api.fireworks.ai": "fireworks",
-    "api.deepinfra.com": "deepinfra", "api.novita.ai": "novita", "api.groq.com": "groq",
-    "api.moonshot.ai": "moonshot", "api.moonshot.cn": "moonshot", "api.z.ai": "zhipu",
-    "open.bigmodel.cn": "zhipu", "dashscope.aliyuncs.com": "alibaba", "dashscope-intl.aliyuncs.com": "alibaba",
-    "api.minimax.io": "minimax", "api.minimaxi.com": "minimax", "api.mistral.ai": "mistral",
-    "api.siliconflow.cn": "siliconflow", "api.siliconflow.com": "siliconflow", "openrouter.ai": "openrouter",
-    "ark.cn-beijing.volces.com": "volcengine", "api.cerebras.ai": "cerebras", "api.sambanova.ai": "sambanova",
-    "api.hyperbolic.xyz": "hyperbolic", "api.studio.nebius.com": "nebius", "api.studio.nebius.ai": "nebius",
+    "api.deepseek.com": "deepseek",
+    "api.together.xyz": "together",
+    "api.fireworks.ai": "fireworks",
+    "api.deepinfra.com": "deepinfra",
+    "api.novita.ai": "novita",
+    "api.groq.com": "groq",
+    "api.moonshot.ai": "moonshot",
+    "api.moonshot.cn": "moonshot",
+    "api.z.ai": "zhipu",
+    "open.bigmodel.cn": "zhipu",
+    "dashscope.aliyuncs.com": "alibaba",
+    "dashscope-intl.aliyuncs.com": "alibaba",
+    "api.minimax.io": "minimax",
+    "api.minimaxi.com": "minimax",
+    "api.mistral.ai": "mistral",
+    "api.siliconflow.cn": "siliconflow",
+    "api.siliconflow.com": "siliconflow",
+    "openrouter.ai": "openrouter",
+    "ark.cn-beijing.volces.com": "volcengine",
+    "api.cerebras.ai": "cerebras",
+    "api.sambanova.ai": "sambanova",
+    "api.hyperbolic.xyz": "hyperbolic",
+    "api.studio.nebius.com": "nebius",
+    "api.studio.nebius.ai": "nebius",
 }
 ERROR_CLASSES = (  # (substring of error_class, error_type), first match wins
-    ("ratelimit", "rate_limit"), ("timeout", "timeout"), ("contextwindow", "context_overflow"),
-    ("contentpolicy", "content_filter"), ("authentication", "auth"), ("permissiondenied", "auth"),
-    ("badrequest", "invalid_request"), ("notfound", "invalid_request"), ("unprocessable", "invalid_request"),
-    ("internalserver", "server_error"), ("serviceunavailable", "server_error"), ("apiconnection", "server_error"),
+    ("ratelimit", "rate_limit"),
+    ("timeout", "timeout"),
+    ("contextwindow", "context_overflow"),
+    ("contentpolicy", "content_filter"),
+    ("authentication", "auth"),
+    ("permissiondenied", "auth"),
+    ("badrequest", "invalid_request"),
+    ("notfound", "invalid_request"),
+    ("unprocessable", "invalid_request"),
+    ("internalserver", "server_error"),
+    ("serviceunavailable", "server_error"),
+    ("apiconnection", "server_error"),
     ("apierror", "server_error"),
 )
 REQUEST_SCHEMA = contract_schema("requests")
@@ -179,15 +229,22 @@ def read_csv_rows(path: Path, columns: tuple[str, ...], report: ImportReport) ->
             row_no += 1
             report.rows_read += 1
             if len(rec) != len(header):
-                report.issues.append(ImportIssue(
-                    str(path), row_no, f"malformed_row: {len(rec)} fields, the header has {len(header)} (line {start})"))
+                report.issues.append(
+                    ImportIssue(
+                        str(path),
+                        row_no,
+                        f"malformed_row: {len(rec)} fields, the header has {len(header)} (line {start})",
+                    )
+                )
                 continue
             rows.append(rec)
             lines.append((row_no, start))
     except csv.Error as exc:
         row_no += 1
         report.rows_read += 1
-        report.issues.append(ImportIssue(str(path), row_no, f"malformed_row: {exc}; the rest of the file is not read (line {line})"))
+        report.issues.append(
+            ImportIssue(str(path), row_no, f"malformed_row: {exc}; the rest of the file is not read (line {line})")
+        )
     if header is None:
         report.issues.append(ImportIssue(str(path), None, "missing: header line (empty file)"))
         return None
@@ -231,7 +288,9 @@ def _read_fast(path: Path, text: str, columns: tuple[str, ...]) -> pl.DataFrame 
     newlines = pl.sum_horizontal([pl.col(n).str.count_matches("\n").fill_null(0) for n in names])
     return df.with_columns(
         pl.int_range(1, df.height + 1, dtype=pl.Int64).alias("_row"),
-        (2 + pl.int_range(0, df.height, dtype=pl.Int64) + newlines.cum_sum().shift(1, fill_value=0)).cast(pl.Int64).alias("_line"),
+        (2 + pl.int_range(0, df.height, dtype=pl.Int64) + newlines.cum_sum().shift(1, fill_value=0))
+        .cast(pl.Int64)
+        .alias("_line"),
     )
 
 
@@ -260,9 +319,13 @@ def ensure(df: pl.DataFrame, cols) -> pl.DataFrame:
 def timestamp(e: pl.Expr) -> pl.Expr:
     """ISO-8601 text -> naive UTC datetime (null when it does not parse)."""
     z = e.str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d{2})$", "$1:00")
-    naive = [z.str.to_datetime(f, strict=False, time_unit="us") for f in ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")]
-    zoned = [z.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
-             for f in ("%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")]
+    naive = [
+        z.str.to_datetime(f, strict=False, time_unit="us") for f in ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")
+    ]
+    zoned = [
+        z.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        for f in ("%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
+    ]
     return pl.coalesce(*naive, *zoned)
 
 
@@ -278,7 +341,12 @@ def whole(e: pl.Expr) -> pl.Expr:
 
 def boolean(e: pl.Expr) -> pl.Expr:
     low = e.str.to_lowercase()
-    return pl.when(low.is_in(["true", "t", "1", "yes", "y"])).then(True).when(low.is_in(["false", "f", "0", "no", "n"])).then(False)
+    return (
+        pl.when(low.is_in(["true", "t", "1", "yes", "y"]))
+        .then(True)
+        .when(low.is_in(["false", "f", "0", "no", "n"]))
+        .then(False)
+    )
 
 
 def ms_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
@@ -292,9 +360,11 @@ def json_field(e: pl.Expr, path: str) -> pl.Expr:
 
 def _per_distinct(e: pl.Expr, fn) -> pl.Expr:
     """fn applied once per distinct non-null value (logs repeat a few values many times)."""
+
     def batch(s: pl.Series) -> pl.Series:
         table = {v: fn(v) for v in s.drop_nulls().unique().to_list()}
         return s.replace_strict(table, default=None, return_dtype=pl.String)
+
     return e.map_batches(batch, return_dtype=pl.String)
 
 
@@ -321,10 +391,21 @@ def resolve_models(df: pl.DataFrame, name_cols: list[str], route_col: str) -> pl
                 break
             reason = reason or f"{r.reason} (model {row[c]!r})"
         out.append({**row, "_canonical": model, "_model_reason": None if model else (reason or "missing: model")})
-    table = pl.DataFrame(out, schema={**{c: pl.String for c in name_cols}, route_col: pl.String, "_date": pl.Date,
-                                      "_canonical": pl.String, "_model_reason": pl.String})
-    return df.with_columns(pl.col("ts").dt.date().alias("_date")).join(
-        table, on=[*name_cols, route_col, "_date"], how="left", nulls_equal=True).drop("_date")
+    table = pl.DataFrame(
+        out,
+        schema={
+            **{c: pl.String for c in name_cols},
+            route_col: pl.String,
+            "_date": pl.Date,
+            "_canonical": pl.String,
+            "_model_reason": pl.String,
+        },
+    )
+    return (
+        df.with_columns(pl.col("ts").dt.date().alias("_date"))
+        .join(table, on=[*name_cols, route_col, "_date"], how="left", nulls_equal=True)
+        .drop("_date")
+    )
 
 
 def provider_ids(e: pl.Expr) -> pl.Expr:
@@ -335,9 +416,17 @@ def support_tables(requests: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(models, stub endpoints) for the written requests; see the module docstring."""
     models = sorted(set(requests["model"].to_list()))
     model_df = pl.DataFrame(
-        [{"model": m, "family": CANONICAL[m].family, "developer": CANONICAL[m].developer,
-          "release_date": CANONICAL[m].release_date, "successor_of": CANONICAL[m].successor_of,
-          "official_provider": CANONICAL[m].official_provider} for m in models],
+        [
+            {
+                "model": m,
+                "family": CANONICAL[m].family,
+                "developer": CANONICAL[m].developer,
+                "release_date": CANONICAL[m].release_date,
+                "successor_of": CANONICAL[m].successor_of,
+                "official_provider": CANONICAL[m].official_provider,
+            }
+            for m in models
+        ],
         schema=MODEL_SCHEMA,
     )
     ok = pl.col("status") == "ok"
@@ -346,19 +435,41 @@ def support_tables(requests: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         (ok & pl.col("tools")).any().alias("supports_tools"),
         (ok & pl.col("json_mode")).any().alias("supports_json_mode"),
     )
-    ctx = pl.DataFrame({"model": models, "context_length": [CANONICAL[m].context_length for m in models]},
-                       schema={"model": pl.String, "context_length": pl.Int64})
-    eps = eps.join(ctx, on="model", how="left").select(
-        "provider", "model", "valid_from", pl.lit(None, dtype=pl.Datetime("us")).alias("valid_to"), "context_length",
-        pl.lit(None, dtype=pl.Int64).alias("max_output_tokens"), pl.lit("unknown").alias("quantization"),
-        "supports_tools", "supports_json_mode", pl.lit(True).alias("supports_streaming"),
-        pl.lit(False).alias("supports_reasoning"), pl.lit("stub from request logs").alias("endpoint_source"),
-    ).cast(ENDPOINT_SCHEMA).sort("provider", "model")
+    ctx = pl.DataFrame(
+        {"model": models, "context_length": [CANONICAL[m].context_length for m in models]},
+        schema={"model": pl.String, "context_length": pl.Int64},
+    )
+    eps = (
+        eps.join(ctx, on="model", how="left")
+        .select(
+            "provider",
+            "model",
+            "valid_from",
+            pl.lit(None, dtype=pl.Datetime("us")).alias("valid_to"),
+            "context_length",
+            pl.lit(None, dtype=pl.Int64).alias("max_output_tokens"),
+            pl.lit("unknown").alias("quantization"),
+            "supports_tools",
+            "supports_json_mode",
+            pl.lit(True).alias("supports_streaming"),
+            pl.lit(False).alias("supports_reasoning"),
+            pl.lit("stub from request logs").alias("endpoint_source"),
+        )
+        .cast(ENDPOINT_SCHEMA)
+        .sort("provider", "model")
+    )
     return model_df, eps
 
 
-def run_log_import(fmt: str, out_name: str, paths: list[Path], what: str, columns: tuple[str, ...],
-                   map_file: Callable[[pl.DataFrame], pl.DataFrame], out: Path) -> ImportReport:
+def run_log_import(
+    fmt: str,
+    out_name: str,
+    paths: list[Path],
+    what: str,
+    columns: tuple[str, ...],
+    map_file: Callable[[pl.DataFrame], pl.DataFrame],
+    out: Path,
+) -> ImportReport:
     """Shared driver of the log importers: find the CSV files (`what` names them in the error
     when there is none), read each, map it (`map_file` returns the REQUEST_SCHEMA columns,
     extras, `_row`, `_line` and `_reason`), write requests, models, stub endpoints and the report."""
@@ -372,7 +483,10 @@ def run_log_import(fmt: str, out_name: str, paths: list[Path], what: str, column
             continue
         mapped = map_file(df)
         bad = mapped.filter(pl.col("_reason").is_not_null())
-        report.issues += [ImportIssue(str(f), r, f"{why} (line {ln})") for r, ln, why in bad.select("_row", "_line", "_reason").iter_rows()]
+        report.issues += [
+            ImportIssue(str(f), r, f"{why} (line {ln})")
+            for r, ln, why in bad.select("_row", "_line", "_reason").iter_rows()
+        ]
         report.issues[first:] = sorted(report.issues[first:], key=lambda i: (i.row is not None, i.row or 0))
         good = mapped.filter(pl.col("_reason").is_null()).drop("_reason", "_line").rename({"_row": "source_row"})
         if good.height:
@@ -382,7 +496,10 @@ def run_log_import(fmt: str, out_name: str, paths: list[Path], what: str, column
     models, endpoints = support_tables(requests)
     write_drop(report, out_name, {"models": models, "endpoints": endpoints, "requests": requests})
     assert report.rows_read == report.rows_written["requests"] + report.rows_reported, (
-        report.rows_read, report.rows_written, report.rows_reported)
+        report.rows_read,
+        report.rows_written,
+        report.rows_reported,
+    )
     return report
 
 
@@ -396,11 +513,16 @@ def error_type_expr(cls: pl.Expr, code: pl.Expr) -> pl.Expr:
     for sub, et in ERROR_CLASSES:
         out = out.when(c.str.contains(sub, literal=True)).then(pl.lit(et))
     return (
-        out.when(code == 429).then(pl.lit("rate_limit"))
-        .when(code.is_in([408, 504])).then(pl.lit("timeout"))
-        .when(code.is_in([401, 403])).then(pl.lit("auth"))
-        .when(code.is_in([400, 404, 422])).then(pl.lit("invalid_request"))
-        .when((code >= 500) & (code <= 599)).then(pl.lit("server_error"))
+        out.when(code == 429)
+        .then(pl.lit("rate_limit"))
+        .when(code.is_in([408, 504]))
+        .then(pl.lit("timeout"))
+        .when(code.is_in([401, 403]))
+        .then(pl.lit("auth"))
+        .when(code.is_in([400, 404, 422]))
+        .then(pl.lit("invalid_request"))
+        .when((code >= 500) & (code <= 599))
+        .then(pl.lit("server_error"))
         .otherwise(pl.lit("other"))
     )
 
@@ -422,8 +544,20 @@ def map_spend_logs(df: pl.DataFrame) -> pl.DataFrame:
     # stage 1: the raw fields, trimmed, and the JSON paths read
     meta, body = txt("metadata"), txt("proxy_server_request")
     df = df.with_columns(
-        *[txt(n).alias(f"_t_{n}") for n in (*REQUIRED, "endTime", "completionStartTime", "status", "call_type",
-                                             "cache_hit", "api_key", "spend", "model_group")],
+        *[
+            txt(n).alias(f"_t_{n}")
+            for n in (
+                *REQUIRED,
+                "endTime",
+                "completionStartTime",
+                "status",
+                "call_type",
+                "cache_hit",
+                "api_key",
+                "spend",
+                "model_group",
+            )
+        ],
         json_field(meta, "$.error_information.error_class").alias("_err_cls"),
         json_field(meta, "$.error_information.error_code").alias("_err_code"),
         json_field(meta, "$.error_information").alias("_err_info"),
@@ -451,26 +585,45 @@ def map_spend_logs(df: pl.DataFrame) -> pl.DataFrame:
         whole(c("_t_completion_tokens")).alias("output_tokens"),
         pl.coalesce(whole(c("_cached_1")), whole(c("_cached_2")), whole(c("_cached_3"))).alias("cached_input_tokens"),
         whole(c("_err_code")).alias("_code"),
-        pl.when(status_raw.is_in(["success", "ok"])).then(pl.lit("ok"))
-        .when(status_raw.is_in(["failure", "error", "failed"])).then(pl.lit("error"))
-        .when(status_raw.is_null() & has_error).then(pl.lit("error"))
-        .when(status_raw.is_null()).then(pl.lit("ok")).alias("status"),
-        (call.is_null() | call.str.contains(r"completion|responses|messages|generate_content|chat")).alias("_completion"),
+        pl.when(status_raw.is_in(["success", "ok"]))
+        .then(pl.lit("ok"))
+        .when(status_raw.is_in(["failure", "error", "failed"]))
+        .then(pl.lit("error"))
+        .when(status_raw.is_null() & has_error)
+        .then(pl.lit("error"))
+        .when(status_raw.is_null())
+        .then(pl.lit("ok"))
+        .alias("status"),
+        (call.is_null() | call.str.contains(r"completion|responses|messages|generate_content|chat")).alias(
+            "_completion"
+        ),
         provider_ids(c("_route")).alias("provider"),
         c("_t_model").alias("_model"),
         c("_t_model_group").alias("_group"),
         (c("_stream").str.to_lowercase() == "true").fill_null(False).alias("stream"),
-        ((c("_tools").is_not_null() & ~c("_tools").is_in(["[]", "null"]))
-         | (c("_functions").is_not_null() & ~c("_functions").is_in(["[]", "null"]))).fill_null(False).alias("tools"),
+        (
+            (c("_tools").is_not_null() & ~c("_tools").is_in(["[]", "null"]))
+            | (c("_functions").is_not_null() & ~c("_functions").is_in(["[]", "null"]))
+        )
+        .fill_null(False)
+        .alias("tools"),
         c("_format").is_in(["json_object", "json_schema"]).fill_null(False).alias("json_mode"),
     )
     df = resolve_models(df, ["_model", "_group"], "_route")
     rules: list[tuple[pl.Expr, pl.Expr]] = [(c(f"_t_{n}").is_null(), pl.lit(f"missing: {n}")) for n in REQUIRED]
     rules += [
-        (c("_t_startTime").is_not_null() & c("ts").is_null(), pl.lit("bad_type: startTime does not parse as a timestamp")),
-        (c("_t_prompt_tokens").is_not_null() & c("input_tokens").is_null(), pl.lit("bad_type: prompt_tokens is not a whole number")),
-        (c("_t_completion_tokens").is_not_null() & c("output_tokens").is_null(),
-         pl.lit("bad_type: completion_tokens is not a whole number")),
+        (
+            c("_t_startTime").is_not_null() & c("ts").is_null(),
+            pl.lit("bad_type: startTime does not parse as a timestamp"),
+        ),
+        (
+            c("_t_prompt_tokens").is_not_null() & c("input_tokens").is_null(),
+            pl.lit("bad_type: prompt_tokens is not a whole number"),
+        ),
+        (
+            c("_t_completion_tokens").is_not_null() & c("output_tokens").is_null(),
+            pl.lit("bad_type: completion_tokens is not a whole number"),
+        ),
         (c("status").is_null(), pl.lit("not_allowed: status is not success or failure")),
         (~c("_completion"), pl.lit("not_a_completion: call_type is not a completion call")),
         (boolean(c("_t_cache_hit")), pl.lit("cache_hit: served from the proxy's cache, no provider call")),

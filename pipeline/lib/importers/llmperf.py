@@ -200,10 +200,14 @@ def _run_model(run: Run) -> tuple[str | None, str | None, str | None]:
 def error_type_expr(code: pl.Expr) -> pl.Expr:
     """Contract error_type of an integer llmperf error_code (null code -> null)."""
     return (
-        pl.when(code.is_null()).then(None)
-        .when(code.is_in(RATE_LIMIT_CODES)).then(pl.lit("rate_limit"))
-        .when(code.is_in(TIMEOUT_CODES)).then(pl.lit("timeout"))
-        .when((code >= 500) & (code <= 599)).then(pl.lit("server_error"))
+        pl.when(code.is_null())
+        .then(None)
+        .when(code.is_in(RATE_LIMIT_CODES))
+        .then(pl.lit("rate_limit"))
+        .when(code.is_in(TIMEOUT_CODES))
+        .then(pl.lit("timeout"))
+        .when((code >= 500) & (code <= 599))
+        .then(pl.lit("server_error"))
         .otherwise(pl.lit("other"))
     )
 
@@ -236,14 +240,22 @@ def _is_whole(f: str) -> pl.Expr:
     return _is_number(f) & (_num(f) == _num(f).floor()) & (_num(f).abs() < 9e15)
 
 
-def map_rows(rows: list, run_name: str, provider: str | None, model: str | None,
-             run_ts: dt.datetime | None, run_reason: str | None) -> pl.DataFrame:
+def map_rows(
+    rows: list,
+    run_name: str,
+    provider: str | None,
+    model: str | None,
+    run_ts: dt.datetime | None,
+    run_reason: str | None,
+) -> pl.DataFrame:
     """One file's JSON array -> a frame of PROBE_SCHEMA columns plus `_reason` (null when
     the row maps). Vectorised over the rows; only the JSON decoding is per value."""
     data = {f: [_text(r.get(f)) if isinstance(r, dict) else None for r in rows] for f in _FIELDS}
     data["_object"] = [isinstance(r, dict) for r in rows]
     data["_has_code"] = [isinstance(r, dict) and "error_code" in r for r in rows]
-    df = pl.DataFrame(data, schema={**dict.fromkeys(_FIELDS, pl.String), "_object": pl.Boolean, "_has_code": pl.Boolean})
+    df = pl.DataFrame(
+        data, schema={**dict.fromkeys(_FIELDS, pl.String), "_object": pl.Boolean, "_has_code": pl.Boolean}
+    )
     df = df.with_row_index("llmperf_row", offset=1).with_columns(pl.col("llmperf_row").cast(pl.Int64))
 
     obj = pl.col("_object")
@@ -297,7 +309,11 @@ def import_llmperf(paths: list[Path], out: Path) -> ImportReport:
     run_start: dict[tuple[str, str], dt.datetime] = {}
     for run in runs:
         if run.individual is None:
-            report.issues.append(ImportIssue(str(run.summary), None, "missing: no individual/<run>.json for this summary (no rows to import)"))
+            report.issues.append(
+                ImportIssue(
+                    str(run.summary), None, "missing: no individual/<run>.json for this summary (no rows to import)"
+                )
+            )
             continue
         rows = read_json(run.individual, list, "a JSON array of request objects", report)
         if rows is None:
@@ -308,7 +324,9 @@ def import_llmperf(paths: list[Path], out: Path) -> ImportReport:
         mapped = map_rows(rows, run.name, provider, model, run_ts, run_reason)
         report.rows_read += mapped.height
         bad = mapped.filter(pl.col("_reason").is_not_null())
-        report.issues += [ImportIssue(str(run.individual), r, why) for r, why in bad.select("llmperf_row", "_reason").iter_rows()]
+        report.issues += [
+            ImportIssue(str(run.individual), r, why) for r, why in bad.select("llmperf_row", "_reason").iter_rows()
+        ]
         good = mapped.filter(pl.col("_reason").is_null()).drop("_reason")
         if good.height:
             frames.append(good)
@@ -317,13 +335,22 @@ def import_llmperf(paths: list[Path], out: Path) -> ImportReport:
 
     probes = pl.concat(frames) if frames else pl.DataFrame(schema=PROBE_SCHEMA)
     endpoints = pl.DataFrame(
-        [{"provider": p, "model": m, "valid_from": ts, **ENDPOINT_ASSUMPTIONS} for (p, m), ts in sorted(run_start.items())],
+        [
+            {"provider": p, "model": m, "valid_from": ts, **ENDPOINT_ASSUMPTIONS}
+            for (p, m), ts in sorted(run_start.items())
+        ],
         schema=ENDPOINT_SCHEMA,
     )
     models = pl.DataFrame(
         [
-            {"model": m, "family": FAMILY, "developer": DEVELOPER, "release_date": RELEASE_DATE,
-             "successor_of": None, "official_provider": OFFICIAL_PROVIDER}
+            {
+                "model": m,
+                "family": FAMILY,
+                "developer": DEVELOPER,
+                "release_date": RELEASE_DATE,
+                "successor_of": None,
+                "official_provider": OFFICIAL_PROVIDER,
+            }
             for m in sorted({m for _, m in run_start})
         ],
         schema=MODEL_SCHEMA,

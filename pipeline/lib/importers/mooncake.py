@@ -87,10 +87,20 @@ def map_file(path: Path, epoch: dt.datetime, sample_rate: float) -> pl.DataFrame
     return tc.collect(lf)
 
 
-def import_mooncake(paths: list[Path], out: Path, *, epoch: dt.datetime = tc.DEFAULT_EPOCH,
-                    sample_rate: float = 1.0) -> ImportReport:
+def import_mooncake(
+    paths: list[Path], out: Path, *, epoch: dt.datetime = tc.DEFAULT_EPOCH, sample_rate: float = 1.0
+) -> ImportReport:
     """Write out/{models,endpoints,requests}/mooncake.parquet and the report; see the module
     docstring. `epoch` is the naive UTC time of timestamp 0."""
     tc.check_sample_rate(sample_rate)
-    return tc.import_trace(FORMAT, OUT_NAME, paths, out, pattern="*.jsonl", kind="Mooncake trace",
-                           map_file=lambda p: map_file(p, epoch, sample_rate), extras=EXTRAS, known_models=KNOWN_MODELS)
+    return tc.import_trace(
+        FORMAT,
+        OUT_NAME,
+        paths,
+        out,
+        pattern="*.jsonl",
+        kind="Mooncake trace",
+        map_file=lambda p: map_file(p, epoch, sample_rate),
+        extras=EXTRAS,
+        known_models=KNOWN_MODELS,
+    )

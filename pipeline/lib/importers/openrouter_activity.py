@@ -86,10 +86,31 @@ from pipeline.lib.importers.litellm_spend_logs import (
 
 FORMAT = "openrouter-activity"
 OUT_NAME = "openrouter_activity"
-COLUMNS = ("generation_id", "created_at", "cost_total", "cost_web_search", "cost_cache", "cost_file_processing",
-           "byok_usage_inference", "tokens_prompt", "tokens_completion", "tokens_reasoning", "tokens_cached",
-           "model_permaslug", "provider_name", "variant", "cancelled", "streamed", "user", "finish_reason_raw",
-           "finish_reason_normalized", "generation_time_ms", "time_to_first_token_ms", "app_name", "api_key_name")
+COLUMNS = (
+    "generation_id",
+    "created_at",
+    "cost_total",
+    "cost_web_search",
+    "cost_cache",
+    "cost_file_processing",
+    "byok_usage_inference",
+    "tokens_prompt",
+    "tokens_completion",
+    "tokens_reasoning",
+    "tokens_cached",
+    "model_permaslug",
+    "provider_name",
+    "variant",
+    "cancelled",
+    "streamed",
+    "user",
+    "finish_reason_raw",
+    "finish_reason_normalized",
+    "generation_time_ms",
+    "time_to_first_token_ms",
+    "app_name",
+    "api_key_name",
+)
 REQUIRED = ("generation_id", "created_at", "model_permaslug", "provider_name", "tokens_prompt", "tokens_completion")
 OK_FINISH = ("stop", "length", "tool_calls", "function_call")
 
@@ -113,14 +134,23 @@ def map_activity(df: pl.DataFrame) -> pl.DataFrame:
         whole(c("_t_tokens_cached")).alias("cached_input_tokens"),
         number(c("_t_time_to_first_token_ms")).alias("ttft_ms"),
         number(c("_t_generation_time_ms")).alias("_gen"),
-        pl.when(finish.is_null() | finish.is_in(OK_FINISH)).then(pl.lit("ok"))
-        .when(finish.is_in(["content_filter", "error"])).then(pl.lit("error")).alias("status"),
-        pl.when(finish == "content_filter").then(pl.lit("content_filter"))
-        .when(finish != "error").then(pl.lit(None, dtype=pl.String))
-        .when(raw.str.contains(r"429|rate")).then(pl.lit("rate_limit"))
-        .when(raw.str.contains("timeout|timed out")).then(pl.lit("timeout"))
-        .when(raw.str.contains("context|too long|maximum")).then(pl.lit("context_overflow"))
-        .otherwise(pl.lit("other")).alias("_error_type"),
+        pl.when(finish.is_null() | finish.is_in(OK_FINISH))
+        .then(pl.lit("ok"))
+        .when(finish.is_in(["content_filter", "error"]))
+        .then(pl.lit("error"))
+        .alias("status"),
+        pl.when(finish == "content_filter")
+        .then(pl.lit("content_filter"))
+        .when(finish != "error")
+        .then(pl.lit(None, dtype=pl.String))
+        .when(raw.str.contains(r"429|rate"))
+        .then(pl.lit("rate_limit"))
+        .when(raw.str.contains("timeout|timed out"))
+        .then(pl.lit("timeout"))
+        .when(raw.str.contains("context|too long|maximum"))
+        .then(pl.lit("context_overflow"))
+        .otherwise(pl.lit("other"))
+        .alias("_error_type"),
         (finish == "tool_calls").fill_null(False).alias("tools"),
         provider_ids(c("_t_provider_name")).alias("provider"),
         pl.lit("openrouter").alias("_route"),
@@ -129,14 +159,26 @@ def map_activity(df: pl.DataFrame) -> pl.DataFrame:
     df = resolve_models(df, ["_model"], "_route")
     rules: list[tuple[pl.Expr, pl.Expr]] = [(c(f"_t_{n}").is_null(), pl.lit(f"missing: {n}")) for n in REQUIRED]
     rules += [
-        (c("_t_created_at").is_not_null() & c("ts").is_null(), pl.lit("bad_type: created_at does not parse as a timestamp")),
-        (c("_t_tokens_prompt").is_not_null() & c("input_tokens").is_null(), pl.lit("bad_type: tokens_prompt is not a whole number")),
-        (c("_t_tokens_completion").is_not_null() & c("output_tokens").is_null(),
-         pl.lit("bad_type: tokens_completion is not a whole number")),
-        (c("_t_tokens_cached").is_not_null() & c("cached_input_tokens").is_null(),
-         pl.lit("bad_type: tokens_cached is not a whole number")),
-        (c("status").is_null(),
-         pl.lit("not_allowed: finish_reason_normalized is not stop, length, tool_calls, content_filter or error")),
+        (
+            c("_t_created_at").is_not_null() & c("ts").is_null(),
+            pl.lit("bad_type: created_at does not parse as a timestamp"),
+        ),
+        (
+            c("_t_tokens_prompt").is_not_null() & c("input_tokens").is_null(),
+            pl.lit("bad_type: tokens_prompt is not a whole number"),
+        ),
+        (
+            c("_t_tokens_completion").is_not_null() & c("output_tokens").is_null(),
+            pl.lit("bad_type: tokens_completion is not a whole number"),
+        ),
+        (
+            c("_t_tokens_cached").is_not_null() & c("cached_input_tokens").is_null(),
+            pl.lit("bad_type: tokens_cached is not a whole number"),
+        ),
+        (
+            c("status").is_null(),
+            pl.lit("not_allowed: finish_reason_normalized is not stop, length, tool_calls, content_filter or error"),
+        ),
         (c("_t_model_permaslug").is_not_null() & c("_canonical").is_null(), c("_model_reason")),
     ]
     return df.select(

@@ -187,7 +187,9 @@ def load_lengths(path: Path) -> Lengths:
             raise ValueError("no window with both input_tokens and output_tokens PMFs")
         return Lengths(np.array(starts), pmfs)
     except (OSError, ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise tc.FileIssue(f"malformed_json: {path.name} unusable, its client falls back to pool lengths ({exc})") from exc
+        raise tc.FileIssue(
+            f"malformed_json: {path.name} unusable, its client falls back to pool lengths ({exc})"
+        ) from exc
 
 
 def _window_rates(trace: Path) -> pl.DataFrame:
@@ -195,7 +197,11 @@ def _window_rates(trace: Path) -> pl.DataFrame:
     f = pl.col("raw").str.split(",")
     return tc.collect(
         tc.scan_lines(trace)
-        .select(tc.num(tc.field(f, 0)).alias("t"), tc.num(tc.field(f, 1)).alias("rate"), (f.list.len() == N_FIELDS).alias("ok"))
+        .select(
+            tc.num(tc.field(f, 0)).alias("t"),
+            tc.num(tc.field(f, 1)).alias("rate"),
+            (f.list.len() == N_FIELDS).alias("ok"),
+        )
         .filter("ok", pl.col("t").is_finite(), pl.col("rate").is_finite(), pl.col("rate") >= 0)
     )
 
@@ -208,7 +214,7 @@ def pool_lengths(client_lengths: dict[Path, Lengths]) -> Lengths | None:
     starts = np.unique(np.concatenate([lg.starts for lg in client_lengths.values()]))
     bounds = np.append(starts, np.inf)
     weights = {}  # client -> expected requests per union window
-    for trace, lg in client_lengths.items():
+    for trace, _lengths in client_lengths.items():
         try:
             w = _window_rates(trace)
             t, r = w["t"].to_numpy(), w["rate"].to_numpy()
@@ -222,7 +228,10 @@ def pool_lengths(client_lengths: dict[Path, Lengths]) -> Lengths | None:
         w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
         mix = {}
         for f in LENGTH_FIELDS:
-            parts = [(lg.pmfs[lg.index(np.array([s]))[0]].get(f), wc) for lg, wc in zip(client_lengths.values(), w)]
+            parts = [
+                (lg.pmfs[lg.index(np.array([s]))[0]].get(f), wc)
+                for lg, wc in zip(client_lengths.values(), w, strict=False)
+            ]
             parts = [(p, wc) for p, wc in parts if p is not None and wc > 0]
             if not parts:
                 continue
@@ -246,8 +255,10 @@ def map_windows(paths: list[Path], with_lengths: set[str]) -> pl.DataFrame:
         *tc.number_rules("timestamp", t, ok, whole_number=False),
         *tc.number_rules("rate", rate, ok, whole_number=False),
         (ok & tc.is_number(rate) & (tc.num(rate) < 0), "out_of_range: rate is negative"),
-        (ok & tc.is_number(rate) & (tc.num(rate) > 0) & ~pl.col("_path").is_in(sorted(with_lengths)),
-         "missing: token lengths (no dataset.json for this client, none in its pool: cannot write requests)"),
+        (
+            ok & tc.is_number(rate) & (tc.num(rate) > 0) & ~pl.col("_path").is_in(sorted(with_lengths)),
+            "missing: token lengths (no dataset.json for this client, none in its pool: cannot write requests)",
+        ),
     ]
     lf = tc.scan_lines_many(paths).select(
         "_path",
@@ -275,7 +286,9 @@ def _read_windows(report: ServeGenReport, paths: list[Path], with_lengths: set[s
         return out
 
 
-def expand(windows: pl.DataFrame, lengths: Lengths, rng: np.random.Generator, sample_rate: float) -> dict[str, np.ndarray]:
+def expand(
+    windows: pl.DataFrame, lengths: Lengths, rng: np.random.Generator, sample_rate: float
+) -> dict[str, np.ndarray]:
     """Sampled requests of the expanded windows (numpy columns, window then time order)."""
     t = windows["t"].to_numpy()
     lam = windows["rate"].to_numpy() * WINDOW_S * sample_rate
@@ -297,8 +310,15 @@ def expand(windows: pl.DataFrame, lengths: Lengths, rng: np.random.Generator, sa
     return {"win": win, "offset": offset, "rank": rank, **drawn}
 
 
-def import_servegen(paths: list[Path], out: Path, *, sample_rate: float = DEFAULT_SAMPLE_RATE, seed: int = 0,
-                    epoch: dt.datetime = tc.DEFAULT_EPOCH, pool_lengths_fallback: bool = True) -> ServeGenReport:
+def import_servegen(
+    paths: list[Path],
+    out: Path,
+    *,
+    sample_rate: float = DEFAULT_SAMPLE_RATE,
+    seed: int = 0,
+    epoch: dt.datetime = tc.DEFAULT_EPOCH,
+    pool_lengths_fallback: bool = True,
+) -> ServeGenReport:
     """Write out/{models,endpoints,requests}/servegen.parquet and the report; see the module
     docstring. Deterministic for given files, sample_rate, seed and epoch."""
     tc.check_sample_rate(sample_rate)
@@ -357,40 +377,59 @@ def import_servegen(paths: list[Path], out: Path, *, sample_rate: float = DEFAUL
         model, facts = pool_model(category, pool)
         models[model] = facts
         w = good.select(pl.all().gather(d["win"]))
-        frames.append(pl.DataFrame({
-            "line": w["line"], "t": w["t"], "rate": w["rate"], "cv": w["cv"], "pattern": w["pattern"],
-            "offset": d["offset"], "rank": d["rank"], "inp": d["input_tokens"], "outp": d["output_tokens"],
-            "ratio": d["reason_ratio"],
-            "id_prefix": pl.repeat(f"servegen-{pool}-{chunk}-", n, eager=True, dtype=pl.String),
-            "application": pl.repeat(category, n, eager=True, dtype=pl.String),
-            "client_id": pl.repeat(f"{pool}/{chunk}", n, eager=True, dtype=pl.String),
-            "model": pl.repeat(model, n, eager=True, dtype=pl.String),
-            "servegen_lengths": pl.repeat(source, n, eager=True, dtype=pl.String),
-            "trace_file": pl.repeat(f"{category}/{pool}/{path.name}", n, eager=True, dtype=pl.String),
-        }))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "line": w["line"],
+                    "t": w["t"],
+                    "rate": w["rate"],
+                    "cv": w["cv"],
+                    "pattern": w["pattern"],
+                    "offset": d["offset"],
+                    "rank": d["rank"],
+                    "inp": d["input_tokens"],
+                    "outp": d["output_tokens"],
+                    "ratio": d["reason_ratio"],
+                    "id_prefix": pl.repeat(f"servegen-{pool}-{chunk}-", n, eager=True, dtype=pl.String),
+                    "application": pl.repeat(category, n, eager=True, dtype=pl.String),
+                    "client_id": pl.repeat(f"{pool}/{chunk}", n, eager=True, dtype=pl.String),
+                    "model": pl.repeat(model, n, eager=True, dtype=pl.String),
+                    "servegen_lengths": pl.repeat(source, n, eager=True, dtype=pl.String),
+                    "trace_file": pl.repeat(f"{category}/{pool}/{path.name}", n, eager=True, dtype=pl.String),
+                }
+            )
+        )
     if frames:
-        requests = pl.concat(frames).select(
-            pl.concat_str("id_prefix", pl.col("line").cast(pl.String).str.zfill(6),
-                          pl.lit("-"), pl.col("rank").cast(pl.String).str.zfill(5)).alias("request_id"),
-            tc.seconds_after(epoch, pl.col("t") + pl.col("offset")).alias("ts"),
-            "application",
-            "client_id",
-            "model",
-            pl.lit(PROVIDER).alias("provider"),
-            pl.col("inp").round().cast(pl.Int64).alias("input_tokens"),
-            pl.col("outp").round().cast(pl.Int64).alias("output_tokens"),
-            pl.lit("ok").alias("status"),
-            pl.lit(None, dtype=pl.String).alias("error_type"),
-            pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
-            pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
-            "servegen_lengths",
-            pl.col("ratio").fill_nan(None).alias("servegen_reason_ratio"),
-            pl.col("rate").alias("servegen_window_rate"),
-            pl.col("cv").alias("servegen_window_cv"),
-            pl.col("pattern").alias("servegen_window_pattern"),
-            "trace_file",
-            pl.col("line").alias("trace_line"),
-        ).pipe(tc.requests_frame, EXTRAS)
+        requests = (
+            pl.concat(frames)
+            .select(
+                pl.concat_str(
+                    "id_prefix",
+                    pl.col("line").cast(pl.String).str.zfill(6),
+                    pl.lit("-"),
+                    pl.col("rank").cast(pl.String).str.zfill(5),
+                ).alias("request_id"),
+                tc.seconds_after(epoch, pl.col("t") + pl.col("offset")).alias("ts"),
+                "application",
+                "client_id",
+                "model",
+                pl.lit(PROVIDER).alias("provider"),
+                pl.col("inp").round().cast(pl.Int64).alias("input_tokens"),
+                pl.col("outp").round().cast(pl.Int64).alias("output_tokens"),
+                pl.lit("ok").alias("status"),
+                pl.lit(None, dtype=pl.String).alias("error_type"),
+                pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
+                pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+                "servegen_lengths",
+                pl.col("ratio").fill_nan(None).alias("servegen_reason_ratio"),
+                pl.col("rate").alias("servegen_window_rate"),
+                pl.col("cv").alias("servegen_window_cv"),
+                pl.col("pattern").alias("servegen_window_pattern"),
+                "trace_file",
+                pl.col("line").alias("trace_line"),
+            )
+            .pipe(tc.requests_frame, EXTRAS)
+        )
     else:
         requests = tc.empty_requests(EXTRAS)
     reasoning = [m for p, (m, *_rest, r) in KNOWN_POOLS.items() if r]

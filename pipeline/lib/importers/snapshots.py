@@ -86,9 +86,15 @@ def dated_snapshots(files: list[Path], report: ImportReport) -> list[Snapshot]:
     for f in files:
         d = snapshot_date(f)
         if d is None:
-            report.issues.append(ImportIssue(str(f), None, "missing: snapshot date (no YYYY-MM-DD in the file or folder name); file skipped"))
+            report.issues.append(
+                ImportIssue(
+                    str(f), None, "missing: snapshot date (no YYYY-MM-DD in the file or folder name); file skipped"
+                )
+            )
         elif d in by_date:
-            report.issues.append(ImportIssue(str(f), None, f"conflict: another snapshot has the date {d} ({by_date[d]}); file skipped"))
+            report.issues.append(
+                ImportIssue(str(f), None, f"conflict: another snapshot has the date {d} ({by_date[d]}); file skipped")
+            )
         else:
             by_date[d] = f
     return [Snapshot(d, by_date[d]) for d in sorted(by_date)]
@@ -98,11 +104,14 @@ def add_aggregates(report: SnapshotImportReport, file: str, texts: dict[str, str
     """One report line (row empty) per fate of the file that `texts` describes, with its count."""
     counts = report.fates[file]
     for code in sorted(c for c in counts if c in texts):
-        report.issues.append(ImportIssue(file, None, f"{code}: {counts[code]} keys, {texts[code]} (aggregated, not listed one by one)"))
+        report.issues.append(
+            ImportIssue(file, None, f"{code}: {counts[code]} keys, {texts[code]} (aggregated, not listed one by one)")
+        )
 
 
-def write_prices_drop(report: SnapshotImportReport, out_name: str, prices: pl.DataFrame, endpoints: pl.DataFrame,
-                      models: pl.DataFrame) -> SnapshotImportReport:
+def write_prices_drop(
+    report: SnapshotImportReport, out_name: str, prices: pl.DataFrame, endpoints: pl.DataFrame, models: pl.DataFrame
+) -> SnapshotImportReport:
     """Write out/{models,endpoints,prices}/<out_name>.parquet and the report, then check that
     every key has one fate, that the prices rows are the priced keys plus the scheduled
     changes, and that the listed keys are the report's rows."""

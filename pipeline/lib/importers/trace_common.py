@@ -114,8 +114,10 @@ def scan_lines_many(paths: list[Path]) -> pl.LazyFrame:
             raise_if_empty=False,
             include_file_paths="_path",
         )
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_path").alias("line"),
-                      pl.col("raw").str.strip_prefix("\ufeff"))
+        .with_columns(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_path").alias("line"),
+            pl.col("raw").str.strip_prefix("\ufeff"),
+        )
         .filter(pl.col("raw").str.strip_chars().str.len_chars().fill_null(0) > 0)
     )
 
@@ -287,13 +289,22 @@ def models_of(requests: pl.DataFrame, known: dict[str, tuple[str, str, dt.date |
     rows = []
     for m in sorted(first):
         family, developer, release, official = known[m]
-        rows.append({"model": m, "family": family, "developer": developer, "release_date": release or first[m],
-                     "successor_of": None, "official_provider": official})
+        rows.append(
+            {
+                "model": m,
+                "family": family,
+                "developer": developer,
+                "release_date": release or first[m],
+                "successor_of": None,
+                "official_provider": official,
+            }
+        )
     return pl.DataFrame(rows, schema=MODEL_SCHEMA)
 
 
-def map_files(report: ImportReport, files: list[Path], map_file: Callable[[Path], pl.DataFrame],
-              extras: dict[str, pl.DataType]) -> pl.DataFrame:
+def map_files(
+    report: ImportReport, files: list[Path], map_file: Callable[[Path], pl.DataFrame], extras: dict[str, pl.DataType]
+) -> pl.DataFrame:
     """Map each file (a frame with `line`, `_reason` and the request columns), count its
     rows, report the rows with a reason and the files that cannot be read; the written
     requests of all files, in file then line order."""
@@ -310,18 +321,38 @@ def map_files(report: ImportReport, files: list[Path], map_file: Callable[[Path]
     return pl.concat(frames) if frames else empty_requests(extras)
 
 
-def write_requests_drop(report: ImportReport, out_name: str, requests: pl.DataFrame,
-                        known_models: dict[str, tuple[str, str, dt.date | None, str]],
-                        reasoning: Iterable[str] = ()) -> ImportReport:
+def write_requests_drop(
+    report: ImportReport,
+    out_name: str,
+    requests: pl.DataFrame,
+    known_models: dict[str, tuple[str, str, dt.date | None, str]],
+    reasoning: Iterable[str] = (),
+) -> ImportReport:
     """Write out/{models,endpoints,requests}/<out_name>.parquet (models_of, endpoints_of the
     requests) and the report."""
-    return write_drop(report, out_name, {"models": models_of(requests, known_models),
-                                         "endpoints": endpoints_of(requests, reasoning), "requests": requests})
+    return write_drop(
+        report,
+        out_name,
+        {
+            "models": models_of(requests, known_models),
+            "endpoints": endpoints_of(requests, reasoning),
+            "requests": requests,
+        },
+    )
 
 
-def import_trace(fmt: str, out_name: str, paths: list[Path], out: Path, *, pattern: str, kind: str,
-                 map_file: Callable[[Path], pl.DataFrame], extras: dict[str, pl.DataType],
-                 known_models: dict[str, tuple[str, str, dt.date | None, str]]) -> ImportReport:
+def import_trace(
+    fmt: str,
+    out_name: str,
+    paths: list[Path],
+    out: Path,
+    *,
+    pattern: str,
+    kind: str,
+    map_file: Callable[[Path], pl.DataFrame],
+    extras: dict[str, pl.DataType],
+    known_models: dict[str, tuple[str, str, dt.date | None, str]],
+) -> ImportReport:
     """The import of a one-request-per-line trace (Azure, BurstGPT, Mooncake): find the files,
     map each (map_files), write the drop; every data row is written or reported."""
     report = ImportReport(fmt, Path(out))

@@ -145,18 +145,27 @@ def build_report(
     context = {
         "title": title,
         "subtitle": f"Demand, prices, performance and reliability of the providers serving open-weight models, {start:%-d %B %Y} to {last_day:%-d %B %Y}.",
-        "meta": [("Quarter", period), ("Warehouse", warehouse_label or Path(warehouse).name), ("Compared with", previous or "no earlier quarter held"),
-                 ("Generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")), ("Tables", str(tables)), ("Figures", str(figures))],
+        "meta": [
+            ("Quarter", period),
+            ("Warehouse", warehouse_label or Path(warehouse).name),
+            ("Compared with", previous or "no earlier quarter held"),
+            ("Generated", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+            ("Tables", str(tables)),
+            ("Figures", str(figures)),
+        ],
         "period": period,
         "previous": previous,
         "ci_label": CI,
         "headlines": heads,
-        "change_note": (f"Changes are against {previous}: percentage points (pp) for shares, plain differences for statistics, days for half-lives, "
-                        "relative change for totals." if previous else
-                        f"The warehouse holds no {before}, so no change against the previous quarter is shown."),
+        "change_note": (
+            f"Changes are against {previous}: percentage points (pp) for shares, plain differences for statistics, days for half-lives, "
+            "relative change for totals."
+            if previous
+            else f"The warehouse holds no {before}, so no change against the previous quarter is shown."
+        ),
         "sections": sections,
         "footer": f"Written by servicelens report from {warehouse_label or Path(warehouse).name}, read-only. Every figure is read from the warehouse's marts; "
-                  f"charts are in {CHARTS_DIR}/ beside this file.",
+        f"charts are in {CHARTS_DIR}/ beside this file.",
     }
     html_text = render_html(context)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,5 +184,16 @@ def build_report(
         except PdfUnavailable as exc:
             pdf_error = str(exc)
         progress("pdf", 1, 1)
-    return ReportResult(period=period, previous=previous, out_dir=out_dir, html=html_path, pdf=pdf_path, pngs=pngs, headlines=heads,
-                        missing_tables=missing, pdf_renderer=renderer, pdf_error=pdf_error, sections=sections)
+    return ReportResult(
+        period=period,
+        previous=previous,
+        out_dir=out_dir,
+        html=html_path,
+        pdf=pdf_path,
+        pngs=pngs,
+        headlines=heads,
+        missing_tables=missing,
+        pdf_renderer=renderer,
+        pdf_error=pdf_error,
+        sections=sections,
+    )

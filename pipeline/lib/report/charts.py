@@ -32,12 +32,26 @@ THEME = {
     "padding": 8,
     "view": {"stroke": None},
     "axis": {
-        "labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal", "titleColor": "#222",
-        "labelColor": "#333", "gridColor": "#e8e8e8", "domainColor": "#999", "tickColor": "#999", "labelLimit": 220,
+        "labelFontSize": 11,
+        "titleFontSize": 11,
+        "titleFontWeight": "normal",
+        "titleColor": "#222",
+        "labelColor": "#333",
+        "gridColor": "#e8e8e8",
+        "domainColor": "#999",
+        "tickColor": "#999",
+        "labelLimit": 220,
     },
     "legend": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal", "labelLimit": 220},
     "header": {"labelFontSize": 11, "titleFontSize": 11, "labelFontWeight": "bold"},
-    "title": {"fontSize": 13, "fontWeight": "bold", "anchor": "start", "color": "#111", "subtitleFontSize": 11, "subtitleColor": "#555"},
+    "title": {
+        "fontSize": 13,
+        "fontWeight": "bold",
+        "anchor": "start",
+        "color": "#111",
+        "subtitleFontSize": 11,
+        "subtitleColor": "#555",
+    },
     "range": {"category": PALETTE},
 }
 
@@ -132,7 +146,9 @@ def log_ticks(low: float, high: float, most: int = 12) -> list[float]:
     lo_exp, hi_exp = math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1
     if hi_exp - lo_exp > 10:
         first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
-        exps = sorted({first + round(i * (last - first) / (most - 1)) for i in range(most)}) if last > first else [first]
+        exps = (
+            sorted({first + round(i * (last - first) / (most - 1)) for i in range(most)}) if last > first else [first]
+        )
         return [t for t in (10.0**e for e in exps) if t > 0 and math.isfinite(t)]
     ticks = []
     for exp in range(lo_exp, hi_exp):
@@ -160,29 +176,57 @@ def log_axis(low: float | None, high: float | None, fmt: str) -> dict:
     ticks = log_ticks(low, high)
     if not ticks:
         return {"scale": alt.Scale(type="log", nice=False), "axis": alt.Axis(format=fmt)}
-    return {"scale": alt.Scale(type="log", domain=log_domain(low, high, ticks), nice=False), "axis": alt.Axis(format=fmt, values=ticks)}
+    return {
+        "scale": alt.Scale(type="log", domain=log_domain(low, high, ticks), nice=False),
+        "axis": alt.Axis(format=fmt, values=ticks),
+    }
 
 
 def lorenz(df: pl.DataFrame, measure_label: str) -> alt.Chart:
     """df: level, unit_share, demand_share (cumulative, 0..1), one curve per level."""
     df = drawn(df)
-    diagonal = alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]})).mark_line(color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
-    curves = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=alt.X("unit_share:Q", title="Cumulative share of units, smallest first (%)", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("demand_share:Q", title=f"Cumulative share of {measure_label} (%)", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("level:N", title="Unit", sort=["family", "model", "provider"]),
-        order="unit_share:Q",
+    diagonal = (
+        alt.Chart(pl.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0]}))
+        .mark_line(color="#999", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
     )
-    return (diagonal + curves).properties(width=WIDTH - 120, height=300, title=_title("Lorenz curves of demand", "dashed: perfect equality"))
+    curves = (
+        alt.Chart(df)
+        .mark_line(point=alt.OverlayMarkDef(size=18))
+        .encode(
+            x=alt.X(
+                "unit_share:Q",
+                title="Cumulative share of units, smallest first (%)",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y=alt.Y(
+                "demand_share:Q",
+                title=f"Cumulative share of {measure_label} (%)",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("level:N", title="Unit", sort=["family", "model", "provider"]),
+            order="unit_share:Q",
+        )
+    )
+    return (diagonal + curves).properties(
+        width=WIDTH - 120, height=300, title=_title("Lorenz curves of demand", "dashed: perfect equality")
+    )
 
 
 def family_shares(df: pl.DataFrame) -> alt.Chart:
     """df: family, request_share, rank."""
     df = drawn(df)
-    return alt.Chart(df).mark_bar(color=PALETTE[0]).encode(
-        x=alt.X("request_share:Q", title="Share of requests (%)", axis=alt.Axis(format=".0%")),
-        y=alt.Y("family:N", title="Model family", sort=alt.EncodingSortField("rank", order="ascending")),
-    ).properties(width=WIDTH - 140, height=alt.Step(16), title=_title("Request share by model family"))
+    return (
+        alt.Chart(df)
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X("request_share:Q", title="Share of requests (%)", axis=alt.Axis(format=".0%")),
+            y=alt.Y("family:N", title="Model family", sort=alt.EncodingSortField("rank", order="ascending")),
+        )
+        .properties(width=WIDTH - 140, height=alt.Step(16), title=_title("Request share by model family"))
+    )
 
 
 def inertia(df: pl.DataFrame) -> alt.Chart:
@@ -192,16 +236,29 @@ def inertia(df: pl.DataFrame) -> alt.Chart:
     base = alt.Chart(df)
     x = alt.X("days_since_release:Q", title="Days since the successor's release")
     lines = base.mark_line().encode(
-        x=x, y=alt.Y("old_share:Q", title="Old variant's share of the pair's requests (%)", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+        x=x,
+        y=alt.Y(
+            "old_share:Q",
+            title="Old variant's share of the pair's requests (%)",
+            axis=alt.Axis(format=".0%"),
+            scale=alt.Scale(domain=[0, 1]),
+        ),
         color=alt.Color("pair:N", title="Old \u2192 successor"),
     )
     half = base.mark_rule(strokeDash=[3, 3], opacity=0.6).encode(y="mean(half_level):Q", color=alt.Color("pair:N"))
     release = alt.Chart(pl.DataFrame({"d": [0]})).mark_rule(color="#777").encode(x="d:Q")
-    marks = base.transform_filter("datum.days_since_release == datum.half_life_days").mark_point(size=70, filled=True, shape="diamond").encode(
-        x=x, y="old_share:Q", color=alt.Color("pair:N"),
+    marks = (
+        base.transform_filter("datum.days_since_release == datum.half_life_days")
+        .mark_point(size=70, filled=True, shape="diamond")
+        .encode(
+            x=x,
+            y="old_share:Q",
+            color=alt.Color("pair:N"),
+        )
     )
     return (release + lines + half + marks).properties(
-        width=WIDTH - 160, height=280,
+        width=WIDTH - 160,
+        height=280,
         title=_title("Decay of the superseded variant", "diamonds: half-life; dashed: half the pre-release share"),
     )
 
@@ -209,15 +266,27 @@ def inertia(df: pl.DataFrame) -> alt.Chart:
 def supply_use(df: pl.DataFrame, label_top: int = 5) -> alt.Chart:
     """df: model, listing_breadth, demand_share (> 0), rank_demand."""
     df = drawn(df)
-    df = df.filter(pl.col("demand_share").is_finite() & (pl.col("demand_share") > 0))  # a log scale draws only positive numbers
+    df = df.filter(
+        pl.col("demand_share").is_finite() & (pl.col("demand_share") > 0)
+    )  # a log scale draws only positive numbers
     base = alt.Chart(df)
     low, high = df["demand_share"].min(), df["demand_share"].max()
     points = base.mark_circle(size=60, opacity=0.8, color=PALETTE[0]).encode(
-        x=alt.X("listing_breadth:Q", title="Listing breadth (providers listing the model, daily mean)", axis=alt.Axis(tickMinStep=1)),
+        x=alt.X(
+            "listing_breadth:Q",
+            title="Listing breadth (providers listing the model, daily mean)",
+            axis=alt.Axis(tickMinStep=1),
+        ),
         y=alt.Y("demand_share:Q", title="Share of requests (%, log scale)", **log_axis(low, high, ".1%")),
     )
-    labels = base.transform_filter(f"datum.rank_demand <= {int(label_top)}").mark_text(align="left", dx=6, fontSize=10, color="#333").encode(
-        x="listing_breadth:Q", y="demand_share:Q", text="model:N",
+    labels = (
+        base.transform_filter(f"datum.rank_demand <= {int(label_top)}")
+        .mark_text(align="left", dx=6, fontSize=10, color="#333")
+        .encode(
+            x="listing_breadth:Q",
+            y="demand_share:Q",
+            text="model:N",
+        )
     )
     return (points + labels).properties(width=WIDTH - 80, height=300, title=_title("Supply vs use, per model"))
 
@@ -230,38 +299,76 @@ def service_dots(df: pl.DataFrame, field: str, title: str, axis_title: str, log:
         encoding = log_axis(df[field].min(), df[field].max(), fmt)
     else:
         encoding = {"scale": alt.Scale(zero=True), "axis": alt.Axis(format=fmt)}
-    return alt.Chart(df).mark_point(size=70, filled=True, opacity=0.85).encode(
-        x=alt.X(f"{field}:Q", title=axis_title, **encoding),
-        y=alt.Y("model:N", title=None, sort=alt.EncodingSortField("model_order", order="ascending")),
-        color=alt.Color("role:N", title="Provider", scale=alt.Scale(domain=["official API", "other provider"], range=[PALETTE[5], PALETTE[0]])),
-        shape=alt.Shape("role:N", title="Provider", scale=alt.Scale(domain=["official API", "other provider"], range=["diamond", "circle"])),
-    ).properties(width=WIDTH - 200, height=alt.Step(20), title=_title(title, "one point per provider serving the model"))
+    return (
+        alt.Chart(df)
+        .mark_point(size=70, filled=True, opacity=0.85)
+        .encode(
+            x=alt.X(f"{field}:Q", title=axis_title, **encoding),
+            y=alt.Y("model:N", title=None, sort=alt.EncodingSortField("model_order", order="ascending")),
+            color=alt.Color(
+                "role:N",
+                title="Provider",
+                scale=alt.Scale(domain=["official API", "other provider"], range=[PALETTE[5], PALETTE[0]]),
+            ),
+            shape=alt.Shape(
+                "role:N",
+                title="Provider",
+                scale=alt.Scale(domain=["official API", "other provider"], range=["diamond", "circle"]),
+            ),
+        )
+        .properties(
+            width=WIDTH - 200, height=alt.Step(20), title=_title(title, "one point per provider serving the model")
+        )
+    )
 
 
 def anchoring(df: pl.DataFrame) -> alt.Chart:
     """df: model, price_cv, decode_cv."""
     df = drawn(df)
     top = max(df["price_cv"].max() or 0, df["decode_cv"].max() or 0, 0.1) * 1.05
-    diagonal = alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]})).mark_line(color="#999", strokeDash=[4, 4]).encode(x="x:Q", y="y:Q")
-    points = alt.Chart(df).mark_circle(size=60, opacity=0.8, color=PALETTE[0]).encode(
-        x=alt.X("price_cv:Q", title="Blended price, cv across providers", scale=alt.Scale(domain=[0, top])),
-        y=alt.Y("decode_cv:Q", title="Decode throughput p50, cv across providers", scale=alt.Scale(domain=[0, top])),
+    diagonal = (
+        alt.Chart(pl.DataFrame({"x": [0.0, top], "y": [0.0, top]}))
+        .mark_line(color="#999", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    points = (
+        alt.Chart(df)
+        .mark_circle(size=60, opacity=0.8, color=PALETTE[0])
+        .encode(
+            x=alt.X("price_cv:Q", title="Blended price, cv across providers", scale=alt.Scale(domain=[0, top])),
+            y=alt.Y(
+                "decode_cv:Q", title="Decode throughput p50, cv across providers", scale=alt.Scale(domain=[0, top])
+            ),
+        )
     )
     return (diagonal + points).properties(
-        width=320, height=320, title=_title("Price anchoring, per model", "above the diagonal: throughput varies more than price"),
+        width=320,
+        height=320,
+        title=_title("Price anchoring, per model", "above the diagonal: throughput varies more than price"),
     )
 
 
 def error_rates(df: pl.DataFrame) -> alt.Chart:
     """df: provider, error_class (label), rate, total (for sorting)."""
     df = drawn(df)
-    return alt.Chart(df).mark_bar().encode(
-        x=alt.X("rate:Q", title="Share of the provider's requests (%)", axis=alt.Axis(format=".1%"), stack="zero"),
-        y=alt.Y("provider:N", title=None, sort=alt.EncodingSortField("total", order="descending")),
-        color=alt.Color("error_class:N", title="Error class", sort=["provider fault", "rate limit", "client error"],
-                        scale=alt.Scale(domain=["provider fault", "rate limit", "client error"], range=[PALETTE[5], PALETTE[1], "#9a9a9a"])),
-        order=alt.Order("class_order:Q"),
-    ).properties(width=WIDTH - 180, height=alt.Step(18), title=_title("Request errors by provider and class"))
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("rate:Q", title="Share of the provider's requests (%)", axis=alt.Axis(format=".1%"), stack="zero"),
+            y=alt.Y("provider:N", title=None, sort=alt.EncodingSortField("total", order="descending")),
+            color=alt.Color(
+                "error_class:N",
+                title="Error class",
+                sort=["provider fault", "rate limit", "client error"],
+                scale=alt.Scale(
+                    domain=["provider fault", "rate limit", "client error"], range=[PALETTE[5], PALETTE[1], "#9a9a9a"]
+                ),
+            ),
+            order=alt.Order("class_order:Q"),
+        )
+        .properties(width=WIDTH - 180, height=alt.Step(18), title=_title("Request errors by provider and class"))
+    )
 
 
 def tool_call_f1(df: pl.DataFrame) -> alt.Chart:
@@ -271,20 +378,32 @@ def tool_call_f1(df: pl.DataFrame) -> alt.Chart:
     domain = ["pass", "fail", "undecided"]
     base = alt.Chart(df).encode(
         y=alt.Y("provider:N", title=None, sort=alt.EncodingSortField("tool_call_f1", op="median", order="descending")),
-        color=alt.Color("verdict:N", title="Interval vs the official's rerun F1", scale=alt.Scale(domain=domain, range=[PALETTE[2], PALETTE[5], "#9a9a9a"])),
+        color=alt.Color(
+            "verdict:N",
+            title="Interval vs the official's rerun F1",
+            scale=alt.Scale(domain=domain, range=[PALETTE[2], PALETTE[5], "#9a9a9a"]),
+        ),
     )
     interval = base.mark_rule(opacity=0.45).encode(x=alt.X("tool_call_f1_ci_low:Q"), x2="tool_call_f1_ci_high:Q")
     tick = base.mark_tick(thickness=2, size=14).encode(
-        x=alt.X("tool_call_f1:Q", title="Tool-call trigger F1 vs the official API (95 % interval)", scale=alt.Scale(domain=[0, 1])))
-    return (interval + tick).properties(width=WIDTH - 200, height=alt.Step(18),
-                                        title=_title("Tool-calling conformance", "one tick per model the provider serves, with its 95 % interval"))
+        x=alt.X(
+            "tool_call_f1:Q",
+            title="Tool-call trigger F1 vs the official API (95 % interval)",
+            scale=alt.Scale(domain=[0, 1]),
+        )
+    )
+    return (interval + tick).properties(
+        width=WIDTH - 200,
+        height=alt.Step(18),
+        title=_title("Tool-calling conformance", "one tick per model the provider serves, with its 95 % interval"),
+    )
 
 
 def share_classes(share: pl.Expr) -> pl.Expr:
     """Label of the SHARE_CLASSES class a share falls in."""
     expr = pl.when(share < SHARE_CLASSES[0]).then(pl.lit(SHARE_LABELS[0]))
-    for bound, label in zip(SHARE_CLASSES[1:], SHARE_LABELS[1:-1], strict=True):
-        expr = expr.when(share < bound).then(pl.lit(label))
+    for bound, class_label in zip(SHARE_CLASSES[1:], SHARE_LABELS[1:-1], strict=True):
+        expr = expr.when(share < bound).then(pl.lit(class_label))
     return expr.otherwise(pl.lit(SHARE_LABELS[-1]))
 
 
@@ -294,19 +413,46 @@ def regimes(df: pl.DataFrame, columns: int = 3) -> alt.Chart:
     application labelled first so that a long one never hides its regime."""
     df = drawn(df)
     if "regime" in df.columns:
-        df = df.with_columns(application=pl.when(pl.col("regime").is_null()).then(pl.col("application"))
-                             .otherwise(pl.concat_str(pl.col("application"), pl.lit(" ("), pl.col("regime"), pl.lit(")")))).drop("regime")
+        df = df.with_columns(
+            application=pl.when(pl.col("regime").is_null())
+            .then(pl.col("application"))
+            .otherwise(pl.concat_str(pl.col("application"), pl.lit(" ("), pl.col("regime"), pl.lit(")")))
+        ).drop("regime")
     df = df.with_columns(share_class=share_classes(pl.col("share")))
-    return alt.Chart(df).mark_rect().encode(
-        x=alt.X("input_bin:O", title="Input tokens", axis=alt.Axis(labelExpr=BIN_LABEL, labelAngle=0, labelFontSize=10, ticks=False)),
-        y=alt.Y("output_bin:O", title="Output tokens", sort="descending", axis=alt.Axis(labelExpr=BIN_LABEL, labelFontSize=10, ticks=False)),
-        # Discrete classes with a symbol legend: they read better in print than a gradient, and
-        # render the same in every SVG renderer (WeasyPrint draws Vega's gradient legends wrongly).
-        color=alt.Color("share_class:O", title="Share of requests", sort=list(SHARE_LABELS),
-                        scale=alt.Scale(domain=list(SHARE_LABELS), range=SHARE_COLOURS),
-                        legend=alt.Legend(orient="right", symbolType="square", symbolSize=120)),
-        facet=alt.Facet("application:N", title=None, columns=columns, header=alt.Header(labelFontSize=11)),
-    ).properties(width=140, height=120, title=_title("Input x output tokens per application", "log2 bins; the bin labelled n holds n to 2n - 1 tokens"))
+    return (
+        alt.Chart(df)
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "input_bin:O",
+                title="Input tokens",
+                axis=alt.Axis(labelExpr=BIN_LABEL, labelAngle=0, labelFontSize=10, ticks=False),
+            ),
+            y=alt.Y(
+                "output_bin:O",
+                title="Output tokens",
+                sort="descending",
+                axis=alt.Axis(labelExpr=BIN_LABEL, labelFontSize=10, ticks=False),
+            ),
+            # Discrete classes with a symbol legend: they read better in print than a gradient, and
+            # render the same in every SVG renderer (WeasyPrint draws Vega's gradient legends wrongly).
+            color=alt.Color(
+                "share_class:O",
+                title="Share of requests",
+                sort=list(SHARE_LABELS),
+                scale=alt.Scale(domain=list(SHARE_LABELS), range=SHARE_COLOURS),
+                legend=alt.Legend(orient="right", symbolType="square", symbolSize=120),
+            ),
+            facet=alt.Facet("application:N", title=None, columns=columns, header=alt.Header(labelFontSize=11)),
+        )
+        .properties(
+            width=140,
+            height=120,
+            title=_title(
+                "Input x output tokens per application", "log2 bins; the bin labelled n holds n to 2n - 1 tokens"
+            ),
+        )
+    )
 
 
 def routing_changes(df: pl.DataFrame, ci_label: str) -> alt.FacetChart:
@@ -315,28 +461,61 @@ def routing_changes(df: pl.DataFrame, ci_label: str) -> alt.FacetChart:
     df = drawn(df)
     y = alt.Y("model:N", title=None, sort=alt.EncodingSortField("order", order="ascending"))
     zero = alt.Chart().mark_rule(color="#777").encode(x=alt.datum(0))
-    bars = alt.Chart().mark_rule(strokeWidth=1.5).encode(x="ci_low:Q", x2="ci_high:Q", y=y, yOffset="policy:N", color="policy:N")
-    points = alt.Chart().mark_point(filled=True, size=45).encode(
-        x=alt.X("change_pct:Q", title="Change vs the official provider (%)"), y=y, yOffset="policy:N",
-        color=alt.Color("policy:N", title="Policy"),
+    bars = (
+        alt.Chart()
+        .mark_rule(strokeWidth=1.5)
+        .encode(x="ci_low:Q", x2="ci_high:Q", y=y, yOffset="policy:N", color="policy:N")
     )
-    return alt.layer(zero, bars, points, data=df).properties(width=210, height=alt.Step(22)).facet(
-        column=alt.Column("objective:N", title=None),
-    ).resolve_scale(x="independent").properties(title=_title("Routed vs official provider, per model", f"lines: {ci_label} interval"))
+    points = (
+        alt.Chart()
+        .mark_point(filled=True, size=45)
+        .encode(
+            x=alt.X("change_pct:Q", title="Change vs the official provider (%)"),
+            y=y,
+            yOffset="policy:N",
+            color=alt.Color("policy:N", title="Policy"),
+        )
+    )
+    return (
+        alt.layer(zero, bars, points, data=df)
+        .properties(width=210, height=alt.Step(22))
+        .facet(
+            column=alt.Column("objective:N", title=None),
+        )
+        .resolve_scale(x="independent")
+        .properties(title=_title("Routed vs official provider, per model", f"lines: {ci_label} interval"))
+    )
 
 
 def routing_policies(df: pl.DataFrame) -> alt.FacetChart:
     """df: model, policy (with the scenario when there are several), metric (panel label), value (change in %).
     One row per policy, one tick per model, a diamond at the median over models."""
     df = drawn(df)
-    order = (df.filter(pl.col("metric") == df["metric"][0]).group_by("policy").agg(pl.col("value").median())
-             .sort("value")["policy"].to_list())
+    order = (
+        df.filter(pl.col("metric") == df["metric"][0])
+        .group_by("policy")
+        .agg(pl.col("value").median())
+        .sort("value")["policy"]
+        .to_list()
+    )
     y = alt.Y("policy:N", title=None, sort=order)
     zero = alt.Chart().mark_rule(color="#777").encode(x=alt.datum(0))
-    ticks = alt.Chart().mark_tick(thickness=1.5, size=12, opacity=0.45, color=PALETTE[0]).encode(
-        x=alt.X("value:Q", title="Change vs the official provider (%)"), y=y)
-    median = alt.Chart().mark_point(shape="diamond", filled=True, size=70, color=PALETTE[5]).encode(x="median(value):Q", y=y)
-    return alt.layer(zero, ticks, median, data=df).properties(width=200, height=alt.Step(20)).facet(
-        column=alt.Column("metric:N", title=None, sort=["cost", "decode throughput"]),
-    ).resolve_scale(x="independent").properties(
-        title=_title("Routing policies across models", "ticks: one model each; diamond: median over models"))
+    ticks = (
+        alt.Chart()
+        .mark_tick(thickness=1.5, size=12, opacity=0.45, color=PALETTE[0])
+        .encode(x=alt.X("value:Q", title="Change vs the official provider (%)"), y=y)
+    )
+    median = (
+        alt.Chart().mark_point(shape="diamond", filled=True, size=70, color=PALETTE[5]).encode(x="median(value):Q", y=y)
+    )
+    return (
+        alt.layer(zero, ticks, median, data=df)
+        .properties(width=200, height=alt.Step(20))
+        .facet(
+            column=alt.Column("metric:N", title=None, sort=["cost", "decode throughput"]),
+        )
+        .resolve_scale(x="independent")
+        .properties(
+            title=_title("Routing policies across models", "ticks: one model each; diamond: median over models")
+        )
+    )

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.lib.report import fmt
 from pipeline.lib.labels import label
+from pipeline.lib.report import fmt
 from pipeline.lib.report.model import Headline
 from pipeline.lib.report.sections import is_overall, routing_totals
 from pipeline.lib.report.source import Warehouse
@@ -35,8 +35,10 @@ class Spec:
 def _conc(wh: Warehouse, period: str, level: str = "family") -> dict | None:
     if not wh.has("marts.concentration"):
         return None
-    return wh.one(f"select * {wh.from_quarter('marts.concentration')} and level = $level and measure = 'requests'",
-                  {"period": period, "level": level})
+    return wh.one(
+        f"select * {wh.from_quarter('marts.concentration')} and level = $level and measure = 'requests'",
+        {"period": period, "level": level},
+    )
 
 
 def requests_total(wh: Warehouse, period: str) -> Figure | None:
@@ -52,15 +54,20 @@ def top1_family(wh: Warehouse, period: str) -> Figure | None:
         return None
     name = None
     if wh.has("marts.family_demand"):
-        top = wh.one(f"select family {wh.from_quarter('marts.family_demand')} order by rank, family limit 1",
-                     {"period": period})
+        top = wh.one(
+            f"select family {wh.from_quarter('marts.family_demand')} order by rank, family limit 1", {"period": period}
+        )
         name = label(top["family"]) if top else None
     return Figure(c["top1_share"], fmt.pct(c["top1_share"]), detail=name)
 
 
 def top5_family(wh: Warehouse, period: str) -> Figure | None:
     c = _conc(wh, period)
-    return Figure(c["top5_share"], fmt.pct(c["top5_share"]), fmt.bracket(c["top5_ci_low"], c["top5_ci_high"], 1, 100)) if c else None
+    return (
+        Figure(c["top5_share"], fmt.pct(c["top5_share"]), fmt.bracket(c["top5_ci_low"], c["top5_ci_high"], 1, 100))
+        if c
+        else None
+    )
 
 
 def gini_family(wh: Warehouse, period: str) -> Figure | None:
@@ -73,9 +80,12 @@ def half_life(wh: Warehouse, period: str) -> Figure | None:
     weighted by the releases behind each)."""
     if not wh.has("marts.version_inertia_summary"):
         return None
-    r = wh.one("select sum(mean_half_life_days * (successor_releases - releases_without_half_life)) "
-               "/ nullif(sum(successor_releases - releases_without_half_life) filter (where mean_half_life_days is not null), 0) as hl, "
-               "sum(successor_releases) as n from marts.version_inertia_summary where period = $period", {"period": period})
+    r = wh.one(
+        "select sum(mean_half_life_days * (successor_releases - releases_without_half_life)) "
+        "/ nullif(sum(successor_releases - releases_without_half_life) filter (where mean_half_life_days is not null), 0) as hl, "
+        "sum(successor_releases) as n from marts.version_inertia_summary where period = $period",
+        {"period": period},
+    )
     if not r or r["n"] is None:
         return None
     return Figure(r["hl"], fmt.days(r["hl"]), detail=f"{fmt.count(r['n'])} successor releases")
@@ -85,25 +95,46 @@ def breadth_rho(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.supply_use_summary"):
         return None
     r = wh.one(f"select * {wh.from_quarter('marts.supply_use_summary')}", {"period": period})
-    return Figure(r["spearman_rho"], fmt.num(r["spearman_rho"]), fmt.bracket(r["rho_ci_low"], r["rho_ci_high"]),
-                  detail=f"{fmt.count(r['n_models'])} models") if r else None
+    return (
+        Figure(
+            r["spearman_rho"],
+            fmt.num(r["spearman_rho"]),
+            fmt.bracket(r["rho_ci_low"], r["rho_ci_high"]),
+            detail=f"{fmt.count(r['n_models'])} models",
+        )
+        if r
+        else None
+    )
 
 
 def price_cv(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.provider_dispersion"):
         return None
-    r = wh.one(f"select median(cv) as cv, count(*) as n {wh.from_quarter('marts.provider_dispersion')} "
-               "and attribute = 'blended_price' and cv is not null", {"period": period})
+    r = wh.one(
+        f"select median(cv) as cv, count(*) as n {wh.from_quarter('marts.provider_dispersion')} "
+        "and attribute = 'blended_price' and cv is not null",
+        {"period": period},
+    )
     return Figure(r["cv"], fmt.num(r["cv"], 3), detail=f"{fmt.count(r['n'])} models") if r and r["n"] else None
 
 
 def anchoring_ratio(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.price_anchoring"):
         return None
-    r = wh.one(f"select * {wh.from_quarter('marts.price_anchoring')} and performance_attribute = 'decode_tps_p50'",
-               {"period": period})
-    return Figure(r["dispersion_ratio"], fmt.num(r["dispersion_ratio"]), fmt.bracket(r["ratio_ci_low"], r["ratio_ci_high"]),
-                  detail=f"{fmt.count(r['n_models'])} models") if r else None
+    r = wh.one(
+        f"select * {wh.from_quarter('marts.price_anchoring')} and performance_attribute = 'decode_tps_p50'",
+        {"period": period},
+    )
+    return (
+        Figure(
+            r["dispersion_ratio"],
+            fmt.num(r["dispersion_ratio"]),
+            fmt.bracket(r["ratio_ci_low"], r["ratio_ci_high"]),
+            detail=f"{fmt.count(r['n_models'])} models",
+        )
+        if r
+        else None
+    )
 
 
 def provider_fault_rate(wh: Warehouse, period: str) -> Figure | None:
@@ -114,16 +145,20 @@ def provider_fault_rate(wh: Warehouse, period: str) -> Figure | None:
     r = wh.one(
         f"with p as (select provider, max(attempts) as attempts, sum(errors) filter (where error_class = 'provider_fault') as errors "
         f"{wh.from_quarter('marts.error_matrix')} and source = 'requests' group by provider) "
-        "select sum(errors) / nullif(sum(attempts), 0) as rate from p", {"period": period})
+        "select sum(errors) / nullif(sum(attempts), 0) as rate from p",
+        {"period": period},
+    )
     return Figure(r["rate"], fmt.pct(r["rate"], 2)) if r and r["rate"] is not None else None
 
 
 def f1_fail(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.vendor_verification"):
         return None
-    r = wh.one(f"select count(*) filter (where verdict = 'fail') as fail, count(*) filter (where verdict = 'undecided') as undecided, "
-               f"count(*) as n {wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
-               {"period": period})
+    r = wh.one(
+        f"select count(*) filter (where verdict = 'fail') as fail, count(*) filter (where verdict = 'undecided') as undecided, "
+        f"count(*) as n {wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls' and not is_official and tool_call_f1 is not null",
+        {"period": period},
+    )
     if not r or not r["n"]:
         return None
     return Figure(r["fail"], f"{fmt.count(r['fail'])} of {fmt.count(r['n'])} ({fmt.count(r['undecided'])} undecided)")
@@ -132,8 +167,11 @@ def f1_fail(wh: Warehouse, period: str) -> Figure | None:
 def dominated(wh: Warehouse, period: str) -> Figure | None:
     if not wh.has("marts.service_pareto"):
         return None
-    r = wh.one(f"select count(*) filter (where dominated) as d, count(*) as n "
-               f"{wh.from_quarter('marts.service_pareto')} and dominated is not null", {"period": period})
+    r = wh.one(
+        f"select count(*) filter (where dominated) as d, count(*) as n "
+        f"{wh.from_quarter('marts.service_pareto')} and dominated is not null",
+        {"period": period},
+    )
     return Figure(r["d"], f"{fmt.count(r['d'])} of {fmt.count(r['n'])}") if r and r["n"] else None
 
 
@@ -141,8 +179,10 @@ def _routing(objective: str) -> Callable[[Warehouse, str], Figure | None]:
     def read(wh: Warehouse, period: str) -> Figure | None:
         if not wh.has("marts.routing_counterfactual"):
             return None
-        df = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')} "
-                      "and objective = $objective", {"period": period, "objective": objective})
+        df = wh.frame(
+            f"select * {wh.from_quarter('marts.routing_counterfactual')} and objective = $objective",
+            {"period": period, "objective": objective},
+        )
         if df.height == 0:
             return None
         policy = "causal" if (df["policy"] == "causal").any() else sorted(df["policy"].unique().to_list())[0]
@@ -150,13 +190,20 @@ def _routing(objective: str) -> Callable[[Warehouse, str], Figure | None]:
         overall = df.filter(is_overall())
         if overall.height:
             r = overall.row(0, named=True)
-            return Figure(r["change_pct"], fmt.pct_value(r["change_pct"]), fmt.bracket(r["ci_low"], r["ci_high"], 1),
-                          detail=f"{policy} policy, all models")
+            return Figure(
+                r["change_pct"],
+                fmt.pct_value(r["change_pct"]),
+                fmt.bracket(r["ci_low"], r["ci_high"], 1),
+                detail=f"{policy} policy, all models",
+            )
         totals = routing_totals(df.filter(~is_overall()))
         if totals.height == 0 or totals["change_pct"][0] is None:
             return None
         r = totals.row(0, named=True)
-        return Figure(r["change_pct"], fmt.pct_value(r["change_pct"]), detail=f"{policy} policy, all {r['n']} models together")
+        return Figure(
+            r["change_pct"], fmt.pct_value(r["change_pct"]), detail=f"{policy} policy, all {r['n']} models together"
+        )
+
     return read
 
 
@@ -185,7 +232,14 @@ def headlines(wh: Warehouse, period: str, previous: str | None) -> list[Headline
         cur = spec.read(wh, period)
         if cur is None or cur.value is None:
             continue
-        h = Headline(label=spec.label, value=cur.value, text=cur.text, interval=cur.interval, section=spec.section, detail=cur.detail)
+        h = Headline(
+            label=spec.label,
+            value=cur.value,
+            text=cur.text,
+            interval=cur.interval,
+            section=spec.section,
+            detail=cur.detail,
+        )
         if previous:
             prev = spec.read(wh, previous)
             if prev is not None and prev.value is not None:

@@ -76,6 +76,7 @@ class Figure:
 @dataclass
 class Missing:
     """A visible note in place of what the warehouse cannot support."""
+
     tables: list[str]
     what: str
     kind: str = "missing"

@@ -34,7 +34,8 @@ def sample(ctx: Context) -> dict | None:
         ctx.memo["sample"] = ctx.wh.one(
             "select count(*) as rows, sum(1 / sample_rate) as weighted, min(sample_rate) as lo, max(sample_rate) as hi, "
             "count(distinct application) as apps from staging.requests where ts >= $start and ts < $end",
-            {"start": start, "end": end})
+            {"start": start, "end": end},
+        )
     return ctx.memo["sample"]
 
 
@@ -44,65 +45,99 @@ def methods(ctx: Context) -> Section:
     rho_boot = _default(spearman_ci, "n_boot")
     smp = sample(ctx)
     if smp and smp["rows"]:
-        s.add(Paragraph(lead="Demand.", text=
-            f"Every logged request counts 1 / sample_rate: the {fmt.count(smp['rows'])} sampled request rows of {ctx.period} stand for "
-            f"{fmt.count(smp['weighted'])} requests (sample rates from {fmt.pct(smp['lo'])} to {fmt.pct(smp['hi'])}). Failed requests count: the "
-            "caller asked for that model. Tokens are input plus output tokens, weighted the same way."
-        ))
+        s.add(
+            Paragraph(
+                lead="Demand.",
+                text=f"Every logged request counts 1 / sample_rate: the {fmt.count(smp['rows'])} sampled request rows of {ctx.period} stand for "
+                f"{fmt.count(smp['weighted'])} requests (sample rates from {fmt.pct(smp['lo'])} to {fmt.pct(smp['hi'])}). Failed requests count: the "
+                "caller asked for that model. Tokens are input plus output tokens, weighted the same way.",
+            )
+        )
     else:
-        s.add(Paragraph(lead="Demand.", text="Every logged request counts 1 / sample_rate; failed requests count. Tokens are input plus "
-                        "output tokens, weighted the same way."))
-    s.add(Paragraph(lead="Concentration.", text=
-        "Shares, top-k shares, the Gini coefficient G = sum_i sum_j |x_i - x_j| / (2 n^2 mean x) and the HHI (sum of squared "
-        "shares) are taken over the units with demand in the period. Intervals come from "
-        f"{fmt.count(n_boot)} resamples of the logged requests as the sample design drew them (each weighs 1 / sample_rate), centred "
-        f"on the bias-corrected estimate: at small samples the plug-in Gini and top-k share are biased upward. They are {CI} intervals "
-        "for sampling noise; demand correlated within a day beyond it is not in them."
-    ))
+        s.add(
+            Paragraph(
+                lead="Demand.",
+                text="Every logged request counts 1 / sample_rate; failed requests count. Tokens are input plus "
+                "output tokens, weighted the same way.",
+            )
+        )
+    s.add(
+        Paragraph(
+            lead="Concentration.",
+            text="Shares, top-k shares, the Gini coefficient G = sum_i sum_j |x_i - x_j| / (2 n^2 mean x) and the HHI (sum of squared "
+            "shares) are taken over the units with demand in the period. Intervals come from "
+            f"{fmt.count(n_boot)} resamples of the logged requests as the sample design drew them (each weighs 1 / sample_rate), centred "
+            f"on the bias-corrected estimate: at small samples the plug-in Gini and top-k share are biased upward. They are {CI} intervals "
+            "for sampling noise; demand correlated within a day beyond it is not in them.",
+        )
+    )
     window = None
     if ctx.wh.has("marts.version_inertia"):
-        window = ctx.wh.one("select min(days_since_release) as lo, max(days_since_release) as hi from marts.version_inertia")
-    s.add(Paragraph(lead="Version inertia.", text=
-        "For a successor released on day t0, the old variant's share is its demand over the pair's demand on day t0 + d"
-        + (f" (d from {window['lo']} to {window['hi']})" if window and window["lo"] is not None else "")
-        + "; the half-life is the day on which a decay fitted to that share (old share = a exp(-lambda d), by "
-        "quasi-likelihood on each day's demand) reaches half its mean over the 7 days before the release, with a "
-        f"{CI} interval. The first day the noisy daily share dips below half is biased short, and is kept only beside it."
-    ))
-    s.add(Paragraph(lead="Supply vs use.", text=
-        "Listing breadth is the number of providers with a valid endpoint row, averaged over the period's days; its rank "
-        f"correlation with the request share is Spearman's rho, with an interval from {fmt.count(rho_boot)} resamples of models."
-    ))
-    s.add(Paragraph(lead="Service objects.", text=
-        "A service object is one provider's copy of one model. A price holds from its snapshot until the next; the published "
-        "price is its time-weighted mean over the quarter, in USD per million tokens. The blended price mixes input and output prices at the "
-        "model's own input:output token mix. Dispersion is the coefficient of variation (population sd / mean) across the providers of a model; a "
-        f"provider is at the official price within {fmt.pct(PRICE_TOLERANCE)} of it. Latency percentiles are over successful probes; decode "
-        "throughput counts the tokens after the first over the time after the first token."
-    ))
-    s.add(Paragraph(lead="Errors.", text=
-        "Client errors (auth, invalid_request) are the caller's and are not held against the provider; rate limits are kept apart; "
-        "every other error type is a provider fault."
-    ))
-    s.add(Paragraph(lead="Vendor verification.", text=
-        "Per provider and model, over the cases both answered: a positive is a tool_calls finish; F1 = 2TP / (2TP + FP + FN) "
-        "against the official API; schema accuracy is the share of tool calls whose arguments validate; the bar is the lowest F1 of the official "
-        f"API's own reruns against its first answer. A provider fails only when the {CI} interval of its F1 (resampling cases) lies "
-        "below the bar, passes only when it lies at or above it, and is undecided otherwise."
-    ))
-    s.add(Paragraph(lead="Task regimes.", text=
-        f"In this order: long-context when the median input is at least {fmt.count(regime_rule.LONG_CONTEXT_INPUT_P50)} tokens; "
-        f"generation-heavy when output tokens are at least {fmt.pct(regime_rule.GENERATION_SHARE, 0)} of all tokens; prompt-heavy below "
-        f"{fmt.pct(regime_rule.PROMPT_SHARE, 0)}; balanced otherwise. Quantiles are weighted inverse-CDF quantiles."
-    ))
-    s.add(Paragraph(lead="Routing counterfactuals.", text=
-        "Each request of a model is re-routed to the best feasible provider (an endpoint valid at the time with a price "
-        "in force, enough context and output length, the features the request used, and available in its time bucket); the baseline is the "
-        "model's official provider, and requests it cannot serve are excluded from both sides. The oracle policy chooses with the bucket's own "
-        "measurements, the causal policy with the previous bucket's. A provider is down in a bucket only when its probes show a success "
-        "rate below the threshold with 95 % one-sided confidence (one failed probe of six is not an outage). A request whose log shows no "
-        "cached input count is costed with the cache hits of the same day's requests of its model and application that report them."
-    ))
+        window = ctx.wh.one(
+            "select min(days_since_release) as lo, max(days_since_release) as hi from marts.version_inertia"
+        )
+    s.add(
+        Paragraph(
+            lead="Version inertia.",
+            text="For a successor released on day t0, the old variant's share is its demand over the pair's demand on day t0 + d"
+            + (f" (d from {window['lo']} to {window['hi']})" if window and window["lo"] is not None else "")
+            + "; the half-life is the day on which a decay fitted to that share (old share = a exp(-lambda d), by "
+            "quasi-likelihood on each day's demand) reaches half its mean over the 7 days before the release, with a "
+            f"{CI} interval. The first day the noisy daily share dips below half is biased short, and is kept only beside it.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Supply vs use.",
+            text="Listing breadth is the number of providers with a valid endpoint row, averaged over the period's days; its rank "
+            f"correlation with the request share is Spearman's rho, with an interval from {fmt.count(rho_boot)} resamples of models.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Service objects.",
+            text="A service object is one provider's copy of one model. A price holds from its snapshot until the next; the published "
+            "price is its time-weighted mean over the quarter, in USD per million tokens. The blended price mixes input and output prices at the "
+            "model's own input:output token mix. Dispersion is the coefficient of variation (population sd / mean) across the providers of a model; a "
+            f"provider is at the official price within {fmt.pct(PRICE_TOLERANCE)} of it. Latency percentiles are over successful probes; decode "
+            "throughput counts the tokens after the first over the time after the first token.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Errors.",
+            text="Client errors (auth, invalid_request) are the caller's and are not held against the provider; rate limits are kept apart; "
+            "every other error type is a provider fault.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Vendor verification.",
+            text="Per provider and model, over the cases both answered: a positive is a tool_calls finish; F1 = 2TP / (2TP + FP + FN) "
+            "against the official API; schema accuracy is the share of tool calls whose arguments validate; the bar is the lowest F1 of the official "
+            f"API's own reruns against its first answer. A provider fails only when the {CI} interval of its F1 (resampling cases) lies "
+            "below the bar, passes only when it lies at or above it, and is undecided otherwise.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Task regimes.",
+            text=f"In this order: long-context when the median input is at least {fmt.count(regime_rule.LONG_CONTEXT_INPUT_P50)} tokens; "
+            f"generation-heavy when output tokens are at least {fmt.pct(regime_rule.GENERATION_SHARE, 0)} of all tokens; prompt-heavy below "
+            f"{fmt.pct(regime_rule.PROMPT_SHARE, 0)}; balanced otherwise. Quantiles are weighted inverse-CDF quantiles.",
+        )
+    )
+    s.add(
+        Paragraph(
+            lead="Routing counterfactuals.",
+            text="Each request of a model is re-routed to the best feasible provider (an endpoint valid at the time with a price "
+            "in force, enough context and output length, the features the request used, and available in its time bucket); the baseline is the "
+            "model's official provider, and requests it cannot serve are excluded from both sides. The oracle policy chooses with the bucket's own "
+            "measurements, the causal policy with the previous bucket's. A provider is down in a bucket only when its probes show a success "
+            "rate below the threshold with 95 % one-sided confidence (one failed probe of six is not an outage). A request whose log shows no "
+            "cached input count is costed with the cache hits of the same day's requests of its model and application that report them.",
+        )
+    )
     return s
 
 
@@ -111,52 +146,111 @@ def threats(ctx: Context) -> Section:
     items = [Paragraph(lead="Provenance.", text=provenance(wh, ctx.raw_dir))]
     smp = sample(ctx)
     if smp and smp["rows"]:
-        items.append(Paragraph(lead="Sampling.", text=(
-            f"{fmt.count(smp['rows'])} sampled rows stand for {fmt.count(smp['weighted'])} requests; a row sampled at "
-            f"{fmt.pct(smp['lo'])} weighs {fmt.num(1 / smp['lo'], 0)} requests, so shares of small units rest on few rows, and the "
-            "intervals, which resample days, leave out the sampling error within a day.")))
+        items.append(
+            Paragraph(
+                lead="Sampling.",
+                text=(
+                    f"{fmt.count(smp['rows'])} sampled rows stand for {fmt.count(smp['weighted'])} requests; a row sampled at "
+                    f"{fmt.pct(smp['lo'])} weighs {fmt.num(1 / smp['lo'], 0)} requests, so shares of small units rest on few rows, and the "
+                    "intervals, which resample days, leave out the sampling error within a day."
+                ),
+            )
+        )
     if wh.has("marts.ingest_audit") and wh.has("marts.quarantine"):
-        a = wh.one("select sum(rows_read) as read, sum(rows_quarantined) as q, sum(rows_duplicate) as d from marts.ingest_audit")
-        ref = wh.one("select count(*) filter (where reason like 'unknown_model%' or reason like 'unknown_provider%') as refs from marts.quarantine")
+        a = wh.one(
+            "select sum(rows_read) as read, sum(rows_quarantined) as q, sum(rows_duplicate) as d from marts.ingest_audit"
+        )
+        ref = wh.one(
+            "select count(*) filter (where reason like 'unknown_model%' or reason like 'unknown_provider%') as refs from marts.quarantine"
+        )
         if a and a["read"]:
-            items.append(Paragraph(lead="Data quality.", text=(
-                f"{fmt.count(a['q'])} of {fmt.count(a['read'])} input rows ({fmt.pct(a['q'] / a['read'], 3)}) were quarantined and "
-                f"{fmt.count(a['d'])} dropped as duplicates; {fmt.count(ref['refs'])} quarantined rows name a model or provider the drop does not "
-                "know, which the shares leave out rather than guess.")))
+            items.append(
+                Paragraph(
+                    lead="Data quality.",
+                    text=(
+                        f"{fmt.count(a['q'])} of {fmt.count(a['read'])} input rows ({fmt.pct(a['q'] / a['read'], 3)}) were quarantined and "
+                        f"{fmt.count(a['d'])} dropped as duplicates; {fmt.count(ref['refs'])} quarantined rows name a model or provider the drop does not "
+                        "know, which the shares leave out rather than guess."
+                    ),
+                )
+            )
     if wh.has("marts.service_objects"):
-        so = wh.one(f"select median(probes) as med, min(probes) filter (where probes > 0) as lo, count(*) filter (where probes > 0) as n "
-                    f"{wh.from_quarter('marts.service_objects')}", ctx.p)
+        so = wh.one(
+            f"select median(probes) as med, min(probes) filter (where probes > 0) as lo, count(*) filter (where probes > 0) as n "
+            f"{wh.from_quarter('marts.service_objects')}",
+            ctx.p,
+        )
         if so and so["n"]:
-            items.append(Paragraph(lead="Probes.", text=(
-                f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
-                f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
-                "and concurrency may see other latencies.")))
+            items.append(
+                Paragraph(
+                    lead="Probes.",
+                    text=(
+                        f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
+                        f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
+                        "and concurrency may see other latencies."
+                    ),
+                )
+            )
     if wh.has("marts.provider_dispersion"):
-        d = wh.frame(f"select model, max(n_providers) as n {wh.from_quarter('marts.provider_dispersion')} "
-                     "group by model", ctx.p)
+        d = wh.frame(
+            f"select model, max(n_providers) as n {wh.from_quarter('marts.provider_dispersion')} group by model", ctx.p
+        )
         if d.height:
             two, one = d.filter(pl.col("n") == 2).height, d.filter(pl.col("n") < 2).height
-            items.append(Paragraph(lead="Few providers.", text=(
-                f"{fmt.count(two)} of {fmt.count(d.height)} models have exactly two providers and {fmt.count(one)} only one: "
-                "a coefficient of variation over two values is fragile, and a model with one provider has none.")))
+            items.append(
+                Paragraph(
+                    lead="Few providers.",
+                    text=(
+                        f"{fmt.count(two)} of {fmt.count(d.height)} models have exactly two providers and {fmt.count(one)} only one: "
+                        "a coefficient of variation over two values is fragile, and a model with one provider has none."
+                    ),
+                )
+            )
     if wh.has("marts.version_inertia"):
         start, end = quarter_dates(ctx.period)
-        n = wh.one("select count(distinct (old_model, new_model)) as n from marts.version_inertia where release_date >= $s and release_date < $e",
-                   {"s": start, "e": end})
+        n = wh.one(
+            "select count(distinct (old_model, new_model)) as n from marts.version_inertia where release_date >= $s and release_date < $e",
+            {"s": start, "e": end},
+        )
         if n and n["n"]:
-            items.append(Paragraph(lead="Few releases.", text=(
-                f"Version inertia rests on {fmt.count(n['n'])} successor releases in the quarter; a mean half-life over so few pairs is an "
-                "anecdote more than an estimate, and a release late in the quarter has a short window.")))
+            items.append(
+                Paragraph(
+                    lead="Few releases.",
+                    text=(
+                        f"Version inertia rests on {fmt.count(n['n'])} successor releases in the quarter; a mean half-life over so few pairs is an "
+                        "anecdote more than an estimate, and a release late in the quarter has a short window."
+                    ),
+                )
+            )
     if wh.has("marts.vendor_verification"):
-        v = wh.one(f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun "
-                   f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls'", ctx.p)
+        v = wh.one(
+            f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun "
+            f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls'",
+            ctx.p,
+        )
         if v:
-            items.append(Paragraph(lead="Verification baseline.", text=(
-                f"Vendor verification compares providers with the official API on the same cases; {fmt.count(v['norerun'])} service "
-                "objects have no official rerun to set a bar, and the official API itself is verified against nothing.")))
+            items.append(
+                Paragraph(
+                    lead="Verification baseline.",
+                    text=(
+                        f"Vendor verification compares providers with the official API on the same cases; {fmt.count(v['norerun'])} service "
+                        "objects have no official rerun to set a bar, and the official API itself is verified against nothing."
+                    ),
+                )
+            )
     if not wh.has("marts.routing_counterfactual"):
-        items.append(Paragraph(lead="Routing.", text="The routing marts are not in this warehouse, so the report makes no claim about savings from routing."))
+        items.append(
+            Paragraph(
+                lead="Routing.",
+                text="The routing marts are not in this warehouse, so the report makes no claim about savings from routing.",
+            )
+        )
     else:
-        items.append(Paragraph(lead="Routing.", text="The counterfactuals replay logged requests at the prices and latencies measured: they assume "
-                               "that moving traffic would change no provider's latency, availability or price."))
+        items.append(
+            Paragraph(
+                lead="Routing.",
+                text="The counterfactuals replay logged requests at the prices and latencies measured: they assume "
+                "that moving traffic would change no provider's latency, availability or price.",
+            )
+        )
     return s.add(Bullets(items))

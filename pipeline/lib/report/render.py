@@ -48,7 +48,9 @@ def render_html(context: dict, raster_base: Path | None = None) -> str:
                     width, _ = png_size(Path(block.png))
                     src = Path(block.png).resolve().as_uri()  # absolute: Chromium prints from a temporary copy
                     # PNGs are drawn at scale 2: half their pixels is the SVG's size in CSS px
-                    block.svg = Markup('<img src="{}" style="width: {}px; max-width: 100%" alt="">').format(src, width // 2)
+                    block.svg = Markup('<img src="{}" style="width: {}px; max-width: 100%" alt="">').format(
+                        src, width // 2
+                    )
                 else:
                     # vl-convert's SVG: its text nodes are XML-escaped by vl-convert itself.
                     block.svg = Markup(block.svg)
@@ -100,9 +102,20 @@ def _chromium_pdf(browser: str, html: str, path: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         page.write_text(html, encoding="utf-8")
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
-               f"--print-to-pdf={path.resolve()}", page.as_uri()]
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={path.resolve()}",
+            page.as_uri(),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": tmp})
         if done.returncode != 0 or not path.exists():
             raise PdfUnavailable(f"headless Chromium could not print the PDF: {done.stderr.strip()[-400:]}")

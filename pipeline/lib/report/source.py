@@ -12,7 +12,14 @@ import polars as pl
 
 QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 # Marts whose `period` column says which quarters the warehouse holds.
-PERIOD_MARTS = ("concentration", "family_demand", "service_objects", "supply_use_summary", "task_regimes", "routing_counterfactual")
+PERIOD_MARTS = (
+    "concentration",
+    "family_demand",
+    "service_objects",
+    "supply_use_summary",
+    "task_regimes",
+    "routing_counterfactual",
+)
 
 
 def parse_quarter(label: str) -> tuple[int, int]:
@@ -43,7 +50,9 @@ class Warehouse:
         if not self.path.is_file():
             raise FileNotFoundError(f"no warehouse at {self.path}: build one with `servicelens run` (or `make run`)")
         self.con = duckdb.connect(str(self.path), read_only=True)
-        rows = self.con.execute("select schema_name, table_name, column_name from duckdb_columns() where schema_name in ('marts', 'staging')").fetchall()
+        rows = self.con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() where schema_name in ('marts', 'staging')"
+        ).fetchall()
         self._columns: dict[str, list[str]] = {}
         for schema, table, column in rows:
             self._columns.setdefault(f"{schema}.{table}", []).append(column)
@@ -87,7 +96,11 @@ class Warehouse:
             if not self.has(table, "period"):
                 continue
             where = "where period_type = 'quarter'" if self.has(table, "period_type") else ""
-            found |= {p for (p,) in self.con.execute(f"select distinct period from {table} {where}").fetchall() if p and QUARTER.match(p)}
+            found |= {
+                p
+                for (p,) in self.con.execute(f"select distinct period from {table} {where}").fetchall()
+                if p and QUARTER.match(p)
+            }
         return sorted(found, key=parse_quarter)
 
     def latest_quarter(self) -> str:
