@@ -80,7 +80,7 @@ def demand_floor(root: Path, _unused: Path) -> dict:
     as long; a union of two period aggregations over the raw rows, 4x)."""
     import duckdb
 
-    from pipeline.lib.ingest import parquet_glob
+    from pipeline.lib.duck import parquet_glob
     from pipeline.paths import staging_dir
 
     con = duckdb.connect()
@@ -119,7 +119,7 @@ def demand_scan_floor(root: Path, _unused: Path) -> dict:
     work that reads what all the marts are computed from."""
     import duckdb
 
-    from pipeline.lib.ingest import parquet_glob
+    from pipeline.lib.duck import parquet_glob
     from pipeline.paths import staging_dir
 
     con = duckdb.connect()
@@ -180,7 +180,7 @@ def service_floor(root: Path, _unused: Path) -> dict:
     model for the quarter and each month, nothing else."""
     import duckdb
 
-    from pipeline.lib.ingest import parquet_glob
+    from pipeline.lib.duck import parquet_glob
     from pipeline.paths import staging_dir
 
     rows = (
@@ -224,7 +224,7 @@ def routing_floor(root: Path, _unused: Path) -> dict:
     replay's core_routing__buckets). Reported apart (`requests_s`, `probes_s`) and together."""
     import duckdb
 
-    from pipeline.lib.ingest import parquet_glob
+    from pipeline.lib.duck import parquet_glob
     from pipeline.paths import staging_dir
 
     con = duckdb.connect()

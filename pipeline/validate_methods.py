@@ -25,9 +25,9 @@ import numpy as np
 import polars as pl
 
 from pipeline.lib.concentration import concentration, gini, top_k_share
+from pipeline.lib.duck import connect
 from pipeline.lib.generate import world as W
 from pipeline.lib.inertia import fit_half_life
-from pipeline.lib.ingest import connect
 from pipeline.lib.routing import imputation_var
 from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.lib.verification import f1_case_interval

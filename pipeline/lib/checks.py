@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.contract import Dataset
-from pipeline.lib.ingest import connect, discover, parquet_glob, q
+from pipeline.lib.duck import connect, parquet_glob, q
+from pipeline.lib.ingest import discover
 from pipeline.paths import ingest_dir, staged_day_files, staging_dir
 
 

@@ -240,7 +240,7 @@ def check_simulate(root: Path, model: str, scenario) -> None:
     """Before a replay: the model is staged and routable (two providers with an endpoint and a
     price, at the scenario's prices), it has requests, and a provider_down scenario names a
     provider that serves the model while some of its requests fall in the window."""
-    from pipeline.lib.ingest import connect, staged_glob
+    from pipeline.lib.duck import connect, staged_glob
     from pipeline.lib.routing import routable_models
     from pipeline.sql import load_sql
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.lib.contract import Dataset
-from pipeline.lib.ingest import lit, q
+from pipeline.lib.duck import lit, q
 from pipeline.lib.parse_cache import parsed_dir
 from pipeline.paths import ingest_dir
 

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.lib.concentration import Concentration, concentration, lorenz
-from pipeline.lib.ingest import connect, lit, staged_glob
+from pipeline.lib.duck import connect, lit, staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
     sql_to_day_partitions,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.sql import load_sql
 
 

@@ -2,7 +2,7 @@
 
 Every file of a dataset's folder is fingerprinted (size and mtime, then its content hash when
 those changed: a file touched but unchanged keeps its cache); each new or changed file is read and
-validated (pipeline/lib/ingest.py) into typed rows split by the UTC day of its partition column,
+validated (pipeline/lib/ingest/) into typed rows split by the UTC day of its partition column,
 `parsed/<dataset>/file=<key>/day=<YYYY-MM-DD|undated>/`, and `manifest.json` records per file its
 fingerprint and the rows it holds on each day. Removed files' caches are dropped. A change of the
 engine's code, of DuckDB or of the models and providers the drop knows invalidates every parse.
@@ -24,13 +24,20 @@ import duckdb
 
 from pipeline.lib import ingest
 from pipeline.lib.contract import Dataset
-from pipeline.lib.ingest import connect, lit, parquet_glob, q, swap_dir
+from pipeline.lib.duck import connect, lit, parquet_glob, q, swap_dir
 from pipeline.paths import ingest_dir, staging_dir
 
 TS_DATASETS = ("requests", "latency_probes", "compat_probes")
 UNDATED = "undated"
 _ENGINE_FILES = (
-    "ingest.py",
+    "duck.py",
+    "ingest/__init__.py",
+    "ingest/discovery.py",
+    "ingest/validation.py",
+    "ingest/sources.py",
+    "ingest/parquet_reader.py",
+    "ingest/text_reader.py",
+    "ingest/stage.py",
     "textprep.py",
     "contract.py",
     "parse_cache.py",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.ingest import connect, parquet_glob
+from pipeline.lib.duck import connect, parquet_glob
 from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
@@ -33,7 +33,14 @@ _CODE = (
     "staging.py",
     "recount.py",
     "day_parts.py",
-    "ingest.py",
+    "duck.py",
+    "ingest/__init__.py",
+    "ingest/discovery.py",
+    "ingest/validation.py",
+    "ingest/sources.py",
+    "ingest/parquet_reader.py",
+    "ingest/text_reader.py",
+    "ingest/stage.py",
     "textprep.py",
     "contract.py",
     "routing.py",

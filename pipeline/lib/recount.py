@@ -28,7 +28,8 @@ from pipeline.lib.day_parts import (
     part_files,
     path_list,
 )
-from pipeline.lib.ingest import connect, lit, row_struct
+from pipeline.lib.duck import connect, lit
+from pipeline.lib.ingest import row_struct
 from pipeline.lib.parse_cache import load_manifest
 from pipeline.paths import ingest_dir, staging_dir
 

@@ -42,7 +42,7 @@ from statistics import NormalDist
 import duckdb
 import polars as pl
 
-from pipeline.lib.ingest import connect, lit, staged_glob
+from pipeline.lib.duck import connect, lit, staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, replacing
 from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.paths import core_file, marts_file, staging_dir

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.demand import build_core_days, finite_or_null
-from pipeline.lib.ingest import staged_glob
+from pipeline.lib.duck import staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
     sql_to_parquet,

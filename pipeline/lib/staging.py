@@ -31,14 +31,8 @@ from pathlib import Path
 
 from pipeline.lib.contract import DATASETS, Dataset
 from pipeline.lib.day_parts import day_dir, day_files, key_hash, keys_dir, path_list
-from pipeline.lib.ingest import (
-    classify_duplicates,
-    connect,
-    lit,
-    q,
-    row_struct,
-    swap_dir,
-)
+from pipeline.lib.duck import connect, lit, q, swap_dir
+from pipeline.lib.ingest import classify_duplicates, row_struct
 from pipeline.lib.parse_cache import (
     TS_DATASETS,
     UNDATED,

@@ -38,7 +38,7 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
-from pipeline.lib.ingest import connect, staged_glob
+from pipeline.lib.duck import connect, staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
 from pipeline.paths import marts_file
 from pipeline.sql import load_sql

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.ingest import connect, lit, parquet_glob
+from pipeline.lib.duck import connect, lit, parquet_glob
 from pipeline.lib.parquet_io import replacing, sql_to_parquet
 from pipeline.lib.parse_cache import TS_DATASETS
 from pipeline.paths import SQL_DIR, ingest_dir, marts_file, staging_dir

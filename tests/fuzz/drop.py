@@ -14,10 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.lib import ingest
 from pipeline.lib.checks import accounting_problems, duplicate_keys
 from pipeline.lib.contract import DATASETS, STR
-from pipeline.lib.ingest import stage_dataset
+from pipeline.lib.ingest import stage_dataset, text_reader
 from tests.fuzz import model as M
 
 _BASE: dict[str, Path] = {}
@@ -582,12 +581,12 @@ def run_and_check(ds: str, files: list[M.FileOut], work: Path, limit: int | None
     if limit:
         apply_limit(files, limit)
     fates(ds, files)
-    saved = ingest.MAX_LINE_BYTES
-    ingest.MAX_LINE_BYTES = limit or saved
+    saved = text_reader.MAX_LINE_BYTES
+    text_reader.MAX_LINE_BYTES = limit or saved
     try:
         result = stage_dataset(spec, raw, root)
     finally:
-        ingest.MAX_LINE_BYTES = saved
+        text_reader.MAX_LINE_BYTES = saved
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")

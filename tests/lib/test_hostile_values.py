@@ -51,7 +51,7 @@ HOSTILE_REQUESTS = [
     ("zz_hostile_tiny_ms", "extreme_ms", {"ttft_ms": 5e-324, "latency_ms": 5e-324}),
 ]
 # Token counts near 2^62 go into a Parquet file with int64 columns: the JSONL and CSV readers
-# take integers through a double and keep only those below 9e15 (ingest.py). Input + output is
+# take integers through a double and keep only those below 9e15 (pipeline/lib/ingest/validation.py). Input + output is
 # 2^63 - 1, the largest BIGINT: one more and sql/core's BIGINT sums overflow (not this file's scope).
 HOSTILE_TOKEN_REQUESTS = [
     (

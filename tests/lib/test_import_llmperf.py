@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.lib.contract import DATASETS
+from pipeline.lib.duck import connect
 from pipeline.lib.importers import FORMATS, ImportIssue, get_importer
 from pipeline.lib.importers.llmperf import error_type_expr, import_llmperf
-from pipeline.lib.ingest import connect, stage_dataset
+from pipeline.lib.ingest import stage_dataset
 from pipeline.paths import staging_dir
 from tests.conftest import real_data
 

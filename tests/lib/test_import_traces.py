@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.lib.contract import DATASETS
+from pipeline.lib.duck import connect
 from pipeline.lib.importers import FORMATS, get_importer
 from pipeline.lib.importers.azure_trace import import_azure_trace
 from pipeline.lib.importers.burstgpt import import_burstgpt
@@ -29,7 +30,7 @@ from pipeline.lib.importers.servegen import (
     load_lengths,
     pool_lengths,
 )
-from pipeline.lib.ingest import connect, stage_dataset
+from pipeline.lib.ingest import stage_dataset
 from pipeline.paths import ingest_dir, staging_dir
 from tests.conftest import real_data
 

@@ -199,7 +199,8 @@ class TestCoercion:
     )
     def test_timestamp_from_text(self, text, expected):
         from pipeline.lib.contract import TS, Column
-        from pipeline.lib.ingest import coerce, connect
+        from pipeline.lib.duck import connect
+        from pipeline.lib.ingest import coerce
 
         con = connect()
         (got,) = con.execute(

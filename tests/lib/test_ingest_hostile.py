@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.lib import ingest
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.ingest import stage_dataset
+from pipeline.lib.ingest import discovery, stage_dataset, text_reader
 
 MODELS = "model,family,developer,release_date,successor_of,official_provider\nm1,fam,dev,2025-09-01,,p1\n"
 ENDPOINTS = (
@@ -291,7 +291,7 @@ def test_3_parquet_and_jsonl_case_clashes(tmp_path):
 
 
 def test_4_a_csv_record_over_64_mib_is_quarantined_not_lost(tmp_path):
-    big = "c" * (ingest.MAX_LINE_BYTES + 10)
+    big = "c" * (text_reader.MAX_LINE_BYTES + 10)
     text = (
         HEADER
         + "\n"
@@ -306,14 +306,17 @@ def test_4_a_csv_record_over_64_mib_is_quarantined_not_lost(tmp_path):
     assert audit(root) == [("requests/a.csv", 3, 2, 1, 0, None)]
     ((f, row, reason, raw),) = quarantine(root)
     size = len(csv_line(req("r2", client_id=big)))
-    assert (row, reason) == (2, f"too_long: the line is {size:,} bytes, over the {ingest.MAX_LINE_BYTES:,}-byte limit")
-    prefix = csv_line(req("r2", client_id=big))[: ingest.TRUNCATED_RAW_BYTES]
+    assert (row, reason) == (
+        2,
+        f"too_long: the line is {size:,} bytes, over the {text_reader.MAX_LINE_BYTES:,}-byte limit",
+    )
+    prefix = csv_line(req("r2", client_id=big))[: text_reader.TRUNCATED_RAW_BYTES]
     assert raw == f"{prefix} [... truncated: {size:,} bytes]"
     assert staged(root, "request_id") == [("r1",), ("r3",)]
 
 
 def test_4_a_jsonl_line_over_64_mib_is_quarantined_not_lost(tmp_path):
-    big = "c" * (ingest.MAX_LINE_BYTES + 10)
+    big = "c" * (text_reader.MAX_LINE_BYTES + 10)
     lines = [
         json.dumps({k: v for k, v in req(r, client_id=c).items() if v})
         for r, c in (("r1", "c1"), ("r2", big), ("r3", "c3"))
@@ -336,7 +339,7 @@ def test_4_lines_longer_than_duckdbs_read_buffer_load(tmp_path):
 
 
 def test_4_with_a_small_limit_every_long_line_is_counted(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(text_reader, "MAX_LINE_BYTES", 1000)
     long_value = "x" * 2000
     lines = [
         csv_line(req("r1")),
@@ -369,7 +372,7 @@ def test_5_symlinks_are_never_followed_and_each_gets_an_audit_row(tmp_path):
     os.symlink(elsewhere, req_dir / "date=2025-10-02")
     os.symlink(elsewhere / "b.csv", req_dir / "_ignored.csv")
     root = stage(raw, "requests")
-    err = ingest.SYMLINK_ERROR
+    err = discovery.SYMLINK_ERROR
     assert audit(root) == [
         ("requests/a.csv", 1, 1, 0, 0, None),
         ("requests/dangling.csv", 0, 0, 0, 0, err),
@@ -571,7 +574,7 @@ def test_integer_text_past_2_53_is_read_exactly(tmp_path):
 
 
 def test_a_csv_record_with_two_over_long_lines_is_one_quarantined_row(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(text_reader, "MAX_LINE_BYTES", 1000)
     value = '"' + "a" * 1500 + "\n" + "b" * 10 + "\n" + "c" * 1500 + '"'
     lines = [csv_line(req("r1")), csv_line(req("r2", application=value)), csv_line(req("r3"))]
     root = stage(drop(tmp_path, {"requests/a.csv": HEADER + "\n" + "\n".join(lines) + "\n"}), "requests")

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.sql import load_sql
 
 

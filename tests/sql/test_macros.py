@@ -1,4 +1,4 @@
-"""The SQL macros every connection has (pipeline/lib/ingest.py connect): the Wilson bounds
+"""The SQL macros every connection has (pipeline/lib/duck.py connect): the Wilson bounds
 against scipy's own Wilson interval, and their nulls."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest, norm
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 6), (1, 6), (5, 6), (6, 6), (1, 9), (37, 1000)])

@@ -43,7 +43,8 @@ import pytest
 from scipy.stats import binomtest
 
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.ingest import connect, lit, stage_dataset
+from pipeline.lib.duck import connect, lit
+from pipeline.lib.ingest import stage_dataset
 from pipeline.lib.routing import POLICIES, RoutingParams, build_routing
 from pipeline.sql import load_sql
 

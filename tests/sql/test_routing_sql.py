@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.ingest import connect, lit, stage_dataset
+from pipeline.lib.duck import connect, lit
+from pipeline.lib.ingest import stage_dataset
 from pipeline.lib.routing import (
     POLICIES,
     RoutingParams,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.sql import load_sql
 
 

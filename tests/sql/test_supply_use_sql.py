@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.lib.stats import spearman_ci, spearman_rows
 from pipeline.sql import load_sql
 

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.lib.regimes import regime, rule_params
 from pipeline.sql import load_sql
 from tests.conftest import real_data

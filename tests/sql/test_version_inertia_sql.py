@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipeline.lib.demand import publish_inertia
-from pipeline.lib.ingest import connect
+from pipeline.lib.duck import connect
 from pipeline.sql import load_sql
 
 T0 = dt.date(2025, 11, 1)

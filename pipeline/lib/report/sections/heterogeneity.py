@@ -1,0 +1,200 @@
+"""5. Provider heterogeneity: prices, latency and throughput across providers of a model."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.lib.labels import text as named
+from pipeline.lib.report import charts, fmt
+from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
+from pipeline.lib.report.sections.common import CI, TOP_MODELS_DOTS, Context
+from pipeline.lib.service import PRICE_TOLERANCE
+
+ATTRIBUTES = {
+    # attribute: (label, value formatter)
+    "input_price": ("Input price (USD / Mtok)", fmt.usd),
+    "output_price": ("Output price (USD / Mtok)", fmt.usd),
+    "blended_price": ("Blended price (USD / Mtok)", fmt.usd),
+    "ttft_p50_ms": ("TTFT p50 (ms)", fmt.ms),
+    "decode_tps_p50": ("Decode throughput p50 (tok/s)", fmt.tps),
+    "context_length": ("Context length (tokens)", fmt.tokens),
+    "error_rate": ("Request error rate", lambda x: fmt.pct(x, 2)),
+    "feature_support": ("Feature support (share of 4 flags)", fmt.pct),
+}
+
+
+def heterogeneity(ctx: Context) -> Section:
+    wh, s = ctx.wh, Section("heterogeneity", "Provider heterogeneity")
+    if wh.has("marts.service_objects"):
+        so = wh.frame(
+            f"select provider, model, is_official, blended_usd_per_mtok, decode_tps_p50, requests "
+            f"{wh.from_quarter('marts.service_objects')} and listed_days > 0",
+            ctx.p,
+        )
+        multi = (
+            so.group_by("model").agg(pl.len().alias("n"), pl.col("requests").sum().alias("r")).filter(pl.col("n") >= 2)
+        )
+        top = multi.sort(["r", "model"], descending=[True, False]).head(TOP_MODELS_DOTS).with_row_index("model_order")
+        dots = (
+            so.join(top.select("model", "model_order"), on="model")
+            .with_columns(
+                role=pl.when(pl.col("is_official")).then(pl.lit("official API")).otherwise(pl.lit("other provider"))
+            )
+            .sort("is_official", "model", "provider")
+        )  # official points drawn last, on top
+        if dots.height:
+            s.add(
+                Paragraph(
+                    f"{fmt.count(multi.height)} models are sold by two or more providers in {ctx.period}. The same weights cost and perform "
+                    f"differently from one provider to the next; the figures show the {top.height} most requested of them."
+                )
+            )
+            priced = dots.filter(pl.col("blended_usd_per_mtok").is_not_null() & (pl.col("blended_usd_per_mtok") > 0))
+            if priced.height:
+                s.add(
+                    Figure(
+                        "prices",
+                        "Blended price per service object (USD per million tokens at the model's input:output token mix, "
+                        "time-weighted over the quarter; log scale).",
+                        charts.service_dots(
+                            priced,
+                            "blended_usd_per_mtok",
+                            "Blended price per provider",
+                            "USD per million tokens (log scale)",
+                            True,
+                            "$.2f",
+                        ),
+                    )
+                )
+            timed = dots.filter(pl.col("decode_tps_p50").is_not_null())
+            if timed.height:
+                s.add(
+                    Figure(
+                        "decode",
+                        "Median decode throughput per service object (tokens per second after the first token, "
+                        "successful latency probes).",
+                        charts.service_dots(
+                            timed,
+                            "decode_tps_p50",
+                            "Decode throughput per provider",
+                            "Decode throughput p50 (tokens/s)",
+                            False,
+                            ",.0f",
+                        ),
+                    )
+                )
+    else:
+        s.add(Missing(["marts.service_objects"], "prices and performance per service object"))
+
+    if wh.has("marts.provider_dispersion"):
+        disp = wh.frame(f"select * {wh.from_quarter('marts.provider_dispersion')} and cv is not null", ctx.p)
+        rows = []
+        for attribute, (label, _f) in ATTRIBUTES.items():
+            part = disp.filter(pl.col("attribute") == attribute)
+            if part.height == 0:
+                continue
+            widest = part.sort(["cv", "model"], descending=[True, False]).row(0, named=True)
+            official = part["share_at_official"].drop_nulls()
+            rows.append(
+                [
+                    label,
+                    fmt.count(part.height),
+                    fmt.num(part["cv"].median(), 3),
+                    fmt.num(part["cv"].mean(), 3),
+                    f"{widest['model']} ({fmt.num(widest['cv'], 3)})",
+                    fmt.pct(official.mean()) if official.len() else fmt.DASH,
+                ]
+            )
+        if rows:
+            s.add(
+                Table(
+                    "Dispersion across providers of the same model: coefficient of variation (population sd / mean) over the models with two "
+                    f"or more providers; for prices, the mean share of providers charging the official price (within {fmt.pct(PRICE_TOLERANCE)}; "
+                    "marts.provider_dispersion).",
+                    ["Attribute", "Models", "Median cv", "Mean cv", "Widest (cv)", "At official price"],
+                    rows,
+                    align="wrrrwr",
+                )
+            )
+    else:
+        s.add(Missing(["marts.provider_dispersion"], "the dispersion table"))
+
+    if wh.has("marts.price_anchoring"):
+        pa = wh.frame(f"select * {wh.from_quarter('marts.price_anchoring')} order by performance_attribute", ctx.p)
+        if pa.height:
+            rows = [
+                [
+                    ATTRIBUTES.get(r["performance_attribute"], (r["performance_attribute"],))[0],
+                    fmt.count(r["n_models"]),
+                    fmt.num(r["price_cv_mean"], 3),
+                    fmt.num(r["performance_cv_mean"], 3),
+                    fmt.num_ci(r["dispersion_ratio"], r["ratio_ci_low"], r["ratio_ci_high"]),
+                    fmt.pct(r["share_at_official_price_mean"]),
+                ]
+                for r in pa.iter_rows(named=True)
+            ]
+            s.add(
+                Table(
+                    f"Price anchoring: mean cv of a performance attribute over mean cv of the blended price, across the same models, with a {CI} "
+                    "interval resampling models; above 1, performance varies more than price (marts.price_anchoring).",
+                    [
+                        "Performance attribute",
+                        "Models",
+                        "Price cv",
+                        "Performance cv",
+                        f"Ratio [{CI} CI]",
+                        "At official price",
+                    ],
+                    rows,
+                    align="wrrrrr",
+                )
+            )
+        if wh.has("marts.provider_dispersion"):
+            pairs = (
+                disp.filter(pl.col("attribute") == "blended_price")
+                .select("model", pl.col("cv").alias("price_cv"))
+                .join(
+                    disp.filter(pl.col("attribute") == "decode_tps_p50").select(
+                        "model", pl.col("cv").alias("decode_cv")
+                    ),
+                    on="model",
+                )
+            )
+            if pairs.height:
+                s.add(
+                    Figure(
+                        "anchoring",
+                        "Blended-price cv against decode-throughput cv, one point per model with two or more providers.",
+                        charts.anchoring(pairs),
+                    )
+                )
+    else:
+        s.add(Missing(["marts.price_anchoring"], "the price-anchoring ratio"))
+
+    if wh.has("marts.service_pareto"):
+        par = wh.frame(
+            f"select provider, model, dominated {wh.from_quarter('marts.service_pareto')} and dominated is not null",
+            ctx.p,
+        )
+        if par.height:
+            dom = par.filter(pl.col("dominated"))
+            often = (
+                dom.group_by("provider")
+                .agg(pl.len().alias("n"))
+                .sort(["n", "provider"], descending=[True, False])
+                .head(3)
+            )
+            s.add(
+                Paragraph(
+                    f"Pareto view: {fmt.count(dom.height)} of {fmt.count(par.height)} placed service objects are dominated, i.e. another provider of the "
+                    f"same model is at least as cheap, as fast, as available and as accurate at tool calls, and strictly better on one"
+                    + (
+                        " (most often: "
+                        + ", ".join(f"{named(r['provider'])} {r['n']}" for r in often.iter_rows(named=True))
+                        + ")."
+                        if often.height
+                        else "."
+                    )
+                )
+            )
+    return s

@@ -1,0 +1,371 @@
+"""9. Routing counterfactuals: what routing policies would have changed, with intervals."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipeline.lib.labels import text as named
+from pipeline.lib.report import charts, fmt
+from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
+from pipeline.lib.report.sections.common import CI, OVERALL_MODEL, ROUTING_MODELS, Context
+
+OBJECTIVE_UNITS = {"cost": ("USD", fmt.usd_total), "throughput": ("tok/s", fmt.tps)}
+
+
+def is_overall() -> pl.Expr:
+    """Rows of marts.routing_counterfactual that summarise all models (a null or 'all' model), if the mart has them."""
+    return pl.col("model").is_null() | pl.col("model").str.to_lowercase().is_in(list(OVERALL_MODEL))
+
+
+def routing_totals(per_model: pl.DataFrame) -> pl.DataFrame:
+    """Per objective and policy, the change over all models together, as the contract defines it
+    per model: cost is a total (baseline_value, routed_value in USD over the routed requests), so
+    the change is sum routed / sum baseline - 1; throughput is a mean weighted by the routed
+    requests, so both sides are re-weighted by requests_routed first. No interval: the mart's
+    intervals are per model."""
+    weight = pl.when(pl.col("objective") == "cost").then(1.0).otherwise(pl.col("requests_routed"))
+    return (
+        per_model.drop_nulls(["baseline_value", "routed_value"])
+        .group_by("objective", "policy")
+        .agg(
+            n=pl.len(),
+            routed=pl.col("requests_routed").sum(),
+            excluded=pl.col("requests_excluded").sum(),
+            base=(pl.col("baseline_value") * weight).sum(),
+            new=(pl.col("routed_value") * weight).sum(),
+        )
+        .with_columns(change_pct=pl.when(pl.col("base") != 0).then(100 * (pl.col("new") / pl.col("base") - 1)))
+        .sort("objective", "policy")
+    )
+
+
+def _span(values: pl.Series) -> str:
+    """One count, or 'low-high' when the policies disagree."""
+    lo, hi = values.min(), values.max()
+    return fmt.count(lo) if lo == hi else f"{fmt.count(lo)}\u2013{fmt.count(hi)}"
+
+
+def routing_table(df: pl.DataFrame, objective: str, more: int) -> Table:
+    """One row per model (in df's `order`), one change column per policy: the objective's
+    baseline value on the official provider and each policy's change with its interval."""
+    unit, f = OBJECTIVE_UNITS.get(objective, ("", lambda x: fmt.num(x, 2)))
+    policies = sorted(df["policy"].unique().to_list())
+    rows = []
+    for (model,), part in df.sort("order").group_by(["model"], maintain_order=True):
+        by_policy = {r["policy"]: r for r in part.iter_rows(named=True)}
+        first = part.row(0, named=True)
+        rows.append(
+            [
+                model,
+                first["baseline_provider"] or fmt.DASH,
+                _span(part["requests_routed"]),
+                _span(part["requests_excluded"]),
+                f(first["baseline_value"]),
+                *(
+                    fmt.pct_value_ci(by_policy[p]["change_pct"], by_policy[p]["ci_low"], by_policy[p]["ci_high"])
+                    if p in by_policy
+                    else fmt.DASH
+                    for p in policies
+                ),
+            ]
+        )
+    what = (
+        "cost of the routed requests on the official provider, in USD"
+        if objective == "cost"
+        else "request-weighted mean decode throughput on the official provider, in tokens/s"
+        if objective == "throughput"
+        else "baseline value"
+    )
+    return Table(
+        f"Routing for {objective}, for the most routed models: the {what}, and the change when routed by each policy, "
+        f"with its {CI} interval (marts.routing_counterfactual).",
+        [
+            "Model",
+            "Official provider",
+            "Requests routed",
+            "Excluded",
+            f"Baseline ({unit})" if unit else "Baseline",
+            *(f"{p.capitalize()} policy: change [{CI} CI]" for p in policies),
+        ],
+        rows,
+        align="wlrrr" + "r" * len(policies),
+        note=f"{more} more models in marts.routing_counterfactual." if more > 0 else None,
+    )
+
+
+def throughput_two_ways(df: pl.DataFrame) -> Table:
+    """The throughput change as the contract's per-request mean and as the traffic's total
+    (output tokens over decode seconds), per model and policy, each with its interval."""
+    rows = [
+        [
+            r["model"],
+            r["policy"],
+            fmt.pct_value_ci(r["change_pct"], r["ci_low"], r["ci_high"]),
+            fmt.tps(r["tokens_per_s_baseline"]),
+            fmt.tps(r["tokens_per_s_routed"]),
+            fmt.pct_value_ci(
+                r["tokens_per_s_change_pct"], r["tokens_per_s_change_pct_ci_low"], r["tokens_per_s_change_pct_ci_high"]
+            ),
+        ]
+        for r in df.sort("order", "policy").iter_rows(named=True)
+    ]
+    return Table(
+        f"Throughput two ways: the change of the per-request mean decode throughput (the contract's objective, each request's "
+        f"tok/s weighted by 1 / sample_rate) and of the traffic's total tokens per second (weighted output tokens over the decode "
+        f"seconds they take), each with its {CI} interval (marts.routing_counterfactual). Long answers weigh more in the total.",
+        [
+            "Model",
+            "Policy",
+            f"Per-request mean: change [{CI} CI]",
+            "Total tok/s, official",
+            "Total tok/s, routed",
+            f"Total: change [{CI} CI]",
+        ],
+        rows,
+        align="llrrrr",
+    )
+
+
+def routing(ctx: Context) -> Section:
+    wh, s = ctx.wh, Section("routing", "Routing counterfactuals")
+    lacking = ctx.missing("marts.routing_counterfactual", "marts.routing_policies")
+    if len(lacking) == 2:
+        return s.add(
+            Missing(
+                lacking,
+                "the routing counterfactuals: the routing marts are not in this warehouse, so this section has no figures",
+            )
+        )
+    if wh.has("marts.routing_counterfactual"):
+        rc = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')}", ctx.p)
+        if rc.height == 0:
+            s.add(Paragraph(f"marts.routing_counterfactual holds no row for {ctx.period}."))
+        else:
+            overall, per_model = rc.filter(is_overall()), rc.filter(~is_overall())
+            if overall.height:
+                s.add(
+                    Paragraph(
+                        "Across all models: "
+                        + "; ".join(
+                            f"{named(r['objective'])} ({named(r['policy'])}) "
+                            f"{fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])} vs the official provider "
+                            f"over {fmt.count(r['requests_routed'])} requests"
+                            for r in overall.sort("objective", "policy").iter_rows(named=True)
+                        )
+                        + "."
+                    )
+                )
+            else:
+                totals = routing_totals(per_model)
+                s.add(
+                    Table(
+                        "Routing every model's requests to the best feasible provider, against the official provider on the same "
+                        "requests, all models together: the change of total cost, and of decode throughput re-weighted by the requests "
+                        "routed (from marts.routing_counterfactual; its intervals are per model, below).",
+                        ["Objective", "Policy", "Models", "Requests routed", "Excluded", "Change, all models"],
+                        [
+                            [
+                                r["objective"],
+                                r["policy"],
+                                fmt.count(r["n"]),
+                                fmt.count(r["routed"]),
+                                fmt.count(r["excluded"]),
+                                fmt.pct_value(r["change_pct"]),
+                            ]
+                            for r in totals.iter_rows(named=True)
+                        ],
+                        align="llrrrr",
+                    )
+                )
+            if "requests_imputed" in per_model.columns:
+                cost = per_model.filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
+                routed, imputed = cost["requests_routed"].sum(), cost["requests_imputed"].sum()
+                if routed and imputed:
+                    s.add(
+                        Paragraph(
+                            f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
+                            "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
+                            "weighted by the hit rate of the same day's requests of the model and application that report it "
+                            "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
+                            "hits would overstate what routing saves, and costing them at the average hit too."
+                        )
+                    )
+            top_models = (
+                per_model.group_by("model")
+                .agg(pl.col("requests_routed").max().alias("r"))
+                .sort(["r", "model"], descending=[True, False])
+                .head(ROUTING_MODELS)["model"]
+                .to_list()
+            )
+            shown = (
+                per_model.filter(pl.col("model").is_in(top_models))
+                .with_columns(
+                    order=pl.col("model").replace_strict(
+                        {m: i for i, m in enumerate(top_models)}, default=len(top_models)
+                    )
+                )
+                .sort("objective", "order", "policy")
+            )
+            more = per_model["model"].n_unique() - len(top_models)
+            if shown.height == 0:
+                s.add(
+                    Paragraph(
+                        "marts.routing_counterfactual holds only all-model rows for this quarter; there is no per-model breakdown."
+                    )
+                )
+            for objective in sorted(shown["objective"].unique().to_list()):
+                s.add(routing_table(shown.filter(pl.col("objective") == objective), objective, more))
+            if "tokens_per_s_change_pct" in shown.columns:
+                two = shown.filter(
+                    (pl.col("objective") == "throughput") & pl.col("tokens_per_s_change_pct").is_not_null()
+                )
+                if two.height:
+                    s.add(throughput_two_ways(two))
+            plot = shown.select("model", "order", "objective", "policy", "change_pct", "ci_low", "ci_high")
+            if plot.height:
+                s.add(
+                    Figure(
+                        "routing",
+                        "Change of cost and of decode throughput when each request goes to the best feasible provider "
+                        f"instead of the official one, per policy; lines are {CI} intervals.",
+                        charts.routing_changes(plot, CI),
+                    )
+                )
+    if wh.has("marts.routing_policies"):
+        rp = wh.frame(f"select * {wh.from_quarter('marts.routing_policies')}", ctx.p)
+        if rp.height:
+            summ = (
+                rp.group_by("policy", "scenario")
+                .agg(
+                    pl.len().alias("n"),
+                    pl.col("requests_routed").sum().alias("routed"),
+                    pl.col("requests_excluded").sum().alias("excluded"),
+                    pl.col("total_cost_usd").sum().alias("cost"),
+                    pl.col("cost_change_pct").median().alias("cost_chg"),
+                    pl.col("tps_change_pct").median().alias("tps_chg"),
+                    pl.col("expected_success_rate").min().alias("succ"),
+                )
+                .sort("policy", "scenario")
+            )
+            rows = [
+                [
+                    r["policy"],
+                    r["scenario"],
+                    fmt.count(r["n"]),
+                    fmt.count(r["routed"]),
+                    fmt.count(r["excluded"]),
+                    fmt.usd_total(r["cost"]),
+                    fmt.pct_value(r["cost_chg"]),
+                    fmt.pct_value(r["tps_chg"]),
+                    fmt.pct(r["succ"]),
+                ]
+                for r in summ.iter_rows(named=True)
+            ]
+            s.add(
+                Table(
+                    "Routing policies: models, requests, total cost of the routed requests, median change across models of cost and decode "
+                    "throughput, and the lowest expected success rate of any model (marts.routing_policies).",
+                    [
+                        "Policy",
+                        "Scenario",
+                        "Models",
+                        "Routed",
+                        "Excluded",
+                        "Total cost",
+                        "Cost change",
+                        "Throughput change",
+                        "Lowest success",
+                    ],
+                    rows,
+                    align="llrrrrrrr",
+                )
+            )
+            several = rp["scenario"].n_unique() > 1
+            long = (
+                pl.concat(
+                    [
+                        rp.select(
+                            "model", "policy", "scenario", pl.lit(label).alias("metric"), pl.col(col).alias("value")
+                        )
+                        for col, label in (("cost_change_pct", "cost"), ("tps_change_pct", "decode throughput"))
+                    ]
+                )
+                .drop_nulls("value")
+                .with_columns(
+                    policy=pl.concat_str(pl.col("policy"), pl.lit(" ("), pl.col("scenario"), pl.lit(")"))
+                    if several
+                    else pl.col("policy")
+                )
+            )
+            if long.height:
+                s.add(
+                    Figure(
+                        "routing_policies",
+                        "Change of cost and of mean decode throughput against the official provider, per routing "
+                        "policy, one tick per model; policies sorted by their median cost change (marts.routing_policies).",
+                        charts.routing_policies(long.select("model", "policy", "metric", "value")),
+                    )
+                )
+        else:
+            s.add(Paragraph(f"marts.routing_policies holds no row for {ctx.period}."))
+    if wh.has("marts.routing_sensitivity", "min_success", "is_run_setting"):
+        table = sensitivity_table(
+            wh.frame(f"select * {wh.from_quarter('marts.routing_sensitivity')} and policy = 'oracle'", ctx.p)
+        )
+        if table is not None:
+            s.add(table)
+    if lacking:
+        s.add(Missing(lacking, "part of the routing counterfactuals"))
+    return s
+
+
+def sensitivity_table(df: pl.DataFrame) -> Table | None:
+    """One row per setting (bucket, availability rule, threshold), one column per headline case
+    (model x objective, oracle policy): its change with the interval, and the requests excluded."""
+    df = df.filter(pl.col("change_pct").is_not_null())
+    if not df.height:
+        return None
+    cases = df.select("model", "objective").unique().sort("model", "objective").rows()
+    settings = (
+        df.select("bucket_minutes", "availability_confidence", "min_success", "is_run_setting")
+        .unique()
+        .sort("bucket_minutes", "availability_confidence", "min_success", descending=[False, True, False])
+    )
+    by_key = {
+        (r["bucket_minutes"], r["availability_confidence"], r["min_success"], r["model"], r["objective"]): r
+        for r in df.iter_rows(named=True)
+    }
+    rows = []
+    for st in settings.iter_rows(named=True):
+        rule = (
+            f"evidence ({fmt.pct(st['availability_confidence'], 0)})"
+            if st["availability_confidence"] > 0.5
+            else "point"
+        )
+        cells = []
+        for model, objective in cases:
+            r = by_key.get((st["bucket_minutes"], st["availability_confidence"], st["min_success"], model, objective))
+            cells.append(
+                fmt.DASH
+                if r is None
+                else f"{fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])}; "
+                f"{fmt.count(r['requests_excluded'])} excluded"
+            )
+        rows.append(
+            [
+                f"{st['bucket_minutes']} min",
+                rule,
+                fmt.num(st["min_success"], 2) + (" (this run)" if st["is_run_setting"] else ""),
+                *cells,
+            ]
+        )
+    return Table(
+        f"Sensitivity of the headline routing figures (oracle policy) to the availability rule, its threshold and the bucket "
+        f"size: the change against the official provider with its {CI} interval, and the requests excluded because the "
+        "official provider counts as down or cannot serve them (marts.routing_sensitivity). The evidence rule marks a provider "
+        "down only when its probes show success below the threshold at that one-sided confidence; the point rule reads "
+        "the bucket's success rate as it is.",
+        ["Bucket", "Availability rule", "Threshold", *(f"{m}, {o}" for m, o in cases)],
+        rows,
+        align="lll" + "r" * len(cases),
+    )
