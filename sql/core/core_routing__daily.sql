@@ -4,7 +4,7 @@
 -- one row per group with every policy's outcome): every request of a group has the same outcome,
 -- so a day's sums are sums over its groups (cost: the group totals; throughput: the group's
 -- weight x its value).
--- The contract's policies map onto the replayed ones (pipeline/lib/routing.py CONTRACT_POLICIES):
+-- The contract's policies map onto the replayed ones (pipeline/lib/routing/settings.py CONTRACT_POLICIES):
 -- cost/oracle = cost_oracle, cost/causal = cheapest, throughput/oracle = throughput_oracle,
 -- throughput/causal = fastest; the baseline is `official`. imputed: the routed requests
 -- (weighted) whose cache hits were estimated (core_routing__cache_rates).
@@ -19,7 +19,7 @@
 -- w^2 pi (1 - pi) d^2, d being the difference of its value between the two parts, on the routed
 -- side (d_r) and the baseline side (d_b). The day sums of w^2 pi (1 - pi) d_r^2, d_r d_b and
 -- d_b^2 (imputed_var_routed, imputed_cov, imputed_var_base) give the ratio routed / base the
--- variance (var_routed - 2 rho cov + rho^2 var_base) / base^2 (pipeline/lib/routing.py
+-- variance (var_routed - 2 rho cov + rho^2 var_base) / base^2 (pipeline/lib/routing/marts.py
 -- counterfactual). Cost is linear in a request's (input, cached, output) tokens, so the sums come
 -- exactly from the request groups' token products: d = a . x with a the price differences
 -- between the part's groups. Throughput: d is the difference of decode tok/s; and for the

@@ -32,7 +32,7 @@
 -- Weighted sums come from exact integer token sums per sample rate: w_requests = sum over the
 -- group's sample rates of requests / sample_rate, w_*_tokens likewise (no float is summed across
 -- requests; the few sample rates add in ascending order, so the sums are the same bits every run).
--- The policies are those of pipeline/lib/routing.py POLICIES (a test checks that every one has its
+-- The policies are those of pipeline/lib/routing/settings.py POLICIES (a test checks that every one has its
 -- columns here and its rows in core_routing__policy_daily and the view marts.routing_decisions).
 -- Reads the temporary tables `request_groups` and `slots`.
 with groups as (

@@ -11,7 +11,7 @@
 --   price_list: USD per million uncached input, cached input and output tokens and the global
 --     provider_rank that breaks ties.
 -- Reads the temporary table `segments` (core_routing__segments). A fit mask is a BIGINT: a
--- segment may hold at most 62 candidates (checked by pipeline/lib/routing.py).
+-- segment may hold at most 62 candidates (checked by pipeline/lib/routing/replay.py).
 -- Parameters: $models (staged models), $model_filter (list of replayed models), $bucket_minutes.
 with s as (
     select * from segments where list_contains($model_filter, model)

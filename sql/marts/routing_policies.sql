@@ -5,7 +5,7 @@
 -- (the serving provider's median TTFT in the request's bucket, to the millisecond): the smallest
 -- value whose cumulative weight reaches 90 %.
 -- Reads the temporary table `policy_daily` (core_routing__policy_daily of every replayed day).
--- Run single-threaded over the pieces in date order (pipeline/lib/routing.py policy_summary), so
+-- Run single-threaded over the pieces in date order (pipeline/lib/routing/marts.py policy_summary), so
 -- the mart is the same bits whether it is built after a full replay or after replaying some days.
 -- Parameters: $scenario.
 with totals as (

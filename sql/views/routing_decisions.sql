@@ -2,7 +2,7 @@
 -- policy), computed on demand from the staged requests and the grouped decisions. Columns:
 -- request_id, date, model, cache_part, w (1 / sample_rate, or the part's share of it), excluded,
 -- policy, provider, cost_usd, decode_tps, ttft_ms, success_prob, for the policies of
--- pipeline/lib/routing.py POLICIES (one row each per group in marts.routing_groups).
+-- pipeline/lib/routing/settings.py POLICIES (one row each per group in marts.routing_groups).
 -- Each request of a replayed model finds its segment (marts.routing_segments: the candidates in
 -- force when it started) and time bucket, works out its fit mask and the cost order of the
 -- candidates with the same expressions as sql/core/core_routing__request_groups.sql, and

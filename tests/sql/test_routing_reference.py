@@ -1052,7 +1052,7 @@ def test_hand_balance_weighs_by_the_price_not_by_the_requests_cost(tmp_path):
 def test_coarser_buckets_rolled_up_equal_a_replay_at_that_size(tmp_path):
     # marts.routing_sensitivity's coarser buckets come from the pass's request groups rolled up;
     # on a random world (every model a headline case) they must equal a replay at that size
-    from pipeline.lib.routing_sensitivity import build_sensitivity
+    from pipeline.lib.routing.sensitivity import build_sensitivity
 
     world = random_world(1)
     root = stage(world, tmp_path / "w")

@@ -424,7 +424,7 @@ def test_sensitivity_to_the_rule_the_threshold_and_the_bucket(tmp_path):
     # 60-min bucket: success 0.8, Wilson one-sided 95 % upper bound 0.931: the evidence rule keeps
     # alt up at thresholds 0.8 and 0.9, not 0.95; the point rule keeps it up at 0.8 only. 120-min bucket
     # (02:00-04:00): 18 of 20, upper bound 0.966, up; 240-min bucket (00:00-04:00): 38 of 40, up.
-    from pipeline.lib.routing_sensitivity import build_sensitivity
+    from pipeline.lib.routing.sensitivity import build_sensitivity
 
     providers = {
         "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},

@@ -167,7 +167,7 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     "paired day-bootstrap interval, merged from every day's partials.",
 )
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
-    from pipeline.lib.routing_sensitivity import build_sensitivity
+    from pipeline.lib.routing.sensitivity import build_sensitivity
 
     df = build_sensitivity(paths.root)
     frame_to_parquet(df, marts_file(paths.root, "routing_sensitivity"))

@@ -26,18 +26,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.lib.routing import (
-    COUNTERFACTUAL_SCHEMA,
-    DAILY_SCHEMA,
-    RoutingParams,
-    Scenario,
-    _has,
-    counterfactual,
-    make_table,
-    read_partials,
-    slot_tables,
-    slot_values,
-)
+from pipeline.lib.routing.marts import COUNTERFACTUAL_SCHEMA, DAILY_SCHEMA, counterfactual, read_partials
+from pipeline.lib.routing.replay import has_table, make_table, slot_tables, slot_values
+from pipeline.lib.routing.settings import RoutingParams, Scenario
 from pipeline.sql import load_sql
 
 CONFIDENCES = (0.95, 0.0)  # the evidence rule, the contract's point rule
@@ -70,7 +61,7 @@ def sensitivity_pass(
     """After a replay pass whose partials are written (its tables are replaced here): the
     headline models' day sums under every variant, with the variant's columns."""
     headline = [m for m in models if m in params.sensitivity_models]
-    if not headline or not _has(con, "request_groups"):
+    if not headline or not has_table(con, "request_groups"):
         return pl.DataFrame(schema={**DAILY_SCHEMA, **VARIANT_SCHEMA, "is_run_setting": pl.Boolean})
     only = {"m": headline}
     con.execute(
