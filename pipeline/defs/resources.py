@@ -53,7 +53,7 @@ class ServicelensPaths(dg.ConfigurableResource):
 
     @property
     def store(self) -> Store:
-        """The warehouse's generations (pipeline/lib/generations.py)."""
+        """The warehouse's generations (pipeline/lib/generations/)."""
         return Store(Path(self.warehouse))
 
     @property

@@ -3,7 +3,7 @@
 The DuckDB file holds real tables (not views over Parquet), so it opens anywhere and a
 copy of it is a complete snapshot; the one exception is the per-request routing record
 (requests x policies), a view reading its Parquet folder in place. The file is written into
-a new generation (pipeline/lib/generations.py), which readers see only once the whole run,
+a new generation (pipeline/lib/generations/), which readers see only once the whole run,
 report included, has succeeded.
 """
 

@@ -1,4 +1,4 @@
-"""Generations (pipeline/lib/generations.py) on tiny hand-made stores: what readers see changes
+"""Generations (pipeline/lib/generations/) on tiny hand-made stores: what readers see changes
 in one rename or not at all, old generations never change, leftovers are removed."""
 
 from __future__ import annotations
