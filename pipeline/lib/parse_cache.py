@@ -29,15 +29,11 @@ from pipeline.paths import ingest_dir, staging_dir
 
 TS_DATASETS = ("requests", "latency_probes", "compat_probes")
 UNDATED = "undated"
-_ENGINE_FILES = (
+# The code a cached parse depends on, under pipeline/lib/: a name ending in / is a package, every
+# module in it (so a module added to it is never left out).
+ENGINE_CODE = (
     "duck.py",
-    "ingest/__init__.py",
-    "ingest/discovery.py",
-    "ingest/validation.py",
-    "ingest/sources.py",
-    "ingest/parquet_reader.py",
-    "ingest/text_reader.py",
-    "ingest/stage.py",
+    "ingest/",
     "textprep.py",
     "contract.py",
     "parse_cache.py",
@@ -45,6 +41,18 @@ _ENGINE_FILES = (
     "recount.py",
     "day_parts.py",
 )
+
+
+def code_files(names: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """(name, path) of every module `names` lists under pipeline/lib/ (a package: its modules, sorted)."""
+    here = Path(__file__).resolve().parent
+    out = []
+    for name in names:
+        if name.endswith("/"):
+            out += [(f"{name}{p.name}", p) for p in sorted((here / name).glob("*.py"))]
+        else:
+            out.append((name, here / name))
+    return out
 
 
 @dataclass(frozen=True)
@@ -110,9 +118,8 @@ def _engine_version(root: Path, spec: Dataset) -> str:
     """What a cached parse depends on besides the file: the engine's code, DuckDB's version and
     the models and providers the drop knows (references are checked while reading)."""
     h = hashlib.blake2b(digest_size=16)
-    here = Path(__file__).resolve().parent
-    for name in _ENGINE_FILES:
-        h.update((here / name).read_bytes())
+    for _name, path in code_files(ENGINE_CODE):
+        h.update(path.read_bytes())
     h.update(duckdb.__version__.encode())
     con = connect()
     try:

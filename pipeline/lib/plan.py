@@ -25,33 +25,10 @@ from pathlib import Path
 
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.duck import connect, parquet_glob
-from pipeline.lib.parse_cache import TS_DATASETS, load_manifest
+from pipeline.lib.parse_cache import ENGINE_CODE, TS_DATASETS, code_files, load_manifest
 from pipeline.paths import SQL_DIR, staging_dir
 
-_CODE = (
-    "parse_cache.py",
-    "staging.py",
-    "recount.py",
-    "day_parts.py",
-    "duck.py",
-    "ingest/__init__.py",
-    "ingest/discovery.py",
-    "ingest/validation.py",
-    "ingest/sources.py",
-    "ingest/parquet_reader.py",
-    "ingest/text_reader.py",
-    "ingest/stage.py",
-    "textprep.py",
-    "contract.py",
-    "routing/__init__.py",
-    "routing/settings.py",
-    "routing/layout.py",
-    "routing/replay.py",
-    "routing/marts.py",
-    "routing/sensitivity.py",
-    "demand.py",
-    "service.py",
-)
+_CODE = (*ENGINE_CODE, "routing/", "demand.py", "service.py")
 
 
 @dataclass
@@ -85,9 +62,8 @@ def _code_hash() -> str:
     for folder in ("staging", "core"):
         for p in sorted((SQL_DIR / folder).glob("*.sql")):
             h.update(p.name.encode() + b"\0" + p.read_bytes())
-    here = Path(__file__).resolve().parent
-    for name in _CODE:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    for name, path in code_files(_CODE):
+        h.update(name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
