@@ -14,6 +14,7 @@ from click.exceptions import NoArgsIsHelpError
 from pipeline.cli_generations import generations
 from pipeline.cli_options import checked, raw_option, warehouse_option
 from pipeline.cli_simulate import simulate
+from pipeline.cli_tables import tables
 from pipeline.lib import cli_checks
 from pipeline.lib.cli_checks import Mistake
 from pipeline.lib.importers import FORMATS as IMPORT_FORMATS
@@ -284,6 +285,7 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
 
 main.add_command(generations)
 main.add_command(simulate)
+main.add_command(tables)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def test_definitions_load_with_every_asset_and_the_job():
             "routing_cost",
             "routing_throughput",
             "routing_counterfactual",
+            "routing_totals",
             "routing_sensitivity",
         }
+        | {"key_figures", "run_parameters"}
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected

@@ -25,6 +25,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
+
 # Above this, sums of demands (n units x up to 92 days) could overflow a double: the demands are
 # divided by a power of two first. Shares, Gini and HHI do not change with the scale, and a
 # power of two divides exactly, so ordinary data (far below) is never touched.
@@ -127,7 +129,7 @@ def replicate_totals(totals: np.ndarray, squares: np.ndarray, n_boot: int, rng: 
     return np.where((usable | ~sampled)[None, :], out, np.nan)
 
 
-def bias_corrected_interval(point: float, replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+def bias_corrected_interval(point: float, replicates: np.ndarray, level: float = INTERVAL_LEVEL) -> tuple[float, float]:
     """2 x point - mean(replicates) +- z x sd(replicates), clipped to [0, 1] (shares and Gini)."""
     r = replicates[np.isfinite(replicates)]
     if r.size < 2 or not np.isfinite(point):
@@ -138,7 +140,7 @@ def bias_corrected_interval(point: float, replicates: np.ndarray, level: float =
 
 
 def concentration(
-    totals: np.ndarray, squares: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    totals: np.ndarray, squares: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED, level: float = INTERVAL_LEVEL
 ) -> Concentration:
     """Concentration of the units' weighted demand `totals` (sum of w per unit) with intervals
     for Gini and top-5 from replicates of the logged requests (`squares`: sum of w^2 per unit,

@@ -18,6 +18,7 @@ from pipeline.lib.parquet_io import (
     sql_to_day_partitions,
     sql_to_parquet,
 )
+from pipeline.lib.stats import N_BOOT, SEED
 from pipeline.paths import core_dir, core_glob, marts_file, staged_day_files, staged_days
 from pipeline.sql import load_sql
 
@@ -91,7 +92,7 @@ def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def build_concentration(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_concentration(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/concentration and marts/concentration_lorenz for every period, level and measure."""
     daily = pl.read_parquet(core_glob(root, "core_demand__daily"))
     periods = with_periods(daily)
@@ -247,7 +248,7 @@ def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return inertia, summary
 
 
-def build_supply_use(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_supply_use(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/supply_use (per period and model) and marts/supply_use_summary (per period: the
     rank correlation between listing breadth and demand share across models, with its interval)."""
     from pipeline.lib.stats import spearman_ci

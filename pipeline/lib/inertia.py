@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.lib.stats import INTERVAL_LEVEL
+
 MIN_FIT_DAYS = 5  # days after release with demand; fewer cannot support a two-parameter fit
 MAX_EXTRAPOLATION = 2.0  # a half-life past this many times the last fitted day is not published
 _EPS = 1e-9
@@ -69,7 +71,7 @@ def _loglik(theta: np.ndarray, d: np.ndarray, y: np.ndarray, n: np.ndarray) -> f
 
 
 def fit_half_life(
-    days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share: float | None, level: float = 0.95
+    days: np.ndarray, old: np.ndarray, new: np.ndarray, pre_share: float | None, level: float = INTERVAL_LEVEL
 ) -> HalfLife:
     """Fit old_share(t) = a exp(-lam t) to the days d >= 0 (old, new: that day's weighted demand
     of each variant; day d's share is the curve's mean over [d, d + 1)) and return the time, in

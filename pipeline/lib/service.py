@@ -13,7 +13,7 @@ from pipeline.lib.parquet_io import (
     frame_to_parquet,
     sql_to_parquet,
 )
-from pipeline.lib.stats import ratio_of_means_ci
+from pipeline.lib.stats import N_BOOT, SEED, ratio_of_means_ci
 from pipeline.paths import core_glob, marts_file
 
 # A provider "charges the official price" within half a percent of it: CNY list prices converted
@@ -62,7 +62,7 @@ def build_error_matrix(root: Path) -> pl.DataFrame:
     return sql_to_parquet("marts/error_matrix", params, marts_file(root, "error_matrix"))
 
 
-def price_anchoring(dispersion: pl.DataFrame, n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
+def price_anchoring(dispersion: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
     """Per period and performance attribute: are prices more anchored than performance?
     ratio = mean over models of the performance attribute's cv / mean of the blended price's cv,
     over models with both (at least two providers); above 1, performance varies more than price.
@@ -115,7 +115,7 @@ def price_anchoring(dispersion: pl.DataFrame, n_boot: int = 1000, seed: int = 0)
     return finite_or_null(frame)  # marts publish no inf or nan (a zero price cv gives no ratio: null)
 
 
-def build_provider_dispersion(root: Path, n_boot: int = 1000, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_provider_dispersion(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/provider_dispersion and marts/price_anchoring, from marts/service_objects."""
     params = {"objects": str(marts_file(root, "service_objects")), "tolerance": PRICE_TOLERANCE}
     dispersion = sql_to_parquet("marts/provider_dispersion", params, marts_file(root, "provider_dispersion"))

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# The settings every interval of the marts is computed with, stated once; marts.run_parameters
+# publishes them beside the figures.
+INTERVAL_LEVEL = 0.95
+N_BOOT = 1000  # bootstrap resamples
+SEED = 0  # of every bootstrap: the same drop gives the same intervals
+
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
     """1-based ranks along the last axis, ties sharing their average rank (scipy's
@@ -35,7 +41,7 @@ def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def spearman_ci(
-    x: np.ndarray, y: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    x: np.ndarray, y: np.ndarray, n_boot: int = N_BOOT, seed: int = SEED, level: float = INTERVAL_LEVEL
 ) -> tuple[float, float, float]:
     """rho and its percentile bootstrap interval, resampling the units (pairs) with replacement.
     NaN where there are fewer than 3 units; resamples with no spread in x or y are dropped."""
@@ -51,7 +57,12 @@ def spearman_ci(
 
 
 def ratio_of_means_ci(
-    num: np.ndarray, den: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95, extra_var: float = 0.0
+    num: np.ndarray,
+    den: np.ndarray,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
+    level: float = INTERVAL_LEVEL,
+    extra_var: float = 0.0,
 ) -> tuple[float, float, float]:
     """mean(num) / mean(den) over paired units, and its percentile bootstrap interval resampling
     the units (the same units on both sides). NaN with no units or a zero denominator.

@@ -40,8 +40,12 @@ import polars as pl
 
 from pipeline.lib.duck import connect, staged_glob
 from pipeline.lib.parquet_io import frame_to_parquet, sql_to_parquet
+from pipeline.lib.stats import INTERVAL_LEVEL
 from pipeline.paths import marts_file
 from pipeline.sql import load_sql
+
+# resamples of cases that measure the design effect of the tool-call F1 interval
+CASE_RESAMPLES = 2000
 
 # K2VV's count vector, in its order; the SQL names them cmp_<name> (provider) and off_<name> (official).
 COUNT_VECTOR = ("stop", "tool_calls", "others", "schema_errors", "successful")
@@ -109,7 +113,7 @@ def below_threshold(f1_value: pl.Expr, threshold: pl.Expr) -> pl.Expr:
     return f1_value < threshold
 
 
-def wilson(p: float, n: float, level: float = 0.95) -> tuple[float, float]:
+def wilson(p: float, n: float, level: float = INTERVAL_LEVEL) -> tuple[float, float]:
     """Wilson score interval of a proportion p on an (effective) sample of n."""
     z = NormalDist().inv_cdf(0.5 + level / 2)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -122,9 +126,9 @@ def f1_case_interval(
     fp: np.ndarray,
     fn: np.ndarray,
     n_cases: np.ndarray,
-    n_boot: int = 2000,
+    n_boot: int = CASE_RESAMPLES,
     seed: int = 0,
-    level: float = 0.95,
+    level: float = INTERVAL_LEVEL,
 ) -> tuple[float, float]:
     """Interval of F1 = 2TP / (2TP + FP + FN) over cases given by their profiles (n_cases[k]
     cases have tp[k], fp[k], fn[k] over their answers).
@@ -160,7 +164,7 @@ def f1_case_interval(
     return to_f1(hi), to_f1(lo)
 
 
-def f1_intervals(cases: pl.DataFrame, keys: Sequence[str], n_boot: int = 2000) -> pl.DataFrame:
+def f1_intervals(cases: pl.DataFrame, keys: Sequence[str], n_boot: int = CASE_RESAMPLES) -> pl.DataFrame:
     """tool_call_f1_ci_low / _high per group of `keys` from the case profiles of
     vendor_verification_cases.sql. Each group draws from its own seed (a hash of its keys), so
     a group's interval does not depend on which other groups the run holds."""

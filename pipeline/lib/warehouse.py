@@ -17,6 +17,7 @@ from pipeline.lib.contract import DATASETS
 from pipeline.lib.duck import connect, lit, parquet_glob
 from pipeline.lib.parquet_io import replacing, sql_to_parquet
 from pipeline.lib.parse_cache import TS_DATASETS
+from pipeline.lib.registry import comment_statements
 from pipeline.paths import SQL_DIR, ingest_dir, marts_file, staging_dir
 from pipeline.sql import load_sql
 
@@ -91,6 +92,9 @@ def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> d
                     con.execute(f"create view marts.{view.stem} as {load_sql('views/' + view.stem)}")
                 except duckdb.CatalogException:
                     continue  # its source mart is not in this warehouse
+            # every table, view and column says what it is (pipeline/registry/)
+            for statement in comment_statements(con):
+                con.execute(statement)
             con.execute("use memory")
             con.execute("detach wh")
         finally:

@@ -5,6 +5,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.defs.thumbnails import bars, name, number, safe_metadata
 from pipeline.lib.demand import (
     build_concentration,
@@ -270,4 +271,4 @@ DEMAND_ASSETS = [
 
 @dg.definitions
 def demand_defs() -> dg.Definitions:
-    return dg.Definitions(assets=DEMAND_ASSETS)
+    return dg.Definitions(assets=described(DEMAND_ASSETS))

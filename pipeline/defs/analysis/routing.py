@@ -10,6 +10,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.periods import quarter_rows
@@ -158,6 +159,23 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
+@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"})
+def routing_totals(paths: ServicelensPaths) -> dg.MaterializeResult:
+    """marts.routing_totals: the contract counterfactual of every model's requests together, per
+    period, objective and policy, with its 95 % paired day-bootstrap interval."""
+    from pipeline.lib.routing.marts import build_totals
+
+    df = build_totals(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "routing_totals"))
+    figures = {
+        f"{r['period']} {r['objective']} {r['policy']}, all models": (
+            f"{number(r['change_pct'], '+.1f')} % [{number(r['ci_low'], '+.1f')}, {number(r['ci_high'], '+.1f')}]"
+        )
+        for r in quarter_rows(df).iter_rows(named=True)
+    }
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
 @dg.asset(
     group_name="marts",
     deps=[routing_decisions],
@@ -189,10 +207,11 @@ ROUTING_ASSETS = [
     routing_cost,
     routing_throughput,
     routing_counterfactual,
+    routing_totals,
     routing_sensitivity,
 ]
 
 
 @dg.definitions
 def routing_defs() -> dg.Definitions:
-    return dg.Definitions(assets=ROUTING_ASSETS)
+    return dg.Definitions(assets=described(ROUTING_ASSETS))

@@ -5,6 +5,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.defs.thumbnails import bars, histogram, name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.service import (
@@ -182,4 +183,4 @@ SERVICE_ASSETS = [
 
 @dg.definitions
 def service_defs() -> dg.Definitions:
-    return dg.Definitions(assets=SERVICE_ASSETS)
+    return dg.Definitions(assets=described(SERVICE_ASSETS))

@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.verification import (
@@ -106,4 +107,4 @@ VERIFICATION_ASSETS = [verification_marts]
 
 @dg.definitions
 def verification_defs() -> dg.Definitions:
-    return dg.Definitions(assets=VERIFICATION_ASSETS)
+    return dg.Definitions(assets=described(VERIFICATION_ASSETS))

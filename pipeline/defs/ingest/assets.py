@@ -14,6 +14,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.lib.checks import accounting_problems, duplicate_keys
 from pipeline.lib.contract import DATASETS, Dataset
 from pipeline.lib.ingest import discover, stage_dataset
@@ -220,4 +221,4 @@ def ingest_defs() -> dg.Definitions:
     assets = [_raw_asset(s) for s in DATASETS.values()]
     assets += [_parsed_asset(s) for s in DATASETS.values() if s.name in TS_DATASETS]
     assets += [(_stg_days_asset if s.name in TS_DATASETS else _stg_asset)(s) for s in DATASETS.values()]
-    return dg.Definitions(assets=assets)
+    return dg.Definitions(assets=described(assets))

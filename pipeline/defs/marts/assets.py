@@ -8,8 +8,10 @@ import duckdb
 from pipeline.defs.analysis.demand import DEMAND_ASSETS
 from pipeline.defs.analysis.routing import ROUTING_ASSETS
 from pipeline.defs.analysis.service import SERVICE_ASSETS
+from pipeline.defs.analysis.summary import SUMMARY_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
+from pipeline.defs.schemas import described
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.generations import (
     WarehouseBusy,
@@ -30,7 +32,7 @@ STAGING = [f"stg_{d}" for d in DATASETS]
 # (the core_* aggregates live elsewhere and are not published).
 ANALYSIS_MARTS = [
     k
-    for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS, *ROUTING_ASSETS)
+    for a in (*DEMAND_ASSETS, *SERVICE_ASSETS, *VERIFICATION_ASSETS, *ROUTING_ASSETS, *SUMMARY_ASSETS)
     for k in a.keys
     if not k.to_user_string().startswith("core_")
 ]
@@ -203,5 +205,6 @@ everything_job = dg.define_asset_job(
 @dg.definitions
 def marts_defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[ingest_audit, quarantine, warehouse, published_warehouse], jobs=[prepare_job, build_job, everything_job]
+        assets=described([ingest_audit, quarantine, warehouse, published_warehouse]),
+        jobs=[prepare_job, build_job, everything_job],
     )

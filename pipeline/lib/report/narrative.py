@@ -5,22 +5,27 @@ typed in."""
 
 from __future__ import annotations
 
-import inspect
-
 import polars as pl
 
-from pipeline.lib import regimes as regime_rule
-from pipeline.lib.concentration import concentration
 from pipeline.lib.report import fmt
 from pipeline.lib.report.model import Bullets, Paragraph, Section
 from pipeline.lib.report.sections import CI, Context, provenance
 from pipeline.lib.report.source import quarter_dates
-from pipeline.lib.service import PRICE_TOLERANCE
-from pipeline.lib.stats import spearman_ci
 
 
-def _default(func, name: str):
-    return inspect.signature(func).parameters[name].default
+def parameters(ctx: Context) -> dict:
+    """The run's settings (marts.run_parameters) by name: numbers as numbers, lists as text."""
+    if "parameters" not in ctx.memo:
+        rows = ctx.wh.frame("select * from marts.run_parameters") if ctx.wh.has("marts.run_parameters") else None
+        ctx.memo["parameters"] = (
+            {}
+            if rows is None
+            else {
+                r["name"]: r["value_num"] if r["value_num"] is not None else r["value"]
+                for r in rows.iter_rows(named=True)
+            }
+        )
+    return ctx.memo["parameters"]
 
 
 def sample(ctx: Context) -> dict | None:
@@ -41,8 +46,9 @@ def sample(ctx: Context) -> dict | None:
 
 def methods(ctx: Context) -> Section:
     s = Section("methods", "Methods and definitions")
-    n_boot = _default(concentration, "n_boot")
-    rho_boot = _default(spearman_ci, "n_boot")
+    settings = parameters(ctx)
+    n_boot = settings.get("bootstrap_resamples")
+    rho_boot = n_boot
     smp = sample(ctx)
     if smp and smp["rows"]:
         s.add(
@@ -99,7 +105,8 @@ def methods(ctx: Context) -> Section:
             text="A service object is one provider's copy of one model. A price holds from its snapshot until the next; the published "
             "price is its time-weighted mean over the quarter, in USD per million tokens. The blended price mixes input and output prices at the "
             "model's own input:output token mix. Dispersion is the coefficient of variation (population sd / mean) across the providers of a model; a "
-            f"provider is at the official price within {fmt.pct(PRICE_TOLERANCE)} of it. Latency percentiles are over successful probes; decode "
+            f"provider is at the official price within {fmt.pct(settings.get('price_tolerance'))} of it. Latency percentiles are over successful probes; "
+            "decode "
             "throughput counts the tokens after the first over the time after the first token.",
         )
     )
@@ -122,9 +129,9 @@ def methods(ctx: Context) -> Section:
     s.add(
         Paragraph(
             lead="Task regimes.",
-            text=f"In this order: long-context when the median input is at least {fmt.count(regime_rule.LONG_CONTEXT_INPUT_P50)} tokens; "
-            f"generation-heavy when output tokens are at least {fmt.pct(regime_rule.GENERATION_SHARE, 0)} of all tokens; prompt-heavy below "
-            f"{fmt.pct(regime_rule.PROMPT_SHARE, 0)}; balanced otherwise. Quantiles are weighted inverse-CDF quantiles.",
+            text=f"In this order: long-context when the median input is at least {fmt.count(settings.get('regime_long_context_input_p50'))} tokens; "
+            f"generation-heavy when output tokens are at least {fmt.pct(settings.get('regime_generation_share'), 0)} of all tokens; prompt-heavy below "
+            f"{fmt.pct(settings.get('regime_prompt_share'), 0)}; balanced otherwise. Quantiles are weighted inverse-CDF quantiles.",
         )
     )
     s.add(

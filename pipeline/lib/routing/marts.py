@@ -151,6 +151,45 @@ def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams())
     )
 
 
+ALL_MODELS = "(all models)"
+TOTALS_SUMS = [k for k, v in DAILY_SCHEMA.items() if v == pl.Float64]
+
+
+def totals(daily: pl.DataFrame, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.routing_totals: the counterfactual of every model's requests together, per period,
+    objective and contract policy, with the same paired day-bootstrap interval. A day's sums are
+    added over models first, so the bootstrap resamples days, not (day, model) rows; the cache-hit
+    variance terms add too (different requests). Cost is the total over models; throughput the
+    requests-weighted mean, as per model. `models` counts the models with routed requests."""
+    if not daily.height:
+        return pl.DataFrame(schema={**COUNTERFACTUAL_SCHEMA, "models": pl.Int64}).drop("baseline_provider")
+    keys = ["date", "month", "quarter", "objective", "policy"]
+    per_day = (
+        daily.group_by(keys, maintain_order=True)
+        .agg(pl.col(TOTALS_SUMS).sum(), baseline_provider=pl.lit(None, pl.String))
+        .with_columns(model=pl.lit(ALL_MODELS))
+        .select(list(DAILY_SCHEMA))
+    )
+    out = counterfactual(per_day, params).drop("baseline_provider", "model")
+    models = pl.concat(
+        [
+            daily.filter(pl.col("routed") > 0)
+            .group_by(col, "objective", "policy")
+            .agg(models=pl.col("model").n_unique())
+            .rename({col: "period"})
+            for col in ("quarter", "month")
+        ]
+    )
+    return out.join(models, on=["period", "objective", "policy"], how="left").with_columns(
+        pl.col("models").fill_null(0).cast(pl.Int64)
+    )
+
+
+def build_totals(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.routing_totals from every day's core_routing__daily."""
+    return totals(read_daily(root), params)
+
+
 def imputation_var(g: pl.DataFrame, columns: tuple[str, str, str], num: float, den: float) -> float:
     """The variance the estimated cache hits add to the ratio num / den of a period's day sums
     (sql/core/core_routing__daily.sql, imputed_var_*): by the delta method,

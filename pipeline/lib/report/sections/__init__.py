@@ -16,10 +16,10 @@ from pipeline.lib.report.sections.heterogeneity import heterogeneity
 from pipeline.lib.report.sections.inertia import inertia
 from pipeline.lib.report.sections.regimes import regimes
 from pipeline.lib.report.sections.reliability import reliability
-from pipeline.lib.report.sections.routing import is_overall, routing, routing_totals
+from pipeline.lib.report.sections.routing import routing
 from pipeline.lib.report.sections.supply_use import supply_use
 from pipeline.lib.report.sections.verification import verification
 
 SECTIONS = (coverage, demand, inertia, supply_use, heterogeneity, reliability, verification, regimes, routing)
 
-__all__ = ["CI", "SECTIONS", "Context", "is_overall", "provenance", "routing_totals"]
+__all__ = ["CI", "SECTIONS", "Context", "provenance"]

@@ -3,13 +3,12 @@ interval level the marts publish, and the sizes of the tables."""
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.lib.concentration import concentration as _concentration
 from pipeline.lib.report import fmt
 from pipeline.lib.report.source import Warehouse
+from pipeline.lib.stats import INTERVAL_LEVEL
 
 TOP_FAMILIES = 10
 
@@ -23,11 +22,9 @@ TOP_MODELS_DOTS = 12
 ROUTING_MODELS = 10
 
 
-OVERALL_MODEL = {"all", "*", "(all)", "__all__", "total"}
-
-
-# The level of every interval the marts publish (the pipeline's own default, not typed here).
-CI = fmt.pct(inspect.signature(_concentration).parameters["level"].default, 0)
+# The level of every interval the marts publish (stated once, pipeline/lib/stats.py; published
+# in marts.run_parameters), not typed here.
+CI = fmt.pct(INTERVAL_LEVEL, 0)
 
 
 @dataclass

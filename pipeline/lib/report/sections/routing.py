@@ -4,38 +4,35 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.lib.labels import text as named
 from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
-from pipeline.lib.report.sections.common import CI, OVERALL_MODEL, ROUTING_MODELS, Context
+from pipeline.lib.report.sections.common import CI, ROUTING_MODELS, Context
 
 OBJECTIVE_UNITS = {"cost": ("USD", fmt.usd_total), "throughput": ("tok/s", fmt.tps)}
 
 
-def is_overall() -> pl.Expr:
-    """Rows of marts.routing_counterfactual that summarise all models (a null or 'all' model), if the mart has them."""
-    return pl.col("model").is_null() | pl.col("model").str.to_lowercase().is_in(list(OVERALL_MODEL))
-
-
-def routing_totals(per_model: pl.DataFrame) -> pl.DataFrame:
-    """Per objective and policy, the change over all models together, as the contract defines it
-    per model: cost is a total (baseline_value, routed_value in USD over the routed requests), so
-    the change is sum routed / sum baseline - 1; throughput is a mean weighted by the routed
-    requests, so both sides are re-weighted by requests_routed first. No interval: the mart's
-    intervals are per model."""
-    weight = pl.when(pl.col("objective") == "cost").then(1.0).otherwise(pl.col("requests_routed"))
-    return (
-        per_model.drop_nulls(["baseline_value", "routed_value"])
-        .group_by("objective", "policy")
-        .agg(
-            n=pl.len(),
-            routed=pl.col("requests_routed").sum(),
-            excluded=pl.col("requests_excluded").sum(),
-            base=(pl.col("baseline_value") * weight).sum(),
-            new=(pl.col("routed_value") * weight).sum(),
-        )
-        .with_columns(change_pct=pl.when(pl.col("base") != 0).then(100 * (pl.col("new") / pl.col("base") - 1)))
-        .sort("objective", "policy")
+def _totals_table(wh, ctx: Context):
+    """All models together, per objective and policy (marts.routing_totals)."""
+    if not wh.has("marts.routing_totals"):
+        return Paragraph("marts.routing_totals is not in this warehouse: no all-model figures.")
+    totals = wh.frame(f"select * {wh.from_quarter('marts.routing_totals')} order by objective, policy", ctx.p)
+    return Table(
+        "Routing every model's requests to the best feasible provider, against the official provider on the same "
+        f"requests, all models together: the change of total cost, and of decode throughput weighted by the requests routed, "
+        f"with {CI} paired day-bootstrap intervals (marts.routing_totals).",
+        ["Objective", "Policy", "Models", "Requests routed", "Excluded", "Change, all models"],
+        [
+            [
+                r["objective"],
+                r["policy"],
+                fmt.count(r["models"]),
+                fmt.count(r["requests_routed"]),
+                fmt.count(r["requests_excluded"]),
+                fmt.pct_value_ci(r["change_pct"], r["ci_low"], r["ci_high"]),
+            ]
+            for r in totals.iter_rows(named=True)
+        ],
+        align="llrrrr",
     )
 
 
@@ -141,55 +138,27 @@ def routing(ctx: Context) -> Section:
         if rc.height == 0:
             s.add(Paragraph(f"marts.routing_counterfactual holds no row for {ctx.period}."))
         else:
-            overall, per_model = rc.filter(is_overall()), rc.filter(~is_overall())
-            if overall.height:
+            per_model = rc
+            s.add(_totals_table(wh, ctx))
+            totals = (
+                wh.frame(
+                    f"select * {wh.from_quarter('marts.routing_totals')} and objective = 'cost' and policy = 'oracle'",
+                    ctx.p,
+                )
+                if wh.has("marts.routing_totals")
+                else pl.DataFrame()
+            )
+            if totals.height and totals["requests_imputed"][0] and totals["requests_routed"][0]:
+                routed, imputed = totals["requests_routed"][0], totals["requests_imputed"][0]
                 s.add(
                     Paragraph(
-                        "Across all models: "
-                        + "; ".join(
-                            f"{named(r['objective'])} ({named(r['policy'])}) "
-                            f"{fmt.pct_value_ci(r['change_pct'], r['ci_low'], r['ci_high'])} vs the official provider "
-                            f"over {fmt.count(r['requests_routed'])} requests"
-                            for r in overall.sort("objective", "policy").iter_rows(named=True)
-                        )
-                        + "."
+                        f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
+                        "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
+                        "weighted by the hit rate of the same day's requests of the model and application that report it "
+                        "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
+                        "hits would overstate what routing saves, and costing them at the average hit too."
                     )
                 )
-            else:
-                totals = routing_totals(per_model)
-                s.add(
-                    Table(
-                        "Routing every model's requests to the best feasible provider, against the official provider on the same "
-                        "requests, all models together: the change of total cost, and of decode throughput re-weighted by the requests "
-                        "routed (from marts.routing_counterfactual; its intervals are per model, below).",
-                        ["Objective", "Policy", "Models", "Requests routed", "Excluded", "Change, all models"],
-                        [
-                            [
-                                r["objective"],
-                                r["policy"],
-                                fmt.count(r["n"]),
-                                fmt.count(r["routed"]),
-                                fmt.count(r["excluded"]),
-                                fmt.pct_value(r["change_pct"]),
-                            ]
-                            for r in totals.iter_rows(named=True)
-                        ],
-                        align="llrrrr",
-                    )
-                )
-            if "requests_imputed" in per_model.columns:
-                cost = per_model.filter((pl.col("objective") == "cost") & (pl.col("policy") == "oracle"))
-                routed, imputed = cost["requests_routed"].sum(), cost["requests_imputed"].sum()
-                if routed and imputed:
-                    s.add(
-                        Paragraph(
-                            f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
-                            "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
-                            "weighted by the hit rate of the same day's requests of the model and application that report it "
-                            "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
-                            "hits would overstate what routing saves, and costing them at the average hit too."
-                        )
-                    )
             top_models = (
                 per_model.group_by("model")
                 .agg(pl.col("requests_routed").max().alias("r"))

@@ -1,0 +1,230 @@
+"""The outputs, declared once: every table the warehouse publishes (schemas `staging` and
+`marts`), with its grain, the file that builds it, what it reads, and every column's type,
+unit and meaning.
+
+The declarations are data, one YAML file per table in pipeline/registry/ (`<table>.yaml` for a
+mart, `stg_<dataset>.yaml` for a staged dataset), as pipeline/lib/contract.py is for the
+inputs. From them come the warehouse's `COMMENT ON` statements (pipeline/lib/warehouse.py),
+the column schemas Dagster shows for each asset (pipeline/defs/schemas.py) and the table
+reference in README.md (`servicelens tables --readme`; a test checks it is current).
+
+A column whose `doc` is left out takes the shared meaning in pipeline/registry/_columns.yaml
+(`period`, `model`, ...). A column named with `{policy}` stands for one column per routing
+policy, in the replay's order (pipeline.lib.routing.settings.POLICIES).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REGISTRY_DIR = Path(__file__).resolve().parents[1] / "registry"
+SHARED = "_columns.yaml"
+POLICY = "{policy}"
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutputColumn:
+    name: str
+    type: str
+    doc: str
+    unit: str | None = None
+
+    @property
+    def comment(self) -> str:
+        """The column's comment in the warehouse: its meaning, then its unit."""
+        return f"{self.doc} [{self.unit}]" if self.unit else self.doc
+
+
+@dataclass(frozen=True)
+class Output:
+    schema: str
+    name: str
+    description: str
+    grain: tuple[str, ...]
+    built_by: tuple[str, ...]
+    inputs: tuple[str, ...]
+    columns: tuple[OutputColumn, ...]
+    asset: str
+    source: Path
+    # the meaning of a column the table passes through from the drop without declaring it
+    extra_columns: str | None = None
+
+    @property
+    def table(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def comment(self) -> str:
+        """The table's comment in the warehouse: what a row is, its grain and where it is built."""
+        return f"{self.description} Grain: {', '.join(self.grain)}. Built by {', '.join(self.built_by)}."
+
+    def column(self, name: str) -> OutputColumn:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.table} has no column {name!r}")
+
+
+def _policies() -> tuple[str, ...]:
+    from pipeline.lib.routing.settings import POLICIES
+
+    return tuple(POLICIES)
+
+
+def _columns(entry: dict, shared: dict, where: str) -> tuple[OutputColumn, ...]:
+    out = []
+    for name, spec in (entry.get("columns") or {}).items():
+        spec = dict(spec or {})
+        if "type" not in spec:
+            raise RegistryError(f"{where}: column {name} has no type")
+        base = shared.get(name.replace(POLICY + "_", "")) if POLICY in name else shared.get(name)
+        doc = spec.get("doc") or (base or {}).get("doc")
+        unit = spec.get("unit", (base or {}).get("unit"))
+        if not doc:
+            raise RegistryError(f"{where}: column {name} has no doc and no shared meaning in {SHARED}")
+        names = (
+            [(name.replace(POLICY, p), doc.replace(POLICY, p)) for p in _policies()]
+            if POLICY in name
+            else [(name, doc)]
+        )
+        out += [OutputColumn(n, str(spec["type"]), " ".join(d.split()), unit) for n, d in names]
+    return tuple(out)
+
+
+@functools.cache
+def outputs() -> dict[str, Output]:
+    """Every declared output by its table name (`marts.family_demand`), in file order."""
+    shared = {
+        k: (v if isinstance(v, dict) else {"doc": v})
+        for k, v in yaml.safe_load((REGISTRY_DIR / SHARED).read_text()).items()
+    }
+    found: dict[str, Output] = {}
+    for path in sorted(REGISTRY_DIR.glob("*.yaml")):
+        if path.name == SHARED:
+            continue
+        entry = yaml.safe_load(path.read_text())
+        schema, _, name = str(entry["table"]).partition(".")
+        built_by = entry["built_by"]
+        out = Output(
+            schema=schema,
+            name=name,
+            description=" ".join(str(entry["description"]).split()),
+            grain=tuple(entry.get("grain") or ()),
+            built_by=tuple(built_by if isinstance(built_by, list) else [built_by]),
+            inputs=tuple(entry.get("inputs") or ()),
+            columns=_columns(entry, shared, path.name),
+            asset=entry.get("asset") or (f"stg_{name}" if schema == "staging" else name),
+            source=path,
+            extra_columns=entry.get("extra_columns"),
+        )
+        found[out.table] = out
+    return found
+
+
+def output(table: str) -> Output:
+    """One declared output, by `schema.name` or, for a mart, by its bare name."""
+    table = table if "." in table else f"marts.{table}"
+    try:
+        return outputs()[table]
+    except KeyError:
+        raise RegistryError(f"{table} is not declared in {REGISTRY_DIR}") from None
+
+
+def comment_statements(con) -> list[str]:
+    """`COMMENT ON` statements for every declared table, view and column the connected database
+    (its current catalog) holds. A column it holds but the registry does not declare gets the
+    table's `extra_columns` meaning, or none (tests/lib/test_registry.py keeps that from
+    happening on the sample quarter)."""
+    # COMMENT ON takes no parameters: the texts are the registry's, quoted as literals
+    from pipeline.lib.duck import lit
+
+    kinds = dict(
+        ((s, n), k)
+        for s, n, k in con.execute(
+            "select schema_name, table_name, 'table' from duckdb_tables() where database_name = current_database() "
+            "union all select schema_name, view_name, 'view' from duckdb_views() "
+            "where database_name = current_database() and not internal"
+        ).fetchall()
+    )
+    columns: dict[tuple[str, str], list[str]] = {}
+    for s, n, c in con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() where database_name = current_database()"
+    ).fetchall():
+        columns.setdefault((s, n), []).append(c)
+    out = []
+    for o in outputs().values():
+        kind = kinds.get((o.schema, o.name))
+        if kind is None:
+            continue
+        out.append(f"comment on {kind} {o.table} is {lit(o.comment)}")
+        declared = {c.name: c.comment for c in o.columns}
+        for c in columns.get((o.schema, o.name), []):
+            text = declared.get(c, o.extra_columns)
+            if text:
+                quoted = '"' + c.replace('"', '""') + '"'
+                out.append(f"comment on column {o.table}.{quoted} is {lit(text)}")
+    return out
+
+
+def for_asset(asset: str) -> list[Output]:
+    """The outputs an asset writes (a multi-asset's spec names one each)."""
+    return [o for o in outputs().values() if o.asset == asset]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def readme_reference() -> str:
+    """The README's table reference: a row per published table (grain, the file that builds
+    it, what a row is); the columns' meanings are in docs/tables.md."""
+    lines = []
+    for schema in ("staging", "marts"):
+        lines += ["", f"**Schema `{schema}`**", "", "| table | grain | built by | what a row is |", "|---|---|---|---|"]
+        for o in outputs().values():
+            if o.schema == schema:
+                built = ", ".join(f"`{b}`" for b in o.built_by)
+                lines.append(f"| `{o.table}` | {', '.join(o.grain)} | {built} | {_cell(o.description)} |")
+    return "\n".join(lines[1:]) + "\n"
+
+
+def columns_reference() -> str:
+    """docs/tables.md: every published table and column with its type, unit and meaning."""
+    lines = [
+        "# The warehouse's tables and columns",
+        "",
+        "Generated from pipeline/registry/ by `servicelens tables --write` (a test checks it is current); the same",
+        "text is on every table and column of the DuckDB file (`select table_name, column_name, comment from",
+        "duckdb_columns()`) and in the Dagster UI's column schema of each asset.",
+    ]
+    for o in outputs().values():
+        lines += ["", f"## {o.table}", "", o.description, ""]
+        lines += [f"Grain: {', '.join(o.grain)}. Built by {', '.join(f'`{b}`' for b in o.built_by)}."]
+        if o.inputs:
+            lines += ["", f"Reads: {', '.join(o.inputs)}."]
+        lines += ["", "| column | type | unit | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{c.name}` | {_cell(c.type)} | {_cell(c.unit or '')} | {_cell(c.doc)} |" for c in o.columns]
+        if o.extra_columns:
+            lines += ["", f"Any other column: {o.extra_columns}."]
+    return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- tables: generated from pipeline/registry/ by `servicelens tables --write`; do not edit -->"
+README_END = "<!-- tables: end -->"
+
+
+def with_reference(readme: str) -> str:
+    """The README text with its generated table reference replaced by the current one."""
+    head, start, rest = readme.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise RegistryError(f"README.md has no {README_START} ... {README_END} section")
+    return f"{head}{README_START}\n{readme_reference()}{README_END}{tail}"
