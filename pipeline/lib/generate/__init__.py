@@ -6,7 +6,7 @@ writes models/, endpoints/, prices/, fx_rates/ (CSV), requests/ and latency_prob
 partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL) and _manifest.json, and returns
 the manifest. Deterministic per (n_requests, seed, bad_row_fraction): byte-identical files.
 Requests are generated day by day in parts of at most CHUNK rows; memory stays bounded for
-any n_requests. The world (families, endpoints, prices, regimes) is in `world.py`.
+any n_requests. The world (families, endpoints, prices, regimes) is in `world.py`, its tables in `pipeline/data/`.
 """
 
 from __future__ import annotations

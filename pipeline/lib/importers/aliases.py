@@ -52,8 +52,14 @@ Offering markers let importers choose one key when several spellings of one prov
 the same model in one snapshot (DeepInfra's `Llama-3.3-70B-Instruct` and `-Turbo`): see
 `Resolution.rank`.
 
-Release dates are the public Hugging Face / blog release dates. `context_length` is the
-model's native window (the developer's model card), used only where a source has none.
+The facts are data, read once from pipeline/data/ (its README.md cites the sources): the
+canonical models (models.csv: family, developer, release date, successor, official provider,
+native context window; the sample world reads the same file), their name patterns
+(model_aliases.csv), route -> provider ids (provider_routes.csv), DeepSeek's dated aliases
+(deepseek_api_aliases.csv), tier names (tier_names.csv) and exact overrides
+(raw_overrides.csv). This module holds the rules that read names with them. Release dates
+are the public Hugging Face / blog release dates. `context_length` is the model's native
+window (the developer's model card), used only where a source has none.
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
+
+from pipeline.lib.reference_data import table
 
 D = dt.date.fromisoformat
 
@@ -78,782 +86,66 @@ class CanonicalModel:
     patterns: tuple[str, ...] = ()  # full-match regexes over clean_name's core
 
 
-def _m(model, family, developer, release, successor, official, ctx, *patterns) -> CanonicalModel:
-    return CanonicalModel(model, family, developer, D(release), successor, official, ctx, tuple(patterns))
+def _load_models() -> tuple[CanonicalModel, ...]:
+    """pipeline/data/models.csv (one row per model, in file order) with its name patterns from
+    pipeline/data/model_aliases.csv (one row per pattern; a model's patterns in file order)."""
+    patterns: dict[str, list[str]] = {}
+    for r in table("model_aliases.csv"):
+        patterns.setdefault(r["model"], []).append(r["pattern"])
+    models = tuple(
+        CanonicalModel(
+            r["model"],
+            r["family"],
+            r["developer"],
+            D(r["release_date"]),
+            r["successor_of"] or None,
+            r["official_provider"],
+            int(r["context_length"]),
+            tuple(patterns.pop(r["model"], ())),
+        )
+        for r in table("models.csv")
+    )
+    assert not patterns, f"model_aliases.csv names models not in models.csv: {sorted(patterns)}"
+    return models
 
 
-# Families without a first-party API use the same canonical host as the sample world
-# (world.py): gpt-oss, llama -> together; gemma, phi, nemotron -> deepinfra; baichuan ->
-# siliconflow. DeepSeek's R1 distills (not served by DeepSeek's API) -> together.
-_MODELS = (
-    # ---------------------------------------------------------------- deepseek
-    _m(
-        "deepseek-v3",
-        "deepseek",
-        "deepseek",
-        "2024-12-26",
-        None,
-        "deepseek",
-        131072,
-        r"deepseek-v3",
-        r"deepseek-chat",
-        r"deepseek-v3-chat",
-    ),
-    _m(
-        "deepseek-v3-0324",
-        "deepseek",
-        "deepseek",
-        "2025-03-24",
-        "deepseek-v3",
-        "deepseek",
-        131072,
-        r"deepseek-v3-0324",
-        r"deepseek-chat-v3-0324",
-    ),
-    _m(
-        "deepseek-v3.1",
-        "deepseek",
-        "deepseek",
-        "2025-08-21",
-        "deepseek-v3-0324",
-        "deepseek",
-        131072,
-        r"deepseek-v3\.1",
-        r"deepseek-chat-v3\.1",
-    ),
-    _m(
-        "deepseek-v3.1-terminus",
-        "deepseek",
-        "deepseek",
-        "2025-09-22",
-        None,
-        "deepseek",
-        131072,
-        r"deepseek-v3\.1-terminus",
-    ),
-    _m(
-        "deepseek-v3.2-exp",
-        "deepseek",
-        "deepseek",
-        "2025-09-29",
-        "deepseek-v3.1-terminus",
-        "deepseek",
-        131072,
-        r"deepseek-v3\.2-exp",
-    ),
-    _m(
-        "deepseek-v3.2",
-        "deepseek",
-        "deepseek",
-        "2025-12-01",
-        "deepseek-v3.2-exp",
-        "deepseek",
-        131072,
-        r"deepseek-v3\.2",
-        r"deepseek-v3-2-251201",
-    ),
-    _m(
-        "deepseek-r1",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "deepseek",
-        131072,
-        r"deepseek-r1",
-        r"deepseek-r1-671b",
-        r"deepseek-reasoner",
-    ),
-    _m("deepseek-r1-0528", "deepseek", "deepseek", "2025-05-28", None, "deepseek", 131072, r"deepseek-r1-0528"),
-    _m(
-        "deepseek-r1-distill-llama-70b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-llama-70b",
-    ),
-    _m(
-        "deepseek-r1-distill-qwen-32b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-qwen-32b",
-    ),
-    # ---------------------------------------------------------------- qwen
-    _m("qwen2.5-72b-instruct", "qwen", "alibaba", "2024-09-19", None, "alibaba", 131072, r"qwen2\.5-72b-instruct"),
-    _m("qwen2.5-7b-instruct", "qwen", "alibaba", "2024-09-19", None, "alibaba", 131072, r"qwen2\.5-7b-instruct"),
-    _m(
-        "qwen2.5-coder-32b-instruct",
-        "qwen",
-        "alibaba",
-        "2024-11-12",
-        None,
-        "alibaba",
-        131072,
-        r"qwen2\.5-coder-32b-instruct",
-    ),
-    _m("qwq-32b", "qwen", "alibaba", "2025-03-06", None, "alibaba", 131072, r"qwq-32b", r"qwen-qwq-32b"),
-    _m("qwen3-8b", "qwen", "alibaba", "2025-04-29", None, "alibaba", 131072, r"qwen3-8b(-instruct)?"),
-    _m("qwen3-14b", "qwen", "alibaba", "2025-04-29", None, "alibaba", 131072, r"qwen3-14b(-instruct)?"),
-    _m("qwen3-32b", "qwen", "alibaba", "2025-04-29", None, "alibaba", 131072, r"qwen3-32b(-instruct)?"),
-    _m("qwen3-30b-a3b", "qwen", "alibaba", "2025-04-29", None, "alibaba", 131072, r"qwen3-30b(-a3b)?"),
-    _m("qwen3-235b-a22b", "qwen", "alibaba", "2025-04-29", None, "alibaba", 131072, r"qwen3-235b(-a22b)?"),
-    _m(
-        "qwen3-235b-a22b-instruct-2507",
-        "qwen",
-        "alibaba",
-        "2025-07-21",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-235b-a22b-instruct-2507",
-        r"qwen3-235b-a22b-2507",
-    ),
-    _m(
-        "qwen3-235b-a22b-thinking-2507",
-        "qwen",
-        "alibaba",
-        "2025-07-25",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-235b-a22b-thinking-2507",
-    ),
-    _m(
-        "qwen3-30b-a3b-instruct-2507",
-        "qwen",
-        "alibaba",
-        "2025-07-29",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-30b-a3b-instruct-2507",
-    ),
-    _m(
-        "qwen3-30b-a3b-thinking-2507",
-        "qwen",
-        "alibaba",
-        "2025-07-30",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-30b-a3b-thinking-2507",
-    ),
-    _m(
-        "qwen3-coder-480b-a35b-instruct",
-        "qwen",
-        "alibaba",
-        "2025-07-22",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-coder-480b(-a35b)?(-instruct)?",
-        r"qwen3-coder",
-    ),
-    _m(
-        "qwen3-coder-30b-a3b-instruct",
-        "qwen",
-        "alibaba",
-        "2025-07-31",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-coder-30b-a3b(-instruct)?",
-    ),
-    _m(
-        "qwen3-next-80b-a3b-instruct",
-        "qwen",
-        "alibaba",
-        "2025-09-11",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-next-80b-a3b(-instruct)?",
-    ),
-    _m(
-        "qwen3-next-80b-a3b-thinking",
-        "qwen",
-        "alibaba",
-        "2025-09-11",
-        None,
-        "alibaba",
-        262144,
-        r"qwen3-next-80b-a3b-thinking",
-    ),
-    # ---------------------------------------------------------------- kimi
-    _m(
-        "kimi-k2-0711",
-        "kimi",
-        "moonshot",
-        "2025-07-11",
-        None,
-        "moonshot",
-        131072,
-        r"kimi-k2",
-        r"kimi-k2-0711",
-        r"kimi-k2-0711-preview",
-        r"kimi-k2-instruct",
-        r"kimi-k2-instruct-0711",
-    ),
-    _m(
-        "kimi-k2-0905",
-        "kimi",
-        "moonshot",
-        "2025-09-05",
-        "kimi-k2-0711",
-        "moonshot",
-        262144,
-        r"kimi-k2-0905",
-        r"kimi-k2-0905-preview",
-        r"kimi-k2-instruct-0905",
-    ),
-    _m(
-        "kimi-k2-thinking",
-        "kimi",
-        "moonshot",
-        "2025-11-06",
-        "kimi-k2-0905",
-        "moonshot",
-        262144,
-        r"kimi-k2-thinking",
-        r"kimi-k2-thinking-251104",
-    ),
-    # ---------------------------------------------------------------- glm
-    _m("glm-4.5", "glm", "zhipu", "2025-07-28", None, "zhipu", 131072, r"glm-4\.5"),
-    _m("glm-4.5-air", "glm", "zhipu", "2025-07-28", None, "zhipu", 131072, r"glm-4\.5-air"),
-    _m("glm-4.6", "glm", "zhipu", "2025-09-30", "glm-4.5", "zhipu", 204800, r"glm-4\.6"),
-    # ---------------------------------------------------------------- minimax
-    # MiniMax-M1-40k and -80k (two thinking budgets of one release) are one model here, as in world.py.
-    _m("minimax-m1", "minimax", "minimax", "2025-06-16", None, "minimax", 1000000, r"minimax-m1(-40k|-80k)?"),
-    _m("minimax-m2", "minimax", "minimax", "2025-10-27", "minimax-m1", "minimax", 204800, r"minimax-m2"),
-    # ---------------------------------------------------------------- gpt-oss
-    _m("gpt-oss-120b", "gpt-oss", "openai", "2025-08-05", None, "together", 131072, r"gpt-oss-120b"),
-    _m("gpt-oss-20b", "gpt-oss", "openai", "2025-08-05", None, "together", 131072, r"gpt-oss-20b"),
-    # ---------------------------------------------------------------- llama
-    _m("llama-2-7b-chat", "llama", "meta", "2023-07-18", None, "together", 4096, r"llama-?v?2-7b-chat"),
-    _m("llama-2-13b-chat", "llama", "meta", "2023-07-18", None, "together", 4096, r"llama-?v?2-13b-chat"),
-    _m(
-        "llama-2-70b-chat",
-        "llama",
-        "meta",
-        "2023-07-18",
-        None,
-        "together",
-        4096,
-        r"llama-?v?2-70b-chat",
-        r"llama2-70b-4096",
-    ),
-    _m(
-        "llama-3-8b-instruct",
-        "llama",
-        "meta",
-        "2024-04-18",
-        None,
-        "together",
-        8192,
-        r"llama-?v?3-8b(-instruct|-chat)?",
-        r"llama3-8b-8192",
-    ),
-    _m(
-        "llama-3-70b-instruct",
-        "llama",
-        "meta",
-        "2024-04-18",
-        None,
-        "together",
-        8192,
-        r"llama-?v?3-70b(-instruct|-chat)?",
-        r"llama3-70b-8192",
-    ),
-    _m(
-        "llama-3.1-8b-instruct",
-        "llama",
-        "meta",
-        "2024-07-23",
-        "llama-3-8b-instruct",
-        "together",
-        131072,
-        r"llama-?v?3[.-]1-8b(-instruct|-instant)?",
-    ),
-    _m(
-        "llama-3.1-70b-instruct",
-        "llama",
-        "meta",
-        "2024-07-23",
-        "llama-3-70b-instruct",
-        "together",
-        131072,
-        r"llama-?v?3[.-]1-70b(-instruct|-versatile)?",
-    ),
-    _m(
-        "llama-3.1-405b-instruct",
-        "llama",
-        "meta",
-        "2024-07-23",
-        None,
-        "together",
-        131072,
-        r"llama-?v?3[.-]1-405b(-instruct)?",
-    ),
-    _m(
-        "llama-3.2-1b-instruct",
-        "llama",
-        "meta",
-        "2024-09-25",
-        None,
-        "together",
-        131072,
-        r"llama-?v?3[.-]2-1b(-instruct|-preview)?",
-    ),
-    _m(
-        "llama-3.2-3b-instruct",
-        "llama",
-        "meta",
-        "2024-09-25",
-        None,
-        "together",
-        131072,
-        r"llama-?v?3[.-]2-3b(-instruct|-preview)?",
-    ),
-    _m(
-        "llama-3.2-11b-vision-instruct",
-        "llama",
-        "meta",
-        "2024-09-25",
-        None,
-        "together",
-        131072,
-        r"llama-?v?3[.-]2-11b(-vision)?(-instruct|-preview)?",
-    ),
-    _m(
-        "llama-3.2-90b-vision-instruct",
-        "llama",
-        "meta",
-        "2024-09-25",
-        None,
-        "together",
-        131072,
-        r"llama-?v?3[.-]2-90b(-vision)?(-instruct|-preview)?",
-    ),
-    _m(
-        "llama-3.3-70b-instruct",
-        "llama",
-        "meta",
-        "2024-12-06",
-        "llama-3.1-70b-instruct",
-        "together",
-        131072,
-        r"llama-?v?3[.-]3-70b(-instruct|-versatile)?",
-    ),
-    _m(
-        "llama-4-scout-17b-16e-instruct",
-        "llama",
-        "meta",
-        "2025-04-05",
-        None,
-        "together",
-        10485760,
-        r"llama-?4-scout(-17b)?(-\d+e)?(-instruct)?",
-    ),
-    _m(
-        "llama-4-maverick-17b-128e-instruct",
-        "llama",
-        "meta",
-        "2025-04-05",
-        None,
-        "together",
-        1048576,
-        r"llama-?4-maverick(-17b)?(-\d+e)?(-instruct)?",
-    ),
-    # ---------------------------------------------------------------- mistral (Apache-2.0 weights)
-    _m(
-        "mistral-7b-instruct-v0.1",
-        "mistral",
-        "mistral",
-        "2023-09-27",
-        None,
-        "mistral",
-        8192,
-        r"mistral-7b-instruct-v0\.1",
-    ),
-    _m(
-        "mistral-7b-instruct-v0.2",
-        "mistral",
-        "mistral",
-        "2023-12-11",
-        "mistral-7b-instruct-v0.1",
-        "mistral",
-        32768,
-        r"mistral-7b-instruct-v0\.2",
-    ),
-    _m(
-        "mistral-7b-instruct-v0.3",
-        "mistral",
-        "mistral",
-        "2024-05-22",
-        "mistral-7b-instruct-v0.2",
-        "mistral",
-        32768,
-        r"mistral-7b-instruct-v0\.3",
-        r"mistral-7b-instruct-v3",
-        r"open-mistral-7b",
-    ),
-    _m(
-        "mixtral-8x7b-instruct",
-        "mistral",
-        "mistral",
-        "2023-12-11",
-        None,
-        "mistral",
-        32768,
-        r"mixtral-8x7b-instruct(-v0[.-]1)?",
-        r"open-mixtral-8x7b",
-        r"mixtral-8x7b-32768",
-    ),
-    _m(
-        "mixtral-8x22b-instruct",
-        "mistral",
-        "mistral",
-        "2024-04-17",
-        None,
-        "mistral",
-        65536,
-        r"mixtral-8x22b-instruct(-v0\.1)?",
-        r"open-mixtral-8x22b",
-    ),
-    _m(
-        "mistral-nemo-instruct-2407",
-        "mistral",
-        "mistral",
-        "2024-07-18",
-        None,
-        "mistral",
-        131072,
-        r"(open-)?mistral-nemo(-instruct)?(-2407)?",
-    ),
-    _m(
-        "mistral-small-24b-instruct-2501",
-        "mistral",
-        "mistral",
-        "2025-01-30",
-        None,
-        "mistral",
-        32768,
-        r"mistral-small-24b-instruct-2501",
-        r"mistral-small-2501",
-    ),
-    _m(
-        "mistral-small-3.1-24b-instruct",
-        "mistral",
-        "mistral",
-        "2025-03-17",
-        "mistral-small-24b-instruct-2501",
-        "mistral",
-        131072,
-        r"mistral-small-3[.-]1-24b-instruct(-2503)?",
-        r"mistral-small-2503",
-    ),
-    _m(
-        "mistral-small-3.2-24b-instruct",
-        "mistral",
-        "mistral",
-        "2025-06-20",
-        None,
-        "mistral",
-        131072,
-        r"mistral-small-3[.-]2-24b-instruct(-2506)?",
-        r"mistral-small-2506",
-    ),
-    _m("devstral-small-2505", "mistral", "mistral", "2025-05-21", None, "mistral", 131072, r"devstral-small-2505"),
-    _m(
-        "devstral-small-2507",
-        "mistral",
-        "mistral",
-        "2025-07-10",
-        "devstral-small-2505",
-        "mistral",
-        131072,
-        r"devstral-small-2507",
-    ),
-    _m("magistral-small-2506", "mistral", "mistral", "2025-06-10", None, "mistral", 40960, r"magistral-small-2506"),
-    # ---------------------------------------------------------------- others in the sample world
-    _m("gemma-2-9b-it", "gemma", "google", "2024-06-27", None, "deepinfra", 8192, r"gemma-?2-9b(-it)?"),
-    _m("gemma-2-27b-it", "gemma", "google", "2024-06-27", None, "deepinfra", 8192, r"gemma-?2-27b(-it)?"),
-    _m("gemma-3-4b-it", "gemma", "google", "2025-03-12", None, "deepinfra", 131072, r"gemma-?3-4b(-it)?"),
-    _m("gemma-3-12b-it", "gemma", "google", "2025-03-12", None, "deepinfra", 131072, r"gemma-?3-12b(-it)?"),
-    _m("gemma-3-27b-it", "gemma", "google", "2025-03-12", None, "deepinfra", 131072, r"gemma-?3-27b(-it)?"),
-    _m("phi-4", "phi", "microsoft", "2024-12-12", None, "deepinfra", 16384, r"phi-4"),
-    _m(
-        "llama-3.1-nemotron-70b-instruct",
-        "nemotron",
-        "nvidia",
-        "2024-10-15",
-        None,
-        "deepinfra",
-        131072,
-        r"llama-?v?3[.-]1-nemotron-70b-instruct",
-    ),
-    _m(
-        "llama-3.3-nemotron-super-49b-v1.5",
-        "nemotron",
-        "nvidia",
-        "2025-07-25",
-        None,
-        "deepinfra",
-        131072,
-        r"llama-3[.-]3-nemotron-super-49b-v1\.5",
-    ),
-    _m(
-        "ernie-4.5-300b-a47b",
-        "ernie",
-        "baidu",
-        "2025-06-30",
-        None,
-        "baidu-qianfan",
-        131072,
-        r"ernie-4\.5-300b-a47b(-pt|-paddle)?",
-    ),
-    _m(
-        "ernie-4.5-21b-a3b",
-        "ernie",
-        "baidu",
-        "2025-06-30",
-        None,
-        "baidu-qianfan",
-        131072,
-        r"ernie-4\.5-21b-a3b(-pt|-paddle)?",
-    ),
-    _m("baichuan-m2-32b", "baichuan", "baichuan", "2025-08-11", None, "siliconflow", 131072, r"baichuan-m2-32b"),
-    _m(
-        "hunyuan-a13b-instruct",
-        "hunyuan",
-        "tencent",
-        "2025-06-27",
-        None,
-        "siliconflow",
-        262144,
-        r"hunyuan-a13b(-instruct)?",
-    ),
-    _m(
-        "seed-oss-36b-instruct",
-        "seed-oss",
-        "bytedance",
-        "2025-08-20",
-        None,
-        "volcengine",
-        524288,
-        r"seed-oss-36b(-instruct)?",
-    ),
-    _m("longcat-flash-chat", "longcat", "meituan", "2025-09-01", None, "siliconflow", 131072, r"longcat-flash(-chat)?"),
-    _m("step3", "step", "stepfun", "2025-07-31", None, "siliconflow", 65536, r"step-?3"),
-    _m("ling-flash-2.0", "ling", "inclusionai", "2025-09-17", None, "siliconflow", 131072, r"ling-flash-2\.0"),
-    _m(
-        "internlm3-8b-instruct",
-        "internlm",
-        "shanghai-ai-lab",
-        "2025-01-15",
-        None,
-        "siliconflow",
-        32768,
-        r"internlm3-8b(-instruct)?",
-    ),
-    _m("yi-1.5-34b-chat", "yi", "01-ai", "2024-05-12", None, "siliconflow", 4096, r"yi-1\.5-34b(-chat)?"),
-    # ---------------------------------------------------------------- further variants common in price tables
-    _m(
-        "deepseek-r1-distill-llama-8b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-llama-8b",
-    ),
-    _m(
-        "deepseek-r1-distill-qwen-14b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-qwen-14b",
-    ),
-    _m(
-        "deepseek-r1-distill-qwen-7b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-qwen-7b",
-    ),
-    _m(
-        "deepseek-r1-distill-qwen-1.5b",
-        "deepseek",
-        "deepseek",
-        "2025-01-20",
-        None,
-        "together",
-        131072,
-        r"deepseek-r1-distill-qwen-1\.5b",
-    ),
-    _m("qwen2-72b-instruct", "qwen", "alibaba", "2024-06-07", None, "alibaba", 131072, r"qwen2-72b-instruct"),
-    _m("qwq-32b-preview", "qwen", "alibaba", "2024-11-28", None, "alibaba", 32768, r"(qwen-)?qwq-32b-preview"),
-    _m("qwen2.5-vl-7b-instruct", "qwen", "alibaba", "2025-01-26", None, "alibaba", 131072, r"qwen2\.5-vl-7b-instruct"),
-    _m(
-        "qwen2.5-vl-72b-instruct", "qwen", "alibaba", "2025-01-26", None, "alibaba", 131072, r"qwen2\.5-vl-72b-instruct"
-    ),
-    _m(
-        "qwen2.5-vl-32b-instruct", "qwen", "alibaba", "2025-03-24", None, "alibaba", 131072, r"qwen2\.5-vl-32b-instruct"
-    ),
-    _m("glm-4-32b-0414", "glm", "zhipu", "2025-04-14", None, "zhipu", 32768, r"glm-4-32b(-0414)?(-128k)?"),
-    _m("pixtral-12b-2409", "mistral", "mistral", "2024-09-17", None, "mistral", 131072, r"pixtral-12b(-2409)?"),
-    _m("gemma-7b-it", "gemma", "google", "2024-02-21", None, "deepinfra", 8192, r"gemma-7b-it"),
-    _m("phi-4-mini-instruct", "phi", "microsoft", "2025-02-26", None, "deepinfra", 131072, r"phi-4-mini-instruct"),
-    _m(
-        "phi-4-multimodal-instruct",
-        "phi",
-        "microsoft",
-        "2025-02-26",
-        None,
-        "deepinfra",
-        131072,
-        r"phi-4-multimodal-instruct",
-    ),
-    _m("phi-4-reasoning", "phi", "microsoft", "2025-04-30", None, "deepinfra", 32768, r"phi-4-reasoning"),
-    _m("phi-4-reasoning-plus", "phi", "microsoft", "2025-04-30", None, "deepinfra", 32768, r"phi-4-reasoning-plus"),
-    _m(
-        "llama-3.3-nemotron-super-49b-v1",
-        "nemotron",
-        "nvidia",
-        "2025-03-18",
-        None,
-        "deepinfra",
-        131072,
-        r"llama-3[.-]3-nemotron-super-49b-v1",
-    ),
-    _m(
-        "llama-3.1-nemotron-ultra-253b-v1",
-        "nemotron",
-        "nvidia",
-        "2025-04-07",
-        None,
-        "deepinfra",
-        131072,
-        r"llama-3[.-]1-nemotron-ultra-253b-v1",
-    ),
-)
+# Patterns are tried in file order (models.csv, then each model's rows of model_aliases.csv);
+# the first full match wins.
+_MODELS = _load_models()
 CANONICAL: dict[str, CanonicalModel] = {m.model: m for m in _MODELS}
 assert len(CANONICAL) == len(_MODELS), "duplicate canonical id"
 
 _COMPILED: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), m.model) for m in _MODELS for p in m.patterns)
 
-# DeepSeek's own API: the model behind its moving aliases, by date (from, model). Dates of
-# DeepSeek's API change log: V3-0324 on 2025-03-24, V3.1 (both aliases, thinking and
-# non-thinking modes of one model) on 2025-08-21, V3.1-Terminus 2025-09-22, V3.2-Exp
-# 2025-09-29, V3.2 2025-12-01; R1-0528 replaced R1 on 2025-05-28. The last entry holds
-# until a release this map does not know.
-DEEPSEEK_API_ALIASES: dict[str, tuple[tuple[dt.date, str], ...]] = {
-    "deepseek-chat": (
-        (D("2024-12-26"), "deepseek-v3"),
-        (D("2025-03-24"), "deepseek-v3-0324"),
-        (D("2025-08-21"), "deepseek-v3.1"),
-        (D("2025-09-22"), "deepseek-v3.1-terminus"),
-        (D("2025-09-29"), "deepseek-v3.2-exp"),
-        (D("2025-12-01"), "deepseek-v3.2"),
-    ),
-    "deepseek-reasoner": (
-        (D("2025-01-20"), "deepseek-r1"),
-        (D("2025-05-28"), "deepseek-r1-0528"),
-        (D("2025-08-21"), "deepseek-v3.1"),
-        (D("2025-09-22"), "deepseek-v3.1-terminus"),
-        (D("2025-09-29"), "deepseek-v3.2-exp"),
-        (D("2025-12-01"), "deepseek-v3.2"),
-    ),
-}
+
+def _load_dated() -> dict[str, tuple[tuple[dt.date, str], ...]]:
+    dated: dict[str, list[tuple[dt.date, str]]] = {}
+    for r in table("deepseek_api_aliases.csv"):
+        dated.setdefault(r["alias"], []).append((D(r["from_date"]), r["model"]))
+    return {alias: tuple(sorted(rows)) for alias, rows in dated.items()}
+
+
+# DeepSeek's own API: the model behind each moving alias, by date (from, model), ascending;
+# pipeline/data/deepseek_api_aliases.csv, from DeepSeek's API change log. The last entry holds
+# until a release the file does not know.
+DEEPSEEK_API_ALIASES = _load_dated()
 # deepseek-reasoner is the thinking mode of the same model as deepseek-chat from V3.1 on:
 # when both are listed, deepseek-chat is the one kept (see Resolution.rank).
 _SECONDARY_ALIASES = {"deepseek-reasoner"}
 
-# Provider API names for a faster, pricier tier of a model: (canonical spelling, marker).
-# Moonshot: kimi-k2-turbo-preview is the high-speed kimi-k2-0905; Z.ai: GLM-4.5-X and
-# GLM-4.5-AirX are the high-speed GLM-4.5 and GLM-4.5-Air.
-TIER_NAMES: dict[str, tuple[str, str]] = {
-    "kimi-k2-turbo-preview": ("kimi-k2-0905", "turbo"),
-    "glm-4.5-x": ("glm-4.5", "x"),
-    "glm-4.5-airx": ("glm-4.5-air", "x"),
-}
+# Provider API names for a faster, pricier tier of a model -> (canonical spelling, marker):
+# pipeline/data/tier_names.csv (Moonshot's kimi-k2-turbo-preview, Z.ai's GLM-4.5-X ...).
+TIER_NAMES: dict[str, tuple[str, str]] = {r["name"]: (r["core"], r["marker"]) for r in table("tier_names.csv")}
 
-# Exact (route, raw last segment) spellings no rule can read.
-RAW_OVERRIDES: dict[tuple[str, str], str] = {
-    # AWS Bedrock's DeepSeek-V3.1 (September 2025) has the model id deepseek.v3-v1:0.
-    ("bedrock", "deepseek.v3-v1:0"): "deepseek-v3.1",
-}
+# Exact (route, raw last segment) spellings no rule can read: pipeline/data/raw_overrides.csv.
+RAW_OVERRIDES: dict[tuple[str, str], str] = {(r["route"], r["name"]): r["model"] for r in table("raw_overrides.csv")}
 
 # --------------------------------------------------------------------------- providers
 
 # Route slug (LiteLLM litellm_provider / key prefix, genai-prices provider id, log provider
-# column, lower-cased) -> provider id. Unlisted slugs keep their name with `_` -> `-`.
-PROVIDER_OF_ROUTE: dict[str, str] = {
-    "together_ai": "together",
-    "together": "together",
-    "togetherai": "together",
-    "fireworks_ai": "fireworks",
-    "fireworks": "fireworks",
-    "deepinfra": "deepinfra",
-    "novita": "novita",
-    "novitaai": "novita",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "moonshot": "moonshot",
-    "moonshotai": "moonshot",
-    "moonshot ai": "moonshot",
-    "zai": "zhipu",
-    "z.ai": "zhipu",
-    "z-ai": "zhipu",
-    "zhipuai": "zhipu",
-    "zhipu": "zhipu",
-    "dashscope": "alibaba",
-    "alibaba": "alibaba",
-    "minimax": "minimax",
-    "mistral": "mistral",
-    "mistralai": "mistral",
-    "codestral": "mistral",
-    "text-completion-codestral": "mistral",
-    "volcengine": "volcengine",
-    "siliconflow": "siliconflow",
-    "openrouter": "openrouter",
-    "bedrock": "bedrock",
-    "bedrock_converse": "bedrock",
-    "bedrock_mantle": "bedrock",
-    "aws": "bedrock",
-    "amazon bedrock": "bedrock",
-    "azure": "azure",
-    "azure_ai": "azure",
-    "azure_text": "azure",
-    "vertex_ai": "vertex-ai",
-    "google vertex": "vertex-ai",
-    "hyperbolic": "hyperbolic",
-    "sambanova": "sambanova",
-    "cerebras": "cerebras",
-    "nebius": "nebius",
-    "nebius ai studio": "nebius",
-    "baseten": "baseten",
-    "lambda_ai": "lambda",
-    "lambda": "lambda",
-    "parasail": "parasail",
-    "chutes": "chutes",
-    "baidu": "baidu-qianfan",
-    "qianfan": "baidu-qianfan",
-}
+# column, lower-cased) -> provider id: pipeline/data/provider_routes.csv. Unlisted slugs keep
+# their name with `_` -> `-`.
+PROVIDER_OF_ROUTE: dict[str, str] = {r["route"]: r["provider"] for r in table("provider_routes.csv")}
 
 
 def provider_id(route: str | None) -> str | None:
