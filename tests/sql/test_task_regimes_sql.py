@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline.lib.duck import connect
-from pipeline.lib.regimes import regime, rule_params
+from pipeline.lib.regimes import GENERATION_SHARE, LONG_CONTEXT_INPUT_P50, PROMPT_SHARE, rule_params
 from pipeline.sql import load_sql
 from tests.conftest import real_data
 
@@ -37,6 +37,17 @@ def requests_frame(app: list[str], inp: list[int], out: list[int], rate: list[fl
             "sample_rate": rate or [1.0] * n,
         }
     )
+
+
+def regime(input_p50: float, output_share: float) -> str:
+    """The oracle: the rule as the README states it, written apart from the SQL that applies it."""
+    if input_p50 >= LONG_CONTEXT_INPUT_P50:
+        return "long-context"
+    if output_share >= GENERATION_SHARE:
+        return "generation-heavy"
+    if output_share < PROMPT_SHARE:
+        return "prompt-heavy"
+    return "balanced"
 
 
 class TestRegimeRule:
