@@ -113,29 +113,50 @@ def scan(path: Path, limit: int, quotes: bool, copy_to: Path) -> TextLayout:
                     out.long_lines.append(LongLine(out.lines + int(i) + 1, int(starts[i]), int(ends[i])))
                 out.lines += int(nl.size)
                 line_start = int(ends[-1]) + 1
-                if quotes and qs.size:
-                    par = (parity + np.searchsorted(qs, nl)) & 1
-                    rec_ends = ends[par == 0]
-                    parity = (parity + int(qs.size)) & 1
-                elif quotes and parity:
-                    rec_ends = ends[:0]
-                else:
-                    rec_ends = ends
+                rec_ends, parity = _record_ends(ends, nl, qs, parity, quotes)
                 for k, i in enumerate(long, len(out.long_lines) - len(long)):
                     # the record ending at or after this line's end (records before: those ended earlier)
                     out.long_lines[k].record = out.records + int(np.searchsorted(rec_ends, ends[i])) + 1
-                if rec_ends.size:
-                    rstarts = np.concatenate(([rec_start], rec_ends[:-1] + 1))
-                    rlens = rec_ends - rstarts
-                    out.max_record = max(out.max_record, int(rlens.max()))
-                    empty = np.flatnonzero(rlens == 0)
-                    if empty.size:
-                        blanks.append(empty.astype(np.int64) + out.records + 1)
-                    out.records += int(rec_ends.size)
-                    rec_start = int(rec_ends[-1]) + 1
+                rec_start = _add_records(out, rec_ends, rec_start, blanks)
             elif quotes and qs.size:
                 parity = (parity + int(qs.size)) & 1
             pos += len(chunk)
+    _finish(out, line_start, rec_start, limit, quotes, blanks)
+    return out
+
+
+def _record_ends(
+    ends: np.ndarray, nl: np.ndarray, qs: np.ndarray | None, parity: int, quotes: bool
+) -> tuple[np.ndarray, int]:
+    """The line ends of a chunk that also end a record (CSV: a \\n inside double quotes does
+    not), and the quote parity after the chunk."""
+    if quotes and qs.size:
+        par = (parity + np.searchsorted(qs, nl)) & 1
+        return ends[par == 0], (parity + int(qs.size)) & 1
+    if quotes and parity:
+        return ends[:0], parity
+    return ends, parity
+
+
+def _add_records(out: TextLayout, rec_ends: np.ndarray, rec_start: int, blanks: list[np.ndarray]) -> int:
+    """Count the records ending at `rec_ends` (their lengths, the blank ones); -> where the next
+    record starts."""
+    if not rec_ends.size:
+        return rec_start
+    rstarts = np.concatenate(([rec_start], rec_ends[:-1] + 1))
+    rlens = rec_ends - rstarts
+    out.max_record = max(out.max_record, int(rlens.max()))
+    empty = np.flatnonzero(rlens == 0)
+    if empty.size:
+        blanks.append(empty.astype(np.int64) + out.records + 1)
+    out.records += int(rec_ends.size)
+    return int(rec_ends[-1]) + 1
+
+
+def _finish(
+    out: TextLayout, line_start: int, rec_start: int, limit: int, quotes: bool, blanks: list[np.ndarray]
+) -> None:
+    """The last line and record when the file does not end with \\n, and the totals."""
     if line_start < out.size:  # a last line without \n
         n = out.size - line_start
         out.max_line = max(out.max_line, n)
@@ -149,7 +170,6 @@ def scan(path: Path, limit: int, quotes: bool, copy_to: Path) -> TextLayout:
         out.max_record = out.max_line
     if blanks:
         out.blank_records = np.concatenate(blanks)
-    return out
 
 
 def _count_quotes(fh, start: int, end: int) -> int:

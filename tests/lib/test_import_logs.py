@@ -392,7 +392,7 @@ def test_fast_and_exact_csv_readers_agree(fixture, tmp_path, monkeypatch):
     """A well-formed file is read by DuckDB (fast path), a file with a malformed record by
     Python's csv module (exact path): on the fixture without its malformed line both give
     the same fields, rows and lines (the LiteLLM one has a quoted newline)."""
-    from pipeline.lib.importers import ImportReport
+    from pipeline.lib.importers import ImportReport, log_csv
     from pipeline.lib.importers import litellm_spend_logs as sl
 
     lines = fixture.read_text().splitlines(keepends=True)
@@ -400,10 +400,10 @@ def test_fast_and_exact_csv_readers_agree(fixture, tmp_path, monkeypatch):
     assert "req-008" in lines[bad] or "gen-7" in lines[bad]
     clean = tmp_path / "clean.csv"
     clean.write_text("".join(lines[:bad] + lines[bad + 1 :]))
-    fast = sl.read_csv_rows(clean, sl.COLUMNS, ImportReport("x", tmp_path))
-    assert fast is not None and sl._read_fast(clean, clean.read_text(), sl.COLUMNS) is not None
-    monkeypatch.setattr(sl, "_read_fast", lambda *a: None)
-    exact = sl.read_csv_rows(clean, sl.COLUMNS, ImportReport("x", tmp_path))
+    fast = log_csv.read_csv_rows(clean, sl.COLUMNS, ImportReport("x", tmp_path))
+    assert fast is not None and log_csv._read_fast(clean, clean.read_text(), sl.COLUMNS) is not None
+    monkeypatch.setattr(log_csv, "_read_fast", lambda *a: None)
+    exact = log_csv.read_csv_rows(clean, sl.COLUMNS, ImportReport("x", tmp_path))
     norm = lambda df: df.with_columns(pl.col(pl.String).replace("", None))  # noqa: E731 DuckDB reads empty fields as null
     assert norm(fast).rows() == norm(exact).rows()
     assert fast["_line"].to_list() == ([2, 3, 4, 5, 7, 8, 9, 10, 11, 12] if fixture == LITELLM else list(range(2, 12)))

@@ -53,6 +53,15 @@ BAD_TS_STRINGS = (
     "2025-11-31T00:00:00+25:00",
 )
 PARQUET_OPTS = dict(compression="zstd", write_statistics=True)
+WHERE_PLANTED = {  # the manifest's where_planted when defects are planted
+    "requests": "negative_tokens/bad_sample_rate/bad_status/null_model/unknown_model/unknown_provider: "
+    "random positions in requests parquet parts; bad_ts: requests/date=*/part-bad.csv; "
+    "duplicate/conflict: copies of rows from an earlier day, in a later day's part-00000",
+    "prices": "prices.csv: currency XYZ (together/gpt-oss-120b 2025-10-20T12:00Z), negative input price "
+    "(deepinfra/phi-4 2025-11-20T12:00Z)",
+    "endpoints": "endpoints.csv: groq/gemma-3-27b-it with quantization fp3",
+    "compat_probes": "compat_probes.jsonl: one truncated JSON line, one row with tool_calls = -1",
+}
 
 
 def _rng(*key: int) -> np.random.Generator:
@@ -111,30 +120,35 @@ def generate_drop(
             shutil.rmtree(out / name)
     plant = bad_row_fraction > 0
     c = compile_world(seed)
-    clients = client_pool()
-    manifest: dict = {
-        "seed": seed,
-        "n_requests": n_requests,
-        "bad_row_fraction": bad_row_fraction,
-        "period": [W.QUARTER_START.isoformat(), W.QUARTER_END.isoformat()],
-        "rows": {},
-        "planted": {},
-        "expected": {},
-    }
-
-    # ------------------------------------------------------------------ small datasets
     rows, planted = {}, {}
     rows["models"] = tables.write_models(out)
     rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant)
     rows["prices"], planted["prices"] = tables.write_prices(out, plant)
     rows["fx_rates"] = tables.write_fx(out)
     planted["models"], planted["fx_rates"] = {}, {}
+    writer = _RequestWriter(out, c, seed, progress)
+    rows["requests"], planted["requests"] = writer.write(n_requests, bad_row_fraction, plant)
+    rows["latency_probes"], planted["latency_probes"] = _write_latency_probes(out, c, seed), {}
+    rows["compat_probes"], planted["compat_probes"] = _write_compat_probes(out, c, seed, plant)
+    manifest = {
+        "seed": seed,
+        "n_requests": n_requests,
+        "bad_row_fraction": bad_row_fraction,
+        "period": [W.QUARTER_START.isoformat(), W.QUARTER_END.isoformat()],
+        "rows": rows,
+        "planted": planted,
+        "expected": _expected(rows, planted, n_requests),
+        "where_planted": WHERE_PLANTED if plant else {},
+    }
+    with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    return manifest
 
-    # ------------------------------------------------------------------ requests
-    dw = W.day_weights()
-    day_n = W.allocate(n_requests, dw)
-    plan = _rng(seed, 7_000_000)
-    n_bad = int(round(bad_row_fraction * n_requests)) if plant else 0
+
+def _bad_rows_per_day(plan: np.random.Generator, n_bad: int, dw: np.ndarray) -> tuple[dict, dict]:
+    """(planted request defects by kind, kind -> count per day): `n_bad` spread evenly over
+    the kinds, each kind's rows over the days by the days' weights."""
     counts = {k: n_bad // len(BAD_KINDS) + (1 if i < n_bad % len(BAD_KINDS) else 0) for i, k in enumerate(BAD_KINDS)}
     per_day = {}
     for k in BAD_KINDS:
@@ -143,81 +157,111 @@ def generate_drop(
         else:
             days = plan.choice(W.N_DAYS, counts[k], p=dw)
         per_day[k] = np.bincount(days, minlength=W.N_DAYS)
-    n_dc_total = counts["duplicate"] + counts["conflict"]
-    keep_per_day = (math.ceil(2 * n_dc_total / W.N_DAYS) + 2) if n_dc_total else 0
-    reservoir: list[dict] = []
+    return counts, per_day
 
-    req_rows = 0
-    id_next = 0
-    for d, day in enumerate(W.DAYS):
-        folder = out / "requests" / f"date={day.isoformat()}"
+
+class _RequestWriter:
+    """Writes requests/ day by day. Duplicate and conflict rows are copies of rows of earlier
+    days, drawn from a reservoir that keeps a few rows of every day (enough for all copies)."""
+
+    def __init__(self, out: Path, c, seed: int, progress: Callable[[int], None] | None):
+        self.out, self.c, self.seed, self.progress = out, c, seed, progress
+        self.clients = client_pool()
+        self.plan = _rng(seed, 7_000_000)
+        self.reservoir: list[dict] = []
+        self.keep_per_day = 0
+        self.rows = 0
+        self.id_next = 0
+
+    def write(self, n_requests: int, bad_row_fraction: float, plant: bool) -> tuple[int, dict]:
+        """-> (rows written, planted defects by kind)."""
+        dw = W.day_weights()
+        day_n = W.allocate(n_requests, dw)
+        n_bad = int(round(bad_row_fraction * n_requests)) if plant else 0
+        counts, per_day = _bad_rows_per_day(self.plan, n_bad, dw)
+        n_dc_total = counts["duplicate"] + counts["conflict"]
+        self.keep_per_day = (math.ceil(2 * n_dc_total / W.N_DAYS) + 2) if n_dc_total else 0
+        for d, day in enumerate(W.DAYS):
+            self._day(d, day, int(day_n[d]), {k: int(per_day[k][d]) for k in BAD_KINDS})
+        return self.rows, counts if plant else {k: 0 for k in BAD_KINDS}
+
+    def _count(self, n: int) -> None:
+        self.rows += n
+        if self.progress:
+            self.progress(n)
+
+    def _day(self, d: int, day, n_good: int, bad: dict[str, int]) -> None:
+        folder = self.out / "requests" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        n_good = int(day_n[d])
-        inline = {k: int(per_day[k][d]) for k in INLINE_KINDS}
-        n_inline = sum(inline.values())
-        n_badts = int(per_day["bad_ts"][d])
-        n_dup, n_conf = int(per_day["duplicate"][d]), int(per_day["conflict"][d])
-        n_dc = n_dup + n_conf
+        n_inline = sum(bad[k] for k in INLINE_KINDS)
+        n_dc = bad["duplicate"] + bad["conflict"]
         total = n_good + n_inline + n_dc
         n_parts = max(1, math.ceil(total / CHUNK))
         caps = np.full(n_parts, float(CHUNK))
         caps[0] -= n_dc
         gen_counts = W.allocate(n_good + n_inline, caps)
         # which part gets which inline bad row
-        kind_list = [k for k in INLINE_KINDS for _ in range(inline[k])]
+        kind_list = [k for k in INLINE_KINDS for _ in range(bad[k])]
         part_of = (
-            plan.choice(n_parts, len(kind_list), p=gen_counts / max(gen_counts.sum(), 1))
+            self.plan.choice(n_parts, len(kind_list), p=gen_counts / max(gen_counts.sum(), 1))
             if kind_list
             else np.array([], int)
         )
         kept_today: list[dict] = []
         for p in range(n_parts):
-            rng = _rng(seed, d, p)
             kinds_p = [k for k, q in zip(kind_list, part_of, strict=False) if q == p]
-            n_gen = int(gen_counts[p]) + (n_badts if p == 0 else 0)
-            tbl = generate_rows(c, clients, rng, n_gen, d, id_next)
-            id_next += n_gen
-            n_special = len(kinds_p) + (n_badts if p == 0 else 0)
-            pos = rng.choice(n_gen, n_special, replace=False) if n_special else np.array([], dtype=np.int64)
-            special = tbl.take(pa.array(pos)).to_pylist() if n_special else []
-            keep_mask = np.ones(n_gen, dtype=bool)
-            keep_mask[pos] = False
-            main = tbl.filter(pa.array(keep_mask)) if n_special else tbl
-            bad_inline = special[: len(kinds_p)]
-            _mutate(bad_inline, kinds_p, rng)
-            extra_rows = list(bad_inline)
-            if p == 0 and n_badts:
-                _write_bad_csv(folder / "part-bad.csv", special[len(kinds_p) :], rng)
-                req_rows += n_badts
-                if progress:
-                    progress(n_badts)
-            if p == 0 and n_dc:
-                take = rng.choice(len(reservoir), n_dc, replace=False)
-                src = [reservoir[i] for i in sorted(take)]
-                for i in sorted(take, reverse=True):
-                    reservoir.pop(i)
-                for j, r in enumerate(src):
-                    r = dict(r)
-                    if j >= n_dup:  # conflict: same request_id, different output_tokens
-                        r["output_tokens"] = int(r["output_tokens"]) + int(rng.integers(1, 50))
-                    extra_rows.append(r)
-            if keep_per_day and main.num_rows and len(kept_today) < keep_per_day:
-                k = min(keep_per_day - len(kept_today), main.num_rows)
-                kp = np.sort(rng.choice(main.num_rows, k, replace=False))
-                kept_today.extend(main.take(pa.array(kp)).to_pylist())
-            extra = (
-                pa.Table.from_pylist(extra_rows, schema=REQUEST_SCHEMA) if extra_rows else REQUEST_SCHEMA.empty_table()
-            )
-            final = _insert_random(main, extra, rng)
-            pq.write_table(final, folder / f"part-{p:05d}.parquet", **PARQUET_OPTS)
-            req_rows += final.num_rows
-            if progress:
-                progress(final.num_rows)
-        reservoir.extend(kept_today)
-    rows["requests"] = req_rows
-    planted["requests"] = counts if plant else {k: 0 for k in BAD_KINDS}
+            self._part(folder, d, p, int(gen_counts[p]), kinds_p, bad if p == 0 else None, kept_today)
+        self.reservoir.extend(kept_today)
 
-    # ------------------------------------------------------------------ latency probes
+    def _part(
+        self, folder: Path, d: int, p: int, n: int, kinds_p: list[str], bad: dict[str, int] | None, kept: list[dict]
+    ) -> None:
+        """Part p of day d: n generated rows with kinds_p's defects among them; the first part
+        (`bad` given) also gets the day's bad_ts rows (a CSV beside it) and copies of earlier rows."""
+        rng = _rng(self.seed, d, p)
+        n_badts = bad["bad_ts"] if bad else 0
+        n_gen = n + n_badts
+        tbl = generate_rows(self.c, self.clients, rng, n_gen, d, self.id_next)
+        self.id_next += n_gen
+        n_special = len(kinds_p) + n_badts
+        pos = rng.choice(n_gen, n_special, replace=False) if n_special else np.array([], dtype=np.int64)
+        special = tbl.take(pa.array(pos)).to_pylist() if n_special else []
+        keep_mask = np.ones(n_gen, dtype=bool)
+        keep_mask[pos] = False
+        main = tbl.filter(pa.array(keep_mask)) if n_special else tbl
+        extra_rows = special[: len(kinds_p)]
+        _mutate(extra_rows, kinds_p, rng)
+        if n_badts:
+            _write_bad_csv(folder / "part-bad.csv", special[len(kinds_p) :], rng)
+            self._count(n_badts)
+        if bad and bad["duplicate"] + bad["conflict"]:
+            extra_rows += self._copies(bad["duplicate"], bad["conflict"], rng)
+        if self.keep_per_day and main.num_rows and len(kept) < self.keep_per_day:
+            k = min(self.keep_per_day - len(kept), main.num_rows)
+            kp = np.sort(rng.choice(main.num_rows, k, replace=False))
+            kept.extend(main.take(pa.array(kp)).to_pylist())
+        extra = pa.Table.from_pylist(extra_rows, schema=REQUEST_SCHEMA) if extra_rows else REQUEST_SCHEMA.empty_table()
+        final = _insert_random(main, extra, rng)
+        pq.write_table(final, folder / f"part-{p:05d}.parquet", **PARQUET_OPTS)
+        self._count(final.num_rows)
+
+    def _copies(self, n_dup: int, n_conf: int, rng: np.random.Generator) -> list[dict]:
+        """n_dup duplicates and n_conf conflicts (same request_id, other output_tokens) of rows
+        taken out of the reservoir."""
+        take = rng.choice(len(self.reservoir), n_dup + n_conf, replace=False)
+        src = [self.reservoir[i] for i in sorted(take)]
+        for i in sorted(take, reverse=True):
+            self.reservoir.pop(i)
+        out = []
+        for j, r in enumerate(src):
+            r = dict(r)
+            if j >= n_dup:
+                r["output_tokens"] = int(r["output_tokens"]) + int(rng.integers(1, 50))
+            out.append(r)
+        return out
+
+
+def _write_latency_probes(out: Path, c, seed: int) -> int:
     n_probe = 0
     for d, day in enumerate(W.DAYS):
         t = latency_probes_day(c, _rng(seed, 8_000_000 + d), d)
@@ -225,57 +269,40 @@ def generate_drop(
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(t, folder / "part-00000.parquet", **PARQUET_OPTS)
         n_probe += t.num_rows
-    rows["latency_probes"] = n_probe
-    planted["latency_probes"] = {}
+    return n_probe
 
-    # ------------------------------------------------------------------ compat probes
-    ccols = compat_rows(c, seed)
-    lines = compat_lines(ccols)
-    planted["compat_probes"] = {}
+
+def _write_compat_probes(out: Path, c, seed: int, plant: bool) -> tuple[int, dict]:
+    """-> (lines written, planted defects)."""
+    lines = compat_lines(compat_rows(c, seed))
+    planted = {}
     if plant:
         bad = json.loads(lines[len(lines) // 2])
         bad["tool_calls"] = -1
         bad["ts"] = bad["ts"][:-1] + ".001Z"  # a distinct key
         lines.insert(2 * len(lines) // 3, compat_line(bad))
         lines.insert(len(lines) // 3, '{"ts": "2025-10-')
-        planted["compat_probes"] = {"malformed_json": 1, "negative_tool_calls": 1}
+        planted = {"malformed_json": 1, "negative_tool_calls": 1}
     (out / "compat_probes").mkdir(parents=True, exist_ok=True)
     with open(out / "compat_probes" / "compat_probes.jsonl", "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")
-    rows["compat_probes"] = len(lines)
+    return len(lines), planted
 
-    # ------------------------------------------------------------------ manifest
+
+def _expected(rows: dict, planted: dict, n_requests: int) -> dict:
+    """Per dataset, the rows staging should load, quarantine and drop as duplicates."""
     expected = {}
     for name in DATASETS:
-        pl = planted.get(name, {})
+        kinds = planted.get(name, {})
         if name == "requests":
-            dup = pl.get("duplicate", 0)
-            q = sum(v for k, v in pl.items() if k != "duplicate")
+            dup = kinds.get("duplicate", 0)
+            q = sum(v for k, v in kinds.items() if k != "duplicate")
             expected[name] = {"loaded": n_requests, "quarantined": q, "duplicate": dup}
             assert n_requests + q + dup == rows[name]
         else:
-            q = sum(pl.values())
+            q = sum(kinds.values())
             expected[name] = {"loaded": rows[name] - q, "quarantined": q, "duplicate": 0}
-    manifest["rows"] = rows
-    manifest["planted"] = planted
-    manifest["expected"] = expected
-    manifest["where_planted"] = (
-        {
-            "requests": "negative_tokens/bad_sample_rate/bad_status/null_model/unknown_model/unknown_provider: "
-            "random positions in requests parquet parts; bad_ts: requests/date=*/part-bad.csv; "
-            "duplicate/conflict: copies of rows from an earlier day, in a later day's part-00000",
-            "prices": "prices.csv: currency XYZ (together/gpt-oss-120b 2025-10-20T12:00Z), negative input price "
-            "(deepinfra/phi-4 2025-11-20T12:00Z)",
-            "endpoints": "endpoints.csv: groq/gemma-3-27b-it with quantization fp3",
-            "compat_probes": "compat_probes.jsonl: one truncated JSON line, one row with tool_calls = -1",
-        }
-        if plant
-        else {}
-    )
-    with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    return manifest
+    return expected
 
 
 def _write_bad_csv(path: Path, rows: list[dict], rng: np.random.Generator) -> None:

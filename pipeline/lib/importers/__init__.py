@@ -77,6 +77,28 @@ def contract_schema(dataset: str, **extra: pl.DataType) -> dict[str, pl.DataType
     return {c.name: types[c.type] for c in DATASETS[dataset].columns} | extra
 
 
+def canonical_model_rows(models: Iterable[str]) -> pl.DataFrame:
+    """The contract models rows of canonical model ids (aliases.CANONICAL), sorted by id."""
+    import polars as pl
+
+    from pipeline.lib.importers.aliases import CANONICAL
+
+    return pl.DataFrame(
+        [
+            {
+                "model": m,
+                "family": CANONICAL[m].family,
+                "developer": CANONICAL[m].developer,
+                "release_date": CANONICAL[m].release_date,
+                "successor_of": CANONICAL[m].successor_of,
+                "official_provider": CANONICAL[m].official_provider,
+            }
+            for m in sorted(models)
+        ],
+        schema=contract_schema("models"),
+    )
+
+
 def report_path(out: Path, fmt: str) -> Path:
     return Path(out) / f"_import_report_{fmt}.csv"
 

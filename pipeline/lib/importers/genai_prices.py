@@ -60,12 +60,14 @@ true, with the extra column `capabilities_known` = false: combine with the LiteL
 (which has the flags) for routing feasibility. max_output_tokens is null.
 
 models: one row per canonical model with an endpoint (aliases.CANONICAL).
+
+The price shapes are read in genai_price_shapes; keeping one key per (provider, model), the
+report's fates and the tables are shared with litellm_prices (snapshots, price_series).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -74,33 +76,25 @@ import polars as pl
 
 from pipeline.lib.importers import ImportIssue, read_json
 from pipeline.lib.importers.aliases import CANONICAL, provider_id, resolve
-from pipeline.lib.importers.litellm_prices import (
+from pipeline.lib.importers.genai_price_shapes import PriceError, resolve_prices
+from pipeline.lib.importers.price_series import build_tables
+from pipeline.lib.importers.snapshots import (
     AGGREGATED_TEXT,
     NATIVE_CONTEXT,
-    as_count,
-    as_number,
-    build_tables,
-    choose,
-    dropped_reason,
-)
-from pipeline.lib.importers.snapshots import (
+    KeyFates,
     Snapshot,
     SnapshotImportReport,
     add_aggregates,
+    as_count,
     dated_snapshots,
     find_snapshot_files,
+    resolution_fate,
     write_prices_drop,
 )
 
 FORMAT = "genai-prices"
 OUT_NAME = "genai_prices"
 JSON_NAME = re.compile(r"^data\.json$")
-FIELD_MAP = {
-    "input_mtok": "input_per_mtok",
-    "output_mtok": "output_per_mtok",
-    "cache_read_mtok": "cached_input_per_mtok",
-}
-EXTRA_FIELDS = {"cache_write_mtok": "cache_write_per_mtok", "requests_kcount": "requests_per_1k_usd"}
 PRICE_EXTRAS = {
     "cache_write_per_mtok": pl.Float64,
     "requests_per_1k_usd": pl.Float64,
@@ -112,141 +106,65 @@ PRICE_EXTRAS = {
 COMPARED_EXTRAS = {k: v for k, v in PRICE_EXTRAS.items() if k != "scheduled_in"}
 
 
-class PriceError(ValueError):
-    pass
+# --------------------------------------------------------------------------- one snapshot
 
 
-# --------------------------------------------------------------------------- price shapes
-
-
-def _value(field: str, v) -> tuple[float, list[tuple[int, float]]]:
-    """(base price, [(tier start, price), ...]) of a flat or tiered price value."""
-    if isinstance(v, dict):
-        base = as_number(v.get("base"))
-        if base in (None, "bad"):
-            raise PriceError(f"bad_type: {field} tiered price without a numeric base ({v!r})")
-        tiers = []
-        for t in v.get("tiers") or []:
-            start, price = (
-                as_count(t.get("start")) if isinstance(t, dict) else "bad",
-                as_number(t.get("price")) if isinstance(t, dict) else "bad",
-            )
-            if start in (None, "bad") or price in (None, "bad"):
-                raise PriceError(f"bad_type: {field} tier is not {{start, price}} ({t!r})")
-            tiers.append((start, price))
-        return base, tiers
-    n = as_number(v)
-    if n in (None, "bad"):
-        raise PriceError(f"bad_type: {field} is not a number ({v!r})")
-    return n, []
-
-
-def flat_prices(p: dict) -> dict:
-    """One price object -> contract and extra columns (tiers as JSON)."""
-    if not isinstance(p, dict):
-        raise PriceError(f"bad_type: prices entry is not an object ({p!r})")
-    for f in ("input_mtok", "output_mtok"):
-        if p.get(f) is None:
-            raise PriceError(f"missing: {f} (no token price; not read as free)")
-    out: dict = {}
-    tiers: dict[int, dict] = {}
-    other = {}
-    for f, v in p.items():
-        if f not in FIELD_MAP and f not in EXTRA_FIELDS:
-            other[f] = v
-            continue
-        base, ts = _value(f, v)
-        out[FIELD_MAP.get(f) or EXTRA_FIELDS[f]] = base
-        for start, price in ts:
-            tiers.setdefault(start, {"start": start})[f] = price
-    out.setdefault("cached_input_per_mtok", None)
-    for k in EXTRA_FIELDS.values():
-        out.setdefault(k, None)
-    out["price_fields_other"] = json.dumps(other, sort_keys=True) if other else None
-    out["tier_prices"] = json.dumps([tiers[s] for s in sorted(tiers)], sort_keys=True) if tiers else None
-    return out
-
-
-def _hhmm(t: str) -> int:
-    """Minutes after 00:00 UTC of 'HH:MM[:SS][Z]'."""
-    m = re.fullmatch(r"(\d{2}):(\d{2})(?::(\d{2}))?(?:Z|\+00:00)?", str(t))
-    if not m:
-        raise PriceError(f"bad_type: time of day {t!r} is not HH:MM:SSZ")
-    return int(m.group(1)) * 60 + int(m.group(2))
-
-
-def _window(p: dict, start: int, end: int) -> dict:
-    return {
-        "from_utc": f"{start // 60:02d}:{start % 60:02d}",
-        "to_utc": f"{end // 60:02d}:{end % 60:02d}",
-        **{f: p[f] for f in sorted(p) if f in FIELD_MAP or f in EXTRA_FIELDS},
+def map_model(m, route: str, provider: str | None, row: int, snap: Snapshot, until: dt.date | None):
+    """The fate of one model entry: ("skipped", reason code), ("listed", report text) or
+    ("kept", the candidate: contract values, with `_later` its dated changes after the snapshot)."""
+    if not isinstance(m, dict) or not isinstance(m.get("id"), str):
+        return "listed", f"malformed_row: provider {route!r}: model entry is not an object with an 'id'"
+    where = f"(provider {route!r}, model {m['id']!r})"
+    res = resolve(m["id"], route, snap.date)
+    if res.status != "ok":
+        return resolution_fate(res, where)
+    try:
+        if provider is None:
+            raise PriceError("missing: provider id")
+        now, later = resolve_prices(m.get("prices"), snap.date, until)
+        ctx = as_count(m.get("context_window"))
+        if ctx == "bad":
+            raise PriceError(f"bad_type: context_window is not a whole number >= 1 ({m.get('context_window')!r})")
+    except PriceError as exc:
+        return "listed", f"{exc} {where} -> {res.model}"
+    return "kept", {
+        "provider": provider,
+        "model": res.model,
+        "_key": m["id"],
+        "_row": row,
+        "_rank": res.rank,
+        "genai_provider": route,
+        **now,
+        "scheduled_in": None,
+        "context_length": ctx if ctx is not None else CANONICAL[res.model].context_length,
+        "context_length_source": "context_window" if ctx is not None else NATIVE_CONTEXT,
+        "max_output_tokens": None,
+        "quantization": res.quantization,
+        "supports_tools": False,
+        "supports_json_mode": False,
+        "supports_streaming": True,
+        "supports_reasoning": False,
+        "_later": later,
     }
 
 
-def resolve_prices(prices, on: dt.date, until: dt.date | None) -> tuple[dict, list[tuple[dt.date, dict]]]:
-    """genai-prices `prices` -> (columns in force on `on`, [(date, columns) of changes dated
-    after `on` and before `until`]). See the module docstring."""
-    entries = prices if isinstance(prices, list) else [{"prices": prices}]
-    base, dated, tod = None, [], []
-    for e in entries:
-        if not isinstance(e, dict) or "prices" not in e:
-            raise PriceError(f"bad_type: prices list entry without 'prices' ({e!r})")
-        c = e.get("constraint")
-        if not c:
-            base = base or e["prices"]
-        elif set(c) == {"start_date"}:
-            try:
-                dated.append((dt.date.fromisoformat(str(c["start_date"])[:10]), e["prices"]))
-            except ValueError:
-                raise PriceError(f"bad_type: start_date {c['start_date']!r}") from None
-        elif set(c) <= {"start_time", "end_time"} and c:
-            tod.append((_hhmm(c.get("start_time", "00:00")), _hhmm(c.get("end_time", "00:00")), e["prices"]))
-        else:
-            raise PriceError(f"not_allowed: price constraint {c!r} is of an unknown kind")
-    dated.sort(key=lambda x: x[0])
-    if base is None and not dated:
-        raise PriceError("missing: an unconstrained or dated price")
-
-    def on_date(d: dt.date) -> dict:
-        chosen = base
-        for start, p in dated:
-            if start <= d:
-                chosen = p
-        if chosen is None:
-            raise PriceError(f"missing: no price in force on {d} (first dated price starts {dated[0][0]})")
-        return chosen
-
-    def with_tod(p: dict) -> dict:
-        cols = flat_prices(p)
-        if not tod:
-            cols["time_of_day_prices"] = None
-            return cols
-        # the unconstrained (or dated) price holds outside the windows
-        minutes = [0] * 1440
-        for i, (s, e, _) in enumerate(tod, start=1):
-            span = range(s, e) if s < e else list(range(s, 1440)) + list(range(0, e))  # e <= s wraps midnight
-            for m in span:
-                minutes[m] = i
-        shares = Counter(minutes)
-        best = max(shares, key=lambda i: (shares[i], -i))  # ties: the default price
-        chosen = p if best == 0 else tod[best - 1][2]
-        cols = flat_prices(chosen)
-        runs, start = [], 0
-        for m in range(1, 1441):
-            if m == 1440 or minutes[m] != minutes[start]:
-                runs.append((start, m, minutes[start]))
-                start = m
-        cols["time_of_day_prices"] = json.dumps(
-            [_window(p if i == 0 else tod[i - 1][2], s, e) for s, e, i in runs], sort_keys=True
-        )
-        return cols
-
-    now = with_tod(on_date(on))
-    later = [(d, with_tod(p)) for d, p in dated if d > on and (until is None or d < until)]
-    return now, later
-
-
-# --------------------------------------------------------------------------- one snapshot
+def scheduled_rows(kept: list[dict], snap: Snapshot) -> list[dict]:
+    """The price observations of the dated changes the kept candidates announce (taken out of
+    their `_later`), each at its start date."""
+    scheduled = []
+    for c in kept:
+        for d, cols in c.pop("_later"):
+            scheduled.append(
+                {
+                    **{k: c[k] for k in ("provider", "model", "_key", "_row")},
+                    **cols,
+                    "snapshot_ts": dt.datetime.combine(d, dt.time(0)),
+                    "_order": c["_row"],
+                    "scheduled_in": snap.label,
+                    "genai_snapshot": snap.label,
+                }
+            )
+    return scheduled
 
 
 def map_snapshot(
@@ -254,9 +172,7 @@ def map_snapshot(
 ) -> tuple[list[dict], list[dict], Counter, int]:
     """-> (kept candidates, scheduled observations, skipped counts, rows read)."""
     file = str(snap.path)
-    skipped: Counter = Counter()
-    listed = 0
-    candidates, scheduled = [], []
+    fates = KeyFates(file, report)
     row = 0
     for pi, prov in enumerate(data, start=1):
         models = prov.get("models") if isinstance(prov, dict) else None
@@ -273,79 +189,9 @@ def map_snapshot(
         provider = provider_id(route)
         for m in models:
             row += 1
-            if not isinstance(m, dict) or not isinstance(m.get("id"), str):
-                report.issues.append(
-                    ImportIssue(
-                        file, row, f"malformed_row: provider {route!r}: model entry is not an object with an 'id'"
-                    )
-                )
-                listed += 1
-                continue
-            where = f"(provider {route!r}, model {m['id']!r})"
-            res = resolve(m["id"], route, snap.date)
-            if res.status != "ok":
-                if res.status == "unmapped":
-                    report.issues.append(ImportIssue(file, row, f"{res.reason} {where}"))
-                    listed += 1
-                else:
-                    skipped[res.status] += 1
-                continue
-            try:
-                if provider is None:
-                    raise PriceError("missing: provider id")
-                now, later = resolve_prices(m.get("prices"), snap.date, until)
-                ctx = as_count(m.get("context_window"))
-                if ctx == "bad":
-                    raise PriceError(
-                        f"bad_type: context_window is not a whole number >= 1 ({m.get('context_window')!r})"
-                    )
-            except PriceError as exc:
-                report.issues.append(ImportIssue(file, row, f"{exc} {where} -> {res.model}"))
-                listed += 1
-                continue
-            ctx_src = "context_window" if ctx is not None else NATIVE_CONTEXT
-            base = {
-                "provider": provider,
-                "model": res.model,
-                "_key": m["id"],
-                "_row": row,
-                "_rank": res.rank,
-                "genai_provider": route,
-            }
-            candidates.append(
-                {
-                    **base,
-                    **now,
-                    "scheduled_in": None,
-                    "context_length": ctx if ctx is not None else CANONICAL[res.model].context_length,
-                    "context_length_source": ctx_src,
-                    "max_output_tokens": None,
-                    "quantization": res.quantization,
-                    "supports_tools": False,
-                    "supports_json_mode": False,
-                    "supports_streaming": True,
-                    "supports_reasoning": False,
-                    "_later": later,
-                }
-            )
-    kept, dropped = choose(candidates)
-    for c, winner in dropped:
-        report.issues.append(ImportIssue(file, c["_row"], dropped_reason(c, winner)))
-    listed += len(dropped)
-    for c in kept:
-        for d, cols in c.pop("_later"):
-            scheduled.append(
-                {
-                    **{k: c[k] for k in ("provider", "model", "_key", "_row")},
-                    **cols,
-                    "snapshot_ts": dt.datetime.combine(d, dt.time(0)),
-                    "_order": c["_row"],
-                    "scheduled_in": snap.label,
-                    "genai_snapshot": snap.label,
-                }
-            )
-    skipped["listed"] = listed
-    return kept, scheduled, skipped, row
+            fates.add(row, *map_model(m, route, provider, row, snap, until))
+    kept, skipped = fates.finish()
+    return kept, scheduled_rows(kept, snap), skipped, row
 
 
 # --------------------------------------------------------------------------- the import

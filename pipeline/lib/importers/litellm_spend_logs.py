@@ -70,30 +70,33 @@ quantization unknown, supports_streaming true, supports_tools / supports_json_mo
 any successful request of the pair used them, supports_reasoning false; extra column
 endpoint_source = "stub from request logs". Drop these stubs when the drop also has a price
 import's endpoints (litellm-prices), which carry the providers' real limits.
+
+Reading the CSV (log_csv), the parsing expressions, model resolution, the models and stub
+endpoints and the import driver (log_common) are shared with openrouter_activity.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import re
-from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from pipeline.lib.importers import (
-    ImportIssue,
-    ImportReport,
-    check_paths,
-    contract_schema,
-    reason_expr,
-    write_drop,
+from pipeline.lib.importers import ImportReport, reason_expr
+from pipeline.lib.importers.aliases import PROVIDER_OF_ROUTE
+from pipeline.lib.importers.log_common import (
+    REQUEST_SCHEMA,
+    boolean,
+    ensure,
+    json_field,
+    ms_between,
+    number,
+    provider_ids,
+    resolve_models,
+    run_log_import,
+    timestamp,
+    txt,
+    whole,
 )
-from pipeline.lib.importers.aliases import CANONICAL, PROVIDER_OF_ROUTE, resolve
-from pipeline.lib.importers.aliases import provider_id as _provider_id
 
 FORMAT = "litellm-spend-logs"
 OUT_NAME = "litellm_spend_logs"
@@ -171,336 +174,6 @@ ERROR_CLASSES = (  # (substring of error_class, error_type), first match wins
     ("apiconnection", "server_error"),
     ("apierror", "server_error"),
 )
-REQUEST_SCHEMA = contract_schema("requests")
-ENDPOINT_SCHEMA = contract_schema("endpoints", endpoint_source=pl.String)
-MODEL_SCHEMA = contract_schema("models")
-
-
-# --------------------------------------------------------------------------- reading CSV
-
-
-def find_csv_files(paths: list[Path], what: str) -> list[Path]:
-    check_paths(paths)
-    files: dict[str, Path] = {}
-    for p in map(Path, paths):
-        found = [p] if p.is_file() else sorted(f for f in p.rglob("*.csv") if not f.name.startswith(("_", ".")))
-        for f in found:
-            files.setdefault(str(f.resolve()), f)
-    if not files:
-        raise ValueError(f"no {what} CSV files found in: {', '.join(map(str, paths))}")
-    return sorted(files.values(), key=str)
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[_\s]", "", name.strip().lower())
-
-
-def read_csv_rows(path: Path, columns: tuple[str, ...], report: ImportReport) -> pl.DataFrame | None:
-    """All fields as text plus `_row` (1-based data row) and `_line` (the file line the
-    record starts on), columns renamed to `columns` where the header matches one
-    (case-insensitive, `_` ignored). Records with the wrong number of fields are reported
-    (malformed_row) and left out; blank lines are not rows. None when the file has no
-    header (a file-level issue).
-
-    A file is first read by DuckDB's CSV reader (fast); when DuckDB rejects a record, or the
-    file has a blank line (which would shift the line arithmetic), or DuckDB fails, the file
-    is read again record by record with Python's csv module, which gives every record's
-    line exactly."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        report.issues.append(ImportIssue(str(path), None, f"unreadable: {exc}"))
-        return None
-    fast = _read_fast(path, text, columns)
-    if fast is not None:
-        report.rows_read += fast.height
-        return fast
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header, line, rows, lines, row_no = None, 1, [], [], 0
-    wanted = {_norm(c): c for c in columns}
-    try:
-        for rec in reader:
-            start, line = line, reader.line_num + 1
-            if not rec or (len(rec) == 1 and not rec[0].strip()):
-                continue
-            if header is None:
-                header = [wanted.get(_norm(h), h.strip()) for h in rec]
-                continue
-            row_no += 1
-            report.rows_read += 1
-            if len(rec) != len(header):
-                report.issues.append(
-                    ImportIssue(
-                        str(path),
-                        row_no,
-                        f"malformed_row: {len(rec)} fields, the header has {len(header)} (line {start})",
-                    )
-                )
-                continue
-            rows.append(rec)
-            lines.append((row_no, start))
-    except csv.Error as exc:
-        row_no += 1
-        report.rows_read += 1
-        report.issues.append(
-            ImportIssue(str(path), row_no, f"malformed_row: {exc}; the rest of the file is not read (line {line})")
-        )
-    if header is None:
-        report.issues.append(ImportIssue(str(path), None, "missing: header line (empty file)"))
-        return None
-    names = _unique(header)
-    df = pl.DataFrame({n: [r[i] for r in rows] for i, n in enumerate(names)}, schema={n: pl.String for n in names})
-    return df.with_columns(
-        pl.Series("_row", [r for r, _ in lines], dtype=pl.Int64),
-        pl.Series("_line", [ln for _, ln in lines], dtype=pl.Int64),
-    )
-
-
-def _read_fast(path: Path, text: str, columns: tuple[str, ...]) -> pl.DataFrame | None:
-    """DuckDB's reading of a well-formed file, or None (see read_csv_rows)."""
-    first = text.split("\n", 1)[0]
-    if not first.strip() or '"' in first or re.search(r"\n[ \t\r]*\n", text.rstrip("\r\n") + "\n"):
-        return None  # no header, a quoted header, or a blank line: the exact reader
-    try:
-        header = next(csv.reader([first]))
-    except csv.Error:
-        return None
-    wanted = {_norm(c): c for c in columns}
-    names = _unique([wanted.get(_norm(h), h.strip()) for h in header])
-    types = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
-    con = duckdb.connect()
-    try:
-        df = con.execute(
-            f"select * from read_csv(?, columns = {types}, header = false, skip = 1, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', store_rejects = true, rejects_table = 'rej', rejects_scan = 'rej_scan', "
-            f"max_line_size = {64 * 2**20}, buffer_size = {128 * 2**20})",
-            [str(path)],
-        ).pl()
-        if con.execute("select count(*) from rej").fetchone()[0]:
-            return None
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
-    if df.height == 0:
-        return df.with_columns(pl.lit(None, dtype=pl.Int64).alias("_row"), pl.lit(None, dtype=pl.Int64).alias("_line"))
-    # record i starts on line 2 + (records before it) + (newlines inside the fields before it)
-    newlines = pl.sum_horizontal([pl.col(n).str.count_matches("\n").fill_null(0) for n in names])
-    return df.with_columns(
-        pl.int_range(1, df.height + 1, dtype=pl.Int64).alias("_row"),
-        (2 + pl.int_range(0, df.height, dtype=pl.Int64) + newlines.cum_sum().shift(1, fill_value=0))
-        .cast(pl.Int64)
-        .alias("_line"),
-    )
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        k = n or "column"
-        seen[k] = seen.get(k, 0) + 1
-        out.append(k if seen[k] == 1 else f"{k}_{seen[k]}")
-    return out
-
-
-# --------------------------------------------------------------------------- expressions
-
-
-def txt(c: str) -> pl.Expr:
-    """A column as trimmed text, blank -> null (a missing column is all null)."""
-    return pl.col(c).str.strip_chars().replace("", None)
-
-
-def ensure(df: pl.DataFrame, cols) -> pl.DataFrame:
-    return df.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in cols if c not in df.columns])
-
-
-def timestamp(e: pl.Expr) -> pl.Expr:
-    """ISO-8601 text -> naive UTC datetime (null when it does not parse)."""
-    z = e.str.replace(r"Z$", "+00:00").str.replace(r"([+-]\d{2})$", "$1:00")
-    naive = [
-        z.str.to_datetime(f, strict=False, time_unit="us") for f in ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")
-    ]
-    zoned = [
-        z.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
-        for f in ("%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
-    ]
-    return pl.coalesce(*naive, *zoned)
-
-
-def number(e: pl.Expr) -> pl.Expr:
-    n = e.cast(pl.Float64, strict=False)
-    return pl.when(n.is_finite()).then(n)
-
-
-def whole(e: pl.Expr) -> pl.Expr:
-    n = number(e)
-    return pl.when((n == n.floor()) & (n.abs() < 9e15)).then(n).cast(pl.Int64)
-
-
-def boolean(e: pl.Expr) -> pl.Expr:
-    low = e.str.to_lowercase()
-    return (
-        pl.when(low.is_in(["true", "t", "1", "yes", "y"]))
-        .then(True)
-        .when(low.is_in(["false", "f", "0", "no", "n"]))
-        .then(False)
-    )
-
-
-def ms_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    return (b - a).dt.total_microseconds() / 1000.0
-
-
-def json_field(e: pl.Expr, path: str) -> pl.Expr:
-    """A JSON path of a JSON text column (null when absent or not JSON)."""
-    return e.str.json_path_match(path)
-
-
-def _per_distinct(e: pl.Expr, fn) -> pl.Expr:
-    """fn applied once per distinct non-null value (logs repeat a few values many times)."""
-
-    def batch(s: pl.Series) -> pl.Series:
-        table = {v: fn(v) for v in s.drop_nulls().unique().to_list()}
-        return s.replace_strict(table, default=None, return_dtype=pl.String)
-
-    return e.map_batches(batch, return_dtype=pl.String)
-
-
-def pseudonym(e: pl.Expr, salt: str) -> pl.Expr:
-    return _per_distinct(e, lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16])
-
-
-# --------------------------------------------------------------------------- models and providers
-
-
-def resolve_models(df: pl.DataFrame, name_cols: list[str], route_col: str) -> pl.DataFrame:
-    """Adds `_canonical` (canonical model id or null) and `_model_reason` by resolving each distinct
-    (names..., route, date) once: the first of `name_cols` that maps wins."""
-    keys = df.select(*name_cols, route_col, pl.col("ts").dt.date().alias("_date")).unique()
-    out = []
-    for row in keys.iter_rows(named=True):
-        model, reason = None, None
-        for c in name_cols:
-            if row[c] is None:
-                continue
-            r = resolve(row[c], row[route_col], row["_date"])
-            if r.model:
-                model, reason = r.model, None
-                break
-            reason = reason or f"{r.reason} (model {row[c]!r})"
-        out.append({**row, "_canonical": model, "_model_reason": None if model else (reason or "missing: model")})
-    table = pl.DataFrame(
-        out,
-        schema={
-            **{c: pl.String for c in name_cols},
-            route_col: pl.String,
-            "_date": pl.Date,
-            "_canonical": pl.String,
-            "_model_reason": pl.String,
-        },
-    )
-    return (
-        df.with_columns(pl.col("ts").dt.date().alias("_date"))
-        .join(table, on=[*name_cols, route_col, "_date"], how="left", nulls_equal=True)
-        .drop("_date")
-    )
-
-
-def provider_ids(e: pl.Expr) -> pl.Expr:
-    return _per_distinct(e, _provider_id)
-
-
-def support_tables(requests: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(models, stub endpoints) for the written requests; see the module docstring."""
-    models = sorted(set(requests["model"].to_list()))
-    model_df = pl.DataFrame(
-        [
-            {
-                "model": m,
-                "family": CANONICAL[m].family,
-                "developer": CANONICAL[m].developer,
-                "release_date": CANONICAL[m].release_date,
-                "successor_of": CANONICAL[m].successor_of,
-                "official_provider": CANONICAL[m].official_provider,
-            }
-            for m in models
-        ],
-        schema=MODEL_SCHEMA,
-    )
-    ok = pl.col("status") == "ok"
-    eps = requests.group_by("provider", "model").agg(
-        pl.col("ts").min().alias("valid_from"),
-        (ok & pl.col("tools")).any().alias("supports_tools"),
-        (ok & pl.col("json_mode")).any().alias("supports_json_mode"),
-    )
-    ctx = pl.DataFrame(
-        {"model": models, "context_length": [CANONICAL[m].context_length for m in models]},
-        schema={"model": pl.String, "context_length": pl.Int64},
-    )
-    eps = (
-        eps.join(ctx, on="model", how="left")
-        .select(
-            "provider",
-            "model",
-            "valid_from",
-            pl.lit(None, dtype=pl.Datetime("us")).alias("valid_to"),
-            "context_length",
-            pl.lit(None, dtype=pl.Int64).alias("max_output_tokens"),
-            pl.lit("unknown").alias("quantization"),
-            "supports_tools",
-            "supports_json_mode",
-            pl.lit(True).alias("supports_streaming"),
-            pl.lit(False).alias("supports_reasoning"),
-            pl.lit("stub from request logs").alias("endpoint_source"),
-        )
-        .cast(ENDPOINT_SCHEMA)
-        .sort("provider", "model")
-    )
-    return model_df, eps
-
-
-def run_log_import(
-    fmt: str,
-    out_name: str,
-    paths: list[Path],
-    what: str,
-    columns: tuple[str, ...],
-    map_file: Callable[[pl.DataFrame], pl.DataFrame],
-    out: Path,
-) -> ImportReport:
-    """Shared driver of the log importers: find the CSV files (`what` names them in the error
-    when there is none), read each, map it (`map_file` returns the REQUEST_SCHEMA columns,
-    extras, `_row`, `_line` and `_reason`), write requests, models, stub endpoints and the report."""
-    files = find_csv_files(paths, what)
-    report = ImportReport(fmt, Path(out))
-    frames = []
-    for f in files:
-        first = len(report.issues)
-        df = read_csv_rows(f, columns, report)
-        if df is None:
-            continue
-        mapped = map_file(df)
-        bad = mapped.filter(pl.col("_reason").is_not_null())
-        report.issues += [
-            ImportIssue(str(f), r, f"{why} (line {ln})")
-            for r, ln, why in bad.select("_row", "_line", "_reason").iter_rows()
-        ]
-        report.issues[first:] = sorted(report.issues[first:], key=lambda i: (i.row is not None, i.row or 0))
-        good = mapped.filter(pl.col("_reason").is_null()).drop("_reason", "_line").rename({"_row": "source_row"})
-        if good.height:
-            frames.append(good.with_columns(pl.lit(str(f)).alias("source_file")))
-    requests = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=REQUEST_SCHEMA)
-    requests = requests.sort("ts", "request_id")
-    models, endpoints = support_tables(requests)
-    write_drop(report, out_name, {"models": models, "endpoints": endpoints, "requests": requests})
-    assert report.rows_read == report.rows_written["requests"] + report.rows_reported, (
-        report.rows_read,
-        report.rows_written,
-        report.rows_reported,
-    )
-    return report
 
 
 # --------------------------------------------------------------------------- LiteLLM mapping

@@ -60,7 +60,7 @@ Not written, each listed with file, row and line: a CSV line with the wrong numb
 created_at that does not parse, an unknown finish_reason_normalized, and a model the alias
 map does not place among the studied open-weight models (with its class).
 
-models and endpoint stubs as in litellm_spend_logs.
+models and endpoint stubs as in litellm_spend_logs (log_common.support_tables).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.importers import ImportReport, reason_expr
-from pipeline.lib.importers.litellm_spend_logs import (
+from pipeline.lib.importers.log_common import (
     REQUEST_SCHEMA,
     boolean,
     ensure,

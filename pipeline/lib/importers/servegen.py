@@ -68,16 +68,15 @@ fields (malformed_row), timestamp or rate missing or not a number, a negative ra
 window without token lengths. rows_read = windows_expanded + rows_reported (so the CLI's
 "rows read" counts windows, and its requests line the sampled requests). A dataset.json that
 cannot be parsed is a file-level issue, and its client falls back to the pool's lengths.
+
+The length distributions are read in servegen_lengths.
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
-import json
-import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,14 +84,20 @@ import polars as pl
 
 from pipeline.lib.importers import ImportIssue, ImportReport, reason_expr
 from pipeline.lib.importers import trace_common as tc
+from pipeline.lib.importers.servegen_lengths import (
+    LENGTH_FIELDS,
+    N_FIELDS,
+    WINDOW_S,
+    Lengths,
+    dataset_path,
+    load_lengths,
+    pool_lengths,
+)
 
 FORMAT = "servegen"
 OUT_NAME = "servegen"
 PROVIDER = "alibaba"
-WINDOW_S = 600
 DEFAULT_SAMPLE_RATE = 0.01
-N_FIELDS = 6
-LENGTH_FIELDS = ("input_tokens", "output_tokens", "reason_ratio")
 # pool -> (model, family, developer, release_date, official_provider, reasoning)
 KNOWN_POOLS = {"deepseek-r1": ("deepseek-r1", "deepseek", "deepseek", dt.date(2025, 1, 20), "deepseek", True)}
 EXTRAS = {
@@ -106,27 +111,10 @@ EXTRAS = {
 }
 
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_PMF_PAIR = re.compile(rf"({_NUM})\s*:\s*({_NUM})")
-_PMF_LITERAL = re.compile(rf"\s*\{{\s*(?:{_NUM}\s*:\s*{_NUM}\s*(?:,\s*{_NUM}\s*:\s*{_NUM}\s*)*,?\s*)?\}}\s*")
-
-
 @dataclass
 class ServeGenReport(ImportReport):
     windows_expanded: int = 0  # trace lines expanded into requests (rate 0 -> none)
     requests_expected: float = 0.0  # sum over expanded windows of rate * WINDOW_S * sample_rate
-
-
-@dataclass
-class Lengths:
-    """Length PMFs by dataset window: starts[j] -> {field: (values, probabilities)}."""
-
-    starts: np.ndarray
-    pmfs: list[dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
-
-    def index(self, t: np.ndarray) -> np.ndarray:
-        """The dataset window of trace-window starts t: latest start <= t, else the first."""
-        return np.clip(np.searchsorted(self.starts, t, side="right") - 1, 0, None)
 
 
 def pool_model(category: str, pool: str) -> tuple[str, tuple]:
@@ -135,113 +123,6 @@ def pool_model(category: str, pool: str) -> tuple[str, tuple]:
         model, family, developer, release, official, _ = KNOWN_POOLS[pool]
         return model, (family, developer, release, official)
     return f"servegen-{pool}", (f"servegen-{category}", "unknown", None, PROVIDER)
-
-
-def dataset_path(trace: Path) -> Path:
-    return trace.with_name(trace.name.replace("-trace.csv", "-dataset.json"))
-
-
-def _pmf(text, what: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """A PMF literal `{value: probability}` as (values, normalised probabilities); None
-    for `{}` (ServeGen writes empty PMFs for 6-h windows in which the client sent nothing).
-    A plain `{number: number, ...}` literal is parsed with a regex (the 14k-entry PMFs of the
-    public files take 0.1 s instead of 0.6 s); anything else goes to ast.literal_eval, never eval."""
-    if isinstance(text, str) and _PMF_LITERAL.fullmatch(text):
-        arr = np.array(_PMF_PAIR.findall(text), dtype=float).reshape(-1, 2)
-        if len(arr) == 0:
-            return None
-        if len(np.unique(arr[:, 0])) == len(arr):  # repeated keys: let Python's rules decide
-            return _normalised(arr[:, 0], arr[:, 1], what)
-    obj = ast.literal_eval(text) if isinstance(text, str) else text
-    if not isinstance(obj, dict):
-        raise ValueError(f"{what}: not a {{value: probability}} dict")
-    if not obj:
-        return None
-    return _normalised(np.array(list(obj.keys()), dtype=float), np.array(list(obj.values()), dtype=float), what)
-
-
-def _normalised(values: np.ndarray, probs: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    if not (np.isfinite(values).all() and np.isfinite(probs).all() and (probs >= 0).all() and probs.sum() > 0):
-        raise ValueError(f"{what}: values and probabilities must be finite, probabilities >= 0 with a positive sum")
-    return values, probs / probs.sum()
-
-
-def load_lengths(path: Path) -> Lengths:
-    """Parse a chunk-<i>-dataset.json, keeping the windows with input and output PMFs (empty
-    ones mark windows without requests); tc.FileIssue when it cannot be used."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(doc, dict):
-            raise ValueError("expected a JSON object {window_start_seconds: {field: pmf}}")
-        starts, pmfs = [], []
-        for s in sorted(doc, key=float):
-            win = doc[s]
-            if not isinstance(win, dict):
-                raise ValueError(f"window {s}: not an object")
-            pmf = {f: _pmf(win[f], f"window {s} {f}") for f in LENGTH_FIELDS if f in win}
-            pmf = {f: v for f, v in pmf.items() if v is not None}
-            if "input_tokens" in pmf and "output_tokens" in pmf:
-                starts.append(float(s))
-                pmfs.append(pmf)
-        if not starts:
-            raise ValueError("no window with both input_tokens and output_tokens PMFs")
-        return Lengths(np.array(starts), pmfs)
-    except (OSError, ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        raise tc.FileIssue(
-            f"malformed_json: {path.name} unusable, its client falls back to pool lengths ({exc})"
-        ) from exc
-
-
-def _window_rates(trace: Path) -> pl.DataFrame:
-    """(t, rate) of the well-formed windows of a trace file (for the pool mixture weights)."""
-    f = pl.col("raw").str.split(",")
-    return tc.collect(
-        tc.scan_lines(trace)
-        .select(
-            tc.num(tc.field(f, 0)).alias("t"),
-            tc.num(tc.field(f, 1)).alias("rate"),
-            (f.list.len() == N_FIELDS).alias("ok"),
-        )
-        .filter("ok", pl.col("t").is_finite(), pl.col("rate").is_finite(), pl.col("rate") >= 0)
-    )
-
-
-def pool_lengths(client_lengths: dict[Path, Lengths]) -> Lengths | None:
-    """The request-weighted mixture of the clients' PMFs, per dataset window (see the module
-    docstring); None when no client has lengths."""
-    if not client_lengths:
-        return None
-    starts = np.unique(np.concatenate([lg.starts for lg in client_lengths.values()]))
-    bounds = np.append(starts, np.inf)
-    weights = {}  # client -> expected requests per union window
-    for trace, _lengths in client_lengths.items():
-        try:
-            w = _window_rates(trace)
-            t, r = w["t"].to_numpy(), w["rate"].to_numpy()
-        except (OSError, pl.exceptions.PolarsError):
-            t, r = np.array([]), np.array([])
-        j = np.clip(np.searchsorted(bounds, t, side="right") - 1, 0, len(starts) - 1)
-        weights[trace] = np.bincount(j, weights=r * WINDOW_S, minlength=len(starts))
-    pmfs = []
-    for j, s in enumerate(starts):
-        w = np.array([weights[c][j] for c in client_lengths])
-        w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
-        mix = {}
-        for f in LENGTH_FIELDS:
-            parts = [
-                (lg.pmfs[lg.index(np.array([s]))[0]].get(f), wc)
-                for lg, wc in zip(client_lengths.values(), w, strict=False)
-            ]
-            parts = [(p, wc) for p, wc in parts if p is not None and wc > 0]
-            if not parts:
-                continue
-            values = np.concatenate([p[0] for p, _ in parts])
-            probs = np.concatenate([p[1] * wc for p, wc in parts])
-            uniq, inv = np.unique(values, return_inverse=True)
-            total = np.bincount(inv, weights=probs)
-            mix[f] = (uniq, total / total.sum())
-        pmfs.append(mix)
-    return Lengths(starts, pmfs)
 
 
 def map_windows(paths: list[Path], with_lengths: set[str]) -> pl.DataFrame:
@@ -310,6 +191,129 @@ def expand(
     return {"win": win, "offset": offset, "rank": rank, **drawn}
 
 
+class LengthSources:
+    """The token lengths of each trace's client: its own dataset.json (parsed once; an unusable
+    one is a file-level issue), else with `fallback` its pool's mixture (computed once a pool)."""
+
+    def __init__(self, report: ImportReport, fallback: bool):
+        self.report, self.fallback = report, fallback
+        self.own: dict[Path, Lengths | None] = {}  # dataset.json path -> parsed (None: unusable)
+        self.pools: dict[Path, Lengths | None] = {}  # pool folder -> mixture
+
+    def client(self, ds: Path) -> Lengths | None:
+        if ds not in self.own:
+            try:
+                self.own[ds] = load_lengths(ds)
+            except tc.FileIssue as exc:
+                self.report.issues.append(ImportIssue(str(ds), None, str(exc)))
+                self.own[ds] = None
+        return self.own[ds]
+
+    def pool(self, folder: Path) -> Lengths | None:
+        if folder not in self.pools:
+            clients = {}
+            for ds in sorted(folder.glob("chunk-*-dataset.json")):
+                trace = ds.with_name(ds.name.replace("-dataset.json", "-trace.csv"))
+                if (lg := self.client(ds)) is not None and trace.is_file():
+                    clients[trace] = lg
+            self.pools[folder] = pool_lengths(clients)
+        return self.pools[folder]
+
+    def of(self, trace: Path) -> tuple[Lengths | None, str | None]:
+        """(lengths, servegen_lengths: client or pool) of a trace file's client."""
+        ds = dataset_path(trace)
+        lengths, source = (self.client(ds), "client") if ds.is_file() else (None, None)
+        if lengths is None and self.fallback:
+            lengths, source = self.pool(trace.parent), "pool"
+        return lengths, source
+
+
+def client_of(trace: Path) -> tuple[str, str, str]:
+    """(category, pool, chunk) of a trace file: `reason/deepseek-r1/chunk-1-trace.csv`."""
+    return trace.parent.parent.name, trace.parent.name, trace.name.removesuffix("-trace.csv").removesuffix(".csv")
+
+
+def account(report: ServeGenReport, windows: pl.DataFrame, path: Path, sample_rate: float) -> pl.DataFrame:
+    """Count a trace file's windows, report the ones that cannot be expanded; -> the others."""
+    report.rows_read += windows.height
+    report.issues += tc.issues_of(windows, str(path))
+    good = windows.filter(pl.col("_reason").is_null())
+    report.windows_expanded += good.height
+    report.requests_expected += float(good["rate"].sum() or 0) * WINDOW_S * sample_rate
+    return good
+
+
+def sample_client(
+    path: Path, good: pl.DataFrame, lengths: Lengths, source: str, seed: int, sample_rate: float
+) -> pl.DataFrame | None:
+    """The sampled requests of one client's expanded windows (columns for requests_table), or
+    None when none is drawn."""
+    category, pool, chunk = client_of(path)
+    rng = np.random.default_rng([seed, zlib.crc32(f"{category}/{pool}/{chunk}".encode())])
+    d = expand(good, lengths, rng, sample_rate)
+    n = len(d["win"])
+    if n == 0:
+        return None
+    model, _ = pool_model(category, pool)
+    w = good.select(pl.all().gather(d["win"]))
+    return pl.DataFrame(
+        {
+            "line": w["line"],
+            "t": w["t"],
+            "rate": w["rate"],
+            "cv": w["cv"],
+            "pattern": w["pattern"],
+            "offset": d["offset"],
+            "rank": d["rank"],
+            "inp": d["input_tokens"],
+            "outp": d["output_tokens"],
+            "ratio": d["reason_ratio"],
+            "id_prefix": pl.repeat(f"servegen-{pool}-{chunk}-", n, eager=True, dtype=pl.String),
+            "application": pl.repeat(category, n, eager=True, dtype=pl.String),
+            "client_id": pl.repeat(f"{pool}/{chunk}", n, eager=True, dtype=pl.String),
+            "model": pl.repeat(model, n, eager=True, dtype=pl.String),
+            "servegen_lengths": pl.repeat(source, n, eager=True, dtype=pl.String),
+            "trace_file": pl.repeat(f"{category}/{pool}/{path.name}", n, eager=True, dtype=pl.String),
+        }
+    )
+
+
+def requests_table(frames: list[pl.DataFrame], epoch: dt.datetime, sample_rate: float) -> pl.DataFrame:
+    """The clients' sampled requests as contract requests with the extras (see the docstring)."""
+    if not frames:
+        return tc.empty_requests(EXTRAS)
+    return (
+        pl.concat(frames)
+        .select(
+            pl.concat_str(
+                "id_prefix",
+                pl.col("line").cast(pl.String).str.zfill(6),
+                pl.lit("-"),
+                pl.col("rank").cast(pl.String).str.zfill(5),
+            ).alias("request_id"),
+            tc.seconds_after(epoch, pl.col("t") + pl.col("offset")).alias("ts"),
+            "application",
+            "client_id",
+            "model",
+            pl.lit(PROVIDER).alias("provider"),
+            pl.col("inp").round().cast(pl.Int64).alias("input_tokens"),
+            pl.col("outp").round().cast(pl.Int64).alias("output_tokens"),
+            pl.lit("ok").alias("status"),
+            pl.lit(None, dtype=pl.String).alias("error_type"),
+            pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
+            pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
+            "servegen_lengths",
+            pl.col("ratio").fill_nan(None).alias("servegen_reason_ratio"),
+            pl.col("rate").alias("servegen_window_rate"),
+            pl.col("cv").alias("servegen_window_cv"),
+            pl.col("pattern").alias("servegen_window_pattern"),
+            "trace_file",
+            pl.col("line").alias("trace_line"),
+        )
+        .pipe(tc.requests_frame, EXTRAS)
+    )
+
+
 def import_servegen(
     paths: list[Path],
     out: Path,
@@ -324,115 +328,23 @@ def import_servegen(
     tc.check_sample_rate(sample_rate)
     report = ServeGenReport(FORMAT, Path(out))
     files = tc.find_files(paths, "chunk-*-trace.csv", "ServeGen trace", recursive=True)
-    own: dict[Path, Lengths | None] = {}  # dataset.json path -> parsed (None: unusable)
-    pools: dict[Path, Lengths | None] = {}  # pool folder -> mixture
-
-    def lengths_of(ds: Path) -> Lengths | None:
-        if ds not in own:
-            try:
-                own[ds] = load_lengths(ds)
-            except tc.FileIssue as exc:
-                report.issues.append(ImportIssue(str(ds), None, str(exc)))
-                own[ds] = None
-        return own[ds]
-
-    def pool_of(folder: Path) -> Lengths | None:
-        if folder not in pools:
-            clients = {}
-            for ds in sorted(folder.glob("chunk-*-dataset.json")):
-                trace = ds.with_name(ds.name.replace("-dataset.json", "-trace.csv"))
-                if (lg := lengths_of(ds)) is not None and trace.is_file():
-                    clients[trace] = lg
-            pools[folder] = pool_lengths(clients)
-        return pools[folder]
-
-    plan = []
-    for path in files:
-        ds = dataset_path(path)
-        lengths, source = (lengths_of(ds), "client") if ds.is_file() else (None, None)
-        if lengths is None and pool_lengths_fallback:
-            lengths, source = pool_of(path.parent), "pool"
-        plan.append((path, lengths, source))
+    sources = LengthSources(report, pool_lengths_fallback)
+    plan = [(path, *sources.of(path)) for path in files]
     windows_of = _read_windows(report, files, {str(p) for p, lg, _ in plan if lg is not None})
-
     frames, models = [], {}
     for path, lengths, source in plan:
         windows = windows_of[str(path)]
         if windows is None:  # unreadable (reported) or without a single line
             continue
-        pool, category = path.parent.name, path.parent.parent.name
-        chunk = path.name.removesuffix("-trace.csv").removesuffix(".csv")
-        report.rows_read += windows.height
-        report.issues += tc.issues_of(windows, str(path))
-        good = windows.filter(pl.col("_reason").is_null())
-        report.windows_expanded += good.height
-        report.requests_expected += float(good["rate"].sum() or 0) * WINDOW_S * sample_rate
+        good = account(report, windows, path, sample_rate)
         if lengths is None or good.height == 0:
             continue
-        rng = np.random.default_rng([seed, zlib.crc32(f"{category}/{pool}/{chunk}".encode())])
-        d = expand(good, lengths, rng, sample_rate)
-        n = len(d["win"])
-        if n == 0:
-            continue
-        model, facts = pool_model(category, pool)
-        models[model] = facts
-        w = good.select(pl.all().gather(d["win"]))
-        frames.append(
-            pl.DataFrame(
-                {
-                    "line": w["line"],
-                    "t": w["t"],
-                    "rate": w["rate"],
-                    "cv": w["cv"],
-                    "pattern": w["pattern"],
-                    "offset": d["offset"],
-                    "rank": d["rank"],
-                    "inp": d["input_tokens"],
-                    "outp": d["output_tokens"],
-                    "ratio": d["reason_ratio"],
-                    "id_prefix": pl.repeat(f"servegen-{pool}-{chunk}-", n, eager=True, dtype=pl.String),
-                    "application": pl.repeat(category, n, eager=True, dtype=pl.String),
-                    "client_id": pl.repeat(f"{pool}/{chunk}", n, eager=True, dtype=pl.String),
-                    "model": pl.repeat(model, n, eager=True, dtype=pl.String),
-                    "servegen_lengths": pl.repeat(source, n, eager=True, dtype=pl.String),
-                    "trace_file": pl.repeat(f"{category}/{pool}/{path.name}", n, eager=True, dtype=pl.String),
-                }
-            )
-        )
-    if frames:
-        requests = (
-            pl.concat(frames)
-            .select(
-                pl.concat_str(
-                    "id_prefix",
-                    pl.col("line").cast(pl.String).str.zfill(6),
-                    pl.lit("-"),
-                    pl.col("rank").cast(pl.String).str.zfill(5),
-                ).alias("request_id"),
-                tc.seconds_after(epoch, pl.col("t") + pl.col("offset")).alias("ts"),
-                "application",
-                "client_id",
-                "model",
-                pl.lit(PROVIDER).alias("provider"),
-                pl.col("inp").round().cast(pl.Int64).alias("input_tokens"),
-                pl.col("outp").round().cast(pl.Int64).alias("output_tokens"),
-                pl.lit("ok").alias("status"),
-                pl.lit(None, dtype=pl.String).alias("error_type"),
-                pl.lit(None, dtype=pl.Float64).alias("latency_ms"),
-                pl.lit(sample_rate, dtype=pl.Float64).alias("sample_rate"),
-                "servegen_lengths",
-                pl.col("ratio").fill_nan(None).alias("servegen_reason_ratio"),
-                pl.col("rate").alias("servegen_window_rate"),
-                pl.col("cv").alias("servegen_window_cv"),
-                pl.col("pattern").alias("servegen_window_pattern"),
-                "trace_file",
-                pl.col("line").alias("trace_line"),
-            )
-            .pipe(tc.requests_frame, EXTRAS)
-        )
-    else:
-        requests = tc.empty_requests(EXTRAS)
+        frame = sample_client(path, good, lengths, source, seed, sample_rate)
+        if frame is not None:
+            frames.append(frame)
+            model, facts = pool_model(*client_of(path)[:2])
+            models[model] = facts
     reasoning = [m for p, (m, *_rest, r) in KNOWN_POOLS.items() if r]
-    tc.write_requests_drop(report, OUT_NAME, requests, models, reasoning)
+    tc.write_requests_drop(report, OUT_NAME, requests_table(frames, epoch, sample_rate), models, reasoning)
     assert report.rows_read == report.windows_expanded + report.rows_reported
     return report

@@ -1,6 +1,8 @@
 """Shared pieces of the price-table importers (litellm_prices, genai_prices): finding dated
 snapshot files, the report that counts the fate of every source row per file, its
-aggregated report lines, and writing the drop with the fate totals checked.
+aggregated report lines, reading a source value as a number or a token count, keeping one
+key per (provider, model) and snapshot, and writing the drop with the fate totals checked.
+Turning the kept keys into prices, endpoints and models is in price_series.
 
 A snapshot is one JSON file whose date (YYYY-MM-DD) is in its name or the nearest folder name
 above it; snapshot_ts = that date at SNAPSHOT_TIME (UTC).
@@ -9,6 +11,7 @@ above it; snapshot_ts = that date at SNAPSHOT_TIME (UTC).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,9 +20,25 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.importers import ImportIssue, ImportReport, check_paths, write_drop
+from pipeline.lib.importers.aliases import Resolution
 
 SNAPSHOT_TIME = dt.time(0, 0)  # snapshot_ts / valid_from = the snapshot date at this UTC time
 DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+NATIVE_CONTEXT = "model card (aliases.py)"  # context_length_source when the source has no limit
+
+SKIP_TEXT = {
+    "not_a_model": "skipped: sample_spec documents the fields and is not a model",
+    "not_chat": "skipped: mode is not chat, completion or responses (embeddings, images, audio, rerank ...)",
+    "non_target": "skipped: not a model family the project studies",
+    "closed": "skipped: a target family's developer but not open weights (qwen-max, moonshot-v1, mistral-medium ...)",
+    "derivative": "skipped: third-party fine-tunes or merges of target models",
+    "out_of_scope": "skipped: open weights but not a chat model studied (guard, embedding, base, OCR ...)",
+}
+UNCHANGED_TEXT = (
+    "no new prices row: the price equals the one in force, written at an earlier snapshot "
+    "(the endpoint state continues)"
+)
+AGGREGATED_TEXT = {**SKIP_TEXT, "unchanged": UNCHANGED_TEXT}  # fates reported as one line per snapshot
 
 
 @dataclass
@@ -107,6 +126,83 @@ def add_aggregates(report: SnapshotImportReport, file: str, texts: dict[str, str
         report.issues.append(
             ImportIssue(file, None, f"{code}: {counts[code]} keys, {texts[code]} (aggregated, not listed one by one)")
         )
+
+
+def resolution_fate(res: Resolution, where: str) -> tuple[str, str]:
+    """The fate of a key the alias map does not place (status other than ok): a target family's
+    unknown spelling is listed (with `where` naming the key), any other class is skipped."""
+    if res.status == "unmapped":
+        return "listed", f"{res.reason} {where}"
+    return "skipped", res.status
+
+
+def as_number(value) -> float | None | str:
+    """A finite number, None when absent, or the string 'bad' for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "bad"
+    return float(value)
+
+
+def as_count(value) -> int | None | str:
+    """A whole number >= 1, None when absent, or 'bad'."""
+    n = as_number(value)
+    if n is None or n == "bad":
+        return n
+    return int(n) if n == int(n) and n >= 1 else "bad"
+
+
+def choose(candidates: list[dict]) -> tuple[list[dict], list[tuple[dict, dict]]]:
+    """One candidate per (provider, model): the standard offering (see litellm_prices).
+    Returns (kept, [(dropped, kept instead)])."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in candidates:
+        groups.setdefault((c["provider"], c["model"]), []).append(c)
+    kept, dropped = [], []
+    for group in groups.values():
+        group.sort(key=lambda c: (c["_rank"], "/" not in c["_key"], len(c["_key"]), c["_key"]))
+        kept.append(group[0])
+        dropped += [(c, group[0]) for c in group[1:]]
+    return kept, dropped
+
+
+def dropped_reason(c: dict, winner: dict) -> str:
+    return (
+        f"duplicate_offering: key {c['_key']!r} and the kept key {winner['_key']!r} both map to "
+        f"({c['provider']}, {c['model']}) in this snapshot; the kept one is the standard offering"
+    )
+
+
+class KeyFates:
+    """The fates of one snapshot's source rows as they are mapped: candidates kept, rows listed
+    in the report (in row order), skipped rows counted by reason code."""
+
+    def __init__(self, file: str, report: ImportReport):
+        self.file, self.report = file, report
+        self.candidates: list[dict] = []
+        self.skipped: Counter = Counter()
+        self.listed = 0
+
+    def add(self, row: int, fate: str, value) -> None:
+        """`fate` "kept" (value: the candidate), "listed" (value: the report text) or "skipped"
+        (value: the reason code)."""
+        if fate == "kept":
+            self.candidates.append(value)
+        elif fate == "listed":
+            self.report.issues.append(ImportIssue(self.file, row, value))
+            self.listed += 1
+        else:
+            self.skipped[value] += 1
+
+    def finish(self) -> tuple[list[dict], Counter]:
+        """(one candidate per (provider, model), the skip counts with `listed`), after listing
+        the candidates dropped as duplicate offerings."""
+        kept, dropped = choose(self.candidates)
+        for c, winner in dropped:
+            self.report.issues.append(ImportIssue(self.file, c["_row"], dropped_reason(c, winner)))
+        self.skipped["listed"] = self.listed + len(dropped)
+        return kept, self.skipped
 
 
 def write_prices_drop(
