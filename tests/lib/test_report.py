@@ -30,7 +30,19 @@ LONG_FLOAT = re.compile(r"\d\.\d{5,}")
 
 
 def make_warehouse(path: Path, tables: dict[str, pl.DataFrame]) -> Path:
-    """A DuckDB file with schemas staging and marts holding `tables` ({"marts.x": frame})."""
+    """A DuckDB file with schemas staging and marts holding `tables` ({"marts.x": frame}), and
+    marts.key_figures built from them by the pipeline's own SQL (the report's headlines read it)."""
+    from pipeline.lib.key_figures import build_key_figures
+    from pipeline.paths import marts_file
+
+    marts = [n for n in tables if n.startswith("marts.")]
+    if marts and "marts.key_figures" not in tables:
+        root = path.parent / f"{path.stem}-record"
+        for name in marts:
+            out = marts_file(root, name.removeprefix("marts."))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tables[name].write_parquet(out)
+        tables = {**tables, "marts.key_figures": build_key_figures(root)}
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema marts")
@@ -250,7 +262,37 @@ def routing_frames(period: str) -> dict[str, pl.DataFrame]:
             ("m2", "causal", -4.0987654, 10.9876543),
         )
     ]
-    return {"marts.routing_counterfactual": pl.DataFrame(rc), "marts.routing_policies": pl.DataFrame(rp)}
+    # all models together, worked out by hand from the rows above: cost, a total, sums routed / sums
+    # baseline - 1 = 2 x 98.7654321 / (2 x 123.456789) - 1; throughput, a requests-weighted mean,
+    # (61.2345678 x 1500) / (45.678912 x 1500) - 1; the causal rows' shift is per model only
+    totals = [
+        {
+            "period": period,
+            "period_type": "quarter",
+            "objective": objective,
+            "policy": policy,
+            "requests_routed": 1500.0,
+            "requests_excluded": 34.0,
+            "requests_imputed": 375.0,
+            "baseline_value": base_v,
+            "routed_value": routed_v,
+            "change_pct": 100 * (routed_v / base_v - 1),
+            "ci_low": None,
+            "ci_high": None,
+            "n_days": 92,
+            "models": 2,
+        }
+        for objective, base_v, routed_v in (
+            ("cost", 2 * 123.456789, 2 * 98.7654321),
+            ("throughput", 45.678912, 61.2345678),
+        )
+        for policy in ("oracle", "causal")
+    ]
+    return {
+        "marts.routing_counterfactual": pl.DataFrame(rc),
+        "marts.routing_policies": pl.DataFrame(rp),
+        "marts.routing_totals": pl.DataFrame(totals),
+    }
 
 
 def base_tables(period: str = "2025Q4") -> dict[str, pl.DataFrame]:

@@ -123,83 +123,9 @@ def throughput_two_ways(df: pl.DataFrame) -> Table:
     )
 
 
-def routing(ctx: Context) -> Section:
-    wh, s = ctx.wh, Section("routing", "Routing counterfactuals")
-    lacking = ctx.missing("marts.routing_counterfactual", "marts.routing_policies")
-    if len(lacking) == 2:
-        return s.add(
-            Missing(
-                lacking,
-                "the routing counterfactuals: the routing marts are not in this warehouse, so this section has no figures",
-            )
-        )
-    if wh.has("marts.routing_counterfactual"):
-        rc = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')}", ctx.p)
-        if rc.height == 0:
-            s.add(Paragraph(f"marts.routing_counterfactual holds no row for {ctx.period}."))
-        else:
-            per_model = rc
-            s.add(_totals_table(wh, ctx))
-            totals = (
-                wh.frame(
-                    f"select * {wh.from_quarter('marts.routing_totals')} and objective = 'cost' and policy = 'oracle'",
-                    ctx.p,
-                )
-                if wh.has("marts.routing_totals")
-                else pl.DataFrame()
-            )
-            if totals.height and totals["requests_imputed"][0] and totals["requests_routed"][0]:
-                routed, imputed = totals["requests_routed"][0], totals["requests_imputed"][0]
-                s.add(
-                    Paragraph(
-                        f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
-                        "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
-                        "weighted by the hit rate of the same day's requests of the model and application that report it "
-                        "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
-                        "hits would overstate what routing saves, and costing them at the average hit too."
-                    )
-                )
-            top_models = (
-                per_model.group_by("model")
-                .agg(pl.col("requests_routed").max().alias("r"))
-                .sort(["r", "model"], descending=[True, False])
-                .head(ROUTING_MODELS)["model"]
-                .to_list()
-            )
-            shown = (
-                per_model.filter(pl.col("model").is_in(top_models))
-                .with_columns(
-                    order=pl.col("model").replace_strict(
-                        {m: i for i, m in enumerate(top_models)}, default=len(top_models)
-                    )
-                )
-                .sort("objective", "order", "policy")
-            )
-            more = per_model["model"].n_unique() - len(top_models)
-            if shown.height == 0:
-                s.add(
-                    Paragraph(
-                        "marts.routing_counterfactual holds only all-model rows for this quarter; there is no per-model breakdown."
-                    )
-                )
-            for objective in sorted(shown["objective"].unique().to_list()):
-                s.add(routing_table(shown.filter(pl.col("objective") == objective), objective, more))
-            if "tokens_per_s_change_pct" in shown.columns:
-                two = shown.filter(
-                    (pl.col("objective") == "throughput") & pl.col("tokens_per_s_change_pct").is_not_null()
-                )
-                if two.height:
-                    s.add(throughput_two_ways(two))
-            plot = shown.select("model", "order", "objective", "policy", "change_pct", "ci_low", "ci_high")
-            if plot.height:
-                s.add(
-                    Figure(
-                        "routing",
-                        "Change of cost and of decode throughput when each request goes to the best feasible provider "
-                        f"instead of the official one, per policy; lines are {CI} intervals.",
-                        charts.routing_changes(plot, CI),
-                    )
-                )
+def _policies(ctx: Context, s: Section) -> None:
+    """Every policy's summary over the models and its chart (marts.routing_policies)."""
+    wh = ctx.wh
     if wh.has("marts.routing_policies"):
         rp = wh.frame(f"select * {wh.from_quarter('marts.routing_policies')}", ctx.p)
         if rp.height:
@@ -277,6 +203,86 @@ def routing(ctx: Context) -> Section:
                 )
         else:
             s.add(Paragraph(f"marts.routing_policies holds no row for {ctx.period}."))
+
+
+def routing(ctx: Context) -> Section:
+    wh, s = ctx.wh, Section("routing", "Routing counterfactuals")
+    lacking = ctx.missing("marts.routing_counterfactual", "marts.routing_policies")
+    if len(lacking) == 2:
+        return s.add(
+            Missing(
+                lacking,
+                "the routing counterfactuals: the routing marts are not in this warehouse, so this section has no figures",
+            )
+        )
+    if wh.has("marts.routing_counterfactual"):
+        rc = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')}", ctx.p)
+        if rc.height == 0:
+            s.add(Paragraph(f"marts.routing_counterfactual holds no row for {ctx.period}."))
+        else:
+            per_model = rc
+            s.add(_totals_table(wh, ctx))
+            totals = (
+                wh.frame(
+                    f"select * {wh.from_quarter('marts.routing_totals')} and objective = 'cost' and policy = 'oracle'",
+                    ctx.p,
+                )
+                if wh.has("marts.routing_totals")
+                else pl.DataFrame()
+            )
+            if totals.height and totals["requests_imputed"][0] and totals["requests_routed"][0]:
+                routed, imputed = totals["requests_routed"][0], totals["requests_imputed"][0]
+                s.add(
+                    Paragraph(
+                        f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
+                        "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
+                        "weighted by the hit rate of the same day's requests of the model and application that report it "
+                        "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
+                        "hits would overstate what routing saves, and costing them at the average hit too."
+                    )
+                )
+            top_models = (
+                per_model.group_by("model")
+                .agg(pl.col("requests_routed").max().alias("r"))
+                .sort(["r", "model"], descending=[True, False])
+                .head(ROUTING_MODELS)["model"]
+                .to_list()
+            )
+            shown = (
+                per_model.filter(pl.col("model").is_in(top_models))
+                .with_columns(
+                    order=pl.col("model").replace_strict(
+                        {m: i for i, m in enumerate(top_models)}, default=len(top_models)
+                    )
+                )
+                .sort("objective", "order", "policy")
+            )
+            more = per_model["model"].n_unique() - len(top_models)
+            if shown.height == 0:
+                s.add(
+                    Paragraph(
+                        "marts.routing_counterfactual holds only all-model rows for this quarter; there is no per-model breakdown."
+                    )
+                )
+            for objective in sorted(shown["objective"].unique().to_list()):
+                s.add(routing_table(shown.filter(pl.col("objective") == objective), objective, more))
+            if "tokens_per_s_change_pct" in shown.columns:
+                two = shown.filter(
+                    (pl.col("objective") == "throughput") & pl.col("tokens_per_s_change_pct").is_not_null()
+                )
+                if two.height:
+                    s.add(throughput_two_ways(two))
+            plot = shown.select("model", "order", "objective", "policy", "change_pct", "ci_low", "ci_high")
+            if plot.height:
+                s.add(
+                    Figure(
+                        "routing",
+                        "Change of cost and of decode throughput when each request goes to the best feasible provider "
+                        f"instead of the official one, per policy; lines are {CI} intervals.",
+                        charts.routing_changes(plot, CI),
+                    )
+                )
+    _policies(ctx, s)
     if wh.has("marts.routing_sensitivity", "min_success", "is_run_setting"):
         table = sensitivity_table(
             wh.frame(f"select * {wh.from_quarter('marts.routing_sensitivity')} and policy = 'oracle'", ctx.p)
