@@ -8,6 +8,9 @@ inputs. From them come the warehouse's `COMMENT ON` statements (pipeline/lib/war
 the column schemas Dagster shows for each asset (pipeline/defs/schemas.py) and the table
 reference in README.md (`servicelens tables --readme`; a test checks it is current).
 
+A mart declared with `factory: sql` and `reads: {parameter: mart}` is built by one generic asset
+from sql/marts/<name>.sql over those marts' files: adding such a mart is its SQL file and its YAML.
+
 A column whose `doc` is left out takes the shared meaning in pipeline/registry/_columns.yaml
 (`period`, `model`, ...). A column named with `{policy}` stands for one column per routing
 policy, in the replay's order (pipeline.lib.routing.settings.POLICIES).
@@ -56,6 +59,10 @@ class Output:
     source: Path
     # the meaning of a column the table passes through from the drop without declaring it
     extra_columns: str | None = None
+    # `sql`: a mart the factory builds from other marts alone: sql/marts/<name>.sql, its
+    # parameters the mart files named in `reads` (pipeline/lib/sql_marts.py, pipeline/defs/analysis/summary.py)
+    factory: str | None = None
+    reads: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> str:
@@ -119,11 +126,13 @@ def outputs() -> dict[str, Output]:
             description=" ".join(str(entry["description"]).split()),
             grain=tuple(entry.get("grain") or ()),
             built_by=tuple(built_by if isinstance(built_by, list) else [built_by]),
-            inputs=tuple(entry.get("inputs") or ()),
+            inputs=tuple(entry.get("inputs") or (f"marts.{m}" for m in (entry.get("reads") or {}).values())),
             columns=_columns(entry, shared, path.name),
             asset=entry.get("asset") or (f"stg_{name}" if schema == "staging" else name),
             source=path,
             extra_columns=entry.get("extra_columns"),
+            factory=entry.get("factory"),
+            reads=tuple((entry.get("reads") or {}).items()),
         )
         found[out.table] = out
     return found

@@ -30,19 +30,23 @@ LONG_FLOAT = re.compile(r"\d\.\d{5,}")
 
 
 def make_warehouse(path: Path, tables: dict[str, pl.DataFrame]) -> Path:
-    """A DuckDB file with schemas staging and marts holding `tables` ({"marts.x": frame}), and
-    marts.key_figures built from them by the pipeline's own SQL (the report's headlines read it)."""
-    from pipeline.lib.key_figures import build_key_figures
+    """A DuckDB file with schemas staging and marts holding `tables` ({"marts.x": frame}), and the
+    report-ready marts (marts.key_figures, ...) built from them by the pipeline's own SQL."""
+    from pipeline.lib.sql_marts import build_sql_mart, sql_marts
     from pipeline.paths import marts_file
 
     marts = [n for n in tables if n.startswith("marts.")]
-    if marts and "marts.key_figures" not in tables:
+    if marts:
         root = path.parent / f"{path.stem}-record"
         for name in marts:
             out = marts_file(root, name.removeprefix("marts."))
             out.parent.mkdir(parents=True, exist_ok=True)
             tables[name].write_parquet(out)
-        tables = {**tables, "marts.key_figures": build_key_figures(root)}
+        # the report-ready marts, built from the hand-made ones by the pipeline's own SQL
+        tables = {
+            **tables,
+            **{f"marts.{m}": build_sql_mart(root, m) for m in sql_marts() if f"marts.{m}" not in tables},
+        }
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema marts")

@@ -1,29 +1,35 @@
-"""Report-ready marts: the headline figures with their intervals, and the settings of the run."""
+"""Report-ready marts: one asset per mart the registry declares with `factory: sql` (built from
+other marts by sql/marts/<name>.sql), and the settings of the run."""
 
 import dagster as dg
 
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.schemas import described
-from pipeline.defs.thumbnails import number, safe_metadata
-from pipeline.lib.key_figures import INPUTS, build_key_figures
+from pipeline.defs.thumbnails import safe_metadata
 from pipeline.lib.parquet_io import frame_to_parquet
+from pipeline.lib.registry import output
 from pipeline.lib.run_parameters import build_run_parameters
+from pipeline.lib.sql_marts import build_sql_mart, sql_marts
 from pipeline.paths import marts_file
 
 
-@dg.asset(group_name="marts", deps=sorted(set(INPUTS.values())), kinds={"duckdb", "parquet"})
-def key_figures(paths: ServicelensPaths) -> dg.MaterializeResult:
-    """One row per period x figure: the report's headline numbers (demand concentration,
-    half-life, price dispersion, faults, tool-call verdicts, routing totals) with their 95 %
-    intervals where the source mart has one."""
-    df = build_key_figures(paths.root)
-    quarters = df.filter(df["period_type"] == "quarter")
-    figures = {
-        f"{r['period']} {r['figure']}": number(r["value"], ",.4g")
-        + (f" [{number(r['ci_low'], ',.4g')}, {number(r['ci_high'], ',.4g')}]" if r["ci_low"] is not None else "")
-        for r in quarters.iter_rows(named=True)
-    }
-    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+def _sql_mart_asset(name: str) -> dg.AssetsDefinition:
+    entry = output(name)
+
+    @dg.asset(
+        name=name,
+        group_name="marts",
+        deps=sorted({output(mart).asset for _, mart in entry.reads}),
+        kinds={"duckdb", "parquet"},
+        description=entry.description,
+    )
+    def _asset(paths: ServicelensPaths) -> dg.MaterializeResult:
+        df = build_sql_mart(paths.root, name)
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": df.height, "path": dg.MetadataValue.path(str(marts_file(paths.root, name)))}
+        )
+
+    return _asset
 
 
 @dg.asset(group_name="marts", deps=["routing_sensitivity", "routing_decisions"], kinds={"parquet"})
@@ -39,7 +45,7 @@ def run_parameters(paths: ServicelensPaths) -> dg.MaterializeResult:
     )
 
 
-SUMMARY_ASSETS = [key_figures, run_parameters]
+SUMMARY_ASSETS = [*(_sql_mart_asset(n) for n in sql_marts()), run_parameters]
 
 
 @dg.definitions

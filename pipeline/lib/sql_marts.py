@@ -1,0 +1,57 @@
+"""Marts computed from other marts by one SQL file each (the registry's `factory: sql`): the
+report-ready summaries (marts.key_figures, the scorecards). Each reads the mart files its
+declaration names; a mart the warehouse lacks is read as empty, with its declared columns, so
+a partial warehouse gets the rows it can and no error."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.lib.parquet_io import sql_to_parquet
+from pipeline.lib.registry import output, outputs
+from pipeline.paths import marts_file
+
+
+def sql_marts() -> list[str]:
+    """The names of the marts built this way, in an order where each comes after those it reads."""
+    names = [o.name for o in outputs().values() if o.schema == "marts" and o.factory == "sql"]
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        for _, mart in output(name).reads:
+            if mart in names:
+                visit(mart)
+        ordered.append(name)
+
+    for n in names:
+        visit(n)
+    return ordered
+
+
+def empty_mart(mart: str, folder: Path) -> Path:
+    """An empty Parquet file with the mart's declared columns."""
+    cols = ", ".join(f'cast(null as {c.type}) as "{c.name}"' for c in output(mart).columns)
+    path = folder / f"{mart}.parquet"
+    con = duckdb.connect()
+    try:
+        con.execute(f"copy (select {cols} where false) to $p (format parquet)", {"p": str(path)})
+    finally:
+        con.close()
+    return path
+
+
+def build_sql_mart(root: Path, name: str, out: Path | None = None) -> pl.DataFrame:
+    """marts/<name>.parquet under `root` (or `out`) from sql/marts/<name>.sql over the marts it reads."""
+    entry = output(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for param, mart in entry.reads:
+            f = marts_file(root, mart)
+            files[param] = str(f if f.exists() else empty_mart(mart, Path(tmp)))
+        return sql_to_parquet(f"marts/{name}", files, out or marts_file(root, name))
