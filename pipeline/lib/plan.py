@@ -176,34 +176,69 @@ def plan(
     loaded before it (the usual duplicates and conflicts of a daily file) is not rebuilt: its staged
     rows stay as they are and only the new files' rows are counted (`recount`), which needs the
     published generation's `built_inputs` (day_inputs)."""
+    inputs = day_inputs(root)
+    now = signatures(root, inputs)
+    reasons = _changed_days(now, built, full)
+    if force is not None:
+        _add_forced_days(reasons, now, force)
+    recount = _recount_candidates(reasons, inputs, built_inputs) if built_inputs and not full else {}
+    dirty, recount = _settle(root, now, reasons, recount)
+    return Plan(
+        days=sorted(set(now) | dirty),
+        dirty=sorted(dirty),
+        signatures=now,
+        reasons=reasons,
+        recount=recount,
+        inputs=inputs,
+    )
+
+
+def _changed_days(now: dict[str, str], built: dict[str, str] | None, full: bool) -> dict[str, str]:
+    """Day -> why it is rebuilt, for every day whose signature is not the one it was built with
+    (all of them on a full rebuild or a first build)."""
+    if full or built is None:
+        return {d: "full rebuild" if full else "first build" for d in now}
+    reasons: dict[str, str] = {}
+    for d, sig in now.items():
+        if d not in built:
+            reasons[d] = "new day"
+        elif built[d] != sig:
+            reasons[d] = "inputs changed"
+    for d in built:
+        if d not in now:
+            reasons[d] = "no rows left"
+    return reasons
+
+
+def _add_forced_days(reasons: dict[str, str], now: dict[str, str], force: tuple[str, str]) -> None:
+    """The days with rows in the span `force` (a backfill), added to `reasons`."""
+    for d in now:
+        if force[0] <= d <= force[1] and d not in reasons:
+            reasons[d] = "asked for"
+
+
+def _recount_candidates(
+    reasons: dict[str, str], inputs: dict[str, tuple[str, list[str]]], built_inputs: dict
+) -> dict[str, list[str]]:
+    """Day -> its new request files, for the changed days whose only change is new request files."""
+    recount: dict[str, list[str]] = {}
+    for d, why in reasons.items():
+        if why == "inputs changed" and d in built_inputs:
+            added = _added_request_files(built_inputs[d], inputs[d])
+            if added:
+                recount[d] = added
+    return recount
+
+
+def _settle(
+    root: Path, now: dict[str, str], reasons: dict[str, str], recount: dict[str, list[str]]
+) -> tuple[set[str], dict[str, list[str]]]:
+    """The days to rebuild and the days to recount: the changed days not recounted, widened to
+    the days that share a request_id with them (added to `reasons`), and the recount days whose
+    new rows do not all repeat a key loaded before them; until nothing changes."""
     from pipeline.lib.recount import recount_failures
     from pipeline.lib.staging import widen_to_shared_keys
 
-    inputs = day_inputs(root)
-    now = signatures(root, inputs)
-    reasons: dict[str, str] = {}
-    if full or built is None:
-        reasons = {d: "full rebuild" if full else "first build" for d in now}
-    else:
-        for d, sig in now.items():
-            if d not in built:
-                reasons[d] = "new day"
-            elif built[d] != sig:
-                reasons[d] = "inputs changed"
-        for d in built:
-            if d not in now:
-                reasons[d] = "no rows left"
-    if force is not None:
-        for d in now:
-            if force[0] <= d <= force[1] and d not in reasons:
-                reasons[d] = "asked for"
-    recount: dict[str, list[str]] = {}
-    if built_inputs and not full:
-        for d, why in reasons.items():
-            if why == "inputs changed" and d in built_inputs:
-                added = _added_request_files(built_inputs[d], inputs[d])
-                if added:
-                    recount[d] = added
     dirty = set(reasons) - set(recount)
     while True:
         if dirty and set(now) - dirty:
@@ -214,16 +249,8 @@ def plan(
         recount = {d: f for d, f in recount.items() if d not in dirty}
         failed = recount_failures(DATASETS["requests"], root, recount, dirty) if recount else set()
         if not failed:
-            break
+            return dirty, recount
         dirty |= failed
-    return Plan(
-        days=sorted(set(now) | dirty),
-        dirty=sorted(dirty),
-        signatures=now,
-        reasons=reasons,
-        recount=recount,
-        inputs=inputs,
-    )
 
 
 def day_spans(days: list[str]) -> str:

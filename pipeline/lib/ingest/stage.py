@@ -106,13 +106,33 @@ def read_validated(
 
     With `sink`, each source's SELECT is handed to it instead of inserted into `v` (no `v` is
     made); a sink that raises leaves nothing behind, and the source is retried file by file."""
-    errors: dict[str, str] = {}
-    sources: list[Source] = []
     # Rows rejected while reading (malformed lines, bad bytes, over-long lines); __group
     # lets a CSV group that fails be retried file by file without counting its rejects twice.
     con.execute(
         "create temp table malformed (dataset varchar, source_file varchar, row_number bigint, reason varchar, raw varchar, __group bigint)"
     )
+    errors = _unread_files(files)
+    files = [sf for sf in files if sf.rel not in errors] + [sf for sf in files if sf.rel in errors]
+    readable = [sf for sf in files if sf.rel not in errors]
+    sources = _open_sources(con, spec, readable, errors, tmp / "text")
+
+    log(f"{spec.name}: validating {len(files)} files ({_formats(files) or 'none'})")
+    refs = _load_refs(con, spec, root)
+    # The union of extra columns over all files, so every insert has one shape; names that
+    # differ only in case are one column (DuckDB compares names case-insensitively).
+    shape = _Shape(spec)
+    for src in sources:
+        shape(src)
+    if sink is None:
+        con.execute(f"create temp table v ({_table_columns(spec, shape.extras())})")
+        sink = _insert_into_v(con)
+    _validate_all(con, spec, sources, refs, sink, errors, shape)
+    return files, errors
+
+
+def _unread_files(files: list[SourceFile]) -> dict[str, str]:
+    """The files never read, with why: discovery's errors, unknown formats, glob characters."""
+    errors: dict[str, str] = {}
     for sf in files:
         if sf.error:
             errors[sf.rel] = sf.error
@@ -121,41 +141,76 @@ def read_validated(
         elif GLOB_CHARS & set(str(sf.path)):
             # DuckDB would expand the name as a pattern and read other files too.
             errors[sf.rel] = "file path contains a glob character (* ? [ ] { }): rename it to be read"
-    files = [sf for sf in files if sf.rel not in errors] + [sf for sf in files if sf.rel in errors]
-    readable = [sf for sf in files if sf.rel not in errors]
-    work = tmp / "text"
+    return errors
+
+
+def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[str, str], work: Path) -> list[Source]:
+    """The readers' sources over the readable files: Parquet, then CSV, then JSON lines (a file a
+    reader cannot open gets its error in `errors`)."""
+    sources: list[Source] = []
     sources += parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
     sources += csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
     for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
         src = jsonl_source(con, spec, sf, i, errors, work)
         if src:
             sources.append(src)
+    return sources
 
-    formats = ", ".join(
+
+def _formats(files: list[SourceFile]) -> str:
+    """How many files of each format, for the log: "3 parquet, 1 csv"."""
+    return ", ".join(
         f"{sum(f.fmt == k for f in files)} {k}"
         for k in ("parquet", "csv", "jsonl", "symlink", "unknown")
         if any(f.fmt == k for f in files)
     )
-    log(f"{spec.name}: validating {len(files)} files ({formats or 'none'})")
-    refs = _load_refs(con, spec, root)
-    contract = set(spec.column_names)
-    # The union of extra columns over all files, so every insert has one shape; names that
-    # differ only in case are one column (DuckDB compares names case-insensitively).
-    spelling: dict[str, str] = {}
-    for src in sources:
-        src.columns = unify_extras(safe_columns(src.columns, spec), contract, spelling)
-    extras = sorted(spelling.values())
-    cols_sql = ", ".join(
+
+
+class _Shape:
+    """Gives a source the columns every insert shares: names made safe (safe_columns), and an
+    extra column spelled as the first source that had it spelled it (unify_extras). With
+    `frozen` (a retry's sources: the table is made already) no new extra column is added."""
+
+    def __init__(self, spec: Dataset):
+        self.spec = spec
+        self.contract = set(spec.column_names)
+        self.spelling: dict[str, str] = {}
+
+    def __call__(self, src: Source, frozen: bool = False) -> Source:
+        src.columns = unify_extras(safe_columns(src.columns, self.spec), self.contract, self.spelling, frozen=frozen)
+        return src
+
+    def extras(self) -> list[str]:
+        return sorted(self.spelling.values())
+
+
+def _table_columns(spec: Dataset, extras: list[str]) -> str:
+    """The column list of `v`."""
+    return ", ".join(
         [f"{q(c.name)} {c.type}" for c in spec.columns]
         + [f"{q(n)} varchar" for n in extras]
         + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
     )
-    if sink is None:
-        con.execute(f"create temp table v ({cols_sql})")
 
-        def sink(sql: str) -> None:
-            con.execute(f"insert into v by name {sql}")
 
+def _insert_into_v(con) -> Callable[[str], None]:
+    def sink(sql: str) -> None:
+        con.execute(f"insert into v by name {sql}")
+
+    return sink
+
+
+def _validate_all(
+    con,
+    spec: Dataset,
+    sources: list[Source],
+    refs: frozenset[str],
+    sink: Callable[[str], None],
+    errors: dict[str, str],
+    shape: _Shape,
+) -> None:
+    """Hand every source's validating SELECT to `sink`, in order; a source that fails is replaced
+    by the sources to try instead (_instead_of_failed), tried next."""
     pending = list(sources)
     while pending:
         src = pending.pop(0)
@@ -163,39 +218,44 @@ def read_validated(
         try:
             sink(sql)
         except duckdb.Error as exc:
-            if len(src.files) > 1:
-                # A group failed as a whole (a corrupt page shows only when read): retry
-                # file by file so one bad file cannot stop the good ones.
-                if src.files[0].fmt == "parquet":
-                    retry = parquet_sources(con, spec, src.files, errors, one_by_one=True)
-                else:
-                    retry = [
-                        Source(
-                            f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}",
-                            src.columns,
-                            [sf],
-                            src.raw_sql,
-                            src.reject_sql,
-                        )
-                        for sf in src.files
-                    ]
-                for s in retry:
-                    s.columns = unify_extras(safe_columns(s.columns, spec), contract, spelling, frozen=True)
-                pending = retry + pending
-            elif src.files[0].fmt == "parquet" and not src.fallback:
-                try:
-                    fb = arrow_source(con, spec, src.files[0])
-                    fb.columns = unify_extras(safe_columns(fb.columns, spec), contract, spelling, frozen=True)
-                    pending.insert(0, fb)
-                except Exception as exc2:  # noqa: BLE001 - any reader failure is the file's error
-                    errors[src.files[0].rel] = (
-                        short_error(exc) + " (read with Arrow as well: " + short_error(exc2) + ")"
-                    )
-            else:
-                errors[src.files[0].rel] = short_error(exc)
-                con.execute("delete from malformed where source_file = ?", [src.files[0].rel])
+            pending = _instead_of_failed(con, spec, src, exc, errors, shape) + pending
 
-    return files, errors
+
+def _instead_of_failed(
+    con, spec: Dataset, src: Source, exc: duckdb.Error, errors: dict[str, str], shape: _Shape
+) -> list[Source]:
+    """What to read instead of a source whose SELECT failed with `exc`: a group's files one by
+    one, a Parquet file through Arrow; when nothing is left to try, none, and the file's error is
+    set (its rejected rows dropped from `malformed`)."""
+    if len(src.files) > 1:
+        # A group failed as a whole (a corrupt page shows only when read): retry
+        # file by file so one bad file cannot stop the good ones.
+        return [shape(s, frozen=True) for s in _one_by_one(con, spec, src, errors)]
+    if src.files[0].fmt == "parquet" and not src.fallback:
+        try:
+            return [shape(arrow_source(con, spec, src.files[0]), frozen=True)]
+        except Exception as exc2:  # noqa: BLE001 - any reader failure is the file's error
+            errors[src.files[0].rel] = short_error(exc) + " (read with Arrow as well: " + short_error(exc2) + ")"
+            return []
+    errors[src.files[0].rel] = short_error(exc)
+    con.execute("delete from malformed where source_file = ?", [src.files[0].rel])
+    return []
+
+
+def _one_by_one(con, spec: Dataset, src: Source, errors: dict[str, str]) -> list[Source]:
+    """A source of several files as one source per file."""
+    if src.files[0].fmt == "parquet":
+        return parquet_sources(con, spec, src.files, errors, one_by_one=True)
+    return [
+        Source(
+            f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}",
+            src.columns,
+            [sf],
+            src.raw_sql,
+            src.reject_sql,
+        )
+        for sf in src.files
+    ]
 
 
 def row_struct(spec: Dataset) -> str:

@@ -37,78 +37,122 @@ def _is_text(src_type: str) -> bool:
     return src_type.upper().startswith(("VARCHAR", "JSON")) or src_type.upper() == "NULL"
 
 
+def _is_fractional(st: str) -> bool:
+    return st in _FLOAT_TYPES or st.startswith("DECIMAL")
+
+
+def _is_zoned(st: str) -> bool:
+    return st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ"
+
+
+def _is_local_time(st: str) -> bool:
+    """A timestamp without zone or a date (a zoned timestamp is told apart first: _is_zoned)."""
+    return st.startswith("TIMESTAMP") or st == "DATE"
+
+
 def coerce(expr: str, src_type: str, col: Column) -> str:
     """SQL turning a source value into the contract type, NULL where it does not fit."""
     st = src_type.upper()
     text = _is_text(st)
-    t = col.type
-    if t == STR:
-        out = f"nullif(trim(cast({expr} as varchar)), '')"
-        if col.lower:
-            out = f"lower({out})"
-        if col.upper:
-            out = f"upper({out})"
-        return out
-    if t == INT:
-        if st in _INT_TYPES:
-            return f"try_cast({expr} as bigint)"
-        if text or st in _FLOAT_TYPES or st.startswith("DECIMAL"):
-            # try_cast('1.5' as bigint) rounds to 2: a token count must be whole, so go
-            # through double and keep only integral values. From 2^53 on a double is no
-            # longer exact: there only integer text counts (`123` or `123.0`), read
-            # exactly as BIGINT (the regex runs for those few values only).
-            d = f"try_cast(trim(cast({expr} as varchar)) as double)" if text else f"cast({expr} as double)"
-            t = f"trim(cast({expr} as varchar))"
-            big = (
-                f" when abs({d}) >= {2**53} and regexp_full_match({t}, '[+-]?[0-9]+([.]0*)?') "
-                f"then try_cast(regexp_replace({t}, '[.]0*$', '') as bigint)"
-                if text
-                else ""
-            )
-            return f"(case when {d} = floor({d}) and abs({d}) < {2**53} then cast({d} as bigint){big} end)"
-        return "cast(null as bigint)"
-    if t == FLOAT:
-        if text:
-            d = f"try_cast(trim({expr}) as double)"
-        elif st in _INT_TYPES or st in _FLOAT_TYPES or st.startswith("DECIMAL"):
-            d = f"cast({expr} as double)"
-        else:
-            return "cast(null as double)"
-        return f"(case when isfinite({d}) then {d} end)"
-    if t == BOOL:
-        if st == "BOOLEAN":
-            return expr
-        if text:
-            return f"try_cast(trim({expr}) as boolean)"
-        if st in _INT_TYPES:
-            return f"(case when {expr} in (0, 1) then {expr} = 1 end)"
-        return "cast(null as boolean)"
-    if t == TS:
-        # make_timestamp(epoch_us(x)) is the UTC wall time of an instant; timezone('UTC', x)
-        # gives the same value but goes through the calendar, ten times slower.
-        # (years 1-9999 only: see _calendar_rule)
-        if text:
-            return f"make_timestamp(epoch_us(try_cast(trim({expr}) as timestamptz)))"
-        if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
-            return f"make_timestamp(epoch_us({expr}))"
-        if st.startswith("TIMESTAMP") or st == "DATE":
-            return f"try_cast({expr} as timestamp)"  # a DATE beyond TIMESTAMP's range: null
-        return "cast(null as timestamp)"
-    if t == DATE:
-        if text:
-            # A value with a time part is an instant: its date is the UTC date, as for
-            # zoned Parquet timestamps (try_cast(... as date) would drop the offset).
-            return (
-                f"(case when length(trim({expr})) > 10 "
-                f"then cast(make_timestamp(epoch_us(try_cast(trim({expr}) as timestamptz))) as date) "
-                f"else try_cast(trim({expr}) as date) end)"
-            )
-        if st.startswith("TIMESTAMP WITH TIME ZONE") or st == "TIMESTAMPTZ":
-            return f"cast(make_timestamp(epoch_us({expr})) as date)"
-        if st.startswith("TIMESTAMP") or st == "DATE":
-            return f"try_cast({expr} as date)"
-        return "cast(null as date)"
-    raise ValueError(f"unknown contract type {t}")
+    if col.type == STR:
+        return _to_string(expr, col)
+    to_type = _COERCIONS.get(col.type)
+    if to_type is None:
+        raise ValueError(f"unknown contract type {col.type}")
+    return to_type(expr, st, text)
+
+
+def _to_string(expr: str, col: Column) -> str:
+    out = f"nullif(trim(cast({expr} as varchar)), '')"
+    if col.lower:
+        out = f"lower({out})"
+    if col.upper:
+        out = f"upper({out})"
+    return out
+
+
+def _to_integer(expr: str, st: str, text: bool) -> str:
+    if st in _INT_TYPES:
+        return f"try_cast({expr} as bigint)"
+    if text or _is_fractional(st):
+        return _whole_number(expr, text)
+    return "cast(null as bigint)"
+
+
+def _whole_number(expr: str, text: bool) -> str:
+    """A text or fractional source value as BIGINT when it is whole."""
+    # try_cast('1.5' as bigint) rounds to 2: a token count must be whole, so go
+    # through double and keep only integral values. From 2^53 on a double is no
+    # longer exact: there only integer text counts (`123` or `123.0`), read
+    # exactly as BIGINT (the regex runs for those few values only).
+    d = f"try_cast(trim(cast({expr} as varchar)) as double)" if text else f"cast({expr} as double)"
+    t = f"trim(cast({expr} as varchar))"
+    big = (
+        f" when abs({d}) >= {2**53} and regexp_full_match({t}, '[+-]?[0-9]+([.]0*)?') "
+        f"then try_cast(regexp_replace({t}, '[.]0*$', '') as bigint)"
+        if text
+        else ""
+    )
+    return f"(case when {d} = floor({d}) and abs({d}) < {2**53} then cast({d} as bigint){big} end)"
+
+
+def _to_number(expr: str, st: str, text: bool) -> str:
+    if text:
+        d = f"try_cast(trim({expr}) as double)"
+    elif st in _INT_TYPES or _is_fractional(st):
+        d = f"cast({expr} as double)"
+    else:
+        return "cast(null as double)"
+    return f"(case when isfinite({d}) then {d} end)"
+
+
+def _to_boolean(expr: str, st: str, text: bool) -> str:
+    if st == "BOOLEAN":
+        return expr
+    if text:
+        return f"try_cast(trim({expr}) as boolean)"
+    if st in _INT_TYPES:
+        return f"(case when {expr} in (0, 1) then {expr} = 1 end)"
+    return "cast(null as boolean)"
+
+
+def _to_timestamp(expr: str, st: str, text: bool) -> str:
+    # make_timestamp(epoch_us(x)) is the UTC wall time of an instant; timezone('UTC', x)
+    # gives the same value but goes through the calendar, ten times slower.
+    # (years 1-9999 only: see _calendar_rule)
+    if text:
+        return f"make_timestamp(epoch_us(try_cast(trim({expr}) as timestamptz)))"
+    if _is_zoned(st):
+        return f"make_timestamp(epoch_us({expr}))"
+    if _is_local_time(st):
+        return f"try_cast({expr} as timestamp)"  # a DATE beyond TIMESTAMP's range: null
+    return "cast(null as timestamp)"
+
+
+def _to_date(expr: str, st: str, text: bool) -> str:
+    if text:
+        # A value with a time part is an instant: its date is the UTC date, as for
+        # zoned Parquet timestamps (try_cast(... as date) would drop the offset).
+        return (
+            f"(case when length(trim({expr})) > 10 "
+            f"then cast(make_timestamp(epoch_us(try_cast(trim({expr}) as timestamptz))) as date) "
+            f"else try_cast(trim({expr}) as date) end)"
+        )
+    if _is_zoned(st):
+        return f"cast(make_timestamp(epoch_us({expr})) as date)"
+    if _is_local_time(st):
+        return f"try_cast({expr} as date)"
+    return "cast(null as date)"
+
+
+# contract type -> SQL turning (expression, its upper-cased DuckDB type, whether that is text) into it
+_COERCIONS = {
+    INT: _to_integer,
+    FLOAT: _to_number,
+    BOOL: _to_boolean,
+    TS: _to_timestamp,
+    DATE: _to_date,
+}
 
 
 def _calendar_rule(col: Column, v: str) -> list[tuple[str, str]]:
