@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib import regimes
+from pipeline.lib.demand import INERTIA_DAYS_AFTER, INERTIA_DAYS_BEFORE
 from pipeline.lib.routing.sensitivity import BUCKET_FACTORS, CONFIDENCES, MIN_SUCCESS
 from pipeline.lib.routing.settings import RoutingParams
 from pipeline.lib.service import PRICE_TOLERANCE
@@ -66,6 +67,13 @@ def build_run_parameters(root: Path) -> pl.DataFrame:
             "resamples",
             "resamples of cases measuring the design effect of the tool-call F1 interval",
         ),
+        _row(
+            "inertia_days_before",
+            INERTIA_DAYS_BEFORE,
+            "days",
+            "marts.version_inertia starts this many days before a successor's release",
+        ),
+        _row("inertia_days_after", INERTIA_DAYS_AFTER, "days", "and runs this many days after it"),
         _row(
             "price_tolerance",
             PRICE_TOLERANCE,

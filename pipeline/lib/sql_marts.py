@@ -1,4 +1,4 @@
-"""Marts computed from other marts by one SQL file each (the registry's `factory: sql`): the
+"""Marts computed from other marts (or a staged dataset, `staging.<name>`) by one SQL file each (the registry's `factory: sql`): the
 report-ready summaries (marts.key_figures, the scorecards). Each reads the mart files its
 declaration names; a mart the warehouse lacks is read as empty, with its declared columns, so
 a partial warehouse gets the rows it can and no error."""
@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.lib.duck import parquet_glob
 from pipeline.lib.parquet_io import sql_to_parquet
 from pipeline.lib.registry import output, outputs
-from pipeline.paths import marts_file
+from pipeline.paths import marts_file, staging_dir
 
 
 def sql_marts() -> list[str]:
@@ -52,6 +53,10 @@ def build_sql_mart(root: Path, name: str, out: Path | None = None) -> pl.DataFra
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for param, mart in entry.reads:
+            if mart.startswith("staging."):  # a staged dataset: its (day-partitioned) Parquet
+                glob = parquet_glob(staging_dir(root, mart.removeprefix("staging.")))
+                files[param] = glob or str(empty_mart(mart, Path(tmp)))
+                continue
             f = marts_file(root, mart)
             files[param] = str(f if f.exists() else empty_mart(mart, Path(tmp)))
         return sql_to_parquet(f"marts/{name}", files, out or marts_file(root, name))

@@ -5,12 +5,9 @@ typed in."""
 
 from __future__ import annotations
 
-import polars as pl
-
 from pipeline.lib.report import fmt
 from pipeline.lib.report.model import Bullets, Paragraph, Section
 from pipeline.lib.report.sections import CI, Context, provenance
-from pipeline.lib.report.source import quarter_dates
 
 
 def parameters(ctx: Context) -> dict:
@@ -30,18 +27,26 @@ def parameters(ctx: Context) -> dict:
 
 def sample(ctx: Context) -> dict | None:
     """Sampled request rows of the quarter, what they stand for, and the range of sample rates
-    (from staging.requests, published in the same warehouse)."""
-    if not ctx.wh.has("staging.requests", "ts", "sample_rate"):
+    (marts.period_facts)."""
+    if not ctx.wh.has("marts.period_facts"):
         return None
-    # methods and threats both tell it, and it scans every request row of the quarter
-    if "sample" not in ctx.memo:
-        start, end = quarter_dates(ctx.period)
-        ctx.memo["sample"] = ctx.wh.one(
-            "select count(*) as rows, sum(1 / sample_rate) as weighted, min(sample_rate) as lo, max(sample_rate) as hi, "
-            "count(distinct application) as apps from staging.requests where ts >= $start and ts < $end",
-            {"start": start, "end": end},
-        )
-    return ctx.memo["sample"]
+    f = ctx.wh.one("select * from marts.period_facts where period = $period", ctx.p)
+    if not f or f["sampled_rows"] is None:
+        return None
+    return {
+        "rows": f["sampled_rows"],
+        "weighted": f["sampled_rows_weight"],
+        "lo": f["min_sample_rate"],
+        "hi": f["max_sample_rate"],
+        "apps": f["applications"],
+    }
+
+
+def facts(ctx: Context) -> dict:
+    """The period's row of marts.period_facts ({} when absent)."""
+    if not ctx.wh.has("marts.period_facts"):
+        return {}
+    return ctx.wh.one("select * from marts.period_facts where period = $period", ctx.p) or {}
 
 
 def methods(ctx: Context) -> Section:
@@ -77,16 +82,16 @@ def methods(ctx: Context) -> Section:
             "for sampling noise; demand correlated within a day beyond it is not in them.",
         )
     )
-    window = None
-    if ctx.wh.has("marts.version_inertia"):
-        window = ctx.wh.one(
-            "select min(days_since_release) as lo, max(days_since_release) as hi from marts.version_inertia"
-        )
+    before, after = settings.get("inertia_days_before"), settings.get("inertia_days_after")
     s.add(
         Paragraph(
             lead="Version inertia.",
             text="For a successor released on day t0, the old variant's share is its demand over the pair's demand on day t0 + d"
-            + (f" (d from {window['lo']} to {window['hi']})" if window and window["lo"] is not None else "")
+            + (
+                f" (d from -{fmt.count(before)} to {fmt.count(after)})"
+                if before is not None and after is not None
+                else ""
+            )
             + "; the half-life is the day on which a decay fitted to that share (old share = a exp(-lambda d), by "
             "quasi-likelihood on each day's demand) reaches half its mean over the 7 days before the release, with a "
             f"{CI} interval. The first day the noisy daily share dips below half is biased short, and is kept only beside it.",
@@ -163,88 +168,65 @@ def threats(ctx: Context) -> Section:
                 ),
             )
         )
-    if wh.has("marts.ingest_audit") and wh.has("marts.quarantine"):
-        a = wh.one(
-            "select sum(rows_read) as read, sum(rows_quarantined) as q, sum(rows_duplicate) as d from marts.ingest_audit"
-        )
-        ref = wh.one(
-            "select count(*) filter (where reason like 'unknown_model%' or reason like 'unknown_provider%') as refs from marts.quarantine"
-        )
-        if a and a["read"]:
+    if wh.has("marts.ingest_audit") and wh.has("marts.quarantine") and wh.has("marts.ingest_summary"):
+        a = wh.one("select * from marts.ingest_summary where is_total")
+        if a and a["rows_read"]:
             items.append(
                 Paragraph(
                     lead="Data quality.",
                     text=(
-                        f"{fmt.count(a['q'])} of {fmt.count(a['read'])} input rows ({fmt.pct(a['q'] / a['read'], 3)}) were quarantined and "
-                        f"{fmt.count(a['d'])} dropped as duplicates; {fmt.count(ref['refs'])} quarantined rows name a model or provider the drop does not "
-                        "know, which the shares leave out rather than guess."
+                        f"{fmt.count(a['rows_quarantined'])} of {fmt.count(a['rows_read'])} input rows "
+                        f"({fmt.pct(a['rows_quarantined'] / a['rows_read'], 3)}) were quarantined and "
+                        f"{fmt.count(a['rows_duplicate'])} dropped as duplicates; {fmt.count(a['rows_unknown_reference'])} quarantined "
+                        "rows name a model or provider the drop does not know, which the shares leave out rather than guess."
                     ),
                 )
             )
-    if wh.has("marts.service_objects"):
-        so = wh.one(
-            f"select median(probes) as med, min(probes) filter (where probes > 0) as lo, count(*) filter (where probes > 0) as n "
-            f"{wh.from_quarter('marts.service_objects')}",
-            ctx.p,
+    f = facts(ctx)
+    if wh.has("marts.service_objects") and f.get("service_objects_probed"):
+        so = {"med": f["median_probes_per_object"], "lo": f["min_probes_per_probed_object"]}
+        items.append(
+            Paragraph(
+                lead="Probes.",
+                text=(
+                    f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
+                    f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
+                    "and concurrency may see other latencies."
+                ),
+            )
         )
-        if so and so["n"]:
-            items.append(
-                Paragraph(
-                    lead="Probes.",
-                    text=(
-                        f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
-                        f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
-                        "and concurrency may see other latencies."
-                    ),
-                )
+    if wh.has("marts.provider_dispersion") and f.get("models_compared"):
+        items.append(
+            Paragraph(
+                lead="Few providers.",
+                text=(
+                    f"{fmt.count(f['models_with_two_providers'])} of {fmt.count(f['models_compared'])} models have exactly two providers "
+                    f"and {fmt.count(f['models_with_one_provider'])} only one: "
+                    "a coefficient of variation over two values is fragile, and a model with one provider has none."
+                ),
             )
-    if wh.has("marts.provider_dispersion"):
-        d = wh.frame(
-            f"select model, max(n_providers) as n {wh.from_quarter('marts.provider_dispersion')} group by model", ctx.p
         )
-        if d.height:
-            two, one = d.filter(pl.col("n") == 2).height, d.filter(pl.col("n") < 2).height
-            items.append(
-                Paragraph(
-                    lead="Few providers.",
-                    text=(
-                        f"{fmt.count(two)} of {fmt.count(d.height)} models have exactly two providers and {fmt.count(one)} only one: "
-                        "a coefficient of variation over two values is fragile, and a model with one provider has none."
-                    ),
-                )
+    if wh.has("marts.version_inertia") and f.get("successor_releases"):
+        items.append(
+            Paragraph(
+                lead="Few releases.",
+                text=(
+                    f"Version inertia rests on {fmt.count(f['successor_releases'])} successor releases in the quarter; a mean half-life "
+                    "over so few pairs is an anecdote more than an estimate, and a release late in the quarter has a short window."
+                ),
             )
-    if wh.has("marts.version_inertia"):
-        start, end = quarter_dates(ctx.period)
-        n = wh.one(
-            "select count(distinct (old_model, new_model)) as n from marts.version_inertia where release_date >= $s and release_date < $e",
-            {"s": start, "e": end},
         )
-        if n and n["n"]:
-            items.append(
-                Paragraph(
-                    lead="Few releases.",
-                    text=(
-                        f"Version inertia rests on {fmt.count(n['n'])} successor releases in the quarter; a mean half-life over so few pairs is an "
-                        "anecdote more than an estimate, and a release late in the quarter has a short window."
-                    ),
-                )
-            )
     if wh.has("marts.vendor_verification"):
-        v = wh.one(
-            f"select count(*) filter (where f1_threshold is null and tool_call_f1 is not null) as norerun "
-            f"{wh.from_quarter('marts.vendor_verification')} and suite = 'tool_calls'",
-            ctx.p,
-        )
-        if v:
-            items.append(
-                Paragraph(
-                    lead="Verification baseline.",
-                    text=(
-                        f"Vendor verification compares providers with the official API on the same cases; {fmt.count(v['norerun'])} service "
-                        "objects have no official rerun to set a bar, and the official API itself is verified against nothing."
-                    ),
-                )
+        items.append(
+            Paragraph(
+                lead="Verification baseline.",
+                text=(
+                    f"Vendor verification compares providers with the official API on the same cases; "
+                    f"{fmt.count(f.get('tool_call_objects_without_rerun') or 0)} service "
+                    "objects have no official rerun to set a bar, and the official API itself is verified against nothing."
+                ),
             )
+        )
     if not wh.has("marts.routing_counterfactual"):
         items.append(
             Paragraph(

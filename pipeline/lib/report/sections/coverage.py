@@ -30,12 +30,15 @@ def provenance(wh: Warehouse, raw_dir: Path | None) -> str:
         expected = manifest["expected"]
     except (ValueError, KeyError, TypeError):
         return unknown
+    if not wh.has("marts.ingest_summary"):
+        return unknown
     audit = {
-        r["dataset"]: {"loaded": r["loaded"], "quarantined": r["quarantined"], "duplicate": r["duplicate"]}
-        for r in wh.rows(
-            "select dataset, sum(rows_loaded)::bigint as loaded, sum(rows_quarantined)::bigint as quarantined, "
-            "sum(rows_duplicate)::bigint as duplicate from marts.ingest_audit group by dataset"
-        )
+        r["dataset"]: {
+            "loaded": r["rows_loaded"],
+            "quarantined": r["rows_quarantined"],
+            "duplicate": r["rows_duplicate"],
+        }
+        for r in wh.rows("select * from marts.ingest_summary where not is_total")
     }
     if audit != expected:
         return unknown
@@ -51,113 +54,99 @@ def provenance(wh: Warehouse, raw_dir: Path | None) -> str:
 
 def coverage(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("coverage", "Data and coverage")
-    if wh.has("marts.ingest_audit"):
-        audit = wh.frame(
-            "select dataset, count(*) as files, sum(rows_read) as read, sum(rows_loaded) as loaded, sum(rows_quarantined) as quarantined, "
-            "sum(rows_duplicate) as duplicate, count(file_error) as unreadable from marts.ingest_audit group by dataset order by dataset"
-        )
-        tot = {c: audit[c].sum() for c in ("files", "read", "loaded", "quarantined", "duplicate", "unreadable")}
-        balanced = tot["read"] == tot["loaded"] + tot["quarantined"] + tot["duplicate"]
-        s.add(
-            Paragraph(
-                f"The drop held {fmt.count(tot['files'])} files with {fmt.count(tot['read'])} rows. "
-                f"{fmt.count(tot['loaded'])} rows were loaded, {fmt.count(tot['quarantined'])} quarantined with their reason "
-                f"({fmt.pct(tot['quarantined'] / tot['read'], 3) if tot['read'] else fmt.DASH} of the rows read) and "
-                f"{fmt.count(tot['duplicate'])} recognised as duplicates; {fmt.count(tot['unreadable'])} files could not be read. "
-                + (
-                    "Every row read is accounted for (read = loaded + quarantined + duplicate)."
-                    if balanced
-                    else "The audit does not balance: read differs from loaded + quarantined + duplicate."
-                )
-                + " The audit covers the whole drop, not only the reported quarter."
-            )
-        )
-        rows = [
-            [
-                r["dataset"],
-                fmt.count(r["files"]),
-                fmt.count(r["read"]),
-                fmt.count(r["loaded"]),
-                fmt.count(r["quarantined"]),
-                fmt.count(r["duplicate"]),
-                fmt.count(r["unreadable"]),
-            ]
-            for r in audit.iter_rows(named=True)
-        ]
-        rows.append(
-            [
-                "all datasets",
-                *(fmt.count(tot[c]) for c in ("files", "read", "loaded", "quarantined", "duplicate", "unreadable")),
-            ]
-        )
-        s.add(
-            Table(
-                "Ingest audit: the fate of every input row, per dataset (marts.ingest_audit).",
-                ["Dataset", "Files", "Rows read", "Loaded", "Quarantined", "Duplicates", "Unreadable files"],
-                rows,
-                total_row=True,
-            )
-        )
+    if wh.has("marts.ingest_audit") and wh.has("marts.ingest_summary"):
+        s.add(*_audit(wh))
     else:
         s.add(Missing(["marts.ingest_audit"], "the row accounting of the drop"))
-
-    if wh.has("marts.quarantine"):
-        q = wh.frame(
-            "select dataset, split_part(reason, ':', 1) as code, count(*) as n, min(reason) as example "
-            "from marts.quarantine group by all order by dataset, n desc, code"
-        )
-        if q.height:
-            rows = [
-                [r["dataset"], r["code"], fmt.count(r["n"]), _clip(r["example"], 90)] for r in q.iter_rows(named=True)
-            ]
-            s.add(
-                Table(
-                    "Quarantined rows by dataset and reason code, with one example reason (marts.quarantine).",
-                    ["Dataset", "Reason", "Rows", "Example"],
-                    rows,
-                    align="llrw",
-                )
-            )
-        else:
-            s.add(Paragraph("No row was quarantined."))
+    if wh.has("marts.quarantine") and wh.has("marts.quarantine_reasons"):
+        s.add(_reasons(wh))
     else:
         s.add(Missing(["marts.quarantine"], "the quarantined rows and their reasons"))
-
-    facts: list[list[str]] = []
-    if wh.has("marts.concentration"):
-        conc = wh.frame(f"select level, measure, n, n_days {wh.from_quarter('marts.concentration')}", ctx.p)
-        n_days = conc["n_days"].max()
-        if n_days is not None:
-            start, end = quarter_dates(ctx.period)
-            facts.append(["Days with requests", f"{fmt.count(n_days)} of {(end - start).days}"])
-        for r in conc.filter(pl.col("measure") == "requests").sort("level").iter_rows(named=True):
-            facts.append([f"{PLURAL.get(r['level'], r['level']).capitalize()} with requests", fmt.count(r["n"])])
-    if wh.has("marts.family_demand"):
-        d = wh.one(f"select sum(requests) as r, sum(tokens) as t {wh.from_quarter('marts.family_demand')}", ctx.p)
-        if d and d["r"] is not None:
-            facts.append(["Requests (weighted by 1 / sample rate)", fmt.count(d["r"])])
-            facts.append(["Tokens, input + output (weighted)", fmt.tokens(d["t"])])
-    if wh.has("marts.service_objects"):
-        so = wh.one(
-            f"select count(*) filter (where listed_days > 0) as listed, count(*) filter (where probes > 0) as probed, "
-            f"sum(probes) as probes, count(distinct provider) as providers "
-            f"{wh.from_quarter('marts.service_objects')}",
-            ctx.p,
-        )
-        if so:
-            facts += [
-                ["Service objects listed (provider x model)", fmt.count(so["listed"])],
-                ["Service objects with latency probes", fmt.count(so["probed"])],
-                ["Latency probes", fmt.count(so["probes"])],
-            ]
-    if wh.has("marts.vendor_verification"):
-        vv = wh.one(
-            f"select sum(cases) as cases, count(distinct suite) as suites {wh.from_quarter('marts.vendor_verification')}",
-            ctx.p,
-        )
-        if vv and vv["cases"] is not None:
-            facts.append(["Compatibility probe cases", f"{fmt.count(vv['cases'])} in {fmt.count(vv['suites'])} suites"])
+    facts = _facts(ctx)
     if facts:
         s.add(Table(f"What the warehouse holds for {ctx.period}.", ["Measure", ctx.period], facts))
     s.add(Paragraph(provenance(wh, ctx.raw_dir), style="callout"))
     return s
+
+
+AUDIT_COLUMNS = ("files", "rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "files_unreadable")
+
+
+def _audit(wh: Warehouse) -> list:
+    """The ingest audit as marts.ingest_summary states it: a sentence and a table per dataset."""
+    summary = wh.frame("select * from marts.ingest_summary order by is_total, dataset")
+    per, total = summary.filter(~pl.col("is_total")), summary.filter(pl.col("is_total"))
+    tot = total.row(0, named=True) if total.height else dict.fromkeys((*AUDIT_COLUMNS, "balanced"))
+    text = (
+        f"The drop held {fmt.count(tot['files'])} files with {fmt.count(tot['rows_read'])} rows. "
+        f"{fmt.count(tot['rows_loaded'])} rows were loaded, {fmt.count(tot['rows_quarantined'])} quarantined with their reason "
+        f"({fmt.pct(tot['rows_quarantined'] / tot['rows_read'], 3) if tot['rows_read'] else fmt.DASH} of the rows read) and "
+        f"{fmt.count(tot['rows_duplicate'])} recognised as duplicates; {fmt.count(tot['files_unreadable'])} files could not be read. "
+        + (
+            "Every row read is accounted for (read = loaded + quarantined + duplicate)."
+            if tot["balanced"] is not False
+            else "The audit does not balance: read differs from loaded + quarantined + duplicate."
+        )
+        + " The audit covers the whole drop, not only the reported quarter."
+    )
+    rows = [[r["dataset"], *(fmt.count(r[c]) for c in AUDIT_COLUMNS)] for r in per.iter_rows(named=True)]
+    rows.append(["all datasets", *(fmt.count(tot[c] or 0) for c in AUDIT_COLUMNS)])
+    return [
+        Paragraph(text),
+        Table(
+            "Ingest audit: the fate of every input row, per dataset (marts.ingest_audit).",
+            ["Dataset", "Files", "Rows read", "Loaded", "Quarantined", "Duplicates", "Unreadable files"],
+            rows,
+            total_row=True,
+        ),
+    ]
+
+
+def _reasons(wh: Warehouse):
+    q = wh.frame("select * from marts.quarantine_reasons order by dataset, rows_quarantined desc, code")
+    if not q.height:
+        return Paragraph("No row was quarantined.")
+    rows = [
+        [r["dataset"], r["code"], fmt.count(r["rows_quarantined"]), _clip(r["example"], 90)]
+        for r in q.iter_rows(named=True)
+    ]
+    return Table(
+        "Quarantined rows by dataset and reason code, with one example reason (marts.quarantine).",
+        ["Dataset", "Reason", "Rows", "Example"],
+        rows,
+        align="llrw",
+    )
+
+
+def _facts(ctx: Context) -> list[list[str]]:
+    """What the warehouse holds for the period, as marts.period_facts states it; a fact whose
+    source mart is absent is left out."""
+    wh = ctx.wh
+    if not wh.has("marts.period_facts"):
+        return []
+    f = wh.one("select * from marts.period_facts where period = $period", ctx.p)
+    if not f:
+        return []
+    facts: list[list[str]] = []
+    if wh.has("marts.concentration") and f["days_with_requests"] is not None:
+        start, end = quarter_dates(ctx.period)
+        facts.append(["Days with requests", f"{fmt.count(f['days_with_requests'])} of {(end - start).days}"])
+        for level in ("family", "model", "provider"):
+            if f[f"{PLURAL[level]}_with_requests"] is not None:
+                facts.append(
+                    [f"{PLURAL[level].capitalize()} with requests", fmt.count(f[f"{PLURAL[level]}_with_requests"])]
+                )
+    if wh.has("marts.family_demand") and f["weighted_requests"] is not None:
+        facts.append(["Requests (weighted by 1 / sample rate)", fmt.count(f["weighted_requests"])])
+        facts.append(["Tokens, input + output (weighted)", fmt.tokens(f["weighted_tokens"])])
+    if wh.has("marts.service_objects") and f["service_objects_listed"] is not None:
+        facts += [
+            ["Service objects listed (provider x model)", fmt.count(f["service_objects_listed"])],
+            ["Service objects with latency probes", fmt.count(f["service_objects_probed"])],
+            ["Latency probes", fmt.count(f["probes"])],
+        ]
+    if wh.has("marts.vendor_verification") and f["compat_cases"] is not None:
+        facts.append(
+            ["Compatibility probe cases", f"{fmt.count(f['compat_cases'])} in {fmt.count(f['compat_suites'])} suites"]
+        )
+    return facts
