@@ -23,7 +23,7 @@ sampled as (
         from requests
         union all
         select strftime(ts, '%Y-%m'), 'month', sample_rate, application from requests
-    )
+    ) as rows_by_period
     group by all
 ),
 
@@ -90,7 +90,7 @@ dispersion as (
 ),
 
 releases as (
-    select period, period_type, count(distinct (old_model, new_model)) as successor_releases
+    select period, period_type, count(*) as successor_releases
     from (
         select
             strftime(release_date, '%Y') || 'Q' || quarter(release_date) as period,
@@ -98,9 +98,9 @@ releases as (
             old_model,
             new_model
         from read_parquet($inertia)
-        union all
+        union
         select strftime(release_date, '%Y-%m'), 'month', old_model, new_model from read_parquet($inertia)
-    )
+    ) as pairs_by_period
     group by all
 ),
 
