@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from pipeline.lib.concentration import Concentration, concentration, lorenz
 from pipeline.lib.duck import connect, lit, staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
@@ -93,74 +91,14 @@ def with_periods(daily: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_concentration(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """marts/concentration and marts/concentration_lorenz for every period, level and measure."""
-    daily = pl.read_parquet(core_glob(root, "core_demand__daily"))
-    periods = with_periods(daily)
-    rows, curves = [], []
-    for (period, period_type), part in periods.group_by(["period", "period_type"], maintain_order=True):
-        for level in LEVELS:
-            for measure in MEASURES:
-                # per unit: the weighted total and the sum of squared weights the interval resamples
-                per_unit = part.group_by(level).agg(pl.col(measure).sum(), pl.col(f"{measure}_w2").sum()).sort(level)
-                units = per_unit[level].to_list()  # an order that does not depend on hashing
-                totals = per_unit[measure].to_numpy()
-                c = concentration(totals, per_unit[f"{measure}_w2"].to_numpy(), n_boot=n_boot, seed=seed)
-                rows.append(
-                    {
-                        "period": period,
-                        "period_type": period_type,
-                        "level": level,
-                        "measure": measure,
-                        "n_days": part["date"].n_unique(),
-                        **c.__dict__,
-                    }
-                )
-                keep = totals > 0
-                # poorest first; ties (to 12 significant digits: float sums differ in the last bits
-                # between runs) by name, so the curve's labels never depend on summation order
-                order = np.lexsort((np.array(units)[keep], significant(totals[keep])))
-                names = np.array(units)[keep][order]
-                unit_share, demand_share = lorenz(totals[keep])
-                curves.append(
-                    pl.DataFrame(
-                        {
-                            "period": period,
-                            "period_type": period_type,
-                            "level": level,
-                            "measure": measure,
-                            "point": np.arange(unit_share.size),
-                            "unit": [None, *names.tolist()],
-                            "unit_share": unit_share,
-                            "demand_share": demand_share,
-                        },
-                        schema_overrides={"unit": pl.String},
-                    )
-                )
-    # A drop without requests (prices or probes only) gives empty tables with their columns.
-    conc_schema = {
-        "period": pl.String,
-        "period_type": pl.String,
-        "level": pl.String,
-        "measure": pl.String,
-        "n_days": pl.Int64,
-        **{f.name: (pl.Int64 if f.type in (int, "int") else pl.Float64) for f in fields(Concentration)},
-    }
-    curve_schema = {
-        "period": pl.String,
-        "period_type": pl.String,
-        "level": pl.String,
-        "measure": pl.String,
-        "point": pl.Int64,
-        "unit": pl.String,
-        "unit_share": pl.Float64,
-        "demand_share": pl.Float64,
-    }
-    conc = finite_or_null(
-        pl.DataFrame(rows, schema=conc_schema).sort(
-            ["period_type", "period", "level", "measure"], descending=[True, False, False, False]
-        )
-    )
-    curve = finite_or_null(pl.concat(curves, how="vertical_relaxed") if curves else pl.DataFrame(schema=curve_schema))
+    """marts/concentration and marts/concentration_lorenz for every period, level and measure
+    (pipeline/lib/marts/concentration.py, concentration_lorenz.py)."""
+    from pipeline.lib.marts.concentration import concentration_mart
+    from pipeline.lib.marts.concentration_lorenz import concentration_lorenz
+
+    periods = with_periods(pl.read_parquet(core_glob(root, "core_demand__daily")))
+    conc = concentration_mart(periods, n_boot=n_boot, seed=seed)
+    curve = concentration_lorenz(periods)
     frame_to_parquet(conc, marts_file(root, "concentration"))
     frame_to_parquet(curve, marts_file(root, "concentration_lorenz"))
     return conc, curve
@@ -250,8 +188,9 @@ def build_version_inertia(root: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def build_supply_use(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tuple[pl.DataFrame, pl.DataFrame]:
     """marts/supply_use (per period and model) and marts/supply_use_summary (per period: the
-    rank correlation between listing breadth and demand share across models, with its interval)."""
-    from pipeline.lib.stats import spearman_ci
+    rank correlation between listing breadth and demand share across models, with its interval;
+    pipeline/lib/marts/supply_use_summary.py)."""
+    from pipeline.lib.marts.supply_use_summary import supply_use_summary
 
     params = {
         "daily": core_glob(root, "core_demand__daily"),
@@ -259,39 +198,6 @@ def build_supply_use(root: Path, n_boot: int = N_BOOT, seed: int = SEED) -> tupl
         "models": staged_glob(root, "models"),
     }
     supply = sql_to_parquet("marts/supply_use", params, marts_file(root, "supply_use"))
-    rows = []
-    for (period, period_type), part in supply.group_by(["period", "period_type"], maintain_order=True):
-        # models in name order and shares to 12 significant digits: the resampled units and the
-        # ranks must not depend on row order or on the last bits of a float sum
-        part = part.sort("model")
-        rho, lo, hi = spearman_ci(
-            significant(part["listing_breadth"].to_numpy()),
-            significant(part["demand_share"].to_numpy()),
-            n_boot=n_boot,
-            seed=seed,
-        )
-        rows.append(
-            {
-                "period": period,
-                "period_type": period_type,
-                "n_models": part.height,
-                "spearman_rho": rho,
-                "rho_ci_low": lo,
-                "rho_ci_high": hi,
-            }
-        )
-    summary = finite_or_null(
-        pl.DataFrame(
-            rows,
-            schema={
-                "period": pl.String,
-                "period_type": pl.String,
-                "n_models": pl.Int64,
-                "spearman_rho": pl.Float64,
-                "rho_ci_low": pl.Float64,
-                "rho_ci_high": pl.Float64,
-            },
-        )
-    )
+    summary = supply_use_summary(supply, n_boot=n_boot, seed=seed)
     frame_to_parquet(summary, marts_file(root, "supply_use_summary"))
     return supply, summary

@@ -246,7 +246,8 @@ def with_thresholds(metrics: pl.DataFrame, reruns: pl.DataFrame, intervals: pl.D
 
 
 def build_vendor_verification(root: Path) -> pl.DataFrame:
-    """marts/vendor_verification: counts (SQL) + rates and thresholds (polars)."""
+    """marts/vendor_verification: counts (SQL), then rates, thresholds, intervals and verdicts
+    (pipeline/lib/marts/vendor_verification.py)."""
     params = {"probes": staged_glob(root, "compat_probes"), "models": staged_glob(root, "models")}
     con = connect()
     try:
@@ -256,8 +257,9 @@ def build_vendor_verification(root: Path) -> pl.DataFrame:
         reruns = con.execute(load_sql("marts/vendor_verification_reruns"), params).pl()
     finally:
         con.close()
-    intervals = f1_intervals(cases, ROW_KEYS)
-    df = with_thresholds(verification_metrics(counts), reruns, intervals)
+    from pipeline.lib.marts.vendor_verification import vendor_verification
+
+    df = vendor_verification(counts, cases, reruns)
     frame_to_parquet(df, marts_file(root, "vendor_verification"))
     return df
 

@@ -31,6 +31,26 @@ def test_every_declaration_is_complete_and_its_builders_exist():
             assert (REPO / path).exists(), f"{o.table}: built_by {path} does not exist"
 
 
+def test_every_table_is_built_in_a_file_named_after_it():
+    """A newcomer finds where a published number is computed by opening the file named after its
+    table: sql/<layer>/<table>.sql, sql/staging/stg_<dataset>.sql, pipeline/lib/marts/<table>.py,
+    or, for the replay's per-day tables (marts.routing_<x>), sql/core/core_routing__<x>.sql."""
+    for o in registry.outputs().values():
+        stems = {Path(b).stem for b in o.built_by}
+        names = {o.name, f"stg_{o.name}"}
+        if o.name.startswith("routing_"):
+            names.add("core_routing__" + o.name.removeprefix("routing_"))
+        assert stems & names, f"{o.table}: no file named after it among {o.built_by}"
+
+
+def test_factory_marts_read_declared_marts_and_are_their_sql_file():
+    for o in registry.outputs().values():
+        if o.factory == "sql":
+            assert o.built_by == (f"sql/marts/{o.name}.sql",), o.table
+            for _, mart in o.reads:
+                registry.output(mart)  # declared (raises otherwise)
+
+
 def test_policy_templates_expand_in_the_replays_order():
     from pipeline.lib.routing.settings import POLICIES
 

@@ -6,9 +6,9 @@ import dagster as dg
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.schemas import described
 from pipeline.defs.thumbnails import safe_metadata
+from pipeline.lib.marts.run_parameters import build_run_parameters
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.registry import output
-from pipeline.lib.run_parameters import build_run_parameters
 from pipeline.lib.sql_marts import build_sql_mart, sql_marts
 from pipeline.paths import marts_file
 

@@ -32,6 +32,7 @@ partials, and the entry points), sensitivity (marts.routing_sensitivity).
 
 from __future__ import annotations
 
+from pipeline.lib.marts.routing_counterfactual import imputation_var
 from pipeline.lib.routing.layout import PARTIALS, partial_dir, replace_dir, staged_days, write_day_frames
 from pipeline.lib.routing.marts import (
     COUNTERFACTUAL_SCHEMA,
@@ -41,7 +42,6 @@ from pipeline.lib.routing.marts import (
     build_replay,
     build_routing,
     counterfactual,
-    imputation_var,
     policy_summary,
     read_partials,
     simulate,

@@ -1,5 +1,6 @@
-"""The routing marts from the per-day partials: marts.routing_counterfactual with its paired
-day-bootstrap intervals, marts.routing_policies, and the entry points that run it all."""
+"""The routing marts from the per-day partials: reading them, marts.routing_policies, and the
+entry points that run it all. The counterfactual and the all-model totals, with their paired
+day-bootstrap intervals, are pipeline/lib/marts/routing_counterfactual.py and routing_totals.py."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.duck import connect
+from pipeline.lib.marts.routing_counterfactual import COUNTERFACTUAL_SCHEMA, routing_counterfactual
+from pipeline.lib.marts.routing_totals import routing_totals
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.routing.layout import day_dir, folder_days, partial_dir, staged_days
 from pipeline.lib.routing.replay import ReplayResult, _drop_pass, _passes, _replay_pass, _setup, has_table, replay_days
 from pipeline.lib.routing.settings import CONTRACT_POLICIES, RoutingParams, Scenario
-from pipeline.lib.stats import ratio_of_means_ci
 from pipeline.paths import marts_file
 from pipeline.sql import load_sql
 
@@ -60,176 +62,14 @@ DAILY_SCHEMA = {
 }
 
 
-COUNTERFACTUAL_SCHEMA = {
-    "period": pl.String,
-    "period_type": pl.String,
-    "model": pl.String,
-    "objective": pl.String,
-    "policy": pl.String,
-    "baseline_provider": pl.String,
-    "requests_routed": pl.Float64,
-    "requests_excluded": pl.Float64,
-    "requests_imputed": pl.Float64,
-    "baseline_value": pl.Float64,
-    "routed_value": pl.Float64,
-    "change_pct": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "n_days": pl.Int64,
-    "tokens_per_s_baseline": pl.Float64,
-    "tokens_per_s_routed": pl.Float64,
-    "tokens_per_s_change_pct": pl.Float64,
-    "tokens_per_s_change_pct_ci_low": pl.Float64,
-    "tokens_per_s_change_pct_ci_high": pl.Float64,
-}
-
-
 def counterfactual(daily: pl.DataFrame, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """marts.routing_counterfactual from the per-day sums: per period, model, objective and
-    contract policy, weighted baseline and routed values, change in percent and a paired
-    bootstrap interval that resamples days (the same days on both sides)."""
-    rows = []
-    # days in date order: the day sums arrive in whatever order the batches' aggregations
-    # produced them, and the same seed must resample the same days on every run
-    daily = daily.sort("date", maintain_order=True)
-    for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
-        if not daily.height:
-            break
-        for (period, model, objective, policy), g in daily.group_by(
-            [period_col, "model", "objective", "policy"], maintain_order=True
-        ):
-            routed, excluded = float(g["routed"].sum()), float(g["excluded"].sum())
-            imputed = float(g["imputed"].sum())
-            base_sum, routed_sum = float(g["base_sum"].sum()), float(g["routed_sum"].sum())
-            if objective == "cost":
-                baseline_value, routed_value = base_sum, routed_sum
-            else:  # weighted means over the same requests
-                baseline_value = base_sum / routed if routed else float("nan")
-                routed_value = routed_sum / routed if routed else float("nan")
-            # the same resampled days on both sides: a ratio of day sums
-            extra = imputation_var(g, ("imputed_var_routed", "imputed_cov", "imputed_var_base"), routed_sum, base_sum)
-            ratio, lo, hi = ratio_of_means_ci(
-                g["routed_sum"].to_numpy(),
-                g["base_sum"].to_numpy(),
-                n_boot=params.n_boot,
-                seed=params.seed,
-                extra_var=extra,
-            )
-            rows.append(
-                {
-                    "period": period,
-                    "period_type": period_type,
-                    "model": model,
-                    "objective": objective,
-                    "policy": policy,
-                    "baseline_provider": g["baseline_provider"].drop_nulls().first(),
-                    "requests_routed": routed,
-                    "requests_excluded": excluded,
-                    "requests_imputed": imputed,
-                    "baseline_value": baseline_value,
-                    "routed_value": routed_value,
-                    "change_pct": 100 * (ratio - 1),
-                    "ci_low": 100 * (lo - 1),
-                    "ci_high": 100 * (hi - 1),
-                    "n_days": g.height,
-                    **_tokens_per_s(g, objective, params),
-                }
-            )
-    out = pl.DataFrame(rows, schema=COUNTERFACTUAL_SCHEMA).with_columns(
-        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c)
-        for c in (
-            "baseline_value",
-            "routed_value",
-            "change_pct",
-            "ci_low",
-            "ci_high",
-            *(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s")),
-        )
-    )
-    return out.sort(
-        ["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False]
-    )
-
-
-ALL_MODELS = "(all models)"
-TOTALS_SUMS = [k for k, v in DAILY_SCHEMA.items() if v == pl.Float64]
-
-
-def totals(daily: pl.DataFrame, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """marts.routing_totals: the counterfactual of every model's requests together, per period,
-    objective and contract policy, with the same paired day-bootstrap interval. A day's sums are
-    added over models first, so the bootstrap resamples days, not (day, model) rows; the cache-hit
-    variance terms add too (different requests). Cost is the total over models; throughput the
-    requests-weighted mean, as per model. `models` counts the models with routed requests."""
-    if not daily.height:
-        return pl.DataFrame(schema={**COUNTERFACTUAL_SCHEMA, "models": pl.Int64}).drop("baseline_provider")
-    keys = ["date", "month", "quarter", "objective", "policy"]
-    per_day = (
-        daily.group_by(keys, maintain_order=True)
-        .agg(pl.col(TOTALS_SUMS).sum(), baseline_provider=pl.lit(None, pl.String))
-        .with_columns(model=pl.lit(ALL_MODELS))
-        .select(list(DAILY_SCHEMA))
-    )
-    out = counterfactual(per_day, params).drop("baseline_provider", "model")
-    models = pl.concat(
-        [
-            daily.filter(pl.col("routed") > 0)
-            .group_by(col, "objective", "policy")
-            .agg(models=pl.col("model").n_unique())
-            .rename({col: "period"})
-            for col in ("quarter", "month")
-        ]
-    )
-    return out.join(models, on=["period", "objective", "policy"], how="left").with_columns(
-        pl.col("models").fill_null(0).cast(pl.Int64)
-    )
+    """marts.routing_counterfactual's rows from per-day sums (pipeline/lib/marts/routing_counterfactual.py)."""
+    return routing_counterfactual(daily, params.n_boot, params.seed)
 
 
 def build_totals(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """marts.routing_totals from every day's core_routing__daily."""
-    return totals(read_daily(root), params)
-
-
-def imputation_var(g: pl.DataFrame, columns: tuple[str, str, str], num: float, den: float) -> float:
-    """The variance the estimated cache hits add to the ratio num / den of a period's day sums
-    (sql/core/core_routing__daily.sql, imputed_var_*): by the delta method,
-    (var_num - 2 rho cov + rho^2 var_den) / den^2 with rho = num / den. 0 without a denominator."""
-    if not den:
-        return 0.0
-    var_num, cov, var_den = (float(g[c].fill_null(0).sum()) for c in columns)
-    rho = num / den
-    return max((var_num - 2 * rho * cov + rho * rho * var_den) / (den * den), 0.0)
-
-
-def _tokens_per_s(g: pl.DataFrame, objective: str, params: RoutingParams) -> dict:
-    """Throughput as the traffic's total: weighted output tokens over the decode seconds they
-    take (tokens / each group's decode tok/s), at the baseline and routed, and its change with
-    the same paired day-bootstrap (the ratio of totals is base seconds over routed seconds).
-    Null for cost."""
-    none = dict.fromkeys(k for k in COUNTERFACTUAL_SCHEMA if k.startswith("tokens_per_s"))
-    if objective != "throughput":
-        return none
-    tokens, routed_s, base_s = (
-        float(g[c].fill_null(0).sum()) for c in ("output_tokens", "routed_decode_s", "base_decode_s")
-    )
-    if not (routed_s > 0 and base_s > 0):
-        return none
-    # the ratio is base seconds over routed seconds: numerator and denominator swap sides
-    extra = imputation_var(g, ("imputed_var_base_s", "imputed_cov_s", "imputed_var_routed_s"), base_s, routed_s)
-    ratio, lo, hi = ratio_of_means_ci(
-        g["base_decode_s"].fill_null(0).to_numpy(),
-        g["routed_decode_s"].fill_null(0).to_numpy(),
-        n_boot=params.n_boot,
-        seed=params.seed,
-        extra_var=extra,
-    )
-    return {
-        "tokens_per_s_baseline": tokens / base_s,
-        "tokens_per_s_routed": tokens / routed_s,
-        "tokens_per_s_change_pct": 100 * (ratio - 1),
-        "tokens_per_s_change_pct_ci_low": 100 * (lo - 1),
-        "tokens_per_s_change_pct_ci_high": 100 * (hi - 1),
-    }
+    """marts.routing_totals from every day's core_routing__daily (pipeline/lib/marts/routing_totals.py)."""
+    return routing_totals(read_daily(root), params.n_boot, params.seed)
 
 
 POLICY_DAILY_SCHEMA = {

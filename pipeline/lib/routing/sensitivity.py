@@ -26,7 +26,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.lib.routing.marts import COUNTERFACTUAL_SCHEMA, DAILY_SCHEMA, counterfactual, read_partials
+from pipeline.lib.marts.routing_sensitivity import VARIANT_SCHEMA
+from pipeline.lib.routing.marts import DAILY_SCHEMA, read_partials
 from pipeline.lib.routing.replay import has_table, make_table, slot_tables, slot_values
 from pipeline.lib.routing.settings import RoutingParams, Scenario
 from pipeline.sql import load_sql
@@ -34,7 +35,6 @@ from pipeline.sql import load_sql
 CONFIDENCES = (0.95, 0.0)  # the evidence rule, the contract's point rule
 MIN_SUCCESS = (0.8, 0.9, 0.95)
 BUCKET_FACTORS = (2, 4)  # coarser buckets: whole multiples of the run's, so groups roll up
-VARIANT_SCHEMA = {"bucket_minutes": pl.Int64, "availability_confidence": pl.Float64, "min_success": pl.Float64}
 
 
 def _day_sums(con: duckdb.DuckDBPyConnection, variant: RoutingParams, run: RoutingParams) -> pl.DataFrame:
@@ -92,32 +92,8 @@ def sensitivity_pass(
 
 
 def build_sensitivity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """marts.routing_sensitivity: the contract counterfactual (both objectives, oracle and
-    causal, quarters and months) of every variant, from every day's partials; `is_run_setting`
-    marks the variant the replay itself used (so its rows repeat marts.routing_counterfactual's).
+    """marts.routing_sensitivity from every day's partials (pipeline/lib/marts/routing_sensitivity.py);
     `params` gives the bootstrap's resamples and seed."""
-    daily = read_partials(root, "sensitivity")
-    keys = ["period_type", "period", "model", "objective", "policy", *VARIANT_SCHEMA]
-    if not daily.height:  # no headline model replayed: the mart's columns, no rows
-        schema = {
-            **{k: COUNTERFACTUAL_SCHEMA[k] for k in keys[:5]},
-            **VARIANT_SCHEMA,
-            "is_run_setting": pl.Boolean,
-            **{k: v for k, v in COUNTERFACTUAL_SCHEMA.items() if k not in keys},
-        }
-        return pl.DataFrame(schema=schema)
-    frames = []
-    for (minutes, confidence, min_success), part in daily.group_by(list(VARIANT_SCHEMA), maintain_order=True):
-        cf = counterfactual(part.select(list(DAILY_SCHEMA)), params)
-        frames.append(
-            cf.with_columns(
-                pl.lit(minutes, pl.Int64).alias("bucket_minutes"),
-                pl.lit(confidence, pl.Float64).alias("availability_confidence"),
-                pl.lit(min_success, pl.Float64).alias("min_success"),
-                pl.lit(bool(part["is_run_setting"].all())).alias("is_run_setting"),
-            )
-        )
-    out = pl.concat(frames, how="vertical_relaxed")
-    return out.select(*keys[:5], *VARIANT_SCHEMA, "is_run_setting", pl.exclude(*keys, "is_run_setting")).sort(
-        keys, descending=[True] + [False] * (len(keys) - 1)
-    )
+    from pipeline.lib.marts.routing_sensitivity import routing_sensitivity
+
+    return routing_sensitivity(read_partials(root, "sensitivity"), list(DAILY_SCHEMA), params.n_boot, params.seed)
