@@ -35,6 +35,8 @@ def test_definitions_load_with_every_asset_and_the_job():
             "routing_sensitivity",
         }
         | {"key_figures", "run_parameters"}
+        | {"error_class_rates", "error_type_shares", "provider_scorecard", "request_rate_ranking"}
+        | {"context_limit_by_provider", "multi_provider_models", "dispersion_summary", "pareto_by_provider"}
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected

@@ -26,27 +26,18 @@ ATTRIBUTES = {
 def heterogeneity(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("heterogeneity", "Provider heterogeneity")
     if wh.has("marts.service_objects"):
-        so = wh.frame(
-            f"select provider, model, is_official, blended_usd_per_mtok, decode_tps_p50, requests "
-            f"{wh.from_quarter('marts.service_objects')} and listed_days > 0",
-            ctx.p,
+        dots = wh.frame(
+            f"select *, model_rank as model_order {wh.from_quarter('marts.multi_provider_models')} and model_rank <= $top "
+            "order by is_official nulls first, model, provider",  # official points drawn last, on top
+            {**ctx.p, "top": TOP_MODELS_DOTS},
+        ).with_columns(
+            role=pl.when(pl.col("is_official")).then(pl.lit("official API")).otherwise(pl.lit("other provider")),
         )
-        multi = (
-            so.group_by("model").agg(pl.len().alias("n"), pl.col("requests").sum().alias("r")).filter(pl.col("n") >= 2)
-        )
-        top = multi.sort(["r", "model"], descending=[True, False]).head(TOP_MODELS_DOTS).with_row_index("model_order")
-        dots = (
-            so.join(top.select("model", "model_order"), on="model")
-            .with_columns(
-                role=pl.when(pl.col("is_official")).then(pl.lit("official API")).otherwise(pl.lit("other provider"))
-            )
-            .sort("is_official", "model", "provider")
-        )  # official points drawn last, on top
         if dots.height:
             s.add(
                 Paragraph(
-                    f"{fmt.count(multi.height)} models are sold by two or more providers in {ctx.period}. The same weights cost and perform "
-                    f"differently from one provider to the next; the figures show the {top.height} most requested of them."
+                    f"{fmt.count(dots['models'][0])} models are sold by two or more providers in {ctx.period}. The same weights cost and perform "
+                    f"differently from one provider to the next; the figures show the {min(dots['models'][0], TOP_MODELS_DOTS)} most requested of them."
                 )
             )
             priced = dots.filter(pl.col("blended_usd_per_mtok").is_not_null() & (pl.col("blended_usd_per_mtok") > 0))
@@ -87,30 +78,25 @@ def heterogeneity(ctx: Context) -> Section:
         s.add(Missing(["marts.service_objects"], "prices and performance per service object"))
 
     if wh.has("marts.provider_dispersion"):
-        disp = wh.frame(f"select * {wh.from_quarter('marts.provider_dispersion')} and cv is not null", ctx.p)
-        rows = []
-        for attribute, (label, _f) in ATTRIBUTES.items():
-            part = disp.filter(pl.col("attribute") == attribute)
-            if part.height == 0:
-                continue
-            widest = part.sort(["cv", "model"], descending=[True, False]).row(0, named=True)
-            official = part["share_at_official"].drop_nulls()
-            rows.append(
-                [
-                    label,
-                    fmt.count(part.height),
-                    fmt.num(part["cv"].median(), 3),
-                    fmt.num(part["cv"].mean(), 3),
-                    f"{widest['model']} ({fmt.num(widest['cv'], 3)})",
-                    fmt.pct(official.mean()) if official.len() else fmt.DASH,
-                ]
-            )
+        summary = {r["attribute"]: r for r in wh.rows(f"select * {wh.from_quarter('marts.dispersion_summary')}", ctx.p)}
+        rows = [
+            [
+                label,
+                fmt.count(r["models"]),
+                fmt.num(r["cv_median"], 3),
+                fmt.num(r["cv_mean"], 3),
+                f"{r['widest_model']} ({fmt.num(r['widest_cv'], 3)})",
+                fmt.pct(r["share_at_official_mean"]),
+            ]
+            for attribute, (label, _f) in ATTRIBUTES.items()
+            if (r := summary.get(attribute)) is not None
+        ]
         if rows:
             s.add(
                 Table(
                     "Dispersion across providers of the same model: coefficient of variation (population sd / mean) over the models with two "
                     f"or more providers; for prices, the mean share of providers charging the official price (within {fmt.pct(PRICE_TOLERANCE)}; "
-                    "marts.provider_dispersion).",
+                    "marts.dispersion_summary).",
                     ["Attribute", "Models", "Median cv", "Mean cv", "Widest (cv)", "At official price"],
                     rows,
                     align="wrrrwr",
@@ -150,11 +136,16 @@ def heterogeneity(ctx: Context) -> Section:
                 )
             )
         if wh.has("marts.provider_dispersion"):
+            cvs = wh.frame(
+                f"select model, attribute, cv {wh.from_quarter('marts.provider_dispersion')} and cv is not null "
+                "and attribute in ('blended_price', 'decode_tps_p50') order by model",
+                ctx.p,
+            )
             pairs = (
-                disp.filter(pl.col("attribute") == "blended_price")
+                cvs.filter(pl.col("attribute") == "blended_price")
                 .select("model", pl.col("cv").alias("price_cv"))
                 .join(
-                    disp.filter(pl.col("attribute") == "decode_tps_p50").select(
+                    cvs.filter(pl.col("attribute") == "decode_tps_p50").select(
                         "model", pl.col("cv").alias("decode_cv")
                     ),
                     on="model",
@@ -173,24 +164,19 @@ def heterogeneity(ctx: Context) -> Section:
 
     if wh.has("marts.service_pareto"):
         par = wh.frame(
-            f"select provider, model, dominated {wh.from_quarter('marts.service_pareto')} and dominated is not null",
-            ctx.p,
+            f"select * {wh.from_quarter('marts.pareto_by_provider')} order by dominated desc, provider", ctx.p
         )
         if par.height:
-            dom = par.filter(pl.col("dominated"))
-            often = (
-                dom.group_by("provider")
-                .agg(pl.len().alias("n"))
-                .sort(["n", "provider"], descending=[True, False])
-                .head(3)
-            )
+            totals = par.row(0, named=True)
+            dominated, placed = totals["period_dominated"], totals["period_placed"]
+            often = par.filter(pl.col("dominated") > 0).head(3)
             s.add(
                 Paragraph(
-                    f"Pareto view: {fmt.count(dom.height)} of {fmt.count(par.height)} placed service objects are dominated, i.e. another provider of the "
+                    f"Pareto view: {fmt.count(dominated)} of {fmt.count(placed)} placed service objects are dominated, i.e. another provider of the "
                     f"same model is at least as cheap, as fast, as available and as accurate at tool calls, and strictly better on one"
                     + (
                         " (most often: "
-                        + ", ".join(f"{named(r['provider'])} {r['n']}" for r in often.iter_rows(named=True))
+                        + ", ".join(f"{named(r['provider'])} {r['dominated']}" for r in often.iter_rows(named=True))
                         + ")."
                         if often.height
                         else "."
