@@ -37,6 +37,9 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"key_figures", "run_parameters"}
         | {"error_class_rates", "error_type_shares", "provider_scorecard", "request_rate_ranking"}
         | {"context_limit_by_provider", "multi_provider_models", "dispersion_summary", "pareto_by_provider"}
+        | {"provider_tool_calls", "tool_call_verdicts", "suite_similarity", "routing_policy_summary"}
+        | {"successor_releases", "half_life_summary", "application_regimes", "application_token_density"}
+        | {"family_demand_tail"}
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected

@@ -11,7 +11,9 @@ from pipeline.lib.report.sections.common import CI, TOP_FAMILIES, Context
 
 def demand(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("demand", "Demand concentration")
-    lacking = ctx.missing("marts.family_demand", "marts.concentration", "marts.concentration_lorenz")
+    lacking = ctx.missing(
+        "marts.family_demand", "marts.family_demand_tail", "marts.concentration", "marts.concentration_lorenz"
+    )
     conc = None
     if wh.has("marts.concentration"):
         conc = wh.frame(f"select * {wh.from_quarter('marts.concentration')} order by level, measure", ctx.p)
@@ -45,16 +47,24 @@ def demand(ctx: Context) -> Section:
                 ]
                 for r in top.iter_rows(named=True)
             ]
-            rest = fd.slice(TOP_FAMILIES)
-            if rest.height:
+            # the families past the top ones, summed in marts.family_demand_tail: the row at the next position
+            rest = (
+                wh.one(
+                    f"select * {wh.from_quarter('marts.family_demand_tail')} and position = $position",
+                    {**ctx.p, "position": TOP_FAMILIES + 1},
+                )
+                if "marts.family_demand_tail" not in lacking
+                else None
+            )
+            if rest is not None:
                 rows.append(
                     [
                         "",
-                        f"{rest.height} other families",
-                        fmt.count(rest["requests"].sum()),
-                        fmt.pct(rest["request_share"].sum()),
-                        fmt.tokens(rest["tokens"].sum()),
-                        fmt.pct(rest["token_share"].sum()),
+                        f"{rest['families']} other families",
+                        fmt.count(rest["requests"]),
+                        fmt.pct(rest["request_share"]),
+                        fmt.tokens(rest["tokens"]),
+                        fmt.pct(rest["token_share"]),
                     ]
                 )
             s.add(

@@ -11,88 +11,76 @@ from pipeline.lib.report.sections.common import Context
 from pipeline.lib.report.source import quarter_dates
 
 
+def _moved(summary: dict) -> str:
+    """How fast demand moved, as marts.half_life_summary states it for the quarter."""
+    if summary["releases_with_half_life"] > 1:
+        return (
+            f"Demand moved to the successor with a half-life of {fmt.days(summary['mean_half_life_days'])} on average "
+            f"(from {fmt.days(summary['min_half_life_days'], 0)} to {fmt.days(summary['max_half_life_days'], 0)})"
+        )
+    if summary["releases_with_half_life"] == 1:
+        return f"Demand moved to the successor with a half-life of {fmt.days(summary['mean_half_life_days'], 0)}"
+    return "The data supports no fitted half-life for any of them"
+
+
 def inertia(ctx: Context) -> Section:
     wh, s = ctx.wh, Section("inertia", "Version inertia")
     if not wh.has("marts.version_inertia"):
         return s.add(Missing(["marts.version_inertia"], "the decay curves of superseded variants"))
+    lacking = ctx.missing("marts.successor_releases", "marts.half_life_summary")
+    if lacking:
+        return s.add(Missing(lacking, "the successor releases and their half-lives (built from marts.version_inertia)"))
     start, end = quarter_dates(ctx.period)
-    curves = wh.frame(
-        "select family, old_model, new_model, release_date, days_since_release, old_share, pre_release_old_share, half_life_days, "
-        + (
-            "half_life_ci_low, half_life_ci_high "
-            if wh.has("marts.version_inertia", "half_life_ci_low", "half_life_ci_high")
-            else "null::double as half_life_ci_low, null::double as half_life_ci_high "
-        )
-        + "from marts.version_inertia where release_date >= $start and release_date < $end order by release_date, old_model, days_since_release",
-        {"start": start, "end": end},
-    )
     earlier = _earlier_releases(wh, ctx.period, start, end)
-    if curves.height == 0:
+    summary = wh.one("select * from marts.half_life_summary where period = $period", ctx.p)
+    if summary is None:
         s.add(Paragraph(f"No successor variant was released in {ctx.period}, so there is no decay to measure."))
         return s.add(earlier) if earlier else s
-    pairs = curves.group_by("family", "old_model", "new_model", "release_date", maintain_order=True).agg(
-        pl.col("pre_release_old_share").first(),
-        pl.col("half_life_days").first(),
-        pl.col("half_life_ci_low").first(),
-        pl.col("half_life_ci_high").first(),
-    )
-    summary = {}
-    if wh.has("marts.version_inertia_summary"):
-        summary = {
-            r["family"]: r for r in wh.rows("select * from marts.version_inertia_summary where period = $period", ctx.p)
-        }
-    with_hl = pairs.filter(pl.col("half_life_days").is_not_null())
-    if with_hl.height > 1:
-        moved = (
-            f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'].mean())} on average "
-            f"(from {fmt.days(with_hl['half_life_days'].min(), 0)} to {fmt.days(with_hl['half_life_days'].max(), 0)})"
-        )
-    elif with_hl.height == 1:
-        moved = f"Demand moved to the successor with a half-life of {fmt.days(with_hl['half_life_days'][0], 0)}"
-    else:
-        moved = "The data supports no fitted half-life for any of them"
+    n, without = summary["successor_releases"], summary["releases_without_half_life"]
     s.add(
         Paragraph(
             (
                 f"1 successor variant was released in {ctx.period}. "
-                if pairs.height == 1
-                else f"{fmt.count(pairs.height)} successor variants were released in {ctx.period}. "
+                if n == 1
+                else f"{fmt.count(n)} successor variants were released in {ctx.period}. "
             )
-            + moved
+            + _moved(summary)
             + (
-                f"; {fmt.count(pairs.height - with_hl.height)} have too little data after the release for a fit."
-                if with_hl.height and with_hl.height < pairs.height
+                f"; {fmt.count(without)} have too little data after the release for a fit."
+                if summary["releases_with_half_life"] and without
                 else "."
             )
         )
     )
-    rows = []
-    for r in pairs.iter_rows(named=True):
-        fam = summary.get(r["family"])
-        rows.append(
-            [
-                r["family"],
-                f"{r['old_model']} \u2192 {r['new_model']}",
-                r["release_date"].isoformat(),
-                fmt.pct(r["pre_release_old_share"]),
-                (
-                    fmt.days(r["half_life_days"], 1)
-                    + (
-                        f" [{fmt.num(r['half_life_ci_low'], 1)}, {fmt.num(r['half_life_ci_high'], 1)}]"
-                        if r["half_life_ci_low"] is not None
-                        else ""
-                    )
+    pairs = wh.rows(
+        "select * from marts.successor_releases where period = $period order by release_date, old_model, new_model",
+        ctx.p,
+    )
+    rows = [
+        [
+            r["family"],
+            f"{r['old_model']} \u2192 {r['new_model']}",
+            r["release_date"].isoformat(),
+            fmt.pct(r["pre_release_old_share"]),
+            (
+                fmt.days(r["half_life_days"], 1)
+                + (
+                    f" [{fmt.num(r['half_life_ci_low'], 1)}, {fmt.num(r['half_life_ci_high'], 1)}]"
+                    if r["half_life_ci_low"] is not None
+                    else ""
                 )
-                if r["half_life_days"] is not None
-                else "no fit",
-                fmt.pct(fam["superseded_share_last_7_days"]) if fam else fmt.DASH,
-            ]
-        )
+            )
+            if r["half_life_days"] is not None
+            else "no fit",
+            fmt.pct(r["superseded_share_last_7_days"]),
+        ]
+        for r in pairs
+    ]
     s.add(
         Table(
             "Successor releases and half-lives: the day a decay fitted to the old variant's daily share reaches half its pre-release "
-            "mean, with its 95 % interval (marts.version_inertia; last column from marts.version_inertia_summary: the family's "
-            "demand still on superseded variants in the last 7 days of the quarter).",
+            "mean, with its 95 % interval (marts.successor_releases, from marts.version_inertia; last column from "
+            "marts.version_inertia_summary: the family's demand still on superseded variants in the last 7 days of the quarter).",
             [
                 "Family",
                 "Old \u2192 successor",
@@ -104,6 +92,12 @@ def inertia(ctx: Context) -> Section:
             rows,
             align="lwrrrr",
         )
+    )
+    curves = wh.frame(
+        "select old_model, new_model, days_since_release, old_share, pre_release_old_share, half_life_days "
+        "from marts.version_inertia where release_date >= $start and release_date < $end "
+        "order by release_date, old_model, days_since_release",
+        {"start": start, "end": end},
     )
     plot = curves.with_columns(
         pair=pl.concat_str(pl.col("old_model"), pl.lit(" \u2192 "), pl.col("new_model")),

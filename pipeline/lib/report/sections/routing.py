@@ -124,85 +124,77 @@ def throughput_two_ways(df: pl.DataFrame) -> Table:
 
 
 def _policies(ctx: Context, s: Section) -> None:
-    """Every policy's summary over the models and its chart (marts.routing_policies)."""
+    """Every policy's summary over the models (marts.routing_policy_summary) and its chart, one
+    tick per model (marts.routing_policies)."""
     wh = ctx.wh
-    if wh.has("marts.routing_policies"):
-        rp = wh.frame(f"select * {wh.from_quarter('marts.routing_policies')}", ctx.p)
-        if rp.height:
-            summ = (
-                rp.group_by("policy", "scenario")
-                .agg(
-                    pl.len().alias("n"),
-                    pl.col("requests_routed").sum().alias("routed"),
-                    pl.col("requests_excluded").sum().alias("excluded"),
-                    pl.col("total_cost_usd").sum().alias("cost"),
-                    pl.col("cost_change_pct").median().alias("cost_chg"),
-                    pl.col("tps_change_pct").median().alias("tps_chg"),
-                    pl.col("expected_success_rate").min().alias("succ"),
-                )
-                .sort("policy", "scenario")
-            )
-            rows = [
-                [
-                    r["policy"],
-                    r["scenario"],
-                    fmt.count(r["n"]),
-                    fmt.count(r["routed"]),
-                    fmt.count(r["excluded"]),
-                    fmt.usd_total(r["cost"]),
-                    fmt.pct_value(r["cost_chg"]),
-                    fmt.pct_value(r["tps_chg"]),
-                    fmt.pct(r["succ"]),
-                ]
-                for r in summ.iter_rows(named=True)
+    if not wh.has("marts.routing_policies"):
+        return
+    if not wh.has("marts.routing_policy_summary"):
+        s.add(Missing(["marts.routing_policy_summary"], "the routing policies over the models"))
+        return
+    summ = wh.rows(f"select * {wh.from_quarter('marts.routing_policy_summary')} order by policy, scenario", ctx.p)
+    if not summ:
+        s.add(Paragraph(f"marts.routing_policies holds no row for {ctx.period}."))
+        return
+    rows = [
+        [
+            r["policy"],
+            r["scenario"],
+            fmt.count(r["models"]),
+            fmt.count(r["requests_routed"]),
+            fmt.count(r["requests_excluded"]),
+            fmt.usd_total(r["total_cost_usd"]),
+            fmt.pct_value(r["median_cost_change_pct"]),
+            fmt.pct_value(r["median_tps_change_pct"]),
+            fmt.pct(r["lowest_success_rate"]),
+        ]
+        for r in summ
+    ]
+    s.add(
+        Table(
+            "Routing policies: models, requests, total cost of the routed requests, median change across models of cost and decode "
+            "throughput, and the lowest expected success rate of any model (marts.routing_policy_summary, from "
+            "marts.routing_policies).",
+            [
+                "Policy",
+                "Scenario",
+                "Models",
+                "Routed",
+                "Excluded",
+                "Total cost",
+                "Cost change",
+                "Throughput change",
+                "Lowest success",
+            ],
+            rows,
+            align="llrrrrrrr",
+        )
+    )
+    rp = wh.frame(f"select * {wh.from_quarter('marts.routing_policies')}", ctx.p)
+    several = len({r["scenario"] for r in summ}) > 1
+    long = (
+        pl.concat(
+            [
+                rp.select("model", "policy", "scenario", pl.lit(label).alias("metric"), pl.col(col).alias("value"))
+                for col, label in (("cost_change_pct", "cost"), ("tps_change_pct", "decode throughput"))
             ]
-            s.add(
-                Table(
-                    "Routing policies: models, requests, total cost of the routed requests, median change across models of cost and decode "
-                    "throughput, and the lowest expected success rate of any model (marts.routing_policies).",
-                    [
-                        "Policy",
-                        "Scenario",
-                        "Models",
-                        "Routed",
-                        "Excluded",
-                        "Total cost",
-                        "Cost change",
-                        "Throughput change",
-                        "Lowest success",
-                    ],
-                    rows,
-                    align="llrrrrrrr",
-                )
+        )
+        .drop_nulls("value")
+        .with_columns(
+            policy=pl.concat_str(pl.col("policy"), pl.lit(" ("), pl.col("scenario"), pl.lit(")"))
+            if several
+            else pl.col("policy")
+        )
+    )
+    if long.height:
+        s.add(
+            Figure(
+                "routing_policies",
+                "Change of cost and of mean decode throughput against the official provider, per routing "
+                "policy, one tick per model; policies sorted by their median cost change (marts.routing_policies).",
+                charts.routing_policies(long.select("model", "policy", "metric", "value")),
             )
-            several = rp["scenario"].n_unique() > 1
-            long = (
-                pl.concat(
-                    [
-                        rp.select(
-                            "model", "policy", "scenario", pl.lit(label).alias("metric"), pl.col(col).alias("value")
-                        )
-                        for col, label in (("cost_change_pct", "cost"), ("tps_change_pct", "decode throughput"))
-                    ]
-                )
-                .drop_nulls("value")
-                .with_columns(
-                    policy=pl.concat_str(pl.col("policy"), pl.lit(" ("), pl.col("scenario"), pl.lit(")"))
-                    if several
-                    else pl.col("policy")
-                )
-            )
-            if long.height:
-                s.add(
-                    Figure(
-                        "routing_policies",
-                        "Change of cost and of mean decode throughput against the official provider, per routing "
-                        "policy, one tick per model; policies sorted by their median cost change (marts.routing_policies).",
-                        charts.routing_policies(long.select("model", "policy", "metric", "value")),
-                    )
-                )
-        else:
-            s.add(Paragraph(f"marts.routing_policies holds no row for {ctx.period}."))
+        )
 
 
 def routing(ctx: Context) -> Section:
