@@ -34,7 +34,7 @@ def test_definitions_load_with_every_asset_and_the_job():
             "routing_totals",
             "routing_sensitivity",
         }
-        | {"key_figures", "run_parameters"}
+        | {"key_figures", "run_parameters", "ingest_summary", "quarantine_reasons", "period_facts"}
         | {"error_class_rates", "error_type_shares", "provider_scorecard", "request_rate_ranking"}
         | {"context_limit_by_provider", "multi_provider_models", "dispersion_summary", "pareto_by_provider"}
         | {"provider_tool_calls", "tool_call_verdicts", "suite_similarity", "routing_policy_summary"}

@@ -1,6 +1,7 @@
 """The outputs, declared once: every table the warehouse publishes (schemas `staging` and
-`marts`), with its grain, the file that builds it, what it reads, and every column's type,
-unit and meaning.
+`marts`) and every intermediate table the marts are merged from (`core`, in the Parquet record
+only), with its grain, the file that builds it, what it reads, and every column's type, unit
+and meaning.
 
 The declarations are data, one YAML file per table in pipeline/registry/ (`<table>.yaml` for a
 mart, `stg_<dataset>.yaml` for a staged dataset), as pipeline/lib/contract.py is for the
@@ -126,7 +127,9 @@ def outputs() -> dict[str, Output]:
             description=" ".join(str(entry["description"]).split()),
             grain=tuple(entry.get("grain") or ()),
             built_by=tuple(built_by if isinstance(built_by, list) else [built_by]),
-            inputs=tuple(entry.get("inputs") or (f"marts.{m}" for m in (entry.get("reads") or {}).values())),
+            inputs=tuple(
+                entry.get("inputs") or (m if "." in m else f"marts.{m}" for m in (entry.get("reads") or {}).values())
+            ),
             columns=_columns(entry, shared, path.name),
             asset=entry.get("asset") or (f"stg_{name}" if schema == "staging" else name),
             source=path,
@@ -139,12 +142,12 @@ def outputs() -> dict[str, Output]:
 
 
 def output(table: str) -> Output:
-    """One declared output, by `schema.name` or, for a mart, by its bare name."""
-    table = table if "." in table else f"marts.{table}"
-    try:
-        return outputs()[table]
-    except KeyError:
-        raise RegistryError(f"{table} is not declared in {REGISTRY_DIR}") from None
+    """One declared output, by `schema.name` or by its bare name (a mart, else a core table)."""
+    candidates = (table,) if "." in table else (f"marts.{table}", f"core.{table}")
+    for name in candidates:
+        if name in outputs():
+            return outputs()[name]
+    raise RegistryError(f"{candidates[0]} is not declared in {REGISTRY_DIR}")
 
 
 def comment_statements(con) -> list[str]:
@@ -196,8 +199,13 @@ def readme_reference() -> str:
     """The README's table reference: a row per published table (grain, the file that builds
     it, what a row is); the columns' meanings are in docs/tables.md."""
     lines = []
-    for schema in ("staging", "marts"):
-        lines += ["", f"**Schema `{schema}`**", "", "| table | grain | built by | what a row is |", "|---|---|---|---|"]
+    for schema in ("staging", "marts", "core"):
+        title = (
+            f"Schema `{schema}`"
+            if schema != "core"
+            else "The pipeline's own tables (`core`, in the Parquet record only)"
+        )
+        lines += ["", f"**{title}**", "", "| table | grain | built by | what a row is |", "|---|---|---|---|"]
         for o in outputs().values():
             if o.schema == schema:
                 built = ", ".join(f"`{b}`" for b in o.built_by)

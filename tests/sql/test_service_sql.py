@@ -21,6 +21,7 @@ import pytest
 from pipeline.lib import service
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.ingest import stage_dataset
+from pipeline.lib.marts.service_pareto import pareto
 from pipeline.lib.stats import ratio_of_means_ci
 
 FEATURES = {"supports_tools": True, "supports_json_mode": True, "supports_streaming": True, "supports_reasoning": False}
@@ -385,7 +386,7 @@ def test_pareto_dominance():
             },
         ]
     )
-    got = {r["provider"]: r for r in service.pareto(objects).iter_rows(named=True)}
+    got = {r["provider"]: r for r in pareto(objects).iter_rows(named=True)}
     assert (got["b"]["dominated"], got["b"]["dominated_by"]) == (True, "a, e")  # c is dearer than b
     assert got["a"]["dominated"] is False and got["e"]["dominated"] is False  # equals never dominate
     assert got["c"]["dominated"] is False

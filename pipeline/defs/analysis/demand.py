@@ -5,7 +5,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_asset, table_specs
 from pipeline.defs.thumbnails import bars, name, number, safe_metadata
 from pipeline.lib.demand import (
     build_concentration,
@@ -32,7 +32,7 @@ def _round(x: float | None, digits: int) -> float | None:
     return round(x, digits) if x is not None and math.isfinite(x) else None
 
 
-@dg.asset(group_name="marts", deps=["stg_requests", "stg_models"], kinds={"duckdb", "parquet"}, **partitioned())
+@table_asset("core_demand__daily", **partitioned())
 def core_demand__daily(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per date x family x model x provider: sample-weighted requests and tokens
     (input + output), one partition per UTC day. The base of every demand mart."""
@@ -43,10 +43,8 @@ def core_demand__daily(context: dg.AssetExecutionContext, paths: ServicelensPath
     )
 
 
-@dg.asset(
-    group_name="marts",
-    deps=[core_demand__daily],
-    kinds={"duckdb", "parquet"},
+@table_asset(
+    "family_demand",
     check_specs=[
         dg.AssetCheckSpec(
             SHARES_SUM_TO_ONE, asset="family_demand", description="request and token shares sum to 1 in every period"
@@ -81,24 +79,7 @@ def family_demand(paths: ServicelensPaths) -> dg.MaterializeResult:
     )
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "concentration",
-            deps=[core_demand__daily],
-            kinds={"parquet"},
-            description="One row per period x level (family/model/provider) x measure "
-            "(requests/tokens): n, top1/top5 share, Gini, HHI, 95 % intervals for Gini and top-5 (logged requests resampled, bias-corrected).",
-        ),
-        dg.AssetSpec(
-            "concentration_lorenz",
-            deps=[core_demand__daily],
-            kinds={"parquet"},
-            description="Lorenz curve points per period x level x measure, for charts.",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("concentration", "concentration_lorenz"))
 def concentration_marts(paths: ServicelensPaths):
     conc, curve = build_concentration(paths.root)
     q = conc.filter(
@@ -118,7 +99,7 @@ def concentration_marts(paths: ServicelensPaths):
     yield dg.MaterializeResult(asset_key="concentration_lorenz", metadata={"dagster/row_count": curve.height})
 
 
-@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"}, **partitioned())
+@table_asset("core_tokens__daily", **partitioned())
 def core_tokens__daily(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per day x application x side (input/output) x token count, plus the joint
     log2-binned (input, output) counts: the summed weight 1 / sample_rate, one partition per UTC
@@ -129,24 +110,7 @@ def core_tokens__daily(context: dg.AssetExecutionContext, paths: ServicelensPath
     return dg.MaterializeResult(metadata={"rows written": n})
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "task_regimes",
-            deps=[core_tokens__daily],
-            kinds={"parquet"},
-            description="One row per period x application: "
-            "weighted requests, input/output token p10/p50/p90/p99, output share, regime label.",
-        ),
-        dg.AssetSpec(
-            "task_regimes_histogram",
-            deps=[core_tokens__daily],
-            kinds={"parquet"},
-            description="Weighted requests per period x application x log2 input bin x log2 output bin, for 2-D density charts.",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("task_regimes", "task_regimes_histogram"))
 def task_regime_marts(paths: ServicelensPaths):
     regimes, n_hist = build_task_regimes(paths.root)
     quarter = regimes.filter(pl.col("period_type") == "quarter")
@@ -161,25 +125,7 @@ def task_regime_marts(paths: ServicelensPaths):
     yield dg.MaterializeResult(asset_key="task_regimes_histogram", metadata={"dagster/row_count": n_hist})
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "version_inertia",
-            deps=[core_demand__daily, "stg_models"],
-            kinds={"parquet"},
-            description="One row per successor pair x day since release (-14..+60): the old variant's share of "
-            "the pair's demand, and the pair's half-life in days.",
-        ),
-        dg.AssetSpec(
-            "version_inertia_summary",
-            deps=[core_demand__daily, "stg_models"],
-            kinds={"parquet"},
-            description="One row per quarter x family: successor releases, mean half-life, and the share of "
-            "demand still on superseded variants in the quarter's last 7 days.",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("version_inertia", "version_inertia_summary"))
 def version_inertia_marts(paths: ServicelensPaths):
     inertia, summary = build_version_inertia(paths.root)
     pairs = (
@@ -215,25 +161,7 @@ def version_inertia_marts(paths: ServicelensPaths):
     )
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "supply_use",
-            deps=[core_demand__daily, "stg_endpoints", "stg_models"],
-            kinds={"parquet"},
-            description="One row per period x model: listing breadth (providers listing it, averaged over days), "
-            "demand share, and the provider-level top-1 share and HHI of its traffic.",
-        ),
-        dg.AssetSpec(
-            "supply_use_summary",
-            deps=[core_demand__daily, "stg_endpoints", "stg_models"],
-            kinds={"parquet"},
-            description="One row per period: Spearman rank correlation between listing breadth and demand share "
-            "across models, with a 95 % bootstrap interval (resampling models).",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("supply_use", "supply_use_summary"))
 def supply_use_marts(paths: ServicelensPaths):
     supply, summary = build_supply_use(paths.root)
     figures = {

@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_asset
 from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.periods import quarter_rows
@@ -80,14 +80,7 @@ def routing_decisions(
     )
 
 
-@dg.asset(
-    group_name="marts",
-    deps=[routing_decisions],
-    kinds={"parquet"},
-    description="One row per period x model x policy: total cost, mean decode throughput, p90 TTFT, expected "
-    "success, requests routed and excluded, change of cost and throughput against the official provider, merged "
-    "from every day's partials.",
-)
+@table_asset("routing_policies")
 def routing_policies(paths: ServicelensPaths) -> dg.MaterializeResult:
     policies = build_policies(paths.root)
     best = (
@@ -117,14 +110,7 @@ def routing_policies(paths: ServicelensPaths) -> dg.MaterializeResult:
 
 
 def _objective_asset(objective: str):
-    @dg.asset(
-        name=f"routing_{objective}",
-        group_name="marts",
-        deps=["routing_decisions"],
-        kinds={"parquet"},
-        description=f"The contract's {objective} counterfactual (oracle and causal vs the official provider) per period "
-        "and model, with 95 % paired day-bootstrap intervals.",
-    )
+    @table_asset(f"core_routing__{objective}")
     def _asset(paths: ServicelensPaths) -> dg.MaterializeResult:
         df = build_counterfactual(paths.root, (objective,))
         frame_to_parquet(df, core_file(paths.root, f"core_routing__{objective}"))
@@ -146,7 +132,7 @@ routing_cost = _objective_asset("cost")
 routing_throughput = _objective_asset("throughput")
 
 
-@dg.asset(group_name="marts", deps=[routing_cost, routing_throughput], kinds={"parquet"})
+@table_asset("routing_counterfactual")
 def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     """marts.routing_counterfactual (contract): per period, model, objective and policy (oracle /
     causal), the baseline official provider, requests routed and excluded (weighted), baseline and
@@ -159,7 +145,7 @@ def routing_counterfactual(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"dagster/row_count": df.height})
 
 
-@dg.asset(group_name="marts", deps=[routing_decisions], kinds={"parquet"})
+@table_asset("routing_totals")
 def routing_totals(paths: ServicelensPaths) -> dg.MaterializeResult:
     """marts.routing_totals: the contract counterfactual of every model's requests together, per
     period, objective and policy, with its 95 % paired day-bootstrap interval."""
@@ -176,14 +162,7 @@ def routing_totals(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
-@dg.asset(
-    group_name="marts",
-    deps=[routing_decisions],
-    kinds={"parquet"},
-    description="The headline routing figures under other availability rules (evidence / point), thresholds "
-    "(0.8, 0.9, 0.95) and bucket sizes (1, 2 and 4 times the run's, 60 / 120 / 240 min by default): the contract counterfactual of each, with its 95 % "
-    "paired day-bootstrap interval, merged from every day's partials.",
-)
+@table_asset("routing_sensitivity")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing.sensitivity import build_sensitivity
 

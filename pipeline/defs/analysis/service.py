@@ -5,7 +5,7 @@ import polars as pl
 
 from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_asset, table_specs
 from pipeline.defs.thumbnails import bars, histogram, name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.service import (
@@ -18,10 +18,8 @@ from pipeline.lib.service import (
     build_service_timeseries,
 )
 
-PROBES = "stg_latency_probes"
 
-
-@dg.asset(group_name="marts", deps=["stg_requests"], kinds={"duckdb", "parquet"}, **partitioned())
+@table_asset("core_requests__hourly", **partitioned())
 def core_requests__hourly(context: dg.AssetExecutionContext, paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per hour x provider x model: weighted requests, errors by type and class
     (client, rate limit, provider fault) and billed tokens, one partition per UTC day. The
@@ -32,7 +30,7 @@ def core_requests__hourly(context: dg.AssetExecutionContext, paths: ServicelensP
     )
 
 
-@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})
+@table_asset("service_timeseries")
 def service_timeseries(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per hour x provider x model: probe success rate, TTFT p50/p90, decode and
     end-to-end throughput p50, weighted requests and error rates. The routing simulator's buckets."""
@@ -47,11 +45,7 @@ def service_timeseries(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
-@dg.asset(
-    group_name="marts",
-    deps=[core_requests__hourly, PROBES, "stg_prices", "stg_endpoints", "stg_models"],
-    kinds={"duckdb", "parquet"},
-)
+@table_asset("service_objects")
 def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x model: prices in force (USD, time-weighted and last, blended
     at the model's token mix), endpoint state, TTFT p50/p90/p99, decode p50/p90 and end-to-end p50
@@ -82,14 +76,14 @@ def service_objects(paths: ServicelensPaths) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name="marts", deps=[PROBES], kinds={"duckdb", "parquet"})
+@table_asset("service_diurnal")
 def service_diurnal(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x model x UTC hour of day: the daily profile of TTFT,
     decode throughput and probe success."""
     return dg.MaterializeResult(metadata={"dagster/row_count": build_service_diurnal(paths.root).height})
 
 
-@dg.asset(group_name="marts", deps=[core_requests__hourly, PROBES], kinds={"duckdb", "parquet"})
+@table_asset("error_matrix")
 def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x provider x source (requests / probes) x error type: errors,
     attempts, rate, and whether the error is held against the provider."""
@@ -109,25 +103,7 @@ def error_matrix(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "provider_dispersion",
-            deps=[service_objects],
-            kinds={"parquet"},
-            description="One row per period x model x attribute (prices, blended price, TTFT p50, decode p50, context "
-            "length, error rate, feature support): providers, cv, min, max, official value, share at the official price.",
-        ),
-        dg.AssetSpec(
-            "price_anchoring",
-            deps=[service_objects],
-            kinds={"parquet"},
-            description="One row per period x performance attribute: mean cv of performance / mean cv of the blended "
-            "price across models, with a 95 % bootstrap interval (resampling models). Above 1: prices are more anchored.",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("provider_dispersion", "price_anchoring"))
 def dispersion_marts(paths: ServicelensPaths):
     dispersion, anchoring = build_provider_dispersion(paths.root)
     figures = {
@@ -157,7 +133,7 @@ def dispersion_marts(paths: ServicelensPaths):
     )
 
 
-@dg.asset(group_name="marts", deps=[service_objects, "vendor_verification"], kinds={"parquet"})
+@table_asset("service_pareto")
 def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x model (with two or more providers) x provider: blended price, decode
     p50, probe success rate, tool-call schema accuracy, and whether another provider dominates it."""

@@ -4,7 +4,7 @@ other marts by sql/marts/<name>.sql), and the settings of the run."""
 import dagster as dg
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_asset
 from pipeline.defs.thumbnails import safe_metadata
 from pipeline.lib.marts.run_parameters import build_run_parameters
 from pipeline.lib.parquet_io import frame_to_parquet
@@ -32,7 +32,7 @@ def _sql_mart_asset(name: str) -> dg.AssetsDefinition:
     return _asset
 
 
-@dg.asset(group_name="marts", deps=["routing_sensitivity", "routing_decisions"], kinds={"parquet"})
+@table_asset("run_parameters")
 def run_parameters(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per setting the run's figures were computed with (interval level, resamples,
     seeds, thresholds, the replay's bucket and availability rule)."""

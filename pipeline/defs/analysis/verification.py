@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_specs
 from pipeline.defs.thumbnails import name, number, safe_metadata
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.verification import (
@@ -13,8 +13,6 @@ from pipeline.lib.verification import (
     build_vendor_verification,
 )
 from pipeline.paths import marts_file
-
-DEPS = ["stg_compat_probes", "stg_models"]
 
 
 def verification_figures(df: pl.DataFrame) -> dict[str, str]:
@@ -57,26 +55,7 @@ def context_figures(df: pl.DataFrame) -> dict[str, str]:
     }
 
 
-@dg.multi_asset(
-    group_name="marts",
-    specs=[
-        dg.AssetSpec(
-            "vendor_verification",
-            deps=DEPS,
-            kinds={"parquet"},
-            description="One row per period x provider x model x suite: finish-reason counts, tool calls, schema "
-            "errors, and vs the official API on the same cases and round: tool-call trigger F1, schema accuracy, "
-            "K2VV distance / similarity, and the F1 threshold from the official's own reruns.",
-        ),
-        dg.AssetSpec(
-            "context_limit_behaviour",
-            deps=DEPS,
-            kinds={"parquet"},
-            description="One row per period x provider x model from the context_limit suite: errors, truncations, "
-            "silent acceptances, the majority behaviour and the most frequent error code.",
-        ),
-    ],
-)
+@dg.multi_asset(group_name="marts", specs=table_specs("vendor_verification", "context_limit_behaviour"))
 def verification_marts(paths: ServicelensPaths):
     vv = build_vendor_verification(paths.root)
     yield dg.MaterializeResult(

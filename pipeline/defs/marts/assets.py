@@ -11,7 +11,7 @@ from pipeline.defs.analysis.service import SERVICE_ASSETS
 from pipeline.defs.analysis.summary import SUMMARY_ASSETS
 from pipeline.defs.analysis.verification import VERIFICATION_ASSETS
 from pipeline.defs.resources import ServicelensPaths
-from pipeline.defs.schemas import described
+from pipeline.defs.schemas import described, table_asset
 from pipeline.lib.contract import DATASETS
 from pipeline.lib.generations import (
     WarehouseBusy,
@@ -38,7 +38,7 @@ ANALYSIS_MARTS = [
 ]
 
 
-@dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})
+@table_asset("ingest_audit")
 def ingest_audit(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per (dataset, source_file): rows_read = rows_loaded + rows_quarantined + rows_duplicate."""
     n = build_ingest_mart(paths.root, "ingest_audit")
@@ -47,7 +47,7 @@ def ingest_audit(paths: ServicelensPaths) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name="marts", deps=STAGING, kinds={"duckdb", "parquet"})
+@table_asset("quarantine")
 def quarantine(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per rejected input row: dataset, source_file, row_number, reason, raw."""
     n = build_ingest_mart(paths.root, "quarantine")
