@@ -278,6 +278,7 @@ def routing_frames(period: str) -> dict[str, pl.DataFrame]:
             "requests_routed": 1500.0,
             "requests_excluded": 34.0,
             "requests_imputed": 375.0,
+            "requests_imputed_share": 375.0 / 1500.0,  # (1,200 + 300) / 4 of the 1,500 routed
             "baseline_value": base_v,
             "routed_value": routed_v,
             "change_pct": 100 * (routed_v / base_v - 1),

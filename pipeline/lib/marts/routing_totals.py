@@ -19,7 +19,8 @@ def routing_totals(daily: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) 
     variance terms add too (different requests). Cost is the total over models; throughput the
     requests-weighted mean, as per model. `models` counts the models with routed requests."""
     if not daily.height:
-        return pl.DataFrame(schema={**COUNTERFACTUAL_SCHEMA, "models": pl.Int64}).drop("baseline_provider")
+        schema = {**COUNTERFACTUAL_SCHEMA, "models": pl.Int64, "requests_imputed_share": pl.Float64}
+        return pl.DataFrame(schema=schema).drop("baseline_provider", "model")
     keys = ["date", "month", "quarter", "objective", "policy"]
     sums = [c for c, t in daily.schema.items() if t == pl.Float64]
     per_day = (
@@ -39,5 +40,8 @@ def routing_totals(daily: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) 
         ]
     )
     return out.join(models, on=["period", "objective", "policy"], how="left").with_columns(
-        pl.col("models").fill_null(0).cast(pl.Int64)
+        pl.col("models").fill_null(0).cast(pl.Int64),
+        requests_imputed_share=pl.when(pl.col("requests_routed") > 0).then(
+            pl.col("requests_imputed") / pl.col("requests_routed")
+        ),
     )

@@ -104,7 +104,7 @@ def routing_policies(df: pl.DataFrame) -> alt.FacetChart:
         df.filter(pl.col("metric") == df["metric"][0])
         .group_by("policy")
         .agg(pl.col("value").median())
-        .sort("value")["policy"]
+        .sort("value", "policy")["policy"]  # ties (two policies with the same median) by name, the same in every run
         .to_list()
     )
     y = alt.Y("policy:N", title=None, sort=order)

@@ -224,9 +224,10 @@ def routing(ctx: Context) -> Section:
             )
             if totals.height and totals["requests_imputed"][0] and totals["requests_routed"][0]:
                 routed, imputed = totals["requests_routed"][0], totals["requests_imputed"][0]
+                share = totals["requests_imputed_share"][0] if "requests_imputed_share" in totals.columns else None
                 s.add(
                     Paragraph(
-                        f"Cache hits: {fmt.pct(imputed / routed)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
+                        f"Cache hits: {fmt.pct(share)} of the routed requests ({fmt.count(imputed)} of {fmt.count(routed)}, "
                         "weighted) come from providers whose logs show no cached input count. Each is replayed as a cache hit and a miss, "
                         "weighted by the hit rate of the same day's requests of the model and application that report it "
                         "(marts.routing_cache_rates), and the intervals carry the uncertainty of which it was; costing them as no "
