@@ -38,14 +38,14 @@ def _load_refs(con, spec: Dataset, root: Path) -> frozenset[str]:
     tables = set()
     if spec.model_refs:
         models = staging_dir(root, "models")
-        _table_from(con, "known_models", models, "select distinct model from t", "model varchar")
+        _table_from(con, "known_models", models, "distinct model", "model varchar")
         tables.add("known_models")
     if spec.provider_refs:
         _table_from(
             con,
             "known_providers",
             staging_dir(root, "endpoints"),
-            "select distinct provider from t",
+            "distinct provider",
             "provider varchar",
         )
         tables.add("known_providers")
@@ -54,18 +54,21 @@ def _load_refs(con, spec: Dataset, root: Path) -> frozenset[str]:
             con,
             "known_fx",
             staging_dir(root, "fx_rates"),
-            "select date, currency, usd_per_unit from t",
+            "date, currency, usd_per_unit",
             "date date, currency varchar, usd_per_unit double",
         )
         tables.add("known_fx")
     return frozenset(tables)
 
 
-def _table_from(con, name: str, path: Path, select: str, empty_schema: str) -> None:
+def _table_from(con, name: str, path: Path, columns: str, empty_schema: str) -> None:
+    """Temp table `name` holding `columns` (a select list) of the staged table at `path`, or an
+    empty one with `empty_schema` when nothing is staged there."""
     files = parquet_glob(path)
-    if files:
+    if files:  # read_parquet takes no parameters for its file list
         con.execute(
-            f"create or replace temp table {name} as {select.replace(' from t', f' from read_parquet({lit(files)}, hive_partitioning = true)')}"
+            f"create or replace temp table {name} as select {columns} "
+            f"from read_parquet({lit(files)}, hive_partitioning = true)"
         )
     else:
         con.execute(f"create or replace temp table {name} ({empty_schema})")

@@ -40,9 +40,6 @@ TRUNCATED_RAW_BYTES = 4096
 _DUCKDB_DEFAULT_LINE = 2 * 2**20
 
 
-LINE_OPTS = "<line-opts>"  # placeholder in read SQL for the reader options, see _csv_group
-
-
 def _long_opts(need: int = 0) -> str:
     """Reader options for records up to MAX_LINE_BYTES: DuckDB drops a record longer than its
     read buffer without a word, so the buffer is sized to hold the longest one seen."""
@@ -243,15 +240,18 @@ def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: in
     # A one-column file reads an empty line as a NULL value rather than skipping it (and a
     # quoted empty value is '' with allow_quoted_nulls off): drop those, blank lines are not rows.
     blank = f" where {cols[0]} is not null" if len(cols) == 1 else ""
-    read = (
-        f"create or replace temp table {table} as select *, row_number() over () as {CSV_K} from (select * from read_csv({paths}, "
-        f"columns = {types}, header = false, skip = 1, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
-        f"allow_quoted_nulls = false, {LINE_OPTS}hive_partitioning = false, filename = {lit(FILE_COL)}, "
-        f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)}){blank})"
-    )
+
+    def read(line_opts: str) -> str:
+        return (
+            f"create or replace temp table {table} as select *, row_number() over () as {CSV_K} from (select * from read_csv({paths}, "
+            f"columns = {types}, header = false, skip = 1, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"allow_quoted_nulls = false, {line_opts}hive_partitioning = false, filename = {lit(FILE_COL)}, "
+            f"store_rejects = true, rejects_table = {lit(rej)}, rejects_scan = {lit(scan)}){blank})"
+        )
+
     need = max(t.layout.need for t in group)
     opts = _line_opts(need)
-    con.execute(read.replace(LINE_OPTS, opts))
+    con.execute(read(opts))
     if (
         not opts
         and con.execute(
@@ -261,7 +261,7 @@ def _csv_group(con, spec: Dataset, names: list[str], group: list[_Text], idx: in
         # A record over DuckDB's default limit (a long quoted value over many short lines):
         # read again with the larger limit rather than lose a valid row.
         con.execute(f"drop table if exists {rej}; drop table if exists {scan}")
-        con.execute(read.replace(LINE_OPTS, _long_opts(need)))
+        con.execute(read(_long_opts(need)))
     # Row numbers count the non-blank records after the header. DuckDB's scan skips blank
     # lines and rejected records; its reject `line` counts blank lines. So a reject's
     # number is its line less the header and the blank lines above it, and a good record's
