@@ -182,9 +182,12 @@ class Browser:
 
     def click(self, element_js: str, timeout: float = 10) -> None:
         """Click, with a real mouse event at its centre, the element a JS expression returns,
-        once it exists, has a size and has stopped moving (the app shifts while it loads)."""
+        once it exists, has a size and has stopped moving (the app shifts while it loads). An
+        element below the fold is scrolled into view first: a mouse event lands only in the viewport."""
         where = (
-            f"(() => {{ const e = ({element_js}); if (!e) return null; const r = e.getBoundingClientRect(); "
+            f"(() => {{ const e = ({element_js}); if (!e) return null; let r = e.getBoundingClientRect(); "
+            "if (r.bottom > window.innerHeight || r.top < 0) { e.scrollIntoView({block: 'center'}); "
+            "r = e.getBoundingClientRect(); } "
             "return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null; })()"
         )
         deadline = time.monotonic() + timeout
