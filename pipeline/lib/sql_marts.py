@@ -1,4 +1,5 @@
-"""Marts computed from other marts (or a staged dataset, `staging.<name>`) by one SQL file each (the registry's `factory: sql`): the
+"""Marts computed from other marts (or a staged dataset, `staging.<name>`, or a core table's per-day
+partials, `core.<name>`) by one SQL file each (the registry's `factory: sql`): the
 report-ready summaries (marts.key_figures, the scorecards). Each reads the mart files its
 declaration names; a mart the warehouse lacks is read as empty, with its declared columns, so
 a partial warehouse gets the rows it can and no error."""
@@ -14,7 +15,7 @@ import polars as pl
 from pipeline.lib.duck import parquet_glob
 from pipeline.lib.parquet_io import sql_to_parquet
 from pipeline.lib.registry import output, outputs
-from pipeline.paths import marts_file, staging_dir
+from pipeline.paths import core_dir, core_glob, marts_file, staging_dir
 
 
 def sql_marts() -> list[str]:
@@ -56,6 +57,12 @@ def build_sql_mart(root: Path, name: str, out: Path | None = None) -> pl.DataFra
             if mart.startswith("staging."):  # a staged dataset: its (day-partitioned) Parquet
                 glob = parquet_glob(staging_dir(root, mart.removeprefix("staging.")))
                 files[param] = glob or str(empty_mart(mart, Path(tmp)))
+                continue
+            if mart.startswith("core."):  # a per-day core table: its partials
+                core = mart.removeprefix("core.")
+                folder = core_dir(root, core)
+                has_files = folder.is_dir() and any(folder.rglob("*.parquet"))
+                files[param] = core_glob(root, core) if has_files else str(empty_mart(mart, Path(tmp)))
                 continue
             f = marts_file(root, mart)
             files[param] = str(f if f.exists() else empty_mart(mart, Path(tmp)))

@@ -4,27 +4,35 @@
 -- probes, compatibility cases, how many models have one or two providers, successor releases,
 -- tool-call verdicts without an official rerun. Each comes from the mart that publishes it.
 -- Parameters: $concentration, $family_demand, $service_objects, $verification, $dispersion,
--- $inertia (marts), $requests (staging.requests).
-with requests as (
-    select ts, sample_rate, application from read_parquet($requests, hive_partitioning = true, union_by_name = true)
-),
-
-sampled as (
+-- $inertia (marts), $demand_daily, $tokens_daily (core).
+with sampled as (
+    -- the sampled rows from the per-day demand table, the applications from the per-day token
+    -- distributions: a new day adds its partials, the quarter's requests are not read again
     select
         period,
         period_type,
-        count(*) as sampled_rows,
-        sum(1 / sample_rate) as sampled_rows_weight,
-        min(sample_rate) as min_sample_rate,
-        max(sample_rate) as max_sample_rate,
-        count(distinct application) as applications
+        cast(sum(logged_requests) as bigint) as sampled_rows,
+        sum(requests) as sampled_rows_weight,
+        min(min_sample_rate) as min_sample_rate,
+        max(max_sample_rate) as max_sample_rate
     from (
-        select strftime(ts, '%Y') || 'Q' || quarter(ts) as period, 'quarter' as period_type, sample_rate, application
-        from requests
+        select quarter as period, 'quarter' as period_type, logged_requests, requests, min_sample_rate, max_sample_rate
+        from read_parquet($demand_daily)
         union all
-        select strftime(ts, '%Y-%m'), 'month', sample_rate, application from requests
-    ) as rows_by_period
+        select month, 'month', logged_requests, requests, min_sample_rate, max_sample_rate
+        from read_parquet($demand_daily)
+    ) as days_by_period
     group by all
+),
+
+applications as (
+    select period, count(distinct application) as applications
+    from (
+        select quarter as period, application from read_parquet($tokens_daily) where side = 'input'
+        union all
+        select month, application from read_parquet($tokens_daily) where side = 'input'
+    ) as apps_by_period
+    group by period
 ),
 
 conc as (
@@ -131,7 +139,7 @@ select
     s.sampled_rows_weight,
     s.min_sample_rate,
     s.max_sample_rate,
-    s.applications,
+    a.applications,
     o.service_objects_listed,
     o.service_objects_probed,
     o.probes,
@@ -147,6 +155,7 @@ select
     coalesce(r.successor_releases, 0) as successor_releases
 from periods as p
 left join sampled as s on p.period = s.period
+left join applications as a on p.period = a.period
 left join conc as c on p.period = c.period
 left join demand as d on p.period = d.period
 left join objects as o on p.period = o.period

@@ -6,20 +6,40 @@ import datetime as dt
 
 import polars as pl
 
-from pipeline.paths import staging_dir
+from pipeline.paths import core_dir
 from tests.sql.report_marts import build
 
 
 def test_counts_per_period(tmp_path):
-    day = staging_dir(tmp_path, "requests") / "date=2025-10-01"
-    day.mkdir(parents=True)
+    # the per-day partials of three sampled rows on 2025-10-01: model a at p (sample rates 0.5 and
+    # 0.25) and model b at q (1.0); applications chat and rag
+    demand = core_dir(tmp_path, "core_demand__daily") / "day=2025-10-01"
+    demand.mkdir(parents=True)
     pl.DataFrame(
         {
-            "ts": [dt.datetime(2025, 10, 1, h) for h in (1, 2, 3)],
-            "sample_rate": [0.5, 0.25, 1.0],
-            "application": ["chat", "chat", "rag"],
+            "date": [dt.date(2025, 10, 1)] * 2,
+            "month": ["2025-10"] * 2,
+            "quarter": ["2025Q4"] * 2,
+            "model": ["a", "b"],
+            "provider": ["p", "q"],
+            "requests": [1 / 0.5 + 1 / 0.25, 1.0],
+            "logged_requests": [2, 1],
+            "min_sample_rate": [0.25, 1.0],
+            "max_sample_rate": [0.5, 1.0],
         }
-    ).write_parquet(day / "part-0.parquet")
+    ).write_parquet(demand / "part-0.parquet")
+    tokens = core_dir(tmp_path, "core_tokens__daily") / "day=2025-10-01"
+    tokens.mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "date": [dt.date(2025, 10, 1)] * 3,
+            "month": ["2025-10"] * 3,
+            "quarter": ["2025Q4"] * 3,
+            "application": ["chat", "rag", "chat"],
+            "side": ["input", "input", "output"],
+            "weight": [6.0, 1.0, 6.0],
+        }
+    ).write_parquet(tokens / "part-0.parquet")
     objects = pl.DataFrame(
         {
             "period": ["2025Q4"] * 3,
