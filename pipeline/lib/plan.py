@@ -44,7 +44,13 @@ class Plan:
 # Everything the published tables and the report come from: a change of any of it (an upgrade of
 # servicelens) rebuilds the marts, the warehouse and the report even when the drop is unchanged.
 # The days are rebuilt only when the code they are staged and aggregated with (_code_hash) changed.
-OUTPUT_CODE = ((Path(__file__).resolve().parents[1], "*.py"), (SQL_DIR, "*.sql"))
+# The registry of outputs (pipeline/registry/*.yaml) counts as code: it decides the warehouse's
+# comments and what the factory marts read.
+OUTPUT_CODE = (
+    (Path(__file__).resolve().parents[1], "*.py"),
+    (SQL_DIR, "*.sql"),
+    (Path(__file__).resolve().parents[1] / "registry", "*.yaml"),
+)
 
 
 def output_code_hash(roots: tuple[tuple[Path, str], ...] = OUTPUT_CODE) -> str:

@@ -9,8 +9,9 @@ inputs. From them come the warehouse's `COMMENT ON` statements (pipeline/lib/war
 the column schemas Dagster shows for each asset (pipeline/defs/schemas.py) and the table
 reference in README.md (`servicelens tables --readme`; a test checks it is current).
 
-A mart declared with `factory: sql` and `reads: {parameter: mart}` is built by one generic asset
-from sql/marts/<name>.sql over those marts' files: adding such a mart is its SQL file and its YAML.
+A mart declared with `factory: sql` and `reads: {parameter: mart}` is built from sql/marts/<name>.sql
+over those marts' files, one asset each in one step (`report_marts`): adding such a mart is its SQL
+file and its YAML.
 
 A column whose `doc` is left out takes the shared meaning in pipeline/registry/_columns.yaml
 (`period`, `model`, ...). A column named with `{policy}` stands for one column per routing
@@ -60,8 +61,8 @@ class Output:
     source: Path
     # the meaning of a column the table passes through from the drop without declaring it
     extra_columns: str | None = None
-    # `sql`: a mart the factory builds from other marts alone: sql/marts/<name>.sql, its
-    # parameters the mart files named in `reads` (pipeline/lib/sql_marts.py, pipeline/defs/analysis/summary.py)
+    # `sql`: a mart built by sql/marts/<name>.sql alone, its parameters the files of the marts (or
+    # core tables, `core.<name>`) named in `reads` (pipeline/lib/sql_marts.py, pipeline/defs/analysis/summary.py)
     factory: str | None = None
     reads: tuple[tuple[str, str], ...] = ()
 

@@ -1,5 +1,5 @@
-"""Marts computed from other marts (or a staged dataset, `staging.<name>`, or a core table's per-day
-partials, `core.<name>`) by one SQL file each (the registry's `factory: sql`): the
+"""Marts computed from other marts (or a core table's per-day partials, `core.<name>`) by one SQL
+file each (the registry's `factory: sql`): the
 report-ready summaries (marts.key_figures, the scorecards). Each reads the mart files its
 declaration names; a mart the warehouse lacks is read as empty, with its declared columns, so
 a partial warehouse gets the rows it can and no error."""
@@ -12,10 +12,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.lib.duck import parquet_glob
 from pipeline.lib.parquet_io import sql_to_parquet
-from pipeline.lib.registry import output, outputs
-from pipeline.paths import core_dir, core_glob, marts_file, staging_dir
+from pipeline.lib.registry import RegistryError, output, outputs
+from pipeline.paths import core_dir, core_glob, marts_file
 
 
 def sql_marts() -> list[str]:
@@ -23,12 +22,14 @@ def sql_marts() -> list[str]:
     names = [o.name for o in outputs().values() if o.schema == "marts" and o.factory == "sql"]
     ordered: list[str] = []
 
-    def visit(name: str) -> None:
+    def visit(name: str, path: tuple[str, ...] = ()) -> None:
+        if name in path:
+            raise RegistryError(f"factory marts read each other in a cycle: {' -> '.join((*path, name))}")
         if name in ordered:
             return
         for _, mart in output(name).reads:
             if mart in names:
-                visit(mart)
+                visit(mart, (*path, name))
         ordered.append(name)
 
     for n in names:
@@ -54,10 +55,6 @@ def build_sql_mart(root: Path, name: str, out: Path | None = None) -> pl.DataFra
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for param, mart in entry.reads:
-            if mart.startswith("staging."):  # a staged dataset: its (day-partitioned) Parquet
-                glob = parquet_glob(staging_dir(root, mart.removeprefix("staging.")))
-                files[param] = glob or str(empty_mart(mart, Path(tmp)))
-                continue
             if mart.startswith("core."):  # a per-day core table: its partials
                 core = mart.removeprefix("core.")
                 folder = core_dir(root, core)

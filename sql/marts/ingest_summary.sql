@@ -23,14 +23,16 @@ select
     dataset,
     grouping(dataset) = 1 as is_total,
     count(*) as files,
-    sum(rows_read)::bigint as rows_read,
-    sum(rows_loaded)::bigint as rows_loaded,
-    sum(rows_quarantined)::bigint as rows_quarantined,
-    sum(rows_duplicate)::bigint as rows_duplicate,
+    coalesce(sum(rows_read), 0)::bigint as rows_read,
+    coalesce(sum(rows_loaded), 0)::bigint as rows_loaded,
+    coalesce(sum(rows_quarantined), 0)::bigint as rows_quarantined,
+    coalesce(sum(rows_duplicate), 0)::bigint as rows_duplicate,
     count(file_error) as files_unreadable,
     -- the dataset's count sits on its first file's row, so a sum over files counts it once
-    sum(rows_unknown_reference) filter (where first_of_dataset)::bigint as rows_unknown_reference,
-    sum(rows_read) = sum(rows_loaded) + sum(rows_quarantined) + sum(rows_duplicate) as balanced
+    coalesce(sum(rows_unknown_reference) filter (where first_of_dataset), 0)::bigint as rows_unknown_reference,
+    -- sums over no file are 0: an empty drop balances
+    coalesce(sum(rows_read), 0)
+    = coalesce(sum(rows_loaded), 0) + coalesce(sum(rows_quarantined), 0) + coalesce(sum(rows_duplicate), 0) as balanced
 from audit
 group by grouping sets ((dataset), ())
 order by is_total, dataset

@@ -95,9 +95,10 @@ figures as (
     where dominated is not null
     group by all
     union all
+    -- the causal policy (what a live gateway could do), or the first policy there is without one
     select period, period_type, 'routing_' || objective || '_change', change_pct, ci_low, ci_high, models, policy
     from read_parquet($routing_totals)
-    where policy = 'causal'
+    qualify row_number() over (partition by period, objective order by policy = 'causal' desc, policy) = 1
 )
 
 select *

@@ -59,7 +59,7 @@ objects as (
         any_value(period_type) as period_type,
         count(*) filter (where listed_days > 0) as service_objects_listed,
         count(*) filter (where probes > 0) as service_objects_probed,
-        sum(probes) as probes,
+        cast(sum(probes) as bigint) as probes,
         count(distinct provider) as providers,
         median(probes) as median_probes_per_object,
         min(probes) filter (where probes > 0) as min_probes_per_probed_object
@@ -71,7 +71,7 @@ verification as (
     select
         period,
         any_value(period_type) as period_type,
-        sum(cases) as compat_cases,
+        cast(sum(cases) as bigint) as compat_cases,
         count(distinct suite) as compat_suites,
         count(*) filter (
             where suite = 'tool_calls' and f1_threshold is null and tool_call_f1 is not null
@@ -101,13 +101,13 @@ releases as (
     select period, period_type, count(*) as successor_releases
     from (
         select
-            strftime(release_date, '%Y') || 'Q' || quarter(release_date) as period,
+            quarter_label(release_date) as period,
             'quarter' as period_type,
             old_model,
             new_model
         from read_parquet($inertia)
         union
-        select strftime(release_date, '%Y-%m'), 'month', old_model, new_model from read_parquet($inertia)
+        select month_label(release_date), 'month', old_model, new_model from read_parquet($inertia)
     ) as pairs_by_period
     group by all
 ),

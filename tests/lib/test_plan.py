@@ -77,3 +77,11 @@ def test_the_output_code_hash_sees_any_module_or_sql_file_change(tmp_path):
     second = output_code_hash(roots)
     (tmp_path / "sql" / "t.sql").write_text("select 2\n")
     assert len({first, second, output_code_hash(roots)}) == 3
+
+
+def test_the_output_code_includes_the_registry():
+    # a table's declaration decides its warehouse comments and what a factory mart reads
+    from pipeline.lib.plan import OUTPUT_CODE
+    from pipeline.lib.registry import REGISTRY_DIR
+
+    assert (REGISTRY_DIR, "*.yaml") in OUTPUT_CODE

@@ -48,7 +48,7 @@ def test_all_models_are_the_sums_over_models_and_days():
     assert q["requests_routed"] == 60 and q["requests_excluded"] == 4 and q["n_days"] == 2
     assert q["models"] == 2
     assert q["requests_imputed_share"] == pytest.approx(15 / 60)
-    # the day bootstrap resamples the two days' totals (180 / 150, 150 / 200): the interval lies
+    # the day bootstrap resamples the two days' totals (routed / baseline: 125 / 150, 150 / 200): the interval lies
     # between the two days' own changes
     assert 100 * (150 / 200 - 1) <= q["ci_low"] <= q["change_pct"] <= q["ci_high"] <= 100 * (125 / 150 - 1)
     assert set(out["period"]) == {"2025Q4", "2025-10"}

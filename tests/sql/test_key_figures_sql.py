@@ -73,3 +73,19 @@ def test_figures_from_their_marts(tmp_path):
     assert f["mean_half_life_days"]["value"] == pytest.approx(20.0) and f["mean_half_life_days"]["n"] == 4
     # marts this warehouse lacks give no figure, not an error
     assert "routing_cost_change" not in f and "tool_call_fail" not in f
+
+
+def test_routing_figures_take_the_causal_policy_or_else_the_first(tmp_path):
+    def totals(policies: list[str]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                {**Q, "objective": "cost", "policy": p, "change_pct": c, "ci_low": c - 1, "ci_high": c + 1, "models": 2}
+                for p, c in zip(policies, (-10.0, -20.0), strict=False)
+            ]
+        )
+
+    both = build(tmp_path / "a", "key_figures", routing_totals=totals(["oracle", "causal"]))
+    row = both.filter(pl.col("figure") == "routing_cost_change").row(0, named=True)
+    assert (row["detail"], row["value"], row["n"]) == ("causal", -20.0, 2)
+    only = build(tmp_path / "b", "key_figures", routing_totals=totals(["oracle"]))
+    assert only.filter(pl.col("figure") == "routing_cost_change")["detail"].to_list() == ["oracle"]
