@@ -24,7 +24,14 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"core_tokens__daily", "task_regimes", "task_regimes_histogram", "version_inertia", "version_inertia_summary"}
         | {"supply_use", "supply_use_summary"}
         | {"core_requests__hourly", "service_timeseries", "service_objects", "service_diurnal", "error_matrix"}
-        | {"provider_dispersion", "price_anchoring", "service_pareto", "vendor_verification", "context_limit_behaviour"}
+        | {
+            "provider_dispersion",
+            "price_anchoring",
+            "service_pareto",
+            "service_changes",
+            "vendor_verification",
+            "context_limit_behaviour",
+        }
         | {
             "routing_decisions",
             "routing_policies",

@@ -36,6 +36,8 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
     # The period labels every mart uses (2025Q4, 2025-11), spelled once.
     con.execute("create macro quarter_label(d) as strftime(d, '%Y') || 'Q' || quarter(d)")
     con.execute("create macro month_label(d) as strftime(d, '%Y-%m')")
+    # Whether a value changed from one row to the next, a null on one side counting as a change
+    con.execute("create macro differs(a, b) as a is distinct from b")
     # Wilson score bounds of a proportion p on an (effective) sample of n, spelled once for every
     # mart that publishes <rate>_ci_low / _high and for the replay's availability rule:
     # wilson_bound(p, n, z) is the upper bound for z > 0, the lower for z < 0; null without p or

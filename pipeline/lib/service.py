@@ -74,3 +74,10 @@ def build_service_pareto(root: Path) -> pl.DataFrame:
     result = service_pareto(objects, pl.read_parquet(verification) if verification.exists() else None)
     frame_to_parquet(result, marts_file(root, "service_pareto"))
     return result
+
+
+def build_service_changes(root: Path) -> pl.DataFrame:
+    """marts/service_changes: the dated discrete changes of every service object (prices, endpoint
+    attributes, listing), from the staged prices and endpoints."""
+    params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
+    return sql_to_parquet("marts/service_changes", params, marts_file(root, "service_changes"))

@@ -12,6 +12,7 @@ from pipeline.lib.service import (
     build_error_matrix,
     build_provider_dispersion,
     build_requests_hourly,
+    build_service_changes,
     build_service_diurnal,
     build_service_objects,
     build_service_pareto,
@@ -133,6 +134,20 @@ def dispersion_marts(paths: ServicelensPaths):
     )
 
 
+@table_asset("service_changes")
+def service_changes(paths: ServicelensPaths) -> dg.MaterializeResult:
+    df = build_service_changes(paths.root)
+    counts = df.group_by("metric").len().sort("len", descending=True)
+    return dg.MaterializeResult(
+        metadata=safe_metadata(
+            {
+                "dagster/row_count": df.height,
+                **{f"changes of {name(r['metric'])}": r["len"] for r in counts.iter_rows(named=True)},
+            }
+        )
+    )
+
+
 @table_asset("service_pareto")
 def service_pareto(paths: ServicelensPaths) -> dg.MaterializeResult:
     """One row per period x model (with two or more providers) x provider: blended price, decode
@@ -154,6 +169,7 @@ SERVICE_ASSETS = [
     error_matrix,
     dispersion_marts,
     service_pareto,
+    service_changes,
 ]
 
 
