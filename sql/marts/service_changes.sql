@@ -181,7 +181,8 @@ select
     after_value,
     before_text,
     after_text,
-    change_pct,
+    -- a ratio of extreme prices can overflow: marts publish no inf or nan
+    if(isfinite(change_pct), change_pct, null) as change_pct,
     null::double as change_ci_low,
     null::double as change_ci_high,
     null::double as p_value,
