@@ -12,7 +12,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from pipeline.cli_generations import generations
-from pipeline.cli_options import checked, raw_option, warehouse_option
+from pipeline.cli_options import checked, out_option, raw_option, warehouse_option
 from pipeline.cli_simulate import simulate
 from pipeline.cli_tables import tables
 from pipeline.lib import cli_checks
@@ -188,13 +188,8 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool)
     "--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]"
 )
 @warehouse_option("Warehouse to report on.", check=cli_checks.existing_warehouse)
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    callback=checked(cli_checks.folder),
-    default=None,
-    help="Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]",
+@out_option(
+    "Folder to write.  [default: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file]"
 )
 @raw_option(
     "The drop the warehouse was built from, read only to state its provenance (a generator manifest that matches "

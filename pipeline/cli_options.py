@@ -55,3 +55,15 @@ def raw_option(help: str, default: Path | None = DEFAULT_RAW_DIR, check=cli_chec
         callback=checked(check),
         help=help,
     )
+
+
+def out_option(help: str):
+    """--out DIR: a folder to write (created; checked writable), none by default."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path),
+        callback=checked(cli_checks.folder),
+        default=None,
+        help=help,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli_options import checked, warehouse_option
+from pipeline.cli_options import out_option, warehouse_option
 from pipeline.lib import cli_checks
 from pipeline.lib.cli_checks import Mistake
 
@@ -27,14 +27,7 @@ from pipeline.lib.cli_checks import Mistake
     help="observed | provider_down:PROVIDER:START:END | rate_limits_x2 (any factor) | prices_asof:YYYY-MM-DD",
 )
 @warehouse_option("Warehouse whose staged Parquet (beside the file) is replayed.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    callback=checked(cli_checks.folder),
-    default=None,
-    help="Also write this case's per-request decisions and summaries here (Parquet).",
-)
+@out_option("Also write this case's per-request decisions and summaries here (Parquet).")
 @click.option("--bucket-minutes", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--min-success", type=click.FloatRange(0, 1), default=0.9, show_default=True)
 @click.option(

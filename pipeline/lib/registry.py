@@ -14,8 +14,7 @@ over those marts' files, one asset each in one step (`report_marts`): adding suc
 file and its YAML.
 
 A column whose `doc` is left out takes the shared meaning in pipeline/registry/_columns.yaml
-(`period`, `model`, ...). A column named with `{policy}` stands for one column per routing
-policy, in the replay's order (pipeline.lib.routing.settings.POLICIES).
+(`period`, `model`, ...).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import yaml
 
 REGISTRY_DIR = Path(__file__).resolve().parents[1] / "registry"
 SHARED = "_columns.yaml"
-POLICY = "{policy}"
 
 
 class RegistryError(ValueError):
@@ -82,44 +80,34 @@ class Output:
         raise KeyError(f"{self.table} has no column {name!r}")
 
 
-def _policies() -> tuple[str, ...]:
-    from pipeline.lib.routing.settings import POLICIES
-
-    return tuple(POLICIES)
-
-
 def _columns(entry: dict, shared: dict, where: str) -> tuple[OutputColumn, ...]:
     out = []
     for name, spec in (entry.get("columns") or {}).items():
         spec = dict(spec or {})
         if "type" not in spec:
             raise RegistryError(f"{where}: column {name} has no type")
-        base = shared.get(name.replace(POLICY + "_", "")) if POLICY in name else shared.get(name)
-        doc = spec.get("doc") or (base or {}).get("doc")
-        unit = spec.get("unit", (base or {}).get("unit"))
+        base = shared.get(name) or {}
+        doc = spec.get("doc") or base.get("doc")
         if not doc:
             raise RegistryError(f"{where}: column {name} has no doc and no shared meaning in {SHARED}")
-        names = (
-            [(name.replace(POLICY, p), doc.replace(POLICY, p)) for p in _policies()]
-            if POLICY in name
-            else [(name, doc)]
-        )
-        out += [OutputColumn(n, str(spec["type"]), " ".join(d.split()), unit) for n, d in names]
+        out.append(OutputColumn(name, str(spec["type"]), " ".join(doc.split()), spec.get("unit", base.get("unit"))))
     return tuple(out)
+
+
+def _load(path: Path):
+    # the C loader where PyYAML has it: the registry is read at every start of the definitions
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @functools.cache
 def outputs() -> dict[str, Output]:
     """Every declared output by its table name (`marts.family_demand`), in file order."""
-    shared = {
-        k: (v if isinstance(v, dict) else {"doc": v})
-        for k, v in yaml.safe_load((REGISTRY_DIR / SHARED).read_text()).items()
-    }
+    shared = {k: (v if isinstance(v, dict) else {"doc": v}) for k, v in _load(REGISTRY_DIR / SHARED).items()}
     found: dict[str, Output] = {}
     for path in sorted(REGISTRY_DIR.glob("*.yaml")):
         if path.name == SHARED:
             continue
-        entry = yaml.safe_load(path.read_text())
+        entry = _load(path)
         schema, _, name = str(entry["table"]).partition(".")
         built_by = entry["built_by"]
         out = Output(

@@ -4,8 +4,8 @@
 --   value, ci_low, ci_high: the figure and its 95 % interval, in the unit of the figure
 --   n: what the figure is over or out of (units, models, releases, service objects)
 --   detail: a name the figure refers to (the largest family, the routing policy)
--- Parameters: $family_demand, $concentration, $inertia_summary, $supply_use_summary,
--- $dispersion, $anchoring, $error_matrix, $verification, $pareto, $routing_totals (mart files).
+-- Parameters: $family_demand, $concentration, $half_lives, $supply_use_summary, $dispersion,
+-- $anchoring, $error_matrix, $verdicts, $pareto, $routing_totals (mart files).
 with family_conc as (
     select * from read_parquet($concentration) where level = 'family' and measure = 'requests'
 ),
@@ -25,11 +25,6 @@ fault as (
     from read_parquet($error_matrix)
     where source = 'requests'
     group by all
-),
-
-tool_calls as (
-    select * from read_parquet($verification)
-    where suite = 'tool_calls' and not is_official and tool_call_f1 is not null
 ),
 
 figures as (
@@ -53,20 +48,11 @@ figures as (
     select period, period_type, 'gini_family', gini, gini_ci_low, gini_ci_high, n, null
     from family_conc
     union all
-    -- the mean over the releases that reached a half-life: the family means weighted by them
-    select
-        period,
-        'quarter',
-        'mean_half_life_days',
-        sum(mean_half_life_days * (successor_releases - releases_without_half_life))
-        / nullif(
-            sum(successor_releases - releases_without_half_life) filter (where mean_half_life_days is not null), 0
-        ),
-        null,
-        null,
-        cast(sum(successor_releases) as bigint),
-        null
-    from read_parquet($inertia_summary) group by all
+    -- the mean over the releases that reached a half-life (marts.half_life_summary, the section's figure)
+    -- (quarters the demand covers: a successor released before the data has a release quarter too)
+    select period, 'quarter', 'mean_half_life_days', mean_half_life_days, null, null, successor_releases, null
+    from read_parquet($half_lives)
+    where period in (select c.period from family_conc as c)
     union all
     select period, period_type, 'breadth_rho', spearman_rho, rho_ci_low, rho_ci_high, n_models, null
     from read_parquet($supply_use_summary)
@@ -84,11 +70,12 @@ figures as (
     select period, period_type, 'provider_fault_rate', sum(errors) / nullif(sum(attempts), 0), null, null, count(*), null
     from fault group by all
     union all
-    select period, period_type, 'tool_call_fail', count(*) filter (where verdict = 'fail'), null, null, count(*), null
-    from tool_calls group by all
+    -- third-party service objects by tool-call verdict (marts.tool_call_verdicts, the section's figures)
+    select period, period_type, 'tool_call_fail', fail, null, null, service_objects, null
+    from read_parquet($verdicts)
     union all
-    select period, period_type, 'tool_call_undecided', count(*) filter (where verdict = 'undecided'), null, null, count(*), null
-    from tool_calls group by all
+    select period, period_type, 'tool_call_undecided', undecided, null, null, service_objects, null
+    from read_parquet($verdicts)
     union all
     select period, period_type, 'dominated_service_objects', count(*) filter (where dominated), null, null, count(*), null
     from read_parquet($pareto)

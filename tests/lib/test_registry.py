@@ -54,7 +54,7 @@ def test_factory_marts_read_declared_marts_and_are_their_sql_file():
                 registry.output(mart)  # declared (raises otherwise)
 
 
-def test_policy_templates_expand_in_the_replays_order():
+def test_the_grouped_replay_declares_a_provider_column_per_policy_in_order():
     from pipeline.lib.routing.settings import POLICIES
 
     groups = registry.output("routing_groups")

@@ -46,21 +46,21 @@ def test_figures_from_their_marts(tmp_path):
             )
         ]
     )  # fmt: skip
-    inertia = pl.DataFrame(
-        [
-            {"period": "2025Q4", "family": "qwen", "successor_releases": 2, "mean_half_life_days": 10.0,
-             "releases_without_half_life": 0, "superseded_share_last_7_days": 0.1},
-            {"period": "2025Q4", "family": "glm", "successor_releases": 2, "mean_half_life_days": 40.0,
-             "releases_without_half_life": 1, "superseded_share_last_7_days": 0.2},
-        ]
-    )  # fmt: skip
+    # four successor releases in the quarter: half-lives of 10, 10 and 40 days, one without a fit,
+    # and one released the quarter before the data (its quarter has no demand here: no figure)
+    releases = pl.DataFrame(
+        {
+            "period": ["2025Q4"] * 4 + ["2025Q3"],
+            "half_life_days": [10.0, 10.0, 40.0, None, 5.0],
+        }
+    )
+    build(tmp_path, "half_life_summary", successor_releases=releases)
     out = build(
         tmp_path,
         "key_figures",
         concentration=conc,
         family_demand=family,
         error_matrix=errors,
-        version_inertia_summary=inertia,
     )
     f = {r["figure"]: r for r in out.filter(pl.col("period") == "2025Q4").iter_rows(named=True)}
     assert f["requests_total"]["value"] == 100.0  # 50 + 30 + 20
@@ -69,8 +69,9 @@ def test_figures_from_their_marts(tmp_path):
     assert f["gini_family"]["value"] == 0.3 and f["gini_family"]["n"] == 3  # the family level, not the model level
     # (7 + 7) provider faults over 1,000 + 500 attempts; rate limits are not faults
     assert f["provider_fault_rate"]["value"] == pytest.approx(14 / 1500)
-    # releases that reached a half-life: 2 in qwen at 10 days, 1 in glm at 40: (2 x 10 + 1 x 40) / 3
+    # releases that reached a half-life: (10 + 10 + 40) / 3, over the quarter's 4 releases
     assert f["mean_half_life_days"]["value"] == pytest.approx(20.0) and f["mean_half_life_days"]["n"] == 4
+    assert out.filter(pl.col("period") == "2025Q3").height == 0
     # marts this warehouse lacks give no figure, not an error
     assert "routing_cost_change" not in f and "tool_call_fail" not in f
 

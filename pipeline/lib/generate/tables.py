@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from pipeline.lib.contract import ENDPOINTS
+
 from . import world as W
 
 
@@ -79,19 +81,7 @@ def write_endpoints(out: Path, plant: bool) -> tuple[int, dict]:
         planted = {"bad_quantization": 1}
     n = _write(
         out / "endpoints" / "endpoints.csv",
-        [
-            "provider",
-            "model",
-            "valid_from",
-            "valid_to",
-            "context_length",
-            "max_output_tokens",
-            "quantization",
-            "supports_tools",
-            "supports_json_mode",
-            "supports_streaming",
-            "supports_reasoning",
-        ],
+        list(ENDPOINTS.column_names),
         rows,
     )
     return n, planted

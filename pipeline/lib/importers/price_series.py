@@ -10,20 +10,14 @@ from collections import Counter
 
 import polars as pl
 
+from pipeline.lib.contract import ENDPOINTS
 from pipeline.lib.importers import canonical_model_rows, contract_schema
 from pipeline.lib.importers.snapshots import Snapshot, SnapshotImportReport
 
 PRICE_SCHEMA = contract_schema("prices")
 ENDPOINT_SCHEMA = contract_schema("endpoints")
-STATE_COLUMNS = (
-    "context_length",
-    "max_output_tokens",
-    "quantization",
-    "supports_tools",
-    "supports_json_mode",
-    "supports_streaming",
-    "supports_reasoning",
-)
+# an endpoint state: every contract column of endpoints but its keys and validity
+STATE_COLUMNS = tuple(c for c in ENDPOINTS.column_names if c not in ("provider", "model", "valid_from", "valid_to"))
 PRICE_COLUMNS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
 
 

@@ -28,10 +28,8 @@ def parameters(ctx: Context) -> dict:
 def sample(ctx: Context) -> dict | None:
     """Sampled request rows of the quarter, what they stand for, and the range of sample rates
     (marts.period_facts)."""
-    if not ctx.wh.has("marts.period_facts"):
-        return None
-    f = ctx.wh.one("select * from marts.period_facts where period = $period", ctx.p)
-    if not f or f["sampled_rows"] is None:
+    f = ctx.period_row("marts.period_facts")
+    if f.get("sampled_rows") is None:
         return None
     return {
         "rows": f["sampled_rows"],
@@ -40,13 +38,6 @@ def sample(ctx: Context) -> dict | None:
         "hi": f["max_sample_rate"],
         "apps": f["applications"],
     }
-
-
-def facts(ctx: Context) -> dict:
-    """The period's row of marts.period_facts ({} when absent)."""
-    if not ctx.wh.has("marts.period_facts"):
-        return {}
-    return ctx.wh.one("select * from marts.period_facts where period = $period", ctx.p) or {}
 
 
 def methods(ctx: Context) -> Section:
@@ -182,15 +173,15 @@ def threats(ctx: Context) -> Section:
                     ),
                 )
             )
-    f = facts(ctx)
+    f = ctx.period_row("marts.period_facts")
     if wh.has("marts.service_objects") and f.get("service_objects_probed"):
-        so = {"med": f["median_probes_per_object"], "lo": f["min_probes_per_probed_object"]}
         items.append(
             Paragraph(
                 lead="Probes.",
                 text=(
                     f"Latency and availability come from probes of fixed size sent from one vantage point: a median of "
-                    f"{fmt.count(so['med'])} probes per service object (at least {fmt.count(so['lo'])}); real traffic with other prompts, regions "
+                    f"{fmt.count(f['median_probes_per_object'])} probes per service object "
+                    f"(at least {fmt.count(f['min_probes_per_probed_object'])}); real traffic with other prompts, regions "
                     "and concurrency may see other latencies."
                 ),
             )

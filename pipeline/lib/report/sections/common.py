@@ -39,6 +39,15 @@ class Context:
     def p(self) -> dict:
         return {"period": self.period}
 
+    def period_row(self, table: str) -> dict:
+        """The reported period's row of a one-row-per-period mart ({} when the warehouse lacks the
+        mart or the row), read once however many sections quote it."""
+        key = f"row:{table}"
+        if key not in self.memo:
+            found = self.wh.has(table) and self.wh.one(f"select * from {table} where period = $period", self.p)
+            self.memo[key] = found or {}
+        return self.memo[key]
+
     def missing(self, *tables: str) -> list[str]:
         return [t for t in tables if not self.wh.has(t)]
 

@@ -121,10 +121,7 @@ def _reasons(wh: Warehouse):
 def _facts(ctx: Context) -> list[list[str]]:
     """What the warehouse holds for the period, as marts.period_facts states it; a fact whose
     source mart is absent is left out."""
-    wh = ctx.wh
-    if not wh.has("marts.period_facts"):
-        return []
-    f = wh.one("select * from marts.period_facts where period = $period", ctx.p)
+    wh, f = ctx.wh, ctx.period_row("marts.period_facts")
     if not f:
         return []
     facts: list[list[str]] = []
