@@ -29,6 +29,7 @@ def test_definitions_load_with_every_asset_and_the_job():
             "price_anchoring",
             "service_pareto",
             "service_changes",
+            "service_metric_daily",
             "vendor_verification",
             "context_limit_behaviour",
         }

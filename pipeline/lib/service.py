@@ -8,13 +8,14 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.lib.demand import build_core_days
-from pipeline.lib.duck import staged_glob
+from pipeline.lib.duck import connect, staged_glob
 from pipeline.lib.parquet_io import (
     frame_to_parquet,
     sql_to_parquet,
 )
 from pipeline.lib.stats import N_BOOT, SEED
 from pipeline.paths import core_glob, marts_file
+from pipeline.sql import load_sql
 
 # A provider "charges the official price" within half a percent of it: CNY list prices converted
 # at a daily fx rate never equal the USD figure to the cent.
@@ -76,8 +77,29 @@ def build_service_pareto(root: Path) -> pl.DataFrame:
     return result
 
 
+def build_service_metric_daily(root: Path) -> pl.DataFrame:
+    """marts/service_metric_daily: every service object's daily series, from the staged probes,
+    compat probes and models and core_requests__hourly."""
+    params = {
+        "probes": staged_glob(root, "latency_probes"),
+        "compat": staged_glob(root, "compat_probes"),
+        "models": staged_glob(root, "models"),
+        "hourly": core_glob(root, "core_requests__hourly"),
+    }
+    return sql_to_parquet("marts/service_metric_daily", params, marts_file(root, "service_metric_daily"))
+
+
 def build_service_changes(root: Path) -> pl.DataFrame:
-    """marts/service_changes: the dated discrete changes of every service object (prices, endpoint
-    attributes, listing), from the staged prices and endpoints."""
+    """marts/service_changes (pipeline/lib/marts/service_changes.py): the exact events of the
+    staged prices and endpoints (sql/marts/service_changes.sql) and the change points of
+    marts/service_metric_daily."""
+    from pipeline.lib.marts.service_changes import service_changes
+
     params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
-    return sql_to_parquet("marts/service_changes", params, marts_file(root, "service_changes"))
+    with connect() as con:
+        events = con.execute(load_sql("marts/service_changes"), params).pl()
+        models = con.execute("select * from read_parquet($m)", {"m": staged_glob(root, "models")}).pl()
+    daily = pl.read_parquet(marts_file(root, "service_metric_daily"))
+    result = service_changes(events, daily, models)
+    frame_to_parquet(result, marts_file(root, "service_changes"))
+    return result

@@ -1,5 +1,6 @@
--- marts.service_changes: one row per change of a service object (provider x model), dated. This
--- file finds the discrete events, exactly, on the day they happen (issue 16, first part):
+-- marts.service_changes, its exact part: one row per change of a service object (provider x model), dated. This
+-- file finds the discrete events, exactly, on the day they happen (the change points of the daily
+-- series are added by pipeline/lib/marts/service_changes.py):
 --   price changes: a snapshot whose listed price (in its own currency) differs from the previous
 --     snapshot of the same provider and model: `input_usd_per_mtok`, `output_usd_per_mtok`,
 --     `cached_input_usd_per_mtok` (a CNY price converted at each day's rate is not a change);

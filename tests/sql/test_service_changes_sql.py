@@ -1,6 +1,7 @@
-"""marts.service_changes' discrete events on hand-made staged prices and endpoints, each worked
-out here: a price cut in the listed currency found on its day, an fx move that is not a change,
-an endpoint's quantization switch and a delisting and relisting."""
+"""marts.service_changes on hand-made staged prices, endpoints and models and a hand-made daily
+series, each change worked out here: a price cut in the listed currency found on its day, an fx
+move that is not a change, an endpoint's quantization switch, a delisting and relisting, and a
+latency regression in the daily series found on its day, marked official or not."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import polars as pl
 import pytest
 
 from pipeline.lib.service import build_service_changes
-from pipeline.paths import staging_dir
+from pipeline.paths import marts_file, staging_dir
 
 D = dt.datetime
 
@@ -78,6 +79,24 @@ def changes(tmp_path) -> pl.DataFrame:
             ]  # fmt: skip
         ),
     )
+    _stage(tmp_path, "models", pl.DataFrame({"model": ["m"], "official_provider": ["o"]}))
+    # the daily TTFT of p / m (and of the official o / m) from Oct 1: 400 ms, 720 ms from Nov 1 for
+    # p; o stays at 300 ms; a +-1 % wobble on both
+    days = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(61)]
+    wobble = [1 + 0.01 * ((i * 7) % 3 - 1) for i in range(61)]
+    p_ttft = [(400.0 if d < dt.date(2025, 11, 1) else 720.0) * w for d, w in zip(days, wobble, strict=True)]
+    daily = pl.DataFrame(
+        {
+            "date": days * 2,
+            "provider": ["p"] * 61 + ["o"] * 61,
+            "model": ["m"] * 122,
+            "metric": ["ttft_p50_ms"] * 122,
+            "value": p_ttft + [300.0 * w for w in wobble],
+            "samples": [144] * 122,
+        }
+    )
+    marts_file(tmp_path, "service_metric_daily").parent.mkdir(parents=True, exist_ok=True)
+    daily.write_parquet(marts_file(tmp_path, "service_metric_daily"))
     return build_service_changes(tmp_path)
 
 
@@ -100,3 +119,23 @@ def test_endpoint_switch_delisting_and_relisting(changes):
     ]
     # the relisting in fp4 after fp4 is no quantization change
     assert ep.filter(pl.col("metric") == "quantization").height == 1
+
+
+def test_a_latency_regression_in_the_daily_series(changes):
+    (row,) = changes.filter(pl.col("detector") == "pelt_l1").iter_rows(named=True)
+    assert (row["provider"], row["model"], row["metric"], row["changed_at"]) == (
+        "p",
+        "m",
+        "ttft_p50_ms",
+        D(2025, 11, 1),
+    )
+    assert row["official"] is False
+    assert row["before_value"] == pytest.approx(400.0, rel=0.011)  # the median of 400 ms +-1 %
+    assert row["after_value"] == pytest.approx(720.0, rel=0.011)
+    assert row["change_pct"] == pytest.approx(80.0, abs=2.5)
+    assert (row["days_before"], row["days_after"]) == (14, 14)
+
+
+def test_every_event_knows_whether_it_is_the_official_apis(changes):
+    assert changes["official"].null_count() == 0
+    assert not changes["official"].any()  # o, the official API, never changed

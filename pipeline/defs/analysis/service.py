@@ -14,6 +14,7 @@ from pipeline.lib.service import (
     build_requests_hourly,
     build_service_changes,
     build_service_diurnal,
+    build_service_metric_daily,
     build_service_objects,
     build_service_pareto,
     build_service_timeseries,
@@ -134,18 +135,70 @@ def dispersion_marts(paths: ServicelensPaths):
     )
 
 
-@table_asset("service_changes")
+@table_asset("service_metric_daily")
+def service_metric_daily(paths: ServicelensPaths) -> dg.MaterializeResult:
+    df = build_service_metric_daily(paths.root)
+    series = df.select("provider", "model", "metric").unique().height if df.height else 0
+    return dg.MaterializeResult(metadata={"dagster/row_count": df.height, "series": series})
+
+
+OFFICIAL_UNCHANGED = "official_provider_unchanged"
+LARGEST_SHOWN = 5  # changes named in the changelog's metadata
+
+
+@table_asset(
+    "service_changes",
+    check_specs=[
+        dg.AssetCheckSpec(
+            OFFICIAL_UNCHANGED,
+            asset="service_changes",
+            description="warns when a model's official API changed (price, endpoint or a detected change of level): "
+            "it is every comparison's baseline",
+        )
+    ],
+)
 def service_changes(paths: ServicelensPaths) -> dg.MaterializeResult:
     df = build_service_changes(paths.root)
     counts = df.group_by("metric").len().sort("len", descending=True)
+    official = df.filter(pl.col("official") & (pl.col("metric") != "listing"))
     return dg.MaterializeResult(
         metadata=safe_metadata(
             {
                 "dagster/row_count": df.height,
+                **largest_changes(df, LARGEST_SHOWN),
                 **{f"changes of {name(r['metric'])}": r["len"] for r in counts.iter_rows(named=True)},
             }
-        )
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=OFFICIAL_UNCHANGED,
+                passed=official.height == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata=safe_metadata(
+                    {"official changes": official.height, **largest_changes(official, LARGEST_SHOWN)}
+                ),
+            )
+        ],
     )
+
+
+def largest_changes(df: pl.DataFrame, k: int) -> dict:
+    """The k changes of the largest size (|change_pct|; exact events without one last), as
+    'provider / model metric': 'date: before -> after (change)'."""
+    top = (
+        df.filter(pl.col("metric") != "listing")
+        .with_columns(size=pl.col("change_pct").abs())
+        .sort("size", descending=True, nulls_last=True)
+        .head(k)
+    )
+    out = {}
+    for r in top.iter_rows(named=True):
+        before = name(r["before_text"]) if r["before_value"] is None else number(r["before_value"])
+        after = name(r["after_text"]) if r["after_value"] is None else number(r["after_value"])
+        pct = "" if r["change_pct"] is None else f" ({number(r['change_pct'], '+.0f')} %)"
+        key = f"{r['changed_at']:%Y-%m-%d} {name(r['provider'])} / {name(r['model'])} {name(r['metric'])}"
+        out[key] = f"{before} -> {after}{pct}"
+    return out
 
 
 @table_asset("service_pareto")
@@ -169,6 +222,7 @@ SERVICE_ASSETS = [
     error_matrix,
     dispersion_marts,
     service_pareto,
+    service_metric_daily,
     service_changes,
 ]
 

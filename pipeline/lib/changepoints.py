@@ -1,0 +1,238 @@
+"""Change points in a service object's daily series (issue 16): when did a provider's copy of a
+model get slower, fail more, or call tools worse, by how much, and how sure are we.
+
+A series is one metric of one provider x model, one value per UTC day (marts.service_metric_daily).
+`detect` finds its change points in three steps:
+
+1. Segmentation: ruptures' PELT over the series in units of its own noise. Latency and
+   throughput are compared on a log scale (a regression multiplies them); rates as they are. The
+   noise is the robust scale of day-to-day differences, MAD(diff) / (0.6745 sqrt 2), which a
+   step barely moves, floored at a quarter of the metric's minimum effect (a series that never
+   moves must not make a 0.1 pp wobble news). The cost is L1 (each segment summarised by its
+   median): an outage day is one outlier, not a segment, and with segments of at least
+   MIN_DAYS days a one- or two-day incident cannot form one. The penalty per change point is
+   PENALTY x log(days), calibrated on generated worlds with planted shifts
+   (pipeline/validate_changes.py, docs/change-detection.md, which also compares PELT-L2 and
+   binary segmentation).
+2. Evidence: at each boundary, the days of the neighbouring segments, at most WINDOW_DAYS on
+   each side: before_value and after_value are their medians, p_value is the two-sided
+   Mann-Whitney test of the two sets of days, and the interval of the change in percent is a
+   percentile bootstrap of the ratio of the medians, days resampled on each side.
+3. Filter: a change is published when p_value < ALPHA and its size reaches the metric's
+   minimum effect (relative for latency and throughput, absolute for rates), so a 2 % wobble
+   is not news even when it is real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
+
+MIN_DAYS = 3  # shortest segment: a one- or two-day incident is not a new level
+WINDOW_DAYS = 14  # days on each side of a change that give its before / after evidence
+PENALTY = 3.0  # x log(days) per change point, in noise units (calibrated: docs/change-detection.md)
+ALPHA = 0.01  # significance a published change needs (Mann-Whitney, two-sided)
+METHODS = ("pelt_l1", "pelt_l2", "binseg_l2")
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """How a metric's changes are measured: on a log scale (`relative`, the change is a factor)
+    or as it is (`absolute`, a rate), and the smallest change worth publishing in that scale
+    (a fraction of the level for relative metrics, a difference of rates for absolute ones)."""
+
+    relative: bool
+    min_effect: float
+    min_day_samples: int  # a day with fewer observations says too little to be a point of the series
+
+    @property
+    def noise_floor(self) -> float:
+        return self.min_effect / 4
+
+
+RULES = {
+    "ttft_p50_ms": MetricRule(relative=True, min_effect=0.10, min_day_samples=12),
+    "decode_tps_p50": MetricRule(relative=True, min_effect=0.10, min_day_samples=12),
+    "probe_success_rate": MetricRule(relative=False, min_effect=0.02, min_day_samples=24),
+    "request_error_rate": MetricRule(relative=False, min_effect=0.02, min_day_samples=30),
+    "rate_limit_rate": MetricRule(relative=False, min_effect=0.02, min_day_samples=30),
+    "schema_accuracy": MetricRule(relative=False, min_effect=0.05, min_day_samples=10),
+    "tool_call_f1": MetricRule(relative=False, min_effect=0.05, min_day_samples=10),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    changed_at: dt.date  # the first day of the new level
+    before_value: float
+    after_value: float
+    change_pct: float | None
+    change_ci_low: float | None
+    change_ci_high: float | None
+    p_value: float
+    samples_before: int
+    samples_after: int
+    days_before: int
+    days_after: int
+
+
+def binomial_sd(rates: np.ndarray, samples: np.ndarray) -> float:
+    """The day-to-day sd a rate would have from sampling alone, at its typical level and day size:
+    a series of zeros and ones from a handful of requests is noise, whatever its MAD says."""
+    if not rates.size:
+        return 0.0
+    n = float(np.median(samples))
+    p = min(max(float(np.median(rates)), 1 / n), 1 - 1 / n)
+    return math.sqrt(p * (1 - p) / n)
+
+
+def noise_scale(y: np.ndarray, floor: float) -> float:
+    """Robust standard deviation of day-to-day noise: MAD of the first differences over
+    0.6745 sqrt(2) (a step is one large difference among many and barely moves it)."""
+    if y.size < 3:
+        return floor
+    d = np.diff(y)
+    mad = float(np.median(np.abs(d - np.median(d))))
+    return max(mad / (0.6745 * math.sqrt(2)), floor)
+
+
+def _cost_l1_table():
+    """A ruptures cost object (made on first use: importing ruptures costs a few hundred ms)."""
+    from ruptures.base import BaseCost
+
+    class CostL1Table(BaseCost):
+        """ruptures' L1 cost (sum of absolute deviations from the segment's median) with every
+        segment's cost computed up front, one numpy pass per segment length: ruptures' own CostL1
+        takes a median per call, ~2,000 calls per 92-day series, 25 times slower than the table."""
+
+        model = "l1_table"
+
+        def __init__(self) -> None:
+            self.table = np.zeros((0, 0))
+            self.signal = np.zeros((0, 1))  # ruptures reads the series length off it
+            self.min_size = 2
+
+        def fit(self, signal: np.ndarray) -> BaseCost:
+            y = np.asarray(signal, dtype=float).reshape(-1)
+            self.signal = y.reshape(-1, 1)
+            n = y.size
+            self.table = np.zeros((n + 1, n + 1))
+            for length in range(2, n + 1):
+                w = np.lib.stride_tricks.sliding_window_view(y, length)
+                cost = np.abs(w - np.median(w, axis=1, keepdims=True)).sum(axis=1)
+                starts = np.arange(n - length + 1)
+                self.table[starts, starts + length] = cost
+            return self
+
+        def error(self, start: int, end: int) -> float:
+            return float(self.table[start, end])
+
+        def sum_of_costs(self, bkps: list[int]) -> float:
+            return float(sum(self.table[a, b] for a, b in zip([0, *bkps[:-1]], bkps, strict=True)))
+
+    return CostL1Table()
+
+
+def segment(z: np.ndarray, method: str = "pelt_l1", penalty: float = PENALTY, min_days: int = MIN_DAYS) -> list[int]:
+    """Indices where a new segment starts (0 < b < len(z)), by `method` over a series in noise units."""
+    import ruptures as rpt
+
+    n = z.size
+    if n < 2 * min_days:
+        return []
+    pen = penalty * math.log(n)
+    signal = z.reshape(-1, 1)
+    if method == "pelt_l1":
+        algo = rpt.Pelt(custom_cost=_cost_l1_table(), min_size=min_days, jump=1)
+    elif method == "pelt_l2":
+        algo = rpt.Pelt(model="l2", min_size=min_days, jump=1)
+    elif method == "binseg_l2":
+        algo = rpt.Binseg(model="l2", min_size=min_days, jump=1)
+    else:
+        raise ValueError(f"unknown change-point method {method!r}: one of {', '.join(METHODS)}")
+    return [b for b in algo.fit(signal).predict(pen=pen) if 0 < b < n]
+
+
+def _change_pct(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * (after / before - 1.0)
+    return np.where(np.isfinite(pct), pct, np.nan)
+
+
+def _bootstrap_pct(before: np.ndarray, after: np.ndarray, rng: np.random.Generator) -> tuple[float, float] | None:
+    """Percentile interval of 100 (median(after) / median(before) - 1), days resampled per side."""
+    b = np.median(before[rng.integers(0, before.size, (N_BOOT, before.size))], axis=1)
+    a = np.median(after[rng.integers(0, after.size, (N_BOOT, after.size))], axis=1)
+    pct = _change_pct(b, a)
+    if np.isnan(pct).any():  # a resample with a zero level: no finite interval
+        return None
+    tail = 100 * (1 - INTERVAL_LEVEL) / 2
+    lo, hi = np.percentile(pct, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def _evidence(
+    values: np.ndarray, samples: np.ndarray, days: list[dt.date], lo: int, b: int, hi: int, rng: np.random.Generator
+) -> Change:
+    from scipy.stats import mannwhitneyu
+
+    before, after = values[lo:b], values[b:hi]
+    bv, av = float(np.median(before)), float(np.median(after))
+    pct = _change_pct(np.array(bv), np.array(av))
+    ci = _bootstrap_pct(before, after, rng) if bv != 0 else None
+    p = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
+    return Change(
+        changed_at=days[b],
+        before_value=bv,
+        after_value=av,
+        change_pct=None if np.isnan(pct) else float(pct),
+        change_ci_low=ci[0] if ci else None,
+        change_ci_high=ci[1] if ci else None,
+        p_value=p,
+        samples_before=int(samples[lo:b].sum()),
+        samples_after=int(samples[b:hi].sum()),
+        days_before=b - lo,
+        days_after=hi - b,
+    )
+
+
+def large_enough(change: Change, rule: MetricRule) -> bool:
+    if rule.relative:
+        if change.before_value <= 0 or change.after_value <= 0:
+            return False
+        return abs(math.log(change.after_value / change.before_value)) >= math.log1p(rule.min_effect)
+    return abs(change.after_value - change.before_value) >= rule.min_effect
+
+
+def detect(
+    days: list[dt.date],
+    values: np.ndarray,
+    samples: np.ndarray,
+    rule: MetricRule,
+    method: str = "pelt_l1",
+    penalty: float = PENALTY,
+    alpha: float = ALPHA,
+) -> list[Change]:
+    """The published change points of one daily series (days ascending, one value each)."""
+    values = np.asarray(values, dtype=float)
+    samples = np.asarray(samples, dtype=float)
+    keep = np.isfinite(values) & (samples >= rule.min_day_samples) & ((values > 0) if rule.relative else True)
+    values, samples = values[keep], samples[keep]
+    days = [d for d, k in zip(days, keep, strict=True) if k]
+    y = np.log(values) if rule.relative else values
+    floor = math.log1p(rule.noise_floor) if rule.relative else max(rule.noise_floor, binomial_sd(values, samples))
+    bounds = segment((y - np.median(y)) / noise_scale(y, floor), method, penalty) if y.size else []
+    edges = [0, *bounds, values.size]
+    rng = np.random.default_rng(SEED)
+    out = []
+    for i, b in enumerate(bounds, start=1):
+        lo, hi = max(edges[i - 1], b - WINDOW_DAYS), min(edges[i + 1], b + WINDOW_DAYS)
+        change = _evidence(values, samples, days, lo, b, hi, rng)
+        if change.p_value < alpha and large_enough(change, rule):
+            out.append(change)
+    return out

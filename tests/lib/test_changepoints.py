@@ -1,0 +1,90 @@
+"""The change-point detector (pipeline/lib/changepoints.py) on series whose changes are known by
+construction: a clean step, two steps, a wobble below the minimum effect, short outages, and days
+too thin to be points of a series."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from pipeline.lib.changepoints import RULES, binomial_sd, detect, noise_scale
+
+DAYS = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(92)]
+# a deterministic +-1 % day-to-day wobble: the noise every series has
+WOBBLE = 1 + 0.01 * np.sin(np.arange(92) * 2.1)
+
+
+def _ttft(level_by_day: np.ndarray) -> list:
+    return detect(DAYS, level_by_day * WOBBLE, np.full(92, 144), RULES["ttft_p50_ms"])
+
+
+def test_a_clean_step_is_found_on_its_day_with_its_size():
+    level = np.where(np.arange(92) < 40, 500.0, 650.0)
+    (change,) = _ttft(level)
+    assert change.changed_at == DAYS[40]
+    # medians of the 14 days each side: the wobble is symmetric enough that both medians sit on it
+    before = np.median(500.0 * WOBBLE[26:40])
+    after = np.median(650.0 * WOBBLE[40:54])
+    assert change.before_value == pytest.approx(before)
+    assert change.after_value == pytest.approx(after)
+    assert change.change_pct == pytest.approx(100 * (after / before - 1))
+    assert change.change_ci_low <= change.change_pct <= change.change_ci_high
+    assert (change.days_before, change.days_after) == (14, 14)
+    assert (change.samples_before, change.samples_after) == (14 * 144, 14 * 144)
+    # 14 days all below 14 days: U = 0, and the normal approximation with continuity correction
+    # gives z = (14 * 14 / 2 - 0.5) / sqrt(14 * 14 * 29 / 12)
+    z = (98 - 0.5) / math.sqrt(14 * 14 * 29 / 12)
+    assert change.p_value == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-6)
+
+
+def test_a_regression_and_its_repair_are_two_changes():
+    level = np.full(92, 500.0)
+    level[30:60] = 900.0
+    changes = _ttft(level)
+    assert [c.changed_at for c in changes] == [DAYS[30], DAYS[60]]
+    assert changes[0].change_pct > 70 and changes[1].change_pct < -40
+
+
+def test_a_wobble_below_the_minimum_effect_is_not_news():
+    # a real but small step (5 % < the 10 % minimum for latency) on a very quiet series
+    level = np.where(np.arange(92) < 40, 500.0, 525.0)
+    assert _ttft(level) == []
+
+
+def test_short_outages_are_not_changes():
+    # probe success at 99.7 % but three separate bad days (outages of a few hours)
+    rate = np.full(92, 0.997) - 0.002 * (np.arange(92) % 3 == 0)
+    rate[[10, 45, 70]] = [0.70, 0.80, 0.91]
+    assert detect(DAYS, rate, np.full(92, 144), RULES["probe_success_rate"]) == []
+
+
+def test_a_lasting_drop_in_success_is_found():
+    rate = np.full(92, 0.997) - 0.002 * (np.arange(92) % 3 == 0)
+    rate[50:] -= 0.08
+    rate[20] = 0.75  # an outage day before it changes nothing
+    (change,) = detect(DAYS, rate, np.full(92, 144), RULES["probe_success_rate"])
+    assert change.changed_at == DAYS[50]
+    assert change.after_value - change.before_value == pytest.approx(-0.08, abs=0.003)
+
+
+def test_days_with_too_few_requests_are_not_points():
+    # three requests a day: rates of 0, 1/3, 2/3 and 1 say nothing, even when they "jump"
+    rate = np.where(np.arange(92) < 50, 0.0, 2 / 3)
+    assert detect(DAYS, rate, np.full(92, 3), RULES["request_error_rate"]) == []
+    # the same jump on 300 requests a day is a change
+    (change,) = detect(DAYS, rate * 0.1 + 0.01, np.full(92, 300), RULES["request_error_rate"])
+    assert change.changed_at == DAYS[50]
+
+
+def test_noise_scales():
+    # the MAD of differences of a series with one step is the noise's, not the step's
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 0.05, 2000)
+    y[1000:] += 5
+    assert noise_scale(y, 0.0) == pytest.approx(0.05, rel=0.1)
+    assert noise_scale(np.zeros(10), 0.01) == 0.01  # floored
+    # sampling sd of a rate: sqrt(p (1 - p) / n)
+    assert binomial_sd(np.full(5, 0.1), np.full(5, 100)) == pytest.approx(0.03)
