@@ -13,7 +13,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 # One run history for CLI runs and the UI (see dagster.yaml); never from .env.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: real-data run test test-fast lint bench ui screenshots generate report clean venv fuzz scale-test validate-methods
+.PHONY: real-data run test test-fast lint bench ui screenshots generate report clean venv fuzz scale-test validate-methods validate-changes
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -76,6 +76,11 @@ scale-test: $(STAMP)
 ## logs with a known truth (issue 14): writes docs/methods-validation.md (a few minutes).
 validate-methods: $(STAMP)
 	$(BIN)/python -m pipeline.validate_methods --out docs/methods-validation.md
+
+## Recall and false alarms of the service changelog's change points on generated worlds with
+## planted shifts (issue 16); writes docs/change-detection.md (about a minute per world).
+validate-changes: $(STAMP)
+	$(BIN)/python -m pipeline.validate_changes --out docs/change-detection.md
 
 ## Every stage at 1M and 10M beside its floor, one more day, simulate; then 100M end to end
 ## (about 45 minutes in all; BENCH_E2E= skips the 100M run).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipeline.lib.changepoints import RULES, detect
+from pipeline.lib.changepoints import PENALTY, RULES, detect
 
 DETECTOR = "pelt_l1"  # the name the detected rows carry (the method of changepoints.detect)
 
@@ -37,12 +37,14 @@ SCHEMA = {
 }
 
 
-def detected_changes(daily: pl.DataFrame) -> pl.DataFrame:
-    """The change points of every (provider, model, metric) series of the daily frame."""
+def detected_changes(daily: pl.DataFrame, method: str = DETECTOR, penalty: float = PENALTY) -> pl.DataFrame:
+    """The change points of every (provider, model, metric) series of the daily frame (method and
+    penalty as changepoints.detect; the defaults are the published ones)."""
     rows = []
     series = daily.filter(pl.col("metric").is_in(list(RULES))).sort("provider", "model", "metric", "date")
     for (provider, model, metric), part in series.group_by(["provider", "model", "metric"], maintain_order=True):
-        for c in detect(part["date"].to_list(), part["value"].to_numpy(), part["samples"].to_numpy(), RULES[metric]):
+        days, values, samples = part["date"].to_list(), part["value"].to_numpy(), part["samples"].to_numpy()
+        for c in detect(days, values, samples, RULES[metric], method=method, penalty=penalty):
             rows.append({"provider": provider, "model": model, "metric": metric, **c.__dict__})
     columns = [c for c in SCHEMA if c not in ("official", "before_text", "after_text", "detector")]
     if not rows:
