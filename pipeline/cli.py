@@ -82,7 +82,17 @@ def main() -> None:
     show_default=True,
     help="Share of request rows planted with a defect (0: a clean drop).",
 )
-def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float) -> None:
+@click.option(
+    "--shifts",
+    # generate.shifts.MODES, spelled out so that --help does not import the generator
+    type=click.Choice(["sample", "random", "none"]),
+    default="sample",
+    show_default=True,
+    help="Planted service shifts (latency, throughput, availability, rate-limit and tool-call changes): "
+    "the sample world's, random ones drawn from the seed (calibration worlds), or none. "
+    "The manifest's planted_changes lists them.",
+)
+def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float, shifts: str) -> None:
     """Write a realistic sample quarter (2025-10-01..2025-12-31) as a contract drop."""
     from tqdm import tqdm
 
@@ -92,7 +102,12 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float)
     try:
         with tqdm(total=n_requests, unit="req", unit_scale=True, desc="generating requests", disable=None) as bar:
             manifest = generate_drop(
-                out_dir, n_requests=n_requests, seed=seed, bad_row_fraction=bad_row_fraction, progress=bar.update
+                out_dir,
+                n_requests=n_requests,
+                seed=seed,
+                bad_row_fraction=bad_row_fraction,
+                progress=bar.update,
+                shifts=shifts,
             )
     except OSError as exc:
         raise Mistake(f"cannot write the drop to {out_dir}: {exc.strerror or exc}") from None

@@ -1,10 +1,15 @@
 """Synthetic, calibrated raw drop generator (contract section 1) for 2025-10-01 .. 2025-12-31.
 
-    generate_drop(out_dir, n_requests=1_000_000, seed=0, bad_row_fraction=0.0005, progress=None)
+    generate_drop(out_dir, n_requests=1_000_000, seed=0, bad_row_fraction=0.0005, progress=None,
+                  shifts="sample")
 
 writes models/, endpoints/, prices/, fx_rates/ (CSV), requests/ and latency_probes/ (hive
-partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL) and _manifest.json, and returns
-the manifest. Deterministic per (n_requests, seed, bad_row_fraction): byte-identical files.
+partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL: three rounds of the suites, then
+the daily tool-call canary of canary.py) and _manifest.json, and returns
+the manifest. Deterministic per (n_requests, seed, bad_row_fraction, shifts): byte-identical
+files. shifts plants service shifts (`shifts.py`): "sample" the sample world's
+(pipeline/data/world/service_shifts.csv), "random" random_shifts(seed), "none" none; the
+manifest's planted_changes lists them, one entry per published metric they move.
 Requests are generated day by day in parts of at most CHUNK rows; memory stays bounded for
 any n_requests. The world (families, endpoints, prices, regimes) is in `world.py`, its tables in `pipeline/data/`.
 """
@@ -24,9 +29,11 @@ import pyarrow.parquet as pq
 
 from . import tables
 from . import world as W
+from .canary import canary_rows
 from .model import client_pool, compile_world
 from .probes import compat_line, compat_lines, compat_rows, latency_probes_day
 from .requests import REQUEST_SCHEMA, generate_rows
+from .shifts import planted_changes, shifts_for
 
 CHUNK = 1_000_000
 DATASETS = ("models", "endpoints", "prices", "fx_rates", "requests", "latency_probes", "compat_probes")
@@ -112,17 +119,19 @@ def generate_drop(
     seed: int = 0,
     bad_row_fraction: float = 0.0005,
     progress: Callable[[int], None] | None = None,
+    shifts: str = "sample",
 ) -> dict:
+    planted_shifts = shifts_for(shifts, seed)  # first: a wrong mode writes nothing
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in DATASETS:  # a re-run must not leave parts of an older drop behind
         if (out / name).exists():
             shutil.rmtree(out / name)
     plant = bad_row_fraction > 0
-    c = compile_world(seed)
+    c = compile_world(seed, planted_shifts)
     rows, planted = {}, {}
     rows["models"] = tables.write_models(out)
-    rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant)
+    rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant, c.eps)
     rows["prices"], planted["prices"] = tables.write_prices(out, plant)
     rows["fx_rates"] = tables.write_fx(out)
     planted["models"], planted["fx_rates"] = {}, {}
@@ -139,6 +148,8 @@ def generate_drop(
         "planted": planted,
         "expected": _expected(rows, planted, n_requests),
         "where_planted": WHERE_PLANTED if plant else {},
+        "shifts": shifts,
+        "planted_changes": planted_changes(planted_shifts),
     }
     with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
@@ -221,7 +232,7 @@ class _RequestWriter:
         rng = _rng(self.seed, d, p)
         n_badts = bad["bad_ts"] if bad else 0
         n_gen = n + n_badts
-        tbl = generate_rows(self.c, self.clients, rng, n_gen, d, self.id_next)
+        tbl = generate_rows(self.c, self.clients, rng, n_gen, d, self.id_next, _rng(self.seed, 9_000_000 + d, p))
         self.id_next += n_gen
         n_special = len(kinds_p) + n_badts
         pos = rng.choice(n_gen, n_special, replace=False) if n_special else np.array([], dtype=np.int64)
@@ -264,7 +275,7 @@ class _RequestWriter:
 def _write_latency_probes(out: Path, c, seed: int) -> int:
     n_probe = 0
     for d, day in enumerate(W.DAYS):
-        t = latency_probes_day(c, _rng(seed, 8_000_000 + d), d)
+        t = latency_probes_day(c, _rng(seed, 8_000_000 + d), d, _rng(seed, 8_100_000 + d))
         folder = out / "latency_probes" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(t, folder / "part-00000.parquet", **PARQUET_OPTS)
@@ -273,7 +284,8 @@ def _write_latency_probes(out: Path, c, seed: int) -> int:
 
 
 def _write_compat_probes(out: Path, c, seed: int, plant: bool) -> tuple[int, dict]:
-    """-> (lines written, planted defects)."""
+    """-> (lines written, planted defects). The rounds' lines (with the planted defects among
+    them), then the daily canary's (canary.py)."""
     lines = compat_lines(compat_rows(c, seed))
     planted = {}
     if plant:
@@ -283,6 +295,7 @@ def _write_compat_probes(out: Path, c, seed: int, plant: bool) -> tuple[int, dic
         lines.insert(2 * len(lines) // 3, compat_line(bad))
         lines.insert(len(lines) // 3, '{"ts": "2025-10-')
         planted = {"malformed_json": 1, "negative_tool_calls": 1}
+    lines += compat_lines(canary_rows(c, seed))
     (out / "compat_probes").mkdir(parents=True, exist_ok=True)
     with open(out / "compat_probes" / "compat_probes.jsonl", "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")

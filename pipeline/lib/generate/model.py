@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import world as W
+from .shifts import Shift, ShiftArrays, compile_shifts, endpoint_states
 
 BIG_US = np.iinfo(np.int64).max // 2
 INCIDENT_OUTAGE, INCIDENT_RATE_LIMIT = 0, 1
@@ -41,6 +42,10 @@ class Compiled:
     inc_start: np.ndarray
     inc_end: np.ndarray
     inc_kind: np.ndarray
+    # the endpoint states the arrays above index (W.ENDPOINTS plus planted quantization
+    # states) and the planted service shifts on them
+    eps: list
+    shift: ShiftArrays
 
 
 REGION_CODE = {"cn": 0, "us": 1, "eu": 2}
@@ -52,10 +57,10 @@ def load_factor_code(region_code: np.ndarray, hour: np.ndarray) -> np.ndarray:
     return 1.0 + 0.45 * np.exp(-0.5 * (d / 3.0) ** 2)
 
 
-def compile_world(seed: int) -> Compiled:
+def compile_world(seed: int, shifts: list[Shift] = ()) -> Compiled:
     midx = {m: i for i, m in enumerate(W.MODEL_IDS)}
     pidx = {p: i for i, p in enumerate(W.PROVIDER_IDS)}
-    eps = W.ENDPOINTS
+    eps = endpoint_states(list(shifts))
     has_cache = {}
     for e in eps:
         if e["price"] is not None:
@@ -96,6 +101,7 @@ def compile_world(seed: int) -> Compiled:
     cdf /= cdf[:, -1:]
     c["hour_cdf"] = cdf
     c.update(make_incidents(seed))
+    c["eps"], c["shift"] = eps, compile_shifts(eps, list(shifts))
     return Compiled(**c)
 
 

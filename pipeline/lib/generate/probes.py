@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import world as W
 from .model import Compiled, incident_masks, load_factor_code
@@ -27,7 +28,11 @@ SLOT_US = 600_000_000
 PROBE_ERRORS = ["server_error", "timeout", "rate_limit"]
 
 
-def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> pa.Table:
+def latency_probes_day(
+    c: Compiled, rng: np.random.Generator, day_idx: int, srng: np.random.Generator | None = None
+) -> pa.Table:
+    """Probes of day `day_idx`; srng draws the extra failures of planted shifts (needed only
+    when c has some, and kept apart from rng so a world without shifts draws as before)."""
     day0 = W.day_us(W.DAYS[day_idx])
     n_ep = c.ep_model.size
     # each endpoint probes at a fixed second offset within the 10-minute slot
@@ -52,6 +57,10 @@ def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> p
     load = load_factor_code(c.ep_region[ep], (ts - day0) / 3_600_000_000)
     ttft = c.ep_ttft[ep] * load * np.exp(0.25 * rng.standard_normal(n)) + 1000 * c.ep_ttft[ep] * 4e-5
     tps = c.ep_tps[ep] / np.sqrt(load) * np.exp(0.12 * rng.standard_normal(n))
+    if c.shift.active("ttft_p50_ms"):
+        ttft = ttft * c.shift.at("ttft_p50_ms", ep, ts)
+    if c.shift.active("decode_tps_p50"):
+        tps = tps * c.shift.at("decode_tps_p50", ep, ts)
     lat = ttft + out / tps * 1000.0
     outage, spell = incident_masks(c, prov, model, ts, day0, day0 + W.US_PER_DAY)
     err = np.full(n, -1)
@@ -62,6 +71,10 @@ def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> p
     r = rng.random(n)
     m = (err < 0) & (r < 0.003)
     err[m] = rng.choice(3, m.sum(), p=[0.5, 0.3, 0.2])
+    if c.shift.active("availability"):  # a probe not failed already fails, as in an outage
+        u, v = srng.random(n), srng.random(n)
+        m = (err < 0) & (u < c.shift.at("availability", ep, ts))
+        err[m] = np.where(v[m] < 0.6, 0, 1)
     is_err = err >= 0
     out = np.where(is_err, 0, out)
     cols = [
@@ -83,9 +96,11 @@ def latency_probes_day(c: Compiled, rng: np.random.Generator, day_idx: int) -> p
 def compat_rows(c: Compiled, seed: int) -> dict:
     """Rows of the compat suites. Same case_ids to every provider of a model (official
     included), for models with at least one tools-capable endpoint on the round date.
-    Official answers the tool_calls suite twice in rounds 1 and 3 (run-to-run spread)."""
+    Official answers the tool_calls suite twice in rounds 1 and 3 (run-to-run spread). A
+    planted schema_accuracy or tool_call_f1 shift sets the level from its start date on (after
+    the draw, which keeps every draw of a world without shifts)."""
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 7_000_002])))
-    eps = W.ENDPOINTS
+    eps = c.eps
     rows: dict = {k: [] for k in COMPAT_COLUMNS}
     n_tc = W.COMPAT_SUITES["tool_calls"]
     pi = W.TOOL_CASE_POSITIVE_RATE
@@ -102,16 +117,16 @@ def compat_rows(c: Compiled, seed: int) -> dict:
             runs = []
             for i in live:
                 e = eps[i]
-                runs.append((e, 0))
+                runs.append((i, e, 0))
                 if e["provider"] == official and r_i in (0, 2):
-                    runs.append((e, 1))
-            for e, rerun in runs:
+                    runs.append((i, e, 1))
+            for i, e, rerun in runs:
                 prov = e["provider"]
                 P = W.PROVIDERS[prov]
                 base = t0 + W.PROVIDER_IDS.index(prov) * 900_000_000 + rerun * 3_600_000_000
                 is_off = prov == official
                 if is_off:
-                    f1, schema = 1.0, 1.0
+                    f1, schema = 1.0, c.shift.level_at("schema_accuracy", i, t0, 1.0)
                     trig = off_trig ^ (rng.random(n_tc) < W.OFFICIAL_RERUN_FLIP) if rerun else off_trig
                 else:
                     f1 = float(
@@ -120,6 +135,8 @@ def compat_rows(c: Compiled, seed: int) -> dict:
                     schema = float(
                         np.clip(P["schema"] - abs(0.01 * rng.standard_normal()) - (0.02 if thinking else 0.0), 0.6, 1.0)
                     )
+                    f1 = c.shift.level_at("tool_call_f1", i, t0, f1)
+                    schema = c.shift.level_at("schema_accuracy", i, t0, schema)
                     miss = 1.0 - f1
                     fp = pi * miss / (1 - pi)
                     rr = rng.random(n_tc)
@@ -207,27 +224,32 @@ COMPAT_COLUMNS = [
 ]
 
 
-def _j(v) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, int):
-        return str(v)
-    return '"' + v + '"'  # ids and enums only: no characters that need escaping
+JSON_TYPES = {"tool_calls": pa.int64(), "schema_valid": pa.bool_()}  # the others are strings
+
+
+def _json_values(values: list, typ: pa.DataType) -> pa.Array:
+    """One column's JSON texts: strings quoted (ids and enums only: nothing to escape), ints
+    as digits, booleans as true / false, nulls as null."""
+    a = pa.array(values, type=typ)
+    if typ == pa.string():
+        a = pc.binary_join_element_wise('"', a, '"', "")
+    elif typ == pa.bool_():
+        a = pc.if_else(a, "true", "false")
+    else:
+        a = pc.cast(a, pa.string())
+    return pc.fill_null(a, "null")
 
 
 def compat_lines(cols: dict) -> list[str]:
+    """The JSON lines of compat columns (COMPAT_COLUMNS; ts a list of int64 µs arrays, the
+    others lists), built column-wise by Arrow: no Python per row."""
     ts = np.concatenate(cols["ts"]) if cols["ts"] else np.array([], dtype=np.int64)
-    ts_s = [s + "Z" for s in np.datetime_as_string(ts.astype("datetime64[us]"), unit="s").tolist()]
-    out = []
-    names = COMPAT_COLUMNS[1:]
-    for i in range(ts.size):
-        parts = [f'"ts":"{ts_s[i]}"'] + [f'"{k}":{_j(cols[k][i])}' for k in names]
-        out.append("{" + ",".join(parts) + "}")
-    return out
+    if ts.size == 0:
+        return []
+    parts: list = ['{"ts":"', pa.array(np.datetime_as_string(ts.astype("datetime64[us]"), unit="s")), 'Z"']
+    for k in COMPAT_COLUMNS[1:]:
+        parts += [f',"{k}":', _json_values(cols[k], JSON_TYPES.get(k, pa.string()))]
+    return pc.binary_join_element_wise(*parts, "}", "").to_pylist()
 
 
 def compat_line(row: dict) -> str:

@@ -88,8 +88,17 @@ def _dict_array(idx: np.ndarray, values: list[str], mask: np.ndarray | None = No
     return pa.DictionaryArray.from_arrays(ind, pa.array(values, pa.string())).cast(pa.string())
 
 
-def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_idx: int, id_offset: int) -> pa.Table:
-    """n good request rows of day `day_idx`, sorted by ts, ids id_offset .. id_offset+n-1."""
+def generate_rows(
+    c: Compiled,
+    clients,
+    rng: np.random.Generator,
+    n: int,
+    day_idx: int,
+    id_offset: int,
+    srng: np.random.Generator | None = None,
+) -> pa.Table:
+    """n good request rows of day `day_idx`, sorted by ts, ids id_offset .. id_offset+n-1.
+    srng draws the extra failures of planted shifts (needed only when c has some)."""
     day0 = W.day_us(W.DAYS[day_idx])
     # --- arrival times: diurnal hour, uniform within the hour
     hours = rng.choice(24, size=n, p=W.hour_weights())
@@ -172,6 +181,7 @@ def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_id
         m = (err < 0) & (r >= acc) & (r < acc + pe)
         err[m] = E[et]
         acc = acc + pe
+    _shifted_errors(c, ep, ts, err, srng)
     is_err = err >= 0
 
     # --- http status
@@ -190,6 +200,10 @@ def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_id
     load = load_factor_code(c.ep_region[ep], (ts - day0) / HOUR_US)
     ttft = c.ep_ttft[ep] * load * np.exp(0.35 * rng.standard_normal(n)) + inp * c.ep_ttft[ep] * 4e-5
     tps = c.ep_tps[ep] / np.sqrt(load) * np.exp(0.2 * rng.standard_normal(n))
+    if c.shift.active("ttft_p50_ms"):
+        ttft = ttft * c.shift.at("ttft_p50_ms", ep, ts)
+    if c.shift.active("decode_tps_p50"):
+        tps = tps * c.shift.at("decode_tps_p50", ep, ts)
     lat = ttft + out / tps * 1000.0
     # errors: fast rejections, slow failures, timeouts at the client's deadline
     fast = np.isin(err, [E["rate_limit"], E["auth"], E["invalid_request"], E["context_overflow"]])
@@ -243,3 +257,19 @@ def generate_rows(c: Compiled, clients, rng: np.random.Generator, n: int, day_id
         pa.array(APP["sr"][app]),
     ]
     return pa.Table.from_arrays(cols, schema=REQUEST_SCHEMA)
+
+
+def _shifted_errors(c: Compiled, ep: np.ndarray, ts: np.ndarray, err: np.ndarray, srng) -> None:
+    """Planted availability and rate-limit shifts (shifts.py): from their start date a request
+    not failed already fails with the shift's extra probability (server_error; rate_limit).
+    Drawn from srng, not the row generator, so the rows of a world without shifts are the
+    same draws as before shifts existed, and a shift changes only the rows it hits."""
+    sh = c.shift
+    if not (sh.active("availability") or sh.active("rate_limit_rate")):
+        return
+    u = srng.random(ts.size)
+    av = sh.at("availability", ep, ts) if sh.active("availability") else 0.0
+    rl = sh.at("rate_limit_rate", ep, ts) if sh.active("rate_limit_rate") else 0.0
+    free = err < 0
+    err[free & (u < av)] = E["server_error"]
+    err[free & (u >= av) & (u < av + rl)] = E["rate_limit"]

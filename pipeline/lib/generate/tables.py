@@ -41,9 +41,11 @@ def write_models(out: Path) -> int:
     )
 
 
-def write_endpoints(out: Path, plant: bool) -> tuple[int, dict]:
+def write_endpoints(out: Path, plant: bool, endpoints: list[dict] | None = None) -> tuple[int, dict]:
+    """endpoints: the world's endpoint states (default W.ENDPOINTS; generate_drop passes the
+    compiled world's, which has the planted quantization states)."""
     rows = []
-    for e in W.ENDPOINTS:
+    for e in W.ENDPOINTS if endpoints is None else endpoints:
         rows.append(
             [
                 e["provider"],
