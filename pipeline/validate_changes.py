@@ -75,10 +75,21 @@ def build_world(seed: int, n_requests: int, shifts: str, workdir: Path) -> World
     params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
     with connect() as con:
         events = con.execute(load_sql("marts/service_changes"), params).pl()
-    exact_found = events.select("provider", "model", "metric", date=pl.col("changed_at").dt.date()).unique()
+    # a price change counts once whatever prices moved; a model's first price is its listing
+    exact_found = events.select(
+        "provider",
+        "model",
+        metric=pl.when(pl.col("metric").str.ends_with("_usd_per_mtok")).then(pl.lit("price")).otherwise("metric"),
+        date=pl.col("changed_at").dt.date(),
+    ).unique()
     prices = pl.DataFrame(
         [
-            {"provider": p, "model": m, "metric": "input_usd_per_mtok", "date": dt.date.fromisoformat(d)}
+            {
+                "provider": p,
+                "model": m,
+                "metric": "listing" if dt.date.fromisoformat(d) <= W.model_release(m) else "price",
+                "date": dt.date.fromisoformat(d),
+            }
             for p, m, d, *_ in W.PRICE_EVENTS
             if W.QUARTER_START < dt.date.fromisoformat(d) <= W.QUARTER_END
         ]
@@ -116,14 +127,16 @@ def exact_misses(world: World) -> int:
 
 def summarise(scores: list[pl.DataFrame]) -> pl.DataFrame:
     both = pl.concat(scores)
+    days_off = (
+        both.select("metric", "errors")
+        .explode("errors")
+        .group_by("metric")
+        .agg(median_days_off=pl.col("errors").drop_nulls().median())
+    )
     return (
         both.group_by("metric", maintain_order=True)
-        .agg(
-            pl.col("planted").sum(),
-            pl.col("found").sum(),
-            pl.col("false_alarms").sum(),
-            pl.col("errors").flatten().drop_nulls().median().alias("median_days_off"),
-        )
+        .agg(pl.col("planted").sum(), pl.col("found").sum(), pl.col("false_alarms").sum())
+        .join(days_off, on="metric", how="left")
         .with_columns(recall=pl.col("found") / pl.col("planted"))
     )
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.lib.changepoints import RULES, binomial_sd, detect, noise_scale
+from pipeline.lib.changepoints import RULES, binomial_floor, detect, noise_scale
 
 DAYS = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(92)]
 # a deterministic +-1 % day-to-day wobble: the noise every series has
@@ -86,5 +86,22 @@ def test_noise_scales():
     y[1000:] += 5
     assert noise_scale(y, 0.0) == pytest.approx(0.05, rel=0.1)
     assert noise_scale(np.zeros(10), 0.01) == 0.01  # floored
-    # sampling sd of a rate: sqrt(p (1 - p) / n)
-    assert binomial_sd(np.full(5, 0.1), np.full(5, 100)) == pytest.approx(0.03)
+    # sampling sd of a rate on the arcsine scale: 1 / (2 sqrt(n)) at the median day size
+    assert binomial_floor(np.array([100, 100, 400])) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("kind, algo", [("l1", "Pelt"), ("l2", "Pelt"), ("l2", "Binseg")])
+def test_the_cost_tables_segment_as_ruptures_own_costs(kind, algo):
+    import ruptures as rpt
+
+    from pipeline.lib.changepoints import _cost_table
+
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        z = rng.standard_normal(60)
+        z[25:] += 2.0
+        z[40] += 8.0
+        method = getattr(rpt, algo)
+        theirs = method(model=kind, min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
+        ours = method(custom_cost=_cost_table(kind), min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
+        assert ours == theirs
