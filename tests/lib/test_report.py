@@ -1,7 +1,7 @@
 """The quarterly report on tiny hand-made warehouses: escaping, offline self-containment, no long
 floats, the change against the previous quarter worked out by hand, the routing section with
-and without the routing marts, the PDF and a PNG per chart; and (slow) the whole report on a
-generated warehouse through the CLI.
+and without the routing marts, the changelog section (what changed this quarter), the PDF and a
+PNG per chart; and (slow) the whole report on a generated warehouse through the CLI.
 
 A hand-made warehouse holds only the marts a test needs: every other section must say what is
 missing rather than fail."""
@@ -300,6 +300,73 @@ def routing_frames(period: str) -> dict[str, pl.DataFrame]:
     }
 
 
+def change(provider, model, metric, day, detector, before, after, **extra) -> dict:
+    """One row of marts.service_changes; change_pct worked out here from before and after."""
+    import datetime as dt
+
+    exact = detector != "pelt_l1"
+    row = {
+        "provider": provider,
+        "model": model,
+        "metric": metric,
+        "changed_at": dt.datetime.fromisoformat(day),
+        "official": False,
+        "before_value": before,
+        "after_value": after,
+        "before_text": None,
+        "after_text": None,
+        "change_pct": None if before in (None, 0) or after is None else 100 * (after / before - 1),
+        "change_ci_low": None,
+        "change_ci_high": None,
+        "p_value": None,
+        "detector": detector,
+        "samples_before": 1 if exact else 2016,
+        "samples_after": 1 if exact else 2016,
+        "days_before": None if exact else 14,
+        "days_after": None if exact else 14,
+    }
+    return {**row, **extra}
+
+
+def change_tables() -> dict[str, pl.DataFrame]:
+    """marts.service_changes and marts.service_metric_daily for 2025Q4: p1 (m1's official API) gets
+    slower, the script-named provider cuts its price, p2 slows down a week after switching m2 from
+    fp8 to fp4 and is later delisted; one change falls before the quarter and one after it."""
+    import datetime as dt
+
+    from pipeline.lib.marts.service_changes import SCHEMA
+
+    rows = [
+        # 400 -> 600 ms: +50 %, the largest change of the quarter
+        change("p1", "m1", "ttft_p50_ms", "2025-11-10", "pelt_l1", 400.0, 600.0, official=True,
+               change_ci_low=42.1, change_ci_high=58.3, p_value=0.00001),
+        # 80 -> 52 tok/s: -35 %
+        change("p2", "m2", "decode_tps_p50", "2025-10-21", "pelt_l1", 80.0, 52.0, change_ci_low=-39.0,
+               change_ci_high=-30.5, p_value=0.0042, days_before=7, samples_before=1008),
+        # $1.00 -> $0.80 per Mtok: -20 %
+        change(EVIL, "m2", "input_usd_per_mtok", "2025-10-20 09:30:00", "price_snapshot", 1.0, 0.8),
+        change("p2", "m2", "quantization", "2025-10-14", "endpoint_state", None, None, before_text="fp8",
+               after_text="fp4"),
+        change("p2", "m2", "listing", "2025-12-20", "endpoint_state", 1.0, 0.0, after_text="delisted"),
+        # outside 2025Q4: larger than any change inside it, and never shown
+        change("p1", "m1", "ttft_p50_ms", "2025-09-20", "pelt_l1", 500.0, 100.0, official=True, p_value=0.0001),
+        change("p3", "m1", "output_usd_per_mtok", "2026-01-05", "price_snapshot", 1.0, 1.9),
+    ]  # fmt: skip
+    day = dt.date(2025, 10, 1)
+    daily = [
+        {"date": day + dt.timedelta(days=i), "provider": p, "model": m, "metric": metric, "value": v, "samples": 144}
+        for i in range(92)
+        for p, m, metric, v in (
+            ("p1", "m1", "ttft_p50_ms", 400.0 if i < 40 else 600.0),  # Nov 10 is day 40
+            ("p2", "m2", "decode_tps_p50", 80.0 if i < 20 else 52.0),  # Oct 21 is day 20
+        )
+    ]
+    return {
+        "marts.service_changes": pl.DataFrame(rows, schema=SCHEMA),
+        "marts.service_metric_daily": pl.DataFrame(daily),
+    }
+
+
 def base_tables(period: str = "2025Q4") -> dict[str, pl.DataFrame]:
     return {
         "marts.ingest_audit": pl.DataFrame(
@@ -552,6 +619,7 @@ class TestNumbers:
             "Provider heterogeneity",
             "Reliability and error semantics",
             "Vendor verification",
+            "What changed this quarter",
             "Task regimes",
             "Routing counterfactuals",
             "Methods and definitions",
@@ -564,6 +632,7 @@ class TestNumbers:
         result, html = one_quarter
         assert "Not available in this warehouse: marts.version_inertia." in html
         assert "Not available in this warehouse: marts.vendor_verification." in html
+        assert "Not available in this warehouse: marts.service_changes." in html
         assert "marts.version_inertia" in result.missing_tables
 
 
@@ -631,7 +700,7 @@ class TestVersionInertia:
 class TestRouting:
     def test_without_the_routing_marts_the_section_says_so(self, one_quarter):
         result, html = one_quarter
-        section = html[html.index("9. Routing counterfactuals") : html.index("10. Methods and definitions")]
+        section = html[html.index("10. Routing counterfactuals") : html.index("11. Methods and definitions")]
         assert "Not available in this warehouse: marts.routing_counterfactual, marts.routing_policies." in section
         assert "routing marts are not in this warehouse" in section
         assert "<svg" not in section and "<table" not in section
@@ -641,7 +710,7 @@ class TestRouting:
         wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), **routing_frames("2025Q4")})
         result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
         html = result.html.read_text(encoding="utf-8")
-        section = html[html.index("9. Routing counterfactuals") : html.index("10. Methods and definitions")]
+        section = html[html.index("10. Routing counterfactuals") : html.index("11. Methods and definitions")]
         assert "Not available" not in section
         assert not any(t.startswith("marts.routing") for t in result.missing_tables)
         # m1, cost, causal: change = 100 * (98.7654321 / 123.456789 - 1) + 2.5 = -17.5 %, interval -1.23456 / +1.3456789
@@ -673,6 +742,139 @@ class TestRouting:
         assert not LONG_FLOAT.findall(visible_text(html))
         # a quarter of each model's routed requests had their cache hits estimated: 375 of 1,500
         assert "Cache hits: 25.0 % of the routed requests (375 of 1,500, weighted)" in visible_text(section)
+
+
+@pytest.fixture(scope="module")
+def with_changes(tmp_path_factory):
+    """A report (no PDF) on the one-quarter warehouse with the changelog of change_tables: the
+    result, the HTML and the section's HTML."""
+    tmp = tmp_path_factory.mktemp("changes")
+    wh = make_warehouse(tmp / "wh.duckdb", {**base_tables(), **change_tables()})
+    result = build_report(wh, out_dir=tmp / "out", pdf=False)
+    html = result.html.read_text(encoding="utf-8")
+    return result, html, html[html.index("8. What changed this quarter") : html.index("9. Task regimes")]
+
+
+class TestChanges:
+    def test_the_largest_change_comes_first_with_its_provider(self, with_changes):
+        _result, html, _section = with_changes
+        rows = table_rows(html, "The largest changes of 2025Q4")
+        # +50 % (p1, 400 -> 600 ms), -35 % (p2, 80 -> 52 tok/s), -20 % (the price cut), then the endpoint change
+        assert [r[1] for r in rows] == ["p1", "p2", EVIL, "p2"]
+        assert rows[0] == [
+            "2025-11-10",
+            "p1",
+            "m1",
+            "TTFT p50",
+            "400 ms \u2192 600 ms",
+            "+50.0 % [42.1, 58.3]",
+            "< 0.001",
+            "14 / 14 days, 2,016 / 2,016 samples",
+            "yes",
+        ]
+        assert rows[1][4:8] == [
+            "80 tok/s \u2192 52 tok/s",
+            "-35.0 % [-39.0, -30.5]",
+            "0.004",
+            "7 / 14 days, 1,008 / 2,016 samples",
+        ]
+        assert rows[2][4:8] == ["$1.00/Mtok \u2192 $0.80/Mtok", "-20.0 %", fmt.DASH, "exact: price snapshots"]
+        assert rows[3][3:6] == ["quantization", "fp8 \u2192 fp4", fmt.DASH]
+
+    def test_the_paragraph_counts_the_changes_and_names_the_official_api(self, with_changes):
+        text = visible_text(with_changes[2])
+        # in 2025Q4: 2 change points, 1 price, 1 quantization; the delisting apart; only p1 is official
+        assert (
+            "2025Q4 saw 4 dated changes of service objects: 2 found as change points in the noisy daily series, "
+            "1 exact change of a listed price and 1 of an endpoint"
+        ) in text
+        assert "1 of them is at a model's official API: p1 for m1." in text
+        assert (
+            "Listings, delistings and relistings (1) are counted apart: the timeline and the table leave them out."
+            in text
+        )
+        assert "p < 0.01" in text and "docs/change-detection.md" in text
+
+    def test_a_change_outside_the_period_is_not_shown(self, with_changes):
+        _result, html, section = with_changes
+        days = [r[0] for r in table_rows(html, "The largest changes of 2025Q4")]
+        assert "2025-09-20" not in days and "2026-01-05" not in days
+        assert "-80.0 %" not in section and "+90.0 %" not in section  # 500 -> 100 ms, $1.00 -> $1.90
+        assert "p3" not in section  # p3's only change is in 2026Q1
+        assert "2025-09-20" not in section and "2026-01-05" not in section
+
+    def test_provider_names_are_escaped(self, with_changes):
+        _result, html, section = with_changes
+        assert EVIL not in html
+        escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+        assert escaped in re.sub(r"<svg.*?</svg>", "", section, flags=re.S)  # the table (Jinja)
+        assert any(escaped in svg for svg in re.findall(r"<svg.*?</svg>", section, re.S))  # the timeline (vl-convert)
+
+    def test_charts_a_timeline_and_the_changed_series(self, with_changes):
+        result, _html, section = with_changes
+        assert section.count("<svg") == 2
+        assert [p.name.split("_", 1)[1] for p in result.pngs if "changes" in p.name] == [
+            "changes_timeline.png",
+            "changes_series.png",
+        ]
+        svgs = re.findall(r"<svg.*?</svg>", section, re.S)
+        # the series panels are titled by service object: p1's TTFT first (+50 %), then p2's throughput (-35 %)
+        assert svgs[1].index("p1 \u00b7 m1") < svgs[1].index("p2 \u00b7 m2")
+        assert not LONG_FLOAT.findall(visible_text(section))
+
+    def test_endpoint_changes_keep_their_rows_among_many_price_changes(self, tmp_path):
+        from pipeline.lib.marts.service_changes import SCHEMA
+
+        # provider q<i> raises its input price from $1.00 to $1.00 + i cents: +i %, i = 1..20
+        rows = [
+            change(f"q{i:02d}", "m9", "input_usd_per_mtok", "2025-11-01", "price_snapshot", 1.0, 1.0 + i / 100)
+            for i in range(1, 21)
+        ]
+        rows += [
+            change("q01", "m9", "context_length", "2025-10-05", "endpoint_state", 131072.0, 65536.0),
+            change("q02", "m9", "quantization", "2025-12-05", "endpoint_state", None, None, before_text="bf16",
+                   after_text="fp8"),
+        ]  # fmt: skip
+        tables = {**base_tables(), "marts.service_changes": pl.DataFrame(rows, schema=SCHEMA)}
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        html = build_report(wh, out_dir=tmp_path / "out", pdf=False).html.read_text(encoding="utf-8")
+        got = table_rows(html, "The largest changes of 2025Q4")
+        # 15 rows: the 13 largest price changes (+20 % down to +8 %), then both endpoint changes, the
+        # quantization switch first
+        assert [r[5] for r in got[:13]] == [f"+{i}.0 %" for i in range(20, 7, -1)]
+        assert [(r[1], r[3], r[4]) for r in got[13:]] == [
+            ("q02", "quantization", "bf16 \u2192 fp8"),
+            ("q01", "context length", "131,072 tokens \u2192 65,536 tokens"),
+        ]
+        assert (
+            "15 of 22 changes shown: the 13 largest of 20 detected and price changes, 2 of 2 endpoint changes" in html
+        )
+        # no detected change: no series figure
+        section = html[html.index("8. What changed this quarter") : html.index("9. Task regimes")]
+        assert section.count("<svg") == 1
+
+    def test_without_the_daily_series_their_figure_is_named_missing(self, tmp_path):
+        tables = {**base_tables(), **change_tables()}
+        del tables["marts.service_metric_daily"]
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        html = build_report(wh, out_dir=tmp_path / "out", pdf=False).html.read_text(encoding="utf-8")
+        section = html[html.index("8. What changed this quarter") : html.index("9. Task regimes")]
+        assert "Not available in this warehouse: marts.service_metric_daily." in section
+        assert section.count("<svg") == 1 and section.count("<table") == 1  # the timeline and the table stay
+
+    def test_a_period_without_changes_says_so_in_one_line(self, tmp_path):
+        tables = change_tables()
+        # only the changes outside 2025Q4 and the delisting
+        tables["marts.service_changes"] = tables["marts.service_changes"].filter(
+            (pl.col("changed_at").dt.quarter() != 4) | (pl.col("metric") == "listing")
+        )
+        wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), **tables})
+        html = build_report(wh, out_dir=tmp_path / "out", pdf=False).html.read_text(encoding="utf-8")
+        section = html[html.index("8. What changed this quarter") : html.index("9. Task regimes")]
+        assert re.findall(r"<p>(.*?)</p>", section, re.S) == [
+            "No price, endpoint or level of a service object changed in 2025Q4 (1 listing event aside)."
+        ]
+        assert "<svg" not in section and "<table" not in section
 
 
 class TestPreviousQuarter:

@@ -83,6 +83,13 @@ def bracket(low: float | None, high: float | None, digits: int = 2, scale: float
     return f"[{_f(scale * low, digits)}, {_f(scale * high, digits)}]"
 
 
+def p_value(p: float | None) -> str:
+    """A test's p-value: '0.004', or '< 0.001' below that (three decimals say all a reader uses)."""
+    if _missing(p):
+        return DASH
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def usd(x: float | None) -> str:
     """A price in USD: '$2.19', '$0.28'; below ten cents three decimals, '$0.075'."""
     if _missing(x):

@@ -9,7 +9,7 @@ characters, a hash where it was changed), and `render` checks every string of th
 again, so no value can abort the renderer (a NUL) or stall it (a 3 MB label measured over and
 over). The marts keep the values as they are.
 
-By what they show: base (theme, rendering, axes), demand, service, routing (and regimes).
+By what they show: base (theme, rendering, axes), demand, service, changes, routing (and regimes).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pipeline.lib.report.charts.base import (
     safe_spec,
     share_classes,
 )
+from pipeline.lib.report.charts.changes import change_series, change_timeline
 from pipeline.lib.report.charts.demand import family_shares, inertia, lorenz, supply_use
 from pipeline.lib.report.charts.routing import regimes, routing_changes, routing_policies
 from pipeline.lib.report.charts.service import anchoring, error_rates, service_dots, tool_call_f1
@@ -55,6 +56,8 @@ __all__ = [
     "render",
     "safe_spec",
     "share_classes",
+    "change_series",
+    "change_timeline",
     "family_shares",
     "inertia",
     "lorenz",

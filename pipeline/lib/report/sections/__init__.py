@@ -9,6 +9,7 @@ One module per section (common: what they share).
 
 from __future__ import annotations
 
+from pipeline.lib.report.sections.changes import changes
 from pipeline.lib.report.sections.common import CI, Context
 from pipeline.lib.report.sections.coverage import coverage, provenance
 from pipeline.lib.report.sections.demand import demand
@@ -20,6 +21,6 @@ from pipeline.lib.report.sections.routing import routing
 from pipeline.lib.report.sections.supply_use import supply_use
 from pipeline.lib.report.sections.verification import verification
 
-SECTIONS = (coverage, demand, inertia, supply_use, heterogeneity, reliability, verification, regimes, routing)
+SECTIONS = (coverage, demand, inertia, supply_use, heterogeneity, reliability, verification, changes, regimes, routing)
 
 __all__ = ["CI", "SECTIONS", "Context", "provenance"]

@@ -1,4 +1,4 @@
-"""8. Task regimes: the token shapes of applications' requests."""
+"""9. Task regimes: the token shapes of applications' requests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""9. Routing counterfactuals: what routing policies would have changed, with intervals."""
+"""10. Routing counterfactuals: what routing policies would have changed, with intervals."""
 
 from __future__ import annotations
 
