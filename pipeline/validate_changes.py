@@ -95,7 +95,9 @@ def build_world(seed: int, n_requests: int, shifts: str, workdir: Path) -> World
         ]
     )
     exact_planted = pl.concat([prices, planted.filter(~pl.col("metric").is_in(SERIES_METRICS))])
-    return World(seed, shifts, daily, planted.filter(pl.col("metric").is_in(SERIES_METRICS)), exact_planted, exact_found)
+    return World(
+        seed, shifts, daily, planted.filter(pl.col("metric").is_in(SERIES_METRICS)), exact_planted, exact_found
+    )
 
 
 def score(world: World, method: str, penalty: float) -> pl.DataFrame:
@@ -115,7 +117,11 @@ def score(world: World, method: str, penalty: float) -> pl.DataFrame:
     per_metric = pl.DataFrame({"metric": list(SERIES_METRICS)})
     return (
         per_metric.join(world.planted.group_by("metric").len("planted"), on="metric", how="left")
-        .join(hits.group_by("metric").agg(pl.len().alias("found"), pl.col("error").abs().alias("errors")), on="metric", how="left")
+        .join(
+            hits.group_by("metric").agg(pl.len().alias("found"), pl.col("error").abs().alias("errors")),
+            on="metric",
+            how="left",
+        )
         .join(alarms.group_by("metric").len("false_alarms"), on="metric", how="left")
         .with_columns(pl.col("planted", "found", "false_alarms").fill_null(0).cast(pl.Int64), seed=pl.lit(world.seed))
     )

@@ -22,7 +22,9 @@ select
     count(*) filter (where detector = 'endpoint_state' and metric <> 'listing') as endpoint_changes,
     count(*) filter (where metric = 'listing') as listing_events,
     count(*) filter (where official and metric <> 'listing') as official_changes,
-    count(distinct (provider, model)) filter (where official and metric <> 'listing') as official_service_objects
+    count(distinct provider || chr(31) || model) filter (
+        where official and metric <> 'listing'
+    ) as official_service_objects
 from periods
 group by period, period_type
 order by period_type desc, period

@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipeline.lib.changepoints import ALPHA, MIN_DAYS
+from pipeline.lib.changepoints import ALPHA, MIN_DAYS, MIN_EVIDENCE_DAYS
 from pipeline.lib.labels import text as named
 from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.charts.changes import HOW, Panel
@@ -64,8 +64,9 @@ def _summary(ctx: Context, n: dict, official: list[dict]) -> str:
         )
     return text + (
         f"Each daily series (marts.service_metric_daily) is cut into levels of at least {MIN_DAYS} days by PELT with "
-        "an L1 cost, and a change point is published when the Mann-Whitney test of the days before against the days "
-        f"after gives p < {ALPHA:g} and the change reaches the metric's minimum effect ({effects()}); see "
+        f"an L1 cost, and a change point is published when it has at least {MIN_EVIDENCE_DAYS} days on each side, the "
+        f"Mann-Whitney test of the days before against the days after gives p < {ALPHA:g} and the change reaches "
+        f"the metric's minimum effect ({effects()}); see "
         "docs/change-detection.md."
     )
 
