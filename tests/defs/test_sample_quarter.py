@@ -79,3 +79,37 @@ def test_demand_assets_rebuild_from_staging_with_every_quarter_in_the_metadata(t
             ).fetchone()[0]
             == 0
         )
+
+
+# Series a 20,000-request quarter can carry: probes and compat answers do not thin out with the
+# request count (the request-based rates of a service object get a few requests a day at 20k).
+PROBE_AND_COMPAT_METRICS = ("ttft_p50_ms", "decode_tps_p50", "probe_success_rate", "schema_accuracy", "tool_call_f1")
+
+
+def test_the_changelog_finds_the_sample_worlds_planted_changes(generated_quarter):
+    """Every change the generator planted (its manifest, not the pipeline, is the truth) is in
+    marts.service_changes within two days, the quantization switch on its day; no change of a
+    probe or compat series is reported that was not planted."""
+    import datetime as dt
+    import json
+
+    raw, warehouse = generated_quarter
+    planted = json.loads((raw / "_manifest.json").read_text())["planted_changes"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    found = con.execute(
+        "select provider, model, metric, cast(changed_at as date) from marts.service_changes"
+    ).fetchall()
+    con.close()
+    by_key: dict = {}
+    for p, m, metric, day in found:
+        by_key.setdefault((p, m, metric), []).append(day)
+    wanted = [c for c in planted if c["metric"] in (*PROBE_AND_COMPAT_METRICS, "quantization")]
+    assert len(wanted) >= 6  # the sample world plants latency, speed, success, schema, F1 and a switch
+    for c in wanted:
+        day = dt.date.fromisoformat(c["changed_at"])
+        tolerance = 0 if c["metric"] == "quantization" else 2
+        days = by_key.get((c["provider"], c["model"], c["metric"]), [])
+        assert any(abs((d - day).days) <= tolerance for d in days), (c, days)
+    planted_keys = {(c["provider"], c["model"], c["metric"]) for c in planted}
+    unplanted = [k for k in by_key if k[2] in PROBE_AND_COMPAT_METRICS and k not in planted_keys]
+    assert unplanted == []
