@@ -53,22 +53,15 @@ def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
     shutil.copytree(drop, raw)
     held = tmp_path / "held"
     held.mkdir()
-    for dataset in ("requests", "latency_probes"):
+    # the daily compat canary's file of that day too
+    for dataset in ("requests", "latency_probes", "compat_probes"):
         shutil.move(raw / dataset / "date=2025-12-31", held / dataset)
-    # the compat probes are one file: its last day's lines (the daily canary) are held back too, and
-    # arrive as a file of their own (a changed file would make every day it holds new)
-    compat = raw / "compat_probes" / "compat_probes.jsonl"
-    lines = compat.read_text(encoding="utf-8").splitlines(keepends=True)
-    last_day = [line for line in lines if '"ts":"2025-12-31' in line]
-    assert last_day
-    compat.write_text("".join(line for line in lines if line not in last_day), encoding="utf-8")
     incremental = tmp_path / "inc" / "wh.duckdb"
     first = _run(raw, incremental)
     assert any(line.startswith("plan: 91 of 91 days to build") for line in first)
     # the last day's files arrive
-    for dataset in ("requests", "latency_probes"):
+    for dataset in ("requests", "latency_probes", "compat_probes"):
         shutil.move(held / dataset, raw / dataset / "date=2025-12-31")
-    (raw / "compat_probes" / "compat_probes-2025-12-31.jsonl").write_text("".join(last_day), encoding="utf-8")
     second = _run(raw, incremental)
     assert "plan: 1 of 92 days to build (2025-12-31; 1 new day)" in second
     # unchanged now: nothing to build, nothing published

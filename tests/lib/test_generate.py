@@ -127,7 +127,12 @@ def test_row_counts_match_manifest(drop, con):
     assert n_parquet + n_csv == rows["requests"] == m["_progress_total"]
     assert n_csv == m["planted"]["requests"]["bad_ts"]
     assert con.execute("select count(*) from probes").fetchone()[0] == rows["latency_probes"]
-    assert len((root / "compat_probes/compat_probes.jsonl").read_text().splitlines()) == rows["compat_probes"]
+    compat_files = [
+        root / "compat_probes/compat_probes.jsonl",
+        *sorted((root / "compat_probes").glob("date=*/canary.jsonl")),
+    ]
+    assert len(compat_files) == 1 + 92  # the rounds, and the daily canary's file per day
+    assert sum(len(f.read_text().splitlines()) for f in compat_files) == rows["compat_probes"]
     for ds, path in (
         ("models", "models/models.csv"),
         ("endpoints", "endpoints/endpoints.csv"),

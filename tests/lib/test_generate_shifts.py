@@ -36,7 +36,7 @@ def con(drop):
                   output_tokens / ((latency_ms - ttft_ms) / 1000) as tps
                   from read_parquet('{root}/latency_probes/*/*.parquet')""")
     c.execute(f"""create view canary as select *, cast(ts as date) as d
-                  from read_json('{root}/compat_probes/compat_probes.jsonl', format = 'newline_delimited',
+                  from read_json('{root}/compat_probes/date=*/canary.jsonl', format = 'newline_delimited',
                   ignore_errors = true) where suite = 'tool_calls_daily'""")
     c.execute(f"create view endpoints as select * from read_csv('{root}/endpoints/endpoints.csv', header = true)")
     return c

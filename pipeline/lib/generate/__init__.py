@@ -4,9 +4,9 @@
                   shifts="sample")
 
 writes models/, endpoints/, prices/, fx_rates/ (CSV), requests/ and latency_probes/ (hive
-partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL: three rounds of the suites, then
-the daily tool-call canary of canary.py) and _manifest.json, and returns
-the manifest. Deterministic per (n_requests, seed, bad_row_fraction, shifts): byte-identical
+partitions date=YYYY-MM-DD, parquet), compat_probes/ (JSONL: three rounds of the suites in
+compat_probes.jsonl, the daily tool-call canary of canary.py in date=YYYY-MM-DD/canary.jsonl)
+and _manifest.json, and returns the manifest. Deterministic per (n_requests, seed, bad_row_fraction, shifts): byte-identical
 files. shifts plants service shifts (`shifts.py`): "sample" the sample world's
 (pipeline/data/world/service_shifts.csv), "random" random_shifts(seed), "none" none; the
 manifest's planted_changes lists them, one entry per published metric they move.
@@ -285,7 +285,9 @@ def _write_latency_probes(out: Path, c, seed: int) -> int:
 
 def _write_compat_probes(out: Path, c, seed: int, plant: bool) -> tuple[int, dict]:
     """-> (lines written, planted defects). The rounds' lines (with the planted defects among
-    them), then the daily canary's (canary.py)."""
+    them) in compat_probes.jsonl; the daily canary's (canary.py) in a file per day,
+    compat_probes/date=YYYY-MM-DD/canary.jsonl, as a monitor that runs every day delivers them: a
+    new day is a new file, so it costs a day (a grown file would make all its days new)."""
     lines = compat_lines(compat_rows(c, seed))
     planted = {}
     if plant:
@@ -295,11 +297,19 @@ def _write_compat_probes(out: Path, c, seed: int, plant: bool) -> tuple[int, dic
         lines.insert(2 * len(lines) // 3, compat_line(bad))
         lines.insert(len(lines) // 3, '{"ts": "2025-10-')
         planted = {"malformed_json": 1, "negative_tool_calls": 1}
-    lines += compat_lines(canary_rows(c, seed))
     (out / "compat_probes").mkdir(parents=True, exist_ok=True)
     with open(out / "compat_probes" / "compat_probes.jsonl", "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(lines) + "\n")
-    return len(lines), planted
+    canary = compat_lines(canary_rows(c, seed))
+    by_day: dict[str, list[str]] = {}
+    for line in canary:  # '{"ts":"YYYY-MM-DD...': the day is at a fixed place
+        by_day.setdefault(line[7:17], []).append(line)
+    for day, day_lines in sorted(by_day.items()):
+        folder = out / "compat_probes" / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "canary.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("\n".join(day_lines) + "\n")
+    return len(lines) + len(canary), planted
 
 
 def _expected(rows: dict, planted: dict, n_requests: int) -> dict:
