@@ -6,7 +6,8 @@
 -- weight x its value).
 -- The contract's policies map onto the replayed ones (pipeline/lib/routing/settings.py CONTRACT_POLICIES):
 -- cost/oracle = cost_oracle, cost/causal = cheapest, throughput/oracle = throughput_oracle,
--- throughput/causal = fastest; the baseline is `official`. imputed: the routed requests
+-- throughput/causal = fastest, cost/frozen = frozen_cheapest, throughput/frozen = frozen_fastest;
+-- the baseline is `official`. imputed: the routed requests
 -- (weighted) whose cache hits were estimated (core_routing__cache_rates).
 -- cost: routed_sum and base_sum are total USD; throughput: weighted sums of decode tok/s, so
 -- their ratio is the ratio of weighted means over the same requests (the contract's
@@ -44,6 +45,15 @@ with pairs as (
     select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'throughput', 'causal',
            w_requests * fastest_decode_tps, w_requests * official_decode_tps,
            w_output_tokens, w_output_tokens / nullif(fastest_decode_tps, 0), w_output_tokens / nullif(official_decode_tps, 0)
+    from groups
+    union all
+    select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'cost', 'frozen', frozen_cheapest_cost_usd,
+           official_cost_usd, null, null, null
+    from groups
+    union all
+    select date, model, official_provider, w_requests, w_imputed_requests, excluded, 'throughput', 'frozen',
+           w_requests * frozen_fastest_decode_tps, w_requests * official_decode_tps,
+           w_output_tokens, w_output_tokens / nullif(frozen_fastest_decode_tps, 0), w_output_tokens / nullif(official_decode_tps, 0)
     from groups
 ),
 
@@ -90,6 +100,20 @@ imputed_parts as (
             {'objective': 'throughput', 'policy': 'causal',
              'r1': h.fastest_decode_tps - m.fastest_decode_tps,
              'r2': 1 / nullif(h.fastest_decode_tps, 0) - 1 / nullif(m.fastest_decode_tps, 0),
+             'r3': 0.0,
+             'b1': h.official_decode_tps - m.official_decode_tps,
+             'b2': 1 / nullif(h.official_decode_tps, 0) - 1 / nullif(m.official_decode_tps, 0),
+             'b3': 0.0},
+            {'objective': 'cost', 'policy': 'frozen',
+             'r1': h.frozen_cheapest_input_usd_per_mtok - m.frozen_cheapest_input_usd_per_mtok,
+             'r2': h.frozen_cheapest_cached_input_usd_per_mtok - h.frozen_cheapest_input_usd_per_mtok,
+             'r3': h.frozen_cheapest_output_usd_per_mtok - m.frozen_cheapest_output_usd_per_mtok,
+             'b1': h.official_input_usd_per_mtok - m.official_input_usd_per_mtok,
+             'b2': h.official_cached_input_usd_per_mtok - h.official_input_usd_per_mtok,
+             'b3': h.official_output_usd_per_mtok - m.official_output_usd_per_mtok},
+            {'objective': 'throughput', 'policy': 'frozen',
+             'r1': h.frozen_fastest_decode_tps - m.frozen_fastest_decode_tps,
+             'r2': 1 / nullif(h.frozen_fastest_decode_tps, 0) - 1 / nullif(m.frozen_fastest_decode_tps, 0),
              'r3': 0.0,
              'b1': h.official_decode_tps - m.official_decode_tps,
              'b2': 1 / nullif(h.official_decode_tps, 0) - 1 / nullif(m.official_decode_tps, 0),

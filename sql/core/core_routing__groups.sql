@@ -16,6 +16,11 @@
 --     succeeds with its success rate s_k and serves with probability r_k = s_k x prod_(j<k)
 --     (1 - s_j); throughput and TTFT are those of the serving attempt given success (sum r_k x_k
 --     / sum r_k), success_prob = sum r_k, failed attempts are not billed; provider = attempt 1;
+--   frozen_cheapest / frozen_fastest: the first fitting candidate available in the previous bucket
+--     of the provider list frozen at the quarter's start (core_routing__frozen_orders: cost_order /
+--     speed_order, a gateway's fixed fallback list), the official provider when none was or when
+--     the pick is down in the own bucket; prices and speeds are those in force, only the order is
+--     stale;
 --   price_weighted_balance: the fitting candidates available in the previous bucket, weighted by
 --     blended price^-2 (computed as (min blended / blended)^2, so no weight overflows; when one
 --     is free the free ones share the request); expectations over the shares, a share sent to a
@@ -34,7 +39,7 @@
 -- requests; the few sample rates add in ascending order, so the sums are the same bits every run).
 -- The policies are those of pipeline/lib/routing/settings.py POLICIES (a test checks that every one has its
 -- columns here and its rows in core_routing__policy_daily and the view marts.routing_decisions).
--- Reads the temporary tables `request_groups` and `slots`.
+-- Reads the temporary tables `request_groups`, `slots` and `frozen_orders`.
 with groups as (
     -- the sample rates of a group add up in a fixed order (ascending terms), so its weighted sums
     -- are the same bits whichever thread saw which rate first
@@ -147,9 +152,13 @@ ordered as (
         b.bal_success,
         list_filter(g.ord, i -> (g.mask >> (i - 1)) & 1 = 1) as fit_ord,
         b.own_ok_bits,
-        b.prev_ok_bits
+        b.prev_ok_bits,
+        -- the frozen lists as positions in the slot's candidates (a provider no longer listed drops out)
+        list_filter(list_transform(f.cost_order, p -> list_position(b.provider, p)), i -> i is not null) as frozen_cost,
+        list_filter(list_transform(f.speed_order, p -> list_position(b.provider, p)), i -> i is not null) as frozen_speed
     from groups as g
     left join balance as b on b.model = g.model and b.seg_start = g.seg_start and b.bucket = g.bucket and b.mask = g.mask
+    left join frozen_orders as f on f.model = g.model and f.quarter = quarter_label(g.date)
 ),
 
 picked as (
@@ -157,6 +166,8 @@ picked as (
         *,
         list_filter(fit_ord, i -> (own_ok_bits >> (i - 1)) & 1 = 1)[1] as cost_oracle,
         list_filter(fit_ord, i -> (prev_ok_bits >> (i - 1)) & 1 = 1)[1] as cheapest_pick,
+        list_filter(frozen_cost, i -> ((mask & prev_ok_bits) >> (i - 1)) & 1 = 1)[1] as frozen_cheapest_pick,
+        list_filter(frozen_speed, i -> ((mask & prev_ok_bits) >> (i - 1)) & 1 = 1)[1] as frozen_fastest_pick,
         fit_ord[1] as a1,
         fit_ord[2] as a2,
         fit_ord[3] as a3
@@ -169,6 +180,8 @@ chosen as (
         if((own_ok_bits >> (cheapest_pick - 1)) & 1 = 1, cheapest_pick, off) as cheapest,
         if((own_ok_bits >> (fastest_pick - 1)) & 1 = 1, fastest_pick, off) as fastest,
         if((own_ok_bits >> (lowest_p90_ttft_pick - 1)) & 1 = 1, lowest_p90_ttft_pick, off) as lowest_p90_ttft,
+        if((own_ok_bits >> (frozen_cheapest_pick - 1)) & 1 = 1, frozen_cheapest_pick, off) as frozen_cheapest,
+        if((own_ok_bits >> (frozen_fastest_pick - 1)) & 1 = 1, frozen_fastest_pick, off) as frozen_fastest,
         coalesce(own_success[a1], 0.0) as r1,
         (1 - coalesce(own_success[a1], 0.0)) * coalesce(own_success[a2], 0.0) as r2,
         (1 - coalesce(own_success[a1], 0.0)) * (1 - coalesce(own_success[a2], 0.0)) * coalesce(own_success[a3], 0.0) as r3
@@ -216,7 +229,15 @@ outcomes as (
          'tps': coalesce((coalesce(bal_tps, 0) + coalesce(bal_fallback, 0) * own_tps[off]) / bal_total, own_tps[off]),
          'ttft': coalesce((coalesce(bal_ttft, 0) + coalesce(bal_fallback, 0) * own_ttft[off]) / bal_total, own_ttft[off]),
          'success': coalesce((coalesce(bal_success, 0) + coalesce(bal_fallback, 0) * own_success[off]) / bal_total, own_success[off])
-        } as price_weighted_balance
+        } as price_weighted_balance,
+        {'provider': provider[frozen_cheapest], 'input': input_price[frozen_cheapest],
+         'cached': cached_price[frozen_cheapest], 'output': output_price[frozen_cheapest],
+         'tps': own_tps[frozen_cheapest], 'ttft': own_ttft[frozen_cheapest],
+         'success': own_success[frozen_cheapest]} as frozen_cheapest,
+        {'provider': provider[frozen_fastest], 'input': input_price[frozen_fastest],
+         'cached': cached_price[frozen_fastest], 'output': output_price[frozen_fastest],
+         'tps': own_tps[frozen_fastest], 'ttft': own_ttft[frozen_fastest],
+         'success': own_success[frozen_fastest]} as frozen_fastest
     from chosen
 )
 
@@ -291,5 +312,23 @@ select
     if(excluded, null, price_weighted_balance.ttft) as price_weighted_balance_ttft_ms,
     if(excluded, null, price_weighted_balance.success) as price_weighted_balance_success_prob,
     if(excluded, null, (price_weighted_balance.input * w_uncached_tokens + price_weighted_balance.cached * w_cached_tokens
-        + price_weighted_balance.output * w_output_tokens) / 1e6) as price_weighted_balance_cost_usd
+        + price_weighted_balance.output * w_output_tokens) / 1e6) as price_weighted_balance_cost_usd,
+    if(excluded, null, frozen_cheapest.provider) as frozen_cheapest_provider,
+    if(excluded, null, frozen_cheapest.input) as frozen_cheapest_input_usd_per_mtok,
+    if(excluded, null, frozen_cheapest.cached) as frozen_cheapest_cached_input_usd_per_mtok,
+    if(excluded, null, frozen_cheapest.output) as frozen_cheapest_output_usd_per_mtok,
+    if(excluded, null, frozen_cheapest.tps) as frozen_cheapest_decode_tps,
+    if(excluded, null, frozen_cheapest.ttft) as frozen_cheapest_ttft_ms,
+    if(excluded, null, frozen_cheapest.success) as frozen_cheapest_success_prob,
+    if(excluded, null, (frozen_cheapest.input * w_uncached_tokens + frozen_cheapest.cached * w_cached_tokens
+        + frozen_cheapest.output * w_output_tokens) / 1e6) as frozen_cheapest_cost_usd,
+    if(excluded, null, frozen_fastest.provider) as frozen_fastest_provider,
+    if(excluded, null, frozen_fastest.input) as frozen_fastest_input_usd_per_mtok,
+    if(excluded, null, frozen_fastest.cached) as frozen_fastest_cached_input_usd_per_mtok,
+    if(excluded, null, frozen_fastest.output) as frozen_fastest_output_usd_per_mtok,
+    if(excluded, null, frozen_fastest.tps) as frozen_fastest_decode_tps,
+    if(excluded, null, frozen_fastest.ttft) as frozen_fastest_ttft_ms,
+    if(excluded, null, frozen_fastest.success) as frozen_fastest_success_prob,
+    if(excluded, null, (frozen_fastest.input * w_uncached_tokens + frozen_fastest.cached * w_cached_tokens
+        + frozen_fastest.output * w_output_tokens) / 1e6) as frozen_fastest_cost_usd
 from outcomes

@@ -21,7 +21,11 @@ with per_policy as (
         {'policy': 'sort_price_with_retries', 'cost': sort_price_with_retries_cost_usd, 'tps': sort_price_with_retries_decode_tps,
          'ttft': sort_price_with_retries_ttft_ms, 'success': sort_price_with_retries_success_prob},
         {'policy': 'price_weighted_balance', 'cost': price_weighted_balance_cost_usd, 'tps': price_weighted_balance_decode_tps,
-         'ttft': price_weighted_balance_ttft_ms, 'success': price_weighted_balance_success_prob}
+         'ttft': price_weighted_balance_ttft_ms, 'success': price_weighted_balance_success_prob},
+        {'policy': 'frozen_cheapest', 'cost': frozen_cheapest_cost_usd, 'tps': frozen_cheapest_decode_tps,
+         'ttft': frozen_cheapest_ttft_ms, 'success': frozen_cheapest_success_prob},
+        {'policy': 'frozen_fastest', 'cost': frozen_fastest_cost_usd, 'tps': frozen_fastest_decode_tps,
+         'ttft': frozen_fastest_ttft_ms, 'success': frozen_fastest_success_prob}
     ]) as o
     from groups
 ),

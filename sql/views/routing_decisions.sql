@@ -140,7 +140,15 @@ decided as (
             {'policy': 'price_weighted_balance', 'provider': g.price_weighted_balance_provider,
              'input': g.price_weighted_balance_input_usd_per_mtok, 'cached': g.price_weighted_balance_cached_input_usd_per_mtok,
              'output': g.price_weighted_balance_output_usd_per_mtok, 'tps': g.price_weighted_balance_decode_tps,
-                 'ttft': g.price_weighted_balance_ttft_ms, 'success': g.price_weighted_balance_success_prob}
+                 'ttft': g.price_weighted_balance_ttft_ms, 'success': g.price_weighted_balance_success_prob},
+            {'policy': 'frozen_cheapest', 'provider': g.frozen_cheapest_provider,
+             'input': g.frozen_cheapest_input_usd_per_mtok, 'cached': g.frozen_cheapest_cached_input_usd_per_mtok,
+             'output': g.frozen_cheapest_output_usd_per_mtok, 'tps': g.frozen_cheapest_decode_tps,
+                 'ttft': g.frozen_cheapest_ttft_ms, 'success': g.frozen_cheapest_success_prob},
+            {'policy': 'frozen_fastest', 'provider': g.frozen_fastest_provider,
+             'input': g.frozen_fastest_input_usd_per_mtok, 'cached': g.frozen_fastest_cached_input_usd_per_mtok,
+             'output': g.frozen_fastest_output_usd_per_mtok, 'tps': g.frozen_fastest_decode_tps,
+                 'ttft': g.frozen_fastest_ttft_ms, 'success': g.frozen_fastest_success_prob}
         ]) as o
     from grouped as k
     inner join marts.routing_groups as g

@@ -415,6 +415,8 @@ class Reference:
                 "ttft": _median(ttft) if ok else None,
                 "ttft_p90": float(np.quantile(ttft, 0.9)) if ok else None,
             }
+        self.seen = Counter()  # what the world exercised (test_the_worlds_exercise_what_they_should)
+        self.frozen = self.frozen_orders(world)
         providers = defaultdict(set)
         for p, m in self.endpoints:
             if self.prices.get((p, m)):
@@ -422,13 +424,65 @@ class Reference:
         # README: models with at least two providers that had an endpoint and a price at some time
         self.routable = {m for m, ps in providers.items() if len(ps) >= 2}
         self.lineup = {m: sorted({p for (p, mm) in self.endpoints if mm == m}) for m in self.official}
-        self.seen = Counter()  # what the world exercised (test_the_worlds_exercise_what_they_should)
         self.seen["buckets without a success"] = sum(st["tps"] is None for st in self.stats.values())
         # failures that a point rule would call an outage and the evidence does not
         self.seen["up on the evidence, down on the point rule"] = sum(
             st["success"] < MIN_SUCCESS <= st["upper"] for st in self.stats.values()
         )
         self.seen["down on the evidence"] = sum(st["upper"] < MIN_SUCCESS for st in self.stats.values())
+
+    def candidates_at(self, m: str, t: dt.datetime) -> dict:
+        """provider -> blended price (0.75 input + 0.25 output, USD) of the candidates of m at t."""
+        out = {}
+        for (p, mm), _ in list(self.endpoints.items()):
+            price = self.price_at(p, m, t) if mm == m else None
+            if price is not None and self.endpoint_at(p, m, t) is not None:
+                out[p] = 0.75 * price[1] + 0.25 * price[2]
+        return out
+
+    def frozen_orders(self, world: dict) -> dict:
+        """README (Routing methods, frozen policies): per (model, quarter of a request), the
+        candidates at t0 (the quarter's start, or the first moment after it with a candidate) by
+        blended price, and by median decode throughput over the first 24 hours of the model's
+        successful probes from t0 on (fastest first, those without a probe then last), ties and the
+        rest by name."""
+        out = {}
+        quarters = {(r["ts"].year, (r["ts"].month - 1) // 3) for r in world["requests"]}
+        for m in self.official:
+            times = sorted(
+                {e["valid_from"] for (p, mm), es in self.endpoints.items() if mm == m for e in es}
+                | {e["valid_to"] for (p, mm), es in self.endpoints.items() if mm == m for e in es if e["valid_to"]}
+                | {s[0] for (p, mm), ss in self.prices.items() if mm == m for s in ss}
+            )
+            for y, q in quarters:
+                start = dt.datetime(y, 3 * q + 1, 1)
+                end = dt.datetime(y + (q == 3), 1 if q == 3 else 3 * q + 4, 1)
+                t0 = next((t for t in [start, *times] if start <= t < end and self.candidates_at(m, t)), None)
+                if t0 is None:
+                    continue
+                cands = self.candidates_at(m, t0)
+                ok = [
+                    pr
+                    for pr in world["latency_probes"]
+                    if pr["model"] == m and pr["status"] == "ok" and pr["ts"] >= t0 and pr["latency_ms"] > pr["ttft_ms"]
+                ]
+                speed = {}
+                if ok:
+                    p0 = min(pr["ts"] for pr in ok)
+                    for p in cands:
+                        tps = [
+                            pr["output_tokens"] / ((pr["latency_ms"] - pr["ttft_ms"]) / 1000)
+                            for pr in ok
+                            if pr["provider"] == p and pr["ts"] < p0 + dt.timedelta(days=1)
+                        ]
+                        if tps:
+                            speed[p] = _median(tps)
+                by_price = sorted(cands, key=lambda p: (cands[p], p))
+                by_speed = sorted(cands, key=lambda p: (0, -speed[p], p) if p in speed else (1, 0.0, p))
+                out[(m, f"{y}Q{q + 1}")] = (by_price, by_speed)
+                self.seen["frozen orders"] += 1
+                self.seen["frozen at a late listing"] += t0 > start
+        return out
 
     @staticmethod
     def cache_shares(requests: list[dict]) -> dict:
@@ -566,6 +620,13 @@ class Reference:
                 return at(off)  # fallback to the official provider
             return at(pick)
 
+        def frozen(order: list[str]) -> dict:
+            pool = [p for p in order if p in fits and self.available(p, m, prev)]
+            if not pool:
+                return at(off)
+            return at(pool[0]) if self.available(pool[0], m, b) else at(off)
+
+        by_price, by_speed = self.frozen.get((m, f"{t.year}Q{(t.month - 1) // 3 + 1}"), ([], []))
         out_ = {
             "official": at(off),
             "cost_oracle": at(best(own, lambda p: cost[p])),
@@ -619,6 +680,10 @@ class Reference:
                 bal[k] += s * q[k]
         bal["provider"] = max(sorted(shares), key=lambda p: shares[p])  # the largest share (first by name on ties)
         out_["price_weighted_balance"] = bal
+        out_["frozen_cheapest"] = frozen(by_price)
+        out_["frozen_fastest"] = frozen(by_speed)
+        if out_["frozen_cheapest"]["provider"] != out_["cheapest"]["provider"]:
+            self.seen["frozen and live price choices differ"] += 1
         return out_
 
     def run(self, requests: list[dict]) -> tuple[dict, pl.DataFrame]:
@@ -629,6 +694,8 @@ class Reference:
             ("cost", "causal"): ("cheapest", "cost_usd"),
             ("throughput", "oracle"): ("throughput_oracle", "decode_tps"),
             ("throughput", "causal"): ("fastest", "decode_tps"),
+            ("cost", "frozen"): ("frozen_cheapest", "cost_usd"),
+            ("throughput", "frozen"): ("frozen_fastest", "decode_tps"),
         }
         for r in requests:
             if r["model"] not in self.routable:
@@ -771,7 +838,15 @@ def test_the_worlds_exercise_what_they_should(runs):
             and (r["request_id"], "hit") not in ref
         } == {"m-solo"}  # not replayed
         assert any(d["official"] is None for d in ref.values()), seed  # exclusions
-        for pol in ("cost_oracle", "cheapest", "fastest", "throughput_oracle", "lowest_p90_ttft"):
+        for pol in (
+            "cost_oracle",
+            "cheapest",
+            "fastest",
+            "throughput_oracle",
+            "lowest_p90_ttft",
+            "frozen_cheapest",
+            "frozen_fastest",
+        ):
             assert any(d[pol]["provider"] != d["official"]["provider"] for d in routed), (seed, pol)
         seen["CNY provider cheapest"] += sum(d["cost_oracle"]["provider"] == "hanzo" for d in routed)
         first = min(r["ts"] for r in world["requests"])
@@ -791,6 +866,8 @@ def test_the_worlds_exercise_what_they_should(runs):
         "an attempt may fail",
         "causal pick without probes in its own bucket",
         "first attempt without probes",
+        "frozen orders",
+        "frozen and live price choices differ",
     ):
         assert seen[what] > 0, what
 

@@ -27,7 +27,7 @@ from pipeline.lib.routing.layout import (
     write_day_frames,
 )
 from pipeline.lib.routing.settings import RoutingParams, Scenario, availability_z
-from pipeline.paths import core_file, marts_file
+from pipeline.paths import core_file, marts_file, staging_dir
 from pipeline.sql import load_sql
 
 
@@ -98,12 +98,33 @@ def _setup(con: duckdb.DuckDBPyConnection, root: Path, scenario: Scenario, param
         f"create temp table segment_lists as {load_sql('core/core_routing__segment_lists')}",
         {"models": files["models"], "model_filter": models, "bucket_minutes": params.bucket_minutes},
     )
+    _frozen_orders(con, root)
     widest = con.execute("select max(n_providers) from segment_lists").fetchone()[0] or 0
     if widest > MAX_CANDIDATES:
         raise ValueError(
             f"a segment has {widest} candidate providers; the replay handles at most {MAX_CANDIDATES} per model"
         )
     return models
+
+
+def _frozen_orders(con: duckdb.DuckDBPyConnection, root: Path) -> None:
+    """The temp table frozen_orders (core_routing__frozen_orders): the provider lists the frozen
+    policies keep all quarter. From every staged day's quarter, whichever days a pass replays, so a
+    day's decisions do not depend on which days are replayed with it."""
+    probe_files = day_files(root, "latency_probes", folder_days(staging_dir(root, "latency_probes")))
+    if probe_files:
+        con.execute(
+            "create or replace temp table frozen_probes as select model, provider, ts, status, decode_tps "
+            "from read_parquet($f, hive_partitioning = true)",
+            {"f": probe_files},
+        )
+    else:
+        con.execute(
+            "create or replace temp table frozen_probes (model varchar, provider varchar, ts timestamp, "
+            "status varchar, decode_tps double)"
+        )
+    quarters = sorted({dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1) for d in staged_days(root)})
+    make_table(con, "frozen_orders", "core/core_routing__frozen_orders", {"quarter_starts": quarters})
 
 
 def replay_days(

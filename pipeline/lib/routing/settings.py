@@ -17,16 +17,22 @@ POLICIES = (
     "lowest_p90_ttft",
     "sort_price_with_retries",
     "price_weighted_balance",
+    "frozen_cheapest",
+    "frozen_fastest",
 )
 
 
 # The contract's (objective, policy) -> the policy column that implements it. `causal` chooses
-# with the previous bucket, which is what a live gateway sorting by price or speed does.
+# with the previous bucket, which is what a live gateway sorting by price or speed does; `frozen`
+# keeps the provider order of the quarter's start (core_routing__frozen_orders) all quarter, what a
+# gateway configured once does: causal against frozen is what staleness cost (issue 16).
 CONTRACT_POLICIES = {
     ("cost", "oracle"): "cost_oracle",
     ("cost", "causal"): "cheapest",
+    ("cost", "frozen"): "frozen_cheapest",
     ("throughput", "oracle"): "throughput_oracle",
     ("throughput", "causal"): "fastest",
+    ("throughput", "frozen"): "frozen_fastest",
 }
 
 
