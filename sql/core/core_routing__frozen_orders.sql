@@ -4,9 +4,10 @@
 -- has a candidate (core_routing__segments: an endpoint valid and a price in force):
 --   cost_order: the candidates at t0 by blended price 0.75 x input + 0.25 x output (USD per Mtok,
 --     the price price_weighted_balance weighs by), ties to the provider first by name;
---   speed_order: the same candidates by their median decode throughput over the first 24 hours of
---     the model's probes from t0 on (what the gateway measured before it froze the list), fastest
---     first; a candidate without a successful probe then goes last, by name.
+--   speed_order: the same candidates by their median decode throughput over t0's UTC day (what the
+--     gateway measured on its first day; the day of t0 only, so a replayed day never depends on a
+--     later day's probes), fastest first; a candidate without a successful probe that day goes
+--     last, by name.
 -- A provider listed after t0 is in neither list: the frozen policies never use it.
 -- Reads the temporary tables `segments` and `frozen_probes` (the staged probes' model, provider,
 -- ts, status and decode_tps). Parameters: $quarter_starts (the first day of each quarter with
@@ -16,7 +17,7 @@ with quarters as (
         cast(q as timestamp) as q_start,
         cast(q as timestamp) + interval 3 month as q_end,
         quarter_label(cast(q as date)) as quarter
-    from (select unnest(cast($quarter_starts as date []))) as t (q)
+    from (select unnest(cast($quarter_starts as date[]))) as t (q)
 ),
 
 spans as (
@@ -53,19 +54,13 @@ probes as (
     where status = 'ok' and decode_tps is not null
 ),
 
-first_probe as (
-    select f.quarter, f.model, min(p.ts) as p0
-    from first_span as f
-    inner join probes as p on p.model = f.model and p.ts >= f.t0
-    group by all
-),
-
 speeds as (
     select c.quarter, c.model, c.provider, quantile_cont(p.decode_tps, 0.5) as decode_tps_p50
     from candidates as c
-    inner join first_probe as fp on fp.quarter = c.quarter and fp.model = c.model
     inner join probes as p
-        on p.model = c.model and p.provider = c.provider and p.ts >= fp.p0 and p.ts < fp.p0 + interval 1 day
+        on
+            p.model = c.model and p.provider = c.provider
+            and p.ts >= date_trunc('day', c.t0) and p.ts < date_trunc('day', c.t0) + interval 1 day
     group by all
 )
 

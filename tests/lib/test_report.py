@@ -743,6 +743,42 @@ class TestRouting:
         # a quarter of each model's routed requests had their cache hits estimated: 375 of 1,500
         assert "Cache hits: 25.0 % of the routed requests (375 of 1,500, weighted)" in visible_text(section)
 
+    def test_the_staleness_sentence_reads_marts_routing_staleness(self, tmp_path):
+        # all models: the frozen order paid 34 / 30 - 1 = +13.3 % [+9.0, +17.5] and decoded
+        # 45 / 55 - 1 = -18.2 % [-20.0, -16.1]; a per-model row is not quoted
+        def row(model, objective, causal, frozen, lo, hi):
+            return {
+                "period": "2025Q4",
+                "period_type": "quarter",
+                "model": model,
+                "objective": objective,
+                "requests_routed": 1500.0,
+                "n_days": 92,
+                "causal_value": causal,
+                "frozen_value": frozen,
+                "causal_change_pct": -50.0,
+                "frozen_change_pct": -43.3,
+                "staleness_pct": 100 * (frozen / causal - 1),
+                "staleness_ci_low": lo,
+                "staleness_ci_high": hi,
+            }
+
+        stale = pl.DataFrame(
+            [
+                row("(all models)", "cost", 30.0, 34.0, 9.0, 17.5),
+                row("(all models)", "throughput", 55.0, 45.0, -20.0, -16.1),
+                row("m1", "cost", 10.0, 20.0, 90.0, 110.0),
+            ]
+        )
+        tables = {**base_tables(), **routing_frames("2025Q4"), "marts.routing_staleness": stale}
+        result = build_report(make_warehouse(tmp_path / "wh.duckdb", tables), out_dir=tmp_path / "out", pdf=False)
+        text = visible_text(result.html.read_text(encoding="utf-8"))
+        assert "How much staleness cost, all models together" in text
+        assert f"{100 * (34 / 30 - 1):.1f} % [9.0, 17.5]" == "13.3 % [9.0, 17.5]"
+        assert "paid 13.3 % [9.0, 17.5] against one that re-decides" in text
+        assert "decoded -18.2 % [-20.0, -16.1]" in text
+        assert "100.0 %" not in text  # m1's own row is in the mart, not in the sentence
+
 
 @pytest.fixture(scope="module")
 def with_changes(tmp_path_factory):

@@ -443,9 +443,8 @@ class Reference:
     def frozen_orders(self, world: dict) -> dict:
         """README (Routing methods, frozen policies): per (model, quarter of a request), the
         candidates at t0 (the quarter's start, or the first moment after it with a candidate) by
-        blended price, and by median decode throughput over the first 24 hours of the model's
-        successful probes from t0 on (fastest first, those without a probe then last), ties and the
-        rest by name."""
+        blended price, and by median decode throughput of their successful probes on t0's UTC day
+        (fastest first, those without a probe that day last), ties and the rest by name."""
         out = {}
         quarters = {(r["ts"].year, (r["ts"].month - 1) // 3) for r in world["requests"]}
         for m in self.official:
@@ -461,22 +460,20 @@ class Reference:
                 if t0 is None:
                     continue
                 cands = self.candidates_at(m, t0)
-                ok = [
-                    pr
-                    for pr in world["latency_probes"]
-                    if pr["model"] == m and pr["status"] == "ok" and pr["ts"] >= t0 and pr["latency_ms"] > pr["ttft_ms"]
-                ]
+                day0 = dt.datetime(t0.year, t0.month, t0.day)
                 speed = {}
-                if ok:
-                    p0 = min(pr["ts"] for pr in ok)
-                    for p in cands:
-                        tps = [
-                            pr["output_tokens"] / ((pr["latency_ms"] - pr["ttft_ms"]) / 1000)
-                            for pr in ok
-                            if pr["provider"] == p and pr["ts"] < p0 + dt.timedelta(days=1)
-                        ]
-                        if tps:
-                            speed[p] = _median(tps)
+                for p in cands:
+                    tps = [
+                        pr["output_tokens"] / ((pr["latency_ms"] - pr["ttft_ms"]) / 1000)
+                        for pr in world["latency_probes"]
+                        if pr["model"] == m
+                        and pr["provider"] == p
+                        and pr["status"] == "ok"
+                        and pr["latency_ms"] > pr["ttft_ms"]
+                        and day0 <= pr["ts"] < day0 + dt.timedelta(days=1)
+                    ]
+                    if tps:
+                        speed[p] = _median(tps)
                 by_price = sorted(cands, key=lambda p: (cands[p], p))
                 by_speed = sorted(cands, key=lambda p: (0, -speed[p], p) if p in speed else (1, 0.0, p))
                 out[(m, f"{y}Q{q + 1}")] = (by_price, by_speed)

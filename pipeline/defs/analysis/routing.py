@@ -12,6 +12,7 @@ from pipeline.defs.partitions import partitioned
 from pipeline.defs.resources import ServicelensPaths
 from pipeline.defs.schemas import described, table_asset
 from pipeline.defs.thumbnails import name, number, safe_metadata
+from pipeline.lib.marts.routing_totals import ALL_MODELS
 from pipeline.lib.parquet_io import frame_to_parquet
 from pipeline.lib.periods import quarter_rows
 from pipeline.lib.routing import (
@@ -162,6 +163,23 @@ def routing_totals(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
+@table_asset("routing_staleness")
+def routing_staleness(paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing.marts import build_staleness
+
+    df = build_staleness(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "routing_staleness"))
+    totals = quarter_rows(df).filter(pl.col("model") == ALL_MODELS)
+    figures = {
+        f"{r['period']} {r['objective']}: frozen vs re-deciding, all models": (
+            f"{number(r['staleness_pct'], '+.1f')} % [{number(r['staleness_ci_low'], '+.1f')}, "
+            f"{number(r['staleness_ci_high'], '+.1f')}]"
+        )
+        for r in totals.iter_rows(named=True)
+    }
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
 @table_asset("routing_sensitivity")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing.sensitivity import build_sensitivity
@@ -187,6 +205,7 @@ ROUTING_ASSETS = [
     routing_throughput,
     routing_counterfactual,
     routing_totals,
+    routing_staleness,
     routing_sensitivity,
 ]
 

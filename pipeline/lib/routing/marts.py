@@ -72,6 +72,13 @@ def build_totals(root: Path, params: RoutingParams = RoutingParams()) -> pl.Data
     return routing_totals(read_daily(root), params.n_boot, params.seed)
 
 
+def build_staleness(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.routing_staleness from every day's core_routing__daily (pipeline/lib/marts/routing_staleness.py)."""
+    from pipeline.lib.marts.routing_staleness import routing_staleness
+
+    return routing_staleness(read_daily(root), params.n_boot, params.seed)
+
+
 POLICY_DAILY_SCHEMA = {
     "date": pl.Date,
     "month": pl.String,
