@@ -16,6 +16,10 @@
 --     succeeds with its success rate s_k and serves with probability r_k = s_k x prod_(j<k)
 --     (1 - s_j); throughput and TTFT are those of the serving attempt given success (sum r_k x_k
 --     / sum r_k), success_prob = sum r_k, failed attempts are not billed; provider = attempt 1;
+--   cheapest_list_price: the fitting candidate available in the previous bucket with the lowest
+--     blended list price 0.75 x input + 0.25 x output now (the price a gateway's config sorts by,
+--     blind to a request's cache hits), the official provider when none was or when the pick is
+--     down in the own bucket: frozen_cheapest's rule with the order re-decided every bucket;
 --   frozen_cheapest / frozen_fastest: the first fitting candidate available in the previous bucket
 --     of the provider list frozen at the quarter's start (core_routing__frozen_orders: cost_order /
 --     speed_order, a gateway's fixed fallback list), the official provider when none was or when
@@ -180,6 +184,7 @@ chosen as (
         if((own_ok_bits >> (cheapest_pick - 1)) & 1 = 1, cheapest_pick, off) as cheapest,
         if((own_ok_bits >> (fastest_pick - 1)) & 1 = 1, fastest_pick, off) as fastest,
         if((own_ok_bits >> (lowest_p90_ttft_pick - 1)) & 1 = 1, lowest_p90_ttft_pick, off) as lowest_p90_ttft,
+        if((own_ok_bits >> (balance_pick - 1)) & 1 = 1, balance_pick, off) as cheapest_list_price,
         if((own_ok_bits >> (frozen_cheapest_pick - 1)) & 1 = 1, frozen_cheapest_pick, off) as frozen_cheapest,
         if((own_ok_bits >> (frozen_fastest_pick - 1)) & 1 = 1, frozen_fastest_pick, off) as frozen_fastest,
         coalesce(own_success[a1], 0.0) as r1,
@@ -230,6 +235,10 @@ outcomes as (
          'ttft': coalesce((coalesce(bal_ttft, 0) + coalesce(bal_fallback, 0) * own_ttft[off]) / bal_total, own_ttft[off]),
          'success': coalesce((coalesce(bal_success, 0) + coalesce(bal_fallback, 0) * own_success[off]) / bal_total, own_success[off])
         } as price_weighted_balance,
+        {'provider': provider[cheapest_list_price], 'input': input_price[cheapest_list_price],
+         'cached': cached_price[cheapest_list_price], 'output': output_price[cheapest_list_price],
+         'tps': own_tps[cheapest_list_price], 'ttft': own_ttft[cheapest_list_price],
+         'success': own_success[cheapest_list_price]} as cheapest_list_price,
         {'provider': provider[frozen_cheapest], 'input': input_price[frozen_cheapest],
          'cached': cached_price[frozen_cheapest], 'output': output_price[frozen_cheapest],
          'tps': own_tps[frozen_cheapest], 'ttft': own_ttft[frozen_cheapest],
@@ -313,6 +322,15 @@ select
     if(excluded, null, price_weighted_balance.success) as price_weighted_balance_success_prob,
     if(excluded, null, (price_weighted_balance.input * w_uncached_tokens + price_weighted_balance.cached * w_cached_tokens
         + price_weighted_balance.output * w_output_tokens) / 1e6) as price_weighted_balance_cost_usd,
+    if(excluded, null, cheapest_list_price.provider) as cheapest_list_price_provider,
+    if(excluded, null, cheapest_list_price.input) as cheapest_list_price_input_usd_per_mtok,
+    if(excluded, null, cheapest_list_price.cached) as cheapest_list_price_cached_input_usd_per_mtok,
+    if(excluded, null, cheapest_list_price.output) as cheapest_list_price_output_usd_per_mtok,
+    if(excluded, null, cheapest_list_price.tps) as cheapest_list_price_decode_tps,
+    if(excluded, null, cheapest_list_price.ttft) as cheapest_list_price_ttft_ms,
+    if(excluded, null, cheapest_list_price.success) as cheapest_list_price_success_prob,
+    if(excluded, null, (cheapest_list_price.input * w_uncached_tokens + cheapest_list_price.cached * w_cached_tokens
+        + cheapest_list_price.output * w_output_tokens) / 1e6) as cheapest_list_price_cost_usd,
     if(excluded, null, frozen_cheapest.provider) as frozen_cheapest_provider,
     if(excluded, null, frozen_cheapest.input) as frozen_cheapest_input_usd_per_mtok,
     if(excluded, null, frozen_cheapest.cached) as frozen_cheapest_cached_input_usd_per_mtok,

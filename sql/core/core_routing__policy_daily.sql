@@ -22,6 +22,8 @@ with per_policy as (
          'ttft': sort_price_with_retries_ttft_ms, 'success': sort_price_with_retries_success_prob},
         {'policy': 'price_weighted_balance', 'cost': price_weighted_balance_cost_usd, 'tps': price_weighted_balance_decode_tps,
          'ttft': price_weighted_balance_ttft_ms, 'success': price_weighted_balance_success_prob},
+        {'policy': 'cheapest_list_price', 'cost': cheapest_list_price_cost_usd, 'tps': cheapest_list_price_decode_tps,
+         'ttft': cheapest_list_price_ttft_ms, 'success': cheapest_list_price_success_prob},
         {'policy': 'frozen_cheapest', 'cost': frozen_cheapest_cost_usd, 'tps': frozen_cheapest_decode_tps,
          'ttft': frozen_cheapest_ttft_ms, 'success': frozen_cheapest_success_prob},
         {'policy': 'frozen_fastest', 'cost': frozen_fastest_cost_usd, 'tps': frozen_fastest_decode_tps,

@@ -754,9 +754,11 @@ class TestRouting:
                 "objective": objective,
                 "requests_routed": 1500.0,
                 "n_days": 92,
-                "causal_value": causal,
+                "redeciding_policy": "cheapest_list_price" if objective == "cost" else "fastest",
+                "frozen_policy": "frozen_cheapest" if objective == "cost" else "frozen_fastest",
+                "redeciding_value": causal,
                 "frozen_value": frozen,
-                "causal_change_pct": -50.0,
+                "redeciding_change_pct": -50.0,
                 "frozen_change_pct": -43.3,
                 "staleness_pct": 100 * (frozen / causal - 1),
                 "staleness_ci_low": lo,
@@ -775,7 +777,7 @@ class TestRouting:
         text = visible_text(result.html.read_text(encoding="utf-8"))
         assert "How much staleness cost, all models together" in text
         assert f"{100 * (34 / 30 - 1):.1f} % [9.0, 17.5]" == "13.3 % [9.0, 17.5]"
-        assert "paid 13.3 % [9.0, 17.5] against one that re-decides" in text
+        assert "paid 13.3 % [9.0, 17.5] against the same order re-decided" in text
         assert "decoded -18.2 % [-20.0, -16.1]" in text
         assert "100.0 %" not in text  # m1's own row is in the mart, not in the sentence
 

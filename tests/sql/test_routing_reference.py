@@ -677,9 +677,11 @@ class Reference:
                 bal[k] += s * q[k]
         bal["provider"] = max(sorted(shares), key=lambda p: shares[p])  # the largest share (first by name on ties)
         out_["price_weighted_balance"] = bal
+        # the list-price order re-decided every bucket: frozen_cheapest's rule with today's prices
+        out_["cheapest_list_price"] = frozen(sorted(before, key=lambda p: (blended[p], p)))
         out_["frozen_cheapest"] = frozen(by_price)
         out_["frozen_fastest"] = frozen(by_speed)
-        if out_["frozen_cheapest"]["provider"] != out_["cheapest"]["provider"]:
+        if out_["frozen_cheapest"]["provider"] != out_["cheapest_list_price"]["provider"]:
             self.seen["frozen and live price choices differ"] += 1
         return out_
 

@@ -1,32 +1,44 @@
 """marts.routing_staleness: how much staleness cost (issue 16). Per period, model (and all models
-together) and objective, the policy frozen at the quarter's start (frozen_cheapest /
-frozen_fastest: the provider order a gateway configured once) against the causal policy that
-re-decides every bucket (cheapest / fastest: after every price, speed or availability change) on
-the same requests. Pure: a frame in (core_routing__daily's rows), a frame out.
+together) and objective, a provider order frozen at the quarter's start (the order a gateway
+configured once) against the same rule re-decided every bucket, so after every price, speed or
+availability change, on the same requests:
 
-staleness_pct = 100 x (frozen / causal - 1) of the objective's value: for cost, how much more the
-frozen list paid (positive: staleness cost money); for throughput, how much slower it decoded
-(negative: staleness cost speed). Its 95 % interval is the paired day bootstrap of the ratio of
-the two policies' day sums (the same resampled days on both sides); it leaves out the variance
-of estimated cache hits, which moves both policies' costs together."""
+    cost:       frozen_cheapest (list-price order of the quarter's start) vs cheapest_list_price
+    throughput: frozen_fastest (speed order of the quarter's first day) vs fastest
+
+Pure: a frame in (core_routing__policy_daily's rows), a frame out.
+
+staleness_pct = 100 x (frozen / re-deciding - 1) of the objective's value: for cost, how much more
+the frozen order paid (positive: staleness cost money); for throughput, how much slower it decoded
+(negative: staleness cost speed). Its 95 % interval resamples days (the same days on both sides:
+both policies serve the same requests each day)."""
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipeline.lib.marts.routing_totals import ALL_MODELS
-from pipeline.lib.stats import N_BOOT, SEED, ratio_of_means_ci
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
+
+# objective -> (the re-deciding policy, the frozen policy, the value's sum, its weight)
+PAIRS = {
+    "cost": ("cheapest_list_price", "frozen_cheapest", "cost_sum", None),
+    "throughput": ("fastest", "frozen_fastest", "tps_sum", "tps_weight"),
+}
 
 SCHEMA = {
     "period": pl.String,
     "period_type": pl.String,
     "model": pl.String,
     "objective": pl.String,
+    "redeciding_policy": pl.String,
+    "frozen_policy": pl.String,
     "requests_routed": pl.Float64,
     "n_days": pl.Int64,
-    "causal_value": pl.Float64,
+    "redeciding_value": pl.Float64,
     "frozen_value": pl.Float64,
-    "causal_change_pct": pl.Float64,
+    "redeciding_change_pct": pl.Float64,
     "frozen_change_pct": pl.Float64,
     "staleness_pct": pl.Float64,
     "staleness_ci_low": pl.Float64,
@@ -34,50 +46,83 @@ SCHEMA = {
 }
 
 
-def routing_staleness(daily: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
-    """One row per period, model (and ALL_MODELS) and objective with both policies replayed."""
-    both = daily.filter(pl.col("policy").is_in(["causal", "frozen"]))
-    if set(both["policy"].unique()) != {"causal", "frozen"}:  # a replay without both: nothing to compare
+def _value(num: np.ndarray, den: np.ndarray | None) -> np.ndarray:
+    """A total (den None) or a weighted mean, along the last axis."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return num.sum(axis=-1) if den is None else num.sum(axis=-1) / den.sum(axis=-1)
+
+
+def _staleness(g: pl.DataFrame, weighted: bool, n_boot: int, seed: int) -> tuple[float, float, float]:
+    """100 (frozen / re-deciding - 1) and its percentile interval over resampled days."""
+    cols = ("f_num", "f_den", "r_num", "r_den") if weighted else ("f_num", "r_num")
+    a = {c: g[c].to_numpy().astype(float) for c in cols}
+    point = _value(a["f_num"], a.get("f_den")) / _value(a["r_num"], a.get("r_den")) - 1
+    idx = np.random.default_rng(seed).integers(0, g.height, size=(n_boot, g.height))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = _value(a["f_num"][idx], a["f_den"][idx] if weighted else None) / _value(
+            a["r_num"][idx], a["r_den"][idx] if weighted else None
+        )
+    boot = boot[np.isfinite(boot)] - 1
+    if not boot.size:
+        return 100 * point, float("nan"), float("nan")
+    tail = 100 * (1 - INTERVAL_LEVEL) / 2
+    lo, hi = np.percentile(boot, [tail, 100 - tail])
+    return 100 * point, 100 * float(lo), 100 * float(hi)
+
+
+def _day_frame(per_day: pl.DataFrame, objective: str) -> pl.DataFrame:
+    """One row per (day, model): the re-deciding, frozen and official sums of the objective."""
+    redeciding, frozen, num, den = PAIRS[objective]
+    side = {}
+    for tag, policy in (("r", redeciding), ("f", frozen), ("o", "official")):
+        cols = [pl.col(num).alias(f"{tag}_num")] + ([pl.col(den).alias(f"{tag}_den")] if den else [])
+        side[tag] = per_day.filter(pl.col("policy") == policy).select(
+            "date", "month", "quarter", "model", *cols, *([pl.col("routed")] if tag == "r" else [])
+        )
+    keys = ["date", "month", "quarter", "model"]
+    return side["r"].join(side["f"], on=keys).join(side["o"], on=keys).sort("date")
+
+
+def routing_staleness(policy_daily: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+    """One row per period, model (and ALL_MODELS) and objective whose policies were both replayed."""
+    needed = {p for pair in PAIRS.values() for p in pair[:2]} | {"official"}
+    if not policy_daily.height or not needed <= set(policy_daily["policy"].unique()):
         return pl.DataFrame(schema=SCHEMA)
-    sums = ["routed", "routed_sum", "base_sum"]
-    keys = ["date", "month", "quarter", "objective", "policy"]
-    everything = both.group_by(keys).agg(pl.col(sums).sum()).with_columns(model=pl.lit(ALL_MODELS))
-    frames = pl.concat([both.select(*keys, "model", *sums), everything.select(*keys, "model", *sums)])
-    wide = (
-        frames.pivot(on="policy", index=["date", "month", "quarter", "model", "objective"], values=sums)
-        .drop_nulls()
-        .sort("date")  # the same seed resamples the same days on every run
-    )
+    sums = ["routed", "cost_sum", "tps_sum", "tps_weight"]
+    per_model = policy_daily.group_by("date", "month", "quarter", "model", "policy").agg(pl.col(sums).sum())
+    everything = per_model.group_by("date", "month", "quarter", "policy").agg(pl.col(sums).sum())
+    per_day = pl.concat([per_model, everything.with_columns(model=pl.lit(ALL_MODELS)).select(per_model.columns)])
     rows = []
-    for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
-        for (period, model, objective), g in wide.group_by([period_col, "model", "objective"], maintain_order=True):
-            routed = float(g["routed_causal"].sum())
-            if routed <= 0:  # nothing routed (every request excluded): nothing to compare
-                continue
-            # cost: totals; throughput: requests-weighted means over the same requests
-            scale = 1.0 if objective == "cost" else routed
-            causal, frozen = g["routed_sum_causal"].sum() / scale, g["routed_sum_frozen"].sum() / scale
-            base = g["base_sum_causal"].sum() / scale
-            ratio, lo, hi = ratio_of_means_ci(
-                g["routed_sum_frozen"].to_numpy(), g["routed_sum_causal"].to_numpy(), n_boot=n_boot, seed=seed
-            )
-            rows.append(
-                {
-                    "period": period,
-                    "period_type": period_type,
-                    "model": model,
-                    "objective": objective,
-                    "requests_routed": routed,
-                    "n_days": g.height,
-                    "causal_value": causal,
-                    "frozen_value": frozen,
-                    "causal_change_pct": 100 * (causal / base - 1) if base else None,
-                    "frozen_change_pct": 100 * (frozen / base - 1) if base else None,
-                    "staleness_pct": 100 * (ratio - 1),
-                    "staleness_ci_low": 100 * (lo - 1),
-                    "staleness_ci_high": 100 * (hi - 1),
+    for objective, (redeciding, frozen, _num, den) in PAIRS.items():
+        days = _day_frame(per_day, objective)
+        for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
+            for (period, model), g in days.group_by([period_col, "model"], maintain_order=True):
+                g = g.filter(pl.col("routed") > 0)
+                if not g.height:  # nothing routed (every request excluded): nothing to compare
+                    continue
+                value = {
+                    t: float(_value(g[f"{t}_num"].to_numpy(), g[f"{t}_den"].to_numpy() if den else None)) for t in "rfo"
                 }
-            )
+                stale, lo, hi = _staleness(g, den is not None, n_boot, seed)
+                rows.append(
+                    {
+                        "period": period,
+                        "period_type": period_type,
+                        "model": model,
+                        "objective": objective,
+                        "redeciding_policy": redeciding,
+                        "frozen_policy": frozen,
+                        "requests_routed": float(g["routed"].sum()),
+                        "n_days": g.height,
+                        "redeciding_value": value["r"],
+                        "frozen_value": value["f"],
+                        "redeciding_change_pct": 100 * (value["r"] / value["o"] - 1) if value["o"] else None,
+                        "frozen_change_pct": 100 * (value["f"] / value["o"] - 1) if value["o"] else None,
+                        "staleness_pct": stale,
+                        "staleness_ci_low": lo,
+                        "staleness_ci_high": hi,
+                    }
+                )
     out = pl.DataFrame(rows, schema=SCHEMA) if rows else pl.DataFrame(schema=SCHEMA)
     # no inf or nan is published
     floats = [c for c, t in SCHEMA.items() if t == pl.Float64]

@@ -73,10 +73,11 @@ def build_totals(root: Path, params: RoutingParams = RoutingParams()) -> pl.Data
 
 
 def build_staleness(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
-    """marts.routing_staleness from every day's core_routing__daily (pipeline/lib/marts/routing_staleness.py)."""
+    """marts.routing_staleness from every day's core_routing__policy_daily
+    (pipeline/lib/marts/routing_staleness.py)."""
     from pipeline.lib.marts.routing_staleness import routing_staleness
 
-    return routing_staleness(read_daily(root), params.n_boot, params.seed)
+    return routing_staleness(read_partials(root, "policy_daily"), params.n_boot, params.seed)
 
 
 POLICY_DAILY_SCHEMA = {

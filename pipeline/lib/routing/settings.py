@@ -17,6 +17,7 @@ POLICIES = (
     "lowest_p90_ttft",
     "sort_price_with_retries",
     "price_weighted_balance",
+    "cheapest_list_price",
     "frozen_cheapest",
     "frozen_fastest",
 )

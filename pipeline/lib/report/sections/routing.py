@@ -54,17 +54,18 @@ def _staleness(wh, ctx: Context) -> Paragraph | None:
     if "cost" in rows:
         r = rows["cost"]
         said.append(
-            f"a gateway that froze its provider order by price at the start of the quarter paid "
-            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against one that re-decides "
-            f"every bucket (so after every price, speed or availability change) on the same requests "
-            f"({fmt.pct_value(r['frozen_change_pct'])} against {fmt.pct_value(r['causal_change_pct'])} "
+            f"a gateway that froze its provider order by list price at the start of the quarter paid "
+            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against the same order "
+            f"re-decided every bucket (so after every price, speed or availability change) on the same requests "
+            f"({fmt.pct_value(r['frozen_change_pct'])} against {fmt.pct_value(r['redeciding_change_pct'])} "
             "vs the official APIs)"
         )
     if "throughput" in rows:
         r = rows["throughput"]
         said.append(
             f"frozen by speed on the quarter's first day of probes, it decoded "
-            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against the re-deciding order"
+            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against the fastest "
+            "provider re-decided every bucket"
         )
     return Paragraph(
         "How much staleness cost, all models together: "
