@@ -777,8 +777,11 @@ class TestRouting:
         text = visible_text(result.html.read_text(encoding="utf-8"))
         assert "How much staleness cost, all models together" in text
         assert f"{100 * (34 / 30 - 1):.1f} % [9.0, 17.5]" == "13.3 % [9.0, 17.5]"
-        assert "paid 13.3 % [9.0, 17.5] against the same order re-decided" in text
-        assert "decoded -18.2 % [-20.0, -16.1]" in text
+        assert (
+            "list price at the start of the quarter differed by 13.3 % [9.0, 17.5] from the same order re-decided"
+            in text
+        )
+        assert "first day differed by -18.2 % [-20.0, -16.1] from the fastest" in text
         assert "100.0 %" not in text  # m1's own row is in the mart, not in the sentence
 
 

@@ -54,8 +54,8 @@ def _staleness(wh, ctx: Context) -> Paragraph | None:
     if "cost" in rows:
         r = rows["cost"]
         said.append(
-            f"a gateway that froze its provider order by list price at the start of the quarter paid "
-            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against the same order "
+            f"the cost of a provider order frozen by list price at the start of the quarter differed by "
+            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} from the same order "
             f"re-decided every bucket (so after every price, speed or availability change) on the same requests "
             f"({fmt.pct_value(r['frozen_change_pct'])} against {fmt.pct_value(r['redeciding_change_pct'])} "
             "vs the official APIs)"
@@ -63,8 +63,8 @@ def _staleness(wh, ctx: Context) -> Paragraph | None:
     if "throughput" in rows:
         r = rows["throughput"]
         said.append(
-            f"frozen by speed on the quarter's first day of probes, it decoded "
-            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} against the fastest "
+            f"the decode throughput of an order frozen by speed on the quarter's first day differed by "
+            f"{fmt.pct_value_ci(r['staleness_pct'], r['staleness_ci_low'], r['staleness_ci_high'])} from the fastest "
             "provider re-decided every bucket"
         )
     return Paragraph(
