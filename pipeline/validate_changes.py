@@ -270,8 +270,8 @@ def report(calibration: list[World], held_out: list[World], null: World, n_reque
         "## Reading",
         "",
         "PELT with the L1 cost is published. At the penalty each method chose on the calibration worlds, the L2 costs "
-        "(PELT and binary segmentation) find about as many planted changes but raise more false alarms, on the held-out "
-        "worlds and on the world without shifts: a squared cost takes an outage day or a rate-limit spell for a level "
+        "(PELT and binary segmentation) find about as many planted changes but raise more false alarms on the held-out "
+        "worlds (the tables above): a squared cost takes an outage day or a rate-limit spell for a level "
         "of its own, where the median of an L1 segment ignores it. The misses are request-based rates on service "
         "objects with a handful of effective requests a day (sampled logs weigh each request by 1 / sample_rate, so a "
         "day of a small object carries little evidence); probe and compat series are found on their day.",
