@@ -56,7 +56,8 @@ def _staleness(g: pl.DataFrame, weighted: bool, n_boot: int, seed: int) -> tuple
     """100 (frozen / re-deciding - 1) and its percentile interval over resampled days."""
     cols = ("f_num", "f_den", "r_num", "r_den") if weighted else ("f_num", "r_num")
     a = {c: g[c].to_numpy().astype(float) for c in cols}
-    point = _value(a["f_num"], a.get("f_den")) / _value(a["r_num"], a.get("r_den")) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 (nothing billed): no figure, null below
+        point = _value(a["f_num"], a.get("f_den")) / _value(a["r_num"], a.get("r_den")) - 1
     idx = np.random.default_rng(seed).integers(0, g.height, size=(n_boot, g.height))
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = _value(a["f_num"][idx], a["f_den"][idx] if weighted else None) / _value(
