@@ -87,9 +87,29 @@ def signed(pct: float | None, digits: int = 1, text: str | None = None) -> str:
     return f"+{text}" if text != fmt.DASH and round(pct, digits) > 0 else text
 
 
+def in_points(r: dict) -> bool:
+    """A rate (success, errors, schema accuracy, F1) changes by points: a percent of a rate that
+    rose from near 0 (+4,638 %) says nothing a reader can use."""
+    rule = RULES.get(r["metric"])
+    return rule is not None and not rule.relative and r["before_value"] is not None and r["after_value"] is not None
+
+
+def points(r: dict, digits: int = 1) -> str:
+    """after - before of a rate, in percentage points with its sign: '+5.8 points'."""
+    d = 100 * (r["after_value"] - r["before_value"])
+    return f"{'+' if round(d, digits) > 0 else ''}{fmt.num(d, digits)} points"
+
+
+def short_change(r: dict, digits: int = 0) -> str:
+    """The change in a few characters, for a chart: points for a rate, else percent."""
+    return points(r, digits).replace(" points", " pts") if in_points(r) else signed(r["change_pct"], digits)
+
+
 def change(r: dict) -> str:
     if r["detector"] == ENDPOINT:  # a state changed: before -> after says it, a percent would not
         return fmt.DASH
+    if in_points(r):
+        return points(r)
     return signed(r["change_pct"], text=fmt.pct_value_ci(r["change_pct"], r["change_ci_low"], r["change_ci_high"]))
 
 

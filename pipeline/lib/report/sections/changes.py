@@ -20,7 +20,7 @@ from pipeline.lib.report.sections.change_rows import (
     effects,
     evidence,
     metric,
-    signed,
+    short_change,
 )
 from pipeline.lib.report.sections.common import CI, Context
 from pipeline.lib.report.source import quarter_dates
@@ -99,7 +99,8 @@ def changes(ctx: Context) -> Section:
 
 def _timeline(ctx: Context, q: dict) -> Figure:
     rows = ctx.wh.rows(
-        f"select strftime(changed_at, '%Y-%m-%d') as day, provider, model, metric, detector, change_pct {IN_PERIOD} "
+        f"select strftime(changed_at, '%Y-%m-%d') as day, provider, model, metric, detector, change_pct, before_value, "
+        f"after_value {IN_PERIOD} "
         "and metric <> 'listing' order by changed_at, provider, model, metric",
         q,
     )
@@ -112,7 +113,7 @@ def _timeline(ctx: Context, q: dict) -> Figure:
                 "what": metric(r["metric"], r["detector"]).name,
                 "group": metric(r["metric"], r["detector"]).group,
                 "how": HOW[0] if r["detector"] == DETECTED else HOW[1],
-                "change": signed(r["change_pct"]),
+                "change": short_change(r, 1),
             }
             for r in rows
         ],
@@ -230,7 +231,7 @@ def _panel(ctx: Context, q: dict, c: dict) -> Panel:
                 "day": f"{at:%Y-%m-%d}",
                 "kind": "change point" if r["detector"] == DETECTED else "endpoint",
                 "what": f"{metric(r['metric'], r['detector']).name}: {before_after(r)}",
-                "label": signed(r["change_pct"], 0)
+                "label": short_change(r)
                 if r["detector"] == DETECTED
                 else named(r["after_text"] or metric(r["metric"], r["detector"]).name),
             }
