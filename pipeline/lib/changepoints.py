@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED, average_ranks
 
 MIN_DAYS = 3  # shortest segment: a one- or two-day incident is not a new level
 # days of evidence a published change needs on each side: a launch-day crunch (a new model's
@@ -186,13 +186,11 @@ def _bootstrap_pct(before: np.ndarray, after: np.ndarray, rng: np.random.Generat
 def _evidence(
     values: np.ndarray, samples: np.ndarray, days: list[dt.date], lo: int, b: int, hi: int, rng: np.random.Generator
 ) -> Change:
-    from scipy.stats import mannwhitneyu
-
     before, after = values[lo:b], values[b:hi]
     bv, av = float(np.median(before)), float(np.median(after))
     pct = _change_pct(np.array(bv), np.array(av))
     ci = _bootstrap_pct(before, after, rng) if bv != 0 else None
-    p = float(mannwhitneyu(before, after, alternative="two-sided").pvalue)
+    p = mann_whitney_p(before, after)
     return Change(
         changed_at=days[b],
         before_value=bv,
@@ -206,6 +204,40 @@ def _evidence(
         days_before=b - lo,
         days_after=hi - b,
     )
+
+
+def mann_whitney_p(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p of the Mann-Whitney U test, normal approximation with tie and continuity
+    corrections (scipy.stats.mannwhitneyu's asymptotic method; scipy's import alone costs about a
+    second a run)."""
+    n1, n2 = a.size, b.size
+    both = np.concatenate([a, b])
+    n = n1 + n2
+    u1 = average_ranks(both)[:n1].sum() - n1 * (n1 + 1) / 2
+    _, counts = np.unique(both, return_counts=True)
+    ties = float((counts**3 - counts).sum())
+    var = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:  # every value the same: no evidence of a change
+        return 1.0
+    u = max(u1, n1 * n2 - u1)
+    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(var)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
+
+
+def could_change(values: np.ndarray, rule: MetricRule) -> bool:
+    """Whether two medians of the series, each over at least MIN_EVIDENCE_DAYS days (what a
+    published change compares), can differ by the metric's minimum effect. Such a median lies
+    between the series' k-th smallest and k-th largest value, k = ceil(MIN_EVIDENCE_DAYS / 2): a
+    series whose range between them is smaller (an outage day or two aside) has no publishable
+    change and skips the segmentation."""
+    k = math.ceil(MIN_EVIDENCE_DAYS / 2)
+    if values.size < 2 * MIN_EVIDENCE_DAYS:
+        return False
+    ordered = np.sort(values)
+    lo, hi = float(ordered[k - 1]), float(ordered[-k])
+    if rule.relative:
+        return lo <= 0 or math.log(hi / lo) >= math.log1p(rule.min_effect)
+    return hi - lo >= rule.min_effect
 
 
 def large_enough(change: Change, rule: MetricRule) -> bool:
@@ -231,6 +263,8 @@ def detect(
     keep = np.isfinite(values) & (samples >= rule.min_day_samples) & ((values > 0) if rule.relative else True)
     values, samples = values[keep], samples[keep]
     days = [d for d, k in zip(days, keep, strict=True) if k]
+    if not values.size or not could_change(values, rule):
+        return []
     # scales on which a change is a shift of the same noise everywhere: log for latency and speed
     # (a regression multiplies them), arcsine of the root for rates (binomial noise, whose sd
     # depends on the rate, becomes 1 / (2 sqrt(n)) at any rate)

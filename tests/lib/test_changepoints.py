@@ -105,3 +105,32 @@ def test_the_cost_tables_segment_as_ruptures_own_costs(kind, algo):
         theirs = method(model=kind, min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
         ours = method(custom_cost=_cost_table(kind), min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
         assert ours == theirs
+
+
+def test_mann_whitney_equals_scipys_asymptotic_test():
+    from scipy.stats import mannwhitneyu
+
+    from pipeline.lib.changepoints import mann_whitney_p
+
+    rng = np.random.default_rng(11)
+    for n1, n2, ties in ((14, 14, False), (5, 14, True), (9, 3, True), (14, 6, False)):
+        a = rng.normal(0, 1, n1)
+        b = rng.normal(0.8, 1, n2)
+        if ties:  # rates of a few requests: many equal values
+            a, b = np.round(a), np.round(b)
+        want = mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue
+        assert mann_whitney_p(a, b) == pytest.approx(want, rel=1e-9)
+    assert mann_whitney_p(np.zeros(5), np.zeros(7)) == 1.0
+
+
+def test_a_series_whose_range_is_below_the_minimum_effect_is_not_segmented():
+    from pipeline.lib.changepoints import could_change
+
+    quiet = np.array([100.0, 105.0, 109.0] * 4)
+    assert not could_change(quiet, RULES["ttft_p50_ms"])  # 9 % < 10 %
+    # two outage days alone cannot make a change: a 5-day median never reaches them
+    assert not could_change(np.r_[quiet, 500.0, 900.0], RULES["ttft_p50_ms"])
+    # three high days could be the evidence of a 5-day median's upper half
+    assert could_change(np.r_[quiet, 500.0, 500.0, 500.0], RULES["ttft_p50_ms"])
+    assert not could_change(np.array([0.99, 0.985, 1.0] * 4), RULES["probe_success_rate"])  # 1.5 < 2 points
+    assert not could_change(np.array([100.0, 200.0] * 4), RULES["ttft_p50_ms"])  # 8 days: no 5 + 5
