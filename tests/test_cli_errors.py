@@ -427,3 +427,17 @@ def test_every_readme_scenario_example_changes_the_result(replay_wh, tmp_path):
         changed, base = printed_numbers(with_scenario.output), printed_numbers(observed.output)
         assert changed and base, with_scenario.output
         assert changed != base, f"{' '.join(args)} prints the same numbers as without its scenario:\n{observed.output}"
+
+
+def test_a_drop_where_the_warehouse_keeps_its_parquet_is_refused_and_left_in_place(tiny_drop, tmp_path):
+    # the warehouse data/wh.duckdb keeps its Parquet link at data/wh: a drop there would be taken
+    # for a warehouse from before generations and moved into the store
+    drop = tmp_path / "wh"
+    shutil.copytree(tiny_drop, drop)
+    before = sorted(p.relative_to(drop).as_posix() for p in drop.rglob("*"))
+    res = CliRunner().invoke(main, ["run", "--raw", str(drop), "--warehouse", str(tmp_path / "wh.duckdb")])
+    assert res.exit_code != 0
+    assert "lies where the warehouse keeps its Parquet" in res.output
+    assert drop.is_dir() and not drop.is_symlink()
+    assert sorted(p.relative_to(drop).as_posix() for p in drop.rglob("*")) == before
+    assert not (tmp_path / "wh.duckdb").exists()

@@ -108,6 +108,18 @@ def run_lock(store: Store) -> Iterator[None]:
         fh.close()
 
 
+def check_drop_apart(raw_dir: Path, store: Store) -> None:
+    """Refuse a drop that lies where the warehouse keeps its Parquet link or its store: publishing
+    would take the drop's folder for a warehouse written before generations and move it away."""
+    raw = Path(os.path.abspath(raw_dir))
+    for place in (Path(os.path.abspath(store.parquet_link)), Path(os.path.abspath(store.base))):
+        if raw == place or place in raw.parents:
+            raise RunRefused(
+                f"the drop {raw_dir} lies where the warehouse keeps its Parquet ({place}): "
+                "put the drop or the warehouse elsewhere"
+            )
+
+
 def run_pipeline(
     raw_dir: Path,
     warehouse: Path,
@@ -132,6 +144,7 @@ def run_pipeline(
     cfg = run_config(raw_dir, warehouse, memory_limit, log_level, keep_generations)
     try:
         check_not_busy(store)  # fail before the work, not after it
+        check_drop_apart(Path(raw_dir), store)
         with run_lock(store), _instance(processes) as instance:
             prepared = _execute("servicelens_prepare", cfg, instance)
             if not prepared.success:
