@@ -34,15 +34,13 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.lib.changepoints import METHODS, RULES
+from pipeline.lib.changepoints import METHODS, PENALTY, RULES
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.duck import connect, staged_glob
 from pipeline.lib.generate import generate_drop
 from pipeline.lib.generate import world as W
 from pipeline.lib.ingest import stage_dataset
 from pipeline.lib.marts.service_changes import detected_changes
-from pipeline.lib.service import build_requests_hourly, build_service_metric_daily
-from pipeline.sql import load_sql
+from pipeline.lib.service import build_requests_hourly, build_service_metric_daily, change_events
 
 TOLERANCE_DAYS = 2  # the "within two days of their date"
 MAX_FALSE_ALARMS = 1.0  # per world of ~100 service objects x 7 series, on the calibration worlds
@@ -72,9 +70,7 @@ def build_world(seed: int, n_requests: int, shifts: str, workdir: Path) -> World
         schema={"provider": pl.String, "model": pl.String, "metric": pl.String, "changed_at": pl.String},
         strict=False,
     ).select("provider", "model", "metric", date=pl.col("changed_at").str.to_date())
-    params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
-    with connect() as con:
-        events = con.execute(load_sql("marts/service_changes"), params).pl()
+    events = change_events(root)
     # a price change counts once whatever prices moved; a model's first price is its listing
     exact_found = events.select(
         "provider",
@@ -233,8 +229,6 @@ def report(calibration: list[World], held_out: list[World], null: World, n_reque
         _table(["method", "penalty", "recall", "false alarms per world", "false alarms, world without shifts"], rows),
         "",
     ]
-    from pipeline.lib.changepoints import PENALTY
-
     published = "pelt_l1"
     s = summarise([score(w, published, PENALTY) for w in held_out])
     lines += [

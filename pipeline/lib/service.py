@@ -89,15 +89,22 @@ def build_service_metric_daily(root: Path) -> pl.DataFrame:
     return sql_to_parquet("marts/service_metric_daily", params, marts_file(root, "service_metric_daily"))
 
 
+def change_events(root: Path) -> pl.DataFrame:
+    """The exact events of the staged prices and endpoints (sql/marts/service_changes.sql): the
+    changelog's part that needs no detection."""
+    params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
+    with connect() as con:
+        return con.execute(load_sql("marts/service_changes"), params).pl()
+
+
 def build_service_changes(root: Path) -> pl.DataFrame:
     """marts/service_changes (pipeline/lib/marts/service_changes.py): the exact events of the
     staged prices and endpoints (sql/marts/service_changes.sql) and the change points of
     marts/service_metric_daily."""
     from pipeline.lib.marts.service_changes import service_changes
 
-    params = {"prices": staged_glob(root, "prices"), "endpoints": staged_glob(root, "endpoints")}
+    events = change_events(root)
     with connect() as con:
-        events = con.execute(load_sql("marts/service_changes"), params).pl()
         models = con.execute("select * from read_parquet($m)", {"m": staged_glob(root, "models")}).pl()
     daily = pl.read_parquet(marts_file(root, "service_metric_daily"))
     result = service_changes(events, daily, models)

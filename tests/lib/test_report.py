@@ -782,7 +782,7 @@ class TestRouting:
             in text
         )
         assert "first day differed by -18.2 % [-20.0, -16.1] from the fastest" in text
-        assert "100.0 %" not in text  # m1's own row is in the mart, not in the sentence
+        assert "100.0 % [90.0, 110.0]" not in text  # m1's own row is in the mart, not in the sentence
 
 
 @pytest.fixture(scope="module")
