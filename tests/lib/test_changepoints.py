@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.lib.changepoints import RULES, binomial_floor, detect, noise_scale
+from pipeline.lib.changepoints import RULES, binomial_floor, detect, l1_tables, noise_scale, segment
 
 DAYS = [dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(92)]
 # a deterministic +-1 % day-to-day wobble: the noise every series has
@@ -90,21 +90,39 @@ def test_noise_scales():
     assert binomial_floor(np.array([100, 100, 400])) == pytest.approx(0.05)
 
 
-@pytest.mark.parametrize("kind, algo", [("l1", "Pelt"), ("l2", "Pelt"), ("l2", "Binseg")])
-def test_the_cost_tables_segment_as_ruptures_own_costs(kind, algo):
+@pytest.mark.parametrize(
+    "method, kind, algo", [("pelt_l1", "l1", "Pelt"), ("pelt_l2", "l2", "Pelt"), ("binseg_l2", "l2", "Binseg")]
+)
+def test_segmentation_equals_ruptures_with_its_own_costs(method, kind, algo):
+    """Our PELT over precomputed cost tables (and Binseg reading them) against ruptures computing
+    every cost itself: the same change points, on steps, spikes and ties."""
     import ruptures as rpt
 
-    from pipeline.lib.changepoints import _cost_table
-
     rng = np.random.default_rng(7)
-    for _ in range(5):
-        z = rng.standard_normal(60)
-        z[25:] += 2.0
-        z[40] += 8.0
-        method = getattr(rpt, algo)
-        theirs = method(model=kind, min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
-        ours = method(custom_cost=_cost_table(kind), min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=8.0)
-        assert ours == theirs
+    cases = []
+    for n in (6, 7, 20, 60, 92):
+        z = rng.standard_normal(n)
+        z[n // 2 :] += 2.0
+        z[n // 3] += 8.0
+        cases.append(z)
+    cases.append(np.round(rng.standard_normal(40), 0))  # many equal values: ties in medians and costs
+    cases.append(np.r_[np.zeros(10), np.ones(10) * 3, np.zeros(10)])
+    for z in cases:
+        for pen in (2.0, 8.0):
+            theirs = getattr(rpt, algo)(model=kind, min_size=3, jump=1).fit(z.reshape(-1, 1)).predict(pen=pen)
+            ours = segment(z, method, penalty=pen / math.log(z.size), min_days=3)
+            assert ours == [b for b in theirs if 0 < b < z.size], (method, z.size, pen)
+
+
+def test_l1_tables_are_sums_of_absolute_deviations_from_the_median():
+    z = np.array([[3.0, 1.0, 4.0, 1.0, 5.0], [0.0, 0.0, 2.0, 2.0, 9.0]])
+    t = l1_tables(z)
+    for k in range(2):
+        for s in range(5):
+            for e in range(s + 1, 6):
+                w = z[k, s:e]
+                assert t[k, s, e] == pytest.approx(np.abs(w - np.median(w)).sum())
+    assert t[0, 0, 5] == 7.0  # median 3: 0 + 2 + 1 + 2 + 2
 
 
 def test_mann_whitney_equals_scipys_asymptotic_test():

@@ -4,14 +4,14 @@ marts.service_metric_daily, the staged models), a frame out.
 
 The exact events (prices, endpoint attributes, listing) come from the listed values, on their
 day. The noisy series (latency, throughput, success and error rates, tool-call validity) go
-through the change-point detector (pipeline/lib/changepoints.py), one series at a time: a loop
-over series, never over requests."""
+through the change-point detector (pipeline/lib/changepoints.py), all series in one call (their
+cost tables are computed together): a loop over series, never over requests."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipeline.lib.changepoints import PENALTY, RULES, detect
+from pipeline.lib.changepoints import PENALTY, RULES, detect_many
 
 DETECTOR = "pelt_l1"  # the name the detected rows carry (the method of changepoints.detect)
 
@@ -40,12 +40,13 @@ SCHEMA = {
 def detected_changes(daily: pl.DataFrame, method: str = DETECTOR, penalty: float = PENALTY) -> pl.DataFrame:
     """The change points of every (provider, model, metric) series of the daily frame (method and
     penalty as changepoints.detect; the defaults are the published ones)."""
-    rows = []
-    series = daily.filter(pl.col("metric").is_in(list(RULES))).sort("provider", "model", "metric", "date")
-    for (provider, model, metric), part in series.group_by(["provider", "model", "metric"], maintain_order=True):
-        days, values, samples = part["date"].to_list(), part["value"].to_numpy(), part["samples"].to_numpy()
-        for c in detect(days, values, samples, RULES[metric], method=method, penalty=penalty):
-            rows.append({"provider": provider, "model": model, "metric": metric, **c.__dict__})
+    daily = daily.filter(pl.col("metric").is_in(list(RULES))).sort("provider", "model", "metric", "date")
+    keys, series = [], []
+    for (provider, model, metric), part in daily.group_by(["provider", "model", "metric"], maintain_order=True):
+        keys.append({"provider": provider, "model": model, "metric": metric})
+        series.append((part["date"].to_list(), part["value"].to_numpy(), part["samples"].to_numpy(), RULES[metric]))
+    found = detect_many(series, method=method, penalty=penalty)
+    rows = [{**key, **c.__dict__} for key, changes in zip(keys, found, strict=True) for c in changes]
     columns = [c for c in SCHEMA if c not in ("official", "before_text", "after_text", "detector")]
     if not rows:
         return pl.DataFrame(schema={c: SCHEMA[c] for c in columns})
