@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.lib.marts.routing_totals import ALL_MODELS
-from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED, resample_indices
 
 # objective -> (the re-deciding policy, the frozen policy, the value's sum, its weight)
 PAIRS = {
@@ -58,7 +58,7 @@ def _staleness(g: pl.DataFrame, weighted: bool, n_boot: int, seed: int) -> tuple
     a = {c: g[c].to_numpy().astype(float) for c in cols}
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 (nothing billed): no figure, null below
         point = _value(a["f_num"], a.get("f_den")) / _value(a["r_num"], a.get("r_den")) - 1
-    idx = np.random.default_rng(seed).integers(0, g.height, size=(n_boot, g.height))
+    idx = resample_indices(seed, g.height, n_boot)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = _value(a["f_num"][idx], a["f_den"][idx] if weighted else None) / _value(
             a["r_num"][idx], a["r_den"][idx] if weighted else None
