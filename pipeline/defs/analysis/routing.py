@@ -180,6 +180,25 @@ def routing_staleness(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
+@table_asset("replay_validation")
+def replay_validation(paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing.marts import build_replay_validation
+
+    df = build_replay_validation(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "replay_validation"))
+    figures = {}
+    q = quarter_rows(df).filter(pl.col("gap_pct").is_not_null() & (pl.col("requests_logged") >= 100))
+    for metric in ("ttft_ms", "decode_tps", "failure_rate"):
+        part = q.filter(pl.col("metric") == metric)
+        if part.height:
+            r = part.sort(pl.col("gap_pct").abs(), descending=True).row(0, named=True)
+            figures[f"largest {metric} gap"] = (
+                f"{name(r['provider'])} / {name(r['model'])} {r['period']}: logs {number(r['gap_pct'], '+.1f')} % "
+                f"[{number(r['gap_pct_ci_low'], '+.1f')}, {number(r['gap_pct_ci_high'], '+.1f')}] vs the replay's probes"
+            )
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
 @table_asset("routing_sensitivity")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing.sensitivity import build_sensitivity
@@ -206,6 +225,7 @@ ROUTING_ASSETS = [
     routing_counterfactual,
     routing_totals,
     routing_staleness,
+    replay_validation,
     routing_sensitivity,
 ]
 

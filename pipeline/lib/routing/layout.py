@@ -21,6 +21,7 @@ PARTIALS = {
     "groups": ("marts", "routing_groups"),
     "sensitivity": ("core", "core_routing__sensitivity"),  # pipeline/lib/routing/sensitivity.py
     "cache_rates": ("marts", "routing_cache_rates"),  # published: what the view routing_decisions imputes with
+    "validation": ("core", "core_routing__validation"),  # what the replay assumes vs the logs (replay_validation)
 }
 
 

@@ -80,6 +80,14 @@ def build_staleness(root: Path, params: RoutingParams = RoutingParams()) -> pl.D
     return routing_staleness(read_partials(root, "policy_daily"), params.n_boot, params.seed)
 
 
+def build_replay_validation(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.replay_validation from every day's core_routing__validation
+    (pipeline/lib/marts/replay_validation.py)."""
+    from pipeline.lib.marts.replay_validation import replay_validation
+
+    return replay_validation(read_partials(root, "validation"), params.n_boot, params.seed)
+
+
 POLICY_DAILY_SCHEMA = {
     "date": pl.Date,
     "month": pl.String,

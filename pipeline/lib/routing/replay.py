@@ -226,6 +226,7 @@ PASS_TABLES = (
     "slots",
     "request_groups",
     "groups",
+    "validation",
 )
 
 
@@ -300,6 +301,12 @@ def _replay_pass(
         + ", ".join(lit(f) for f in request_files)
         + "], hive_partitioning = true)"
     )  # no parameters in a view
+    make_table(
+        con,
+        "validation",
+        "core/core_routing__validation",
+        {"bucket_minutes": params.bucket_minutes, "model_filter": models},
+    )
     n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
     n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
@@ -322,6 +329,7 @@ def _write_pass(
     copy(load_sql("core/core_routing__policy_daily"), tmp["policy_daily"])
     copy("select * from groups", tmp["groups"])
     copy("select * from cache_rates", tmp["cache_rates"])
+    copy("select * from validation", tmp["validation"])
     if write_decisions:
         # the warehouse view's own SQL, over this pass's requests and groups
         con.execute("create schema if not exists staging")
