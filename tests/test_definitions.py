@@ -49,7 +49,7 @@ def test_definitions_load_with_every_asset_and_the_job():
         | {"context_limit_by_provider", "multi_provider_models", "dispersion_summary", "pareto_by_provider"}
         | {"provider_tool_calls", "tool_call_verdicts", "suite_similarity", "routing_policy_summary"}
         | {"successor_releases", "half_life_summary", "application_regimes", "application_token_density"}
-        | {"family_demand_tail", "service_change_summary"}
+        | {"family_demand_tail", "service_change_summary", "provider_leaderboard"}
         | {"quarterly_report", "published_warehouse"}
     )
     assert keys == expected

@@ -2,7 +2,8 @@
 file each (the registry's `factory: sql`): the
 report-ready summaries (marts.key_figures, the scorecards). Each reads the mart files its
 declaration names; a mart the warehouse lacks is read as empty, with its declared columns, so
-a partial warehouse gets the rows it can and no error."""
+a partial warehouse gets the rows it can and no error. A mart's settings (MART_PARAMS) are bound
+beside its files, stated once here for the SQL, the report and marts.run_parameters."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ import polars as pl
 from pipeline.lib.parquet_io import sql_to_parquet
 from pipeline.lib.registry import RegistryError, output, outputs
 from pipeline.paths import core_dir, core_glob, marts_file
+
+# A service object's blended list price more than this many times, or less than its inverse, the
+# median of the model's other providers is implausible (marts.provider_leaderboard.price_implausible):
+# public price tables hold prices off by a unit (per token read as per million) or a typo, 10^3 to
+# 10^6 times the others, while real providers of one model differ by 10x at most.
+PRICE_IMPLAUSIBLE_FACTOR = 100.0
+
+# Values each factory mart's SQL binds besides its input files.
+MART_PARAMS: dict[str, dict] = {"provider_leaderboard": {"implausible_factor": PRICE_IMPLAUSIBLE_FACTOR}}
 
 
 def sql_marts() -> list[str]:
@@ -63,4 +73,4 @@ def build_sql_mart(root: Path, name: str, out: Path | None = None) -> pl.DataFra
                 continue
             f = marts_file(root, mart)
             files[param] = str(f if f.exists() else empty_mart(mart, Path(tmp)))
-        return sql_to_parquet(f"marts/{name}", files, out or marts_file(root, name))
+        return sql_to_parquet(f"marts/{name}", {**files, **MART_PARAMS.get(name, {})}, out or marts_file(root, name))

@@ -146,7 +146,8 @@ def family_rows(period: str, requests: list[float]) -> list[dict]:
 
 
 def service_rows(period: str) -> list[dict]:
-    """Model m1 served by the official API `ok-provider` and by a provider whose name is a script tag."""
+    """Model m1 served by the official API `ok-provider` and by a provider whose name is a script tag
+    (with the columns marts.provider_leaderboard reads)."""
     base = {
         "period": period,
         "period_type": "quarter",
@@ -155,16 +156,22 @@ def service_rows(period: str) -> list[dict]:
         "probes": 13_000,
         "uptime_min_day": 0.9012345678,
         "ttft_p90_ms": 900.123456,
+        "context_length": 131072,
+        "quantization": "fp8",
     }
     return [
         {
             **base,
             "provider": "ok-provider",
             "is_official": True,
+            "input_usd_per_mtok": 0.2,
+            "output_usd_per_mtok": 0.6,  # blended list price 0.75 x 0.2 + 0.25 x 0.6 = 0.30
             "blended_usd_per_mtok": 0.2834567891,
             "decode_tps_p50": 41.23456789,
             "requests": 1000.0,
             "probe_success_rate": 0.99123456,
+            "probe_success_rate_ci_low": 0.9894,
+            "probe_success_rate_ci_high": 0.9927,
             "ttft_p50_ms": 612.3456789,
             "request_error_rate": 0.0071234567,
             "requests_effective": 1000.0,
@@ -179,10 +186,14 @@ def service_rows(period: str) -> list[dict]:
             **base,
             "provider": EVIL,
             "is_official": False,
+            "input_usd_per_mtok": 0.05,
+            "output_usd_per_mtok": 0.15,  # blended list price 0.075
             "blended_usd_per_mtok": 0.0751234567,
             "decode_tps_p50": 88.7654321,
             "requests": 500.0,
             "probe_success_rate": 0.98765432,
+            "probe_success_rate_ci_low": 0.9856,
+            "probe_success_rate_ci_high": 0.9894,
             "ttft_p50_ms": 402.9876543,
             "request_error_rate": 0.0123456789,
             "requests_effective": 250.0,

@@ -18,6 +18,7 @@ from pipeline.lib.demand import INERTIA_DAYS_AFTER, INERTIA_DAYS_BEFORE
 from pipeline.lib.routing.sensitivity import BUCKET_FACTORS, CONFIDENCES, MIN_SUCCESS
 from pipeline.lib.routing.settings import RoutingParams
 from pipeline.lib.service import PRICE_TOLERANCE
+from pipeline.lib.sql_marts import PRICE_IMPLAUSIBLE_FACTOR
 from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED
 from pipeline.lib.verification import CASE_RESAMPLES
 from pipeline.paths import marts_file
@@ -79,6 +80,12 @@ def build_run_parameters(root: Path) -> pl.DataFrame:
             PRICE_TOLERANCE,
             "share 0-1",
             "a provider charges the official price within this share of it",
+        ),
+        _row(
+            "price_implausible_factor",
+            PRICE_IMPLAUSIBLE_FACTOR,
+            "x",
+            "a price this many times the model's median price, or 1 / this of it, is implausible (provider_leaderboard)",
         ),
         _row(
             "regime_long_context_input_p50",
