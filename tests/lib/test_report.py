@@ -97,6 +97,13 @@ def table_rows(html: str, caption: str) -> list[list[str]]:
     ]
 
 
+def chapter(html: str, key: str) -> str:
+    """The HTML of the section with id `key`, up to the next section (its number does not matter)."""
+    start = re.search(f'<section class="chapter[^"]*" id="{re.escape(key)}"', html).start()
+    end = html.find("<section", start + 1)
+    return html[start : end if end >= 0 else len(html)]
+
+
 def assert_self_contained(html: str) -> None:
     assert "<script" not in html.lower(), "the report must carry no script at all"
     assert "<link" not in html.lower()
@@ -633,6 +640,7 @@ class TestNumbers:
             "What changed this quarter",
             "Task regimes",
             "Routing counterfactuals",
+            "Provider leaderboard: m1",  # the most requested model with two providers (no run parameters)
             "Methods and definitions",
             "Threats to validity",
         ]
@@ -711,7 +719,7 @@ class TestVersionInertia:
 class TestRouting:
     def test_without_the_routing_marts_the_section_says_so(self, one_quarter):
         result, html = one_quarter
-        section = html[html.index("10. Routing counterfactuals") : html.index("11. Methods and definitions")]
+        section = chapter(html, "routing")
         assert "Not available in this warehouse: marts.routing_counterfactual, marts.routing_policies." in section
         assert "routing marts are not in this warehouse" in section
         assert "<svg" not in section and "<table" not in section
@@ -721,7 +729,7 @@ class TestRouting:
         wh = make_warehouse(tmp_path / "wh.duckdb", {**base_tables(), **routing_frames("2025Q4")})
         result = build_report(wh, out_dir=tmp_path / "out", pdf=False)
         html = result.html.read_text(encoding="utf-8")
-        section = html[html.index("10. Routing counterfactuals") : html.index("11. Methods and definitions")]
+        section = chapter(html, "routing")
         assert "Not available" not in section
         assert not any(t.startswith("marts.routing") for t in result.missing_tables)
         # m1, cost, causal: change = 100 * (98.7654321 / 123.456789 - 1) + 2.5 = -17.5 %, interval -1.23456 / +1.3456789
@@ -927,6 +935,151 @@ class TestChanges:
             "No price, endpoint or level of a service object changed in 2025Q4 (1 listing event aside)."
         ]
         assert "<svg" not in section and "<table" not in section
+
+
+def leaderboard_rows(period: str = "2025Q4") -> list[dict]:
+    """Model m2 at five providers, worked out by hand. Blended list prices 0.75 x input + 0.25 x output:
+    alpha (official) 0.3, beta 0.15, gamma 0.75 x 1e4 + 0.25 x 3e4 = 15,000 (a unit slip), delta 0.6
+    (never probed), the script-named provider 0.45. The model's median price is 0.45; gamma is
+    33,333 times it: implausible. Ranks (price / TTFT / decode / reliability), worked out from the
+    figures below: beta 1/1/1/3, alpha 2/3/3/2, the script 3/2/2/1, delta 4/-/-/-, gamma -/4/4/4."""
+    like = service_rows(period)[0]
+    out = []
+    for provider, official, inp, outp, ttft, decode, success in (
+        ("alpha", True, 0.2, 0.6, 400.0, 60.0, 0.99),
+        ("beta", False, 0.1, 0.3, 300.0, 90.0, 0.98),
+        ("gamma", False, 1e4, 3e4, 500.0, 40.0, 0.97),
+        ("delta", False, 0.4, 1.2, None, None, None),
+        (EVIL, False, 0.3, 0.9, 350.0, 70.0, 0.995),
+    ):
+        out.append(
+            {
+                **like,
+                "model": "m2",
+                "provider": provider,
+                "is_official": official,
+                "input_usd_per_mtok": inp,
+                "output_usd_per_mtok": outp,
+                "blended_usd_per_mtok": 0.75 * inp + 0.25 * outp,
+                "ttft_p50_ms": ttft,
+                "ttft_p90_ms": None if ttft is None else 2 * ttft,
+                "decode_tps_p50": decode,
+                "probes": 0 if success is None else 13_000,
+                "probe_success_rate": success,
+                "probe_success_rate_ci_low": None if success is None else success - 0.002,
+                "probe_success_rate_ci_high": None if success is None else min(1.0, success + 0.002),
+                "requests": 10.0,  # m1 (1,500 requests) stays the most requested model
+            }
+        )
+    return out
+
+
+def run_parameters(sensitivity_models: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "name": "sensitivity_models",
+                "value": sensitivity_models,
+                "value_num": None,
+                "unit": None,
+                "description": "",
+            }
+        ],
+        schema={
+            "name": pl.String,
+            "value": pl.String,
+            "value_num": pl.Float64,
+            "unit": pl.String,
+            "description": pl.String,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def with_leaderboard(tmp_path_factory):
+    """m1 (two providers, the most requested) and m2 (five); the run names m2 and m9 (not in the drop)
+    as its headline models, so m2 alone gets a page."""
+    tmp = tmp_path_factory.mktemp("leaderboard")
+    tables = base_tables()
+    tables["marts.service_objects"] = pl.DataFrame(service_rows("2025Q4") + leaderboard_rows())
+    tables["marts.run_parameters"] = run_parameters("m9, m2")
+    result = build_report(make_warehouse(tmp / "wh.duckdb", tables), out_dir=tmp / "out", pdf=False)
+    html = result.html.read_text(encoding="utf-8")
+    return result, html, chapter(html, "leaderboard-1")
+
+
+class TestLeaderboard:
+    def test_one_page_per_headline_model_the_runs_own(self, with_leaderboard):
+        result, html, page = with_leaderboard
+        pages = [s for s in result.sections if s.key.startswith("leaderboard")]
+        assert [(s.key, s.title, s.page_break) for s in pages] == [("leaderboard-1", "Provider leaderboard: m2", True)]
+        assert '<section class="chapter page" id="leaderboard-1">' in html  # a page of its own in print
+        assert page.count("<svg") == 1  # one chart per headline model: each costs a quarter of a second
+
+    def test_the_table_names_every_provider_cheapest_first_with_ranks(self, with_leaderboard):
+        _, html, _ = with_leaderboard
+        rows = table_rows(html, "Providers of m2, 2025Q4")
+        assert [r[0] for r in rows] == ["beta", "alpha (official)", EVIL, "delta", "gamma"]
+        assert [r[-1] for r in rows] == [
+            "1 / 1 / 1 / 3",
+            "2 / 3 / 3 / 2",
+            "3 / 2 / 2 / 1",
+            "4 / \u2013 / \u2013 / \u2013",
+            "\u2013 / 4 / 4 / 4",
+        ]
+        assert [r[1] for r in rows] == ["$0.15", "$0.30", "$0.45", "$0.60", "$15,000.00 (implausible)"]
+        beta = rows[0]
+        # TTFT p50 / p90, decode, probe success with its interval, the official API's verdict cell
+        assert beta[2:5] == ["300 / 600", "90", "98.0 % [97.8, 98.2]"]
+        assert rows[1][6] == "reference" and beta[8] == "fp8" and beta[7] == "131,072"
+
+    def test_the_chart_labels_every_drawn_provider_and_lists_the_others(self, with_leaderboard):
+        _, html, page = with_leaderboard
+        svg = page[page.index("<svg") : page.index("</svg>")]
+        for label in ("beta", "alpha (official)", "gamma ($15,000.00, off scale)"):
+            assert f">{label}</text>" in svg, label
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;</text>" in svg  # a name from the data, escaped
+        assert "<script>" not in html
+        caption = visible_text(page[page.index("<figcaption") :])
+        assert "Not drawn (no price or no successful probe): delta." in caption
+        # the implausible price is named in the text with the median it is judged against
+        assert "gamma at $15,000.00 against $0.45" in visible_text(page)
+
+    def test_the_heterogeneity_dots_leave_the_implausible_price_off_their_axis(self, with_leaderboard):
+        _, html, _ = with_leaderboard
+        section = visible_text(chapter(html, "heterogeneity"))
+        assert (
+            "Not drawn, their price implausible (over 100 times or under 1/100 of the model's median price" in section
+        )
+        assert "gamma for m2." in section
+
+    def test_without_run_parameters_the_most_requested_multi_provider_models(self, one_quarter):
+        result, _ = one_quarter
+        assert [s.title for s in result.sections if s.key.startswith("leaderboard")] == ["Provider leaderboard: m1"]
+
+
+class TestPriceSpeedChart:
+    def test_an_implausible_price_sits_at_the_edge_and_sets_no_scale(self):
+        from pipeline.lib.report import charts
+
+        df = pl.DataFrame(
+            {
+                "provider": ["alpha", "beta", "gamma"],
+                "price": [0.3, 0.15, 15_000.0],
+                "decode_tps_p50": [60.0, 90.0, 40.0],
+                "role": ["official API", "other provider", "other provider"],
+                "implausible": [False, False, True],
+                "price_text": ["$0.30", "$0.15", "$15,000.00"],
+            }
+        )
+        spec = charts.price_speed(df, "m2").to_dict()
+        # the axis runs from 0 to 1.15 x the highest plausible price, 0.3: 0.345, not to 15,000
+        x = spec["layer"][0]["encoding"]["x"]
+        assert x["scale"]["domain"] == [0, pytest.approx(0.345)]
+        values = {r["provider"]: r for r in next(iter(spec["datasets"].values()))}
+        assert values["gamma"]["x"] == pytest.approx(0.345)  # at the right edge
+        assert values["gamma"]["text"] == "gamma ($15,000.00, off scale)"
+        assert values["alpha"]["text"] == "alpha (official)" and values["beta"]["x"] == 0.15
 
 
 class TestPreviousQuarter:

@@ -104,7 +104,8 @@ def build_report(
         sections = []
         progress("loading", 0, len(builders) + 1)
         for i, build in enumerate(builders, start=1):
-            sections.append(build(ctx))
+            built = build(ctx)
+            sections += built if isinstance(built, list) else [built]
             progress("loading", i, len(builders) + 1)
         heads = read_headlines(wh, period, previous)
         progress("loading", len(builders) + 1, len(builders) + 1)

@@ -46,7 +46,8 @@ class Table:
     caption: str
     columns: list[str]
     rows: list[list[str]]
-    # one letter per column: "l" text, "w" text that may wrap (long values), "r" numbers
+    # one letter per column: "l" text, "w" text that may wrap (long values), "r" numbers, "n" numbers
+    # that may wrap (a value with its interval, in a wide table)
     align: str = ""
     note: str | None = None
     total_row: bool = False  # the last row sums the others (set in bold)
@@ -88,6 +89,7 @@ class Section:
     title: str
     blocks: list = field(default_factory=list)
     number: int = 0
+    page_break: bool = False  # starts a new page in print (a page per model)
 
     def add(self, *blocks) -> Section:
         self.blocks.extend(b for b in blocks if b is not None)

@@ -36,7 +36,7 @@ from pipeline.lib.report.charts.base import (
 from pipeline.lib.report.charts.changes import change_series, change_timeline
 from pipeline.lib.report.charts.demand import family_shares, inertia, lorenz, supply_use
 from pipeline.lib.report.charts.routing import regimes, routing_changes, routing_policies
-from pipeline.lib.report.charts.service import anchoring, error_rates, service_dots, tool_call_f1
+from pipeline.lib.report.charts.service import anchoring, error_rates, price_speed, service_dots, tool_call_f1
 
 __all__ = [
     "BIN_LABEL",
@@ -64,6 +64,7 @@ __all__ = [
     "supply_use",
     "anchoring",
     "error_rates",
+    "price_speed",
     "service_dots",
     "tool_call_f1",
     "regimes",

@@ -7,6 +7,9 @@ import polars as pl
 
 from pipeline.lib.report.charts.base import PALETTE, WIDTH, drawn, log_axis, titled
 
+# The price axis of price_speed ends this far past the highest plausible price: room for its label.
+PRICE_HEADROOM = 1.15
+
 
 def service_dots(df: pl.DataFrame, field: str, title: str, axis_title: str, log: bool, fmt: str) -> alt.Chart:
     """df: model, provider, <field>, role ('official' / 'other provider'), model_order."""
@@ -113,4 +116,45 @@ def tool_call_f1(df: pl.DataFrame) -> alt.Chart:
         width=WIDTH - 200,
         height=alt.Step(18),
         title=titled("Tool-calling conformance", "one tick per model the provider serves, with its 95 % interval"),
+    )
+
+
+def price_speed(df: pl.DataFrame, title: str) -> alt.LayerChart:
+    """One model's providers: blended list price against decode p50, each point labelled with
+    its provider. df: provider, price, decode_tps_p50, role ('official API' / 'other provider'),
+    implausible (bool), price_text. The price axis runs from 0 (a free provider sits on it) to a
+    little past the highest plausible price: an implausible price never sets the scale, it is drawn
+    at the right edge with its price in its label (a price 1/100 of the others' is near 0 already),
+    so the other providers keep the axis."""
+    df = drawn(df).filter(pl.col("price").is_finite() & pl.col("decode_tps_p50").is_finite())
+    plausible = df.filter(~pl.col("implausible"))
+    # every price implausible (two providers judging each other): their own scale
+    top = (plausible if plausible.height else df)["price"].max()
+    edge = PRICE_HEADROOM * top if top and top > 0 else 1.0
+    off = pl.col("price") > edge
+    df = df.with_columns(
+        x=pl.when(off).then(pl.lit(edge)).otherwise(pl.col("price")),
+        text=pl.col("provider")
+        + pl.when(pl.col("role") == "official API").then(pl.lit(" (official)")).otherwise(pl.lit(""))
+        + pl.when(off).then(pl.lit(" (") + pl.col("price_text") + pl.lit(", off scale)")).otherwise(pl.lit("")),
+    )
+    roles = ["official API", "other provider"]
+    base = alt.Chart(df).encode(
+        x=alt.X(
+            "x:Q",
+            title="Blended list price, USD per million tokens (0.75 input + 0.25 output)",
+            scale=alt.Scale(domain=[0, edge], nice=False),
+            axis=alt.Axis(format="$.2f"),
+        ),
+        y=alt.Y("decode_tps_p50:Q", title="Decode throughput p50 (tokens/s)", scale=alt.Scale(zero=True)),
+    )
+    points = base.mark_point(size=90, filled=True, opacity=0.9).encode(
+        color=alt.Color("role:N", title="Provider", scale=alt.Scale(domain=roles, range=[PALETTE[5], PALETTE[0]])),
+        shape=alt.Shape("role:N", title="Provider", scale=alt.Scale(domain=roles, range=["diamond", "circle"])),
+    )
+    labels = base.mark_text(align="left", baseline="middle", dx=8, fontSize=10, color="#333").encode(text="text:N")
+    return (points + labels).properties(
+        width=WIDTH - 170,
+        height=300,
+        title=titled(title, "one point per provider; the official API is the diamond"),
     )

@@ -15,12 +15,26 @@ from pipeline.lib.report.sections.coverage import coverage, provenance
 from pipeline.lib.report.sections.demand import demand
 from pipeline.lib.report.sections.heterogeneity import heterogeneity
 from pipeline.lib.report.sections.inertia import inertia
+from pipeline.lib.report.sections.leaderboard import leaderboards
 from pipeline.lib.report.sections.regimes import regimes
 from pipeline.lib.report.sections.reliability import reliability
 from pipeline.lib.report.sections.routing import routing
 from pipeline.lib.report.sections.supply_use import supply_use
 from pipeline.lib.report.sections.verification import verification
 
-SECTIONS = (coverage, demand, inertia, supply_use, heterogeneity, reliability, verification, changes, regimes, routing)
+# A builder returns a section, or a list of them (a leaderboard page per headline model).
+SECTIONS = (
+    coverage,
+    demand,
+    inertia,
+    supply_use,
+    heterogeneity,
+    reliability,
+    verification,
+    changes,
+    regimes,
+    routing,
+    leaderboards,
+)
 
 __all__ = ["CI", "SECTIONS", "Context", "provenance"]

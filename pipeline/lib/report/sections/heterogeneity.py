@@ -9,6 +9,7 @@ from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
 from pipeline.lib.report.sections.common import CI, TOP_MODELS_DOTS, Context
 from pipeline.lib.service import PRICE_TOLERANCE
+from pipeline.lib.sql_marts import PRICE_IMPLAUSIBLE_FACTOR
 
 ATTRIBUTES = {
     # attribute: (label, value formatter)
@@ -21,6 +22,16 @@ ATTRIBUTES = {
     "error_rate": ("Request error rate", lambda x: fmt.pct(x, 2)),
     "feature_support": ("Feature support (share of 4 flags)", fmt.pct),
 }
+
+
+def _implausible(ctx: Context) -> pl.DataFrame:
+    """model, provider of the period's service objects whose price marts.provider_leaderboard
+    flags as implausible (none when the warehouse lacks it)."""
+    if not ctx.wh.has("marts.provider_leaderboard", "price_implausible"):
+        return pl.DataFrame(schema={"model": pl.String, "provider": pl.String})
+    return ctx.wh.frame(
+        f"select model, provider {ctx.wh.from_quarter('marts.provider_leaderboard')} and price_implausible", ctx.p
+    )
 
 
 def heterogeneity(ctx: Context) -> Section:
@@ -41,12 +52,28 @@ def heterogeneity(ctx: Context) -> Section:
                 )
             )
             priced = dots.filter(pl.col("blended_usd_per_mtok").is_not_null() & (pl.col("blended_usd_per_mtok") > 0))
+            # an implausible price (marts.provider_leaderboard) would stretch the log axis over decades: listed instead
+            odd = _implausible(ctx)
+            if odd.height:
+                priced = priced.join(odd, on=["model", "provider"], how="anti")
+                odd = odd.join(dots.select("model", "provider"), on=["model", "provider"], how="semi")
             if priced.height:
                 s.add(
                     Figure(
                         "prices",
                         "Blended price per service object (USD per million tokens at the model's input:output token mix, "
-                        "time-weighted over the quarter; log scale).",
+                        "time-weighted over the quarter; log scale)."
+                        + (
+                            f" Not drawn, their price implausible (over {fmt.num(PRICE_IMPLAUSIBLE_FACTOR, 0)} times or under "
+                            f"1/{fmt.num(PRICE_IMPLAUSIBLE_FACTOR, 0)} of the model's median price; marts.provider_leaderboard): "
+                            + "; ".join(
+                                f"{named(r['provider'])} for {named(r['model'])}"
+                                for r in odd.sort("model", "provider").iter_rows(named=True)
+                            )
+                            + "."
+                            if odd.height
+                            else ""
+                        ),
                         charts.service_dots(
                             priced,
                             "blended_usd_per_mtok",
