@@ -200,7 +200,9 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool)
 
 @main.command()
 @click.option(
-    "--period", default=None, help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter in the warehouse]"
+    "--period",
+    default=None,
+    help="Quarter to report, e.g. 2025Q4.  [default: the latest quarter with data for most service objects]",
 )
 @warehouse_option("Warehouse to report on.", check=cli_checks.existing_warehouse)
 @out_option(

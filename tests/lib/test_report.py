@@ -937,6 +937,51 @@ class TestChanges:
         assert "<svg" not in section and "<table" not in section
 
 
+class TestAPeriodWithoutData:
+    def test_every_section_without_data_says_so_in_one_line(self, tmp_path):
+        """Every mart the report reads is in the warehouse with its declared columns, and none holds
+        a row of 2025Q3 but marts.supply_use_summary (which makes the quarter one the warehouse
+        holds): each study section is one line, never a bare heading or an empty table."""
+        from pipeline.lib import registry
+
+        def empty(o):
+            cols = ", ".join(f'cast(null as {c.type}) as "{c.name}"' for c in o.columns)
+            return duckdb.sql(f"select {cols} where false").pl()
+
+        tables = {
+            o.table: empty(o)
+            for o in registry.outputs().values()
+            if o.schema == "marts" and o.factory != "sql" and not o.built_by[0].startswith("sql/views/")
+        }
+        summary = tables["marts.supply_use_summary"]
+        tables["marts.supply_use_summary"] = pl.concat(
+            [summary, pl.DataFrame([{"period": "2025Q3", "period_type": "quarter", "n_models": 0}])],
+            how="diagonal_relaxed",
+        ).select(summary.columns)
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        result = build_report(wh, period="2025Q3", out_dir=tmp_path / "out", pdf=False)
+        html = result.html.read_text(encoding="utf-8")
+        assert result.missing_tables == []
+        keys = [s.key for s in result.sections if s.key not in ("coverage", "methods", "threats")]
+        assert keys == [
+            "demand",
+            "inertia",
+            "supply_use",
+            "heterogeneity",
+            "reliability",
+            "verification",
+            "changes",
+            "regimes",
+            "routing",
+            "leaderboard",
+        ]
+        for key in keys:
+            section = chapter(html, key)
+            lines = re.findall(r"<p[^>]*>(.*?)</p>", section, re.S)
+            assert len(lines) == 1 and "2025Q3" in lines[0], (key, lines)
+            assert "<table" not in section and "<svg" not in section, key
+
+
 def leaderboard_rows(period: str = "2025Q4") -> list[dict]:
     """Model m2 at five providers, worked out by hand. Blended list prices 0.75 x input + 0.25 x output:
     alpha (official) 0.3, beta 0.15, gamma 0.75 x 1e4 + 0.25 x 3e4 = 15,000 (a unit slip), delta 0.6
@@ -1141,6 +1186,54 @@ class TestWarehouseAccess:
         )
         with Warehouse(make_warehouse(tmp_path / "wh.duckdb", tables)) as w:
             assert w.quarters() == ["2025Q3", "2025Q4"] and w.latest_quarter() == "2025Q4"
+
+    @staticmethod
+    def objects(period: str, n: int, with_data: int) -> list[dict]:
+        """n service objects of `period`, the first `with_data` of them probed (the rest only listed)."""
+        return [
+            {
+                **service_rows(period)[0],
+                "period_type": "quarter" if "Q" in period else "month",
+                "provider": f"p{i}",
+                "probes": 100 if i < with_data else 0,
+                "requests": 0.0,
+            }
+            for i in range(n)
+        ]
+
+    @pytest.mark.parametrize(
+        ("q4_with_data", "expected"),
+        [
+            (1, "2025Q3"),  # a stray day of one provider: 1 of the 4 objects Q3 had, under half
+            (2, "2025Q4"),  # half of the best quarter's: Q4 counts
+            (5, "2025Q4"),
+        ],
+    )
+    def test_the_default_quarter_has_data_for_most_service_objects(self, tmp_path, q4_with_data, expected):
+        # Q3: 4 service objects with probes (and one listed only, not counted); Q4: 5 listed, q4_with_data
+        # probed; a month of Q4 with all 5 probed must not count for the quarter
+        rows = self.objects("2025Q3", 5, 4) + self.objects("2025Q4", 5, q4_with_data) + self.objects("2025-12", 5, 5)
+        tables = {
+            "marts.service_objects": pl.DataFrame(rows),
+            "marts.concentration": pl.DataFrame(
+                concentration_rows("2025Q3", 0.3, 0.8, 0.6) + concentration_rows("2025Q4", 0.3, 0.8, 0.6)
+            ),
+        }
+        wh = make_warehouse(tmp_path / "wh.duckdb", tables)
+        with Warehouse(wh) as w:
+            assert w.quarters() == ["2025Q3", "2025Q4"]  # both are held; only the default moves
+            assert w.objects_with_data() == {"2025Q3": 4, "2025Q4": q4_with_data}
+            assert w.latest_quarter() == expected
+        assert build_report(wh, out_dir=tmp_path / "out", pdf=False).period == expected
+
+    def test_without_service_objects_the_default_is_the_latest_quarter_held(self, tmp_path):
+        tables = {
+            "marts.concentration": pl.DataFrame(
+                concentration_rows("2025Q3", 0.3, 0.8, 0.6) + concentration_rows("2025Q4", 0.3, 0.8, 0.6)
+            )
+        }
+        with Warehouse(make_warehouse(tmp_path / "wh.duckdb", tables)) as w:
+            assert w.objects_with_data() == {} and w.latest_quarter() == "2025Q4"
 
     def test_default_out_dir_stays_beside_a_scratch_warehouse(self, tmp_path):
         assert default_out_dir(tmp_path / "wh.duckdb", "2025Q4") == tmp_path.resolve() / "reports" / "2025Q4"

@@ -12,7 +12,8 @@ class QuarterlyReportConfig(dg.Config):
     """Which quarter to report and where to write it."""
 
     period: str = ""
-    """Quarter to report, e.g. 2025Q4; empty: the latest quarter in the warehouse."""
+    """Quarter to report, e.g. 2025Q4; empty: the latest quarter with data for most service objects
+    (README, The quarterly report)."""
     out_dir: str = ""
     """Folder to write; empty: reports/<period>/ for the default warehouse, else reports/<period>/ beside the warehouse file."""
     pdf: bool = True

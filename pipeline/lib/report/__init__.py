@@ -21,6 +21,7 @@ from pipeline.lib.report.model import Figure, Headline, Missing, Section, Table
 from pipeline.lib.report.narrative import methods, threats
 from pipeline.lib.report.render import PdfUnavailable, render_html, write_pdf
 from pipeline.lib.report.sections import CI, SECTIONS, Context
+from pipeline.lib.report.sections.common import say_if_empty
 from pipeline.lib.report.source import (
     Warehouse,
     parse_quarter,
@@ -86,8 +87,8 @@ def build_report(
     warehouse_label: str | None = None,
 ) -> ReportResult:
     """Write <out_dir>/report.html, report.pdf and charts/NN_<name>.png for `period` (default:
-    the latest quarter in the warehouse). `raw_dir` is only read for a generator manifest that
-    tells the drop's provenance. Raises ValueError for a period the warehouse does not hold.
+    Warehouse.latest_quarter, the latest with data for most service objects). `raw_dir` is only
+    read for a generator manifest that tells the drop's provenance. Raises ValueError for a period the warehouse does not hold.
     When no PDF renderer can run, the HTML and PNGs are still written and `pdf_error` says why.
     `warehouse_label` names the warehouse in the text (default: the file's name)."""
     progress = progress or _noop
@@ -105,7 +106,9 @@ def build_report(
         progress("loading", 0, len(builders) + 1)
         for i, build in enumerate(builders, start=1):
             built = build(ctx)
-            sections += built if isinstance(built, list) else [built]
+            for section in built if isinstance(built, list) else [built]:
+                # the last line of defence: never a bare heading
+                sections.append(say_if_empty(section, f"The warehouse holds no data for this section in {period}."))
             progress("loading", i, len(builders) + 1)
         heads = read_headlines(wh, period, previous)
         progress("loading", len(builders) + 1, len(builders) + 1)

@@ -22,6 +22,11 @@ PERIOD_MARTS = (
 )
 
 
+# The default quarter has data for at least this share of the service objects of the best-covered
+# quarter (Warehouse.latest_quarter).
+MOST_OBJECTS = 0.5
+
+
 def parse_quarter(label: str) -> tuple[int, int]:
     m = QUARTER.match(label or "")
     if not m:
@@ -104,7 +109,27 @@ class Warehouse:
         return sorted(found, key=parse_quarter)
 
     def latest_quarter(self) -> str:
+        """The quarter a report defaults to: the latest one with data for most service objects,
+        not the latest date seen (a drop whose last quarter holds a stray day of one provider's
+        probes would otherwise default to a quarter of one service object). Counted in
+        marts.service_objects: the service objects (provider x model) with a probe or a request in
+        the quarter; the default is the latest quarter whose count is at least half the largest
+        count of any quarter (MOST_OBJECTS), so a quarter that grew or lost some providers still
+        counts. Without service objects with data, the latest quarter any mart holds."""
         quarters = self.quarters()
         if not quarters:
             raise ValueError(f"{self.path} holds no quarter in any of {', '.join('marts.' + m for m in PERIOD_MARTS)}")
-        return quarters[-1]
+        counts = self.objects_with_data()
+        most = max(counts.values(), default=0)
+        covered = [q for q in quarters if most and counts.get(q, 0) >= MOST_OBJECTS * most]
+        return covered[-1] if covered else quarters[-1]
+
+    def objects_with_data(self) -> dict[str, int]:
+        """Service objects with a latency probe or a logged request, per quarter (marts.service_objects)."""
+        if not self.has("marts.service_objects", "period", "period_type", "probes", "requests"):
+            return {}
+        rows = self.con.execute(
+            "select period, count(*) filter (where probes > 0 or requests > 0) from marts.service_objects "
+            "where period_type = 'quarter' group by period"
+        ).fetchall()
+        return {p: n for p, n in rows if p and QUARTER.match(p)}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.lib.report import fmt
+from pipeline.lib.report.model import Bullets, Figure, Paragraph, Section, Table
 from pipeline.lib.report.source import Warehouse
 from pipeline.lib.stats import INTERVAL_LEVEL
 
@@ -62,3 +63,11 @@ PLURAL = {"family": "families", "model": "models", "provider": "providers"}
 def _clip(text: str | None, n: int) -> str:
     text = (text or "").replace("\n", " ")
     return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+def say_if_empty(s: Section, line: str) -> Section:
+    """A section whose marts hold nothing for the period says so in one line, first (before any
+    note of a mart the warehouse lacks), rather than showing a bare heading."""
+    if not any(isinstance(b, (Paragraph, Table, Figure, Bullets)) for b in s.blocks):
+        s.blocks.insert(0, Paragraph(line))
+    return s

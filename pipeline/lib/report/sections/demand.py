@@ -6,7 +6,7 @@ import polars as pl
 
 from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
-from pipeline.lib.report.sections.common import CI, TOP_FAMILIES, Context
+from pipeline.lib.report.sections.common import CI, TOP_FAMILIES, Context, say_if_empty
 
 
 def demand(ctx: Context) -> Section:
@@ -121,4 +121,4 @@ def demand(ctx: Context) -> Section:
             )
     if lacking:
         s.add(Missing(lacking, "part of the demand concentration analysis"))
-    return s
+    return say_if_empty(s, f"The demand marts hold no request of {ctx.period}.")

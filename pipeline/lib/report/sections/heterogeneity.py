@@ -7,7 +7,7 @@ import polars as pl
 from pipeline.lib.labels import text as named
 from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
-from pipeline.lib.report.sections.common import CI, TOP_MODELS_DOTS, Context
+from pipeline.lib.report.sections.common import CI, TOP_MODELS_DOTS, Context, say_if_empty
 from pipeline.lib.service import PRICE_TOLERANCE
 from pipeline.lib.sql_marts import PRICE_IMPLAUSIBLE_FACTOR
 
@@ -210,4 +210,4 @@ def heterogeneity(ctx: Context) -> Section:
                     )
                 )
             )
-    return s
+    return say_if_empty(s, f"The service marts hold no service object of {ctx.period} to compare across providers.")

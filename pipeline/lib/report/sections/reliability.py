@@ -7,7 +7,7 @@ import polars as pl
 from pipeline.lib.labels import text as named
 from pipeline.lib.report import charts, fmt
 from pipeline.lib.report.model import Figure, Missing, Paragraph, Section, Table
-from pipeline.lib.report.sections.common import Context
+from pipeline.lib.report.sections.common import Context, say_if_empty
 
 CLASS_LABEL = {"provider_fault": "provider fault", "rate_limit": "rate limit", "client": "client error"}
 
@@ -176,4 +176,4 @@ def reliability(ctx: Context) -> Section:
             )
     else:
         s.add(Missing(["marts.context_limit_behaviour"], "how providers treat over-long contexts"))
-    return s
+    return say_if_empty(s, f"The service marts hold no error, probe or over-long-context answer of {ctx.period}.")

@@ -247,6 +247,13 @@ def routing(ctx: Context) -> Section:
                 "the routing counterfactuals: the routing marts are not in this warehouse, so this section has no figures",
             )
         )
+    if not lacking and not any(
+        wh.one(f"select count(*) as n {wh.from_quarter(t)}", ctx.p)["n"]
+        for t in ("marts.routing_counterfactual", "marts.routing_policies")
+    ):
+        return s.add(
+            Paragraph(f"The routing marts hold no row for {ctx.period}: no request of the quarter was replayed.")
+        )
     if wh.has("marts.routing_counterfactual"):
         rc = wh.frame(f"select * {wh.from_quarter('marts.routing_counterfactual')}", ctx.p)
         if rc.height == 0:
