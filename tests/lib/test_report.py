@@ -1311,3 +1311,37 @@ def test_report_on_a_generated_warehouse(tmp_path, generated_quarter):
     con.close()
     key_figure = re.search(r"Largest family's share of requests</a></td><td[^>]*>([^<]+)</td>", unescape(html)).group(1)
     assert key_figure == f"{100 * top1:.1f} %"
+
+
+def test_the_replay_validation_table_puts_logs_beside_the_replay():
+    from pipeline.lib.report.sections.routing import VALIDATION_MIN_REQUESTS, replay_validation_table
+
+    def row(provider, metric, n, pred, obs, gap, lo, hi):
+        return {
+            "model": "m1",
+            "provider": provider,
+            "metric": metric,
+            "requests_logged": n,
+            "predicted_value": pred,
+            "observed_value": obs,
+            "gap_pct": gap,
+            "gap_pct_ci_low": lo,
+            "gap_pct_ci_high": hi,
+        }
+
+    df = pl.DataFrame(
+        [
+            row("a", "ttft_ms", 100, 200.0, 250.0, 25.0, 20.0, 30.0),
+            row("a", "decode_tps", 100, 50.0, 45.0, -10.0, -12.0, -8.0),
+            row("a", "failure_rate", 120, 0.01, 0.02, 100.0, 50.0, 150.0),
+            # too few logged requests to be worth a row
+            row("b", "ttft_ms", VALIDATION_MIN_REQUESTS - 1, 100.0, 500.0, 400.0, 300.0, 500.0),
+        ]
+    )
+    table = replay_validation_table(df)
+    assert [r[:3] for r in table.rows] == [["m1", "a", "120"]]
+    assert table.rows[0][3] == "25.0 % [20.0, 30.0]"
+    assert table.rows[0][4] == "-10.0 % [-12.0, -8.0]"
+    # failures read as rates, observed vs assumed, not as a percent of a small rate
+    assert table.rows[0][5] == "2.0 % vs 1.0 %"
+    assert replay_validation_table(df.filter(pl.col("provider") == "b")) is None

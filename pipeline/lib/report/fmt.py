@@ -73,7 +73,7 @@ def pct_value_ci(p: float | None, low: float | None, high: float | None, digits:
         return DASH
     if _missing(low) or _missing(high):
         return pct_value(p, digits)
-    return f"{_f(p, digits, '')} % [{_f(low, digits, '')}, {_f(high, digits, '')}]"
+    return f"{_f(_z(p, digits), digits, '')} % [{_f(_z(low, digits), digits, '')}, {_f(_z(high, digits), digits, '')}]"
 
 
 def bracket(low: float | None, high: float | None, digits: int = 2, scale: float = 1.0) -> str | None:

@@ -76,6 +76,69 @@ def _staleness(wh, ctx: Context) -> Paragraph | None:
     )
 
 
+# a provider's row in the replay-validation table needs this many logged requests of the metric
+VALIDATION_MIN_REQUESTS = 30
+
+
+def replay_validation_table(df: pl.DataFrame) -> Table | None:
+    """What the replay assumes against what the logs observed, per model and provider
+    (marts.replay_validation rows of the quarter): TTFT and decode throughput as a gap in percent,
+    failures as observed and assumed rates (a percent of a rate near 0 says little)."""
+    df = df.filter(pl.col("requests_logged") >= VALIDATION_MIN_REQUESTS)
+    if not df.height:
+        return None
+    by = {(r["model"], r["provider"], r["metric"]): r for r in df.iter_rows(named=True)}
+    rows = []
+    for model, provider in sorted({(m, p) for m, p, _ in by}):
+        ttft, decode, fail = (by.get((model, provider, m)) for m in ("ttft_ms", "decode_tps", "failure_rate"))
+
+        def gap(r):
+            return fmt.pct_value_ci(r["gap_pct"], r["gap_pct_ci_low"], r["gap_pct_ci_high"]) if r else fmt.DASH
+
+        rows.append(
+            [
+                model,
+                provider,
+                fmt.count(max(r["requests_logged"] for r in (ttft, decode, fail) if r)),
+                gap(ttft),
+                gap(decode),
+                f"{fmt.pct(fail['observed_value'])} vs {fmt.pct(fail['predicted_value'])}" if fail else fmt.DASH,
+            ]
+        )
+    return Table(
+        "Does the replay hold for the traffic providers really served? For the logged requests each provider served, "
+        "what the logs observed against what the replay assumes there (its probes' bucket medians; 1 - probe success as "
+        f"the chance of a failure), weighted means, with {CI} paired day-bootstrap intervals of the gap "
+        f"(marts.replay_validation; providers with at least {VALIDATION_MIN_REQUESTS} logged requests). A positive TTFT "
+        "gap means production waits longer for its first token than the probes, a negative decode gap that it decodes "
+        "slower: the replay's throughput and latency figures lean on the probes by that much.",
+        [
+            "Model",
+            "Provider",
+            "Logged requests",
+            "TTFT, logs vs replay",
+            "Decode tok/s, logs vs replay",
+            "Failures, logs vs replay",
+        ],
+        rows,
+        align="llrnnr",
+    )
+
+
+def _validation(ctx: Context) -> Table | None:
+    """The replay-validation table of the models the routing tables show (the most routed)."""
+    wh = ctx.wh
+    if not (wh.has("marts.replay_validation") and wh.has("marts.routing_counterfactual")):
+        return None
+    models = wh.frame(
+        f"select model, max(requests_routed) as r {wh.from_quarter('marts.routing_counterfactual')} "
+        "group by model order by r desc, model",
+        ctx.p,
+    )["model"].to_list()[:ROUTING_MODELS]
+    validation = wh.frame(f"select * {wh.from_quarter('marts.replay_validation')}", ctx.p)
+    return replay_validation_table(validation.filter(pl.col("model").is_in(models)))
+
+
 def _span(values: pl.Series) -> str:
     """One count, or 'low-high' when the policies disagree."""
     lo, hi = values.min(), values.max()
@@ -326,6 +389,7 @@ def routing(ctx: Context) -> Section:
                     )
                 )
     _policies(ctx, s)
+    s.add(_validation(ctx))
     if wh.has("marts.routing_sensitivity", "min_success", "is_run_setting"):
         table = sensitivity_table(
             wh.frame(f"select * {wh.from_quarter('marts.routing_sensitivity')} and policy = 'oracle'", ctx.p)
