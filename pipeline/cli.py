@@ -92,7 +92,18 @@ def main() -> None:
     "the sample world's, random ones drawn from the seed (calibration worlds), or none. "
     "The manifest's planted_changes lists them.",
 )
-def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float, shifts: str) -> None:
+@click.option(
+    "--best-providers",
+    # generate.best.MODES
+    type=click.Choice(["none", "planted"]),
+    default="none",
+    show_default=True,
+    help="planted: one model's cheapest provider depends on the traffic (short-context chat vs long-context), "
+    "a known truth for the learned recommendations; the manifest's planted_best_providers lists it.",
+)
+def generate(
+    out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float, shifts: str, best_providers: str
+) -> None:
     """Write a realistic sample quarter (2025-10-01..2025-12-31) as a contract drop."""
     from tqdm import tqdm
 
@@ -108,6 +119,7 @@ def generate(out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float,
                 bad_row_fraction=bad_row_fraction,
                 progress=bar.update,
                 shifts=shifts,
+                best_providers=best_providers,
             )
     except OSError as exc:
         raise Mistake(f"cannot write the drop to {out_dir}: {exc.strerror or exc}") from None

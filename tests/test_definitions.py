@@ -42,6 +42,7 @@ def test_definitions_load_with_every_asset_and_the_job():
             "routing_totals",
             "routing_staleness",
             "replay_validation",
+            "routing_recommendations",
             "routing_sensitivity",
         }
         | {"key_figures", "run_parameters", "ingest_summary", "quarantine_reasons", "period_facts"}

@@ -10,8 +10,10 @@
 --     output), so the order is computed from the slot's price vectors alone; the key is the
 --     replay's cost key: cost x (1 + rank x 1e-14) + rank x 1e-300, so equal costs (zeros
 --     included) go to the provider first by name.
--- Requests are then counted per (day, slot, sample_rate, mask, ord, pair_ord, pair_hit_share) with
--- exact integer token sums
+-- Requests are then counted per (day, slot, sample_rate, mask, ord, pair_ord, pair_hit_share,
+-- application) with exact integer token sums; the application (null -> 'unknown') and the count of
+-- requests that used tools (tool_requests) are for the learned recommendations
+-- (core_routing__application_daily): every other table sums over it
 -- (no float is summed here, so a day's groups are the same whatever else is replayed with it and
 -- whatever order the threads add in). A request outside every segment (no candidate had an
 -- endpoint and a price) keeps null seg_start, mask and ord: it is excluded.
@@ -69,6 +71,8 @@ keyed as (
     select
         date,
         model,
+        coalesce(application, 'unknown') as application,
+        tools,
         seg_start,
         bucket,
         sample_rate,
@@ -135,7 +139,9 @@ select
     ord,
     pair_ord,
     pair_hit_share,
+    application,
     count(*) as requests,
+    count(*) filter (where tools) as tool_requests,
     count(*) filter (where is_first) as logged_requests,
     count(*) filter (where imputed) as imputed_requests,
     sum(input_tokens - cached_tokens) as uncached_tokens,

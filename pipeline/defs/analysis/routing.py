@@ -199,6 +199,54 @@ def replay_validation(paths: ServicelensPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
+class RecommendationsConfig(dg.Config):
+    """The analyst's constraints and windows for marts.routing_recommendations (defaults:
+    pipeline/lib/marts/routing_recommendations.py RecommendParams). Days as YYYY-MM-DD, inclusive;
+    empty: the quarter of the last replayed day, its first two months to train, its last to test."""
+
+    train_start: str = ""
+    train_end: str = ""
+    test_start: str = ""
+    test_end: str = ""
+    max_ttft_p90_ms: float | None = 2000.0
+    min_probe_success: float = 0.95
+    tool_call_floor: bool = True
+    quantization_floor: bool = True
+
+    def params(self):
+        from pipeline.lib.marts.routing_recommendations import RecommendParams
+
+        day = lambda s: dt.date.fromisoformat(s) if s else None  # noqa: E731
+        return RecommendParams(
+            train_start=day(self.train_start),
+            train_end=day(self.train_end),
+            test_start=day(self.test_start),
+            test_end=day(self.test_end),
+            max_ttft_p90_ms=self.max_ttft_p90_ms,
+            min_probe_success=self.min_probe_success,
+            tool_call_floor=self.tool_call_floor,
+            quantization_floor=self.quantization_floor,
+        )
+
+
+@table_asset("routing_recommendations")
+def routing_recommendations(config: RecommendationsConfig, paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing.marts import build_recommendations
+
+    df = build_recommendations(paths.root, config.params())
+    frame_to_parquet(df, marts_file(paths.root, "routing_recommendations"))
+    figures = {
+        f"{name(r['model'])} {r['objective']}: {', '.join(r['providers'])}": (
+            f"realised {number(r['realised_change_pct'], '+.1f')} % [{number(r['realised_change_pct_ci_low'], '+.1f')}, "
+            f"{number(r['realised_change_pct_ci_high'], '+.1f')}], oracle {number(r['oracle_change_pct'], '+.1f')} %"
+        )
+        for r in df.filter(
+            (pl.col("segment_kind") == "model") & pl.col("model").is_in(list(HEADLINES.values()))
+        ).iter_rows(named=True)
+    }
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
 @table_asset("routing_sensitivity")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing.sensitivity import build_sensitivity
@@ -226,6 +274,7 @@ ROUTING_ASSETS = [
     routing_totals,
     routing_staleness,
     replay_validation,
+    routing_recommendations,
     routing_sensitivity,
 ]
 

@@ -9,7 +9,9 @@ compat_probes.jsonl, the daily tool-call canary of canary.py in date=YYYY-MM-DD/
 and _manifest.json, and returns the manifest. Deterministic per (n_requests, seed, bad_row_fraction, shifts): byte-identical
 files. shifts plants service shifts (`shifts.py`): "sample" the sample world's
 (pipeline/data/world/service_shifts.csv), "random" random_shifts(seed), "none" none; the
-manifest's planted_changes lists them, one entry per published metric they move.
+manifest's planted_changes lists them, one entry per published metric they move. best_providers
+"planted" plants task-dependent best providers for one model (`best.py`; manifest:
+planted_best_providers).
 Requests are generated day by day in parts of at most CHUNK rows; memory stays bounded for
 any n_requests. The world (families, endpoints, prices, regimes) is in `world.py`, its tables in `pipeline/data/`.
 """
@@ -29,6 +31,8 @@ import pyarrow.parquet as pq
 
 from . import tables
 from . import world as W
+from .best import MODES as BEST_MODES
+from .best import planted_best_providers
 from .canary import canary_rows
 from .model import client_pool, compile_world
 from .probes import compat_line, compat_lines, compat_rows, latency_probes_day
@@ -120,19 +124,22 @@ def generate_drop(
     bad_row_fraction: float = 0.0005,
     progress: Callable[[int], None] | None = None,
     shifts: str = "sample",
+    best_providers: str = "none",
 ) -> dict:
     planted_shifts = shifts_for(shifts, seed)  # first: a wrong mode writes nothing
+    if best_providers not in BEST_MODES:
+        raise ValueError(f"best_providers must be one of {', '.join(BEST_MODES)}, got {best_providers!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in DATASETS:  # a re-run must not leave parts of an older drop behind
         if (out / name).exists():
             shutil.rmtree(out / name)
     plant = bad_row_fraction > 0
-    c = compile_world(seed, planted_shifts)
+    c = compile_world(seed, planted_shifts, best_providers=best_providers == "planted")
     rows, planted = {}, {}
     rows["models"] = tables.write_models(out)
     rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant, c.eps)
-    rows["prices"], planted["prices"] = tables.write_prices(out, plant)
+    rows["prices"], planted["prices"] = tables.write_prices(out, plant, c.eps)
     rows["fx_rates"] = tables.write_fx(out)
     planted["models"], planted["fx_rates"] = {}, {}
     writer = _RequestWriter(out, c, seed, progress)
@@ -150,6 +157,8 @@ def generate_drop(
         "where_planted": WHERE_PLANTED if plant else {},
         "shifts": shifts,
         "planted_changes": planted_changes(planted_shifts),
+        "best_providers": best_providers,
+        "planted_best_providers": planted_best_providers() if best_providers == "planted" else [],
     }
     with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)

@@ -57,10 +57,14 @@ def load_factor_code(region_code: np.ndarray, hour: np.ndarray) -> np.ndarray:
     return 1.0 + 0.45 * np.exp(-0.5 * (d / 3.0) ** 2)
 
 
-def compile_world(seed: int, shifts: list[Shift] = ()) -> Compiled:
+def compile_world(seed: int, shifts: list[Shift] = (), best_providers: bool = False) -> Compiled:
     midx = {m: i for i, m in enumerate(W.MODEL_IDS)}
     pidx = {p: i for i, p in enumerate(W.PROVIDER_IDS)}
     eps = endpoint_states(list(shifts))
+    if best_providers:  # issue 17: the planted task-dependent best providers (best.py)
+        from .best import plant_endpoints
+
+        eps = plant_endpoints(eps)
     has_cache = {}
     for e in eps:
         if e["price"] is not None:

@@ -89,11 +89,11 @@ def write_endpoints(out: Path, plant: bool, endpoints: list[dict] | None = None)
     return n, planted
 
 
-def price_schedule() -> dict[tuple[str, str], list[tuple[dt.date, tuple]]]:
+def price_schedule(endpoints: list[dict] | None = None) -> dict[tuple[str, str], list[tuple[dt.date, tuple]]]:
     """(provider, model) -> [(date, (in, out, cached, currency))] for every quarter day on
-    which the pair has an endpoint valid at 00:00 UTC."""
+    which the pair has an endpoint valid at 00:00 UTC (endpoints: default W.ENDPOINTS)."""
     pairs: dict[tuple[str, str], dict] = {}
-    for e in W.ENDPOINTS:
+    for e in W.ENDPOINTS if endpoints is None else endpoints:
         key = (e["provider"], e["model"])
         p = pairs.setdefault(key, {"price": None, "spans": []})
         if e["price"] is not None:
@@ -122,9 +122,9 @@ def price_schedule() -> dict[tuple[str, str], list[tuple[dt.date, tuple]]]:
     return out
 
 
-def write_prices(out: Path, plant: bool) -> tuple[int, dict]:
+def write_prices(out: Path, plant: bool, endpoints: list[dict] | None = None) -> tuple[int, dict]:
     rows = []
-    sched = price_schedule()
+    sched = price_schedule(endpoints)
     for d in W.DAYS:
         for (prov, model), snaps in sched.items():
             for sd, (i, o, ca, cur) in snaps:

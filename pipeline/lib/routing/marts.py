@@ -239,3 +239,88 @@ def simulate(
     if out_dir is not None:
         frame_to_parquet(cf, marts_file(out_dir, "routing_counterfactual"))
     return cf, policies
+
+
+def build_recommendations(root: Path, params=None) -> pl.DataFrame:
+    """marts.routing_recommendations from the replay's per-application rows of the training and
+    test windows (core_routing__application_daily), the staged models, endpoints, prices and
+    probes (core_routing__provider_checks), marts.vendor_verification (the tool-call floor) and
+    core_tokens__daily (the applications' token regimes over the training window); see
+    pipeline/lib/marts/routing_recommendations.py. ValueError when the windows are inconsistent."""
+    from pipeline.lib.duck import staged_glob
+    from pipeline.lib.marts.routing_recommendations import (
+        SCHEMA,
+        RecommendParams,
+        application_regimes,
+        resolve,
+        routing_recommendations,
+    )
+    from pipeline.paths import core_dir
+
+    params = params or RecommendParams()
+    root = Path(root)
+    folder = partial_dir(root, "application_daily")
+    days = folder_days(folder)
+    if not days:
+        return pl.DataFrame(schema=SCHEMA)
+    windows = resolve(params, days)
+    train_start, train_end, test_start, test_end = windows
+    frames = [
+        pl.read_parquet(f).with_columns(pl.lit(d).alias("date"))
+        for d in days
+        if train_start <= d <= test_end
+        for f in sorted(day_dir(folder, d).glob("*.parquet"))
+    ]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema=SCHEMA)
+    rows = pl.concat(frames, how="vertical_relaxed")
+    train_days = [d for d in staged_days(root) if train_start <= d <= train_end]
+    day = dt.timedelta(days=1)
+    con = connect()
+    try:
+        months = sorted(
+            {f"{train_start + dt.timedelta(days=i):%Y-%m}" for i in range((train_end - train_start).days + 1)}
+        )
+        objects = marts_file(root, "service_objects")
+        if not objects.exists():
+            raise FileNotFoundError(f"{objects} missing: build marts.service_objects first")
+        checks = con.execute(
+            load_sql("core/core_routing__provider_checks"),
+            {
+                "models": staged_glob(root, "models"),
+                "endpoints": staged_glob(root, "endpoints"),
+                "prices": staged_glob(root, "prices"),
+                "service_objects": str(objects),
+                "months": months,
+                "train_until": train_end + day,
+                "price_at": test_end + day,
+            },
+        ).pl()
+        failing: set[tuple[str, str]] = set()
+        verification = marts_file(root, "vendor_verification")
+        if verification.exists():
+            failing = {
+                (m, p)
+                for m, p in con.execute(
+                    "select distinct model, provider from read_parquet($f) where suite = 'tool_calls' "
+                    "and period_type = 'month' and list_contains($months, period) and verdict = 'fail'",
+                    {"f": str(verification), "months": months},
+                ).fetchall()
+            }
+        token_files = [
+            str(f)
+            for d in train_days
+            for f in sorted((core_dir(root, "core_tokens__daily") / f"day={d.isoformat()}").glob("*.parquet"))
+        ]
+        tokens = (
+            con.execute(
+                "select application, side, tokens, weight from read_parquet($f) where side in ('input', 'output')",
+                {"f": token_files},
+            ).pl()
+            if token_files
+            else pl.DataFrame()
+        )
+    finally:
+        con.close()
+    return routing_recommendations(rows, checks, failing, application_regimes(tokens), windows, params)
