@@ -9,12 +9,14 @@ available in the previous bucket; when that one is down in the request's own buc
 the list could take it, the official API serves it (the contract's baseline, the last resort of
 every fixed order). Requests the official API cannot serve are excluded on both sides.
 
-Learning (greedy, on the training window's rows): starting from an empty list, add the allowed
-provider whose addition improves the objective most (cost: the segment's total USD falls most;
-throughput: the request-weighted decode tok/s rises most), among the requests the list so far
-would not send elsewhere, until no provider improves it; then the official API, when allowed and
-not yet listed, closes the list (the fallback a gateway must name). Ties go to the provider first
-by name. Allowed: the providers of the model with training requests they fit that pass the
+Learning (on the training window's rows, replayed exactly under the rule above): the better of
+two orders, (1) greedy: starting from an empty list, add the allowed provider whose addition
+improves the objective most (cost: the segment's total USD falls most; throughput: the
+request-weighted decode tok/s rises most) until none does, ties to the first by name; (2) by
+ratio: every allowed provider that beats the official API on the requests it could take, best
+ratio first (greedy alone can put a provider that takes everything a little cheaper ahead of one
+that takes most of it far cheaper). On a tie the ratio order, which keeps more fallbacks. The
+official API, when allowed and not yet listed, closes the list (the fallback a gateway must name). Allowed: the providers of the model with training requests they fit that pass the
 constraints (RecommendParams).
 
 Figures: predicted_change_pct is the learned order against the official API on the training
@@ -266,39 +268,10 @@ def _values(m: _Model, rows: np.ndarray, objective: str) -> tuple[np.ndarray, np
     return base, eff, oracle, ok
 
 
-def learn_order(m: _Model, rows: np.ndarray, objective: str, allowed: list[str]) -> list[str]:
-    """The greedy order over the allowed providers (names), learned on `rows`."""
-    base, eff, _, ok = _values(m, rows, objective)
-    sign = -1.0 if objective == "cost" else 1.0
-    gain_all = sign * (eff - base[:, None])  # what picking p gains at each row
-    gain_all[~ok] = 0.0
-    cands = sorted(p for p in allowed if p in m.providers)
-    cols = {p: m.providers.index(p) for p in cands}
-    taken = np.zeros(len(rows), dtype=bool)
-    order: list[str] = []
-    while True:
-        best, best_gain = None, 0.0
-        for p in cands:
-            if p in order:
-                continue
-            pick = m.prev[rows, cols[p]] & ~taken
-            g = float(gain_all[pick, cols[p]].sum())
-            scale = float(np.abs(base[ok]).sum()) or 1.0
-            if g > best_gain + 1e-12 * scale:  # strictly better; ties to the first by name
-                best, best_gain = p, g
-        if best is None:
-            break
-        order.append(best)
-        taken |= m.prev[rows, cols[best]]
-    if m.official in allowed and m.official not in order and m.official in m.providers:
-        order.append(m.official)
-    return order
-
-
-def replay_order(m: _Model, rows: np.ndarray, objective: str, order: list[str], n_days: int):
-    """Per day (index 0..n_days-1): the routed and the baseline sums over the counted rows, the
-    oracle's, and the weighted requests, under the first-feasible rule with the official fallback."""
-    base, eff, oracle, ok = _values(m, rows, objective)
+def _picks(m: _Model, rows: np.ndarray, eff: np.ndarray, base: np.ndarray, order: list[str]) -> np.ndarray:
+    """Each row's value under `order`: the first listed provider that fits it and was available in
+    the previous bucket (its value, or the official's when it is down in the own bucket), else the
+    official's."""
     value = base.copy()
     chosen = np.zeros(len(rows), dtype=bool)
     for p in order:
@@ -308,6 +281,60 @@ def replay_order(m: _Model, rows: np.ndarray, objective: str, order: list[str], 
         pick = m.prev[rows, c] & ~chosen
         value[pick] = eff[pick, c]
         chosen |= pick
+    return value
+
+
+def learn_order(m: _Model, rows: np.ndarray, objective: str, allowed: list[str]) -> list[str]:
+    """The order over the allowed providers (names) learned on `rows`: the better on those rows
+    of two candidates, (1) greedy: add the provider whose addition improves the objective most
+    until none does, (2) by ratio: every provider that beats the official on the requests it
+    could take, best ratio first (cost: its USD over the official's on them; throughput: its
+    weighted tok/s over the official's); on a tie the ratio order, which keeps more fallbacks.
+    Both end with the official API when it is allowed."""
+    base, eff, _, ok = _values(m, rows, objective)
+    sign = -1.0 if objective == "cost" else 1.0
+    gain_all = sign * (eff - base[:, None])  # what picking p gains at each row
+    gain_all[~ok] = 0.0
+    cands = sorted(p for p in allowed if p in m.providers)
+    cols = {p: m.providers.index(p) for p in cands}
+    scale = float(np.abs(base[ok]).sum()) or 1.0
+    taken = np.zeros(len(rows), dtype=bool)
+    greedy: list[str] = []
+    while True:
+        best, best_gain = None, 0.0
+        for p in cands:
+            if p in greedy:
+                continue
+            pick = m.prev[rows, cols[p]] & ~taken
+            g = float(gain_all[pick, cols[p]].sum())
+            if g > best_gain + 1e-12 * scale:  # strictly better; ties to the first by name
+                best, best_gain = p, g
+        if best is None:
+            break
+        greedy.append(best)
+        taken |= m.prev[rows, cols[best]]
+    ratios = []
+    for p in cands:
+        where = m.fit[rows, cols[p]] & ok
+        mine, theirs = float(eff[where, cols[p]].sum()), float(base[where].sum())
+        if where.any() and theirs > 0 and sign * (mine / theirs - 1) > 1e-12:
+            ratios.append((-sign * mine / theirs, p))
+    by_ratio = [p for _, p in sorted(ratios)]
+
+    def total(order: list[str]) -> float:
+        return sign * float(_picks(m, rows, eff, base, order)[ok].sum())
+
+    order = by_ratio if total(by_ratio) >= total(greedy) - 1e-12 * scale else greedy
+    if m.official in allowed and m.official not in order and m.official in m.providers:
+        order = [*order, m.official]
+    return order
+
+
+def replay_order(m: _Model, rows: np.ndarray, objective: str, order: list[str], n_days: int):
+    """Per day (index 0..n_days-1): the routed and the baseline sums over the counted rows, the
+    oracle's, and the weighted requests, under the first-feasible rule with the official fallback."""
+    base, eff, oracle, ok = _values(m, rows, objective)
+    value = _picks(m, rows, eff, base, order)
     day = m.date[rows]
     keep = ok
 
