@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from click.exceptions import NoArgsIsHelpError
 
+from pipeline.cli_export import export
 from pipeline.cli_generations import generations
 from pipeline.cli_options import checked, out_option, raw_option, warehouse_option
 from pipeline.cli_simulate import simulate
@@ -307,6 +308,7 @@ def import_results(fmt: str, paths: tuple[Path, ...], out_dir: Path, settings: t
     click.echo(f"  {'reported':<16} {report.rows_reported:>10,}  {report.report_file.relative_to(out_dir)}{extra}")
 
 
+main.add_command(export)
 main.add_command(generations)
 main.add_command(simulate)
 main.add_command(tables)

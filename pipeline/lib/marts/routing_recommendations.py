@@ -16,8 +16,9 @@ request-weighted decode tok/s rises most) until none does, ties to the first by 
 ratio: every allowed provider that beats the official API on the requests it could take, best
 ratio first (greedy alone can put a provider that takes everything a little cheaper ahead of one
 that takes most of it far cheaper). On a tie the ratio order, which keeps more fallbacks. The
-official API, when allowed and not yet listed, closes the list (the fallback a gateway must name). Allowed: the providers of the model with training requests they fit that pass the
-constraints (RecommendParams).
+official API, when allowed and not yet listed, closes the list (the fallback a gateway must name).
+Allowed: the providers of the model with training requests they fit that pass the constraints
+(RecommendParams).
 
 Figures: predicted_change_pct is the learned order against the official API on the training
 window's requests (in sample); its interval is a 95 % prediction interval for the change over a
