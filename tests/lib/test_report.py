@@ -8,6 +8,7 @@ missing rather than fail."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 from html.parser import HTMLParser
@@ -1345,3 +1346,42 @@ def test_the_replay_validation_table_puts_logs_beside_the_replay():
     # failures read as rates, observed vs assumed, not as a percent of a small rate
     assert table.rows[0][5] == "2.0 % vs 1.0 %"
     assert replay_validation_table(df.filter(pl.col("provider") == "b")) is None
+
+
+def test_the_learned_policy_sentence_reads_marts_routing_recommendations(tmp_path):
+    # qwen3-32b's learned cost order realised -40.0 % [-42.5, -37.1]; deepseek-v3.2 has no row
+    # (released in the test month: nothing to learn from); an application row is not quoted
+    def row(segment, kind, realised):
+        return {
+            "model": "qwen3-32b",
+            "segment": segment,
+            "segment_kind": kind,
+            "objective": "cost",
+            "providers": ["deepinfra", "alibaba"],
+            "baseline_provider": "alibaba",
+            "train_start": dt.date(2025, 10, 1),
+            "train_end": dt.date(2025, 11, 30),
+            "test_start": dt.date(2025, 12, 1),
+            "test_end": dt.date(2025, 12, 31),
+            "predicted_change_pct": -41.0,
+            "predicted_change_pct_ci_low": -45.0,
+            "predicted_change_pct_ci_high": -36.0,
+            "realised_change_pct": realised,
+            "realised_change_pct_ci_low": realised - 2.5,
+            "realised_change_pct_ci_high": realised + 2.9,
+            "oracle_change_pct": -61.0,
+            "max_ttft_p90_ms": 2000.0,
+            "min_probe_success": 0.95,
+        }
+
+    rec = pl.DataFrame([row("(all)", "model", -40.0), row("chat", "application", -77.0)])
+    tables = {**base_tables(), **routing_frames("2025Q4"), "marts.routing_recommendations": rec}
+    result = build_report(make_warehouse(tmp_path / "wh.duckdb", tables), out_dir=tmp_path / "out", pdf=False)
+    text = visible_text(result.html.read_text(encoding="utf-8"))
+    assert (
+        "qwen3-32b (cost, study -37.8 %): deepinfra > alibaba realised -40.0 % [-42.5, -37.1] in 2025-12-01..2025-12-31"
+        in text
+    )
+    assert "(predicted -41.0 % [-45.0, -36.0]; oracle -61.0 %)" in text
+    assert "deepseek-v3.2 (throughput, study about +90 %): no training traffic in the window, nothing learned" in text
+    assert "-77.0 %" not in text
