@@ -93,6 +93,33 @@ def test_litellm_config_matches_the_documented_shape(warehouse, tmp_path):
     assert config["router_settings"] == {"enable_pre_call_checks": True}
 
 
+def test_litellm_itself_loads_the_exported_config(warehouse, tmp_path, monkeypatch):
+    """LiteLLM's own proxy config model (ConfigYAML) and its Router accept the exported file, with
+    the deployments in the exported order (LiteLLM installs cleanly: it is in the dev extra)."""
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download of its price table
+    for name in ("NOVITA", "DEEPINFRA", "SILICONFLOW", "ALIBABA"):
+        monkeypatch.setenv(f"{name}_API_KEY", "sk-test")
+    monkeypatch.setenv("SILICONFLOW_API_BASE", "https://api.siliconflow.example/v1")
+    from litellm import Router
+    from litellm.proxy._types import ConfigYAML
+
+    out = tmp_path / "litellm.yaml"
+    args = ["export", "--format", "litellm", "--model", "qwen3-32b", "--segment", "chat", "--warehouse", str(warehouse)]
+    res = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    config = yaml.safe_load(out.read_text(encoding="utf-8"))
+    ConfigYAML(**config)  # raises on a shape the proxy would refuse
+    router = Router(model_list=config["model_list"], **config["router_settings"])
+    deployments = router.get_model_list(model_name="qwen3-32b")
+    assert [d["litellm_params"]["model"] for d in deployments] == [
+        "novita/qwen3-32b",
+        "deepinfra/qwen3-32b",
+        "openai/qwen3-32b",
+        "dashscope/qwen3-32b",
+    ]
+    assert [d["litellm_params"]["order"] for d in deployments] == [1, 2, 3, 4]
+
+
 def test_openrouter_preferences_match_the_documented_shape(warehouse):
     # no --segment: the model's whole traffic
     res = CliRunner().invoke(
