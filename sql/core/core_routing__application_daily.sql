@@ -16,9 +16,10 @@
 -- oracles' outcomes (core_routing__groups: official, cost_oracle, throughput_oracle) come summed
 -- over the same requests: cost in USD, throughput as weight x tok/s.
 -- Requests outside every segment (no candidate) keep a null seg_start and lists: excluded.
--- Float sums are compensated (fsum, Kahan-Babuska), not sorted as in core_routing__daily: sorting
--- every term cost three times this table's time; a compensated sum is the same to the last bit
--- whatever order the threads add in, in all but pathological cases (it is not guaranteed).
+-- Every float sum adds its terms in ascending order (list_sum of a sorted list), as in
+-- core_routing__daily, so a day's sums are the same bits whichever other days are replayed with
+-- it and whichever thread saw which group: an increment's marts must equal a full rebuild's, and
+-- a compensated sum (fsum) only nearly always is.
 -- Reads the temporary tables `request_groups`, `groups` and `slots`.
 with parts as (
     select
@@ -62,13 +63,13 @@ per_bucket as (
         bucket,
         mask,
         any_value(excluded) as excluded,
-        fsum(w) as w,
-        fsum(w_tools) as w_tools,
-        fsum(w_uncached) as w_uncached,
-        fsum(w_cached) as w_cached,
-        fsum(w_output) as w_output,
-        fsum(official_cost) as official_cost,
-        fsum(cost_oracle_cost) as cost_oracle_cost,
+        list_sum(list_sort(list(w))) as w,
+        list_sum(list_sort(list(w_tools))) as w_tools,
+        list_sum(list_sort(list(w_uncached))) as w_uncached,
+        list_sum(list_sort(list(w_cached))) as w_cached,
+        list_sum(list_sort(list(w_output))) as w_output,
+        list_sum(list_sort(list(official_cost))) as official_cost,
+        list_sum(list_sort(list(cost_oracle_cost))) as cost_oracle_cost,
         any_value(official_decode_tps) as official_tps,
         any_value(throughput_oracle_decode_tps) as oracle_tps
     from parts
@@ -109,15 +110,15 @@ merged as (
         any_value(input_price) as input_price,
         any_value(cached_price) as cached_price,
         any_value(output_price) as output_price,
-        fsum(w) as w_requests,
-        fsum(w_tools) as w_tool_requests,
-        fsum(w_uncached) as w_uncached_tokens,
-        fsum(w_cached) as w_cached_tokens,
-        fsum(w_output) as w_output_tokens,
-        fsum(official_cost) as official_cost_usd,
-        fsum(cost_oracle_cost) as cost_oracle_cost_usd,
-        fsum(w * official_tps) as official_w_tps,
-        fsum(w * oracle_tps) as throughput_oracle_w_tps,
+        list_sum(list_sort(list(w))) as w_requests,
+        list_sum(list_sort(list(w_tools))) as w_tool_requests,
+        list_sum(list_sort(list(w_uncached))) as w_uncached_tokens,
+        list_sum(list_sort(list(w_cached))) as w_cached_tokens,
+        list_sum(list_sort(list(w_output))) as w_output_tokens,
+        list_sum(list_sort(list(official_cost))) as official_cost_usd,
+        list_sum(list_sort(list(cost_oracle_cost))) as cost_oracle_cost_usd,
+        list_sum(list_sort(list(w * official_tps))) as official_w_tps,
+        list_sum(list_sort(list(w * oracle_tps))) as throughput_oracle_w_tps,
         list({'w': w, 'tps': own_tps}) as bucket_tps
     from states
     group by date, model, application, seg_start, mask, own_ok_bits, prev_ok_bits, tps_bits, excluded
@@ -165,11 +166,11 @@ select
     null as prev_ok_bits,
     null as tps_bits,
     true as excluded,
-    fsum(requests / sample_rate) as w_requests,
-    fsum(tool_requests / sample_rate) as w_tool_requests,
-    fsum(cast(uncached_tokens as double) / sample_rate) as w_uncached_tokens,
-    fsum(cast(cached_tokens as double) / sample_rate) as w_cached_tokens,
-    fsum(cast(output_tokens as double) / sample_rate) as w_output_tokens,
+    list_sum(list_sort(list(requests / sample_rate))) as w_requests,
+    list_sum(list_sort(list(tool_requests / sample_rate))) as w_tool_requests,
+    list_sum(list_sort(list(cast(uncached_tokens as double) / sample_rate))) as w_uncached_tokens,
+    list_sum(list_sort(list(cast(cached_tokens as double) / sample_rate))) as w_cached_tokens,
+    list_sum(list_sort(list(cast(output_tokens as double) / sample_rate))) as w_output_tokens,
     null as input_price,
     null as cached_price,
     null as output_price,

@@ -7,6 +7,8 @@
 -- its decode throughput, output_tokens / ((latency_ms - ttft_ms) / 1000), as the contract defines
 -- it for probes, and whether it failed (client errors, auth and invalid_request, are the caller's
 -- and count on neither side). Weighted by 1 / sample_rate; sums, so any period adds its days.
+-- Every sum adds its terms in ascending order (list_sum of a sorted list), so a day's sums are the
+-- same bits whichever other days are replayed with it and whichever thread saw which request.
 -- A request whose bucket has no probe of its provider has no prediction: counted apart
 -- (unpredicted), on neither side.
 -- Parameters: $bucket_minutes, $model_filter. Tables: pass_requests (the pass's staged
@@ -62,10 +64,10 @@ select
     provider,
     metric,
     count(*) filter (where predicted is not null) as requests_logged,
-    coalesce(sum(w) filter (where predicted is not null), 0) as w,
-    coalesce(sum(w * w) filter (where predicted is not null), 0) as w2,
-    coalesce(sum(w * predicted) filter (where predicted is not null), 0) as predicted_sum,
-    coalesce(sum(w * observed) filter (where predicted is not null), 0) as observed_sum,
-    coalesce(sum(w) filter (where predicted is null), 0) as unpredicted
+    coalesce(list_sum(list_sort(list(w) filter (where predicted is not null))), 0) as w,
+    coalesce(list_sum(list_sort(list(w * w) filter (where predicted is not null))), 0) as w2,
+    coalesce(list_sum(list_sort(list(w * predicted) filter (where predicted is not null))), 0) as predicted_sum,
+    coalesce(list_sum(list_sort(list(w * observed) filter (where predicted is not null))), 0) as observed_sum,
+    coalesce(list_sum(list_sort(list(w) filter (where predicted is null))), 0) as unpredicted
 from pairs
 group by all

@@ -23,7 +23,10 @@
 --     price (lowest first; implausible prices are not ranked), ttft_rank by ttft_p50_ms (lowest),
 --     decode_rank by decode_tps_p50 (highest), reliability_rank by probe_success_rate (highest),
 --     then request_error_rate (lowest; none counts last). Ties share the best rank of the tie and
---     the next rank is skipped (1, 1, 3); a provider without the figure has no rank.
+--     the next rank is skipped (1, 1, 3); a provider without the figure has no rank. Values are
+--     ranked rounded (prices to 1e-9 USD, times and speeds to 1e-6, rates to 1e-12): the
+--     time-weighted prices and medians carry float noise from parallel sums, which must not split
+--     a tie in one run and not in the next (an increment ranks as a full rebuild does).
 -- No inf or nan is published: a figure that is not finite after arithmetic is null.
 -- Parameters: $service_objects, $verification (mart files), $implausible_factor
 -- (pipeline/lib/sql_marts.py).
@@ -140,23 +143,23 @@ ranked as (
                     rank() over (
                         partition by
                             period, model, blended_list_usd_per_mtok is not null and price_implausible is not true
-                        order by blended_list_usd_per_mtok
+                        order by round(blended_list_usd_per_mtok, 9)
                     )
         end as price_rank,
         case
             when ttft_p50_ms is not null
-                then rank() over (partition by period, model, ttft_p50_ms is not null order by ttft_p50_ms)
+                then rank() over (partition by period, model, ttft_p50_ms is not null order by round(ttft_p50_ms, 6))
         end as ttft_rank,
         case
             when decode_tps_p50 is not null
-                then rank() over (partition by period, model, decode_tps_p50 is not null order by decode_tps_p50 desc)
+                then rank() over (partition by period, model, decode_tps_p50 is not null order by round(decode_tps_p50, 6) desc)
         end as decode_rank,
         case
             when probe_success_rate is not null
                 then
                     rank() over (
                         partition by period, model, probe_success_rate is not null
-                        order by probe_success_rate desc, request_error_rate asc nulls last
+                        order by round(probe_success_rate, 12) desc, round(request_error_rate, 12) asc nulls last
                     )
         end as reliability_rank
     from judged
