@@ -102,8 +102,23 @@ def main() -> None:
     help="planted: one model's cheapest provider depends on the traffic (short-context chat vs long-context), "
     "a known truth for the learned recommendations; the manifest's planted_best_providers lists it.",
 )
+@click.option(
+    "--capacity",
+    # generate.capacity.MODES
+    type=click.Choice(["none", "planted"]),
+    default="none",
+    show_default=True,
+    help="planted: deepinfra refuses more of qwen3-32b's requests the more it is sent in an hour, a known truth "
+    "for the capacity model (marts.provider_capacity); the manifest's planted_capacity lists it.",
+)
 def generate(
-    out_dir: Path, n_requests: int, seed: int, bad_row_fraction: float, shifts: str, best_providers: str
+    out_dir: Path,
+    n_requests: int,
+    seed: int,
+    bad_row_fraction: float,
+    shifts: str,
+    best_providers: str,
+    capacity: str,
 ) -> None:
     """Write a realistic sample quarter (2025-10-01..2025-12-31) as a contract drop."""
     from tqdm import tqdm
@@ -121,6 +136,7 @@ def generate(
                 progress=bar.update,
                 shifts=shifts,
                 best_providers=best_providers,
+                capacity=capacity,
             )
     except OSError as exc:
         raise Mistake(f"cannot write the drop to {out_dir}: {exc.strerror or exc}") from None

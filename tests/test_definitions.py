@@ -42,6 +42,8 @@ def test_definitions_load_with_every_asset_and_the_job():
             "routing_totals",
             "routing_staleness",
             "replay_validation",
+            "provider_capacity",
+            "routing_capacity",
             "routing_recommendations",
             "routing_sensitivity",
         }

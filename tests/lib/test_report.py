@@ -804,6 +804,46 @@ class TestRouting:
         assert "first day differed by -18.2 % [-20.0, -16.1] from the fastest" in text
         assert "100.0 % [90.0, 110.0]" not in text  # m1's own row is in the mart, not in the sentence
 
+    def test_the_capacity_sentence_reads_the_capacity_marts(self, tmp_path):
+        # 2 of 3 service objects are capacity-limited; m1's cheapest policy saved 60.0 % as replayed
+        # and 50.0 % [-51.0, -49.0] once 22 % of its requests were refused and sent to the official
+        # API; m2's routing met no limited provider (fallback 0): not quoted
+        fits = pl.DataFrame(
+            [
+                {"model": "m1", "provider": p, "capacity_limited": limited}
+                for p, limited in (("a", True), ("b", True), ("off", False))
+            ]
+        )
+
+        def row(model, fallback, change, capacity):
+            return {
+                "period": "2025Q4",
+                "period_type": "quarter",
+                "model": model,
+                "objective": "cost",
+                "policy": "cheapest",
+                "requests_routed": 1000.0,
+                "n_days": 92,
+                "fallback_share": fallback,
+                "change_pct": change,
+                "capacity_change_pct": capacity,
+                "capacity_change_pct_ci_low": capacity - 1,
+                "capacity_change_pct_ci_high": capacity + 1,
+            }
+
+        routed = pl.DataFrame([row("m1", 0.22, -60.0, -50.0), row("m2", 0.0, -30.0, -30.0)])
+        tables = {
+            **base_tables(),
+            **routing_frames("2025Q4"),
+            "marts.provider_capacity": fits,
+            "marts.routing_capacity": routed,
+        }
+        result = build_report(make_warehouse(tmp_path / "wh.duckdb", tables), out_dir=tmp_path / "out", pdf=False)
+        text = visible_text(result.html.read_text(encoding="utf-8"))
+        assert "Capacity: 2 of 3 service objects refuse more" in text
+        assert "m1, cheapest: -60.0 % without, -50.0 % [-51.0, -49.0] with 22.0 % of its requests refused" in text
+        assert "m2, cheapest" not in text
+
 
 @pytest.fixture(scope="module")
 def with_changes(tmp_path_factory):

@@ -247,6 +247,44 @@ def routing_recommendations(config: RecommendationsConfig, paths: ServicelensPat
     return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
 
 
+@table_asset("provider_capacity")
+def provider_capacity(paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing.marts import build_provider_capacity
+
+    df = build_provider_capacity(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "provider_capacity"))
+    limited = df.filter(pl.col("capacity_limited")).sort("slope_per_1k", descending=True)
+    figures = {
+        f"{name(r['provider'])} / {name(r['model'])}": (
+            f"429 share +{number(r['slope_per_1k'], '.3f')} per 1,000 requests an hour "
+            f"[{number(r['slope_per_1k_ci_low'], '.3f')}, {number(r['slope_per_1k_ci_high'], '.3f')}]"
+        )
+        for r in limited.head(5).iter_rows(named=True)
+    }
+    return dg.MaterializeResult(
+        metadata=safe_metadata(
+            {"dagster/row_count": df.height, "capacity-limited service objects": limited.height, **figures}
+        )
+    )
+
+
+@table_asset("routing_capacity")
+def routing_capacity(paths: ServicelensPaths) -> dg.MaterializeResult:
+    from pipeline.lib.routing.marts import build_routing_capacity
+
+    df = build_routing_capacity(paths.root)
+    frame_to_parquet(df, marts_file(paths.root, "routing_capacity"))
+    figures = {
+        f"{r['period']} {name(r['model'])} {r['objective']} {r['policy']}": (
+            f"{number(r['change_pct'], '+.1f')} % without, {number(r['capacity_change_pct'], '+.1f')} % with the capacity model"
+        )
+        for r in quarter_rows(df)
+        .filter(pl.col("model").is_in(list(HEADLINES.values())) & pl.col("policy").is_in(["cheapest", "fastest"]))
+        .iter_rows(named=True)
+    }
+    return dg.MaterializeResult(metadata=safe_metadata({"dagster/row_count": df.height, **figures}))
+
+
 @table_asset("routing_sensitivity")
 def routing_sensitivity(paths: ServicelensPaths) -> dg.MaterializeResult:
     from pipeline.lib.routing.sensitivity import build_sensitivity
@@ -274,6 +312,8 @@ ROUTING_ASSETS = [
     routing_totals,
     routing_staleness,
     replay_validation,
+    provider_capacity,
+    routing_capacity,
     routing_recommendations,
     routing_sensitivity,
 ]

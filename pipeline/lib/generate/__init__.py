@@ -34,6 +34,8 @@ from . import world as W
 from .best import MODES as BEST_MODES
 from .best import planted_best_providers
 from .canary import canary_rows
+from .capacity import MODES as CAPACITY_MODES
+from .capacity import planted_capacity
 from .model import client_pool, compile_world
 from .probes import compat_line, compat_lines, compat_rows, latency_probes_day
 from .requests import REQUEST_SCHEMA, generate_rows
@@ -125,17 +127,20 @@ def generate_drop(
     progress: Callable[[int], None] | None = None,
     shifts: str = "sample",
     best_providers: str = "none",
+    capacity: str = "none",
 ) -> dict:
     planted_shifts = shifts_for(shifts, seed)  # first: a wrong mode writes nothing
     if best_providers not in BEST_MODES:
         raise ValueError(f"best_providers must be one of {', '.join(BEST_MODES)}, got {best_providers!r}")
+    if capacity not in CAPACITY_MODES:
+        raise ValueError(f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in DATASETS:  # a re-run must not leave parts of an older drop behind
         if (out / name).exists():
             shutil.rmtree(out / name)
     plant = bad_row_fraction > 0
-    c = compile_world(seed, planted_shifts, best_providers=best_providers == "planted")
+    c = compile_world(seed, planted_shifts, best_providers=best_providers == "planted", capacity=capacity == "planted")
     rows, planted = {}, {}
     rows["models"] = tables.write_models(out)
     rows["endpoints"], planted["endpoints"] = tables.write_endpoints(out, plant, c.eps)
@@ -159,6 +164,8 @@ def generate_drop(
         "planted_changes": planted_changes(planted_shifts),
         "best_providers": best_providers,
         "planted_best_providers": planted_best_providers() if best_providers == "planted" else [],
+        "capacity": capacity,
+        "planted_capacity": planted_capacity() if capacity == "planted" else [],
     }
     with open(out / "_manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)

@@ -46,6 +46,8 @@ class Compiled:
     # states) and the planted service shifts on them
     eps: list
     shift: ShiftArrays
+    # issue 17: per endpoint state, the planted capacity limit K (capacity.py; 0: none)
+    ep_capacity: np.ndarray
 
 
 REGION_CODE = {"cn": 0, "us": 1, "eu": 2}
@@ -57,7 +59,9 @@ def load_factor_code(region_code: np.ndarray, hour: np.ndarray) -> np.ndarray:
     return 1.0 + 0.45 * np.exp(-0.5 * (d / 3.0) ** 2)
 
 
-def compile_world(seed: int, shifts: list[Shift] = (), best_providers: bool = False) -> Compiled:
+def compile_world(
+    seed: int, shifts: list[Shift] = (), best_providers: bool = False, capacity: bool = False
+) -> Compiled:
     midx = {m: i for i, m in enumerate(W.MODEL_IDS)}
     pidx = {p: i for i, p in enumerate(W.PROVIDER_IDS)}
     eps = endpoint_states(list(shifts))
@@ -106,6 +110,12 @@ def compile_world(seed: int, shifts: list[Shift] = (), best_providers: bool = Fa
     c["hour_cdf"] = cdf
     c.update(make_incidents(seed))
     c["eps"], c["shift"] = eps, compile_shifts(eps, list(shifts))
+    if capacity:
+        from .capacity import endpoint_capacity
+
+        c["ep_capacity"] = endpoint_capacity(eps)
+    else:
+        c["ep_capacity"] = np.zeros(len(eps))
     return Compiled(**c)
 
 

@@ -182,6 +182,10 @@ def generate_rows(
         err[m] = E[et]
         acc = acc + pe
     _shifted_errors(c, ep, ts, err, srng)
+    if c.ep_capacity.any():  # issue 17: a planted capacity limit (capacity.py)
+        from .capacity import refuse
+
+        refuse(c.ep_capacity, ep, hours, 1.0 / APP["sr"][app], err, srng, E["rate_limit"])
     is_err = err >= 0
 
     # --- http status

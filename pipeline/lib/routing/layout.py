@@ -22,6 +22,7 @@ PARTIALS = {
     "sensitivity": ("core", "core_routing__sensitivity"),  # pipeline/lib/routing/sensitivity.py
     "cache_rates": ("marts", "routing_cache_rates"),  # published: what the view routing_decisions imputes with
     "validation": ("core", "core_routing__validation"),  # what the replay assumes vs the logs (replay_validation)
+    "capacity": ("core", "core_routing__capacity"),  # where each policy sends each hour (routing_capacity)
     # per application, what replaying a fixed provider order needs (marts.routing_recommendations)
     "application_daily": ("core", "core_routing__application_daily"),
 }

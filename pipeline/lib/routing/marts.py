@@ -80,6 +80,34 @@ def build_staleness(root: Path, params: RoutingParams = RoutingParams()) -> pl.D
     return routing_staleness(read_partials(root, "policy_daily"), params.n_boot, params.seed)
 
 
+def _hourly(root: Path) -> pl.DataFrame:
+    """core_requests__hourly, every day: the hours' logged requests, client errors and rate limits."""
+    from pipeline.paths import core_glob
+
+    columns = ["hour", "date", "provider", "model", "requests", "client_errors", "rate_limits"]
+    return pl.read_parquet(core_glob(root, "core_requests__hourly"), columns=columns, hive_partitioning=False)
+
+
+def build_provider_capacity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.provider_capacity from core_requests__hourly (pipeline/lib/marts/routing_capacity.py)."""
+    from pipeline.lib.marts.routing_capacity import provider_capacity
+
+    return provider_capacity(_hourly(root), params.n_boot, params.seed)
+
+
+def build_routing_capacity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
+    """marts.routing_capacity from every day's core_routing__capacity, core_requests__hourly and
+    marts.provider_capacity."""
+    from pipeline.lib.marts.routing_capacity import capacity_day_sums, routing_capacity
+
+    capacity = read_partials(root, "capacity")
+    if not capacity.height:
+        return routing_capacity(pl.DataFrame(), params.n_boot, params.seed)
+    fit = pl.read_parquet(marts_file(root, "provider_capacity"))
+    days = capacity_day_sums(capacity, _hourly(root), fit)
+    return routing_capacity(days, params.n_boot, params.seed)
+
+
 def build_replay_validation(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
     """marts.replay_validation from every day's core_routing__validation
     (pipeline/lib/marts/replay_validation.py)."""

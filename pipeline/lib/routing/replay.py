@@ -330,6 +330,7 @@ def _write_pass(
     copy("select * from groups", tmp["groups"])
     copy("select * from cache_rates", tmp["cache_rates"])
     copy("select * from validation", tmp["validation"])
+    copy(load_sql("core/core_routing__capacity"), tmp["capacity"])
     copy(load_sql("core/core_routing__application_daily"), tmp["application_daily"])
     if write_decisions:
         # the warehouse view's own SQL, over this pass's requests and groups

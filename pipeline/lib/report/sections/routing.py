@@ -125,6 +125,44 @@ def replay_validation_table(df: pl.DataFrame) -> Table | None:
     )
 
 
+def _capacity(ctx: Context) -> Paragraph | None:
+    """What the capacity model changes (marts.provider_capacity, marts.routing_capacity): the
+    causal cost policy of each model whose routing meets a capacity-limited provider."""
+    wh = ctx.wh
+    if not (wh.has("marts.provider_capacity") and wh.has("marts.routing_capacity")):
+        return None
+    fits = wh.one(
+        "select count(*) as n, count(*) filter (where capacity_limited) as limited from marts.provider_capacity"
+    )
+    if not fits["n"]:
+        return None
+    charged = wh.rows(
+        f"select * {wh.from_quarter('marts.routing_capacity')} and objective = 'cost' and policy = 'cheapest' "
+        "and fallback_share > 0 order by requests_routed desc, model limit 5",
+        ctx.p,
+    )
+    head = (
+        f"Capacity: {fits['limited']} of {fits['n']} service objects refuse more of their requests with rate limits "
+        "the busier their hour, by their own logs (marts.provider_capacity: a line of the refused share on the hour's "
+        "requests whose 95 % interval lies above 0, doubling the traffic adding at least a point)"
+    )
+    if not charged:
+        return Paragraph(
+            head + "; no routing policy of this quarter sends one of them more than it served, so the "
+            "routing figures stand as they are (marts.routing_capacity)."
+        )
+    said = "; ".join(
+        f"{r['model']}, cheapest: {fmt.pct_value(r['change_pct'])} without, "
+        f"{fmt.pct_value_ci(r['capacity_change_pct'], r['capacity_change_pct_ci_low'], r['capacity_change_pct_ci_high'])} "
+        f"with {fmt.pct(r['fallback_share'])} of its requests refused and sent to the official API"
+        for r in charged
+    )
+    return Paragraph(
+        head + ". Routing that sends such a provider more than it served pays for the extra refusals, which fall back "
+        f"to the official API at its price (marts.routing_capacity): {said}."
+    )
+
+
 def _validation(ctx: Context) -> Table | None:
     """The replay-validation table of the models the routing tables show (the most routed)."""
     wh = ctx.wh
@@ -436,7 +474,7 @@ def routing(ctx: Context) -> Section:
                     )
                 )
     _policies(ctx, s)
-    s.add(_validation(ctx))
+    s.add(_capacity(ctx), _validation(ctx))
     if wh.has("marts.routing_sensitivity", "min_success", "is_run_setting"):
         table = sensitivity_table(
             wh.frame(f"select * {wh.from_quarter('marts.routing_sensitivity')} and policy = 'oracle'", ctx.p)

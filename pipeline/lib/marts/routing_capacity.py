@@ -1,0 +1,211 @@
+"""marts.provider_capacity and marts.routing_capacity (issue 17): a replay that sends every
+request to the cheapest host forgets that a host refuses more the more it is sent. Pure: frames
+in, frames out.
+
+provider_capacity fits, per model and provider, how the share of its logged requests refused by
+a rate limit (429) grows with the traffic it served in the hour, from its own logs
+(core_requests__hourly): a weighted least-squares line, share = base + slope x requests per hour,
+each hour weighted by its requests (client errors left out of both), its slope's 95 % interval
+from resampled days. A provider is `capacity_limited` when that interval lies above 0 and the
+line is material (doubling its mean hourly traffic adds at least MIN_EFFECT, one point, of
+refusals): its own logs show it refusing more when busier.
+
+routing_capacity charges each policy for it. Where a policy sends a capacity-limited provider
+more requests in an hour than the logs show it serving, the line predicts the extra refusals,
+slope x (routed - logged), at most all of them; a refused request falls back to the official API
+(as the causal policies' fallback does), paying the official price and getting its speed
+(a refusal is not billed). The official API is never charged: its refusals are retried there.
+The capacity-adjusted change against the official API is published beside the unadjusted one,
+with a paired day-bootstrap interval (days resampled, the same on both sides)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from pipeline.lib.stats import INTERVAL_LEVEL, N_BOOT, SEED, ratio_of_means_ci, resample_indices
+
+MIN_HOURS = 24  # hours with traffic a provider needs for a fitted line
+# a capacity limit worth charging: doubling the provider's mean hourly traffic adds at least this
+# share of refusals (a slope whose interval clears 0 by chance, one provider in twenty, is tiny)
+MIN_EFFECT = 0.01
+
+CAPACITY_SCHEMA = {
+    "model": pl.String,
+    "provider": pl.String,
+    "hours": pl.Int64,
+    "requests": pl.Float64,
+    "mean_hourly_requests": pl.Float64,
+    "rate_limit_share": pl.Float64,
+    "base_share": pl.Float64,
+    "slope_per_1k": pl.Float64,
+    "slope_per_1k_ci_low": pl.Float64,
+    "slope_per_1k_ci_high": pl.Float64,
+    "capacity_limited": pl.Boolean,
+}
+
+ROUTING_SCHEMA = {
+    "period": pl.String,
+    "period_type": pl.String,
+    "model": pl.String,
+    "objective": pl.String,
+    "policy": pl.String,
+    "requests_routed": pl.Float64,
+    "n_days": pl.Int64,
+    "fallback_share": pl.Float64,
+    "limited_providers": pl.List(pl.String),
+    "change_pct": pl.Float64,
+    "capacity_change_pct": pl.Float64,
+    "capacity_change_pct_ci_low": pl.Float64,
+    "capacity_change_pct_ci_high": pl.Float64,
+}
+
+
+def _line(a1, a2, a3, r1, r2):
+    """Weighted least squares of share = r / v on v with weights v, from the sums of v, v^2,
+    v^3, r and v r: (base, slope); nan where the hours do not vary."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_bar, y_bar = a2 / a1, r1 / a1
+        sxx = a3 - a1 * x_bar * x_bar
+        sxy = r2 - a1 * x_bar * y_bar
+        slope = np.where(sxx > 0, sxy / sxx, np.nan)
+        return y_bar - slope * x_bar, slope
+
+
+def provider_capacity(hourly: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+    """One row per (model, provider) of core_requests__hourly."""
+    if not hourly.height:
+        return pl.DataFrame(schema=CAPACITY_SCHEMA)
+    per_day = (
+        hourly.with_columns(v=pl.col("requests") - pl.col("client_errors"), r=pl.col("rate_limits"))
+        .filter(pl.col("v") > 0)
+        .group_by("model", "provider", "date")
+        .agg(
+            hours=pl.len(),
+            a1=pl.col("v").sum(),
+            a2=(pl.col("v") ** 2).sum(),
+            a3=(pl.col("v") ** 3).sum(),
+            r1=pl.col("r").sum(),
+            r2=(pl.col("v") * pl.col("r")).sum(),
+        )
+        .sort("model", "provider", "date")
+    )
+    tail = 100 * (1 - INTERVAL_LEVEL) / 2
+    rows = []
+    for (model, provider), g in per_day.group_by("model", "provider", maintain_order=True):
+        s = {c: g[c].to_numpy().astype(float) for c in ("a1", "a2", "a3", "r1", "r2")}
+        hours = int(g["hours"].sum())
+        base, slope = (float(x) for x in _line(*(s[c].sum() for c in ("a1", "a2", "a3", "r1", "r2"))))
+        lo = hi = float("nan")
+        if hours >= MIN_HOURS and np.isfinite(slope) and g.height > 1:
+            idx = resample_indices(seed, g.height, n_boot)
+            _, boot = _line(*(s[c][idx].sum(axis=1) for c in ("a1", "a2", "a3", "r1", "r2")))
+            boot = boot[np.isfinite(boot)]
+            if boot.size:
+                lo, hi = (float(x) for x in np.percentile(boot, [tail, 100 - tail]))
+        fitted = hours >= MIN_HOURS and np.isfinite(slope)
+        rows.append(
+            {
+                "model": model,
+                "provider": provider,
+                "hours": hours,
+                "requests": float(s["a1"].sum()),
+                "mean_hourly_requests": float(s["a1"].sum()) / hours,
+                "rate_limit_share": float(s["r1"].sum() / s["a1"].sum()),
+                "base_share": base if fitted else None,
+                "slope_per_1k": 1000 * slope if fitted else None,
+                "slope_per_1k_ci_low": 1000 * lo if fitted and np.isfinite(lo) else None,
+                "slope_per_1k_ci_high": 1000 * hi if fitted and np.isfinite(hi) else None,
+                "capacity_limited": bool(
+                    fitted and np.isfinite(lo) and lo > 0 and slope * float(s["a1"].sum()) / hours >= MIN_EFFECT
+                ),
+            }
+        )
+    return pl.DataFrame(rows, schema=CAPACITY_SCHEMA).sort("model", "provider")
+
+
+def with_periods(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(
+        month=pl.col("date").dt.strftime("%Y-%m"),
+        quarter=pl.col("date").dt.strftime("%Y") + "Q" + pl.col("date").dt.quarter().cast(pl.String),
+    )
+
+
+def capacity_day_sums(capacity: pl.DataFrame, hourly: pl.DataFrame, fit: pl.DataFrame) -> pl.DataFrame:
+    """Per day, model and policy: what the policy routed, its cost and weight x tok/s at the
+    providers it chose and at the official API, and both after the extra refusals."""
+    logged = hourly.group_by("hour", "model", "provider").agg(
+        v_logged=(pl.col("requests") - pl.col("client_errors")).sum()
+    )
+    limited = fit.filter(pl.col("capacity_limited")).select("model", "provider", slope=pl.col("slope_per_1k") / 1000)
+    rows = (
+        capacity.join(logged, on=["hour", "model", "provider"], how="left")
+        .join(limited, on=["model", "provider"], how="left")
+        .with_columns(
+            extra=pl.when(pl.col("slope").is_not_null() & ~pl.col("is_official"))
+            .then((pl.col("slope") * (pl.col("w") - pl.col("v_logged").fill_null(0))).clip(0.0, 1.0))
+            .otherwise(0.0)
+        )
+        .with_columns(
+            cost_adjusted=pl.col("cost_policy") - pl.col("extra") * (pl.col("cost_policy") - pl.col("cost_official")),
+            tpsw_adjusted=pl.col("tpsw_policy") - pl.col("extra") * (pl.col("tpsw_policy") - pl.col("tpsw_official")),
+            fallback=pl.col("extra") * pl.col("w"),
+            limited_provider=pl.when(pl.col("slope").is_not_null() & ~pl.col("is_official")).then(pl.col("provider")),
+        )
+    )
+    return with_periods(
+        rows.group_by("date", "model", "policy")
+        .agg(
+            pl.col("w", "fallback", "cost_policy", "cost_official", "cost_adjusted").sum(),
+            pl.col("tpsw_policy", "tpsw_official", "tpsw_adjusted").sum(),
+            limited=pl.col("limited_provider").drop_nulls().unique(),
+        )
+        .sort("date", "model", "policy")
+    )
+
+
+def routing_capacity(days: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SEED) -> pl.DataFrame:
+    """marts.routing_capacity from capacity_day_sums: per period (quarter, month), model,
+    objective and policy."""
+    if not days.height:
+        return pl.DataFrame(schema=ROUTING_SCHEMA)
+    numeric = ("w", "fallback", "cost_policy", "cost_official", "cost_adjusted", "tpsw_policy", "tpsw_official")
+    arrays = {c: days[c].fill_null(0).to_numpy().astype(float) for c in (*numeric, "tpsw_adjusted")}
+    limited = days["limited"].to_list()
+    rows = []
+    for period_col, period_type in (("quarter", "quarter"), ("month", "month")):
+        groups = days.with_row_index("_row").group_by(period_col, "model", "policy", maintain_order=True)
+        for period, model, policy, positions in groups.agg(pl.col("_row")).iter_rows():
+            g = {c: a[positions] for c, a in arrays.items()}
+            w = float(g["w"].sum())
+            used = sorted({p for i in positions for p in (limited[i] or [])})
+            for objective, policy_col, base_col, adjusted_col in (
+                ("cost", "cost_policy", "cost_official", "cost_adjusted"),
+                ("throughput", "tpsw_policy", "tpsw_official", "tpsw_adjusted"),
+            ):
+                base = float(g[base_col].sum())
+                unadjusted = 100 * (float(g[policy_col].sum()) / base - 1) if base else None
+                ratio, lo, hi = ratio_of_means_ci(g[adjusted_col], g[base_col], n_boot=n_boot, seed=seed)
+                rows.append(
+                    {
+                        "period": period,
+                        "period_type": period_type,
+                        "model": model,
+                        "objective": objective,
+                        "policy": policy,
+                        "requests_routed": w,
+                        "n_days": len(positions),
+                        "fallback_share": float(g["fallback"].sum()) / w if w else None,
+                        "limited_providers": used,
+                        "change_pct": unadjusted,
+                        "capacity_change_pct": 100 * (ratio - 1),
+                        "capacity_change_pct_ci_low": 100 * (lo - 1),
+                        "capacity_change_pct_ci_high": 100 * (hi - 1),
+                    }
+                )
+    finite = ("change_pct", "capacity_change_pct", "capacity_change_pct_ci_low", "capacity_change_pct_ci_high")
+    return (
+        pl.DataFrame(rows, schema=ROUTING_SCHEMA)
+        .with_columns(pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c in finite)
+        .sort(["period_type", "period", "model", "objective", "policy"], descending=[True, False, False, False, False])
+    )
