@@ -42,6 +42,8 @@ select
     coalesce(sum(w) filter (where error_type = 'other'), 0) as other,
     coalesce(sum(w) filter (where error_type in ('auth', 'invalid_request')), 0) as client_errors,
     coalesce(sum(w) filter (where error_type = 'rate_limit'), 0) as rate_limits,
+    -- refusals the log bills input tokens for ("usage as billed"): what a refused attempt costs
+    coalesce(sum(w) filter (where error_type = 'rate_limit' and input_tokens > 0), 0) as rate_limits_billed,
     coalesce(sum(w) filter (where error_type not in ('auth', 'invalid_request', 'rate_limit')), 0) as provider_faults,
     coalesce(sum(w * w) filter (where error_type is null or error_type not in ('auth', 'invalid_request')), 0) as rate_base_w2,
     sum(input_tokens * w) as input_tokens,

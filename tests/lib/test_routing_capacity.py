@@ -33,6 +33,8 @@ def _hours(provider: str, share, days: int = 2, hours: int = 24, client: float =
                     "requests": v + client,
                     "client_errors": client,
                     "rate_limits": v * share(v),
+                    # a quarter of the refusals carry billed input tokens
+                    "rate_limits_billed": v * share(v) / 4,
                 }
             )
     return out
@@ -56,15 +58,24 @@ def test_the_line_of_a_provider_refusing_more_when_busier():
     # the share at the mean of v weighted by v: 0.01 + 0.001 x sum(v^2) / sum(v)
     v = [10.0 * (h + 1) for h in range(24)]
     assert busy["rate_limit_share"] == pytest.approx(0.01 + 0.001 * sum(x * x for x in v) / sum(v))
+    assert busy["refusals_billed_share"] == pytest.approx(0.25)
     assert flat["slope_per_1k"] == pytest.approx(0.0, abs=1e-12) and flat["base_share"] == pytest.approx(0.02)
     assert flat["capacity_limited"] is False
     # 20 hours: too few for a line
     assert thin["slope_per_1k"] is None and thin["capacity_limited"] is False
 
 
-def _fit(slope_per_1k: float, provider: str = "p", limited: bool = True) -> pl.DataFrame:
+def _fit(slope_per_1k: float, provider: str = "p", limited: bool = True, billed: float = 0.0) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"model": "m1", "provider": provider, "slope_per_1k": slope_per_1k, "capacity_limited": limited}]
+        [
+            {
+                "model": "m1",
+                "provider": provider,
+                "slope_per_1k": slope_per_1k,
+                "capacity_limited": limited,
+                "refusals_billed_share": billed,
+            }
+        ]
     )
 
 
@@ -78,6 +89,7 @@ def _sent(policy, provider, w, cost, cost_off, tps, tps_off, official=False, hou
         "is_official": official,
         "w": w,
         "cost_policy": cost,
+        "cost_input_policy": 0.4 * cost,
         "cost_official": cost_off,
         "tpsw_policy": w * tps,
         "tpsw_official": w * tps_off,
@@ -125,6 +137,29 @@ def test_extra_refusals_fall_back_to_the_official_api():
     assert official["capacity_change_pct"] == pytest.approx(0.0) and official["fallback_share"] == 0.0
 
 
+def test_a_provider_that_bills_refusals_adds_the_refused_attempts_input():
+    # as above, but half of p's refusals are billed their input tokens (0.4 of the 1.0 USD):
+    # 1.18 + 0.09 x 0.5 x 0.4 = 1.198 USD
+    capacity = pl.DataFrame([_sent("cheapest", "p", 100.0, 1.0, 3.0, 50.0, 20.0)])
+    logged = pl.DataFrame(
+        [
+            {
+                "hour": H0,
+                "date": DAY,
+                "provider": "p",
+                "model": "m1",
+                "requests": 10.0,
+                "client_errors": 0.0,
+                "rate_limits": 0.0,
+            }
+        ]
+    )
+    days = capacity_day_sums(capacity, logged, _fit(1.0, billed=0.5))
+    out = routing_capacity(days, n_boot=20)
+    cost = out.filter((pl.col("period_type") == "quarter") & (pl.col("objective") == "cost")).row(0, named=True)
+    assert cost["capacity_change_pct"] == pytest.approx(100 * (1.198 / 3 - 1))
+
+
 def test_no_charge_below_the_logged_traffic_or_for_an_unlimited_provider():
     capacity = pl.DataFrame(
         [
@@ -164,17 +199,22 @@ def test_the_hourly_partial_sums_what_each_policy_sent_where():
     )
     con = connect()
     try:
-        cols = ", ".join(f"{p}_provider varchar, {p}_cost_usd double, {p}_decode_tps double" for p in policies)
+        cols = ", ".join(
+            f"{p}_provider varchar, {p}_cost_usd double, {p}_decode_tps double, "
+            f"{p}_input_usd_per_mtok double, {p}_cached_input_usd_per_mtok double"
+            for p in policies
+        )
         con.execute(
             "create table groups (date date, bucket timestamp, model varchar, official_provider varchar, "
-            f"w_requests double, official_cost_usd double, official_decode_tps double, excluded boolean, {cols})"
+            "w_requests double, w_uncached_tokens double, w_cached_tokens double, "
+            f"official_cost_usd double, official_decode_tps double, excluded boolean, {cols})"
         )
 
         def group(minute, w, cheap, excluded=False):
             # every policy sends the group to the official API but cheapest, which sends it to `cheap`
-            values = [DAY, H0 + dt.timedelta(minutes=minute), "m1", "o", w, 3.0 * w, 20.0, excluded]
+            values = [DAY, H0 + dt.timedelta(minutes=minute), "m1", "o", w, 1000 * w, 2000 * w, 3.0 * w, 20.0, excluded]
             for p in policies:
-                values += [cheap, 1.0 * w, 50.0] if p == "cheapest" else ["o", 3.0 * w, 20.0]
+                values += [cheap, 1.0 * w, 50.0, 1.0, 0.5] if p == "cheapest" else ["o", 3.0 * w, 20.0, 3.0, 3.0]
             con.execute(f"insert into groups values ({', '.join('?' * len(values))})", values)
 
         group(0, 10.0, "p")
@@ -189,6 +229,8 @@ def test_the_hourly_partial_sums_what_each_policy_sent_where():
     }
     p0 = cheap[(0, "p")]
     assert (p0["w"], p0["cost_policy"], p0["cost_official"]) == (15.0, 15.0, 45.0)
+    # input tokens alone: 1,000 uncached at 1 USD/Mtok and 2,000 cached at 0.5 per weighted request
+    assert p0["cost_input_policy"] == pytest.approx(15.0 * (1000 * 1.0 + 2000 * 0.5) / 1e6)
     assert (p0["tpsw_policy"], p0["tpsw_official"]) == (15.0 * 50, 15.0 * 20)
     assert p0["is_official"] is False and cheap[(1, "q")]["w"] == 2.0
     fastest = out.filter(pl.col("policy") == "fastest")

@@ -13,8 +13,11 @@ refusals): its own logs show it refusing more when busier.
 routing_capacity charges each policy for it. Where a policy sends a capacity-limited provider
 more requests in an hour than the logs show it serving, the line predicts the extra refusals,
 slope x (routed - logged), at most all of them; a refused request falls back to the official API
-(as the causal policies' fallback does), paying the official price and getting its speed
-(a refusal is not billed). The official API is never charged: its refusals are retried there.
+(as the causal policies' fallback does), paying the official price and getting its speed, plus
+the refused attempt's input tokens at the provider's price in the share of refusals its logs bill
+(`refusals_billed_share`: refused requests whose log carries billed input tokens; the contract's
+token counts are usage as billed), so the cost is net of billed failed attempts. The official API
+is never charged: its refusals are retried there.
 The capacity-adjusted change against the official API is published beside the unadjusted one,
 with a paired day-bootstrap interval (days resampled, the same on both sides)."""
 
@@ -37,6 +40,7 @@ CAPACITY_SCHEMA = {
     "requests": pl.Float64,
     "mean_hourly_requests": pl.Float64,
     "rate_limit_share": pl.Float64,
+    "refusals_billed_share": pl.Float64,
     "base_share": pl.Float64,
     "slope_per_1k": pl.Float64,
     "slope_per_1k_ci_low": pl.Float64,
@@ -82,6 +86,7 @@ def provider_capacity(hourly: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SE
         .group_by("model", "provider", "date")
         .agg(
             hours=pl.len(),
+            billed=pl.col("rate_limits_billed").sum(),
             a1=pl.col("v").sum(),
             a2=(pl.col("v") ** 2).sum(),
             a3=(pl.col("v") ** 3).sum(),
@@ -112,6 +117,7 @@ def provider_capacity(hourly: pl.DataFrame, n_boot: int = N_BOOT, seed: int = SE
                 "requests": float(s["a1"].sum()),
                 "mean_hourly_requests": float(s["a1"].sum()) / hours,
                 "rate_limit_share": float(s["r1"].sum() / s["a1"].sum()),
+                "refusals_billed_share": float(g["billed"].sum()) / float(s["r1"].sum()) if s["r1"].sum() else None,
                 "base_share": base if fitted else None,
                 "slope_per_1k": 1000 * slope if fitted else None,
                 "slope_per_1k_ci_low": 1000 * lo if fitted and np.isfinite(lo) else None,
@@ -137,7 +143,12 @@ def capacity_day_sums(capacity: pl.DataFrame, hourly: pl.DataFrame, fit: pl.Data
     logged = hourly.group_by("hour", "model", "provider").agg(
         v_logged=(pl.col("requests") - pl.col("client_errors")).sum()
     )
-    limited = fit.filter(pl.col("capacity_limited")).select("model", "provider", slope=pl.col("slope_per_1k") / 1000)
+    limited = fit.filter(pl.col("capacity_limited")).select(
+        "model",
+        "provider",
+        slope=pl.col("slope_per_1k") / 1000,
+        billed=pl.col("refusals_billed_share").fill_null(0.0),
+    )
     rows = (
         capacity.join(logged, on=["hour", "model", "provider"], how="left")
         .join(limited, on=["model", "provider"], how="left")
@@ -147,7 +158,11 @@ def capacity_day_sums(capacity: pl.DataFrame, hourly: pl.DataFrame, fit: pl.Data
             .otherwise(0.0)
         )
         .with_columns(
-            cost_adjusted=pl.col("cost_policy") - pl.col("extra") * (pl.col("cost_policy") - pl.col("cost_official")),
+            # a refused request costs the official price, and its refused attempt's input tokens where
+            # the provider's logs bill refusals
+            cost_adjusted=pl.col("cost_policy")
+            - pl.col("extra") * (pl.col("cost_policy") - pl.col("cost_official"))
+            + pl.col("extra") * pl.col("billed").fill_null(0.0) * pl.col("cost_input_policy"),
             tpsw_adjusted=pl.col("tpsw_policy") - pl.col("extra") * (pl.col("tpsw_policy") - pl.col("tpsw_official")),
             fallback=pl.col("extra") * pl.col("w"),
             limited_provider=pl.when(pl.col("slope").is_not_null() & ~pl.col("is_official")).then(pl.col("provider")),

@@ -84,7 +84,7 @@ def _hourly(root: Path) -> pl.DataFrame:
     """core_requests__hourly, every day: the hours' logged requests, client errors and rate limits."""
     from pipeline.paths import core_glob
 
-    columns = ["hour", "date", "provider", "model", "requests", "client_errors", "rate_limits"]
+    columns = ["hour", "date", "provider", "model", "requests", "client_errors", "rate_limits", "rate_limits_billed"]
     return pl.read_parquet(core_glob(root, "core_requests__hourly"), columns=columns, hive_partitioning=False)
 
 
