@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from pipeline.lib.duck import connect
-from pipeline.lib.marts.routing_capacity import capacity_day_sums, provider_capacity, routing_capacity
+from pipeline.lib.marts.provider_capacity import provider_capacity
+from pipeline.lib.marts.routing_capacity import capacity_day_sums, routing_capacity
 from pipeline.sql import load_sql
 
 DAY = dt.date(2025, 10, 1)

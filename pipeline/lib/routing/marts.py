@@ -90,7 +90,7 @@ def _hourly(root: Path) -> pl.DataFrame:
 
 def build_provider_capacity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
     """marts.provider_capacity from core_requests__hourly (pipeline/lib/marts/routing_capacity.py)."""
-    from pipeline.lib.marts.routing_capacity import provider_capacity
+    from pipeline.lib.marts.provider_capacity import provider_capacity
 
     return provider_capacity(_hourly(root), params.n_boot, params.seed)
 
