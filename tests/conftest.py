@@ -13,8 +13,14 @@ REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_env(tmp_path_factory):
-    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "SERVICELENS_RAW_DIR", "SERVICELENS_WAREHOUSE")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("DAGSTER_HOME", "SERVICELENS_RAW_DIR", "SERVICELENS_WAREHOUSE", "SERVICELENS_REPORT_PDF")
+    }
     os.environ.pop("DAGSTER_HOME", None)  # runs use an ephemeral instance
+    # end-to-end runs skip the report's PDF layout (5 s a run, ~45 runs): tests/lib/test_report.py
+    # lays PDFs out, and test_job_materializes_and_publishes does so through a run
+    os.environ["SERVICELENS_REPORT_PDF"] = "0"
     base = tmp_path_factory.mktemp("env")
     os.environ["SERVICELENS_RAW_DIR"] = str(base / "raw")
     os.environ["SERVICELENS_WAREHOUSE"] = str(base / "warehouse.duckdb")

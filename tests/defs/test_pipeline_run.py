@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -22,10 +23,13 @@ def _query(warehouse, sql):
         con.close()
 
 
-def test_job_materializes_and_publishes(tiny_drop, tmp_path):
+def test_job_materializes_and_publishes(tiny_drop, tmp_path, monkeypatch):
+    monkeypatch.setenv("SERVICELENS_REPORT_PDF", "1")  # this run lays the PDF out, as `make run` does
     warehouse = tmp_path / "wh.duckdb"
     lines = []
     assert run_pipeline(tiny_drop, warehouse, echo=lines.append, log_level="WARNING")
+    pdf = next(line for line in lines if line.strip().startswith("report pdf:")).split("report pdf:")[1].strip()
+    assert Path(pdf).read_bytes()[:5] == b"%PDF-"
     audit = {
         (d, f): (r, ld, q, du)
         for d, f, r, ld, q, du in _query(
