@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -466,6 +467,7 @@ def test_pipeline_and_report_on_a_hostile_drop(tmp_path):
         capture_output=True,
         text=True,
         timeout=1200,
+        env={**os.environ, "SERVICELENS_REPORT_PDF": "1"},  # the PDF, hostile strings and all
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
 
