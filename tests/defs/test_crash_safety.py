@@ -34,6 +34,11 @@ def kill_fractions() -> list[float]:
     return sorted(round(rng.uniform(0.02, 1.0), 3) for _ in range(n))
 
 
+# the runs lay the report's PDF out, as `servicelens run` does (the suite skips it elsewhere): the
+# moments to kill at are fractions of a full run, and the PDF is a long stretch of one
+RUN_ENV = {**os.environ, "SERVICELENS_REPORT_PDF": "1"}
+
+
 def run_cmd(raw: Path, warehouse: Path) -> list[str]:
     return [sys.executable, "-m", "pipeline.cli", "run", "--raw", str(raw), "--warehouse", str(warehouse)]
 
@@ -95,7 +100,7 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
         capture_output=True,
     )
     started = time.monotonic()
-    first = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True)
+    first = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True, env=RUN_ENV)
     full = time.monotonic() - started
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     before = reader_view(warehouse)
@@ -118,7 +123,9 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
     outcomes = {}
     for frac in kill_fractions():
         t0 = time.monotonic()
-        proc = subprocess.Popen(run_cmd(raw, warehouse), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            run_cmd(raw, warehouse), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=RUN_ENV
+        )
         label = f"{frac:.1%} into a run"
         outcomes[label] = wait_then_kill(proc, lambda t0=t0, frac=frac: time.monotonic() - t0 >= frac * full)
         view = reader_view(warehouse)
@@ -136,14 +143,16 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
             if d.name != store.current():
                 shutil.rmtree(d)
         before = reader_view(warehouse)
-        proc = subprocess.Popen(run_cmd(raw, warehouse), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            run_cmd(raw, warehouse), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=RUN_ENV
+        )
         outcomes[label] = wait_then_kill(proc, trigger)
         view = reader_view(warehouse)
         assert view == before or is_complete_publication(warehouse, view), label
     assert sum(o == "killed" for o in outcomes.values()) >= len(outcomes) - 1, outcomes
 
     # leftovers are there now (half-built generations, scratch folders); the next run cleans them
-    final = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True)
+    final = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True, env=RUN_ENV)
     assert final.returncode == 0, final.stdout[-2000:] + final.stderr[-2000:]
     after = reader_view(warehouse)
     assert after["current"] != old_generation
