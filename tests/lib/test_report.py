@@ -1355,7 +1355,7 @@ def test_report_on_a_generated_warehouse(tmp_path, generated_quarter):
 
 
 def test_the_replay_validation_table_puts_logs_beside_the_replay():
-    from pipeline.lib.report.sections.routing import VALIDATION_MIN_REQUESTS, replay_validation_table
+    from pipeline.lib.report.sections.routing_trust import VALIDATION_MIN_REQUESTS, replay_validation_table
 
     def row(provider, metric, n, pred, obs, gap, lo, hi):
         return {
