@@ -15,7 +15,10 @@
 --   sort_price_with_retries: attempts = the first three fitting candidates of ord; attempt k
 --     succeeds with its success rate s_k and serves with probability r_k = s_k x prod_(j<k)
 --     (1 - s_j); throughput and TTFT are those of the serving attempt given success (sum r_k x_k
---     / sum r_k), success_prob = sum r_k, failed attempts are not billed; provider = attempt 1;
+--     / sum r_k), success_prob = sum r_k; attempt k fails with probability f_k = (1 - s_k) x
+--     prod_(j<k) (1 - s_j) and is then billed the request's input tokens at its prices with the
+--     chance b_k its provider's logs bill failures (core_routing__failure_billing); provider =
+--     attempt 1;
 --   cheapest_list_price: the fitting candidate available in the previous bucket with the lowest
 --     blended list price 0.75 x input + 0.25 x output now (the price a gateway's config sorts by,
 --     blind to a request's cache hits), the official provider when none was or when the pick is
@@ -36,14 +39,15 @@
 -- every request of the group), and the effective prices P_input_usd_per_mtok,
 -- P_cached_input_usd_per_mtok, P_output_usd_per_mtok: a request's cost is
 --   (input x uncached input + cached_input x cached input + output x output tokens) / 1e6
--- (the provider's prices; for retries the attempts' prices weighted by r_k; for balance the
+-- (the provider's prices; for retries the attempts' prices weighted by r_k, input and cached input
+-- also by f_k x b_k (billed failed attempts); for balance the
 -- shares' prices); P_cost_usd is the group's total, the same formula over its weighted sums.
 -- Weighted sums come from exact integer token sums per sample rate: w_requests = sum over the
 -- group's sample rates of requests / sample_rate, w_*_tokens likewise (no float is summed across
 -- requests; the few sample rates add in ascending order, so the sums are the same bits every run).
 -- The policies are those of pipeline/lib/routing/settings.py POLICIES (a test checks that every one has its
 -- columns here and its rows in core_routing__policy_daily and the view marts.routing_decisions).
--- Reads the temporary tables `request_groups`, `slots` and `frozen_orders`.
+-- Reads the temporary tables `request_groups`, `slots`, `frozen_orders` and `failure_billing`.
 with groups as (
     -- the sample rates of a group add up in a fixed order (ascending terms), so its weighted sums
     -- are the same bits whichever thread saw which rate first
@@ -159,10 +163,13 @@ ordered as (
         b.prev_ok_bits,
         -- the frozen lists as positions in the slot's candidates (a provider no longer listed drops out)
         list_filter(list_transform(f.cost_order, p -> list_position(b.provider, p)), i -> i is not null) as frozen_cost,
-        list_filter(list_transform(f.speed_order, p -> list_position(b.provider, p)), i -> i is not null) as frozen_speed
+        list_filter(list_transform(f.speed_order, p -> list_position(b.provider, p)), i -> i is not null) as frozen_speed,
+        fb.by_provider as bill_by_provider,
+        fb.day_share as bill_day_share
     from groups as g
     left join balance as b on b.model = g.model and b.seg_start = g.seg_start and b.bucket = g.bucket and b.mask = g.mask
     left join frozen_orders as f on f.model = g.model and f.quarter = quarter_label(g.date)
+    left join failure_billing as fb on fb.date = g.date
 ),
 
 picked as (
@@ -189,7 +196,15 @@ chosen as (
         if((own_ok_bits >> (frozen_fastest_pick - 1)) & 1 = 1, frozen_fastest_pick, off) as frozen_fastest,
         coalesce(own_success[a1], 0.0) as r1,
         (1 - coalesce(own_success[a1], 0.0)) * coalesce(own_success[a2], 0.0) as r2,
-        (1 - coalesce(own_success[a1], 0.0)) * (1 - coalesce(own_success[a2], 0.0)) * coalesce(own_success[a3], 0.0) as r3
+        (1 - coalesce(own_success[a1], 0.0)) * (1 - coalesce(own_success[a2], 0.0)) * coalesce(own_success[a3], 0.0) as r3,
+        -- a failed attempt's chance of being billed, times the chance it is made and fails
+        if(a1 is null, 0.0, coalesce(bill_by_provider[provider[a1]], bill_day_share, 0.0)
+            * (1 - coalesce(own_success[a1], 0.0))) as fb1,
+        if(a2 is null, 0.0, coalesce(bill_by_provider[provider[a2]], bill_day_share, 0.0)
+            * (1 - coalesce(own_success[a1], 0.0)) * (1 - coalesce(own_success[a2], 0.0))) as fb2,
+        if(a3 is null, 0.0, coalesce(bill_by_provider[provider[a3]], bill_day_share, 0.0)
+            * (1 - coalesce(own_success[a1], 0.0)) * (1 - coalesce(own_success[a2], 0.0))
+            * (1 - coalesce(own_success[a3], 0.0))) as fb3
     from picked
 ),
 
@@ -219,8 +234,10 @@ outcomes as (
          'tps': own_tps[lowest_p90_ttft], 'ttft': own_ttft[lowest_p90_ttft],
          'success': own_success[lowest_p90_ttft]} as lowest_p90_ttft,
         {'provider': provider[a1],
-         'input': r1 * input_price[a1] + r2 * coalesce(input_price[a2], 0) + r3 * coalesce(input_price[a3], 0),
-         'cached': r1 * cached_price[a1] + r2 * coalesce(cached_price[a2], 0) + r3 * coalesce(cached_price[a3], 0),
+         'input': (r1 + fb1) * input_price[a1] + (r2 + fb2) * coalesce(input_price[a2], 0)
+            + (r3 + fb3) * coalesce(input_price[a3], 0),
+         'cached': (r1 + fb1) * cached_price[a1] + (r2 + fb2) * coalesce(cached_price[a2], 0)
+            + (r3 + fb3) * coalesce(cached_price[a3], 0),
          'output': r1 * output_price[a1] + r2 * coalesce(output_price[a2], 0) + r3 * coalesce(output_price[a3], 0),
          'tps': if(r1 + r2 + r3 = 0, null,
             (r1 * coalesce(own_tps[a1], 0) + r2 * coalesce(own_tps[a2], 0) + r3 * coalesce(own_tps[a3], 0)) / (r1 + r2 + r3)),

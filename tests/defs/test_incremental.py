@@ -26,6 +26,24 @@ def drop(tmp_path_factory):
     return raw
 
 
+@pytest.fixture(scope="module")
+def built(drop, tmp_path_factory):
+    """The drop built once from scratch: its raw folder and its warehouse file. Tests that start
+    from a built drop copy both (_copy_built) rather than build it again."""
+    base = tmp_path_factory.mktemp("built")
+    shutil.copytree(drop, base / "raw")
+    _run(base / "raw", base / "wh" / "wh.duckdb")
+    return base
+
+
+def _copy_built(built, tmp_path):
+    """A private copy of the built drop (raw folder, warehouse, its store and Parquet links,
+    which are relative): (raw, warehouse file)."""
+    shutil.copytree(built / "raw", tmp_path / "raw")
+    shutil.copytree(built / "wh", tmp_path / "inc", symlinks=True)
+    return tmp_path / "raw", tmp_path / "inc" / "wh.duckdb"
+
+
 def _run(raw, warehouse, **kw) -> list[str]:
     lines = []
     assert run_pipeline(raw, warehouse, echo=lines.append, log_level="ERROR", **kw), "\n".join(lines)
@@ -48,7 +66,7 @@ def _equals_a_full_rebuild(raw, incremental, tmp_path, file_name: str) -> tuple:
     )
 
 
-def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
+def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, built, tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(drop, raw)
     held = tmp_path / "held"
@@ -67,20 +85,15 @@ def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, tmp_path):
     # unchanged now: nothing to build, nothing published
     third = _run(raw, incremental)
     assert third[0].startswith("the drop is unchanged since generation ")
-
-    full = tmp_path / "full" / "wh.duckdb"
-    _run(raw, full)
-    assert differences(incremental, full) == []
+    # the drop is whole again: what it publishes is what building it from scratch did
+    assert differences(incremental, built / "wh" / "wh.duckdb") == []
 
 
-def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebuild(drop, tmp_path):
+def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebuild(built, tmp_path):
     """A new day's file that repeats rows of two earlier days (one identical: a duplicate, one
     with another status: a conflict) builds only its own day; the earlier days are recounted, and
     what is published equals a full rebuild."""
-    raw = tmp_path / "raw"
-    shutil.copytree(drop, raw)
-    incremental = tmp_path / "inc" / "wh.duckdb"
-    _run(raw, incremental)
+    raw, incremental = _copy_built(built, tmp_path)
     con = duckdb.connect()
     early = con.execute(
         f"select * from read_parquet('{raw}/requests/date=2025-10-0[5-6]/*.parquet', hive_partitioning = false) "
@@ -104,13 +117,10 @@ def test_a_day_repeating_earlier_days_rows_builds_one_day_and_equals_a_full_rebu
     assert _equals_a_full_rebuild(raw, incremental, tmp_path, "part-late.parquet") == (5, 3, 1, 1)
 
 
-def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tmp_path):
+def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(built, tmp_path):
     """A late file holding only repeats of earlier rows (a gateway re-sending yesterday's log
     lines) builds no day: its days are recounted, and the marts, warehouse and report are rebuilt."""
-    raw = tmp_path / "raw"
-    shutil.copytree(drop, raw)
-    incremental = tmp_path / "inc" / "wh.duckdb"
-    _run(raw, incremental)
+    raw, incremental = _copy_built(built, tmp_path)
     con = duckdb.connect()
     read = "select * from read_parquet('{}', hive_partitioning = false) order by request_id limit 4"
     early = con.execute(read.format(f"{raw}/requests/date=2025-11-1[0-2]/*.parquet")).pl()
@@ -133,11 +143,8 @@ def test_a_file_of_repeats_only_builds_no_day_and_equals_a_full_rebuild(drop, tm
     assert _equals_a_full_rebuild(raw, incremental, tmp_path, "part-resent.parquet") == (4, 0, 0, 4)
 
 
-def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
-    raw = tmp_path / "raw"
-    shutil.copytree(drop, raw)
-    warehouse = tmp_path / "inc" / "wh.duckdb"
-    _run(raw, warehouse)
+def test_a_price_correction_rebuilds_the_days_it_was_in_force(built, tmp_path):
+    raw, warehouse = _copy_built(built, tmp_path)
     # correct one snapshot of one service object (its input price doubled)
     prices_file = raw / "prices" / "prices.csv"
     prices = pl.read_csv(prices_file, infer_schema_length=0)
@@ -165,11 +172,10 @@ def test_a_price_correction_rebuilds_the_days_it_was_in_force(drop, tmp_path):
     assert differences(warehouse, full) == []
 
 
-def test_the_multiprocess_executor_publishes_what_the_in_process_run_does(drop, tmp_path):
-    single, multi = tmp_path / "one" / "wh.duckdb", tmp_path / "two" / "wh.duckdb"
-    _run(drop, single)
+def test_the_multiprocess_executor_publishes_what_the_in_process_run_does(drop, built, tmp_path):
+    multi = tmp_path / "two" / "wh.duckdb"
     _run(drop, multi, processes=2)
-    assert differences(single, multi) == []
+    assert differences(built / "wh" / "wh.duckdb", multi) == []
     con = duckdb.connect(str(multi), read_only=True)
     assert con.execute("select count(*) from staging.requests").fetchone()[0] == 3000
     con.close()

@@ -1412,6 +1412,7 @@ def test_the_learned_policy_sentence_reads_marts_routing_recommendations(tmp_pat
             "oracle_change_pct": -61.0,
             "max_ttft_p90_ms": 2000.0,
             "min_probe_success": 0.95,
+            "capacity_floor": True,
         }
 
     rec = pl.DataFrame([row("(all)", "model", -40.0), row("chat", "application", -77.0)])
@@ -1425,3 +1426,4 @@ def test_the_learned_policy_sentence_reads_marts_routing_recommendations(tmp_pat
     assert "(predicted -41.0 % [-45.0, -36.0]; oracle -61.0 %)" in text
     assert "deepseek-v3.2 (throughput, study about +90 %): no training traffic in the window, nothing learned" in text
     assert "-77.0 %" not in text
+    assert "quantization at least the official's, no capacity-limited provider" in text

@@ -10,9 +10,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipeline.lib.marts.provider_capacity import provider_capacity
 from pipeline.lib.marts.routing_recommendations import (
     RecommendParams,
     application_regimes,
+    capacity_reasons,
     default_windows,
     ratio_cis,
     routing_recommendations,
@@ -80,7 +82,7 @@ def _checks(**bad) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _run(rows, checks=None, failing=frozenset(), regimes=None, **params):
+def _run(rows, checks=None, failing=frozenset(), regimes=None, capacity=None, **params):
     return routing_recommendations(
         pl.DataFrame(rows),
         _checks() if checks is None else checks,
@@ -88,6 +90,7 @@ def _run(rows, checks=None, failing=frozenset(), regimes=None, **params):
         regimes or {},
         WINDOWS,
         RecommendParams(n_boot=200, **params),
+        capacity,
     )
 
 
@@ -179,6 +182,38 @@ class TestConstraints:
         assert r["quantization_floor"] == "8-bit (fp8)"
         assert r["providers_excluded"] == ["a: quantization fp4 below the official's fp8"]
         assert _one(_run(rows, checks=_checks(a_quant="fp4"), quantization_floor=False))["providers"][0] == "a"
+
+    def test_a_provider_refusing_more_when_busier_is_not_listed(self):
+        # training hours of a and off: 100..2,400 requests; a refuses 1 in 2,000 per request it
+        # serves in the hour (share = v / 2,000: slope 0.5 per 1,000), off the same, b a flat 1 %
+        hourly = pl.DataFrame(
+            [
+                {
+                    "hour": dt.datetime.combine(d, dt.time(h)),
+                    "date": d,
+                    "provider": p,
+                    "model": "m",
+                    "requests": float(v),
+                    "client_errors": 0.0,
+                    "rate_limits": v * v / 2000 if p != "b" else v * 0.01,
+                    "rate_limits_billed": 0.0,
+                }
+                for d in (D1, D2)
+                for h in range(24)
+                for p in ("a", "b", "off")
+                for v in [100 * (h + 1)]
+            ]
+        )
+        reasons = capacity_reasons(provider_capacity(hourly, n_boot=200))
+        assert set(reasons) == {("m", "a"), ("m", "off")}
+        assert reasons[("m", "a")].startswith("capacity-limited: rate limits +0.5 per 1,000 requests an hour")
+        rows = [_row(d, "chat") for d in (D1, D2, D3)]
+        r = _one(_run(rows, capacity=reasons))
+        # a is out; the official API stays (its refusals are retried there)
+        assert r["providers"] == ["b", "off"] and r["capacity_floor"] is True
+        assert r["providers_excluded"] == [f"a: {reasons[('m', 'a')]}"]
+        assert r["predicted_change_pct"] == pytest.approx(-50.0)  # b at 2 against off at 4
+        assert _one(_run(rows, capacity=reasons, capacity_floor=False))["providers"] == ["a", "b", "off"]
 
     def test_no_cap(self):
         rows = [_row(d, "chat") for d in (D1, D2, D3)]

@@ -55,9 +55,11 @@ MIN_SUCCESS = 0.9  # README / contract: the availability threshold
 # README: down only when the bucket's probes show success below 0.9 at 95 % one-sided
 # confidence (Wilson); the upper end of scipy's 90 % two-sided Wilson interval is that bound
 EVIDENCE = 0.90
-PARAMS = RoutingParams(n_boot=20)  # the intervals are not checked here
+# the intervals are not checked here; a few failures a day give a provider its own billed share
+PARAMS = RoutingParams(n_boot=20, failure_min_reporting=2)
 POOL = ("aleph", "bolt", "cirrus", "delta", "ember", "flux")
 ERRORS = ("rate_limit", "rate_limit", "timeout", "server_error")
+UNBILLED_FAILURES = ("flux", "twin-b")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,6 +322,9 @@ def random_world(seed: int) -> dict:
                 "sample_rate": float(rng.choice([1.0, 0.5, 0.1])),
             }
         )
+        if not ok and requests[-1]["provider"] in UNBILLED_FAILURES:
+            requests[-1]["input_tokens"] = 0  # these hosts do not bill a failed request
+            requests[-1]["cached_input_tokens"] = None if cached is None else 0
     return {
         "models": models,
         "endpoints": endpoints,
@@ -381,6 +386,7 @@ class Reference:
     def __init__(self, world: dict):
         self.official = {m["model"]: m["official_provider"] for m in world["models"]}
         self.cache_share = self.cache_shares(world["requests"])
+        self.bill = self.failure_billing(world["requests"])
         self.endpoints = defaultdict(list)
         for e in world["endpoints"]:
             self.endpoints[(e["provider"], e["model"])].append(e)
@@ -523,6 +529,36 @@ class Reference:
             out[(day, r["model"], app)] = rates
         return out
 
+    @staticmethod
+    def failure_billing(requests: list[dict]) -> dict:
+        """README: a failed attempt at provider p is billed its input tokens with the chance that
+        p's logged failures of the day (every error but auth and invalid_request, over all its
+        models, weighted by 1 / sample_rate) carry input tokens, when it logged at least
+        failure_min_reporting; else the day's share over every provider when there are that many;
+        else 0. Keyed by (day,
+        provider) and (day, None)."""
+        cells = defaultdict(lambda: [0, 0.0, 0.0])  # failures, weight, weight with input billed
+        for r in requests:
+            if r["status"] != "error" or (r["error_type"] or "other") in ("auth", "invalid_request"):
+                continue
+            w = 1 / r["sample_rate"]
+            for key in ((r["ts"].date(), r["provider"]), (r["ts"].date(), None)):
+                cells[key][0] += 1
+                cells[key][1] += w
+                cells[key][2] += w if r["input_tokens"] > 0 else 0.0
+        return {k: c[2] / c[1] for k, c in cells.items() if c[0] >= PARAMS.failure_min_reporting}
+
+    def billed_share(self, day: dt.date, p: str) -> float:
+        if (day, p) in self.bill:
+            self.seen["failure billing: the provider's own share"] += 1
+            share = self.bill[(day, p)]
+        else:
+            self.seen["failure billing: the day's share"] += (day, None) in self.bill
+            share = self.bill.get((day, None), 0.0)
+        self.seen["billed failed attempts"] += share > 0
+        self.seen["unbilled failed attempts"] += share == 0
+        return share
+
     def parts(self, r: dict) -> list[tuple[str, float, int, bool]]:
         """The request as the replay takes it: (cache part, weight, cached input tokens, estimated).
         One part when its log shows its cache hits; else a hit and a miss weighing hit_share and
@@ -566,13 +602,14 @@ class Reference:
         b, prev = self.bucket(t), self.bucket(t) - BUCKET
         off = self.official[m]
         inp, out = r["input_tokens"], r["output_tokens"]
-        cost, blended, fits = {}, {}, set()
+        cost, input_cost, blended, fits = {}, {}, {}, set()
         for p in self.lineup[m]:
             e, price = self.endpoint_at(p, m, t), self.price_at(p, m, t)
             if e is None or price is None:
                 continue  # not a candidate
             _, pin, pout, pcached = price
-            cost[p] = ((inp - cached) * pin + cached * (pin if pcached is None else pcached) + out * pout) / 1e6
+            input_cost[p] = ((inp - cached) * pin + cached * (pin if pcached is None else pcached)) / 1e6
+            cost[p] = input_cost[p] + out * pout / 1e6
             # README: price_weighted_balance weighs by the price per token at a fixed 3:1 input:output mix
             blended[p] = 0.75 * pin + 0.25 * pout
             if (
@@ -649,6 +686,8 @@ class Reference:
                 exp_tps += q * st["tps"]
                 exp_ttft += q * st["ttft"]
             success += q
+            # a failed attempt pays its input where its provider's logs bill failures
+            exp_cost += reach * (1 - s) * self.billed_share(t.date(), p) * input_cost[p]
             reach *= 1 - s
         out_["sort_price_with_retries"] = {
             "provider": tries[0],
@@ -867,6 +906,10 @@ def test_the_worlds_exercise_what_they_should(runs):
         "first attempt without probes",
         "frozen orders",
         "frozen and live price choices differ",
+        "billed failed attempts",
+        "unbilled failed attempts",
+        "failure billing: the provider's own share",
+        "failure billing: the day's share",
     ):
         assert seen[what] > 0, what
 

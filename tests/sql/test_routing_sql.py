@@ -140,11 +140,11 @@ def world(
                 "request_id": r["id"],
                 "ts": _iso(r.get("at", DAY + dt.timedelta(hours=2, minutes=30))),
                 "model": "m1",
-                "provider": "off",
+                "provider": r.get("provider", "off"),
                 "input_tokens": r["input"],
                 "output_tokens": r["output"],
-                "status": "ok",
-                "error_type": None,
+                "status": "error" if r.get("error_type") else "ok",
+                "error_type": r.get("error_type"),
                 "stream": r.get("stream", False),
                 "tools": r.get("tools", False),
                 "json_mode": False,
@@ -348,6 +348,44 @@ def test_retries_raise_the_expected_success_by_the_amount_worked_out_by_hand(tmp
     assert got["success_prob"] == pytest.approx(0.99) and got["success_prob"] - 0.5 == pytest.approx(0.49)
     assert got["cost_usd"] == pytest.approx(0.5 * 0.0015 + 0.45 * 0.003 + 0.04 * 0.006)
     assert got["decode_tps"] == pytest.approx((0.5 * 40 + 0.45 * 50 + 0.04 * 200) / 0.99)
+
+
+def test_retries_pay_for_the_failed_attempts_the_providers_logs_bill(tmp_path):
+    # the world above, plus failures logged at 01:00: cheap's carry billed input tokens, off's
+    # none, fast has none logged (so the day's share, 2 billed of 4, stands for it)
+    failed = [
+        {
+            "id": f"f{p}{i}",
+            "input": 500 if p == "cheap" else 0,
+            "output": 0,
+            "provider": p,
+            "error_type": "server_error",
+            "at": DAY + dt.timedelta(hours=1, minutes=10 * i),
+        }
+        for p in ("cheap", "off")
+        for i in range(2)
+    ]
+    root = world(
+        tmp_path,
+        {
+            "off": {"price_in": 1.0, "price_out": 2.0, "tps": 50.0},
+            "cheap": {"price_in": 0.5, "price_out": 1.0, "tps": 40.0},
+            "fast": {"price_in": 2.0, "price_out": 4.0, "tps": 200.0},
+        },
+        [{"id": "r1", "input": 1000, "output": 1000}, *failed],
+        fails={("cheap", 2): (5, "server_error"), ("off", 2): (1, "timeout"), ("fast", 2): (2, "rate_limit")},
+    )
+    build_routing(root, params=RoutingParams(n_boot=200, failure_min_reporting=2))
+    got = pick(decisions(root), "r1", "sort_price_with_retries")
+    served = 0.5 * 0.0015 + 0.45 * 0.003 + 0.04 * 0.006
+    # attempt k is made and fails with 0.5 (cheap); 0.5 x 0.1 (off); 0.5 x 0.1 x 0.2 (fast), and is
+    # billed 1,000 input tokens at its input price with its provider's billed share: 1, 0, 0.5
+    failed_billed = 0.5 * 1.0 * 1000 * 0.5e-6 + 0.05 * 0.0 * 1000 * 1e-6 + 0.01 * 0.5 * 1000 * 2e-6
+    assert got["cost_usd"] == pytest.approx(served + failed_billed)
+    assert got["success_prob"] == pytest.approx(0.99)
+    # the same world with too few logged failures to read a share from bills no failed attempt
+    build_routing(root, params=RoutingParams(n_boot=200, failure_min_reporting=5))
+    assert pick(decisions(root), "r1", "sort_price_with_retries")["cost_usd"] == pytest.approx(served)
 
 
 def test_what_if_scenarios(tmp_path):

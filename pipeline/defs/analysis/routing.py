@@ -212,6 +212,7 @@ class RecommendationsConfig(dg.Config):
     min_probe_success: float = 0.95
     tool_call_floor: bool = True
     quantization_floor: bool = True
+    capacity_floor: bool = True
 
     def params(self):
         from pipeline.lib.marts.routing_recommendations import RecommendParams
@@ -226,6 +227,7 @@ class RecommendationsConfig(dg.Config):
             min_probe_success=self.min_probe_success,
             tool_call_floor=self.tool_call_floor,
             quantization_floor=self.quantization_floor,
+            capacity_floor=self.capacity_floor,
         )
 
 

@@ -69,6 +69,10 @@ class RecommendParams:
     tool_call_floor: bool = True
     # quality floor: a quantization class (16-bit, 8-bit, 4-bit, unknown) at least the official's
     quantization_floor: bool = True
+    # capacity: not a provider whose own logs over the training window show it refusing more the
+    # busier it is (marts.provider_capacity's rule, fitted on the training window): the replay
+    # assumes every listed provider takes all it is sent, which such a host does not
+    capacity_floor: bool = True
     n_boot: int = N_BOOT
     seed: int = SEED
 
@@ -100,6 +104,7 @@ SCHEMA = {
     "min_probe_success": pl.Float64,
     "tool_call_floor": pl.Boolean,
     "quantization_floor": pl.String,
+    "capacity_floor": pl.Boolean,
     "providers_excluded": pl.List(pl.String),
 }
 
@@ -217,15 +222,34 @@ def _pct(x):
     return None if x is None or not np.isfinite(x) else round(100.0 * (x - 1.0), 12)
 
 
+def capacity_reasons(fit: pl.DataFrame) -> dict[tuple[str, str], str]:
+    """(model, provider) -> why it is not listed, for the capacity-limited rows of a
+    provider_capacity frame (pipeline/lib/marts/provider_capacity.py) fitted on the training window."""
+    return {
+        (r["model"], r["provider"]): (
+            f"capacity-limited: rate limits +{r['slope_per_1k']:.2g} per 1,000 requests an hour "
+            f"[{r['slope_per_1k_ci_low']:.2g}, {r['slope_per_1k_ci_high']:.2g}]"
+        )
+        for r in fit.filter(pl.col("capacity_limited")).iter_rows(named=True)
+    }
+
+
 def check_providers(
-    checks: pl.DataFrame, failing_tools: set[tuple[str, str]], params: RecommendParams
+    checks: pl.DataFrame,
+    failing_tools: set[tuple[str, str]],
+    params: RecommendParams,
+    capacity: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """model -> provider -> the reasons it may not be listed ([] when it may), tool-call
-    verdicts apart (they bind only segments with tool traffic: `tool_fail`)."""
+    verdicts apart (they bind only segments with tool traffic: `tool_fail`). `capacity`: the
+    capacity-limited (model, provider) pairs and why (capacity_reasons)."""
     out: dict[str, dict[str, list[str]]] = {}
     for r in checks.iter_rows(named=True):
         why = []
         official = r["provider"] == r["official_provider"]
+        # the official API is never held to it: its refusals are retried there (routing_capacity)
+        if params.capacity_floor and not official and (r["model"], r["provider"]) in (capacity or {}):
+            why.append(capacity[(r["model"], r["provider"])])
         if params.quantization_floor and not official and r["official_quantization"] is not None:
             mine = QUANT_CLASS.get(r["quantization"] or "unknown", 0)
             floor = QUANT_CLASS.get(r["official_quantization"], 0)
@@ -256,11 +280,13 @@ def routing_recommendations(
     regimes: dict[str, str],
     windows: tuple[dt.date, dt.date, dt.date, dt.date],
     params: RecommendParams = RecommendParams(),
+    capacity: dict[tuple[str, str], str] | None = None,
 ) -> pl.DataFrame:
     """One row per model, segment and objective with training requests. `rows`: the
     core_routing__application_daily rows of both windows (with `date`); `checks`:
     core_routing__provider_checks; `failing_tools`: (model, provider) failing the tool-call
-    floor; `regimes`: application -> token regime (training window)."""
+    floor; `regimes`: application -> token regime (training window); `capacity`: the
+    capacity-limited (model, provider) over the training window and why (capacity_reasons)."""
     train_start, train_end, test_start, test_end = windows
     if not rows.height:
         return pl.DataFrame(schema=SCHEMA)
@@ -272,7 +298,7 @@ def routing_recommendations(
     day_index = {d: i for i, d in enumerate(train_days + test_days)}
     rows = rows.filter(pl.col("date").is_in(list(day_index)))
     n_train, n_days = len(train_days), len(train_days) + len(test_days)
-    allowed_by = check_providers(checks, failing_tools, params)
+    allowed_by = check_providers(checks, failing_tools, params, capacity)
     officials = dict(zip(checks["model"].to_list(), checks["official_provider"].to_list(), strict=True))
     prices = {
         (r["model"], r["provider"]): (r["input_usd_per_mtok"], r["output_usd_per_mtok"])
@@ -351,6 +377,7 @@ def routing_recommendations(
                             if params.quantization_floor and model in quant_floor
                             else None
                         ),
+                        "capacity_floor": params.capacity_floor,
                         "providers_excluded": excluded,
                     }
                 )

@@ -117,6 +117,13 @@ def build_run_parameters(root: Path) -> pl.DataFrame:
             "requests",
             "the fewest reporting requests a cache-rate cell needs before a coarser one is used",
         ),
+        _row(
+            "routing_failure_min_reporting",
+            routing.failure_min_reporting,
+            "requests",
+            "the fewest logged failures of a provider in a day before its own billed share of failed attempts is used "
+            "(else the day's, over every provider)",
+        ),
         _row("sensitivity_models", routing.sensitivity_models, None, "models marts.routing_sensitivity replays again"),
         _row(
             "sensitivity_availability_confidences",

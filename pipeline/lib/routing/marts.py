@@ -80,7 +80,7 @@ def build_staleness(root: Path, params: RoutingParams = RoutingParams()) -> pl.D
     return routing_staleness(read_partials(root, "policy_daily"), params.n_boot, params.seed)
 
 
-def _hourly(root: Path) -> pl.DataFrame:
+def read_requests_hourly(root: Path) -> pl.DataFrame:
     """core_requests__hourly, every day: the hours' logged requests, client errors and rate limits."""
     from pipeline.paths import core_glob
 
@@ -92,7 +92,7 @@ def build_provider_capacity(root: Path, params: RoutingParams = RoutingParams())
     """marts.provider_capacity from core_requests__hourly (pipeline/lib/marts/routing_capacity.py)."""
     from pipeline.lib.marts.provider_capacity import provider_capacity
 
-    return provider_capacity(_hourly(root), params.n_boot, params.seed)
+    return provider_capacity(read_requests_hourly(root), params.n_boot, params.seed)
 
 
 def build_routing_capacity(root: Path, params: RoutingParams = RoutingParams()) -> pl.DataFrame:
@@ -104,7 +104,7 @@ def build_routing_capacity(root: Path, params: RoutingParams = RoutingParams()) 
     if not capacity.height:
         return routing_capacity(pl.DataFrame(), params.n_boot, params.seed)
     fit = pl.read_parquet(marts_file(root, "provider_capacity"))
-    days = capacity_day_sums(capacity, _hourly(root), fit)
+    days = capacity_day_sums(capacity, read_requests_hourly(root), fit)
     return routing_capacity(days, params.n_boot, params.seed)
 
 
@@ -351,4 +351,13 @@ def build_recommendations(root: Path, params=None) -> pl.DataFrame:
         )
     finally:
         con.close()
-    return routing_recommendations(rows, checks, failing, application_regimes(tokens), windows, params)
+    capacity = {}
+    if params.capacity_floor:
+        from pipeline.lib.marts.provider_capacity import provider_capacity
+        from pipeline.lib.marts.routing_recommendations import capacity_reasons
+
+        # fitted on the training window only: what an analyst knew when the order was learned
+        if any(core_dir(root, "core_requests__hourly").rglob("*.parquet")):
+            hourly = read_requests_hourly(root).filter(pl.col("date").is_between(train_start, train_end))
+            capacity = capacity_reasons(provider_capacity(hourly, params.n_boot, params.seed))
+    return routing_recommendations(rows, checks, failing, application_regimes(tokens), windows, params, capacity)

@@ -219,6 +219,7 @@ def slot_values(params: RoutingParams) -> dict:
 
 PASS_TABLES = (
     "cache_rates",
+    "failure_billing",
     "request_groups_fine",
     "pieces",
     "buckets",
@@ -287,6 +288,12 @@ def _replay_pass(
         "cache_rates",
         "core/core_routing__cache_rates",
         {"requests": request_files, "min_reporting": params.cache_min_reporting},
+    )
+    make_table(
+        con,
+        "failure_billing",
+        "core/core_routing__failure_billing",
+        {"requests": request_files, "min_reporting": params.failure_min_reporting},
     )
     make_table(
         con,

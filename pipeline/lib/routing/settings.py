@@ -62,6 +62,9 @@ class RoutingParams:
     # cache hits a log does not show are estimated from the day's requests that report them, in
     # the finest cell (model x application, model, application, the day) with at least this many
     cache_min_reporting: int = 10
+    # whether a failed attempt is billed is read from the day's logged failures of its provider
+    # when it has at least this many, else from all of the day's (core_routing__failure_billing)
+    failure_min_reporting: int = 10
     n_boot: int = 1000
     seed: int = 0
     models: tuple[str, ...] | None = field(default=None)

@@ -146,7 +146,12 @@ def learned_paragraph(wh) -> Paragraph | None:
     r0 = next(iter(rows.values()), None)
     constraints = (
         f" Constraints: TTFT p90 at most {fmt.num(r0['max_ttft_p90_ms'], 0)} ms, probe success at least "
-        f"{fmt.num(r0['min_probe_success'], 2)}, tool-call verdict not fail, quantization at least the official's."
+        f"{fmt.num(r0['min_probe_success'], 2)}, tool-call verdict not fail, quantization at least the official's"
+        + (
+            ", no capacity-limited provider (its rate limits growing with its traffic in training)."
+            if r0.get("capacity_floor")
+            else "."
+        )
         if r0 is not None and r0["max_ttft_p90_ms"] is not None
         else ""
     )
