@@ -8,7 +8,11 @@ Dagster's default loggers."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -16,27 +20,63 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+# On the multiprocess executor each step reports from its own process, with its own logger: the
+# steps done are counted in a file per run that every process appends one byte to (an O_APPEND
+# write of one byte is atomic), so its size is the count.
+COUNTERS = Path(tempfile.gettempdir()) / "servicelens-progress"
+STALE_S = 86_400
+
+
+def _count_done(run_id: str) -> int:
+    COUNTERS.mkdir(parents=True, exist_ok=True)
+    fd = os.open(COUNTERS / run_id, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, b".")
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+
+
+def _forget(run_id: str) -> None:
+    """The run's counter, and any a killed run left a day ago."""
+    if not COUNTERS.is_dir():
+        return
+    now = time.time()
+    for f in COUNTERS.iterdir():
+        try:
+            if f.name == run_id or now - f.stat().st_mtime > STALE_S:
+                f.unlink()
+        except OSError:
+            pass
+
 
 class _StepProgress(logging.Handler):
     def __init__(self, total: int, stream) -> None:
         super().__init__(level=logging.DEBUG)
-        self.total, self.stream, self.done = total, stream, 0
+        self.total, self.stream = total, stream
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
         if event is None:
             return
+        run_id = str(meta.get("run_id") or "run")
         if event.event_type_value == "PIPELINE_START":
+            _forget(run_id)
             tags = meta.get("job_tags") or {}
             first, last = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
             days = f", days {first}..{last}" if first else ""
             self._say(f"{meta.get('job_name')}: {self.total} steps{days}")
         elif event.is_step_success or event.is_step_failure:
-            self.done += 1
+            try:
+                done = str(_count_done(run_id))
+            except OSError:  # no temp folder to count in: the line without the count
+                done = "?"
             seconds = event.step_success_data.duration_ms / 1000 if event.is_step_success else None
             how = f"done in {seconds:.1f} s" if seconds is not None else "FAILED"
-            self._say(f"[{self.done}/{self.total}] {event.step_key} {how}")
+            self._say(f"[{done}/{self.total}] {event.step_key} {how}")
+        elif event.event_type_value in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE", "PIPELINE_CANCELED"):
+            _forget(run_id)
 
     def _say(self, line: str) -> None:
         try:
