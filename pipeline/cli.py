@@ -195,9 +195,16 @@ def run(
     sys.exit(0 if ok else 1)
 
 
+def _warehouse_unless_remote(path: Path, source: str) -> Path:
+    """--warehouse must exist, unless --remote (parsed first: eager) names what to query."""
+    if click.get_current_context().params.get("remote"):
+        return path
+    return cli_checks.existing_warehouse(path, source)
+
+
 @main.command()
 @click.argument("sql")
-@warehouse_option("Warehouse to query.", check=cli_checks.existing_warehouse)
+@warehouse_option("Warehouse to query.", check=_warehouse_unless_remote)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
 @click.option(
@@ -206,12 +213,26 @@ def run(
     help="Let the query reach other files (read_csv, COPY ... TO, ATTACH, INSTALL/LOAD). Without it the query "
     "reads only the warehouse and the Parquet its views read, and writes nothing.",
 )
-def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool) -> None:
+@click.option(
+    "--remote",
+    metavar="URL",
+    default=None,
+    is_eager=True,
+    envvar="SERVICELENS_REMOTE",
+    show_envvar=True,
+    help="Query the generation mirrored at this fsspec URL (s3://bucket/prefix; `servicelens generations mirror`) "
+    "instead of the warehouse file: its staged tables and marts as views over the Parquet there.",
+)
+def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool, remote: str | None) -> None:
     """Run one SQL query against the warehouse (read-only), e.g.
     servicelens query "select * from marts.ingest_audit"."""
     import duckdb
 
-    con = cli_checks.query_connection(warehouse, sql, allow_files)
+    con = (
+        cli_checks.remote_query_connection(remote, sql, allow_files)
+        if remote
+        else cli_checks.query_connection(warehouse, sql, allow_files)
+    )
     try:
         rel = con.sql(sql)
         if rel is None:

@@ -1,4 +1,5 @@
-"""`servicelens generations`: list the kept generations of a warehouse and roll back to one."""
+"""`servicelens generations`: list the kept generations of a warehouse, roll back to one, and
+mirror the current one to object storage."""
 
 from __future__ import annotations
 
@@ -70,3 +71,31 @@ def rollback_generation(name: str | None, warehouse: Path) -> None:
     except (GenerationError, WarehouseBusy) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{warehouse} now shows generation {result['generation']} (was {result['previous']})")
+
+
+@generations.command("mirror")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    metavar="URL",
+    envvar="SERVICELENS_REMOTE",
+    show_envvar=True,
+    help="Any fsspec URL: s3://bucket/prefix (pip install 'servicelens[s3]'), gs://..., file:///path.",
+)
+@click.option(
+    "--keep", type=click.IntRange(min=1), default=2, show_default=True, help="Complete generations kept there."
+)
+@WAREHOUSE
+def mirror_generation(url: str, keep: int, warehouse: Path) -> None:
+    """Copy the generation readers see to object storage: its Parquet record file for file, then
+    a `_complete` marker, then the `current` pointer (readers never see half a generation), then
+    remove generations beyond --keep. Query it with `servicelens query --remote URL`."""
+    from pipeline.lib.generations.remote import mirror
+
+    store = _store(warehouse)
+    try:
+        name = mirror(store, url, keep=keep, log=click.echo)
+    except (ValueError, OSError, ImportError) as exc:
+        raise click.ClickException(f"cannot mirror to {url}: {exc}") from exc
+    click.echo(f"{url} now serves generation {name}")

@@ -187,23 +187,44 @@ def readable_dirs(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None)
     return sorted(str(d).rstrip(os.sep) + os.sep for d in dirs)
 
 
+def _refuse_writes(sql: str, allow_files: bool) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise Mistake(one_line(exc)) from None
+    if allow_files:
+        return
+    for statement in statements:
+        kind = _WRITES.get(statement.type)
+        if kind is None and statement.type in (duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE):
+            if _WRITE_WORDS.search(statement.query):
+                kind = f"COPY or EXPORT inside {statement.type.name}"
+        if kind:
+            raise Mistake(f"servicelens query does not write files ({kind}); pass --allow-files to let it")
+
+
+def remote_query_connection(url: str, sql: str, allow_files: bool) -> duckdb.DuckDBPyConnection:
+    """A connection for one query over the generation mirrored at `url`
+    (pipeline/lib/generations/remote.py). Without allow_files, writing statements are refused and
+    the configuration is locked so the query cannot attach, install or load anything."""
+    from pipeline.lib.generations.remote import connect_remote
+
+    _refuse_writes(sql, allow_files)
+    try:
+        con = connect_remote(url)
+    except (ValueError, OSError, ImportError) as exc:
+        raise Mistake(f"cannot read {url}: {one_line(exc)}") from None
+    if not allow_files:
+        con.execute("set lock_configuration = true")
+    return con
+
+
 def query_connection(warehouse: Path, sql: str, allow_files: bool) -> duckdb.DuckDBPyConnection:
     """A read-only connection for one query. Without allow_files: DuckDB's external access off
     (no reading or writing other files, no ATTACH, INSTALL or LOAD) except for reading the
     warehouse's own Parquet, the configuration locked so the query cannot turn it back on, and
     statements that write files refused before anything runs."""
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise Mistake(one_line(exc)) from None
-    if not allow_files:
-        for statement in statements:
-            kind = _WRITES.get(statement.type)
-            if kind is None and statement.type in (duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE):
-                if _WRITE_WORDS.search(statement.query):
-                    kind = f"COPY or EXPORT inside {statement.type.name}"
-            if kind:
-                raise Mistake(f"servicelens query does not write files ({kind}); pass --allow-files to let it")
+    _refuse_writes(sql, allow_files)
     try:
         if allow_files:
             return duckdb.connect(str(warehouse), read_only=True)

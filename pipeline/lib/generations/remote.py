@@ -1,0 +1,133 @@
+"""The Parquet record on object storage (issue 13): a published generation mirrored to any fsspec
+URL (s3://bucket/prefix with s3fs, gs://, az://, file://, memory:// in the tests), and a DuckDB
+connection that reads it there, through the same fsspec filesystem registered with DuckDB (no
+DuckDB extension to download).
+
+Layout under the URL:
+  generations/<name>/parquet/...   the generation's Parquet record, file for file as on disk
+  generations/<name>/_complete     written once every file of the generation is there
+  current                          the name of the newest complete generation, written last
+
+An object store cannot rename a folder atomically. A reader that follows `current` reads a
+generation whose every file was written before `current` named it, and a mirror that dies midway
+leaves `current` naming the previous generation (its own files are then overwritten by the next
+attempt). Generations beyond the `keep` newest complete ones are deleted after `current` moves,
+never the one it names: a reader that resolved the previous pointer keeps its files while it is
+among the kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from pipeline.lib.contract import DATASETS
+from pipeline.lib.duck import lit
+from pipeline.lib.generations.store import Store
+
+COMPLETE = "_complete"
+POINTER = "current"
+
+
+def _fs(url: str):
+    import fsspec
+
+    fs, base = fsspec.core.url_to_fs(url)
+    return fs, base.rstrip("/")
+
+
+def _protocol(fs) -> str:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return "file" if protocol == "local" else protocol
+
+
+def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = lambda _m: None) -> str:
+    """Copy the generation readers see to `url` (files already there from an earlier attempt are
+    written again), mark it complete, point `current` at it, and prune to the `keep` newest
+    complete generations. Returns its name. ValueError when there is nothing to mirror."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, got {keep}")
+    name = store.current()
+    if name is None:
+        raise ValueError(f"{store.warehouse} has no published generation to mirror (run `servicelens run` first)")
+    src = store.gen_parquet(name)
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    fs, base = _fs(url)
+    gen = f"{base}/generations/{name}"
+    if not fs.exists(f"{gen}/{COMPLETE}"):
+        step = max(1, len(files) // 10)
+        for i, p in enumerate(files, 1):
+            target = f"{gen}/parquet/{p.relative_to(src).as_posix()}"
+            fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+            fs.put_file(str(p), target)
+            if i % step == 0 or i == len(files):
+                log(f"mirror: {i} of {len(files)} files of generation {name}")
+        fs.pipe_file(f"{gen}/{COMPLETE}", b"")
+    fs.pipe_file(f"{base}/{POINTER}", name.encode())
+    _prune(fs, base, name, keep, log)
+    return name
+
+
+def _prune(fs, base: str, current: str, keep: int, log: Callable[[str], None]) -> None:
+    root = f"{base}/generations"
+    names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False))
+    complete = [n for n in names if fs.exists(f"{root}/{n}/{COMPLETE}")]
+    # names sort by their UTC build time (YYYYMMDDTHHMMSSZ-...): the newest last
+    kept = set(complete[-keep:]) | {current}
+    for n in complete:
+        if n not in kept:
+            fs.rm(f"{root}/{n}", recursive=True)
+            log(f"mirror: removed generation {n}")
+
+
+def remote_generation(url: str) -> str:
+    """The generation `current` names at `url`. ValueError when there is none."""
+    fs, base = _fs(url)
+    try:
+        name = fs.cat_file(f"{base}/{POINTER}").decode().strip()
+    except FileNotFoundError:
+        raise ValueError(f"{url} holds no mirrored generation (servicelens generations mirror --to {url})") from None
+    return name
+
+
+def connect_remote(url: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection whose schemas `staging` and `marts` are views over the
+    Parquet record of the generation `current` names at `url`, as the warehouse file's tables
+    and views are over the local record (the views of sql/views/ are not recreated)."""
+    fs, base = _fs(url)
+    name = remote_generation(url)
+    root = f"{base}/generations/{name}/parquet"
+    prefix = f"{_protocol(fs)}://"
+    con = duckdb.connect()
+    con.register_filesystem(fs)
+    con.execute("create schema staging")
+    con.execute("create schema marts")
+    for dataset in DATASETS:
+        folder = f"{root}/staging/{dataset}"
+        if not fs.exists(folder) or not fs.find(folder):
+            continue
+        glob = f"{prefix}{folder}/**/*.parquet"
+        # CREATE VIEW takes no parameters: the path is a quoted literal
+        con.execute(
+            f"create view staging.{dataset} as select * from read_parquet({lit(glob)}, "
+            "hive_partitioning = true, union_by_name = true)"
+        )
+    marts = f"{root}/marts"
+    if fs.exists(marts):
+        for entry in sorted(fs.ls(marts, detail=True), key=lambda e: e["name"]):
+            entry_name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            stem = Path(entry_name).stem
+            if not (stem.replace("_", "").isalnum() and stem.islower()):
+                continue
+            path = f"{marts}/{entry_name}"
+            if entry["type"] == "directory":
+                if not fs.find(path):
+                    continue
+                source = f"read_parquet({lit(prefix + path + '/**/*.parquet')}, hive_partitioning = true)"
+            elif entry_name.endswith(".parquet"):
+                source = f"read_parquet({lit(prefix + path)})"
+            else:
+                continue
+            con.execute(f"create view marts.{stem} as select * from {source}")
+    return con

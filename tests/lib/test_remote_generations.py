@@ -1,0 +1,147 @@
+"""The Parquet record on object storage (pipeline/lib/generations/remote.py): a generation mirrored
+to an fsspec URL file for file, `current` moved only once it is complete, old generations pruned,
+and DuckDB reading the tables there through the same fsspec filesystem. fsspec's in-memory
+filesystem stands in for S3 here (the same calls; s3fs is what an s3:// URL takes)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import fsspec
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from pipeline.lib.generations import Store
+from pipeline.lib.generations.remote import connect_remote, mirror, remote_generation
+
+
+def _generation(store: Store, name: str, requests: int) -> None:
+    """A published generation with a day-partitioned staged dataset, a dimension, a mart file and
+    a per-day mart folder, `requests` staged requests over two days."""
+    root = store.gen_parquet(name)
+    for day, n in (("2025-10-01", requests // 2), ("2025-10-02", requests - requests // 2)):
+        folder = root / "staging" / "requests" / f"date={day}"
+        folder.mkdir(parents=True)
+        pl.DataFrame({"request_id": [f"{day}-{i}" for i in range(n)], "input_tokens": list(range(n))}).write_parquet(
+            folder / "part-0.parquet"
+        )
+        groups = root / "marts" / "routing_groups" / f"date={day}"
+        groups.mkdir(parents=True)
+        pl.DataFrame({"model": ["m"], "w_requests": [float(n)]}).write_parquet(groups / "part-0.parquet")
+    (root / "staging" / "models").mkdir(parents=True)
+    pl.DataFrame({"model": ["m", "n"]}).write_parquet(root / "staging" / "models" / "models.parquet")
+    pl.DataFrame({"dataset": ["requests"], "rows_loaded": [requests]}).write_parquet(
+        root / "marts" / "ingest_audit.parquet"
+    )
+    store.current_link.unlink(missing_ok=True)
+    os.symlink(f"generations/{name}", store.current_link)
+
+
+@pytest.fixture
+def url():
+    # a fresh folder of the process-wide in-memory filesystem per test
+    u = f"memory://servicelens-{uuid.uuid4().hex}"
+    yield u
+    fs, base = fsspec.core.url_to_fs(u)
+    if fs.exists(base):
+        fs.rm(base, recursive=True)
+
+
+def test_a_mirrored_generation_reads_as_the_local_one(tmp_path, url):
+    store = Store(tmp_path / "wh.duckdb")
+    _generation(store, "20251002T000000Z-aaaa", 10)
+    assert mirror(store, url) == "20251002T000000Z-aaaa"
+    assert remote_generation(url) == "20251002T000000Z-aaaa"
+    fs, base = fsspec.core.url_to_fs(url)
+    local = sorted(
+        p.relative_to(store.gen_parquet("20251002T000000Z-aaaa")).as_posix()
+        for p in store.gen_parquet("20251002T000000Z-aaaa").rglob("*.parquet")
+    )
+    there = sorted(p.split("/parquet/", 1)[1] for p in fs.find(f"{base}/generations/20251002T000000Z-aaaa/parquet"))
+    assert there == local
+    con = connect_remote(url)
+    assert con.execute("select count(*), sum(input_tokens) from staging.requests").fetchone() == (10, 2 * sum(range(5)))
+    # the day folders are hive partitions, as in the warehouse file
+    assert con.execute("select count(distinct date) from staging.requests").fetchone() == (2,)
+    assert con.execute("select count(*) from staging.models").fetchone() == (2,)
+    assert con.execute("select rows_loaded from marts.ingest_audit").fetchone() == (10,)
+    assert con.execute("select sum(w_requests) from marts.routing_groups").fetchone() == (10.0,)
+
+
+def test_current_moves_only_to_a_complete_generation_and_old_ones_are_pruned(tmp_path, url):
+    store = Store(tmp_path / "wh.duckdb")
+    names = [f"2025100{i}T000000Z-{i}" for i in (1, 2, 3)]
+    _generation(store, names[0], 4)
+    mirror(store, url, keep=2)
+    fs, base = fsspec.core.url_to_fs(url)
+    # a mirror of the next generation that dies after some files: `current` still names the first
+    _generation(store, names[1], 6)
+    fs.makedirs(f"{base}/generations/{names[1]}/parquet", exist_ok=True)
+    fs.pipe_file(f"{base}/generations/{names[1]}/parquet/partial.parquet", b"half")
+    assert remote_generation(url) == names[0]
+    assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (4,)
+    # the next mirror writes it whole (an incomplete generation is written again) and moves `current`
+    mirror(store, url, keep=2)
+    assert remote_generation(url) == names[1]
+    assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (6,)
+    _generation(store, names[2], 8)
+    mirror(store, url, keep=2)
+    kept = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{base}/generations", detail=False))
+    assert kept == names[1:]  # the oldest complete one is gone, the two newest stay
+    assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (8,)
+
+
+def test_the_cli_mirrors_and_queries_the_mirror(tmp_path, url):
+    from pipeline.cli import main
+
+    store = Store(tmp_path / "wh.duckdb")
+    _generation(store, "20251002T000000Z-aaaa", 10)
+    runner = CliRunner()
+    out = runner.invoke(main, ["generations", "mirror", "--to", url, "--warehouse", str(store.warehouse)])
+    assert out.exit_code == 0, out.output
+    assert f"{url} now serves generation 20251002T000000Z-aaaa" in out.output
+    out = runner.invoke(
+        main, ["query", "select count(*) as n from staging.requests", "--remote", url, "--format", "csv"]
+    )
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == ["n", "10"]
+    # a query that writes files is refused before anything runs
+    out = runner.invoke(main, ["query", "copy staging.requests to 'x.csv'", "--remote", url])
+    assert out.exit_code != 0 and "does not write files" in out.output
+    # nothing mirrored there: one line that says so
+    out = runner.invoke(main, ["query", "select 1", "--remote", url + "-empty"])
+    assert out.exit_code != 0 and "holds no mirrored generation" in out.output
+
+
+def test_an_s3_bucket_served_by_moto_takes_the_mirror_and_duckdb_reads_it(tmp_path, monkeypatch):
+    """The same through the S3 protocol: s3fs against moto's S3 server on loopback (not AWS)."""
+    import socket
+
+    import s3fs
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            monkeypatch.setenv(key, "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        # fsspec's per-protocol defaults: what FSSPEC_S3_ENDPOINT_URL sets for a shell
+        monkeypatch.setitem(fsspec.config.conf, "s3", {"endpoint_url": f"http://127.0.0.1:{port}"})
+        s3fs.S3FileSystem.clear_instance_cache()
+        s3fs.S3FileSystem().mkdir("servicelens-test")
+        store = Store(tmp_path / "wh.duckdb")
+        _generation(store, "20251002T000000Z-aaaa", 10)
+        url = "s3://servicelens-test/quarter"
+        assert mirror(store, url) == "20251002T000000Z-aaaa"
+        con = connect_remote(url)
+        assert con.execute("select count(*), count(distinct date) from staging.requests").fetchone() == (10, 2)
+        assert con.execute("select sum(w_requests) from marts.routing_groups").fetchone() == (10.0,)
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()
