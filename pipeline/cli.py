@@ -218,8 +218,6 @@ def _warehouse_unless_remote(path: Path, source: str) -> Path:
     metavar="URL",
     default=None,
     is_eager=True,
-    envvar="SERVICELENS_REMOTE",
-    show_envvar=True,
     help="Query the generation mirrored at this fsspec URL (s3://bucket/prefix; `servicelens generations mirror`) "
     "instead of the warehouse file: its staged tables and marts as views over the Parquet there.",
 )

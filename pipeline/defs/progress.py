@@ -21,23 +21,24 @@ from dagster._core.storage.tags import (
 )
 
 # On the multiprocess executor each step reports from its own process, with its own logger: the
-# steps done are counted in a file per run that every process appends one byte to (an O_APPEND
-# write of one byte is atomic), so its size is the count.
-COUNTERS = Path(tempfile.gettempdir()) / "servicelens-progress"
+# steps done are counted in a file per run that every process appends one byte to. An O_APPEND
+# write places its byte at the end atomically and leaves the descriptor's offset just past it,
+# so that offset is this step's count (the file's size, read after, could include another's).
+COUNTERS = Path(tempfile.gettempdir()) / f"servicelens-progress-{os.getuid()}"
 STALE_S = 86_400
 
 
-def _count_done(run_id: str) -> int:
+def count_step_done(run_id: str) -> int:
     COUNTERS.mkdir(parents=True, exist_ok=True)
     fd = os.open(COUNTERS / run_id, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, b".")
-        return os.fstat(fd).st_size
+        return os.lseek(fd, 0, os.SEEK_CUR)
     finally:
         os.close(fd)
 
 
-def _forget(run_id: str) -> None:
+def forget_counter(run_id: str) -> None:
     """The run's counter, and any a killed run left a day ago."""
     if not COUNTERS.is_dir():
         return
@@ -62,21 +63,21 @@ class _StepProgress(logging.Handler):
             return
         run_id = str(meta.get("run_id") or "run")
         if event.event_type_value == "PIPELINE_START":
-            _forget(run_id)
+            forget_counter(run_id)
             tags = meta.get("job_tags") or {}
             first, last = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
             days = f", days {first}..{last}" if first else ""
             self._say(f"{meta.get('job_name')}: {self.total} steps{days}")
         elif event.is_step_success or event.is_step_failure:
             try:
-                done = str(_count_done(run_id))
+                done = str(count_step_done(run_id))
             except OSError:  # no temp folder to count in: the line without the count
                 done = "?"
             seconds = event.step_success_data.duration_ms / 1000 if event.is_step_success else None
             how = f"done in {seconds:.1f} s" if seconds is not None else "FAILED"
             self._say(f"[{done}/{self.total}] {event.step_key} {how}")
         elif event.event_type_value in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE", "PIPELINE_CANCELED"):
-            _forget(run_id)
+            forget_counter(run_id)
 
     def _say(self, line: str) -> None:
         try:

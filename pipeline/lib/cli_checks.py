@@ -205,18 +205,16 @@ def _refuse_writes(sql: str, allow_files: bool) -> None:
 
 def remote_query_connection(url: str, sql: str, allow_files: bool) -> duckdb.DuckDBPyConnection:
     """A connection for one query over the generation mirrored at `url`
-    (pipeline/lib/generations/remote.py). Without allow_files, writing statements are refused and
-    the configuration is locked so the query cannot attach, install or load anything."""
+    (pipeline/lib/generations/remote.py). Without allow_files, as a local query: writing
+    statements refused, nothing read but that generation's Parquet (no local file, no ATTACH,
+    INSTALL or LOAD), the configuration locked."""
     from pipeline.lib.generations.remote import connect_remote
 
     _refuse_writes(sql, allow_files)
     try:
-        con = connect_remote(url)
+        return connect_remote(url, sandbox=not allow_files)
     except (ValueError, OSError, ImportError) as exc:
         raise Mistake(f"cannot read {url}: {one_line(exc)}") from None
-    if not allow_files:
-        con.execute("set lock_configuration = true")
-    return con
 
 
 def query_connection(warehouse: Path, sql: str, allow_files: bool) -> duckdb.DuckDBPyConnection:

@@ -1,9 +1,12 @@
 """The terminal progress of a run (pipeline/defs/progress.py): one line per finished step, counted
 against the steps the run will execute, on a two-step job whose count is known."""
 
+import multiprocessing
+import uuid
+
 import dagster as dg
 
-from pipeline.defs.progress import step_progress_logger
+from pipeline.defs.progress import COUNTERS, count_step_done, forget_counter, step_progress_logger
 
 
 @dg.asset
@@ -44,40 +47,19 @@ def test_a_failed_step_is_counted_and_named(capfd):
     assert lines[-1] == "progress: [3/3] broken FAILED"
 
 
-@dg.asset
-def left() -> None:
-    pass
+def _count_many(args) -> list[int]:
+    run_id, n = args
+    return [count_step_done(run_id) for _ in range(n)]
 
 
-@dg.asset
-def right() -> None:
-    pass
-
-
-@dg.asset(deps=[left, right])
-def joined() -> None:
-    pass
-
-
-def three_steps_job():
-    """Module level, so that each step process of the multiprocess executor can load it again."""
-    job = dg.define_asset_job("three_steps", selection=dg.AssetSelection.all())
-    defs = dg.Definitions(assets=[left, right, joined], jobs=[job], loggers={"progress": step_progress_logger})
-    return defs.resolve_job_def("three_steps")
-
-
-def test_steps_in_separate_processes_are_counted_once_each(capfd):
-    # each step reports from its own process, with its own logger: the count is shared
-    with dg.DagsterInstance.local_temp() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(three_steps_job),
-            instance,
-            run_config={
-                "loggers": {"progress": {"config": {"total_steps": 3}}},
-                "execution": {"config": {"multiprocess": {"max_concurrent": 2}}},
-            },
-        )
-    assert result.success
-    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("progress: [")]
-    assert sorted(line.split("]")[0] for line in lines) == ["progress: [1/3", "progress: [2/3", "progress: [3/3"]
-    assert lines[-1].startswith("progress: [3/3] joined done in ")
+def test_steps_in_separate_processes_are_counted_once_each():
+    # on the multiprocess executor each step reports from its own process, with its own logger:
+    # processes counting at once for one run get every count once (1..N), whatever the interleaving
+    run_id = f"test-{uuid.uuid4().hex}"
+    try:
+        with multiprocessing.get_context("spawn").Pool(4) as pool:
+            counts = [c for part in pool.map(_count_many, [(run_id, 25)] * 4) for c in part]
+        assert sorted(counts) == list(range(1, 101))
+    finally:
+        forget_counter(run_id)
+    assert not (COUNTERS / run_id).exists()

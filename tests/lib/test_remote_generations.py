@@ -82,9 +82,11 @@ def test_current_moves_only_to_a_complete_generation_and_old_ones_are_pruned(tmp
     fs.pipe_file(f"{base}/generations/{names[1]}/parquet/partial.parquet", b"half")
     assert remote_generation(url) == names[0]
     assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (4,)
-    # the next mirror writes it whole (an incomplete generation is written again) and moves `current`
+    # the next mirror writes it whole (an incomplete generation is written again, its stray
+    # files gone) and moves `current`
     mirror(store, url, keep=2)
     assert remote_generation(url) == names[1]
+    assert not fs.exists(f"{base}/generations/{names[1]}/parquet/partial.parquet")
     assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (6,)
     _generation(store, names[2], 8)
     mirror(store, url, keep=2)
@@ -110,6 +112,11 @@ def test_the_cli_mirrors_and_queries_the_mirror(tmp_path, url):
     # a query that writes files is refused before anything runs
     out = runner.invoke(main, ["query", "copy staging.requests to 'x.csv'", "--remote", url])
     assert out.exit_code != 0 and "does not write files" in out.output
+    # nor does it read past the generation: no local file, no ATTACH
+    for sql in ("select * from read_text('/etc/hostname')", f"attach '{tmp_path / 'x.db'}'"):
+        out = runner.invoke(main, ["query", sql, "--remote", url])
+        assert out.exit_code != 0 and "disabled" in out.output, (sql, out.output)
+    assert not (tmp_path / "x.db").exists()
     # nothing mirrored there: one line that says so
     out = runner.invoke(main, ["query", "select 1", "--remote", url + "-empty"])
     assert out.exit_code != 0 and "holds no mirrored generation" in out.output

@@ -56,6 +56,8 @@ def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = l
     fs, base = _fs(url)
     gen = f"{base}/generations/{name}"
     if not fs.exists(f"{gen}/{COMPLETE}"):
+        if fs.exists(gen):  # what a mirror that died left: not one stray file may stay
+            fs.rm(gen, recursive=True)
         step = max(1, len(files) // 10)
         for i, p in enumerate(files, 1):
             target = f"{gen}/parquet/{p.relative_to(src).as_posix()}"
@@ -73,8 +75,9 @@ def _prune(fs, base: str, current: str, keep: int, log: Callable[[str], None]) -
     root = f"{base}/generations"
     names = sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False))
     complete = [n for n in names if fs.exists(f"{root}/{n}/{COMPLETE}")]
-    # names sort by their UTC build time (YYYYMMDDTHHMMSSZ-...): the newest last
-    kept = set(complete[-keep:]) | {current}
+    # names sort by their UTC build time (YYYYMMDDTHHMMSSZ-...): the newest last; never the one
+    # the pointer names now (another mirror, after a rollback, may have moved it)
+    kept = set(complete[-keep:]) | {current, fs.cat_file(f"{base}/{POINTER}").decode().strip()}
     for n in complete:
         if n not in kept:
             fs.rm(f"{root}/{n}", recursive=True)
@@ -91,15 +94,18 @@ def remote_generation(url: str) -> str:
     return name
 
 
-def connect_remote(url: str) -> duckdb.DuckDBPyConnection:
+def connect_remote(url: str, sandbox: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection whose schemas `staging` and `marts` are views over the
     Parquet record of the generation `current` names at `url`, as the warehouse file's tables
-    and views are over the local record (the views of sql/views/ are not recreated)."""
+    and views are over the local record (the views of sql/views/ are not recreated). With
+    `sandbox`, the connection reads nothing but that generation's Parquet (no local file, no
+    ATTACH, INSTALL or LOAD) and its configuration is locked."""
     fs, base = _fs(url)
     name = remote_generation(url)
     root = f"{base}/generations/{name}/parquet"
     prefix = f"{_protocol(fs)}://"
-    con = duckdb.connect()
+    # a distinct configuration: never a DuckDB instance shared with (and locking) another connection
+    con = duckdb.connect(config={"custom_user_agent": "servicelens-remote"})
     con.register_filesystem(fs)
     con.execute("create schema staging")
     con.execute("create schema marts")
@@ -130,4 +136,8 @@ def connect_remote(url: str) -> duckdb.DuckDBPyConnection:
             else:
                 continue
             con.execute(f"create view marts.{stem} as select * from {source}")
+    if sandbox:
+        con.execute("set allowed_directories = $dirs", {"dirs": [f"{prefix}{root}/"]})
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
     return con
