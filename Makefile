@@ -35,8 +35,12 @@ generate: $(STAMP)
 report: $(STAMP)
 	$(BIN)/servicelens report --warehouse $(WAREHOUSE) $(if $(PERIOD),--period $(PERIOD))
 
+## The whole suite: two worker processes (pytest-xdist), then the timing-sensitive tests alone.
+## TEST_WORKERS=0 runs everything in this one process (output in order, pdb works).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not serial"
+	$(BIN)/python -m pytest -q -m serial
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

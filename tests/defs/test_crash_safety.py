@@ -21,7 +21,7 @@ import pytest
 
 from pipeline.lib.generations import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def kill_fractions() -> list[float]:
