@@ -14,11 +14,12 @@ from pathlib import Path
 import duckdb
 
 from pipeline.lib.contract import DATASETS
-from pipeline.lib.duck import connect, lit, parquet_glob
+from pipeline.lib.duck import connect, lit
 from pipeline.lib.parquet_io import replacing, sql_to_parquet
 from pipeline.lib.parse_cache import TS_DATASETS
+from pipeline.lib.record_sources import local_record_sources
 from pipeline.lib.registry import comment_statements
-from pipeline.paths import SQL_DIR, ingest_dir, marts_file, staging_dir
+from pipeline.paths import SQL_DIR, ingest_dir, marts_file
 from pipeline.sql import load_sql
 
 INGEST_MARTS = ("ingest_audit", "quarantine")
@@ -52,41 +53,31 @@ def write_warehouse_file(root: Path, db: Path, scratch: Path | None = None) -> d
             con.execute("create schema wh.marts")
             # the dimensions are copied in; the time series (10^8 rows a quarter) are views over the
             # generation's own day-partitioned Parquet, so writing the file costs the same every day
-            tables = [
-                (f"staging.{name}", parquet_glob(staging_dir(root, name)), True)
-                for name in DATASETS
-                if name not in TS_DATASETS
-            ]
-            for name in TS_DATASETS:
-                glob = parquet_glob(staging_dir(root, name))
-                if glob is not None:
+            sources = local_record_sources(root)
+            for name, glob in sources.staged.items():
+                if name in TS_DATASETS:
                     con.execute(
                         f"create view wh.staging.{name} as select * from read_parquet({lit(glob)}, hive_partitioning = true, union_by_name = true)"
                     )
-                    counts[f"staging.{name}"] = con.execute(f"select count(*) from wh.staging.{name}").fetchone()[0]
-            tables += [(f"marts.{mart.stem}", str(mart), False) for mart in sorted((root / "marts").glob("*.parquet"))]
-            for table, source, hive in tables:
-                if source is None:
-                    continue
+                else:
+                    con.execute(
+                        f"create table wh.staging.{name} as select * from read_parquet($s, hive_partitioning = true, union_by_name = true)",
+                        {"s": glob},
+                    )
+                counts[f"staging.{name}"] = con.execute(f"select count(*) from wh.staging.{name}").fetchone()[0]
+            for name, path in sources.mart_files.items():
                 con.execute(
-                    f"create table wh.{table} as select * from read_parquet($s, hive_partitioning = {str(hive).lower()}, union_by_name = true)",
-                    {"s": source},
+                    f"create table wh.marts.{name} as select * from read_parquet($s, hive_partitioning = false, union_by_name = true)",
+                    {"s": path},
                 )
-                counts[table] = con.execute(f"select count(*) from wh.{table}").fetchone()[0]
+                counts[f"marts.{name}"] = con.execute(f"select count(*) from wh.marts.{name}").fetchone()[0]
             # per-request tables (routing_decisions: requests x policies) stay in Parquet, too big
             # to copy into the file: a view reads them in place (CREATE VIEW takes no parameters)
-            folders = (root / "marts").glob("*")
-            for folder in sorted(
-                p for p in folders if p.is_dir() and p.name.replace("_", "").isalnum() and p.name.islower()
-            ):
-                glob = str(folder / "**" / "*.parquet")
-                if any(folder.rglob("*.parquet")):
-                    con.execute(
-                        f"create view wh.marts.{folder.name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)"
-                    )
-                    counts[f"marts.{folder.name}"] = con.execute(
-                        f"select count(*) from wh.marts.{folder.name}"
-                    ).fetchone()[0]
+            for name, glob in sources.mart_folders.items():
+                con.execute(
+                    f"create view wh.marts.{name} as select * from read_parquet({lit(glob)}, hive_partitioning = true)"
+                )
+                counts[f"marts.{name}"] = con.execute(f"select count(*) from wh.marts.{name}").fetchone()[0]
             # views over the marts (sql/views/<name>.sql), where the marts they read are present
             con.execute("use wh")
             for view in sorted(SQL_DIR.joinpath("views").glob("*.sql")):

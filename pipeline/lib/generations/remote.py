@@ -18,13 +18,12 @@ among the kept."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 
-from pipeline.lib.contract import DATASETS
 from pipeline.lib.duck import lit
 from pipeline.lib.generations.store import Store
+from pipeline.lib.record_sources import record_sources
 
 COMPLETE = "_complete"
 POINTER = "current"
@@ -109,33 +108,19 @@ def connect_remote(url: str, sandbox: bool = False) -> duckdb.DuckDBPyConnection
     con.register_filesystem(fs)
     con.execute("create schema staging")
     con.execute("create schema marts")
-    for dataset in DATASETS:
-        folder = f"{root}/staging/{dataset}"
-        if not fs.exists(folder) or not fs.find(folder):
-            continue
-        glob = f"{prefix}{folder}/**/*.parquet"
-        # CREATE VIEW takes no parameters: the path is a quoted literal
+    sources = record_sources(fs, root)
+    # CREATE VIEW takes no parameters: the paths are quoted literals
+    for dataset, glob in sources.staged.items():
         con.execute(
-            f"create view staging.{dataset} as select * from read_parquet({lit(glob)}, "
+            f"create view staging.{dataset} as select * from read_parquet({lit(prefix + glob)}, "
             "hive_partitioning = true, union_by_name = true)"
         )
-    marts = f"{root}/marts"
-    if fs.exists(marts):
-        for entry in sorted(fs.ls(marts, detail=True), key=lambda e: e["name"]):
-            entry_name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
-            stem = Path(entry_name).stem
-            if not (stem.replace("_", "").isalnum() and stem.islower()):
-                continue
-            path = f"{marts}/{entry_name}"
-            if entry["type"] == "directory":
-                if not fs.find(path):
-                    continue
-                source = f"read_parquet({lit(prefix + path + '/**/*.parquet')}, hive_partitioning = true)"
-            elif entry_name.endswith(".parquet"):
-                source = f"read_parquet({lit(prefix + path)})"
-            else:
-                continue
-            con.execute(f"create view marts.{stem} as select * from {source}")
+    for name, path in sources.mart_files.items():
+        con.execute(f"create view marts.{name} as select * from read_parquet({lit(prefix + path)})")
+    for name, glob in sources.mart_folders.items():
+        con.execute(
+            f"create view marts.{name} as select * from read_parquet({lit(prefix + glob)}, hive_partitioning = true)"
+        )
     if sandbox:
         con.execute("set allowed_directories = $dirs", {"dirs": [f"{prefix}{root}/"]})
         con.execute("set enable_external_access = false")
