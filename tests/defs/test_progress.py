@@ -2,6 +2,8 @@
 against the steps the run will execute, on a two-step job whose count is known."""
 
 import multiprocessing
+import os
+import time
 import uuid
 
 import dagster as dg
@@ -48,7 +50,18 @@ def test_a_failed_step_is_counted_and_named(capfd):
 
 
 def _count_many(args) -> list[int]:
-    run_id, n = args
+    run_id, n, pause_s = args
+    # widen the race: each append is followed by a pause before the count is read back, so a
+    # count taken from the file's size (not from this descriptor's own offset) would see the
+    # bytes other processes appended meanwhile and repeat or skip numbers
+    write = os.write
+
+    def slow_write(fd, data):
+        written = write(fd, data)
+        time.sleep(pause_s)
+        return written
+
+    os.write = slow_write
     return [count_step_done(run_id) for _ in range(n)]
 
 
@@ -58,7 +71,7 @@ def test_steps_in_separate_processes_are_counted_once_each():
     run_id = f"test-{uuid.uuid4().hex}"
     try:
         with multiprocessing.get_context("spawn").Pool(4) as pool:
-            counts = [c for part in pool.map(_count_many, [(run_id, 25)] * 4) for c in part]
+            counts = [c for part in pool.map(_count_many, [(run_id, 25, 0.002)] * 4) for c in part]
         assert sorted(counts) == list(range(1, 101))
     finally:
         forget_counter(run_id)
