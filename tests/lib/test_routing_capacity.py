@@ -313,3 +313,44 @@ def test_fitted_on_the_first_two_months_alone_nothing_else_is_flagged(planted):
     assert set(flagged) <= {(truth["model"], truth["provider"])}
     qwen = fit.filter(pl.col("model") == truth["model"]).sort("slope_per_1k", descending=True)
     assert qwen["provider"][0] == truth["provider"] and qwen["slope_per_1k"][0] > 0
+
+
+def test_the_recommendations_keep_a_host_flagged_on_their_training_window_off_their_lists(planted):
+    """Through build_recommendations, as the run calls it: trained on 2025-10-01..12-10 (71 days,
+    enough for the planted line to clear the interval's bar), the planted host is fitted as
+    capacity-limited there and kept off every qwen3-32b list, with the reason; with the capacity
+    floor off it is listed (the cheapest host of the model) and no reason mentions capacity. The
+    quantization floor is off, so capacity is the only constraint that can keep it out."""
+    from pipeline.lib.demand import build_tokens_daily
+    from pipeline.lib.marts.routing_recommendations import RecommendParams, capacity_reasons
+    from pipeline.lib.routing.marts import build_recommendations, read_requests_hourly
+    from pipeline.lib.service import build_service_objects
+
+    manifest, _, _, root = planted
+    [truth] = manifest["planted_capacity"]
+    build_service_objects(root)
+    build_tokens_daily(root)
+    window = {
+        "train_start": dt.date(2025, 10, 1),
+        "train_end": dt.date(2025, 12, 10),
+        "test_start": dt.date(2025, 12, 11),
+        "test_end": dt.date(2025, 12, 31),
+        "quantization_floor": False,
+    }
+    hourly = read_requests_hourly(root)
+    fit = provider_capacity(hourly.filter(pl.col("date").is_between(window["train_start"], window["train_end"])))
+    assert set(capacity_reasons(fit)) == {(truth["model"], truth["provider"])}
+
+    def rows(capacity_floor: bool) -> list[dict]:
+        rec = build_recommendations(root, RecommendParams(**window, capacity_floor=capacity_floor))
+        out = rec.filter(pl.col("model") == truth["model"]).to_dicts()
+        assert out, "no recommendation for the model"
+        return out
+
+    limited = f"{truth['provider']}: capacity-limited: "
+    for r in rows(True):
+        assert truth["provider"] not in r["providers"], r
+        assert any(e.startswith(limited) for e in r["providers_excluded"]), r
+    off = rows(False)
+    assert not any("capacity-limited" in e for r in off for e in r["providers_excluded"])
+    assert any(truth["provider"] in r["providers"] for r in off if r["objective"] == "cost")
