@@ -1,14 +1,15 @@
 """The terminal progress of a run (pipeline/defs/progress.py): one line per finished step, counted
 against the steps the run will execute, on a two-step job whose count is known."""
 
-import multiprocessing
-import os
-import time
+import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import dagster as dg
 
-from pipeline.defs.progress import COUNTERS, count_step_done, forget_counter, step_progress_logger
+from pipeline.defs.progress import COUNTERS, forget_counter, step_progress_logger
 
 
 @dg.asset
@@ -49,29 +50,46 @@ def test_a_failed_step_is_counted_and_named(capfd):
     assert lines[-1] == "progress: [3/3] broken FAILED"
 
 
-def _count_many(args) -> list[int]:
-    run_id, n, pause_s = args
-    # widen the race: each append is followed by a pause before the count is read back, so a
-    # count taken from the file's size (not from this descriptor's own offset) would see the
-    # bytes other processes appended meanwhile and repeat or skip numbers
-    write = os.write
-
-    def slow_write(fd, data):
-        written = write(fd, data)
-        time.sleep(pause_s)
-        return written
-
-    os.write = slow_write
-    return [count_step_done(run_id) for _ in range(n)]
+# One counting process: N counts for the run, each append followed by a pause before the count is
+# read back. The pause widens the race: a count taken from the file's size (not from this
+# descriptor's own offset) would see the bytes other processes appended meanwhile and repeat or
+# skip numbers.
+COUNTER_SCRIPT = """
+import json, os, sys, time
+from pipeline.defs.progress import count_step_done
+run_id, n, pause_s = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+write = os.write
+def slow_write(fd, data):
+    written = write(fd, data)
+    time.sleep(pause_s)
+    return written
+os.write = slow_write
+print(json.dumps([count_step_done(run_id) for _ in range(n)]))
+"""
 
 
 def test_steps_in_separate_processes_are_counted_once_each():
     # on the multiprocess executor each step reports from its own process, with its own logger:
-    # processes counting at once for one run get every count once (1..N), whatever the interleaving
+    # processes counting at once for one run get every count once (1..N), whatever the interleaving.
+    # Plain subprocesses (not a multiprocessing pool, whose shutdown was seen to hang under
+    # pytest-xdist)
     run_id = f"test-{uuid.uuid4().hex}"
+    repo = Path(__file__).resolve().parents[2]
     try:
-        with multiprocessing.get_context("spawn").Pool(4) as pool:
-            counts = [c for part in pool.map(_count_many, [(run_id, 25, 0.002)] * 4) for c in part]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", COUNTER_SCRIPT, run_id, "25", "0.002"],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        counts = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            assert proc.returncode == 0
+            counts += json.loads(out)
         assert sorted(counts) == list(range(1, 101))
     finally:
         forget_counter(run_id)
