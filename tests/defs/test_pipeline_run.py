@@ -60,16 +60,11 @@ def test_a_run_that_dies_midway_leaves_the_previous_warehouse(tiny_drop, tmp_pat
     (tiny_drop / "requests" / "date=2025-10-01" / "a.csv").unlink()
     import pipeline.lib.warehouse as wh
 
-    calls = {"n": 0}
-    original_parquet_glob = wh.parquet_glob
+    def crash_after_the_tables(con):
+        # every table and view of the new file is written by now; its comments and the commit are not
+        raise RuntimeError("simulated crash while writing the warehouse")
 
-    def crash_on_third_table(path):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("simulated crash while writing the warehouse")
-        return original_parquet_glob(path)
-
-    monkeypatch.setattr(wh, "parquet_glob", crash_on_third_table)
+    monkeypatch.setattr(wh, "comment_statements", crash_after_the_tables)
     assert not run_pipeline(tiny_drop, warehouse, echo=lambda _m: None, log_level="CRITICAL")
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert not list(tmp_path.glob(".wh.duckdb.*")), "temporary warehouse file left behind"
