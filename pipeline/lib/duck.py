@@ -54,13 +54,13 @@ def connect(temp_dir: Path | None = None, memory_limit: str = "3GB") -> duckdb.D
 
 
 def parquet_glob(path: Path) -> str | None:
-    """Glob for a staged table, or None when it has no files (an empty table)."""
-    path = Path(path)
-    if (path / "data.parquet").exists():
-        return str(path / "data.parquet")
-    if path.is_dir() and any(path.rglob("*.parquet")):
-        return str(path / "**" / "*.parquet")
-    return None
+    """Glob for a staged table, or None when it has no files (an empty table): the rule of
+    pipeline/lib/record_sources.py, on this machine's disk."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    from pipeline.lib.record_sources import dataset_glob
+
+    return dataset_glob(LocalFileSystem(), str(Path(path)))
 
 
 def staged_glob(root: Path, dataset: str) -> str:

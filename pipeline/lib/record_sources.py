@@ -30,17 +30,22 @@ def _has_parquet(fs, folder: str) -> bool:
     return any(p.endswith(".parquet") for p in fs.find(folder))
 
 
+def dataset_glob(fs, folder: str) -> str | None:
+    """What read_parquet reads for the staged table in `folder`: its one `data.parquet`, a glob of
+    its (day-partitioned) files, or None when it has no Parquet file (an empty table)."""
+    if fs.isfile(f"{folder}/data.parquet"):
+        return f"{folder}/data.parquet"
+    if fs.isdir(folder) and _has_parquet(fs, folder):
+        return f"{folder}/**/*.parquet"
+    return None
+
+
 def record_sources(fs, root: str) -> RecordSources:
     """The staged datasets and marts of the Parquet record at `root` on the fsspec filesystem
     `fs`; a dataset or folder mart with no Parquet file is left out (an empty table)."""
     root = root.rstrip("/")
-    staged = {}
-    for dataset in DATASETS:
-        folder = f"{root}/staging/{dataset}"
-        if fs.isfile(f"{folder}/data.parquet"):
-            staged[dataset] = f"{folder}/data.parquet"
-        elif fs.isdir(folder) and _has_parquet(fs, folder):
-            staged[dataset] = f"{folder}/**/*.parquet"
+    globs = {dataset: dataset_glob(fs, f"{root}/staging/{dataset}") for dataset in DATASETS}
+    staged = {dataset: glob for dataset, glob in globs.items() if glob is not None}
     mart_files, mart_folders = {}, {}
     marts = f"{root}/marts"
     if fs.isdir(marts):
