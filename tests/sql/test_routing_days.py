@@ -498,3 +498,42 @@ def test_buckets_that_straddle_midnight_read_both_days_probes(tmp_path):
         for name in ("daily", "policy_daily", "groups"):
             want = read_partials(root, name).filter(pl.col("date") == day)
             assert_frame_equal(in_order(read_partials(alone, name)), in_order(want), check_exact=True)
+
+
+def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_path, monkeypatch):
+    # a day's cache rates read every model's requests of that day (most of a one-model replay's
+    # time at 10M): simulate reads the ones the run published, and only when they are the run's
+    # for every day at the same cell threshold; the figures are those of the full replay
+    import shutil
+
+    from pipeline.lib.marts.run_parameters import build_run_parameters
+    from pipeline.lib.parquet_io import frame_to_parquet
+    from pipeline.lib.routing import replay
+
+    root = tmp_path / "wh"
+    shutil.copytree(three_days, root)
+    days = [dt.date(2025, 10, d) for d in (1, 2, 3)]
+    assert replay.published_cache_rates(root, days, PARAMS) is None  # no run_parameters: not a run's record
+    frame_to_parquet(build_run_parameters(root), marts_file(root, "run_parameters"))
+    assert len(replay.published_cache_rates(root, days, PARAMS)) == 3
+    assert replay.published_cache_rates(root, days, RoutingParams(n_boot=50, cache_min_reporting=5)) is None
+
+    computed = replay.make_table
+
+    def no_cache_rates(con, name, sql, values=None):
+        assert name != "cache_rates", "the published cache rates were computed again"
+        computed(con, name, sql, values)
+
+    monkeypatch.setattr(replay, "make_table", no_cache_rates)
+    cf, policies = simulate(root, "m2", "cheapest", params=PARAMS)
+    full = pl.read_parquet(marts_file(root, "routing_policies")).filter(pl.col("model") == "m2")
+    assert_frame_equal(policies.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
+    want = build_counterfactual(root, ("cost",), PARAMS, ("causal",)).filter(pl.col("model") == "m2")
+    assert_frame_equal(cf.sort("period"), want.sort("period"), check_exact=True)
+
+    # a day missing from the published rates: all are computed from the requests
+    shutil.rmtree(partial_dir(root, "cache_rates") / "date=2025-10-02")
+    assert replay.published_cache_rates(root, days, PARAMS) is None
+    monkeypatch.setattr(replay, "make_table", computed)
+    _, again = simulate(root, "m2", "cheapest", params=PARAMS)
+    assert_frame_equal(again.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)

@@ -228,7 +228,9 @@ def simulate(
     contract = {v: k for k, v in CONTRACT_POLICIES.items()}
     if out_dir is not None:
         out_dir = Path(out_dir)
-        replay_days(root, None, scenario, params, out_dir, write_decisions=True, progress=progress)
+        replay_days(
+            root, None, scenario, params, out_dir, write_decisions=True, progress=progress, reuse_cache_rates=True
+        )
         policies = build_policies(out_dir, scenario.name)
         daily = read_daily(out_dir)
     else:
@@ -239,7 +241,7 @@ def simulate(
             for batch in _passes(Path(root), days, params.chunk_rows):
                 if progress:
                     progress(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
-                _replay_pass(con, Path(root), batch, scenario, params, models)
+                _replay_pass(con, Path(root), batch, scenario, params, models, reuse_cache_rates=True)
                 if has_table(con, "groups"):
                     pieces.append(
                         (

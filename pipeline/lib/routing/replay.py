@@ -135,6 +135,7 @@ def replay_days(
     out_root: Path | None = None,
     write_decisions: bool = False,
     progress: Callable[[str], None] | None = None,
+    reuse_cache_rates: bool = False,
 ) -> ReplayResult:
     """Replay the staged requests of `days` (None: every staged day) under every policy and
     replace those days' partials under `out_root` (default `root`), each day's folder atomically.
@@ -145,7 +146,9 @@ def replay_days(
     write_decisions, the per-request decisions of those days are written too (marts/
     routing_decisions/); without, that folder is removed (the warehouse then computes them on
     demand: the view marts.routing_decisions). Writes marts/routing_segments.parquet (every
-    segment of the replayed models, what that view needs) each time.
+    segment of the replayed models, what that view needs) each time. reuse_cache_rates: read the
+    cache rates `root` already publishes (see published_cache_rates), for a replay into another
+    out_root of a built warehouse's record.
 
     The marts are not touched: build_policies and build_counterfactual read every day's partials."""
     from pipeline.lib.routing.sensitivity import sensitivity_pass  # it builds on this module
@@ -173,7 +176,7 @@ def replay_days(
         n_requests = n_groups = 0
         for batch in _passes(root, days, params.chunk_rows):
             say(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
-            n, g = _replay_pass(con, root, batch, scenario, params, models)
+            n, g = _replay_pass(con, root, batch, scenario, params, models, reuse_cache_rates)
             n_requests, n_groups = n_requests + n, n_groups + g
             _write_pass(con, batch, tmp, write_decisions)
             if n:  # the headline models again under other availability rules and bucket sizes
@@ -276,19 +279,29 @@ def _replay_pass(
     scenario: Scenario,
     params: RoutingParams,
     models: list[str],
+    reuse_cache_rates: bool = False,
 ) -> tuple[int, int]:
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
-    decisions). Returns (requests, groups)."""
+    decisions). With reuse_cache_rates, the cache rates `root` publishes for these days are read
+    instead of computed again, where published_cache_rates finds them. Returns (requests, groups)."""
     request_files = day_files(root, "requests", days)
     if not request_files or not models:
         return 0, 0
     slot_tables(con, root, days, scenario, params, models)
-    make_table(
-        con,
-        "cache_rates",
-        "core/core_routing__cache_rates",
-        {"requests": request_files, "min_reporting": params.cache_min_reporting},
-    )
+    cache_values = {"requests": request_files, "min_reporting": params.cache_min_reporting}
+    published = published_cache_rates(root, days, params) if reuse_cache_rates else None
+    if published:
+        # the same rows the SQL would give (a day's rates read only that day's requests, of every
+        # model): the empty statement fixes the table's types, the published days fill it
+        con.execute(
+            f"create or replace temp table cache_rates as select * from ({load_sql('core/core_routing__cache_rates')}) limit 0",
+            cache_values,
+        )
+        con.execute(
+            "insert into cache_rates by name select * from read_parquet($f, hive_partitioning = true)", {"f": published}
+        )
+    else:
+        make_table(con, "cache_rates", "core/core_routing__cache_rates", cache_values)
     make_table(
         con,
         "failure_billing",
@@ -317,6 +330,30 @@ def _replay_pass(
     n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
     n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
+
+
+def published_cache_rates(root: Path, days: list[dt.date], params: RoutingParams) -> list[str] | None:
+    """The files of marts.routing_cache_rates that `root` (a built warehouse's record) holds for
+    `days`, when it holds every one of them and its run used params' cache_min_reporting; else
+    None. Those rows are what core_routing__cache_rates gives from the same staged requests (a
+    generation's staged files and marts are published together), and computing them is most of a
+    one-model replay's time: they read every model's requests, with quantiles per cell."""
+    folder = partial_dir(root, "cache_rates")
+    files = [sorted(day_dir(folder, d).glob("*.parquet")) for d in days]
+    run_parameters = marts_file(root, "run_parameters")
+    if not days or not all(files) or not run_parameters.exists():
+        return None
+    con = connect()
+    try:
+        used = con.execute(
+            "select any_value(value_num) from read_parquet($f) where name = 'routing_cache_min_reporting'",
+            {"f": str(run_parameters)},
+        ).fetchone()[0]
+    finally:
+        con.close()
+    if used is None or used != params.cache_min_reporting:
+        return None
+    return [str(f) for day in files for f in day]
 
 
 def _write_pass(
