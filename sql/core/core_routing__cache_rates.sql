@@ -32,6 +32,22 @@ with requests as (
     from read_parquet($requests, hive_partitioning = true)
 ),
 
+-- the requests that report a count (with input), and their hits' cached / input shares
+reporting as (
+    select * from requests
+    where cached_tokens is not null and input_tokens > 0
+),
+
+hits as (
+    select
+        date,
+        model,
+        application,
+        cached_tokens / input_tokens as cached_ratio
+    from reporting
+    where cached_tokens > 0
+),
+
 -- one row per cell of every level; the level is which keys the cell leaves out (grouping_id's
 -- bits): 0 (model, application), 1 (model), 2 (application), 3 (the day)
 levels as (
@@ -44,14 +60,8 @@ levels as (
         sum(w * cached_tokens) / sum(w * input_tokens) as cached_share,
         sum(w) filter (where cached_tokens > 0) / sum(w) as hit_share,
         sum(w * cached_tokens) filter (where cached_tokens > 0) / sum(w * input_tokens) filter (where cached_tokens > 0)
-            as hit_cached_share,
-        quantile_cont(cached_tokens / input_tokens, [
-            0.025, 0.075, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475,
-            0.525, 0.575, 0.625, 0.675, 0.725, 0.775, 0.825, 0.875, 0.925, 0.975
-        ])
-            filter (where cached_tokens > 0) as hit_share_quantiles
-    from requests
-    where cached_tokens is not null and input_tokens > 0
+            as hit_cached_share
+    from reporting
     group by grouping sets ((date, model, application), (date, model), (date, application), (date))
 ),
 
@@ -69,21 +79,79 @@ chosen as (
         and (l.application = c.application or l.level in (1, 3))
     where l.n >= $min_reporting
     group by all
+),
+
+-- the spread of the hits' shares only in the cells some request takes its rates from: the
+-- quantiles are the costly part, and most requests take the finest cell (pick.x as x names a
+-- struct field, not the column itself: the noqa)
+needed as (
+    select distinct
+        date,
+        pick.level as level,  -- noqa: AL09
+        pick.model as model,  -- noqa: AL09
+        pick.application as application  -- noqa: AL09
+    from chosen
+),
+
+spread as (
+    select
+        u.date,
+        u.level,
+        u.model,
+        u.application,
+        quantile_cont(u.cached_ratio, [
+            0.025, 0.075, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475,
+            0.525, 0.575, 0.625, 0.675, 0.725, 0.775, 0.825, 0.875, 0.925, 0.975
+        ]) as hit_share_quantiles
+    from (
+        select n.date, n.level, n.model, n.application, h.cached_ratio
+        from needed as n
+        inner join hits as h on n.date = h.date and n.model = h.model and n.application = h.application
+        where n.level = 0
+        union all
+        select n.date, n.level, n.model, n.application, h.cached_ratio
+        from needed as n inner join hits as h on n.date = h.date and n.model = h.model
+        where n.level = 1
+        union all
+        select n.date, n.level, n.model, n.application, h.cached_ratio
+        from needed as n inner join hits as h on n.date = h.date and n.application = h.application
+        where n.level = 2
+        union all
+        select n.date, n.level, n.model, n.application, h.cached_ratio
+        from needed as n inner join hits as h on n.date = h.date
+        where n.level = 3
+    ) as u
+    group by all
+),
+
+picked as (
+    select
+        ch.date,
+        ch.model,
+        ch.application,
+        ch.pick,
+        s.hit_share_quantiles
+    from chosen as ch
+    left join spread as s
+        on ch.date = s.date
+        and ch.pick.level = s.level
+        and ch.pick.model is not distinct from s.model
+        and ch.pick.application is not distinct from s.application
 )
 
 select
     c.date,
     c.model,
     c.application,
-    coalesce(ch.pick.cached_share, 0.0) as cached_share,
-    coalesce(ch.pick.hit_share, 0.0) as hit_share,
-    ch.pick.hit_cached_share,
+    coalesce(p.pick.cached_share, 0.0) as cached_share,
+    coalesce(p.pick.hit_share, 0.0) as hit_share,
+    p.pick.hit_cached_share,
     -- the spread of the hits' shares (the midpoints of 20 equal strata), scaled to the weighted mean
-    list_transform(ch.pick.hit_share_quantiles,
-        q -> least(q * ch.pick.hit_cached_share / list_avg(ch.pick.hit_share_quantiles), 1.0)) as hit_cached_shares,
-    coalesce(['model_application', 'model', 'application', 'day'][ch.pick.level + 1], 'none') as basis,
-    coalesce(ch.pick.n, 0) as reporting_requests
+    list_transform(p.hit_share_quantiles,
+        q -> least(q * p.pick.hit_cached_share / list_avg(p.hit_share_quantiles), 1.0)) as hit_cached_shares,
+    coalesce(['model_application', 'model', 'application', 'day'][p.pick.level + 1], 'none') as basis,
+    coalesce(p.pick.n, 0) as reporting_requests
 from cells as c
--- (sqlfluff reads ch.pick.x as schema.table.column, so ch as unused)
-left join chosen as ch using (date, model, application)  -- noqa: AL05
+-- (sqlfluff reads p.pick.x as schema.table.column, so p as unused)
+left join picked as p using (date, model, application)  -- noqa: AL05
 order by c.date, c.model, c.application
