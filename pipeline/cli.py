@@ -174,12 +174,30 @@ def generate(
     show_default=True,
     help="Run the build's steps on Dagster's multiprocess executor, this many at once (1: in this process).",
 )
+@click.option(
+    "--mirror",
+    "mirror_to",
+    default=None,
+    metavar="URL",
+    envvar="SERVICELENS_MIRROR",
+    show_envvar=True,
+    callback=checked(cli_checks.mirror_url),
+    help="Then mirror the published generation to this fsspec URL (s3://bucket/prefix), uploading only the files "
+    "it does not share with the generation mirrored before (`servicelens generations mirror`).",
+)
 def run(
-    raw_dir: Path, warehouse: Path, memory_limit: str, full: bool, days: tuple[str, str] | None, processes: int
+    raw_dir: Path,
+    warehouse: Path,
+    memory_limit: str,
+    full: bool,
+    days: tuple[str, str] | None,
+    processes: int,
+    mirror_to: str | None,
 ) -> None:
     """Bring the warehouse up to the drop and publish a new generation: the Dagster jobs
     `servicelens_prepare` (inventory, dimensions, each new file read once), then
-    `servicelens_build` for the days whose inputs changed, the marts, the report and the publish."""
+    `servicelens_build` for the days whose inputs changed, the marts, the report and the publish.
+    With --mirror, then copy that generation to object storage."""
     from pipeline.lib.runner import run_pipeline
 
     # absolute, symlinks not followed: the warehouse path is a link into its current generation
@@ -192,6 +210,19 @@ def run(
         days=days,
         processes=processes,
     )
+    if ok and mirror_to:
+        from pipeline.lib.generations import Store
+        from pipeline.lib.generations.remote import mirror
+
+        started = time.perf_counter()
+        try:
+            name = mirror(Store(Path(os.path.abspath(warehouse))), mirror_to, log=click.echo)
+        except (ValueError, OSError, ImportError) as exc:
+            raise click.ClickException(
+                f"published locally, but the mirror to {mirror_to} failed ({cli_checks.one_line(str(exc))}); it still serves "
+                "its previous generation: `servicelens generations mirror --to URL` tries again"
+            ) from exc
+        click.echo(f"{mirror_to} now serves generation {name} ({time.perf_counter() - started:.1f} s)")
     sys.exit(0 if ok else 1)
 
 

@@ -260,6 +260,16 @@ def test_run_refuses_a_bad_day_span_and_process_count(tiny_drop, tmp_path):
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_run_refuses_a_mirror_url_it_cannot_open_before_anything_runs(tiny_drop, tmp_path):
+    line = error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--mirror", "nosuch://x"))
+    assert line.startswith("Error: --mirror 'nosuch://x'")
+    line = error_line(
+        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", env={"SERVICELENS_MIRROR": "nosuch://x"})
+    )
+    assert line.startswith("Error: $SERVICELENS_MIRROR 'nosuch://x' is not a URL fsspec can open")
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_run_reads_the_drop_from_the_environment(tmp_path):
     (tmp_path / "empty").mkdir()
     res = invoke("run", "--warehouse", tmp_path / "w.duckdb", env={"SERVICELENS_RAW_DIR": str(tmp_path / "empty")})

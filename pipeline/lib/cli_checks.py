@@ -78,6 +78,20 @@ def memory_limit(value: str, source: str = "--memory-limit") -> str:
     return value
 
 
+def mirror_url(url: str, source: str = "--mirror") -> str:
+    """An fsspec URL whose filesystem this machine can open (s3:// needs s3fs), checked before a
+    run rather than after it."""
+    import fsspec
+
+    try:
+        fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        raise BadValue(f"{source} {url!r}: {one_line(str(exc))} (for s3://: pip install 'servicelens[s3]')") from None
+    except (ValueError, OSError) as exc:
+        raise BadValue(f"{source} {url!r} is not a URL fsspec can open: {one_line(str(exc))}") from None
+    return url
+
+
 def warehouse_file(path: Path, source: str = "--warehouse") -> Path:
     """A path that can name a warehouse file (existing or not)."""
     if path.is_dir():

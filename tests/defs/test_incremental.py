@@ -1,18 +1,23 @@
 """A day costs a day (issue 13): `servicelens run` on a drop to which a day's files were added
 builds only that day's partitions (then the marts from the per-day partials), and what it
 publishes equals a full rebuild of the whole drop; a price correction rebuilds only the days the
-price was in force; the same job on Dagster's multiprocess executor publishes the same."""
+price was in force; the same job on Dagster's multiprocess executor publishes the same; the mirror
+on object storage takes the new day's files, not the quarter's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 
 import duckdb
+import fsspec
 import polars as pl
 import pytest
 
 from pipeline.lib.generate import generate_drop
+from pipeline.lib.generations import Store
+from pipeline.lib.generations.remote import connect_remote, mirror
 from pipeline.lib.runner import run_pipeline
 from tests.warehouse_compare import differences
 
@@ -77,11 +82,27 @@ def test_one_more_day_builds_that_day_and_equals_a_full_rebuild(drop, built, tmp
     incremental = tmp_path / "inc" / "wh.duckdb"
     first = _run(raw, incremental)
     assert any(line.startswith("plan: 91 of 91 days to build") for line in first)
+    url = f"memory://servicelens-{uuid.uuid4().hex}"  # object storage, as `run --mirror` fills it
+    mirror(Store(incremental), url)
     # the last day's files arrive
     for dataset in ("requests", "latency_probes", "compat_probes"):
         shutil.move(held / dataset, raw / dataset / "date=2025-12-31")
     second = _run(raw, incremental)
     assert "plan: 1 of 92 days to build (2025-12-31; 1 new day)" in second
+    # ... and the mirror uploads that day, not the quarter: no other day's staged requests go up
+    fs, base = fsspec.core.url_to_fs(url)
+    uploaded: list[str] = []
+    put = fs.put_file
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fs, "put_file", lambda lpath, rpath, **kw: (uploaded.append(rpath), put(lpath, rpath, **kw)))
+        mirror(Store(incremental), url)
+    staged_days = {u.split("/date=")[1][:10] for u in uploaded if "/staging/requests/" in u}
+    assert staged_days == {"2025-12-31"}
+    remote = connect_remote(url).execute("select count(*), sum(input_tokens) from staging.requests").fetchone()
+    local = duckdb.connect(str(incremental), read_only=True)
+    assert remote == local.execute("select count(*), sum(input_tokens) from staging.requests").fetchone()
+    local.close()
+    fs.rm(base, recursive=True)
     # unchanged now: nothing to build, nothing published
     third = _run(raw, incremental)
     assert third[0].startswith("the drop is unchanged since generation ")

@@ -75,9 +75,11 @@ def test_cli_run_then_query(tiny_drop, tmp_path):
 
     warehouse = tmp_path / "wh.duckdb"
     runner = CliRunner()
-    res = runner.invoke(main, ["run", "--raw", str(tiny_drop), "--warehouse", str(warehouse)])
+    url = f"memory://servicelens-{tmp_path.name}"  # --mirror: then the same generation on object storage
+    res = runner.invoke(main, ["run", "--raw", str(tiny_drop), "--warehouse", str(warehouse), "--mirror", url])
     assert res.exit_code == 0, res.output
     assert "requests" in res.output and str(warehouse) in res.output
+    assert f"{url} now serves generation " in res.output.splitlines()[-1]
     # the tiny drop's two unreadable files are named on screen, not only counted
     assert (
         "unreadable: latency_probes/notes.txt: unsupported file type .txt: expected .parquet, .csv or .jsonl"
@@ -97,6 +99,10 @@ def test_cli_run_then_query(tiny_drop, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert res.output.splitlines() == ["n", str(sum(v[0] for v in EXPECTED.values()))]
+    there = runner.invoke(
+        main, ["query", "select sum(rows_read) as n from marts.ingest_audit", "--remote", url, "--format", "csv"]
+    )
+    assert there.exit_code == 0 and there.output == res.output, there.output
     res = runner.invoke(main, ["query", "select * from no_such_table", "--warehouse", str(warehouse)])
     assert res.exit_code != 0 and "no_such_table" in res.output
 

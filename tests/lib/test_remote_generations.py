@@ -95,6 +95,56 @@ def test_current_moves_only_to_a_complete_generation_and_old_ones_are_pruned(tmp
     assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (8,)
 
 
+def test_the_next_generation_uploads_only_what_changed(tmp_path, url, monkeypatch):
+    # a daily run shares every day it did not rebuild with the generation before (hard links):
+    # those are copied within the store, and only the rebuilt day, the new day and the marts go
+    # up; the mirror reads as the local generation all the same
+    from pipeline.lib.generations.build import snapshot
+
+    store = Store(tmp_path / "wh.duckdb")
+    first, second = "20251002T000000Z-aaaa", "20251003T000000Z-bbbb"
+    _generation(store, first, 10)
+    mirror(store, url)
+    assert snapshot(store.gen_parquet(first), store.gen_parquet(second)) == 6
+    root = store.gen_parquet(second)
+    changed = {
+        "staging/requests/date=2025-10-02/part-0.parquet": 7,  # the day rebuilt
+        "staging/requests/date=2025-10-03/part-0.parquet": 4,  # the day added
+        "marts/routing_groups/date=2025-10-02/part-0.parquet": 7,
+    }
+    for rel, n in changed.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(".new.parquet")
+        frame = (
+            pl.DataFrame({"model": ["m"], "w_requests": [float(n)]})
+            if rel.startswith("marts")
+            else pl.DataFrame({"request_id": [f"{rel}-{i}" for i in range(n)], "input_tokens": [100] * n})
+        )
+        frame.write_parquet(tmp)
+        tmp.replace(target)  # as every writer does: a new file renamed over the old
+    store.current_link.unlink()
+    os.symlink(f"generations/{second}", store.current_link)
+
+    fs, base = fsspec.core.url_to_fs(url)
+    uploaded: list[str] = []
+    put = fs.put_file
+    monkeypatch.setattr(fs, "put_file", lambda lpath, rpath, **kw: (uploaded.append(rpath), put(lpath, rpath, **kw)))
+    said: list[str] = []
+    assert mirror(store, url, log=said.append) == second
+    assert sorted(u.split("/parquet/", 1)[1] for u in uploaded) == sorted(changed)
+    assert "3 of 7 files uploaded" in said[-1] and f"4 unchanged since {first}" in said[-1]
+    con = connect_remote(url)
+    # day 1 (5 requests, tokens 0..4) unchanged, day 2 and day 3 rewritten at 100 tokens each
+    assert con.execute("select count(*), sum(input_tokens) from staging.requests").fetchone() == (16, 10 + 1100)
+    assert con.execute("select sum(w_requests) from marts.routing_groups").fetchone() == (12.0,)
+    # the first generation, still kept there, is untouched
+    assert sorted(fs.find(f"{base}/generations/{first}/parquet")) == sorted(
+        f"{base}/generations/{first}/parquet/{p.relative_to(store.gen_parquet(first)).as_posix()}"
+        for p in store.gen_parquet(first).rglob("*.parquet")
+    )
+
+
 def test_the_cli_mirrors_and_queries_the_mirror(tmp_path, url):
     from pipeline.cli import main
 
@@ -149,6 +199,23 @@ def test_an_s3_bucket_served_by_moto_takes_the_mirror_and_duckdb_reads_it(tmp_pa
         con = connect_remote(url)
         assert con.execute("select count(*), count(distinct date) from staging.requests").fetchone() == (10, 2)
         assert con.execute("select sum(w_requests) from marts.routing_groups").fetchone() == (10.0,)
+        # the next generation: its unchanged files by S3's server-side copy, one new file uploaded
+        from pipeline.lib.generations.build import snapshot
+
+        second = "20251003T000000Z-bbbb"
+        snapshot(store.gen_parquet("20251002T000000Z-aaaa"), store.gen_parquet(second))
+        pl.DataFrame({"rows_loaded": [11]}).write_parquet(store.gen_parquet(second) / "marts" / ".new")
+        (store.gen_parquet(second) / "marts" / ".new").replace(
+            store.gen_parquet(second) / "marts" / "ingest_audit.parquet"
+        )
+        store.current_link.unlink()
+        os.symlink(f"generations/{second}", store.current_link)
+        said: list[str] = []
+        assert mirror(store, url, log=said.append) == second
+        assert "1 of 6 files uploaded" in said[-1]
+        con = connect_remote(url)
+        assert con.execute("select count(*), count(distinct date) from staging.requests").fetchone() == (10, 2)
+        assert con.execute("select rows_loaded from marts.ingest_audit").fetchone() == (11,)
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
         server.stop()

@@ -17,6 +17,7 @@ among the kept."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import duckdb
@@ -41,10 +42,37 @@ def _protocol(fs) -> str:
     return "file" if protocol == "local" else protocol
 
 
+def _unchanged(store: Store, fs, base: str, src) -> tuple[str | None, dict[str, str]]:
+    """(the generation `current` names at the URL, {file's path under the new generation's parquet
+    folder: the same file there}) for the files of `src` (the new generation's Parquet) that are
+    the very files of that generation: hard links of one inode in the local store. A generation's
+    files are never written in place (writers replace a file by renaming a new one over it), so
+    one inode is one content. Empty when the URL has no complete generation or the store no
+    longer holds it: then every file is uploaded."""
+    try:
+        previous = fs.cat_file(f"{base}/{POINTER}").decode().strip()
+    except FileNotFoundError:
+        return None, {}
+    old = store.gen_parquet(previous)
+    if not previous or not old.is_dir() or not fs.exists(f"{base}/generations/{previous}/{COMPLETE}"):
+        return previous or None, {}
+    same = {}
+    for p in src.rglob("*"):
+        rel = p.relative_to(src).as_posix()
+        q = old / rel
+        if p.is_file() and q.is_file() and os.path.samefile(p, q):
+            same[rel] = f"{base}/generations/{previous}/parquet/{rel}"
+    return previous, same
+
+
 def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = lambda _m: None) -> str:
     """Copy the generation readers see to `url` (files already there from an earlier attempt are
     written again), mark it complete, point `current` at it, and prune to the `keep` newest
-    complete generations. Returns its name. ValueError when there is nothing to mirror."""
+    complete generations. Returns its name. ValueError when there is nothing to mirror.
+
+    A day's data costs a day here too: the files the new generation shares with the one mirrored
+    before (every day a run did not rebuild) are copied within the store (S3: a server-side
+    copy, no bytes through this machine); only the new and changed files are uploaded."""
     if keep < 1:
         raise ValueError(f"keep must be at least 1, got {keep}")
     name = store.current()
@@ -57,14 +85,25 @@ def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = l
     if not fs.exists(f"{gen}/{COMPLETE}"):
         if fs.exists(gen):  # what a mirror that died left: not one stray file may stay
             fs.rm(gen, recursive=True)
+        previous, same = _unchanged(store, fs, base, src)
         step = max(1, len(files) // 10)
+        uploaded = uploaded_bytes = 0
         for i, p in enumerate(files, 1):
-            target = f"{gen}/parquet/{p.relative_to(src).as_posix()}"
+            rel = p.relative_to(src).as_posix()
+            target = f"{gen}/parquet/{rel}"
             fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-            fs.put_file(str(p), target)
+            if rel in same:
+                fs.cp_file(same[rel], target)
+            else:
+                fs.put_file(str(p), target)
+                uploaded, uploaded_bytes = uploaded + 1, uploaded_bytes + p.stat().st_size
             if i % step == 0 or i == len(files):
                 log(f"mirror: {i} of {len(files)} files of generation {name}")
         fs.pipe_file(f"{gen}/{COMPLETE}", b"")
+        log(
+            f"mirror: generation {name}: {uploaded} of {len(files)} files uploaded ({uploaded_bytes / 1e6:,.1f} MB)"
+            + (f", {len(same)} unchanged since {previous} copied within the store" if same else "")
+        )
     fs.pipe_file(f"{base}/{POINTER}", name.encode())
     _prune(fs, base, name, keep, log)
     return name
