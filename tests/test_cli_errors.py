@@ -264,7 +264,9 @@ def test_run_refuses_a_mirror_url_it_cannot_open_before_anything_runs(tiny_drop,
     line = error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--mirror", "nosuch://x"))
     assert line.startswith("Error: --mirror 'nosuch://x'")
     line = error_line(
-        invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", env={"SERVICELENS_MIRROR": "nosuch://x"})
+        invoke(
+            "run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", env={"SERVICELENS_MIRROR": "nosuch://x"}
+        )
     )
     assert line.startswith("Error: $SERVICELENS_MIRROR 'nosuch://x' is not a URL fsspec can open")
     assert not (tmp_path / "w.duckdb").exists()
