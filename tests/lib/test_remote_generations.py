@@ -130,18 +130,22 @@ def test_the_next_generation_uploads_only_what_changed(tmp_path, url, monkeypatc
     uploaded: list[str] = []
     put = fs.put_file
     monkeypatch.setattr(fs, "put_file", lambda lpath, rpath, **kw: (uploaded.append(rpath), put(lpath, rpath, **kw)))
+    # one shared file gone from the store (removed by hand): uploaded again, not an error
+    fs.rm(f"{base}/generations/{first}/parquet/staging/models/models.parquet")
     said: list[str] = []
     assert mirror(store, url, log=said.append) == second
-    assert sorted(u.split("/parquet/", 1)[1] for u in uploaded) == sorted(changed)
-    assert "3 of 7 files uploaded" in said[-1] and f"4 unchanged since {first}" in said[-1]
+    assert sorted(u.split("/parquet/", 1)[1] for u in uploaded) == sorted([*changed, "staging/models/models.parquet"])
+    assert "4 of 7 files uploaded" in said[-1] and f"3 unchanged since {first}" in said[-1]
     con = connect_remote(url)
     # day 1 (5 requests, tokens 0..4) unchanged, day 2 and day 3 rewritten at 100 tokens each
     assert con.execute("select count(*), sum(input_tokens) from staging.requests").fetchone() == (16, 10 + 1100)
     assert con.execute("select sum(w_requests) from marts.routing_groups").fetchone() == (12.0,)
-    # the first generation, still kept there, is untouched
+    assert con.execute("select count(*) from staging.models").fetchone() == (2,)
+    # the first generation, still kept there, is untouched (but for the file removed by hand)
     assert sorted(fs.find(f"{base}/generations/{first}/parquet")) == sorted(
         f"{base}/generations/{first}/parquet/{p.relative_to(store.gen_parquet(first)).as_posix()}"
         for p in store.gen_parquet(first).rglob("*.parquet")
+        if p.name != "models.parquet"
     )
 
 

@@ -65,6 +65,16 @@ def _unchanged(store: Store, fs, base: str, src) -> tuple[str | None, dict[str, 
     return previous, same
 
 
+def _copied(fs, source: str, target: str) -> bool:
+    """Copy `source` to `target` within the store; False when `source` is gone (someone removed
+    part of the generation before): the caller uploads the file instead."""
+    try:
+        fs.cp_file(source, target)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = lambda _m: None) -> str:
     """Copy the generation readers see to `url` (files already there from an earlier attempt are
     written again), mark it complete, point `current` at it, and prune to the `keep` newest
@@ -92,9 +102,7 @@ def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = l
             rel = p.relative_to(src).as_posix()
             target = f"{gen}/parquet/{rel}"
             fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-            if rel in same:
-                fs.cp_file(same[rel], target)
-            else:
+            if not (rel in same and _copied(fs, same[rel], target)):
                 fs.put_file(str(p), target)
                 uploaded, uploaded_bytes = uploaded + 1, uploaded_bytes + p.stat().st_size
             if i % step == 0 or i == len(files):
@@ -102,7 +110,7 @@ def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = l
         fs.pipe_file(f"{gen}/{COMPLETE}", b"")
         log(
             f"mirror: generation {name}: {uploaded} of {len(files)} files uploaded ({uploaded_bytes / 1e6:,.1f} MB)"
-            + (f", {len(same)} unchanged since {previous} copied within the store" if same else "")
+            + (f", {len(files) - uploaded} unchanged since {previous} copied within the store" if same else "")
         )
     fs.pipe_file(f"{base}/{POINTER}", name.encode())
     _prune(fs, base, name, keep, log)
