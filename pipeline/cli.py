@@ -211,19 +211,32 @@ def run(
         processes=processes,
     )
     if ok and mirror_to:
-        from pipeline.lib.generations import Store
-        from pipeline.lib.generations.remote import mirror
-
-        started = time.perf_counter()
-        try:
-            name = mirror(Store(Path(os.path.abspath(warehouse))), mirror_to, log=click.echo)
-        except (ValueError, OSError, ImportError) as exc:
-            raise click.ClickException(
-                f"published locally, but the mirror to {mirror_to} failed ({cli_checks.one_line(str(exc))}); it still serves "
-                "its previous generation: `servicelens generations mirror --to URL` tries again"
-            ) from exc
-        click.echo(f"{mirror_to} now serves generation {name} ({time.perf_counter() - started:.1f} s)")
+        _mirror_after_run(Path(os.path.abspath(warehouse)), mirror_to)
     sys.exit(0 if ok else 1)
+
+
+def _mirror_after_run(warehouse: Path, url: str) -> None:
+    """`run --mirror`: the generation just published, to object storage. It is published locally
+    whatever happens here, so any failure (a network or credentials error arrives as the store's
+    own exception type) is one line that says what the URL serves now and how to try again."""
+    from pipeline.lib.generations import Store
+    from pipeline.lib.generations.remote import mirror, remote_generation
+
+    started = time.perf_counter()
+    store = Store(warehouse)
+    try:
+        name = mirror(store, url, log=click.echo)
+    except Exception as exc:  # noqa: BLE001 (see the docstring)
+        try:
+            serves = f"it serves generation {remote_generation(url)}"
+        except Exception:  # noqa: BLE001
+            serves = "what it serves is unknown"
+        raise click.ClickException(
+            f"published {store.current()} locally, but the mirror to {url} failed "
+            f"({type(exc).__name__}: {cli_checks.one_line(str(exc))}); {serves}. Try again with "
+            f"`servicelens generations mirror --to {url} --warehouse {warehouse}`"
+        ) from exc
+    click.echo(f"{url} now serves generation {name} ({time.perf_counter() - started:.1f} s)")
 
 
 def _warehouse_unless_remote(path: Path, source: str) -> Path:

@@ -79,16 +79,22 @@ def memory_limit(value: str, source: str = "--memory-limit") -> str:
 
 
 def mirror_url(url: str, source: str = "--mirror") -> str:
-    """An fsspec URL whose filesystem this machine can open (s3:// needs s3fs), checked before a
-    run rather than after it."""
+    """An fsspec URL whose filesystem this machine has (s3:// needs s3fs) and can reach (one
+    listing call: credentials, endpoint and bucket), checked before a run rather than after it.
+    A prefix that does not exist yet is fine: the mirror creates it."""
     import fsspec
 
     try:
-        fsspec.core.url_to_fs(url)
+        fs, base = fsspec.core.url_to_fs(url)
     except ImportError as exc:
-        raise BadValue(f"{source} {url!r}: {one_line(str(exc))} (for s3://: pip install 'servicelens[s3]')") from None
+        hint = " (pip install 'servicelens[s3]')" if url.startswith(("s3://", "s3a://")) else ""
+        raise BadValue(f"{source} {url!r}: {one_line(str(exc))}{hint}") from None
     except (ValueError, OSError) as exc:
         raise BadValue(f"{source} {url!r} is not a URL fsspec can open: {one_line(str(exc))}") from None
+    try:
+        fs.exists(base)
+    except Exception as exc:  # noqa: BLE001 (a store's own error types: botocore's, gcsfs's)
+        raise BadValue(f"{source} {url!r} cannot be reached: {type(exc).__name__}: {one_line(str(exc))}") from None
     return url
 
 

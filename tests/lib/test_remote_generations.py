@@ -223,3 +223,48 @@ def test_an_s3_bucket_served_by_moto_takes_the_mirror_and_duckdb_reads_it(tmp_pa
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
         server.stop()
+
+
+def test_a_mirror_that_fails_after_a_run_says_what_the_url_serves_in_one_line(tmp_path, url, monkeypatch):
+    import click
+
+    from pipeline.cli import _mirror_after_run
+    from pipeline.lib.generations import remote
+
+    store = Store(tmp_path / "wh.duckdb")
+    _generation(store, "20251002T000000Z-aaaa", 4)
+    mirror(store, url)
+    _generation(store, "20251003T000000Z-bbbb", 6)
+
+    def fails(*_a, **_k):
+        raise RuntimeError("the store said no\nsecond line")
+
+    monkeypatch.setattr(remote, "mirror", fails)
+    with pytest.raises(click.ClickException) as caught:
+        _mirror_after_run(store.warehouse, url)
+    message = caught.value.format_message()
+    assert "\n" not in message
+    assert message.startswith(f"published 20251003T000000Z-bbbb locally, but the mirror to {url} failed")
+    assert "RuntimeError: the store said no" in message and "it serves generation 20251002T000000Z-aaaa" in message
+    assert message.endswith(f"`servicelens generations mirror --to {url} --warehouse {store.warehouse}`")
+
+
+def test_without_the_generation_mirrored_before_held_here_every_file_is_uploaded(tmp_path, url):
+    # the store keeps its newest generations only: a mirror after more runs than that finds no
+    # local generation to tell which files are shared, and uploads them all
+    import shutil
+
+    from pipeline.lib.generations.build import snapshot
+
+    store = Store(tmp_path / "wh.duckdb")
+    first, second = "20251002T000000Z-aaaa", "20251003T000000Z-bbbb"
+    _generation(store, first, 10)
+    mirror(store, url)
+    snapshot(store.gen_parquet(first), store.gen_parquet(second))
+    store.current_link.unlink()
+    os.symlink(f"generations/{second}", store.current_link)
+    shutil.rmtree(store.gen_dir(first))
+    said: list[str] = []
+    assert mirror(store, url, log=said.append) == second
+    assert said[-1].endswith("6 of 6 files uploaded (0.0 MB)")
+    assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (10,)

@@ -517,6 +517,16 @@ def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_
     frame_to_parquet(build_run_parameters(root), marts_file(root, "run_parameters"))
     assert len(replay.published_cache_rates(root, days, PARAMS)) == 3
     assert replay.published_cache_rates(root, days, RoutingParams(n_boot=50, cache_min_reporting=5)) is None
+    # rates estimated by other code (a warehouse built before an upgrade): estimated again
+    recorded = pl.read_parquet(marts_file(root, "run_parameters"))
+    frame_to_parquet(
+        recorded.with_columns(
+            value=pl.when(pl.col("name") == "routing_cache_rates_code").then(pl.lit("older")).otherwise("value")
+        ),
+        marts_file(root, "run_parameters"),
+    )
+    assert replay.published_cache_rates(root, days, PARAMS) is None
+    frame_to_parquet(recorded, marts_file(root, "run_parameters"))
 
     computed = replay.make_table
 
@@ -530,6 +540,10 @@ def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_
     assert_frame_equal(policies.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
     want = build_counterfactual(root, ("cost",), PARAMS, ("causal",)).filter(pl.col("model") == "m2")
     assert_frame_equal(cf.sort("period"), want.sort("period"), check_exact=True)
+    # with --out too (the replay that writes the decisions)
+    cf_out, policies_out = simulate(root, "m2", "cheapest", params=PARAMS, out_dir=tmp_path / "out")
+    assert_frame_equal(policies_out.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
+    assert_frame_equal(cf_out.sort("period"), want.sort("period"), check_exact=True)
 
     # a day missing from the published rates: all are computed from the requests
     shutil.rmtree(partial_dir(root, "cache_rates") / "date=2025-10-02")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
@@ -294,14 +295,14 @@ def _replay_pass(
         # the same rows the SQL would give (a day's rates read only that day's requests, of every
         # model): the empty statement fixes the table's types, the published days fill it
         con.execute(
-            f"create or replace temp table cache_rates as select * from ({load_sql('core/core_routing__cache_rates')}) limit 0",
+            f"create or replace temp table cache_rates as select * from ({load_sql(CACHE_RATES_SQL)}) limit 0",
             cache_values,
         )
         con.execute(
             "insert into cache_rates by name select * from read_parquet($f, hive_partitioning = true)", {"f": published}
         )
     else:
-        make_table(con, "cache_rates", "core/core_routing__cache_rates", cache_values)
+        make_table(con, "cache_rates", CACHE_RATES_SQL, cache_values)
     make_table(
         con,
         "failure_billing",
@@ -332,12 +333,22 @@ def _replay_pass(
     return int(n_requests or 0), int(n_groups or 0)
 
 
+CACHE_RATES_SQL = "core/core_routing__cache_rates"
+
+
+def cache_rates_code() -> str:
+    """A hash of the SQL that estimates the cache rates: marts.run_parameters records the one a
+    run used, so that published rates are reused only by the same code."""
+    return hashlib.blake2b(load_sql(CACHE_RATES_SQL).encode(), digest_size=8).hexdigest()
+
+
 def published_cache_rates(root: Path, days: list[dt.date], params: RoutingParams) -> list[str] | None:
     """The files of marts.routing_cache_rates that `root` (a built warehouse's record) holds for
-    `days`, when it holds every one of them and its run used params' cache_min_reporting; else
-    None. Those rows are what core_routing__cache_rates gives from the same staged requests (a
-    generation's staged files and marts are published together), and computing them is most of a
-    one-model replay's time: they read every model's requests, with quantiles per cell."""
+    `days`, when it holds every one of them and its run (marts.run_parameters) estimated them
+    with params' cache_min_reporting and with this code's SQL; else None. Those rows are what
+    core_routing__cache_rates gives from the same staged requests (a generation's staged files and
+    marts are published together), and computing them is most of a one-model replay's time: they
+    read every model's requests, with quantiles per cell."""
     folder = partial_dir(root, "cache_rates")
     files = [sorted(day_dir(folder, d).glob("*.parquet")) for d in days]
     run_parameters = marts_file(root, "run_parameters")
@@ -345,13 +356,19 @@ def published_cache_rates(root: Path, days: list[dt.date], params: RoutingParams
         return None
     con = connect()
     try:
-        used = con.execute(
-            "select any_value(value_num) from read_parquet($f) where name = 'routing_cache_min_reporting'",
-            {"f": str(run_parameters)},
-        ).fetchone()[0]
+        used = {
+            name: (value, value_num)
+            for name, value, value_num in con.execute(
+                "select name, value, value_num from read_parquet($f) "
+                "where name in ('routing_cache_min_reporting', 'routing_cache_rates_code')",
+                {"f": str(run_parameters)},
+            ).fetchall()
+        }
     finally:
         con.close()
-    if used is None or used != params.cache_min_reporting:
+    threshold = used.get("routing_cache_min_reporting", (None, None))[1]
+    code = used.get("routing_cache_rates_code", (None, None))[0]
+    if threshold != params.cache_min_reporting or code != cache_rates_code():
         return None
     return [str(f) for day in files for f in day]
 
