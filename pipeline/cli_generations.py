@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli_options import checked
+from pipeline.lib import cli_checks
 from pipeline.paths import DEFAULT_WAREHOUSE
 
 WAREHOUSE = click.option(
@@ -81,6 +83,7 @@ def rollback_generation(name: str | None, warehouse: Path) -> None:
     metavar="URL",
     envvar="SERVICELENS_REMOTE",
     show_envvar=True,
+    callback=checked(cli_checks.mirror_url),
     help="Any fsspec URL: s3://bucket/prefix (pip install 'servicelens[s3]'), gs://..., file:///path.",
 )
 @click.option(

@@ -270,6 +270,12 @@ def test_run_refuses_a_mirror_url_it_cannot_open_before_anything_runs(tiny_drop,
     )
     assert line.startswith("Error: $SERVICELENS_MIRROR 'nosuch://x' is not a URL fsspec can open")
     assert not (tmp_path / "w.duckdb").exists()
+    # an empty URL would be the working folder, a bare protocol no bucket: neither is taken
+    assert error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--mirror", "")) == (
+        "Error: --mirror is empty: give a URL such as s3://bucket/prefix"
+    )
+    assert "names no bucket or folder" in error_line(invoke("generations", "mirror", "--to", "memory://"))
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_run_reads_the_drop_from_the_environment(tmp_path):

@@ -84,6 +84,8 @@ def mirror_url(url: str, source: str = "--mirror") -> str:
     A prefix that does not exist yet is fine: the mirror creates it."""
     import fsspec
 
+    if not url.strip():
+        raise BadValue(f"{source} is empty: give a URL such as s3://bucket/prefix")
     try:
         fs, base = fsspec.core.url_to_fs(url)
     except ImportError as exc:
@@ -91,6 +93,8 @@ def mirror_url(url: str, source: str = "--mirror") -> str:
         raise BadValue(f"{source} {url!r}: {one_line(str(exc))}{hint}") from None
     except (ValueError, OSError) as exc:
         raise BadValue(f"{source} {url!r} is not a URL fsspec can open: {one_line(str(exc))}") from None
+    if not base.strip("/"):
+        raise BadValue(f"{source} {url!r} names no bucket or folder, e.g. s3://bucket/prefix")
     try:
         fs.exists(base)
     except Exception as exc:  # noqa: BLE001 (a store's own error types: botocore's, gcsfs's)
