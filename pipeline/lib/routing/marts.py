@@ -241,7 +241,7 @@ def simulate(
             for batch in _passes(Path(root), days, params.chunk_rows):
                 if progress:
                     progress(f"{batch[0]}..{batch[-1]} ({len(batch)} days)")
-                _replay_pass(con, Path(root), batch, scenario, params, models, reuse_cache_rates=True)
+                _replay_pass(con, Path(root), batch, scenario, params, models, reuse_cache_rates=True, validation=False)
                 if has_table(con, "groups"):
                     pieces.append(
                         (

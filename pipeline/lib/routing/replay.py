@@ -281,10 +281,13 @@ def _replay_pass(
     params: RoutingParams,
     models: list[str],
     reuse_cache_rates: bool = False,
+    validation: bool = True,
 ) -> tuple[int, int]:
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
-    decisions). With reuse_cache_rates, the cache rates `root` publishes for these days are read
-    instead of computed again, where published_cache_rates finds them. Returns (requests, groups)."""
+    decisions) and `validation` (unless told not to: a replay that only sums the days, as
+    `simulate` in memory, never reads it). With reuse_cache_rates, the cache rates `root`
+    publishes for these days are read instead of computed again, where published_cache_rates finds
+    them. Returns (requests, groups)."""
     request_files = day_files(root, "requests", days)
     if not request_files or not models:
         return 0, 0
@@ -322,12 +325,13 @@ def _replay_pass(
         + ", ".join(lit(f) for f in request_files)
         + "], hive_partitioning = true)"
     )  # no parameters in a view
-    make_table(
-        con,
-        "validation",
-        "core/core_routing__validation",
-        {"bucket_minutes": params.bucket_minutes, "model_filter": models},
-    )
+    if validation:
+        make_table(
+            con,
+            "validation",
+            "core/core_routing__validation",
+            {"bucket_minutes": params.bucket_minutes, "model_filter": models},
+        )
     n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
     n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
