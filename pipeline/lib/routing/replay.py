@@ -114,10 +114,12 @@ def _frozen_orders(con: duckdb.DuckDBPyConnection, root: Path) -> None:
     day's decisions do not depend on which days are replayed with it."""
     probe_files = day_files(root, "latency_probes", folder_days(staging_dir(root, "latency_probes")))
     if probe_files:
+        # a view, not a table: the orders read the probes of t0's day only, and a scan that
+        # filters them costs a fifth of copying the quarter's probes first (0.06 s against 0.37 s
+        # at 10M); a view takes no parameters, so the paths are quoted literals
         con.execute(
-            "create or replace temp table frozen_probes as select model, provider, ts, status, decode_tps "
-            "from read_parquet($f, hive_partitioning = true)",
-            {"f": probe_files},
+            "create or replace temp view frozen_probes as select model, provider, ts, status, decode_tps "
+            f"from read_parquet([{', '.join(lit(f) for f in probe_files)}], hive_partitioning = true)"
         )
     else:
         con.execute(
@@ -126,6 +128,7 @@ def _frozen_orders(con: duckdb.DuckDBPyConnection, root: Path) -> None:
         )
     quarters = sorted({dt.date(d.year, 3 * ((d.month - 1) // 3) + 1, 1) for d in staged_days(root)})
     make_table(con, "frozen_orders", "core/core_routing__frozen_orders", {"quarter_starts": quarters})
+    con.execute(f"drop {'view' if probe_files else 'table'} frozen_probes")
 
 
 def replay_days(
