@@ -13,7 +13,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from pipeline.cli_export import export
 from pipeline.cli_generations import generations
-from pipeline.cli_options import checked, out_option, raw_option, warehouse_option
+from pipeline.cli_options import checked, mirror_url_option, out_option, raw_option, warehouse_option
 from pipeline.cli_simulate import simulate
 from pipeline.cli_tables import tables
 from pipeline.lib import cli_checks
@@ -174,14 +174,10 @@ def generate(
     show_default=True,
     help="Run the build's steps on Dagster's multiprocess executor, this many at once (1: in this process).",
 )
-@click.option(
+@mirror_url_option(
     "--mirror",
     "mirror_to",
-    default=None,
-    metavar="URL",
     envvar="SERVICELENS_MIRROR",
-    show_envvar=True,
-    callback=checked(cli_checks.mirror_url),
     help="Then mirror the published generation to this fsspec URL (s3://bucket/prefix), uploading only the files "
     "it does not share with the generation mirrored before (`servicelens generations mirror`).",
 )

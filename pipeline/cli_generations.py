@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli_options import checked
-from pipeline.lib import cli_checks
+from pipeline.cli_options import mirror_url_option
 from pipeline.paths import DEFAULT_WAREHOUSE
 
 WAREHOUSE = click.option(
@@ -76,14 +75,11 @@ def rollback_generation(name: str | None, warehouse: Path) -> None:
 
 
 @generations.command("mirror")
-@click.option(
+@mirror_url_option(
     "--to",
     "url",
     required=True,
-    metavar="URL",
     envvar="SERVICELENS_REMOTE",
-    show_envvar=True,
-    callback=checked(cli_checks.mirror_url),
     help="Any fsspec URL: s3://bucket/prefix (pip install 'servicelens[s3]'), gs://..., file:///path.",
 )
 @click.option(

@@ -25,6 +25,21 @@ def checked(check):
     return lambda ctx, param, value: value if value is None else check(value, _source(ctx, param))
 
 
+def mirror_url_option(*decls: str, envvar: str, help: str, required: bool = False):
+    """An fsspec URL a generation is mirrored to, checked (cli_checks.mirror_url) before the
+    command starts."""
+    return click.option(
+        *decls,
+        required=required,
+        default=None,
+        metavar="URL",
+        envvar=envvar,
+        show_envvar=True,
+        callback=checked(cli_checks.mirror_url),
+        help=help,
+    )
+
+
 def warehouse_option(help: str, check=cli_checks.warehouse_file):
     """--warehouse FILE: the option, then $SERVICELENS_WAREHOUSE, then data/warehouse.duckdb
     (as the Dagster resource, pipeline/defs/resources.py)."""

@@ -425,12 +425,17 @@ def test_midnight_reads_the_previous_days_probes_not_its_requests(tmp_path):
     assert read_partials(tmp_path / "down-out", "groups")["cheapest_provider"].to_list() == ["off"]
 
 
-def test_simulate_replays_one_model_without_writing(three_days, tmp_path):
-    cf, policies = simulate(three_days, "m2", "cheapest", params=PARAMS)
-    full = pl.read_parquet(marts_file(three_days, "routing_policies")).filter(pl.col("model") == "m2")
+def assert_the_full_replays(root: Path, cf: pl.DataFrame, policies: pl.DataFrame) -> None:
+    """simulate's m2 under cheapest (cf, policies) is the full replay's: its rows of
+    marts.routing_policies and its causal cost counterfactual, exactly."""
+    full = pl.read_parquet(marts_file(root, "routing_policies")).filter(pl.col("model") == "m2")
     assert_frame_equal(policies.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
-    want = build_counterfactual(three_days, ("cost",), PARAMS, ("causal",)).filter(pl.col("model") == "m2")
+    want = build_counterfactual(root, ("cost",), PARAMS, ("causal",)).filter(pl.col("model") == "m2")
     assert_frame_equal(cf.sort("period"), want.sort("period"), check_exact=True)
+
+
+def test_simulate_replays_one_model_without_writing(three_days, tmp_path):
+    assert_the_full_replays(three_days, *simulate(three_days, "m2", "cheapest", params=PARAMS))
     # --out: the decisions and the marts of the one model
     cf_out, _ = simulate(three_days, "m2", "fastest", params=PARAMS, out_dir=tmp_path / "out")
     decided = pl.read_parquet(partial_dir(tmp_path / "out", "decisions") / "**" / "*.parquet", hive_partitioning=True)
@@ -503,20 +508,21 @@ def test_buckets_that_straddle_midnight_read_both_days_probes(tmp_path):
 def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_path, monkeypatch):
     # a day's cache rates read every model's requests of that day (most of a one-model replay's
     # time at 10M): simulate reads the ones the run published, and only when they are the run's
-    # for every day at the same cell threshold; the figures are those of the full replay
+    # for every day at the same cell threshold and estimator code; the figures are those of the
+    # full replay
     import shutil
 
     from pipeline.lib.marts.run_parameters import build_run_parameters
     from pipeline.lib.parquet_io import frame_to_parquet
-    from pipeline.lib.routing import replay
+    from pipeline.lib.routing import cache_rates, replay
 
     root = tmp_path / "wh"
     shutil.copytree(three_days, root)
     days = [dt.date(2025, 10, d) for d in (1, 2, 3)]
-    assert replay.published_cache_rates(root, days, PARAMS) is None  # no run_parameters: not a run's record
+    assert cache_rates.published_files(root, days, PARAMS) is None  # no run_parameters: not a run's record
     frame_to_parquet(build_run_parameters(root), marts_file(root, "run_parameters"))
-    assert len(replay.published_cache_rates(root, days, PARAMS)) == 3
-    assert replay.published_cache_rates(root, days, RoutingParams(n_boot=50, cache_min_reporting=5)) is None
+    assert len(cache_rates.published_files(root, days, PARAMS)) == 3
+    assert cache_rates.published_files(root, days, RoutingParams(n_boot=50, cache_min_reporting=5)) is None
     # rates estimated by other code (a warehouse built before an upgrade): estimated again
     recorded = pl.read_parquet(marts_file(root, "run_parameters"))
     frame_to_parquet(
@@ -525,7 +531,7 @@ def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_
         ),
         marts_file(root, "run_parameters"),
     )
-    assert replay.published_cache_rates(root, days, PARAMS) is None
+    assert cache_rates.published_files(root, days, PARAMS) is None
     frame_to_parquet(recorded, marts_file(root, "run_parameters"))
 
     computed = replay.make_table
@@ -535,19 +541,12 @@ def test_simulate_reads_the_cache_rates_the_warehouse_publishes(three_days, tmp_
         computed(con, name, sql, values)
 
     monkeypatch.setattr(replay, "make_table", no_cache_rates)
-    cf, policies = simulate(root, "m2", "cheapest", params=PARAMS)
-    full = pl.read_parquet(marts_file(root, "routing_policies")).filter(pl.col("model") == "m2")
-    assert_frame_equal(policies.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
-    want = build_counterfactual(root, ("cost",), PARAMS, ("causal",)).filter(pl.col("model") == "m2")
-    assert_frame_equal(cf.sort("period"), want.sort("period"), check_exact=True)
+    assert_the_full_replays(root, *simulate(root, "m2", "cheapest", params=PARAMS))
     # with --out too (the replay that writes the decisions)
-    cf_out, policies_out = simulate(root, "m2", "cheapest", params=PARAMS, out_dir=tmp_path / "out")
-    assert_frame_equal(policies_out.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
-    assert_frame_equal(cf_out.sort("period"), want.sort("period"), check_exact=True)
+    assert_the_full_replays(root, *simulate(root, "m2", "cheapest", params=PARAMS, out_dir=tmp_path / "out"))
 
     # a day missing from the published rates: all are computed from the requests
     shutil.rmtree(partial_dir(root, "cache_rates") / "date=2025-10-02")
-    assert replay.published_cache_rates(root, days, PARAMS) is None
+    assert cache_rates.published_files(root, days, PARAMS) is None
     monkeypatch.setattr(replay, "make_table", computed)
-    _, again = simulate(root, "m2", "cheapest", params=PARAMS)
-    assert_frame_equal(again.sort("period", "policy"), full.sort("period", "policy"), check_exact=True)
+    assert_the_full_replays(root, *simulate(root, "m2", "cheapest", params=PARAMS))

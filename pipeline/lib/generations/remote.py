@@ -50,12 +50,14 @@ def _unchanged(store: Store, fs, base: str, src) -> tuple[str | None, dict[str, 
     one inode is one content. Empty when the URL has no complete generation or the store no
     longer holds it: then every file is uploaded."""
     try:
-        previous = fs.cat_file(f"{base}/{POINTER}").decode().strip()
+        previous = fs.cat_file(f"{base}/{POINTER}").decode().strip() or None
     except FileNotFoundError:
         return None, {}
+    if previous is None or not fs.exists(f"{base}/generations/{previous}/{COMPLETE}"):
+        return previous, {}
     old = store.gen_parquet(previous)
-    if not previous or not old.is_dir() or not fs.exists(f"{base}/generations/{previous}/{COMPLETE}"):
-        return previous or None, {}
+    if not old.is_dir():
+        return previous, {}
     same = {}
     for p in src.rglob("*"):
         rel = p.relative_to(src).as_posix()

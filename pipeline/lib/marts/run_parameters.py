@@ -15,7 +15,7 @@ import polars as pl
 
 from pipeline.lib import regimes
 from pipeline.lib.demand import INERTIA_DAYS_AFTER, INERTIA_DAYS_BEFORE
-from pipeline.lib.routing.replay import cache_rates_code
+from pipeline.lib.routing.cache_rates import estimator_code
 from pipeline.lib.routing.sensitivity import BUCKET_FACTORS, CONFIDENCES, MIN_SUCCESS
 from pipeline.lib.routing.settings import RoutingParams
 from pipeline.lib.service import PRICE_TOLERANCE
@@ -127,7 +127,7 @@ def build_run_parameters(root: Path) -> pl.DataFrame:
         ),
         _row(
             "routing_cache_rates_code",
-            cache_rates_code(),
+            estimator_code(),
             None,
             "a hash of the SQL that estimated marts.routing_cache_rates (sql/core/core_routing__cache_rates.sql): "
             "`servicelens simulate` reads the published rates only under the same code, else estimates them again",

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 import uuid
 from collections.abc import Callable, Iterable
@@ -15,6 +14,7 @@ import duckdb
 
 from pipeline.lib.duck import connect, lit, staged_glob
 from pipeline.lib.parquet_io import replacing
+from pipeline.lib.routing import cache_rates
 from pipeline.lib.routing.layout import (
     MAX_CANDIDATES,
     PARTIALS,
@@ -151,7 +151,7 @@ def replay_days(
     routing_decisions/); without, that folder is removed (the warehouse then computes them on
     demand: the view marts.routing_decisions). Writes marts/routing_segments.parquet (every
     segment of the replayed models, what that view needs) each time. reuse_cache_rates: read the
-    cache rates `root` already publishes (see published_cache_rates), for a replay into another
+    cache rates `root` already publishes (see cache_rates.published_files), for a replay into another
     out_root of a built warehouse's record.
 
     The marts are not touched: build_policies and build_counterfactual read every day's partials."""
@@ -289,26 +289,18 @@ def _replay_pass(
     """One pass over the request files of `days`: the temporary tables up to `groups` (the grouped
     decisions) and `validation` (unless told not to: a replay that only sums the days, as
     `simulate` in memory, never reads it). With reuse_cache_rates, the cache rates `root`
-    publishes for these days are read instead of computed again, where published_cache_rates finds
-    them. Returns (requests, groups)."""
+    publishes for these days are read instead of computed again, where
+    cache_rates.published_files finds them. Returns (requests, groups)."""
     request_files = day_files(root, "requests", days)
     if not request_files or not models:
         return 0, 0
     slot_tables(con, root, days, scenario, params, models)
     cache_values = {"requests": request_files, "min_reporting": params.cache_min_reporting}
-    published = published_cache_rates(root, days, params) if reuse_cache_rates else None
+    published = cache_rates.published_files(root, days, params) if reuse_cache_rates else None
     if published:
-        # the same rows the SQL would give (a day's rates read only that day's requests, of every
-        # model): the empty statement fixes the table's types, the published days fill it
-        con.execute(
-            f"create or replace temp table cache_rates as select * from ({load_sql(CACHE_RATES_SQL)}) limit 0",
-            cache_values,
-        )
-        con.execute(
-            "insert into cache_rates by name select * from read_parquet($f, hive_partitioning = true)", {"f": published}
-        )
+        cache_rates.load_published(con, published, cache_values)
     else:
-        make_table(con, "cache_rates", CACHE_RATES_SQL, cache_values)
+        make_table(con, "cache_rates", cache_rates.SQL, cache_values)
     make_table(
         con,
         "failure_billing",
@@ -338,46 +330,6 @@ def _replay_pass(
     n_requests = con.execute("select sum(logged_requests) from request_groups").fetchone()[0]
     n_groups = con.execute("select count(*) from groups").fetchone()[0]
     return int(n_requests or 0), int(n_groups or 0)
-
-
-CACHE_RATES_SQL = "core/core_routing__cache_rates"
-
-
-def cache_rates_code() -> str:
-    """A hash of the SQL that estimates the cache rates: marts.run_parameters records the one a
-    run used, so that published rates are reused only by the same code."""
-    return hashlib.blake2b(load_sql(CACHE_RATES_SQL).encode(), digest_size=8).hexdigest()
-
-
-def published_cache_rates(root: Path, days: list[dt.date], params: RoutingParams) -> list[str] | None:
-    """The files of marts.routing_cache_rates that `root` (a built warehouse's record) holds for
-    `days`, when it holds every one of them and its run (marts.run_parameters) estimated them
-    with params' cache_min_reporting and with this code's SQL; else None. Those rows are what
-    core_routing__cache_rates gives from the same staged requests (a generation's staged files and
-    marts are published together), and computing them is most of a one-model replay's time: they
-    read every model's requests, with quantiles per cell."""
-    folder = partial_dir(root, "cache_rates")
-    files = [sorted(day_dir(folder, d).glob("*.parquet")) for d in days]
-    run_parameters = marts_file(root, "run_parameters")
-    if not days or not all(files) or not run_parameters.exists():
-        return None
-    con = connect()
-    try:
-        used = {
-            name: (value, value_num)
-            for name, value, value_num in con.execute(
-                "select name, value, value_num from read_parquet($f) "
-                "where name in ('routing_cache_min_reporting', 'routing_cache_rates_code')",
-                {"f": str(run_parameters)},
-            ).fetchall()
-        }
-    finally:
-        con.close()
-    threshold = used.get("routing_cache_min_reporting", (None, None))[1]
-    code = used.get("routing_cache_rates_code", (None, None))[0]
-    if threshold != params.cache_min_reporting or code != cache_rates_code():
-        return None
-    return [str(f) for day in files for f in day]
 
 
 def _write_pass(
