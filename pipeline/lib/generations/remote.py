@@ -42,10 +42,10 @@ def _protocol(fs) -> str:
     return "file" if protocol == "local" else protocol
 
 
-def _unchanged(store: Store, fs, base: str, src) -> tuple[str | None, dict[str, str]]:
+def _unchanged(store: Store, fs, base: str, src, files) -> tuple[str | None, dict[str, str]]:
     """(the generation `current` names at the URL, {file's path under the new generation's parquet
-    folder: the same file there}) for the files of `src` (the new generation's Parquet) that are
-    the very files of that generation: hard links of one inode in the local store. A generation's
+    folder: the same file there}) for those of `files` (under `src`, the new generation's Parquet)
+    that are the very files of that generation: hard links of one inode in the local store. A generation's
     files are never written in place (writers replace a file by renaming a new one over it), so
     one inode is one content. Empty when the URL has no complete generation or the store no
     longer holds it: then every file is uploaded."""
@@ -59,10 +59,10 @@ def _unchanged(store: Store, fs, base: str, src) -> tuple[str | None, dict[str, 
     if not old.is_dir():
         return previous, {}
     same = {}
-    for p in src.rglob("*"):
+    for p in files:
         rel = p.relative_to(src).as_posix()
         q = old / rel
-        if p.is_file() and q.is_file() and os.path.samefile(p, q):
+        if q.is_file() and os.path.samefile(p, q):
             same[rel] = f"{base}/generations/{previous}/parquet/{rel}"
     return previous, same
 
@@ -97,7 +97,7 @@ def mirror(store: Store, url: str, keep: int = 2, log: Callable[[str], None] = l
     if not fs.exists(f"{gen}/{COMPLETE}"):
         if fs.exists(gen):  # what a mirror that died left: not one stray file may stay
             fs.rm(gen, recursive=True)
-        previous, same = _unchanged(store, fs, base, src)
+        previous, same = _unchanged(store, fs, base, src, files)
         step = max(1, len(files) // 10)
         uploaded = uploaded_bytes = 0
         for i, p in enumerate(files, 1):
