@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pipeline.lib.contract import DATASETS, Dataset
 from pipeline.lib.day_parts import day_dir, day_files, key_hash, keys_dir, path_list
-from pipeline.lib.duck import connect, lit, q, swap_dir
+from pipeline.lib.duck import connect, day_text, lit, q, swap_dir
 from pipeline.lib.ingest import classify_duplicates, row_struct
 from pipeline.lib.parse_cache import (
     TS_DATASETS,
@@ -183,6 +183,7 @@ def _stage(
     con, spec: Dataset, root: Path, manifest: dict, days: list[str], tmp: Path, log, context: list[str] = ()
 ) -> int:
     files = day_files(root, spec.name, manifest, days)
+    context_files = day_files(root, spec.name, manifest, context) if files else []
     log(
         f"{spec.name}: staging {len(days):,} days from {len(files):,} cached parts"
         + (f", repeats classified against {len(context):,} other days" if context else "")
@@ -190,7 +191,6 @@ def _stage(
     if files:
         read = "select * exclude (file, day) from read_parquet({}, union_by_name = true, hive_partitioning = true, hive_types_autocast = false)"
         sql = read.format(path_list(files))
-        context_files = day_files(root, spec.name, manifest, context)
         if context_files:
             # the context days' rows of the keys staged here: they decide which row is loaded;
             # they fall on other days, whose outputs below are never moved into place
@@ -207,14 +207,15 @@ def _stage(
         con.execute(f"create temp table v ({cols})")
     classify_duplicates(con, spec)
     part = spec.partition_by
-    day_of = f"strftime(cast({q(part)} as date), '%Y-%m-%d')"
+    day_of = day_text(q(part))
     table = tmp / "table"
-    n_loaded = con.execute(f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}).fetchone()[0]
-    if n_loaded:
-        con.execute(
-            f"copy (select * exclude (_source_file, _row_number) from ok_shaped) to {lit(str(table))} "
-            "(format parquet, compression zstd, compression_level 1, partition_by (date), overwrite_or_ignore true)"
-        )
+    n_loaded = con.execute(
+        f"copy (select * exclude (_source_file, _row_number) from ok_shaped) to {lit(str(table))} "
+        "(format parquet, compression zstd, compression_level 1, partition_by (date), overwrite_or_ignore true)"
+    ).fetchone()[0]
+    if context_files:
+        # the context days' rows were written too (never moved into place): count only ours
+        n_loaded = con.execute(f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}).fetchone()[0]
     parts = tmp / "ingest"
     parts.mkdir()
     con.execute(
@@ -245,7 +246,10 @@ def _stage(
     )
     if spec.name == "requests":
         con.execute(
-            f"copy (select {key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, {day_of} as day from v where _reason is null) "
+            # partitioned by the date itself: a row not quarantined falls in years 1-9999, where
+            # a date's folder name is day_of's text, and 10M rows skip a string each
+            f"copy (select {key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, cast({q(part)} as date) as day "
+            "from v where _reason is null) "
             f"to {lit(str(parts / 'keys'))} (format parquet, partition_by (day), overwrite_or_ignore true)"
         )
     # each day's folders replaced as a whole; a day with no rows left loses them

@@ -583,3 +583,73 @@ def test_a_csv_record_with_two_over_long_lines_is_one_quarantined_row(tmp_path, 
     ((_, row, reason, raw),) = quarantine(root)
     assert row == 2 and reason.startswith("too_long: the line is ")
     assert staged(root, "request_id") == [("r1",), ("r3",)]
+
+
+# ------------------------------------------------------- JSON-lines files read in one statement
+
+
+def _jsonl_drop(tmp_path: Path) -> Path:
+    line = lambda rid, **over: json.dumps({k: v for k, v in req(rid, **over).items() if v != ""})  # noqa: E731
+    return drop(
+        tmp_path,
+        {
+            # a: r1, then a line that is not JSON; b: r2, r3 with a negative count, r1 again (same values);
+            # c: another key set (an extra key), so a source of its own
+            "requests/a.jsonl": line("r1") + "\n{not json\n",
+            "requests/b.jsonl": line("r2") + "\n" + line("r3", input_tokens="-1") + "\n" + line("r1") + "\n",
+            "requests/c.jsonl": json.dumps({**{k: v for k, v in req("r4").items() if v != ""}, "note": "x"}) + "\n",
+        },
+    )
+
+
+EXPECTED_JSONL_AUDIT = [
+    ("requests/a.jsonl", 2, 1, 1, 0, None),
+    ("requests/b.jsonl", 3, 1, 1, 1, None),
+    ("requests/c.jsonl", 1, 1, 0, 0, None),
+]
+
+
+def test_jsonl_files_with_one_key_set_are_read_in_one_statement(tmp_path, monkeypatch):
+    statements: list[str] = []
+    make_sink = ingest.stage._insert_into_v
+
+    def recording(con):
+        sink = make_sink(con)
+        return lambda sql: (statements.append(sql), sink(sql))[1]
+
+    monkeypatch.setattr(ingest.stage, "_insert_into_v", recording)
+    root = stage(_jsonl_drop(tmp_path), "requests")
+    reads = [s for s in statements if "requests/" in s]
+    # a and b share their keys: one statement; c has its own
+    assert sorted(("requests/a.jsonl" in s, "requests/b.jsonl" in s, "requests/c.jsonl" in s) for s in reads) == [
+        (False, False, True),
+        (True, True, False),
+    ]
+    assert audit(root) == EXPECTED_JSONL_AUDIT
+    assert [(f, r, reason.split(":")[0]) for f, r, reason, _ in quarantine(root)] == [
+        ("requests/a.jsonl", 2, "malformed_json"),
+        ("requests/b.jsonl", 2, "out_of_range"),
+    ]
+    assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]
+
+
+def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
+    make_sink = ingest.stage._insert_into_v
+
+    def failing_groups(con):
+        sink = make_sink(con)
+
+        def run(sql: str) -> None:
+            # the group's statement fails; the retries (the group filtered to one file) do not
+            if "requests/b.jsonl" in sql and "where __sl_source_file = " not in sql:
+                raise duckdb.ConversionException("a value the group's statement could not convert")
+            sink(sql)
+
+        return run
+
+    monkeypatch.setattr(ingest.stage, "_insert_into_v", failing_groups)
+    root = stage(_jsonl_drop(tmp_path), "requests")
+    # the same rows, row numbers and accounting as read in one statement: nothing lost or counted twice
+    assert audit(root) == EXPECTED_JSONL_AUDIT
+    assert [(f, r) for f, r, _, _ in quarantine(root)] == [("requests/a.jsonl", 2), ("requests/b.jsonl", 2)]
+    assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]

@@ -153,11 +153,25 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
     sources: list[Source] = []
     sources += parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
     sources += csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
-    for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
-        src = jsonl_source(con, spec, sf, i, errors, work)
-        if src:
-            sources.append(src)
-    return sources
+    jsonl = [src for i, sf in enumerate(f for f in readable if f.fmt == "jsonl") if (src := jsonl_source(con, spec, sf, i, errors, work))]
+    return sources + _grouped(jsonl)
+
+
+def _grouped(sources: list[Source]) -> list[Source]:
+    """JSON-lines files with the same columns as one source: a statement per file costs more than
+    its rows (93 files of 5,000 probes: 4.4 s one by one). A group that fails is retried file by file."""
+    groups: dict[tuple, list[Source]] = {}
+    for src in sources:
+        groups.setdefault((tuple(src.columns.items()), src.raw_sql, src.reject_sql), []).append(src)
+    out = []
+    for members in groups.values():
+        if len(members) == 1:
+            out += members
+            continue
+        first = members[0]
+        sql = " union all ".join(f"({m.sql})" for m in members)
+        out.append(Source(sql, first.columns, [sf for m in members for sf in m.files], first.raw_sql, first.reject_sql))
+    return out
 
 
 def _formats(files: list[SourceFile]) -> str:
@@ -273,25 +287,29 @@ def classify_duplicates(con, spec: Dataset) -> None:
     them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py)."""
     key = ", ".join(q(k) for k in spec.key)
     struct = row_struct(spec)
-    # Candidates first on a fixed-width hash of the key (cheaper to group than strings),
-    # then the exact keys among the few candidates.
+    # Repeated keys are found on a fixed-width hash of the key (cheaper to group than strings);
+    # the rows of those hashes are then grouped by the exact key, and a key held once (a hash
+    # collision) drops out. Two scans of the rows, not three. A key with a NULL part repeats no
+    # other (as in a join).
     con.execute(
-        f"create temp table dupkeys as select {key} from v where _reason is null and hash({key}) in ("
-        f"select h from (select hash({key}) as h from v where _reason is null group by all having count(*) > 1)) "
-        f"group by all having count(*) > 1"
+        f"create temp table dupkeys as select hash({key}) as h from v where _reason is null group by all having count(*) > 1"
     )
+    not_null = " and ".join(f"{q(k)} is not null" for k in spec.key)
     con.execute(
         f"""create temp table dupclass as
-        select _source_file, _row_number,
-               case when row_number() over w = 1 then 'loaded'
-                    when {struct} is not distinct from first_value({struct}) over w then 'duplicate'
-                    else 'conflict' end as _class,
-               first_value(_source_file) over w as _first_file,
-               first_value(_row_number) over w as _first_row,
-               cast(to_json({struct}) as varchar) as _raw
-        from v semi join dupkeys using ({key})
-        where _reason is null
-        window w as (partition by {key} order by _source_file, _row_number)"""
+        select * exclude (__n) from (
+            select _source_file, _row_number,
+                   case when row_number() over w = 1 then 'loaded'
+                        when {struct} is not distinct from first_value({struct}) over w then 'duplicate'
+                        else 'conflict' end as _class,
+                   first_value(_source_file) over w as _first_file,
+                   first_value(_row_number) over w as _first_row,
+                   cast(to_json({struct}) as varchar) as _raw,
+                   count(*) over (partition by {key}) as __n
+            from v
+            where _reason is null and {not_null} and hash({key}) in (select h from dupkeys)
+            window w as (partition by {key} order by _source_file, _row_number))
+        where __n > 1"""
     )
     con.execute(
         "create temp view ok as select v.* exclude (_reason, _raw) from v "
