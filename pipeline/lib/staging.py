@@ -215,7 +215,9 @@ def _stage(
     ).fetchone()[0]
     if context_files:
         # the context days' rows were written too (never moved into place): count only ours
-        n_loaded = con.execute(f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}).fetchone()[0]
+        n_loaded = con.execute(
+            f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}
+        ).fetchone()[0]
     parts = tmp / "ingest"
     parts.mkdir()
     con.execute(

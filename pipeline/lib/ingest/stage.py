@@ -153,7 +153,11 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
     sources: list[Source] = []
     sources += parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
     sources += csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
-    jsonl = [src for i, sf in enumerate(f for f in readable if f.fmt == "jsonl") if (src := jsonl_source(con, spec, sf, i, errors, work))]
+    jsonl = []
+    for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
+        src = jsonl_source(con, spec, sf, i, errors, work)
+        if src:
+            jsonl.append(src)
     return sources + _grouped(jsonl)
 
 
