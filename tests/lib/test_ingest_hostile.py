@@ -653,3 +653,10 @@ def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
     assert audit(root) == EXPECTED_JSONL_AUDIT
     assert [(f, r) for f, r, _, _ in quarantine(root)] == [("requests/a.jsonl", 2), ("requests/b.jsonl", 2)]
     assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]
+
+
+def test_jsonl_groups_are_capped_in_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest.stage, "JSONL_GROUP_FILES", 1)
+    root = stage(_jsonl_drop(tmp_path), "requests")
+    assert audit(root) == EXPECTED_JSONL_AUDIT
+    assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]

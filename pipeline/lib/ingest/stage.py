@@ -168,14 +168,22 @@ def _grouped(sources: list[Source]) -> list[Source]:
     for src in sources:
         groups.setdefault((tuple(src.columns.items()), src.raw_sql, src.reject_sql), []).append(src)
     out = []
-    for members in groups.values():
-        if len(members) == 1:
-            out += members
-            continue
-        first = members[0]
-        sql = " union all ".join(f"({m.sql})" for m in members)
-        out.append(Source(sql, first.columns, [sf for m in members for sf in m.files], first.raw_sql, first.reject_sql))
+    for same in groups.values():
+        for start in range(0, len(same), JSONL_GROUP_FILES):
+            members = same[start : start + JSONL_GROUP_FILES]
+            if len(members) == 1:
+                out += members
+                continue
+            first = members[0]
+            sql = " union all ".join(f"({m.sql})" for m in members)
+            files = [sf for m in members for sf in m.files]
+            out.append(Source(sql, first.columns, files, first.raw_sql, first.reject_sql))
     return out
+
+
+# at most this many files in one statement: a day's probes for a quarter fit, and a drop of
+# thousands of files does not become one statement of thousands of branches
+JSONL_GROUP_FILES = 128
 
 
 def _formats(files: list[SourceFile]) -> str:
