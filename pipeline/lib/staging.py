@@ -205,21 +205,23 @@ def _stage(
             + ["_source_file varchar", "_row_number bigint", "_reason varchar", "_raw varchar"]
         )
         con.execute(f"create temp table v ({cols})")
-    classify_duplicates(con, spec)
     part = spec.partition_by
     day_of = day_text(q(part))
     table = tmp / "table"
-    n_loaded = con.execute(
-        f"copy (select * exclude (_source_file, _row_number) from ok_shaped) to {lit(str(table))} "
-        "(format parquet, compression zstd, compression_level 1, partition_by (date), overwrite_or_ignore true)"
-    ).fetchone()[0]
-    if context_files:
-        # the context days' rows were written too (never moved into place): count only ours
-        n_loaded = con.execute(
-            f"select count(*) from ok where {day_of} in (select unnest($d))", {"d": days}
-        ).fetchone()[0]
     parts = tmp / "ingest"
     parts.mkdir()
+    key_hashes = None
+    if spec.name == "requests" and _write_key_index(con, spec, parts / "keys"):
+        # the index holds every key's hash: the repeats are found in it, not by hashing v again
+        key_hashes = f"read_parquet({lit(str(parts / 'keys' / '*' / '*.parquet'))})"
+    classify_duplicates(con, spec, key_hashes)
+    # the context days' rows decide which row is loaded, but are not staged here
+    ours = f" where {day_of} in (select unnest($d))" if context_files else ""
+    n_loaded = con.execute(
+        f"copy (select * exclude (_source_file, _row_number) from ok_shaped{ours}) to {lit(str(table))} "
+        "(format parquet, compression zstd, compression_level 1, partition_by (date), overwrite_or_ignore true)",
+        {"d": days} if context_files else {},
+    ).fetchone()[0]
     con.execute(
         f"""copy (
         select {lit(spec.name)} as dataset, _source_file as source_file, _row_number as row_number, _reason as reason, _raw as raw,
@@ -246,14 +248,6 @@ def _stage(
         from per_row r left join per_dup p using (source_file, day)
         ) to {lit(str(parts / "audit"))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
     )
-    if spec.name == "requests":
-        con.execute(
-            # partitioned by the date itself: a row not quarantined falls in years 1-9999, where
-            # a date's folder name is day_of's text, and 10M rows skip a string each
-            f"copy (select {key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, cast({q(part)} as date) as day "
-            "from v where _reason is null) "
-            f"to {lit(str(parts / 'keys'))} (format parquet, partition_by (day), overwrite_or_ignore true)"
-        )
     # each day's folders replaced as a whole; a day with no rows left loses them
     for day in days:
         _replace(table / f"date={day}", staging_dir(root, spec.name) / f"date={day}")
@@ -278,6 +272,17 @@ def _stage(
         )
         os.replace(tmp / "empty.parquet", empty)
     return n_loaded
+
+
+def _write_key_index(con, spec: Dataset, out: Path) -> int:
+    """The request-key index of every row of `v` not quarantined, into out/day=D/; returns its rows."""
+    return con.execute(
+        # partitioned by the date itself: a row not quarantined falls in years 1-9999, where a
+        # date's folder name is the day's text, and 10M rows skip a string each
+        f"copy (select {key_hash(spec)} as h, hash({row_struct(spec)}) as c, _source_file, _row_number, "
+        f"cast({q(spec.partition_by)} as date) as day from v where _reason is null) "
+        f"to {lit(str(out))} (format parquet, partition_by (day), overwrite_or_ignore true)"
+    ).fetchone()[0]
 
 
 def _replace(new: Path, target: Path) -> None:

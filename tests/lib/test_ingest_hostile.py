@@ -640,8 +640,8 @@ def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
         sink = make_sink(con)
 
         def run(sql: str) -> None:
-            # the group's statement fails; the retries (the group filtered to one file) do not
-            if "requests/b.jsonl" in sql and "where __sl_source_file = " not in sql:
+            # the group's statement fails; the retries (each file's own statement) do not
+            if "requests/a.jsonl" in sql and "requests/b.jsonl" in sql:
                 raise duckdb.ConversionException("a value the group's statement could not convert")
             sink(sql)
 
@@ -655,8 +655,16 @@ def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
     assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]
 
 
-def test_jsonl_groups_are_capped_in_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest.stage, "JSONL_GROUP_FILES", 1)
+@pytest.mark.parametrize("cap", ["JSONL_GROUP_FILES", "JSONL_GROUP_CELLS"])
+def test_jsonl_groups_are_capped_in_files_and_in_width(tmp_path, monkeypatch, cap):
+    # a cap of 1 file, or of fewer cells than a file has columns: every file is read on its own
+    monkeypatch.setattr(ingest.stage, cap, 1)
+    statements: list[str] = []
+    make_sink = ingest.stage._insert_into_v
+    monkeypatch.setattr(
+        ingest.stage, "_insert_into_v", lambda con: lambda sql: (statements.append(sql), make_sink(con)(sql))[1]
+    )
     root = stage(_jsonl_drop(tmp_path), "requests")
+    assert sorted(sum(f"requests/{n}.jsonl" in s for n in "abc") for s in statements if "requests/" in s) == [1, 1, 1]
     assert audit(root) == EXPECTED_JSONL_AUDIT
     assert staged(root, "request_id, note") == [("r1", None), ("r2", None), ("r4", "x")]

@@ -43,6 +43,7 @@ class Source:
     raw_sql: str | None = None
     reject_sql: str | None = None  # a reason found while reading (see validate_select)
     fallback: bool = False  # read through Arrow after DuckDB's Parquet reader failed
+    members: list[Source] | None = None  # a group's sources, one per file: what a failed group retries
 
 
 def hive_columns(sf: SourceFile, present: set[str], spec: Dataset) -> dict[str, tuple[str, str]]:

@@ -169,21 +169,25 @@ def _grouped(sources: list[Source]) -> list[Source]:
         groups.setdefault((tuple(src.columns.items()), src.raw_sql, src.reject_sql), []).append(src)
     out = []
     for same in groups.values():
-        for start in range(0, len(same), JSONL_GROUP_FILES):
-            members = same[start : start + JSONL_GROUP_FILES]
+        # wide files in smaller groups: a statement's memory grows with files x columns
+        size = max(1, min(JSONL_GROUP_FILES, JSONL_GROUP_CELLS // max(1, len(same[0].columns))))
+        for start in range(0, len(same), size):
+            members = same[start : start + size]
             if len(members) == 1:
                 out += members
                 continue
             first = members[0]
             sql = " union all ".join(f"({m.sql})" for m in members)
             files = [sf for m in members for sf in m.files]
-            out.append(Source(sql, first.columns, files, first.raw_sql, first.reject_sql))
+            out.append(Source(sql, first.columns, files, first.raw_sql, first.reject_sql, members=members))
     return out
 
 
-# at most this many files in one statement: a day's probes for a quarter fit, and a drop of
-# thousands of files does not become one statement of thousands of branches
+# At most this many files in one statement (a quarter's daily probe files fit; a drop of
+# thousands of files is not one statement of thousands of branches), and at most this many
+# files x columns (128 files of 150 keys; 10 files of 2,000).
 JSONL_GROUP_FILES = 128
+JSONL_GROUP_CELLS = 20_000
 
 
 def _formats(files: list[SourceFile]) -> str:
@@ -275,6 +279,8 @@ def _one_by_one(con, spec: Dataset, src: Source, errors: dict[str, str]) -> list
     """A source of several files as one source per file."""
     if src.files[0].fmt == "parquet":
         return parquet_sources(con, spec, src.files, errors, one_by_one=True)
+    if src.members:
+        return src.members
     return [
         Source(
             f"select * from ({src.sql}) where __sl_source_file = {lit(sf.rel)}",
@@ -292,20 +298,21 @@ def row_struct(spec: Dataset) -> str:
     return "{" + ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in spec.columns) + "}"
 
 
-def classify_duplicates(con, spec: Dataset) -> None:
+def classify_duplicates(con, spec: Dataset, key_hashes: str | None = None) -> None:
     """Over the validated rows in view `v`, create `dupclass` (every row of a repeated key: the
     first by (_source_file, _row_number) 'loaded', an identical repeat 'duplicate', a different
     one 'conflict'), `ok` (the rows to stage) and `ok_shaped` (sql/staging/stg_<dataset>.sql over
-    them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py)."""
+    them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py).
+    `key_hashes`: a relation with the key's hash `h` of every row of `v` not quarantined, when
+    the caller has written one already (the request-key index), so `v` is not hashed twice."""
     key = ", ".join(q(k) for k in spec.key)
     struct = row_struct(spec)
     # Repeated keys are found on a fixed-width hash of the key (cheaper to group than strings);
     # the rows of those hashes are then grouped by the exact key, and a key held once (a hash
     # collision) drops out. Two scans of the rows, not three. A key with a NULL part repeats no
     # other (as in a join).
-    con.execute(
-        f"create temp table dupkeys as select hash({key}) as h from v where _reason is null group by all having count(*) > 1"
-    )
+    hashes = key_hashes or f"(select hash({key}) as h from v where _reason is null)"
+    con.execute(f"create temp table dupkeys as select h from {hashes} group by all having count(*) > 1")
     not_null = " and ".join(f"{q(k)} is not null" for k in spec.key)
     con.execute(
         f"""create temp table dupclass as
