@@ -210,11 +210,7 @@ def _stage(
     table = tmp / "table"
     parts = tmp / "ingest"
     parts.mkdir()
-    key_hashes = None
-    if spec.name == "requests" and _write_key_index(con, spec, parts / "keys"):
-        # the index holds every key's hash: the repeats are found in it, not by hashing v again
-        key_hashes = f"read_parquet({lit(str(parts / 'keys' / '*' / '*.parquet'))})"
-    classify_duplicates(con, spec, key_hashes)
+    classify_duplicates(con, spec)
     # the context days' rows decide which row is loaded, but are not staged here
     ours = f" where {day_of} in (select unnest($d))" if context_files else ""
     n_loaded = con.execute(
@@ -248,6 +244,8 @@ def _stage(
         from per_row r left join per_dup p using (source_file, day)
         ) to {lit(str(parts / "audit"))} (format parquet, partition_by (day), overwrite_or_ignore true)"""
     )
+    if spec.name == "requests":
+        _write_key_index(con, spec, parts / "keys")
     # each day's folders replaced as a whole; a day with no rows left loses them
     for day in days:
         _replace(table / f"date={day}", staging_dir(root, spec.name) / f"date={day}")

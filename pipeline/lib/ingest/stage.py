@@ -298,21 +298,20 @@ def row_struct(spec: Dataset) -> str:
     return "{" + ", ".join(f"{lit(c.name)}: {q(c.name)}" for c in spec.columns) + "}"
 
 
-def classify_duplicates(con, spec: Dataset, key_hashes: str | None = None) -> None:
+def classify_duplicates(con, spec: Dataset) -> None:
     """Over the validated rows in view `v`, create `dupclass` (every row of a repeated key: the
     first by (_source_file, _row_number) 'loaded', an identical repeat 'duplicate', a different
     one 'conflict'), `ok` (the rows to stage) and `ok_shaped` (sql/staging/stg_<dataset>.sql over
-    them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py).
-    `key_hashes`: a relation with the key's hash `h` of every row of `v` not quarantined, when
-    the caller has written one already (the request-key index), so `v` is not hashed twice."""
+    them). One rule for the whole-dataset engine and the per-day one (pipeline/lib/staging.py)."""
     key = ", ".join(q(k) for k in spec.key)
     struct = row_struct(spec)
     # Repeated keys are found on a fixed-width hash of the key (cheaper to group than strings);
     # the rows of those hashes are then grouped by the exact key, and a key held once (a hash
     # collision) drops out. Two scans of the rows, not three. A key with a NULL part repeats no
     # other (as in a join).
-    hashes = key_hashes or f"(select hash({key}) as h from v where _reason is null)"
-    con.execute(f"create temp table dupkeys as select h from {hashes} group by all having count(*) > 1")
+    con.execute(
+        f"create temp table dupkeys as select hash({key}) as h from v where _reason is null group by all having count(*) > 1"
+    )
     not_null = " and ".join(f"{q(k)} is not null" for k in spec.key)
     con.execute(
         f"""create temp table dupclass as
