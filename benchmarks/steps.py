@@ -66,7 +66,7 @@ def ingest(raw: Path, root: Path) -> dict:
             parse_s += time.perf_counter() - started
             stage_days(spec, root)
             audit = ingest_dir(root, spec.name) / "audit.parquet"
-            read += duckdb.sql(f"select coalesce(sum(rows_read), 0) from read_parquet('{audit}')").fetchone()[0]
+            read += duckdb.execute(f"select coalesce(sum(rows_read), 0) from read_parquet('{audit}')").fetchone()[0]
         else:
             read += stage_dataset(spec, raw, root).rows_read
     return {"rows": int(read), "parse_s": parse_s}

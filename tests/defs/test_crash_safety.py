@@ -112,7 +112,7 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
     # a new drop arrives (one day fewer), and runs over it are killed
     day = sorted((raw / "requests").iterdir())[0]
     removed = (
-        duckdb.sql(f"select count(*) from read_parquet('{day}/*.parquet')").fetchone()[0]
+        duckdb.execute(f"select count(*) from read_parquet('{day}/*.parquet')").fetchone()[0]
         if list(day.glob("*.parquet"))
         else None
     )

@@ -45,7 +45,7 @@ def test_job_materializes_and_publishes(tiny_drop, tmp_path, monkeypatch):
     assert _query(warehouse, "select count(*) from staging.requests")[0][0] == loaded_requests
     assert any("Warehouse:" in line for line in lines)
     # the Parquet beside the warehouse holds the same staged rows
-    n = duckdb.sql(
+    n = duckdb.execute(
         f"select count(*) from read_parquet('{tmp_path / 'wh' / 'staging' / 'requests'}/**/*.parquet')"
     ).fetchone()[0]
     assert n == loaded_requests

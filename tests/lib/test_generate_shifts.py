@@ -245,7 +245,7 @@ def test_none_plants_nothing(drop, tmp_path):
     root, _ = drop
     m = generate_drop(tmp_path, n_requests=N, seed=0, shifts="none")
     assert m["planted_changes"] == [] and m["shifts"] == "none"
-    q = duckdb.sql(f"""select list(quantization) from read_csv('{tmp_path}/endpoints/endpoints.csv')
+    q = duckdb.execute(f"""select list(quantization) from read_csv('{tmp_path}/endpoints/endpoints.csv')
                        where provider = 'siliconflow' and model = 'qwen3-235b-a22b-instruct-2507'""").fetchone()
     assert q == (["fp8"],)
 
