@@ -611,13 +611,13 @@ EXPECTED_JSONL_AUDIT = [
 
 def test_jsonl_files_with_one_key_set_are_read_in_one_statement(tmp_path, monkeypatch):
     statements: list[str] = []
-    make_sink = ingest.stage._insert_into_v
+    make_sink = ingest.read._insert_into_v
 
     def recording(con):
         sink = make_sink(con)
         return lambda sql: (statements.append(sql), sink(sql))[1]
 
-    monkeypatch.setattr(ingest.stage, "_insert_into_v", recording)
+    monkeypatch.setattr(ingest.read, "_insert_into_v", recording)
     root = stage(_jsonl_drop(tmp_path), "requests")
     reads = [s for s in statements if "requests/" in s]
     # a and b share their keys: one statement; c has its own
@@ -634,7 +634,7 @@ def test_jsonl_files_with_one_key_set_are_read_in_one_statement(tmp_path, monkey
 
 
 def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
-    make_sink = ingest.stage._insert_into_v
+    make_sink = ingest.read._insert_into_v
 
     def failing_groups(con):
         sink = make_sink(con)
@@ -647,7 +647,7 @@ def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
 
         return run
 
-    monkeypatch.setattr(ingest.stage, "_insert_into_v", failing_groups)
+    monkeypatch.setattr(ingest.read, "_insert_into_v", failing_groups)
     root = stage(_jsonl_drop(tmp_path), "requests")
     # the same rows, row numbers and accounting as read in one statement: nothing lost or counted twice
     assert audit(root) == EXPECTED_JSONL_AUDIT
@@ -658,11 +658,11 @@ def test_a_jsonl_group_that_fails_is_read_file_by_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("cap", ["JSONL_GROUP_FILES", "JSONL_GROUP_CELLS"])
 def test_jsonl_groups_are_capped_in_files_and_in_width(tmp_path, monkeypatch, cap):
     # a cap of 1 file, or of fewer cells than a file has columns: every file is read on its own
-    monkeypatch.setattr(ingest.stage, cap, 1)
+    monkeypatch.setattr(ingest.read, cap, 1)
     statements: list[str] = []
-    make_sink = ingest.stage._insert_into_v
+    make_sink = ingest.read._insert_into_v
     monkeypatch.setattr(
-        ingest.stage, "_insert_into_v", lambda con: lambda sql: (statements.append(sql), make_sink(con)(sql))[1]
+        ingest.read, "_insert_into_v", lambda con: lambda sql: (statements.append(sql), make_sink(con)(sql))[1]
     )
     root = stage(_jsonl_drop(tmp_path), "requests")
     assert sorted(sum(f"requests/{n}.jsonl" in s for n in "abc") for s in statements if "requests/" in s) == [1, 1, 1]

@@ -10,12 +10,14 @@ loops over files. A file that cannot be read is recorded as unreadable and never
 others. Outputs are written to a temporary folder and renamed into place.
 
 The engine, by what each part does: discovery (the files), text_reader and parquet_reader (the
-files as sources), validation (the SQL that types and checks every row), stage (one dataset
-end to end). The DuckDB toolbox they share with every other stage is pipeline.lib.duck.
+files as sources), validation (the SQL that types and checks every row), read (the files as
+validated rows, a failed source retried), stage (duplicates classified, Parquet written). The
+DuckDB toolbox they share with every other stage is pipeline.lib.duck.
 """
 
 from pipeline.lib.ingest.discovery import FORMATS, SourceFile, discover, discover_all
-from pipeline.lib.ingest.stage import StageResult, classify_duplicates, read_validated, row_struct, stage_dataset
+from pipeline.lib.ingest.read import read_validated
+from pipeline.lib.ingest.stage import StageResult, classify_duplicates, row_struct, stage_dataset
 from pipeline.lib.ingest.validation import coerce, validate_select
 
 __all__ = [
