@@ -287,6 +287,25 @@ def test_3_parquet_and_jsonl_case_clashes(tmp_path):
     assert got == [("r1", "m1", "P", "again", None, None, None), ("r2", "m1", "J", None, "star", "empty", "slash")]
 
 
+def test_3_a_parquet_column_without_a_name_beside_Status_before_status(tmp_path):
+    # DuckDB's describe calls the unnamed column C0 and the exact `status` status_1: the file's
+    # own names still map, so `status` is the contract column (found by the fuzz campaign: the
+    # rows were quarantined as "missing: status (no such column)")
+    raw = drop(tmp_path, {})
+    base = requests_table([req("r1"), req("r2", status="error", error_type="timeout", ttft_ms="", latency_ms="")])
+    names = ["", *REQ_COLS[: REQ_COLS.index("status")], "Status", *REQ_COLS[REQ_COLS.index("status") :]]
+    arrays = {"": pa.array(["e1", "e2"]), "Status": pa.array(["X", "Y"])}
+    t = pa.table([arrays[n] if n in arrays else base.column(n) for n in names], names=names)
+    (raw / "requests").mkdir()
+    pq.write_table(t, raw / "requests" / "a.parquet")
+    root = stage(raw, "requests")
+    assert audit(root) == [("requests/a.parquet", 2, 2, 0, 0, None)]
+    assert staged(root, "request_id, status, Status_extra, unnamed") == [
+        ("r1", "ok", "X", "e1"),
+        ("r2", "error", "Y", "e2"),
+    ]
+
+
 # ---------------------------------------------------------------- 4. records over the limit
 
 
