@@ -33,8 +33,10 @@ def kill_fractions() -> list[float]:
         # the first, full build these fractions are of (so 0.55 and 0.9 could land after such a run
         # had ended); the two event triggers below cover a run's end
         return [0.1, 0.25, 0.4]
+    # drawn over the killed runs' own span, not the full build's: a moment past it kills nothing
+    # (seed 29 drew 0.848 and 0.974 of the full build, and both runs had ended)
     rng = random.Random(int(os.environ.get("SERVICELENS_CRASH_SEED", "0")))
-    return sorted(round(rng.uniform(0.02, 1.0), 3) for _ in range(n))
+    return sorted(round(rng.uniform(0.02, 0.55), 3) for _ in range(n))
 
 
 # the runs lay the report's PDF out, as `servicelens run` does (the suite skips it elsewhere): the
@@ -152,7 +154,8 @@ def test_kill_minus_nine_never_changes_what_readers_see(tmp_path):
         outcomes[label] = wait_then_kill(proc, trigger)
         view = reader_view(warehouse)
         assert view == before or is_complete_publication(warehouse, view), label
-    assert sum(o == "killed" for o in outcomes.values()) >= len(outcomes) - 1, outcomes
+    missed = {label: o for label, o in outcomes.items() if o != "killed"}
+    assert len(missed) <= 1, f"runs that ended before their kill: {missed}"
 
     # leftovers are there now (half-built generations, scratch folders); the next run cleans them
     final = subprocess.run(run_cmd(raw, warehouse), capture_output=True, text=True, env=RUN_ENV)
