@@ -102,10 +102,10 @@ def _top_level_names(schema: tuple, described: list[str]) -> list[str] | None:
     if len(names) != len(described):
         return None
     for own, seen in zip(names, described, strict=False):
-        # describe names a column without a name C<position> (a repeat of it _<n>)
-        if not own and re.fullmatch(r"C\d+|_\d+", seen):
-            continue
-        if own != seen and not re.fullmatch(re.escape(own) + r"_\d+", seen, flags=re.IGNORECASE):
+        # describe renames a name taken before (compared case-insensitively) by appending _<n>,
+        # again until it is free; a column without a name is C<position> first
+        stem = r"(C\d+|_\d+)" if not own else re.escape(own)
+        if own != seen and not re.fullmatch(stem + r"(_\d+)*", seen, flags=re.IGNORECASE):
             return None
     return names
 

@@ -72,7 +72,9 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
     """The readers' sources over the readable files: Parquet, then CSV, then JSON lines (a file a
     reader cannot open gets its error in `errors`)."""
     sources: list[Source] = []
-    sources += parquet_sources(con, spec, [f for f in readable if f.fmt == "parquet"], errors)
+    parquet = [f for f in readable if f.fmt == "parquet"]
+    sources += parquet_sources(con, spec, parquet, errors)
+    sources += _arrow_instead(con, spec, [f for f in parquet if f.rel in errors], errors)
     sources += csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
     jsonl = []
     for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
@@ -80,6 +82,21 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
         if src:
             jsonl.append(src)
     return sources + _grouped(jsonl)
+
+
+def _arrow_instead(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str]) -> list[Source]:
+    """Parquet files DuckDB could not even open, read through Arrow: a file whose column names
+    DuckDB renames into a clash (an unnamed column is `C<n>`, beside a column named so) is a
+    valid file. A file Arrow cannot read either keeps its error, with Arrow's."""
+    out = []
+    for sf in files:
+        try:
+            out.append(arrow_source(con, spec, sf))
+        except Exception as exc:  # noqa: BLE001 - any reader failure is the file's error
+            errors[sf.rel] += " (read with Arrow as well: " + short_error(exc) + ")"
+        else:
+            del errors[sf.rel]
+    return out
 
 
 def _grouped(sources: list[Source]) -> list[Source]:
