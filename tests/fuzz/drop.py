@@ -80,7 +80,10 @@ class Planner:
         ext = {"parquet": "parquet", "csv": "csv", "jsonl": rnd.choice(["jsonl", "jsonl", "ndjson"])}[fmt]
         stem = rnd.choice(["part", "Part", "x", "day", "\u00e9t\u00e9", "a b", "it's", "n-1"])
         plan = FilePlan(f"{self.ds}/{folder}{stem}-{i}.{ext}", fmt, names, fill)
-        plan.extras = rnd.sample(M.EXTRA_NAMES, rnd.choice([0, 0, 1, 2, 3]))
+        # an extra never takes the name of a contract column the file lacks: that column would be
+        # the contract's (fx_rates' `date` among the extra names was expected missing, read as a bad date)
+        absent = {c.name for c in spec.columns} - set(names)
+        plan.extras = [e for e in rnd.sample(M.EXTRA_NAMES, rnd.choice([0, 0, 1, 2, 3])) if e not in absent]
         if fmt != "jsonl" and rnd.random() < 0.1 and names:
             plan.extras.append(rnd.choice(names))  # a contract name written twice
         if fmt == "jsonl":
