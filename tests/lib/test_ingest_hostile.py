@@ -288,17 +288,26 @@ def test_3_parquet_and_jsonl_case_clashes(tmp_path):
     assert got == [("r1", "m1", "P", "again", None, None, None), ("r2", "m1", "J", None, "star", "empty", "slash")]
 
 
+def write_requests_parquet(raw: Path, rows: list[dict], names: list[str], extras: dict[str, list]) -> Path:
+    """requests/a.parquet under `raw` with the columns `names` in that order: a contract name
+    takes the rows' values, any other name (empty, repeated in another case) its `extras` values."""
+    base = requests_table(rows)
+    table = pa.table([pa.array(extras[n]) if n in extras else base.column(n) for n in names], names=names)
+    (raw / "requests").mkdir()
+    pq.write_table(table, raw / "requests" / "a.parquet")
+    return raw / "requests" / "a.parquet"
+
+
 def test_3_a_parquet_column_without_a_name_beside_Status_before_status(tmp_path):
     # DuckDB's describe calls the unnamed column C0 and the exact `status` status_1: the file's
     # own names still map, so `status` is the contract column (found by the fuzz campaign: the
     # rows were quarantined as "missing: status (no such column)")
     raw = drop(tmp_path, {})
-    base = requests_table([req("r1"), req("r2", status="error", error_type="timeout", ttft_ms="", latency_ms="")])
-    names = ["", *REQ_COLS[: REQ_COLS.index("status")], "Status", *REQ_COLS[REQ_COLS.index("status") :]]
-    arrays = {"": pa.array(["e1", "e2"]), "Status": pa.array(["X", "Y"])}
-    t = pa.table([arrays[n] if n in arrays else base.column(n) for n in names], names=names)
-    (raw / "requests").mkdir()
-    pq.write_table(t, raw / "requests" / "a.parquet")
+    rows = [req("r1"), req("r2", status="error", error_type="timeout", ttft_ms="", latency_ms="")]
+    cut = REQ_COLS.index("status")
+    write_requests_parquet(
+        raw, rows, ["", *REQ_COLS[:cut], "Status", *REQ_COLS[cut:]], {"": ["e1", "e2"], "Status": ["X", "Y"]}
+    )
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 2, 2, 0, 0, None)]
     assert staged(root, "request_id, status, Status_extra, unnamed") == [
@@ -311,13 +320,9 @@ def test_3_case_repeats_renamed_twice_by_duckdb_keep_the_exact_status(tmp_path):
     # describe: Status, status_1, STATUS_1_1 (STATUS is taken as Status, then as status_1), and
     # the exact status is status_1_2
     raw = drop(tmp_path, {})
-    base = requests_table([req("r1")])
     cut = REQ_COLS.index("status")
     names = [*REQ_COLS[:cut], "Status", "status_1", "STATUS", *REQ_COLS[cut:]]
-    extras = {"Status": pa.array(["A"]), "status_1": pa.array(["B"]), "STATUS": pa.array(["C"])}
-    t = pa.table([extras[n] if n in extras else base.column(n) for n in names], names=names)
-    (raw / "requests").mkdir()
-    pq.write_table(t, raw / "requests" / "a.parquet")
+    write_requests_parquet(raw, [req("r1")], names, {"Status": ["A"], "status_1": ["B"], "STATUS": ["C"]})
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 1, 1, 0, 0, None)]
     assert staged(root, "status, Status_extra, status_1, STATUS_extra_extra") == [("ok", "A", "B", "C")]
@@ -327,14 +332,10 @@ def test_3_a_parquet_file_duckdb_cannot_open_for_its_names_is_read_through_arrow
     # the unnamed second column is C1 to DuckDB, which clashes with the file's own c1: DuckDB
     # refuses the file ("duplicate column name"); Arrow reads it, every row loads
     raw = drop(tmp_path, {})
-    base = requests_table([req("r1"), req("r2")])
     names = [REQ_COLS[0], "", *REQ_COLS[1:], "c1"]
-    extras = {"": pa.array(["e1", "e2"]), "c1": pa.array(["x", "y"])}
-    t = pa.table([extras[n] if n in extras else base.column(n) for n in names], names=names)
-    (raw / "requests").mkdir()
-    pq.write_table(t, raw / "requests" / "a.parquet")
+    path = write_requests_parquet(raw, [req("r1"), req("r2")], names, {"": ["e1", "e2"], "c1": ["x", "y"]})
     with pytest.raises(duckdb.BinderException):
-        sql("describe select * from read_parquet($p)", p=str(raw / "requests" / "a.parquet"))
+        sql("describe select * from read_parquet($p)", p=str(path))
     root = stage(raw, "requests")
     assert audit(root) == [("requests/a.parquet", 2, 2, 0, 0, None)]
     assert staged(root, "request_id, status, c1, unnamed") == [("r1", "ok", "x", "e1"), ("r2", "ok", "y", "e2")]
@@ -343,7 +344,7 @@ def test_3_a_parquet_file_duckdb_cannot_open_for_its_names_is_read_through_arrow
 def test_3_a_files_own_column_names_are_recovered_from_whatever_duckdb_calls_them(tmp_path):
     # 400 seeded lists of names built to collide (case, _<n> suffixes, C<n>, empty): wherever
     # DuckDB opens the file, the reader maps every position back to the file's own name
-    from pipeline.lib.ingest.parquet_reader import _top_level_names
+    from pipeline.lib.ingest.parquet_reader import _parquet_schemas, _top_level_names
 
     pool = ["", "a", "A", "a_1", "A_1", "C0", "C1", "c1", "_1", "_2", "status", "Status", "STATUS", "status_1", " "]
     rng = random.Random(13)
@@ -351,14 +352,10 @@ def test_3_a_files_own_column_names_are_recovered_from_whatever_duckdb_calls_the
     opened = 0
     for i in range(400):
         names = [rng.choice(pool) for _ in range(rng.randint(1, 7))]
-        path = str(tmp_path / f"{i}.parquet")
-        pq.write_table(pa.table([pa.array([k]) for k in range(len(names))], names=names), path)
-        schema = tuple(
-            con.execute(
-                "select name, coalesce(duckdb_type, '?'), coalesce(num_children, 0) from parquet_schema($p)",
-                {"p": path},
-            ).fetchall()
-        )
+        sf = discovery.SourceFile(tmp_path / f"{i}.parquet", f"{i}.parquet", "parquet")
+        pq.write_table(pa.table([pa.array([k]) for k in range(len(names))], names=names), sf.path)
+        path = str(sf.path)
+        schema = _parquet_schemas(con, [sf])[path]
         try:
             described = [r[0] for r in con.execute("describe select * from read_parquet($p)", {"p": path}).fetchall()]
         except duckdb.BinderException:

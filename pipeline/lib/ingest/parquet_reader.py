@@ -103,8 +103,8 @@ def _top_level_names(schema: tuple, described: list[str]) -> list[str] | None:
         return None
     for own, seen in zip(names, described, strict=False):
         # describe renames a name taken before (compared case-insensitively) by appending _<n>,
-        # again until it is free; a column without a name is C<position> first
-        stem = r"(C\d+|_\d+)" if not own else re.escape(own)
+        # again until it is free; a column without a name is C<position>, a second one _<n> (a repeat of '')
+        stem = re.escape(own) if own else r"(C\d+)?"
         if own != seen and not re.fullmatch(stem + r"(_\d+)*", seen, flags=re.IGNORECASE):
             return None
     return names

@@ -74,7 +74,11 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
     sources: list[Source] = []
     parquet = [f for f in readable if f.fmt == "parquet"]
     sources += parquet_sources(con, spec, parquet, errors)
-    sources += _arrow_instead(con, spec, [f for f in parquet if f.rel in errors], errors)
+    # a file DuckDB cannot even open may still be valid: its names can clash as DuckDB renames
+    # them (an unnamed column is `C<n>`, beside a column named so)
+    for sf in parquet:
+        if sf.rel in errors:
+            sources += _through_arrow(con, spec, sf, errors.pop(sf.rel), errors)
     sources += csv_sources(con, spec, [f for f in readable if f.fmt == "csv"], errors, work)
     jsonl = []
     for i, sf in enumerate(f for f in readable if f.fmt == "jsonl"):
@@ -84,19 +88,14 @@ def _open_sources(con, spec: Dataset, readable: list[SourceFile], errors: dict[s
     return sources + _grouped(jsonl)
 
 
-def _arrow_instead(con, spec: Dataset, files: list[SourceFile], errors: dict[str, str]) -> list[Source]:
-    """Parquet files DuckDB could not even open, read through Arrow: a file whose column names
-    DuckDB renames into a clash (an unnamed column is `C<n>`, beside a column named so) is a
-    valid file. A file Arrow cannot read either keeps its error, with Arrow's."""
-    out = []
-    for sf in files:
-        try:
-            out.append(arrow_source(con, spec, sf))
-        except Exception as exc:  # noqa: BLE001 - any reader failure is the file's error
-            errors[sf.rel] += " (read with Arrow as well: " + short_error(exc) + ")"
-        else:
-            del errors[sf.rel]
-    return out
+def _through_arrow(con, spec: Dataset, sf: SourceFile, error: str, errors: dict[str, str]) -> list[Source]:
+    """A Parquet file DuckDB failed on (with `error`), read through Arrow instead; none when Arrow
+    cannot read it either, and the file's error is DuckDB's with Arrow's."""
+    try:
+        return [arrow_source(con, spec, sf)]
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's error
+        errors[sf.rel] = error + " (read with Arrow as well: " + short_error(exc) + ")"
+        return []
 
 
 def _grouped(sources: list[Source]) -> list[Source]:
@@ -203,11 +202,7 @@ def _instead_of_failed(
         # file by file so one bad file cannot stop the good ones.
         return [shape(s, frozen=True) for s in _one_by_one(con, spec, src, errors)]
     if src.files[0].fmt == "parquet" and not src.fallback:
-        try:
-            return [shape(arrow_source(con, spec, src.files[0]), frozen=True)]
-        except Exception as exc2:  # noqa: BLE001 - any reader failure is the file's error
-            errors[src.files[0].rel] = short_error(exc) + " (read with Arrow as well: " + short_error(exc2) + ")"
-            return []
+        return [shape(s, frozen=True) for s in _through_arrow(con, spec, src.files[0], short_error(exc), errors)]
     errors[src.files[0].rel] = short_error(exc)
     con.execute("delete from malformed where source_file = ?", [src.files[0].rel])
     return []
