@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -230,7 +231,7 @@ def _mirror_after_run(warehouse: Path, url: str) -> None:
         raise click.ClickException(
             f"published {store.current()} locally, but the mirror to {url} failed "
             f"({type(exc).__name__}: {cli_checks.one_line(str(exc))}); {serves}. Try again with "
-            f"`servicelens generations mirror --to {url} --warehouse {warehouse}`"
+            f"`servicelens generations mirror --to {shlex.quote(str(url))} --warehouse {shlex.quote(str(warehouse))}`"
         ) from exc
     click.echo(f"{url} now serves generation {name} ({time.perf_counter() - started:.1f} s)")
 

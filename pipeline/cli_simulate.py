@@ -3,6 +3,7 @@ what-if scenario, against the official provider."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -62,7 +63,9 @@ def simulate(
         raise Mistake(str(exc)) from exc
     root = parquet_root(warehouse)
     if not (root / "staging" / "requests").exists():
-        raise Mistake(f"no staged data under {root}: run `servicelens run --raw DROP --warehouse {warehouse}` first")
+        raise Mistake(
+            f"no staged data under {root}: run `servicelens run --raw DROP --warehouse {shlex.quote(str(warehouse))}` first"
+        )
     cli_checks.check_simulate(root, model, case)  # model, provider and window against the staged data
     params = RoutingParams(
         bucket_minutes=bucket_minutes, min_success=min_success, availability_confidence=availability_confidence

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -113,7 +114,7 @@ def existing_warehouse(path: Path, source: str = "--warehouse") -> Path:
     """A warehouse file that exists; says how to build one when it does not."""
     if not warehouse_file(path, source).exists():
         raise BadValue(
-            f"warehouse {path} ({source}) does not exist: build one with `servicelens run --raw DROP --warehouse {path}`"
+            f"warehouse {path} ({source}) does not exist: build one with `servicelens run --raw DROP --warehouse {shlex.quote(str(path))}`"
         )
     return path
 

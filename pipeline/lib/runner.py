@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -205,14 +206,20 @@ def run_pipeline(
     for label in ("html", "pdf"):
         if f"report {label}" in meta:
             echo(f"  report {label}: {value(f'report {label}')}")
-    echo(
-        f'  query it:   servicelens query "select * from marts.ingest_audit" --warehouse {warehouse}   (or: duckdb -readonly {warehouse})'
-    )
-    echo("  see it:     make ui   (Dagster UI at http://127.0.0.1:3000, every asset materialized)")
-    echo(
-        f"  roll back:  servicelens generations rollback --warehouse {warehouse}   ({value('generations kept')} generations kept)"
-    )
+    for line in next_steps(warehouse, value("generations kept")):
+        echo(line)
     return not any(c.severity.value == "ERROR" for c in failed_checks)
+
+
+def next_steps(warehouse: Path, generations_kept: int) -> list[str]:
+    """The commands a user runs next, with the warehouse's path quoted for a POSIX shell (a path
+    may hold spaces, quotes or $): each line can be pasted as printed."""
+    wh = shlex.quote(str(warehouse))
+    return [
+        f'  query it:   servicelens query "select * from marts.ingest_audit" --warehouse {wh}   (or: duckdb -readonly {wh})',
+        "  see it:     make ui   (Dagster UI at http://127.0.0.1:3000, every asset materialized)",
+        f"  roll back:  servicelens generations rollback --warehouse {wh}   ({generations_kept} generations kept)",
+    ]
 
 
 def with_build_days(cfg: dict, todo: Plan) -> dict:

@@ -5,12 +5,13 @@ build its days."""
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.lib.plan import NO_DAYS, Plan, _added_request_files, day_spans, parse_day_spans
-from pipeline.lib.runner import build_range, with_build_days
+from pipeline.lib.runner import build_range, next_steps, with_build_days
 
 
 def test_day_spans_join_consecutive_days():
@@ -85,3 +86,16 @@ def test_the_output_code_includes_the_registry():
     from pipeline.lib.registry import REGISTRY_DIR
 
     assert (REGISTRY_DIR, "*.yaml") in OUTPUT_CODE
+
+
+def test_the_next_steps_paste_into_a_shell_whatever_the_warehouse_path_holds(tmp_path):
+    """The commands printed after a run name the warehouse as one shell word: a path with a space,
+    both quotes, a $ and a non-ASCII letter splits back into exactly that path."""
+    warehouse = tmp_path / "we'ird \"dir\" ü $HOME" / "w h.duckdb"
+    lines = next_steps(warehouse, 3)
+    query, roll_back = lines[0], lines[2]
+    words = shlex.split(query.split("query it:", 1)[1].split("(or:", 1)[0])
+    assert words == ["servicelens", "query", "select * from marts.ingest_audit", "--warehouse", str(warehouse)]
+    assert shlex.split(query.split("(or:", 1)[1].rsplit(")", 1)[0]) == ["duckdb", "-readonly", str(warehouse)]
+    words = shlex.split(roll_back.split("roll back:", 1)[1].split("(3 generations", 1)[0])
+    assert words == ["servicelens", "generations", "rollback", "--warehouse", str(warehouse)]

@@ -18,6 +18,7 @@ among the kept."""
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 
 import duckdb
@@ -138,7 +139,9 @@ def remote_generation(url: str) -> str:
     try:
         name = fs.cat_file(f"{base}/{POINTER}").decode().strip()
     except FileNotFoundError:
-        raise ValueError(f"{url} holds no mirrored generation (servicelens generations mirror --to {url})") from None
+        raise ValueError(
+            f"{url} holds no mirrored generation (servicelens generations mirror --to {shlex.quote(str(url))})"
+        ) from None
     return name
 
 
