@@ -91,7 +91,7 @@ def test_the_output_code_includes_the_registry():
 def test_the_next_steps_paste_into_a_shell_whatever_the_warehouse_path_holds(tmp_path):
     """The commands printed after a run name the warehouse as one shell word: a path with a space,
     both quotes, a $ and a non-ASCII letter splits back into exactly that path."""
-    warehouse = tmp_path / "we'ird \"dir\" ü $HOME" / "w h.duckdb"
+    warehouse = tmp_path / 'we\'ird "dir" ü $HOME' / "w h.duckdb"
     lines = next_steps(warehouse, 3)
     query, roll_back = lines[0], lines[2]
     words = shlex.split(query.split("query it:", 1)[1].split("(or:", 1)[0])
