@@ -268,3 +268,42 @@ def test_without_the_generation_mirrored_before_held_here_every_file_is_uploaded
     assert mirror(store, url, log=said.append) == second
     assert said[-1].endswith("6 of 6 files uploaded (0.0 MB)")
     assert connect_remote(url).execute("select count(*) from staging.requests").fetchone() == (10,)
+
+
+def test_record_sources_list_the_same_tables_on_disk_and_in_an_object_store(tmp_path, url):
+    """A table is a folder holding a Parquet file at any depth, whichever filesystem holds it: the
+    local walk stops at the first file it finds, the object store lists the prefix, and both name
+    the same tables (an empty first day, a file only in a later day, a folder of other files, a
+    Parquet file three folders down)."""
+    from pipeline.lib.record_sources import local_record_sources, record_sources
+
+    tree = {
+        "staging/requests/date=2025-10-01/notes.txt": b"x",
+        "staging/requests/date=2025-10-02/part-0.parquet": b"",
+        "staging/latency_probes/date=2025-10-01/README": b"x",
+        "staging/models/data.parquet": b"",
+        "marts/routing_groups/date=2025-10-01/a/b/part-0.parquet": b"",
+        "marts/routing_cache_rates/date=2025-10-01/part-0.txt": b"",
+        "marts/ingest_audit.parquet": b"",
+    }
+    fs, base = fsspec.core.url_to_fs(url)
+    for rel, data in tree.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+        fs.pipe_file(f"{base}/{rel}", data)
+    (tmp_path / "staging" / "compat_probes" / "date=2025-10-01").mkdir(parents=True)
+    local, remote = local_record_sources(tmp_path), record_sources(fs, base)
+
+    def relative(sources, root: str):
+        strip = lambda d: {k: v.removeprefix(root.rstrip("/") + "/") for k, v in d.items()}  # noqa: E731
+        return strip(sources.staged), strip(sources.mart_files), strip(sources.mart_folders)
+
+    assert (
+        relative(local, str(tmp_path))
+        == relative(remote, base)
+        == (
+            {"requests": "staging/requests/**/*.parquet", "models": "staging/models/data.parquet"},
+            {"ingest_audit": "marts/ingest_audit.parquet"},
+            {"routing_groups": "marts/routing_groups/**/*.parquet"},
+        )
+    )
