@@ -25,11 +25,28 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
     """Every day's rows of a partial table (`daily`, `policy_daily`, `groups`), in date order,
     with their `date`; empty (no columns) when no day has been replayed."""
     folder = partial_dir(root, name)
-    frames = [
-        pl.read_parquet(f).with_columns(pl.lit(d).alias("date"))
-        for d in folder_days(folder)
-        for f in sorted(day_dir(folder, d).glob("*.parquet"))
-    ]
+    files = [(d, f) for d in folder_days(folder) for f in sorted(day_dir(folder, d).glob("*.parquet"))]
+    if not files:
+        return pl.DataFrame()
+    try:
+        # one scan of every day's file: a read per file cost ~1 ms each, ~0.6 s a run over the
+        # partials at 10M (each read four to six times cheaper this way)
+        df = pl.scan_parquet([str(f) for _, f in files], hive_partitioning=False, include_file_paths=_FILE).collect()
+    except pl.exceptions.PolarsError:  # days whose files differ in types: relaxed below
+        return _read_partials_relaxed(files)
+    if not df.height:
+        return pl.DataFrame()
+    day = pl.col(_FILE).replace_strict({str(f): d for d, f in files}, return_dtype=pl.Date).alias("date")
+    return df.select(day, pl.exclude(_FILE))
+
+
+_FILE = "__partial_file"
+
+
+def _read_partials_relaxed(files: list[tuple]) -> pl.DataFrame:
+    """read_partials for (day, file) pairs whose files do not share one schema (a partial written
+    by an older code version beside new ones): each file apart, concatenated with types relaxed."""
+    frames = [pl.read_parquet(f).with_columns(pl.lit(d).alias("date")) for d, f in files]
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame()
