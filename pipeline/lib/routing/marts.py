@@ -29,8 +29,8 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
     if not files:
         return pl.DataFrame()
     try:
-        # one scan of every day's file: a read per file cost ~1 ms each, ~0.6 s a run over the
-        # partials at 10M (each read four to six times cheaper this way)
+        # one scan of every day's file, not a read per file (~1 ms each): 1.5-4x faster per
+        # partial at 10M (BENCHMARKS.md, 2026-12-06 18:35)
         df = pl.scan_parquet([str(f) for _, f in files], hive_partitioning=False, include_file_paths=_FILE).collect()
     except pl.exceptions.PolarsError:  # days whose files differ in types: relaxed below
         return _read_partials_relaxed(files)
