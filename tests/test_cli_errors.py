@@ -250,6 +250,25 @@ def test_run_refuses_a_bad_memory_limit_and_a_file_that_is_no_warehouse(tiny_dro
     assert "is a folder" in error_line(invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path))
 
 
+@pytest.mark.parametrize("name", ["run[1]", "q4*", "what?", "x{1}"])
+def test_paths_with_glob_characters_are_refused_before_anything_runs(tiny_drop, tmp_path, name):
+    """The record is read through glob patterns: a drop or warehouse under a folder whose name
+    holds * ? [ ] { } is refused in one line (it used to fail midway in a traceback), and so is
+    one reached through a link whose target has them."""
+    odd = tmp_path / name
+    shutil.copytree(tiny_drop, odd / "raw")
+    line = error_line(invoke("run", "--raw", odd / "raw", "--warehouse", tmp_path / "out" / "w.duckdb"))
+    assert "(--raw) has" in line and "in its path" in line
+    line = error_line(invoke("run", "--raw", tiny_drop, "--warehouse", odd / "w.duckdb"))
+    assert "(--warehouse) has" in line
+    (tmp_path / "link").symlink_to(odd)
+    assert "(resolved: " in error_line(
+        invoke("run", "--raw", tmp_path / "link" / "raw", "--warehouse", tmp_path / "w.duckdb")
+    )
+    assert "(--warehouse) has" in error_line(invoke("query", "select 1", "--warehouse", odd / "w.duckdb"))
+    assert not (tmp_path / "out").exists() and not list(odd.glob("w*")) and not (tmp_path / "w.duckdb").exists()
+
+
 def test_run_refuses_a_bad_day_span_and_process_count(tiny_drop, tmp_path):
     assert "--processes" in error_line(
         invoke("run", "--raw", tiny_drop, "--warehouse", tmp_path / "w.duckdb", "--processes", "0")

@@ -103,11 +103,29 @@ def mirror_url(url: str, source: str = "--mirror") -> str:
     return url
 
 
+def plain_path(path: Path, source: str) -> Path:
+    """A path without glob characters (* ? [ ] { }, the ones a drop's own file names may not hold
+    either: pipeline/lib/ingest/discovery.py), as written and as resolved. The record is read
+    through patterns such as <folder>/**/*.parquet, where a folder named `run[1]` reads as `run1`:
+    refused in one line before anything runs, not midway through a run in a traceback."""
+    from pipeline.lib.ingest.discovery import GLOB_CHARS
+
+    for form in dict.fromkeys((Path(path).absolute(), Path(path).resolve())):
+        found = [c for c in "*?[]{}" if c in GLOB_CHARS and c in str(form)]
+        if found:
+            where = "" if form == Path(path).absolute() else f" (resolved: {form})"
+            raise BadValue(
+                f"{path} ({source}) has {' '.join(found)} in its path{where}: servicelens reads its files through "
+                "glob patterns, where these characters are special; use a folder whose path has none of * ? [ ] { }"
+            )
+    return path
+
+
 def warehouse_file(path: Path, source: str = "--warehouse") -> Path:
     """A path that can name a warehouse file (existing or not)."""
     if path.is_dir():
         raise BadValue(f"{path} ({source}) is a folder; a warehouse is a file such as data/warehouse.duckdb")
-    return path
+    return plain_path(path, source)
 
 
 def existing_warehouse(path: Path, source: str = "--warehouse") -> Path:
@@ -154,6 +172,7 @@ def drop(raw: Path, source: str = "--raw") -> Path:
     if not raw.exists():
         raise BadValue(f"drop folder {raw} ({source}) does not exist")
     folder(raw, source)
+    plain_path(raw, source)
     if any(f.fmt != "unknown" for name in DATASETS for f in discover(raw, name)):
         return raw
     folders = ", ".join(f"{name}/" for name in DATASETS)
