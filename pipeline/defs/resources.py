@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipeline.lib.cli_checks import glob_problem
 from pipeline.lib.generations import DEFAULT_KEEP, Store
 from pipeline.lib.plan import parse_day_spans
 from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
@@ -45,22 +46,31 @@ class ServicelensPaths(dg.ConfigurableResource):
 
     @property
     def raw(self) -> Path:
-        return Path(self.raw_dir)
+        return _plain(Path(self.raw_dir), "raw_dir")
 
     @property
     def warehouse_file(self) -> Path:
-        return Path(self.warehouse)
+        return _plain(Path(self.warehouse), "warehouse")
 
     @property
     def store(self) -> Store:
         """The warehouse's generations (pipeline/lib/generations/)."""
-        return Store(Path(self.warehouse))
+        return Store(self.warehouse_file)
 
     @property
     def root(self) -> Path:
         """The working Parquet every asset reads and writes. Readers never see it: they see
         the published generation, a snapshot of it taken once a whole run has succeeded."""
         return self.store.work
+
+
+def _plain(path: Path, field: str) -> Path:
+    """`path`, or a clear failure for a path the record cannot be read under (a run from the UI
+    with such a path would otherwise fail in whichever step first globs it)."""
+    problem = glob_problem(path, f"the paths resource's {field}")
+    if problem:
+        raise dg.Failure(description=problem)
+    return path
 
 
 def default_paths() -> ServicelensPaths:

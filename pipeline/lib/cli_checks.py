@@ -103,21 +103,30 @@ def mirror_url(url: str, source: str = "--mirror") -> str:
     return url
 
 
-def plain_path(path: Path, source: str) -> Path:
-    """A path without glob characters (* ? [ ] { }, the ones a drop's own file names may not hold
-    either: pipeline/lib/ingest/discovery.py), as written and as resolved. The record is read
-    through patterns such as <folder>/**/*.parquet, where a folder named `run[1]` reads as `run1`:
-    refused in one line before anything runs, not midway through a run in a traceback."""
+def glob_problem(path: Path, source: str) -> str | None:
+    """Why `path` cannot hold a drop or a warehouse, or None: it has glob characters (* ? [ ] { },
+    the ones a drop's own file names may not hold either: pipeline/lib/ingest/discovery.py), as
+    written or as resolved. The record is read through patterns such as <folder>/**/*.parquet,
+    where a folder named `run[1]` reads as `run1`."""
     from pipeline.lib.ingest.discovery import GLOB_CHARS
 
     for form in dict.fromkeys((Path(path).absolute(), Path(path).resolve())):
         found = [c for c in "*?[]{}" if c in GLOB_CHARS and c in str(form)]
         if found:
             where = "" if form == Path(path).absolute() else f" (resolved: {form})"
-            raise BadValue(
+            return (
                 f"{path} ({source}) has {' '.join(found)} in its path{where}: servicelens reads its files through "
                 "glob patterns, where these characters are special; use a folder whose path has none of * ? [ ] { }"
             )
+    return None
+
+
+def plain_path(path: Path, source: str) -> Path:
+    """A path without glob characters (glob_problem), refused in one line before anything runs,
+    not midway through a run in a traceback."""
+    problem = glob_problem(path, source)
+    if problem:
+        raise BadValue(problem)
     return path
 
 
