@@ -17,7 +17,7 @@ from pipeline.cli_generations import generations
 from pipeline.cli_options import checked, mirror_url_option, out_option, raw_option, warehouse_option
 from pipeline.cli_simulate import simulate
 from pipeline.cli_tables import tables
-from pipeline.lib import cli_checks
+from pipeline.lib import cli_checks, query_sandbox
 from pipeline.lib.cli_checks import Mistake
 from pipeline.lib.importers import FORMATS as IMPORT_FORMATS
 from pipeline.paths import DEFAULT_RAW_DIR, DEFAULT_WAREHOUSE
@@ -268,9 +268,9 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool,
     import duckdb
 
     con = (
-        cli_checks.remote_query_connection(remote, sql, allow_files)
+        query_sandbox.remote_query_connection(remote, sql, allow_files)
         if remote
-        else cli_checks.query_connection(warehouse, sql, allow_files)
+        else query_sandbox.query_connection(warehouse, sql, allow_files)
     )
     try:
         rel = con.sql(sql)
@@ -282,7 +282,7 @@ def query(sql: str, warehouse: Path, fmt: str, max_rows: int, allow_files: bool,
             df = rel.pl()
             click.echo(df.write_csv() if fmt == "csv" else df.write_json(), nl=False)
     except duckdb.Error as exc:
-        raise cli_checks.query_error(exc, allow_files) from exc
+        raise query_sandbox.query_error(exc, allow_files) from exc
     finally:
         con.close()
 
