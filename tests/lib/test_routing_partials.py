@@ -55,3 +55,11 @@ def test_no_day_or_only_empty_days_read_as_an_empty_frame(tmp_path):
     assert read_partials(tmp_path, "daily").shape == (0, 0)
     _write(tmp_path, "2025-10-01", pl.DataFrame({"model": []}, schema={"model": pl.String}))
     assert read_partials(tmp_path, "daily").shape == (0, 0)
+
+
+def test_a_day_filter_reads_only_the_days_it_keeps(tmp_path):
+    for day, model in (("2025-10-01", "a"), ("2025-10-02", "b"), ("2025-10-03", "c")):
+        _write(tmp_path, day, pl.DataFrame({"model": [model]}), name="application_daily")
+    got = read_partials(tmp_path, "application_daily", lambda d: d >= dt.date(2025, 10, 2))
+    assert got.rows() == [(dt.date(2025, 10, 2), "b"), (dt.date(2025, 10, 3), "c")]
+    assert read_partials(tmp_path, "application_daily", lambda d: d.year == 2026).shape == (0, 0)

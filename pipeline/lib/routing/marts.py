@@ -20,12 +20,20 @@ from pipeline.lib.routing.settings import CONTRACT_POLICIES, RoutingParams, Scen
 from pipeline.paths import marts_file
 from pipeline.sql import load_sql
 
+_FILE = "__partial_file"  # the column read_partials carries each row's file in
 
-def read_partials(root: Path, name: str) -> pl.DataFrame:
-    """Every day's rows of a partial table (`daily`, `policy_daily`, `groups`), in date order,
-    with their `date`; empty (no columns) when no day has been replayed."""
+
+def read_partials(root: Path, name: str, days: Callable[[dt.date], bool] | None = None) -> pl.DataFrame:
+    """Every day's rows of a partial table (`daily`, `policy_daily`, `groups`), or of the days
+    `days` keeps, in date order, with their `date`; empty (no columns) when no such day has been
+    replayed."""
     folder = partial_dir(root, name)
-    files = [(d, f) for d in folder_days(folder) for f in sorted(day_dir(folder, d).glob("*.parquet"))]
+    files = [
+        (d, f)
+        for d in folder_days(folder)
+        if days is None or days(d)
+        for f in sorted(day_dir(folder, d).glob("*.parquet"))
+    ]
     if not files:
         return pl.DataFrame()
     try:
@@ -38,9 +46,6 @@ def read_partials(root: Path, name: str) -> pl.DataFrame:
         return pl.DataFrame()
     day = pl.col(_FILE).replace_strict({str(f): d for d, f in files}, return_dtype=pl.Date).alias("date")
     return df.select(day, pl.exclude(_FILE))
-
-
-_FILE = "__partial_file"
 
 
 def _read_partials_relaxed(files: list[tuple]) -> pl.DataFrame:
@@ -312,16 +317,9 @@ def build_recommendations(root: Path, params=None) -> pl.DataFrame:
         return pl.DataFrame(schema=SCHEMA)
     windows = resolve(params, days)
     train_start, train_end, test_start, test_end = windows
-    frames = [
-        pl.read_parquet(f).with_columns(pl.lit(d).alias("date"))
-        for d in days
-        if train_start <= d <= test_end
-        for f in sorted(day_dir(folder, d).glob("*.parquet"))
-    ]
-    frames = [f for f in frames if f.height]
-    if not frames:
+    rows = read_partials(root, "application_daily", lambda d: train_start <= d <= test_end)
+    if not rows.height:
         return pl.DataFrame(schema=SCHEMA)
-    rows = pl.concat(frames, how="vertical_relaxed")
     train_days = [d for d in staged_days(root) if train_start <= d <= train_end]
     day = dt.timedelta(days=1)
     con = connect()
